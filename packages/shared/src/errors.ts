@@ -1,0 +1,106 @@
+/**
+ * The catalog of Sluice's coded errors.
+ *
+ * Every error Sluice raises on purpose is a {@link SluiceError}: it carries a stable `code`
+ * (`SLUICE_ERR_…`), whether retrying the same operation can succeed (`retryable`), and a
+ * message that says what was wrong and how to fix it. Edges translate codes to HTTP status
+ * (master API) or to "do not retry" (BullMQ `UnrecoverableError`), nowhere else.
+ */
+
+export const ErrorCodes = {
+  /** A setting (environment variable) is missing or invalid. */
+  CONFIG: 'SLUICE_ERR_CONFIG',
+  /** A request or topic config failed validation. */
+  VALIDATION: 'SLUICE_ERR_VALIDATION',
+  /** The topic does not exist in Kafka. */
+  TOPIC_NOT_IN_KAFKA: 'SLUICE_ERR_TOPIC_NOT_IN_KAFKA',
+  /** The topic is not registered with Sluice. */
+  TOPIC_NOT_REGISTERED: 'SLUICE_ERR_TOPIC_NOT_REGISTERED',
+  /** The topic is already registered. */
+  TOPIC_EXISTS: 'SLUICE_ERR_TOPIC_EXISTS',
+  /** Kafka's topic id changed: the topic was deleted and re-created under the same name. */
+  TOPIC_RECREATED: 'SLUICE_ERR_TOPIC_RECREATED',
+  /** The range is unknown (already committed and pruned, or never planned). */
+  RANGE_NOT_FOUND: 'SLUICE_ERR_RANGE_NOT_FOUND',
+  /** A result or write from an attempt that is no longer the range's current attempt. */
+  STALE_ATTEMPT: 'SLUICE_ERR_STALE_ATTEMPT',
+  /** A range's state does not allow the requested transition. */
+  RANGE_STATE: 'SLUICE_ERR_RANGE_STATE',
+  /** This process is not (or no longer) the leader; its write was fenced. */
+  NOT_LEADER: 'SLUICE_ERR_NOT_LEADER',
+  /** The ZooKeeper session was lost; the process fenced itself. */
+  ZK_SESSION_LOST: 'SLUICE_ERR_ZK_SESSION_LOST',
+  /** A ZooKeeper call failed or timed out. */
+  ZK: 'SLUICE_ERR_ZK',
+  /** A Kafka call failed. */
+  KAFKA: 'SLUICE_ERR_KAFKA',
+  /** An S3 call failed. */
+  S3: 'SLUICE_ERR_S3',
+  /** Another live attempt wrote the same object first (conditional write refused). */
+  S3_WRITE_CONFLICT: 'SLUICE_ERR_S3_WRITE_CONFLICT',
+  /** Missing or wrong credentials. */
+  UNAUTHORIZED: 'SLUICE_ERR_UNAUTHORIZED',
+  /** Credentials valid but not allowed. */
+  FORBIDDEN: 'SLUICE_ERR_FORBIDDEN',
+  /** A dependency is not reachable right now. */
+  UNAVAILABLE: 'SLUICE_ERR_UNAVAILABLE',
+  /** The job payload has a version or shape this program does not understand. */
+  BAD_JOB: 'SLUICE_ERR_BAD_JOB',
+  /** Shutting down. */
+  SHUTTING_DOWN: 'SLUICE_ERR_SHUTTING_DOWN',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface SluiceErrorOptions {
+  retryable?: boolean;
+  cause?: unknown;
+  /** Extra facts for logs and API answers; never secrets. */
+  details?: Record<string, unknown>;
+}
+
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: SluiceErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SluiceError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.details = options.details;
+  }
+}
+
+/** One problem among several found at once (configuration, request validation). */
+export interface Problem {
+  /** The setting or field, e.g. `SLUICE_REDIS_URL` or `destination.bucket`. */
+  path: string;
+  message: string;
+}
+
+export class ValidationError extends SluiceError {
+  readonly problems: Problem[];
+  constructor(problems: Problem[], code: ErrorCode = ErrorCodes.VALIDATION) {
+    super(code, problems.map((p) => `${p.path}: ${p.message}`).join('; '), { retryable: false });
+    this.name = 'ValidationError';
+    this.problems = problems;
+  }
+}
+
+export function isSluiceError(err: unknown, code?: ErrorCode): err is SluiceError {
+  return err instanceof SluiceError && (code === undefined || err.code === code);
+}
+
+/** A short, secret-free text for an unknown thrown value (range results, status page). */
+export function errorText(err: unknown): string {
+  if (err instanceof SluiceError) return `${err.code}: ${err.message}`;
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    const name = err.name && err.name !== 'Error' ? err.name : '';
+    const prefix = [name, typeof code === 'string' ? code : ''].filter(Boolean).join(' ');
+    return (prefix ? `${prefix}: ` : '') + err.message;
+  }
+  return String(err);
+}

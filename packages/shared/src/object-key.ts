@@ -1,0 +1,102 @@
+/**
+ * The S3 key grammar. Keys are a pure function of the range, its output spec and the time
+ * bucket of the records, so a retry writes the same names (invariant 3). All times are UTC.
+ *
+ * Data objects:
+ *
+ *     {prefix}/{topic}/[dt=YYYY-MM-DD/[hr=HH/]]{topic}-{partition}-{start20}-{end20}.{ext}
+ *
+ *   - `{prefix}/` is left out when the prefix is empty.
+ *   - `dt=`/`hr=` folders appear when the topic is partitioned by time (hour: both; day: `dt=` only).
+ *   - `start20`/`end20` are the range's offsets zero-padded to 20 digits (end exclusive), so
+ *     lexical order is offset order. One range may write one object per time bucket, all with
+ *     the range's offsets in their names.
+ *   - `ext` is `jsonl` or `txt` (raw), then `.gz` or `.zst` when compressed.
+ *
+ * Sluice's own records live under segments starting with `_`, which Hive, Spark, Trino and
+ * Athena skip:
+ *
+ *     {prefix}/{topic}/_sluice/commits/partition={partition}/{start20}-{end20}.json   range commit record
+ *
+ * Nothing else is written below `{prefix}/{topic}/`.
+ */
+import { padOffset } from './offset-range.ts';
+import type { Compression, Format, Granularity, OutputSpec, PartitionBy } from './topic-config.ts';
+
+export function topicRoot(prefix: string, topic: string): string {
+  return prefix ? `${prefix}/${topic}/` : `${topic}/`;
+}
+
+export function fileExtension(format: Format, compression: Compression): string {
+  const base = format === 'jsonl' ? 'jsonl' : 'txt';
+  if (compression === 'gzip') return `${base}.gz`;
+  if (compression === 'zstd') return `${base}.zst`;
+  return base;
+}
+
+export function contentType(format: Format): string {
+  return format === 'jsonl' ? 'application/x-ndjson' : 'text/plain; charset=utf-8';
+}
+
+/** `Content-Encoding` header value, or undefined for uncompressed objects. */
+export function contentEncoding(compression: Compression): string | undefined {
+  if (compression === 'gzip') return 'gzip';
+  if (compression === 'zstd') return 'zstd';
+  return undefined;
+}
+
+/** The time bucket folder of a timestamp (ms since epoch, UTC), e.g. `dt=2026-11-25/hr=08/`, or `''`. */
+export function bucketFolder(partitionBy: PartitionBy, timestampMs: number): string {
+  if (partitionBy.kind === 'none') return '';
+  return timeFolder(partitionBy.granularity, timestampMs);
+}
+
+export function timeFolder(granularity: Granularity, timestampMs: number): string {
+  const d = new Date(timestampMs);
+  if (Number.isNaN(d.getTime())) throw new RangeError(`timestamp out of range: ${timestampMs}`);
+  const y = d.getUTCFullYear();
+  if (y < 0 || y > 9999) throw new RangeError(`timestamp year ${y} outside 0000-9999: ${timestampMs}`);
+  const dt = `dt=${String(y).padStart(4, '0')}-${String(d.getUTCMonth() + 1).padStart(2, '0')}-${String(d.getUTCDate()).padStart(2, '0')}/`;
+  if (granularity === 'day') return dt;
+  return `${dt}hr=${String(d.getUTCHours()).padStart(2, '0')}/`;
+}
+
+export interface KeyParts {
+  topic: string;
+  partition: number;
+  start: bigint;
+  end: bigint;
+}
+
+/** The data object key of a range within one time bucket folder (from {@link bucketFolder}). */
+export function dataObjectKey(spec: OutputSpec, range: KeyParts, folder: string): string {
+  const ext = fileExtension(spec.format, spec.compression);
+  return `${topicRoot(spec.destination.prefix, range.topic)}${folder}${range.topic}-${range.partition}-${padOffset(range.start)}-${padOffset(range.end)}.${ext}`;
+}
+
+export function commitsFolder(prefix: string, topic: string, partition?: number): string {
+  const base = `${topicRoot(prefix, topic)}_sluice/commits/`;
+  return partition === undefined ? base : `${base}partition=${partition}/`;
+}
+
+/** The key of a range's commit record (manifest). */
+export function commitRecordKey(prefix: string, range: KeyParts): string {
+  return `${commitsFolder(prefix, range.topic, range.partition)}${padOffset(range.start)}-${padOffset(range.end)}.json`;
+}
+
+/** Parses a data object key's file name back into its range, or null when it is not one. */
+export function parseDataObjectName(
+  key: string,
+): { topic: string; partition: number; start: bigint; end: bigint; folder: string } | null {
+  const slash = key.lastIndexOf('/');
+  const name = key.slice(slash + 1);
+  const m = /^(.+)-(\d{1,10})-(\d{20})-(\d{20})\.(jsonl|txt)(\.gz|\.zst)?$/.exec(name);
+  if (!m) return null;
+  return {
+    topic: m[1]!,
+    partition: Number(m[2]),
+    start: BigInt(m[3]!),
+    end: BigInt(m[4]!),
+    folder: key.slice(0, slash + 1),
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The records Sluice keeps in ZooKeeper and S3, as JSON. Offsets are decimal strings.
+ * Each carries `v` so that a newer Sluice can read an older one's records.
+ */
+import type { OutputSpec } from './topic-config.ts';
+
+export type RangeState = 'planned' | 'active' | 'done' | 'failed';
+
+/** Offsets a range could not read because Kafka had already deleted them. */
+export interface Gap {
+  start: string;
+  end: string;
+  cause: 'retention' | 'unknown';
+}
+
+/** One data object of a range, as listed in its commit record. */
+export interface ObjectEntry {
+  key: string;
+  /** Records in the object. */
+  records: number;
+  /** Object size in S3 (compressed bytes). */
+  bytes: number;
+  /** Uncompressed size of the encoded records. */
+  rawBytes: number;
+  /** Hex SHA-256 of the object's bytes as stored. */
+  sha256: string;
+  firstOffset: string;
+  lastOffset: string;
+  /** Kafka timestamps (ms) of the object's records; null for an object with no records. */
+  minTimestamp: number | null;
+  maxTimestamp: number | null;
+}
+
+/** What an attempt wrote. Stored in the range's ZooKeeper node and as its S3 commit record. */
+export interface RangeResult {
+  attempt: number;
+  worker: string;
+  /** Records written (tombstones included; aborted and control records never). */
+  records: number;
+  /** Uncompressed bytes encoded. */
+  rawBytes: number;
+  /** Bytes stored in S3 over all objects. */
+  objectBytes: number;
+  objects: ObjectEntry[];
+  minTimestamp: number | null;
+  maxTimestamp: number | null;
+  gaps: Gap[];
+  /** Records whose event-time field was missing or unparseable (bucketed by Kafka time instead). */
+  eventTimeFallbacks: number;
+  tombstones: number;
+  /** Values in `jsonl` that were not UTF-8 and were written as base64. */
+  binaryValues: number;
+  completedAt: string;
+}
+
+/** The S3 commit record (manifest): written after the range's data objects, never rewritten. */
+export interface CommitRecord extends RangeResult {
+  v: 1;
+  topic: string;
+  topicId: string;
+  partition: number;
+  start: string;
+  end: string;
+  output: OutputSpec;
+}
+
+/** A range while it is in flight: `/sluice/topics/{t}/partitions/{p}/{s20}-{e20}`. */
+export interface RangeRecord {
+  v: 1;
+  topic: string;
+  topicId: string;
+  partition: number;
+  start: string;
+  end: string;
+  /** Current attempt; 1 when planned, +1 at every requeue. */
+  attempt: number;
+  state: RangeState;
+  output: OutputSpec;
+  plannedAt: string;
+  updatedAt: string;
+  /** Worker of the current attempt once it started. */
+  worker: string | null;
+  startedAt: string | null;
+  /** Last time the current attempt showed progress (stall detection). */
+  progressAt: string | null;
+  /** Next offset the current attempt will read. */
+  progressOffset: string | null;
+  /**
+   * Every data object key any attempt started, recorded before its upload began
+   * (invariant 4): a later attempt removes what an earlier one left and it does not write again.
+   */
+  keys: string[];
+  /** Failed attempts so far. */
+  failures: number;
+  /** Last error, for the operator. */
+  error: string | null;
+  /** Why the current attempt exists when it is a requeue (`worker-lost`, `stalled`, `failed`, `operator`, `queue-lost`). */
+  requeueReason: string | null;
+  result: RangeResult | null;
+}
+
+/** `/sluice/topics/{t}/partitions/{p}`: written only by the leader, fenced. */
+export interface PartitionState {
+  v: 1;
+  /** First offset not yet in S3: the end of the contiguous run of done ranges. Only moves forward. */
+  committedOffset: string;
+  /** Totals over committed ranges. */
+  committedRecords: number;
+  committedBytes: number;
+  committedRanges: number;
+  /** Offsets lost to retention before Sluice could read them. */
+  gapOffsets: string;
+  /** Average encoded bytes per offset of committed ranges (planner's size estimate), 0 when unknown. */
+  bytesPerOffset: number;
+  /** Newest record timestamp committed (ms), for time lag. */
+  committedMaxTimestamp: number | null;
+  updatedAt: string;
+}
+
+/** `/sluice/workers/{id}`: ephemeral while the worker lives. */
+export interface WorkerRegistration {
+  v: 1;
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  concurrency: number;
+  httpAddress: string | null;
+  startedAt: string;
+}
+
+/** `/sluice/leader` and election candidates. */
+export interface LeaderRecord {
+  v: 1;
+  id: string;
+  host: string;
+  httpAddress: string;
+  since: string;
+}
+
+export function encodeJson(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value));
+}
+
+export function decodeJson<T>(data: Buffer | null | undefined, what: string): T {
+  if (!data || data.length === 0) throw new Error(`${what} has no data`);
+  return JSON.parse(data.toString('utf8')) as T;
+}

@@ -1,0 +1,207 @@
+/**
+ * A registered topic's configuration: where its data goes and how it is cut and written.
+ *
+ * The output-affecting part ({@link OutputSpec}) is snapshotted into every planned range, so
+ * that a range's objects are a pure function of the range and that snapshot (invariant 3):
+ * a policy change applies to ranges planned after it, never to a range already planned.
+ */
+import type { Problem } from './errors.ts';
+
+export type Format = 'jsonl' | 'raw';
+export type Compression = 'gzip' | 'zstd' | 'none';
+export type Granularity = 'hour' | 'day';
+export type PartitionBy =
+  | { kind: 'none' }
+  | { kind: 'kafka-time'; granularity: Granularity }
+  | { kind: 'event-time'; field: string; granularity: Granularity };
+export type StartFrom = 'earliest' | 'latest';
+export type ServerSideEncryption = 'none' | 'AES256' | 'aws:kms';
+
+export interface Destination {
+  bucket: string;
+  /** Key prefix without leading or trailing `/`; may be empty. */
+  prefix: string;
+}
+
+/** What decides the bytes and names of a range's objects. Stored with every range. */
+export interface OutputSpec {
+  destination: Destination;
+  format: Format;
+  compression: Compression;
+  partitionBy: PartitionBy;
+  serverSideEncryption: ServerSideEncryption;
+  /** Only with `serverSideEncryption: "aws:kms"`; empty for the account's default key. */
+  kmsKeyId: string;
+  /** S3 storage class, e.g. `STANDARD`, `STANDARD_IA`, `INTELLIGENT_TIERING`. */
+  storageClass: string;
+}
+
+export interface RangePolicy {
+  /** Most records (offsets) in one range. @defaultValue 5,000,000 */
+  maxRangeMessages: number;
+  /** About this many uncompressed bytes in one range, estimated from records seen. @defaultValue 256 MiB */
+  maxRangeBytes: number;
+  /** Cut a shorter range once the oldest unplanned record has waited this long. @defaultValue 10 minutes */
+  flushIntervalMs: number;
+}
+
+export interface TopicConfig extends OutputSpec, RangePolicy {
+  topic: string;
+  startFrom: StartFrom;
+}
+
+/** The stored form in ZooKeeper: the config plus what Sluice learned and decided. */
+export interface TopicRecord extends TopicConfig {
+  /** Kafka's topic id when registered; a different id means the topic was re-created. */
+  topicId: string;
+  paused: boolean;
+  /** `active`; `stopped` after an unrecoverable problem (see `error`); `deleting` after DELETE. */
+  state: 'active' | 'stopped' | 'deleting';
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const TOPIC_DEFAULTS: Omit<TopicConfig, 'topic' | 'destination'> = {
+  format: 'jsonl',
+  compression: 'gzip',
+  partitionBy: { kind: 'kafka-time', granularity: 'hour' },
+  serverSideEncryption: 'none',
+  kmsKeyId: '',
+  storageClass: 'STANDARD',
+  maxRangeMessages: 5_000_000,
+  maxRangeBytes: 256 * 1024 * 1024,
+  flushIntervalMs: 10 * 60 * 1000,
+  startFrom: 'earliest',
+};
+
+export const LIMITS = {
+  maxRangeMessages: { min: 1, max: 1_000_000_000 },
+  /** 1 KiB to 50 GiB: S3's multipart limit is 10,000 parts. */
+  maxRangeBytes: { min: 1024, max: 50 * 1024 * 1024 * 1024 },
+  /** 100 ms to one day. */
+  flushIntervalMs: { min: 100, max: 24 * 60 * 60 * 1000 },
+  prefixLength: 512,
+} as const;
+
+export const STORAGE_CLASSES = [
+  'STANDARD',
+  'REDUCED_REDUNDANCY',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+  'GLACIER_IR',
+  'EXPRESS_ONEZONE',
+] as const;
+
+/** Kafka's own rule: 1 to 249 of `[a-zA-Z0-9._-]`, not `.` or `..`. */
+export function topicNameProblem(topic: string): string | null {
+  if (typeof topic !== 'string' || topic.length === 0) return 'must be a non-empty string';
+  if (topic.length > 249) return `must be at most 249 characters, got ${topic.length}`;
+  if (topic === '.' || topic === '..') return 'must not be "." or ".."';
+  if (!/^[a-zA-Z0-9._-]+$/.test(topic))
+    return 'may contain only letters, digits, ".", "_" and "-" (Kafka\'s rule)';
+  return null;
+}
+
+/** S3's general-purpose bucket naming rules. */
+export function bucketNameProblem(bucket: string): string | null {
+  if (bucket.length < 3 || bucket.length > 63) return `must be 3 to 63 characters long, got ${bucket.length}`;
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(bucket)) {
+    return 'may contain only lowercase letters, digits, "." and "-", and must begin and end with a letter or digit';
+  }
+  if (bucket.includes('..')) return 'must not contain two adjacent periods';
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(bucket)) return 'must not be formatted as an IP address';
+  if (bucket.startsWith('xn--') || bucket.startsWith('sthree-') || bucket.startsWith('amzn-s3-demo-')) {
+    return 'must not start with a prefix S3 reserves ("xn--", "sthree-", "amzn-s3-demo-")';
+  }
+  if (
+    bucket.endsWith('-s3alias') ||
+    bucket.endsWith('--ol-s3') ||
+    bucket.endsWith('.mrap') ||
+    bucket.endsWith('--x-s3')
+  ) {
+    return 'must not end with a suffix S3 reserves ("-s3alias", "--ol-s3", ".mrap", "--x-s3")';
+  }
+  return null;
+}
+
+/** A key prefix that reaches S3 keys: no absolute paths, no `..` or `.` segments, no control characters. */
+export function prefixProblem(prefix: string): string | null {
+  if (prefix.length > LIMITS.prefixLength) return `must be at most ${LIMITS.prefixLength} characters`;
+  if (prefix === '') return null;
+  if (prefix.startsWith('/')) return 'must not start with "/" (keys are relative to the bucket)';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+  if (/[\u0000-\u001f\u007f]/.test(prefix)) return 'must not contain control characters';
+  if (prefix.includes('\\')) return 'must not contain "\\"';
+  const segments = prefix.replace(/\/$/, '').split('/');
+  for (const s of segments) {
+    if (s === '..' || s === '.') return `must not contain a "${s}" segment`;
+    if (s === '') return 'must not contain an empty segment ("//")';
+    if (s.startsWith('_'))
+      return `segment "${s}" must not start with "_" (Sluice keeps its own records there)`;
+  }
+  return null;
+}
+
+/** Dotted path in a JSON value, e.g. `event.ts`: segments of letters, digits, `_`, `-` or `$`. */
+export function fieldPathProblem(field: string): string | null {
+  if (!/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/.test(field) || field.length > 256) {
+    return 'must be a dotted path of field names, e.g. "event.timestamp"';
+  }
+  return null;
+}
+
+function intProblem(value: number, min: number, max: number): string | null {
+  if (!Number.isSafeInteger(value)) return `must be an integer, got ${JSON.stringify(value)}`;
+  if (value < min || value > max) return `must be between ${min} and ${max}, got ${value}`;
+  return null;
+}
+
+/**
+ * Checks the rules that JSON schema cannot say readably. Types, enums and unknown fields
+ * are checked by the API's schemas before this runs.
+ */
+export function topicConfigProblems(cfg: Partial<TopicConfig>): Problem[] {
+  const out: Problem[] = [];
+  const add = (path: string, message: string | null) => {
+    if (message) out.push({ path, message });
+  };
+  if (cfg.topic !== undefined) add('topic', topicNameProblem(cfg.topic));
+  if (cfg.destination) {
+    add('destination.bucket', bucketNameProblem(cfg.destination.bucket));
+    add('destination.prefix', prefixProblem(cfg.destination.prefix ?? ''));
+  }
+  for (const k of ['maxRangeMessages', 'maxRangeBytes', 'flushIntervalMs'] as const) {
+    const v = cfg[k];
+    if (v !== undefined) add(k, intProblem(v, LIMITS[k].min, LIMITS[k].max));
+  }
+  if (cfg.partitionBy?.kind === 'event-time')
+    add('partitionBy.field', fieldPathProblem(cfg.partitionBy.field));
+  if (cfg.kmsKeyId && cfg.serverSideEncryption !== 'aws:kms') {
+    add('kmsKeyId', 'is only allowed with serverSideEncryption "aws:kms"');
+  }
+  if (cfg.storageClass !== undefined && !(STORAGE_CLASSES as readonly string[]).includes(cfg.storageClass)) {
+    add('storageClass', `must be one of ${STORAGE_CLASSES.join(', ')}`);
+  }
+  return out;
+}
+
+/** Normalizes a destination: trims a trailing `/` from the prefix. */
+export function normalizeDestination(d: Destination): Destination {
+  return { bucket: d.bucket, prefix: (d.prefix ?? '').replace(/\/+$/, '') };
+}
+
+export function outputSpecOf(cfg: OutputSpec): OutputSpec {
+  return {
+    destination: { ...cfg.destination },
+    format: cfg.format,
+    compression: cfg.compression,
+    partitionBy: { ...cfg.partitionBy },
+    serverSideEncryption: cfg.serverSideEncryption,
+    kmsKeyId: cfg.kmsKeyId,
+    storageClass: cfg.storageClass,
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * The ZooKeeper path layout. Everything lives under `/sluice` (below the connect string's
+ * chroot, if any). Topic names are validated with Kafka's rule before they reach a path.
+ *
+ *   /sluice/leader                                     persistent: {@link LeaderRecord}; its version is the election epoch
+ *   /sluice/election/c-0000000007                      ephemeral sequential: one per master; the lowest leads
+ *   /sluice/workers/{workerId}                         ephemeral: {@link WorkerRegistration}
+ *   /sluice/topics/{topic}                             persistent: TopicRecord (any master writes; the leader acts)
+ *   /sluice/topics/{topic}/partitions/{p}              persistent: PartitionState (leader only, fenced)
+ *   /sluice/topics/{topic}/partitions/{p}/{s20}-{e20}  persistent: RangeRecord while in flight; pruned once committed
+ *   /sluice/retries/{rangeId}                          persistent: an operator's retry request for the leader
+ */
+import { rangeNodeName } from './offset-range.ts';
+
+export const ROOT = '/sluice';
+export const LEADER_PATH = `${ROOT}/leader`;
+export const ELECTION_PATH = `${ROOT}/election`;
+export const ELECTION_PREFIX = `${ELECTION_PATH}/c-`;
+export const WORKERS_PATH = `${ROOT}/workers`;
+export const TOPICS_PATH = `${ROOT}/topics`;
+export const RETRIES_PATH = `${ROOT}/retries`;
+
+/** Paths every program may assume exist once a master has started. */
+export const BASE_PATHS = [ROOT, ELECTION_PATH, WORKERS_PATH, TOPICS_PATH, RETRIES_PATH] as const;
+
+export function topicPath(topic: string): string {
+  return `${TOPICS_PATH}/${topic}`;
+}
+
+export function partitionsPath(topic: string): string {
+  return `${topicPath(topic)}/partitions`;
+}
+
+export function partitionPath(topic: string, partition: number): string {
+  return `${partitionsPath(topic)}/${partition}`;
+}
+
+export function rangePath(r: { topic: string; partition: number; start: bigint; end: bigint }): string {
+  return `${partitionPath(r.topic, r.partition)}/${rangeNodeName(r)}`;
+}
+
+/** Worker ids become path segments: letters, digits, `.`, `_`, `-`, at most 128. */
+export function workerIdProblem(id: string): string | null {
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(id) || id === '.' || id === '..') {
+    return 'must be 1 to 128 of letters, digits, ".", "_" and "-"';
+  }
+  return null;
+}
+
+export function workerPath(workerId: string): string {
+  return `${WORKERS_PATH}/${workerId}`;
+}

@@ -1,0 +1,375 @@
+/**
+ * A promise-based ZooKeeper session over node-zookeeper-client, with the fixes Sluice needs.
+ *
+ * What the library gets wrong, and what this file does about it:
+ *  - After `SESSION_EXPIRED` the client never reconnects. A session here is one ZooKeeper
+ *    session: when it expires the owner builds a new `ZkSession` and re-creates its
+ *    ephemeral nodes and watches (`onLost`).
+ *  - It may not notice a network partition. A watchdog pings (`exists /`) every sixth of the
+ *    session timeout; when nothing was heard for two thirds of it, the session declares itself
+ *    lost and closes (self-fencing, invariant 7), before the server expires it.
+ *  - Its `Transaction.check/setData/remove` treat version 0 as "any version" (`version || -1`).
+ *    {@link ZkSession.multi} writes the version into the op itself, so a check of version 0
+ *    really checks.
+ */
+import { EventEmitter } from 'node:events';
+import zookeeper from 'node-zookeeper-client';
+import { ErrorCodes, SluiceError } from './errors.ts';
+
+const { CreateMode, Exception } = zookeeper;
+
+export const ZK_CODES = {
+  NO_NODE: -101,
+  BAD_VERSION: -103,
+  NODE_EXISTS: -110,
+  NOT_EMPTY: -111,
+  CONNECTION_LOSS: -4,
+  OPERATION_TIMEOUT: -7,
+  SESSION_EXPIRED: -112,
+} as const;
+
+export function zkCode(err: unknown): number | undefined {
+  if (err && typeof err === 'object' && typeof (err as { getCode?: unknown }).getCode === 'function') {
+    return (err as { getCode(): number }).getCode();
+  }
+  const c = (err as { zkCode?: unknown } | null)?.zkCode;
+  return typeof c === 'number' ? c : undefined;
+}
+
+export const isNoNode = (e: unknown) => zkCode(e) === ZK_CODES.NO_NODE;
+export const isNodeExists = (e: unknown) => zkCode(e) === ZK_CODES.NODE_EXISTS;
+export const isBadVersion = (e: unknown) => zkCode(e) === ZK_CODES.BAD_VERSION;
+
+export interface ZkNode {
+  data: Buffer;
+  version: number;
+  /** Session id of the owner for an ephemeral node, else all zeros. */
+  ephemeralOwner: string;
+  ctimeMs: number;
+  mtimeMs: number;
+}
+
+export type ZkOp =
+  | { op: 'create'; path: string; data?: Buffer; ephemeral?: boolean }
+  | { op: 'set'; path: string; data: Buffer; version: number }
+  | { op: 'check'; path: string; version: number }
+  | { op: 'remove'; path: string; version: number };
+
+export interface ZkSessionOptions {
+  /** Connect string: `host:port[,host:port...][/chroot]`. */
+  connect: string;
+  sessionTimeoutMs: number;
+  /** Per-call timeout. @defaultValue the session timeout */
+  callTimeoutMs?: number;
+  /** How long {@link ZkSession.open} waits for the first connection. @defaultValue 15 s */
+  connectTimeoutMs?: number;
+}
+
+function statTimeMs(buf: Buffer | undefined): number {
+  return buf && buf.length === 8 ? Number(buf.readBigInt64BE(0)) : 0;
+}
+
+function toNode(data: Buffer | undefined, stat: zookeeper.Stat): ZkNode {
+  return {
+    data: data ?? Buffer.alloc(0),
+    version: stat.version,
+    ephemeralOwner: stat.ephemeralOwner.toString('hex'),
+    ctimeMs: statTimeMs(stat.ctime),
+    mtimeMs: statTimeMs(stat.mtime),
+  };
+}
+
+/**
+ * Events: `lost` (once; the session expired, was fenced by the watchdog, or closed by
+ * {@link ZkSession.close}), `disconnected`, `connected`.
+ */
+export class ZkSession extends EventEmitter {
+  readonly #client: zookeeper.Client;
+  readonly #opts: Required<ZkSessionOptions>;
+  #lost: string | null = null;
+  #lastHeardMs = Date.now();
+  #watchdog: NodeJS.Timeout | null = null;
+  #pinging = false;
+
+  private constructor(opts: Required<ZkSessionOptions>) {
+    super();
+    this.#opts = opts;
+    this.#client = zookeeper.createClient(opts.connect, {
+      sessionTimeout: opts.sessionTimeoutMs,
+      spinDelay: 250,
+      retries: 0,
+    });
+  }
+
+  /** Opens a session, creating the chroot of the connect string first when it is missing. */
+  static async open(options: ZkSessionOptions): Promise<ZkSession> {
+    const opts: Required<ZkSessionOptions> = {
+      callTimeoutMs: options.sessionTimeoutMs,
+      connectTimeoutMs: 15_000,
+      ...options,
+    };
+    const slash = opts.connect.indexOf('/');
+    if (slash >= 0 && opts.connect.slice(slash) !== '/') {
+      const base = await ZkSession.#connectRaw({ ...opts, connect: opts.connect.slice(0, slash) });
+      try {
+        await base.mkdirp(opts.connect.slice(slash).replace(/\/$/, ''));
+      } finally {
+        await base.close();
+      }
+    }
+    return ZkSession.#connectRaw(opts);
+  }
+
+  static async #connectRaw(opts: Required<ZkSessionOptions>): Promise<ZkSession> {
+    const s = new ZkSession(opts);
+    await s.#connect();
+    return s;
+  }
+
+  #connect(): Promise<void> {
+    const c = this.#client;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        c.close();
+        reject(
+          new SluiceError(
+            ErrorCodes.UNAVAILABLE,
+            `ZooKeeper at ${this.#opts.connect} did not answer within ${this.#opts.connectTimeoutMs} ms; check SLUICE_ZOOKEEPER and that ZooKeeper is running`,
+            { retryable: true },
+          ),
+        );
+      }, this.#opts.connectTimeoutMs);
+      c.once('connected', () => {
+        clearTimeout(timer);
+        this.#lastHeardMs = Date.now();
+        this.#startWatchdog();
+        resolve();
+      });
+      c.on('state', (state) => {
+        if (state === zookeeper.State.SYNC_CONNECTED) {
+          this.#lastHeardMs = Date.now();
+          this.emit('connected');
+        } else if (state === zookeeper.State.DISCONNECTED) {
+          this.emit('disconnected');
+        } else if (state === zookeeper.State.EXPIRED) {
+          this.#markLost('session expired');
+        } else if (state === zookeeper.State.AUTH_FAILED) {
+          this.#markLost('authentication failed');
+        }
+      });
+      c.connect();
+    });
+  }
+
+  #startWatchdog(): void {
+    const every = Math.max(100, Math.floor(this.#opts.sessionTimeoutMs / 6));
+    const limit = Math.floor((this.#opts.sessionTimeoutMs * 2) / 3);
+    this.#watchdog = setInterval(() => {
+      if (this.#lost) return;
+      if (Date.now() - this.#lastHeardMs > limit) {
+        this.#markLost(
+          `no answer from ZooKeeper for ${Date.now() - this.#lastHeardMs} ms (limit ${limit} ms)`,
+        );
+        return;
+      }
+      if (this.#pinging) return;
+      this.#pinging = true;
+      this.#client.exists('/', (err) => {
+        this.#pinging = false;
+        if (!err) this.#lastHeardMs = Date.now();
+      });
+    }, every);
+    this.#watchdog.unref();
+  }
+
+  #markLost(reason: string): void {
+    if (this.#lost) return;
+    this.#lost = reason;
+    if (this.#watchdog) clearInterval(this.#watchdog);
+    this.#watchdog = null;
+    try {
+      this.#client.close();
+    } catch {
+      // already closed
+    }
+    this.emit('lost', reason);
+  }
+
+  /** Why the session is gone, or null while it lives. */
+  get lostReason(): string | null {
+    return this.#lost;
+  }
+
+  get alive(): boolean {
+    return this.#lost === null;
+  }
+
+  get sessionId(): string {
+    return this.#client.getSessionId().toString('hex');
+  }
+
+  get sessionTimeoutMs(): number {
+    return this.#opts.sessionTimeoutMs;
+  }
+
+  /** Ends the session (its ephemeral nodes go at once). */
+  async close(): Promise<void> {
+    if (this.#lost) return;
+    this.#lost = 'closed';
+    if (this.#watchdog) clearInterval(this.#watchdog);
+    await new Promise<void>((resolve) => {
+      const done = setTimeout(resolve, 2_000);
+      this.#client.once('disconnected', () => {
+        clearTimeout(done);
+        resolve();
+      });
+      this.#client.close();
+    });
+    this.emit('lost', 'closed');
+  }
+
+  #call<T>(what: string, fn: (cb: (err: unknown, value?: T) => void) => void): Promise<T> {
+    if (this.#lost) {
+      return Promise.reject(
+        new SluiceError(
+          ErrorCodes.ZK_SESSION_LOST,
+          `ZooKeeper session is gone (${this.#lost}); ${what} not sent`,
+          {
+            retryable: true,
+          },
+        ),
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new SluiceError(ErrorCodes.ZK, `ZooKeeper ${what} timed out after ${this.#opts.callTimeoutMs} ms`, {
+            retryable: true,
+          }),
+        );
+      }, this.#opts.callTimeoutMs);
+      fn((err, value) => {
+        clearTimeout(timer);
+        if (err) {
+          const code = zkCode(err);
+          if (code === ZK_CODES.SESSION_EXPIRED) this.#markLost('session expired');
+          if (code !== undefined) (err as { zkCode?: number }).zkCode = code;
+          reject(err);
+        } else {
+          this.#lastHeardMs = Date.now();
+          resolve(value as T);
+        }
+      });
+    });
+  }
+
+  create(
+    path: string,
+    data: Buffer = Buffer.alloc(0),
+    opts: { ephemeral?: boolean; sequential?: boolean } = {},
+  ) {
+    const mode = opts.ephemeral
+      ? opts.sequential
+        ? CreateMode.EPHEMERAL_SEQUENTIAL
+        : CreateMode.EPHEMERAL
+      : opts.sequential
+        ? CreateMode.PERSISTENT_SEQUENTIAL
+        : CreateMode.PERSISTENT;
+    return this.#call<string>(`create ${path}`, (cb) => this.#client.create(path, data, mode, cb));
+  }
+
+  /** Creates the node and any missing parents; no error when it exists. */
+  async mkdirp(path: string): Promise<void> {
+    await this.#call<string>(`mkdirp ${path}`, (cb) => this.#client.mkdirp(path, cb));
+  }
+
+  /** The node's data and version, or null when it does not exist. */
+  async get(path: string, watcher?: (e: zookeeper.Event) => void): Promise<ZkNode | null> {
+    try {
+      return await this.#call<ZkNode>(`getData ${path}`, (cb) => {
+        const done = (err: unknown, data?: Buffer, stat?: zookeeper.Stat) =>
+          err ? cb(err) : cb(null, toNode(data, stat as zookeeper.Stat));
+        if (watcher) this.#client.getData(path, watcher, done);
+        else this.#client.getData(path, done);
+      });
+    } catch (err) {
+      if (isNoNode(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Sets data if the node is at `version` (-1: any). Returns the new version. */
+  async set(path: string, data: Buffer, version: number): Promise<number> {
+    const stat = await this.#call<zookeeper.Stat>(`setData ${path}`, (cb) =>
+      this.#client.setData(path, data, version, cb),
+    );
+    return stat.version;
+  }
+
+  async remove(path: string, version = -1): Promise<void> {
+    await this.#call<void>(`remove ${path}`, (cb) => this.#client.remove(path, version, cb));
+  }
+
+  async exists(path: string, watcher?: (e: zookeeper.Event) => void): Promise<boolean> {
+    const stat = await this.#call<zookeeper.Stat | null>(`exists ${path}`, (cb) => {
+      if (watcher) this.#client.exists(path, watcher, cb);
+      else this.#client.exists(path, cb);
+    });
+    return Boolean(stat);
+  }
+
+  /** Child names, or [] when the node does not exist. */
+  async children(path: string, watcher?: (e: zookeeper.Event) => void): Promise<string[]> {
+    try {
+      return await this.#call<string[]>(`getChildren ${path}`, (cb) => {
+        if (watcher) this.#client.getChildren(path, watcher, cb);
+        else this.#client.getChildren(path, cb);
+      });
+    } catch (err) {
+      if (isNoNode(err)) return [];
+      throw err;
+    }
+  }
+
+  /** Removes a node and everything below it (not atomic; for cleanup). */
+  async removeRecursive(path: string): Promise<void> {
+    for (const c of await this.children(path)) await this.removeRecursive(`${path}/${c}`);
+    try {
+      await this.remove(path);
+    } catch (err) {
+      if (!isNoNode(err)) throw err;
+    }
+  }
+
+  /**
+   * All-or-nothing multi-op. Throws the first failing op's error (with `zkCode`) and changes
+   * nothing when any check, version or existence condition fails.
+   */
+  multi(ops: ZkOp[]): Promise<void> {
+    return this.#call<void>(`multi of ${ops.length} ops`, (cb) => {
+      const tx = this.#client.transaction();
+      const raw = (tx as unknown as { ops: Array<{ version?: number }> }).ops;
+      for (const o of ops) {
+        if (o.op === 'create') {
+          tx.create(
+            o.path,
+            o.data ?? Buffer.alloc(0),
+            o.ephemeral ? CreateMode.EPHEMERAL : CreateMode.PERSISTENT,
+          );
+        } else if (o.op === 'set') {
+          tx.setData(o.path, o.data, o.version);
+          raw[raw.length - 1]!.version = o.version;
+        } else if (o.op === 'check') {
+          tx.check(o.path, o.version);
+          raw[raw.length - 1]!.version = o.version;
+        } else {
+          tx.remove(o.path, o.version);
+          raw[raw.length - 1]!.version = o.version;
+        }
+      }
+      tx.commit((err) => cb(err));
+    });
+  }
+}
+
+export { Exception as ZkException };
