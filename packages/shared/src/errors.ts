@@ -18,6 +18,8 @@ export const ErrorCodes = {
   TOPIC_NOT_REGISTERED: 'SLUICE_ERR_TOPIC_NOT_REGISTERED',
   /** The topic is already registered. */
   TOPIC_EXISTS: 'SLUICE_ERR_TOPIC_EXISTS',
+  /** The topic's state does not allow the change (for example it is being deleted). */
+  TOPIC_STATE: 'SLUICE_ERR_TOPIC_STATE',
   /** Kafka's topic id changed: the topic was deleted and re-created under the same name. */
   TOPIC_RECREATED: 'SLUICE_ERR_TOPIC_RECREATED',
   /** The range is unknown (already committed and pruned, or never planned). */
