@@ -1,0 +1,29 @@
+/** A small client of the master's REST API for tests. */
+export interface ApiAnswer<T = unknown> {
+  status: number;
+  body: T;
+}
+
+export function apiClient(baseUrl: string, token?: string) {
+  async function call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer<T>> {
+    const h: Record<string, string> = { ...headers };
+    if (token) h.authorization = `Bearer ${token}`;
+    if (body !== undefined) h['content-type'] = 'application/json';
+    const res = await fetch(`${baseUrl}${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON (metrics, dashboard)
+    }
+    return { status: res.status, body: parsed as T };
+  }
+  return {
+    call,
+    get: <T = any>(path: string) => call<T>('GET', path),
+    post: <T = any>(path: string, body?: unknown) => call<T>('POST', path, body),
+    patch: <T = any>(path: string, body?: unknown) => call<T>('PATCH', path, body),
+    del: <T = any>(path: string) => call<T>('DELETE', path),
+  };
+}
