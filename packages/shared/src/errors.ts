@@ -48,6 +48,8 @@ export const ErrorCodes = {
   UNAVAILABLE: 'SLUICE_ERR_UNAVAILABLE',
   /** The job payload has a version or shape this program does not understand. */
   BAD_JOB: 'SLUICE_ERR_BAD_JOB',
+  /** An error Sluice did not expect (a bug); the log has the details. */
+  INTERNAL: 'SLUICE_ERR_INTERNAL',
   /** Shutting down. */
   SHUTTING_DOWN: 'SLUICE_ERR_SHUTTING_DOWN',
 } as const;
