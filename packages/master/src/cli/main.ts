@@ -1,0 +1,267 @@
+/**
+ * `sluice`: the operator CLI, a thin client of the master's REST API.
+ *
+ * Reads SLUICE_API_URL (default http://127.0.0.1:8080) and SLUICE_API_TOKEN, or --api-url
+ * and --token. Human tables by default, --json for scripts. Exit codes: 0 done, 1 the API
+ * said no, 2 bad usage, 3 the master could not be reached, 4 a check found problems.
+ */
+import { parseArgs } from 'node:util';
+import { CliError, createApiClient, EXIT } from './api-client.ts';
+import { formatCount, table } from './table.ts';
+
+const HELP: Record<string, string> = {
+  main: `sluice — operate a Sluice installation through its master's REST API
+
+usage: sluice <command> [options]
+
+commands:
+  topics add <topic> --bucket B [...]   register a topic (see: sluice topics add --help)
+  topics list                           registered topics
+  topics show <topic>                   config and per-partition progress
+  topics pause <topic>                  stop planning new ranges (ranges in flight finish)
+  topics resume <topic>                 resume planning
+  topics remove <topic>                 unregister (ranges in flight finish; S3 is left alone)
+  status                                leader, progress, workers, recent failures
+  workers                               live workers and their active ranges
+  ranges retry <range-id>               requeue a range ({topic}-{partition}-{start}-{end})
+
+options (every command):
+  --api-url URL   master address (default $SLUICE_API_URL or http://127.0.0.1:8080)
+  --token T       bearer token for changes (default $SLUICE_API_TOKEN)
+  --json          print the API's JSON answer instead of a table
+  -h, --help      help
+
+exit codes: 0 ok, 1 the API refused or failed, 2 usage error, 3 master unreachable`,
+  'topics add': `usage: sluice topics add <topic> --bucket B [options]
+
+  --bucket B                 destination bucket (required)
+  --prefix P                 key prefix, e.g. raw/kafka (default: none)
+  --format F                 jsonl | raw (default jsonl)
+  --compression C            gzip | zstd | none (default gzip)
+  --partition-by P           none | kafka-time:hour | kafka-time:day |
+                             event-time:<field>:hour | event-time:<field>:day
+                             (default kafka-time:hour)
+  --max-range-messages N     most offsets per range (default 5000000)
+  --max-range-bytes N        about this many uncompressed bytes per range (default 268435456)
+  --flush-interval-ms N      cut a shorter range after unplanned records waited this long (default 600000)
+  --start-from S             earliest | latest (default earliest)
+  --storage-class S          S3 storage class (default STANDARD)
+  --sse S                    none | AES256 | aws:kms (default none)
+  --kms-key-id K             with --sse aws:kms`,
+};
+
+function usage(msg: string, topic = 'main'): never {
+  throw new CliError(`${msg}\n\n${HELP[topic] ?? HELP.main}`, EXIT.USAGE);
+}
+
+function intOpt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) usage(`--${name} must be a whole number, got "${v}"`, 'topics add');
+  return Number(v);
+}
+
+function parsePartitionBy(v: string | undefined): unknown {
+  if (v === undefined) return undefined;
+  if (v === 'none') return { kind: 'none' };
+  const parts = v.split(':');
+  if (parts[0] === 'kafka-time' && parts.length === 2 && (parts[1] === 'hour' || parts[1] === 'day')) {
+    return { kind: 'kafka-time', granularity: parts[1] };
+  }
+  if (parts[0] === 'event-time' && parts.length === 3 && (parts[2] === 'hour' || parts[2] === 'day')) {
+    return { kind: 'event-time', field: parts[1], granularity: parts[2] };
+  }
+  return usage(
+    `--partition-by "${v}" is not one of none, kafka-time:hour|day, event-time:<field>:hour|day`,
+    'topics add',
+  );
+}
+
+function out(json: boolean, value: unknown, human: () => string): void {
+  process.stdout.write(`${json ? JSON.stringify(value, null, 2) : human()}\n`);
+}
+
+export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      'api-url': { type: 'string' },
+      token: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      bucket: { type: 'string' },
+      prefix: { type: 'string' },
+      format: { type: 'string' },
+      compression: { type: 'string' },
+      'partition-by': { type: 'string' },
+      'max-range-messages': { type: 'string' },
+      'max-range-bytes': { type: 'string' },
+      'flush-interval-ms': { type: 'string' },
+      'start-from': { type: 'string' },
+      'storage-class': { type: 'string' },
+      sse: { type: 'string' },
+      'kms-key-id': { type: 'string' },
+    },
+  });
+  const [cmd, sub, arg] = positionals;
+  const helpKey = cmd === 'topics' && sub === 'add' ? 'topics add' : 'main';
+  if (values.help || !cmd) {
+    process.stdout.write(`${HELP[helpKey]}\n`);
+    return cmd || values.help ? EXIT.OK : EXIT.USAGE;
+  }
+  const api = createApiClient(
+    values['api-url'] ?? env.SLUICE_API_URL ?? 'http://127.0.0.1:8080',
+    values.token ?? env.SLUICE_API_TOKEN,
+  );
+  const json = values.json ?? false;
+  const needTopic = () => arg ?? usage(`sluice ${cmd} ${sub} needs a topic name`);
+
+  if (cmd === 'topics') {
+    switch (sub) {
+      case 'add': {
+        if (!values.bucket) usage('--bucket is required', 'topics add');
+        const body: Record<string, unknown> = {
+          topic: needTopic(),
+          destination: { bucket: values.bucket, prefix: values.prefix ?? '' },
+          format: values.format,
+          compression: values.compression,
+          partitionBy: parsePartitionBy(values['partition-by']),
+          maxRangeMessages: intOpt('max-range-messages', values['max-range-messages']),
+          maxRangeBytes: intOpt('max-range-bytes', values['max-range-bytes']),
+          flushIntervalMs: intOpt('flush-interval-ms', values['flush-interval-ms']),
+          startFrom: values['start-from'],
+          storageClass: values['storage-class'],
+          serverSideEncryption: values.sse,
+          kmsKeyId: values['kms-key-id'],
+        };
+        for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
+        const rec = await api.call('POST', '/api/v1/topics', body);
+        out(
+          json,
+          rec,
+          () =>
+            `registered ${rec.topic} -> s3://${rec.destination.bucket}/${rec.destination.prefix ? `${rec.destination.prefix}/` : ''}${rec.topic}/`,
+        );
+        return EXIT.OK;
+      }
+      case 'list': {
+        const list = await api.call('GET', '/api/v1/topics');
+        const topics: any[] = Array.isArray(list) ? list : (list.topics ?? []);
+        out(json, list, () =>
+          table(
+            ['TOPIC', 'STATE', 'PAUSED', 'DESTINATION', 'FORMAT', 'PARTITION BY'],
+            topics.map((t) => [
+              t.topic,
+              t.state,
+              t.paused ? 'yes' : 'no',
+              `s3://${t.destination.bucket}/${t.destination.prefix ?? ''}`,
+              `${t.format}/${t.compression}`,
+              t.partitionBy.kind === 'none'
+                ? 'none'
+                : `${t.partitionBy.kind}:${t.partitionBy.field ? `${t.partitionBy.field}:` : ''}${t.partitionBy.granularity}`,
+            ]),
+          ),
+        );
+        return EXIT.OK;
+      }
+      case 'show': {
+        const t = await api.call('GET', `/api/v1/topics/${encodeURIComponent(needTopic())}`);
+        out(json, t, () => {
+          const head = `${t.topic}  state=${t.state}${t.paused ? ' (paused)' : ''}${t.error ? `  error: ${t.error}` : ''}\n  -> s3://${t.destination.bucket}/${t.destination.prefix ?? ''}  ${t.format}/${t.compression}\n`;
+          const rows = (t.partitions ?? []).map((p: any) => [
+            p.partition,
+            formatCount(p.committedOffset),
+            formatCount(p.highWatermark),
+            formatCount(p.lag),
+            (p.ranges ?? []).length,
+          ]);
+          return head + table(['PARTITION', 'COMMITTED', 'HIGH WATERMARK', 'LAG', 'IN FLIGHT'], rows);
+        });
+        return EXIT.OK;
+      }
+      case 'pause':
+      case 'resume': {
+        const t = await api.call('PATCH', `/api/v1/topics/${encodeURIComponent(needTopic())}`, {
+          paused: sub === 'pause',
+        });
+        out(json, t, () => `${t.topic} ${t.paused ? 'paused' : 'resumed'}`);
+        return EXIT.OK;
+      }
+      case 'remove': {
+        const t = await api.call('DELETE', `/api/v1/topics/${encodeURIComponent(needTopic())}`);
+        out(
+          json,
+          t,
+          () =>
+            `${needTopic()} is being removed: ranges in flight finish, then its state in ZooKeeper goes; S3 is left alone`,
+        );
+        return EXIT.OK;
+      }
+      default:
+        return usage(sub ? `unknown command "topics ${sub}"` : 'sluice topics needs a command');
+    }
+  }
+  if (cmd === 'status') {
+    const s = await api.call('GET', '/api/v1/status');
+    out(json, s, () => {
+      const lines = [`leader: ${s.leader ? `${s.leader.id} (${s.leader.httpAddress})` : 'none'}`];
+      const rows: Array<Array<string | number>> = [];
+      for (const t of s.topics ?? []) {
+        for (const p of t.partitions ?? []) {
+          rows.push([
+            t.topic,
+            p.partition,
+            formatCount(p.committedOffset),
+            formatCount(p.highWatermark),
+            formatCount(p.lag),
+          ]);
+        }
+      }
+      lines.push(table(['TOPIC', 'PARTITION', 'COMMITTED', 'HIGH WATERMARK', 'LAG'], rows));
+      lines.push(`workers: ${(s.workers ?? []).length}`);
+      const failures = s.failures ?? s.recentFailures ?? [];
+      if (failures.length) {
+        lines.push('recent failures:');
+        for (const f of failures) lines.push(`  ${f.rangeId ?? f.id ?? ''}  ${f.error ?? ''}`);
+      }
+      return lines.join('\n');
+    });
+    return EXIT.OK;
+  }
+  if (cmd === 'workers') {
+    const w = await api.call('GET', '/api/v1/workers');
+    const workers: any[] = Array.isArray(w) ? w : (w.workers ?? []);
+    out(json, w, () =>
+      table(
+        ['WORKER', 'HOST', 'CONCURRENCY', 'ACTIVE RANGES', 'STARTED'],
+        workers.map((x) => [x.id, x.host, x.concurrency, x.activeRanges, x.startedAt]),
+      ),
+    );
+    return EXIT.OK;
+  }
+  if (cmd === 'ranges' && sub === 'retry') {
+    const id = arg ?? usage('sluice ranges retry needs a range id: {topic}-{partition}-{start}-{end}');
+    const r = await api.call('POST', `/api/v1/ranges/${encodeURIComponent(id)}/retry`);
+    out(json, r, () => `retry of ${id} requested`);
+    return EXIT.OK;
+  }
+  return usage(`unknown command "${[cmd, sub].filter(Boolean).join(' ')}"`);
+}
+
+export async function main(): Promise<void> {
+  try {
+    process.exitCode = await run(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`sluice: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    } else if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`sluice: ${err.message}\n\n${HELP.main}\n`);
+      process.exitCode = EXIT.USAGE;
+    } else {
+      process.stderr.write(`sluice: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  }
+}
