@@ -1,0 +1,22 @@
+/** What the API needs from the master that builds it (main.ts wires the real ones). */
+import type { KafkaAdmin, LeaderRecord, Logger, MasterConfig, ZkSession } from '@sluice/shared';
+import type { Queue } from 'bullmq';
+import type { Registry } from 'prom-client';
+
+export interface ApiDeps {
+  config: MasterConfig;
+  /** The current ZooKeeper session (it is replaced after an expiry, so ask for it per request). */
+  zk: () => ZkSession;
+  kafka: KafkaAdmin;
+  queue: Queue;
+  election: { isLeader(): boolean; leader(): Promise<LeaderRecord | null> };
+  metrics: Registry;
+  log: Logger;
+  /** Whether this master can serve; the reasons when it cannot (shown by /readyz). */
+  ready(): { ok: boolean; reasons: string[] };
+}
+
+/** Options every resource plugin receives. */
+export interface RouteOptions {
+  deps: ApiDeps;
+}

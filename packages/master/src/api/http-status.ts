@@ -1,0 +1,42 @@
+/**
+ * The one place where Sluice's error codes become HTTP statuses. The table is typed as a
+ * `Record` over every code, so adding a code to the catalog without deciding its status here
+ * does not compile.
+ */
+import { type ErrorCode, ErrorCodes } from '@sluice/shared';
+
+const STATUS: Record<ErrorCode, number> = {
+  [ErrorCodes.CONFIG]: 500,
+  [ErrorCodes.VALIDATION]: 400,
+  [ErrorCodes.TOPIC_NOT_IN_KAFKA]: 404,
+  [ErrorCodes.TOPIC_NOT_REGISTERED]: 404,
+  [ErrorCodes.TOPIC_EXISTS]: 409,
+  [ErrorCodes.TOPIC_STATE]: 409,
+  [ErrorCodes.TOPIC_RECREATED]: 409,
+  [ErrorCodes.RANGE_NOT_FOUND]: 404,
+  [ErrorCodes.STALE_ATTEMPT]: 409,
+  [ErrorCodes.RANGE_STATE]: 409,
+  // Dependencies that are down or a leadership change in progress: try again shortly.
+  [ErrorCodes.NOT_LEADER]: 503,
+  [ErrorCodes.ZK_SESSION_LOST]: 503,
+  [ErrorCodes.ZK]: 503,
+  [ErrorCodes.KAFKA]: 503,
+  [ErrorCodes.S3]: 503,
+  [ErrorCodes.S3_WRITE_CONFLICT]: 409,
+  [ErrorCodes.UNAUTHORIZED]: 401,
+  [ErrorCodes.FORBIDDEN]: 403,
+  [ErrorCodes.UNAVAILABLE]: 503,
+  [ErrorCodes.BAD_JOB]: 500,
+  [ErrorCodes.INTERNAL]: 500,
+  [ErrorCodes.SHUTTING_DOWN]: 503,
+};
+
+/** HTTP status of a Sluice error code (500 for a code this table does not know). */
+export function httpStatusOf(code: ErrorCode): number {
+  return STATUS[code] ?? 500;
+}
+
+/** Every code with its status, for the API documentation and its test. */
+export function httpStatusTable(): ReadonlyArray<readonly [ErrorCode, number]> {
+  return Object.entries(STATUS) as Array<[ErrorCode, number]>;
+}

@@ -1,0 +1,88 @@
+/**
+ * The master's REST API: the composition root of its Fastify plugins, one per resource.
+ *
+ *   onRequest  bearer-auth.ts          changes (and, with SLUICE_PROTECT_READS, reads) need a token
+ *   /docs      api-docs.ts             OpenAPI from the route schemas, Swagger UI
+ *   /healthz /readyz /metrics          health-routes.ts
+ *   /api/v1/topics                     topics-routes.ts
+ *   /api/v1/ranges                     ranges-routes.ts
+ *   /api/v1/workers                    workers-routes.ts
+ *   /api/v1/status                     status-routes.ts
+ *
+ * Bodies are validated without type coercion and without dropping unknown fields (an unknown
+ * field is an error, a string is not a number); every problem is reported at once, in words
+ * (validation-problems.ts), in the one error shape of error-answer.ts.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { ApiDeps } from './api-deps.ts';
+import { registerApiDocs } from './api-docs.ts';
+import { bearerAuth } from './bearer-auth.ts';
+import { errorAnswer } from './error-answer.ts';
+import { healthRoutes } from './health-routes.ts';
+import { rangesRoutes } from './ranges-routes.ts';
+import { statusRoutes } from './status-routes.ts';
+import { topicsRoutes } from './topics-routes.ts';
+import { schemaErrorFormatter } from './validation-problems.ts';
+import { workersRoutes } from './workers-routes.ts';
+
+export type { ApiDeps } from './api-deps.ts';
+export { type ErrorAnswer, errorAnswer } from './error-answer.ts';
+export { httpStatusOf } from './http-status.ts';
+
+/** Largest request body accepted; a topic registration is well under 2 KiB. */
+const BODY_LIMIT_BYTES = 64 * 1024;
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const log = deps.log.child(
+    { component: 'api' },
+    {
+      redact: {
+        paths: ['req.headers.authorization', 'headers.authorization', '*.authorization', '*.token'],
+        censor: '[redacted]',
+      },
+    },
+  );
+  const app = Fastify({
+    loggerInstance: log,
+    bodyLimit: BODY_LIMIT_BYTES,
+    ajv: {
+      customOptions: {
+        // A wrong type is an error, never silently converted; an unknown field is an error,
+        // never silently dropped; defaults in the schemas are documentation, applied in code.
+        coerceTypes: false,
+        removeAdditional: false,
+        useDefaults: false,
+        // Report every problem of a request at once, with the offending values. Bodies are
+        // small (bodyLimit) and the schemas have no costly patterns.
+        allErrors: true,
+        verbose: true,
+        discriminator: true,
+      },
+    },
+    schemaErrorFormatter,
+  }) as unknown as FastifyInstance;
+
+  app.setErrorHandler((err, req, reply) => {
+    const answer = errorAnswer(err);
+    if (answer.statusCode >= 500) req.log.error({ err }, 'request failed');
+    else req.log.info({ code: answer.code, statusCode: answer.statusCode }, 'request refused');
+    return reply.code(answer.statusCode).send(answer);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({
+      statusCode: 404,
+      code: 'FST_ERR_NOT_FOUND',
+      error: 'Not Found',
+      message: `no route ${req.method} ${req.url.split('?')[0]}; the API is under /api/v1 and documented at /docs`,
+    });
+  });
+  app.addHook('onRequest', bearerAuth(deps.config));
+
+  await registerApiDocs(app);
+  await app.register(healthRoutes, { deps });
+  await app.register(topicsRoutes, { prefix: '/api/v1/topics', deps });
+  await app.register(rangesRoutes, { prefix: '/api/v1/ranges', deps });
+  await app.register(workersRoutes, { prefix: '/api/v1/workers', deps });
+  await app.register(statusRoutes, { prefix: '/api/v1/status', deps });
+  return app;
+}

@@ -1,0 +1,108 @@
+/**
+ * Pure: a registration or policy-change body → the TopicConfig / TopicRecord to store.
+ * Schemas have already checked types, enums, bounds and unknown fields; this applies the
+ * defaults, runs the contract's semantic checks (`topicConfigProblems`) on the result, and
+ * normalizes the destination.
+ */
+import {
+  type Compression,
+  type Destination,
+  ErrorCodes,
+  type Format,
+  normalizeDestination,
+  type PartitionBy,
+  type ServerSideEncryption,
+  SluiceError,
+  type StartFrom,
+  TOPIC_DEFAULTS,
+  type TopicConfig,
+  type TopicRecord,
+  topicConfigProblems,
+  ValidationError,
+} from '@sluice/shared';
+
+/** The policy fields a request may carry (POST and PATCH). */
+export interface TopicPolicyBody {
+  destination?: { bucket: string; prefix?: string };
+  format?: Format;
+  compression?: Compression;
+  partitionBy?: PartitionBy;
+  maxRangeMessages?: number;
+  maxRangeBytes?: number;
+  flushIntervalMs?: number;
+  serverSideEncryption?: ServerSideEncryption;
+  kmsKeyId?: string;
+  storageClass?: string;
+}
+
+export interface TopicCreateBody extends TopicPolicyBody {
+  topic: string;
+  destination: { bucket: string; prefix?: string };
+  startFrom?: StartFrom;
+}
+
+export interface TopicPatchBody extends TopicPolicyBody {
+  paused?: boolean;
+}
+
+function destinationOf(d: { bucket: string; prefix?: string }): Destination {
+  return { bucket: d.bucket, prefix: d.prefix ?? '' };
+}
+
+function check(cfg: TopicConfig): TopicConfig {
+  const problems = topicConfigProblems(cfg);
+  if (problems.length > 0) throw new ValidationError(problems);
+  return { ...cfg, destination: normalizeDestination(cfg.destination) };
+}
+
+/** The config a registration asks for: defaults filled in, every problem reported at once. */
+export function topicConfigFromBody(body: TopicCreateBody): TopicConfig {
+  const { destination, partitionBy, ...rest } = body;
+  return check({
+    ...TOPIC_DEFAULTS,
+    ...rest,
+    partitionBy: partitionBy ? { ...partitionBy } : { ...TOPIC_DEFAULTS.partitionBy },
+    destination: destinationOf(destination),
+  });
+}
+
+/** A new record: active, not paused, with Kafka's topic id. */
+export function newTopicRecord(cfg: TopicConfig, topicId: string, now: Date): TopicRecord {
+  const t = now.toISOString();
+  return { ...cfg, topicId, paused: false, state: 'active', error: null, createdAt: t, updatedAt: t };
+}
+
+/**
+ * The record after a policy change. A topic being deleted takes no changes: its remaining
+ * ranges finish with the settings they were planned with.
+ */
+export function patchedTopicRecord(record: TopicRecord, patch: TopicPatchBody, now: Date): TopicRecord {
+  if (record.state === 'deleting') {
+    throw new SluiceError(
+      ErrorCodes.TOPIC_STATE,
+      `topic "${record.topic}" is being deleted and takes no more changes; register it again once it is gone`,
+    );
+  }
+  const { destination, paused, ...rest } = patch;
+  const { topicId, paused: wasPaused, state, error, createdAt, updatedAt, ...config } = record;
+  const next = check({
+    ...config,
+    ...rest,
+    ...(destination ? { destination: destinationOf(destination) } : {}),
+  });
+  return {
+    ...next,
+    topicId,
+    paused: paused ?? wasPaused,
+    state,
+    error,
+    createdAt,
+    updatedAt: now.toISOString(),
+  };
+}
+
+/** The record once DELETE was asked for (unchanged when it already was). */
+export function deletingTopicRecord(record: TopicRecord, now: Date): TopicRecord {
+  if (record.state === 'deleting') return record;
+  return { ...record, state: 'deleting', updatedAt: now.toISOString() };
+}

@@ -1,0 +1,282 @@
+/**
+ * JSON schemas of the topic resource: the registration body, the policy change body, the stored
+ * record and the views built from it. Types, enums, bounds and unknown fields are checked
+ * here; rules JSON schema cannot say readably (bucket names, key prefixes, field paths) are
+ * checked by `topicConfigProblems` from the shared contract.
+ */
+import { LIMITS, STORAGE_CLASSES, TOPIC_DEFAULTS } from '@sluice/shared';
+import { lagSchema, nullableOffsetSchema, offsetSchema } from './common-schemas.ts';
+
+const granularity = { type: 'string', enum: ['hour', 'day'] } as const;
+
+const destination = {
+  type: 'object',
+  description: 'Where the objects go.',
+  properties: {
+    bucket: { type: 'string', description: 'S3 bucket name (S3 naming rules).' },
+    prefix: {
+      type: 'string',
+      description:
+        'Key prefix inside the bucket, without a leading "/", ".." segments or control characters; may be empty.',
+      default: '',
+    },
+  },
+  required: ['bucket'],
+  additionalProperties: false,
+} as const;
+
+const partitionBy = {
+  type: 'object',
+  description: 'How objects are split by time.',
+  discriminator: { propertyName: 'kind' },
+  required: ['kind'],
+  oneOf: [
+    {
+      type: 'object',
+      properties: { kind: { const: 'none' } },
+      required: ['kind'],
+      additionalProperties: false,
+    },
+    {
+      type: 'object',
+      properties: { kind: { const: 'kafka-time' }, granularity },
+      required: ['kind', 'granularity'],
+      additionalProperties: false,
+    },
+    {
+      type: 'object',
+      properties: {
+        kind: { const: 'event-time' },
+        field: { type: 'string', description: 'Dotted path of the time field in JSON values.' },
+        granularity,
+      },
+      required: ['kind', 'field', 'granularity'],
+      additionalProperties: false,
+    },
+  ],
+  default: TOPIC_DEFAULTS.partitionBy,
+} as const;
+
+function bounded(
+  name: 'maxRangeMessages' | 'maxRangeBytes' | 'flushIntervalMs',
+  description: string,
+): Record<string, unknown> {
+  return {
+    type: 'integer',
+    minimum: LIMITS[name].min,
+    maximum: LIMITS[name].max,
+    default: TOPIC_DEFAULTS[name],
+    description,
+  };
+}
+
+/** The policy fields: what PATCH may change (and POST may set). */
+const policyProperties = {
+  destination,
+  format: {
+    type: 'string',
+    enum: ['jsonl', 'raw'],
+    default: TOPIC_DEFAULTS.format,
+    description: '`jsonl`: one JSON object per record; `raw`: values as they are.',
+  },
+  compression: {
+    type: 'string',
+    enum: ['gzip', 'zstd', 'none'],
+    default: TOPIC_DEFAULTS.compression,
+  },
+  partitionBy,
+  maxRangeMessages: bounded('maxRangeMessages', 'Most offsets in one range.'),
+  maxRangeBytes: bounded('maxRangeBytes', 'About this many uncompressed bytes in one range.'),
+  flushIntervalMs: bounded(
+    'flushIntervalMs',
+    'Cut a shorter range once the oldest unplanned record has waited this long (ms).',
+  ),
+  serverSideEncryption: {
+    type: 'string',
+    enum: ['none', 'AES256', 'aws:kms'],
+    default: TOPIC_DEFAULTS.serverSideEncryption,
+  },
+  kmsKeyId: {
+    type: 'string',
+    maxLength: 2048,
+    default: TOPIC_DEFAULTS.kmsKeyId,
+    description: 'Only with serverSideEncryption "aws:kms"; empty for the account default key.',
+  },
+  storageClass: {
+    type: 'string',
+    enum: [...STORAGE_CLASSES],
+    default: TOPIC_DEFAULTS.storageClass,
+  },
+} as const;
+
+export const topicCreateBodySchema = {
+  type: 'object',
+  description: 'A topic to register. Omitted fields take the defaults shown.',
+  properties: {
+    topic: { type: 'string', description: 'The Kafka topic; Kafka must have it.' },
+    ...policyProperties,
+    startFrom: {
+      type: 'string',
+      enum: ['earliest', 'latest'],
+      default: TOPIC_DEFAULTS.startFrom,
+      description: 'Where Sluice starts in partitions that exist at registration.',
+    },
+  },
+  required: ['topic', 'destination'],
+  additionalProperties: false,
+} as const;
+
+export const topicPatchBodySchema = {
+  type: 'object',
+  description:
+    'Policy changes and pausing. Changes apply to ranges planned afterwards; a planned range keeps the output settings it was planned with.',
+  properties: {
+    ...policyProperties,
+    paused: { type: 'boolean', description: 'A paused topic gets no new ranges; ranges in flight finish.' },
+  },
+  minProperties: 1,
+  additionalProperties: false,
+} as const;
+
+const topicRecordProperties = {
+  topic: { type: 'string' },
+  destination: {
+    type: 'object',
+    properties: { bucket: { type: 'string' }, prefix: { type: 'string' } },
+    required: ['bucket', 'prefix'],
+  },
+  format: { type: 'string' },
+  compression: { type: 'string' },
+  partitionBy: {
+    type: 'object',
+    properties: {
+      kind: { type: 'string' },
+      granularity: { type: 'string' },
+      field: { type: 'string' },
+    },
+    required: ['kind'],
+  },
+  maxRangeMessages: { type: 'integer' },
+  maxRangeBytes: { type: 'integer' },
+  flushIntervalMs: { type: 'integer' },
+  startFrom: { type: 'string' },
+  serverSideEncryption: { type: 'string' },
+  kmsKeyId: { type: 'string' },
+  storageClass: { type: 'string' },
+  topicId: { type: 'string', description: "Kafka's topic id at registration." },
+  paused: { type: 'boolean' },
+  state: {
+    type: 'string',
+    enum: ['active', 'stopped', 'deleting'],
+    description: '`stopped` after an unrecoverable problem (see `error`); `deleting` after DELETE.',
+  },
+  error: { type: ['string', 'null'] },
+  createdAt: { type: 'string', format: 'date-time' },
+  updatedAt: { type: 'string', format: 'date-time' },
+} as const;
+
+const topicRecordRequired = Object.keys(topicRecordProperties);
+
+export const topicRecordSchema = {
+  type: 'object',
+  description: 'A registered topic as stored in ZooKeeper.',
+  properties: topicRecordProperties,
+  required: topicRecordRequired,
+} as const;
+
+export const topicSummarySchema = {
+  type: 'object',
+  description: "What ZooKeeper knows of the topic's progress (no Kafka call).",
+  properties: {
+    partitions: { type: 'integer', description: 'Partitions the leader has started.' },
+    rangesInFlight: { type: 'integer', description: 'Planned ranges not yet committed.' },
+    committedRecords: { type: 'integer' },
+    committedBytes: { type: 'integer' },
+  },
+  required: ['partitions', 'rangesInFlight', 'committedRecords', 'committedBytes'],
+} as const;
+
+export const topicListSchema = {
+  type: 'object',
+  properties: {
+    topics: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { ...topicRecordProperties, summary: topicSummarySchema },
+        required: [...topicRecordRequired, 'summary'],
+      },
+    },
+  },
+  required: ['topics'],
+} as const;
+
+export const rangeViewSchema = {
+  type: 'object',
+  description: 'A range in flight (planned, not yet committed and pruned).',
+  properties: {
+    id: {
+      type: 'string',
+      description: '`{topic}-{partition}-{start}-{end}`; use it with POST /api/v1/ranges/{id}/retry.',
+    },
+    start: offsetSchema,
+    end: { ...offsetSchema, description: 'First offset after the range (exclusive), decimal string.' },
+    attempt: { type: 'integer' },
+    state: { type: 'string', enum: ['planned', 'active', 'done', 'failed'] },
+    worker: { type: ['string', 'null'] },
+    error: { type: ['string', 'null'] },
+    failures: { type: 'integer' },
+    progressOffset: nullableOffsetSchema,
+    requeueReason: { type: ['string', 'null'] },
+    updatedAt: { type: 'string', format: 'date-time' },
+  },
+  required: [
+    'id',
+    'start',
+    'end',
+    'attempt',
+    'state',
+    'worker',
+    'error',
+    'failures',
+    'progressOffset',
+    'requeueReason',
+    'updatedAt',
+  ],
+} as const;
+
+export const partitionViewSchema = {
+  type: 'object',
+  properties: {
+    partition: { type: 'integer' },
+    started: {
+      type: 'boolean',
+      description:
+        "Whether the leader has created the partition's state; when false, committedOffset is where it will start.",
+    },
+    committedOffset: {
+      ...nullableOffsetSchema,
+      description:
+        'First offset not yet in S3 (decimal string); null when it is not started and Kafka could not be asked.',
+    },
+    highWatermark: nullableOffsetSchema,
+    lag: lagSchema,
+    committedRecords: { type: 'integer' },
+    ranges: { type: 'array', items: rangeViewSchema },
+  },
+  required: ['partition', 'started', 'committedOffset', 'highWatermark', 'lag', 'committedRecords', 'ranges'],
+} as const;
+
+export const topicDetailSchema = {
+  type: 'object',
+  description: 'A registered topic with the progress of every partition Kafka has.',
+  properties: {
+    ...topicRecordProperties,
+    kafkaError: {
+      type: ['string', 'null'],
+      description: 'Why Kafka offsets are missing from this answer, or null.',
+    },
+    partitions: { type: 'array', items: partitionViewSchema },
+  },
+  required: [...topicRecordRequired, 'kafkaError', 'partitions'],
+} as const;

@@ -1,0 +1,183 @@
+/**
+ * `/api/v1/topics`: register, list, show, change and delete topics. Every write goes straight
+ * to ZooKeeper (any master may serve it, the leader acts on what it finds there); reads add
+ * what Kafka knows about the partitions.
+ */
+import { topicNameProblem, ValidationError } from '@sluice/shared';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { RouteOptions } from './api-deps.ts';
+import { bearerSecurity, errorResponses, topicParamsSchema } from './common-schemas.ts';
+import { kafkaTopicViews, requireTopicMetadata } from './kafka-view.ts';
+import { readPartitions, readTopicsPartitions } from './partition-reader.ts';
+import { partitionViews } from './partition-view.ts';
+import {
+  deletingTopicRecord,
+  newTopicRecord,
+  patchedTopicRecord,
+  type TopicCreateBody,
+  type TopicPatchBody,
+  topicConfigFromBody,
+} from './topic-request.ts';
+import {
+  topicCreateBodySchema,
+  topicDetailSchema,
+  topicListSchema,
+  topicPatchBodySchema,
+  topicRecordSchema,
+} from './topic-schemas.ts';
+import { createTopic, listTopics, notRegistered, readTopic, updateTopic } from './topic-store.ts';
+
+interface TopicParams {
+  topic: string;
+}
+
+/** A topic name reaches a ZooKeeper path only after it passed Kafka's naming rule. */
+async function checkTopicParam(req: FastifyRequest): Promise<void> {
+  const topic = (req.params as Partial<TopicParams> | undefined)?.topic;
+  if (topic === undefined) return;
+  const problem = topicNameProblem(topic);
+  if (problem) throw new ValidationError([{ path: 'params.topic', message: problem }]);
+}
+
+export const topicsRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
+  app.addHook('preHandler', checkTopicParam);
+
+  app.post<{ Body: TopicCreateBody }>(
+    '/',
+    {
+      prefixTrailingSlash: 'no-slash',
+      schema: {
+        tags: ['topics'],
+        summary: 'Register a topic',
+        description:
+          'Validates the config, looks the topic up in Kafka and stores it in ZooKeeper; the leader starts planning its ranges.',
+        security: bearerSecurity,
+        body: topicCreateBodySchema,
+        response: {
+          201: { ...topicRecordSchema, description: 'The stored record.' },
+          ...errorResponses(400, 401, 403, 404, 409),
+        },
+      },
+    },
+    async (req, reply) => {
+      const config = topicConfigFromBody(req.body);
+      const meta = await requireTopicMetadata(deps.kafka, config.topic);
+      const record = newTopicRecord(config, meta.topicId, new Date());
+      await createTopic(deps.zk(), record);
+      req.log.info({ topic: record.topic, topicId: record.topicId }, 'topic registered');
+      return reply.code(201).send(record);
+    },
+  );
+
+  app.get(
+    '/',
+    {
+      prefixTrailingSlash: 'no-slash',
+      schema: {
+        tags: ['topics'],
+        summary: 'List registered topics',
+        response: { 200: topicListSchema, ...errorResponses(401, 403) },
+      },
+    },
+    async () => {
+      const zk = deps.zk();
+      const topics = await listTopics(zk);
+      const flights = await readTopicsPartitions(
+        zk,
+        topics.map((t) => t.record.topic),
+        { withRanges: false },
+      );
+      return {
+        topics: topics.map(({ record }) => {
+          const parts = flights.get(record.topic) ?? [];
+          return {
+            ...record,
+            summary: {
+              partitions: parts.filter((p) => p.state !== null).length,
+              rangesInFlight: parts.reduce((n, p) => n + p.rangeCount, 0),
+              committedRecords: parts.reduce((n, p) => n + (p.state?.committedRecords ?? 0), 0),
+              committedBytes: parts.reduce((n, p) => n + (p.state?.committedBytes ?? 0), 0),
+            },
+          };
+        }),
+      };
+    },
+  );
+
+  app.get<{ Params: TopicParams }>(
+    '/:topic',
+    {
+      schema: {
+        tags: ['topics'],
+        summary: "A topic's config and the progress of each of its partitions",
+        params: topicParamsSchema,
+        response: { 200: topicDetailSchema, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (req) => {
+      const zk = deps.zk();
+      const { topic } = req.params;
+      const stored = await readTopic(zk, topic);
+      if (!stored) throw notRegistered(topic);
+      const [flights, kafka] = await Promise.all([
+        readPartitions(zk, topic, { withRanges: true }),
+        kafkaTopicViews(deps.kafka, [topic]),
+      ]);
+      const view = kafka.get(topic)!;
+      return {
+        ...stored.record,
+        kafkaError: view.error,
+        partitions: partitionViews(stored.record, flights, view),
+      };
+    },
+  );
+
+  app.patch<{ Params: TopicParams; Body: TopicPatchBody }>(
+    '/:topic',
+    {
+      schema: {
+        tags: ['topics'],
+        summary: 'Change a topic’s policy, or pause and resume it',
+        description:
+          'Changes apply to ranges planned afterwards. A topic being deleted takes no changes (409).',
+        security: bearerSecurity,
+        params: topicParamsSchema,
+        body: topicPatchBodySchema,
+        response: { 200: topicRecordSchema, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (req) => {
+      const now = new Date();
+      const record = await updateTopic(deps.zk(), req.params.topic, (r) =>
+        patchedTopicRecord(r, req.body, now),
+      );
+      req.log.info({ topic: record.topic, fields: Object.keys(req.body) }, 'topic changed');
+      return record;
+    },
+  );
+
+  app.delete<{ Params: TopicParams }>(
+    '/:topic',
+    {
+      schema: {
+        tags: ['topics'],
+        summary: 'Unregister a topic',
+        description:
+          'Sets the topic to `deleting`: the leader plans nothing more, lets ranges in flight finish and then removes its ZooKeeper state. Objects in S3 are not touched.',
+        security: bearerSecurity,
+        params: topicParamsSchema,
+        response: {
+          202: { ...topicRecordSchema, description: 'The record, now `deleting`.' },
+          ...errorResponses(400, 401, 403, 404),
+        },
+      },
+    },
+    async (req, reply) => {
+      const record = await updateTopic(deps.zk(), req.params.topic, (r) =>
+        deletingTopicRecord(r, new Date()),
+      );
+      req.log.info({ topic: record.topic }, 'topic deletion requested');
+      return reply.code(202).send(record);
+    },
+  );
+};

@@ -1,0 +1,54 @@
+/** `GET /api/v1/workers`: the workers alive now and how many ranges each is working on. */
+import type { FastifyPluginAsync } from 'fastify';
+import type { RouteOptions } from './api-deps.ts';
+import { errorResponses } from './common-schemas.ts';
+import { readTopicsPartitions } from './partition-reader.ts';
+import { listTopics } from './topic-store.ts';
+import { readWorkers, workerViews } from './worker-registrations.ts';
+
+export const workerViewSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    host: { type: 'string' },
+    pid: { type: 'integer' },
+    version: { type: 'string' },
+    concurrency: { type: 'integer' },
+    httpAddress: { type: ['string', 'null'] },
+    startedAt: { type: 'string', format: 'date-time' },
+    activeRanges: { type: 'integer', description: 'Ranges whose current attempt is active on this worker.' },
+  },
+  required: ['id', 'host', 'pid', 'version', 'concurrency', 'httpAddress', 'startedAt', 'activeRanges'],
+} as const;
+
+export const workersRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
+  app.get(
+    '/',
+    {
+      prefixTrailingSlash: 'no-slash',
+      schema: {
+        tags: ['workers'],
+        summary: 'Live workers with their registration and active range count',
+        response: {
+          200: {
+            type: 'object',
+            properties: { workers: { type: 'array', items: workerViewSchema } },
+            required: ['workers'],
+          },
+          ...errorResponses(401, 403),
+        },
+      },
+    },
+    async () => {
+      const zk = deps.zk();
+      const [workers, topics] = await Promise.all([readWorkers(zk), listTopics(zk)]);
+      const flights = await readTopicsPartitions(
+        zk,
+        topics.map((t) => t.record.topic),
+        { withRanges: true },
+      );
+      const ranges = [...flights.values()].flat().flatMap((f) => f.ranges);
+      return { workers: workerViews(workers, ranges) };
+    },
+  );
+};
