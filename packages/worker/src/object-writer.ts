@@ -1,0 +1,504 @@
+/**
+ * The S3 side of the worker, behind a small interface ({@link ObjectStore}).
+ *
+ * Objects are streamed up with bounded memory: bytes are cut into parts of exactly
+ * `partSizeBytes` (so part boundaries, and with them ETags, are the same on every retry); an
+ * object smaller than one part is a single PutObject, anything else a multipart upload with
+ * at most `uploadQueueSize` parts in flight. @aws-sdk/lib-storage's `Upload` is not used
+ * because it cannot put `If-None-Match: *` on CompleteMultipartUpload (aws-sdk-js-v3 #8020),
+ * and that condition is what lets the first complete write of a key win (invariant 4).
+ * A failed or aborted multipart upload is aborted so that no parts linger.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { Writable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  type CompletedPart,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+  type ServerSideEncryption as S3Sse,
+  type StorageClass,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import {
+  type CommitRecord,
+  contentEncoding,
+  contentType,
+  ErrorCodes,
+  type Logger,
+  type OutputSpec,
+  SluiceError,
+} from '@sluice/shared';
+
+export interface ObjectStoreSettings {
+  /** Multipart part size. */
+  partSizeBytes: number;
+  /** Parts of one object in flight at once. */
+  uploadQueueSize: number;
+  /** Send `If-None-Match: *` on PutObject and CompleteMultipartUpload. */
+  conditionalWrites: boolean;
+}
+
+/** What one upload stored. */
+export interface StoredObject {
+  key: string;
+  /** Bytes stored (compressed). */
+  bytes: number;
+  /** Hex SHA-256 of the bytes stored. */
+  sha256: string;
+  /** 0 for a single PutObject, else the number of multipart parts. */
+  parts: number;
+}
+
+/** A writable byte stream that becomes one S3 object; `result` settles when it is stored or failed. */
+export interface ObjectSink extends Writable {
+  readonly key: string;
+  readonly result: Promise<StoredObject>;
+}
+
+export interface ObjectStore {
+  /** Opens a streamed upload of `key` in the spec's bucket. */
+  openObject(spec: OutputSpec, key: string, signal?: AbortSignal): ObjectSink;
+  /** Writes a range's commit record unless one exists. Returns false when another writer's record stands. */
+  putCommitRecord(
+    spec: OutputSpec,
+    key: string,
+    record: CommitRecord,
+    signal?: AbortSignal,
+  ): Promise<boolean>;
+  /** A range's commit record, or null when there is none. */
+  getCommitRecord(bucket: string, key: string, signal?: AbortSignal): Promise<CommitRecord | null>;
+  /** Deletes the keys (missing keys are fine). */
+  deleteObjects(bucket: string, keys: string[], signal?: AbortSignal): Promise<void>;
+}
+
+interface S3ErrorShape {
+  name?: string;
+  Code?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as S3ErrorShape | null)?.$metadata?.httpStatusCode;
+}
+
+function nameOf(err: unknown): string {
+  const e = err as S3ErrorShape | null;
+  return e?.name ?? e?.Code ?? '';
+}
+
+/** True when S3 refused a conditional write because the key exists (or is being written). */
+export function isConditionFailure(err: unknown): boolean {
+  const name = nameOf(err);
+  const status = statusOf(err);
+  return (
+    status === 412 ||
+    name === 'PreconditionFailed' ||
+    // AWS answers 409 while another conditional write of the same key is in progress.
+    (status === 409 && name === 'ConditionalRequestConflict')
+  );
+}
+
+function isNotFound(err: unknown): boolean {
+  const name = nameOf(err);
+  return name === 'NoSuchKey' || name === 'NotFound' || (statusOf(err) === 404 && name !== 'NoSuchBucket');
+}
+
+/** An S3 failure as a SluiceError that says what to fix. */
+export function s3Error(err: unknown, op: string, bucket: string, key?: string): SluiceError {
+  if (err instanceof SluiceError) return err;
+  const where = key === undefined ? `s3://${bucket}` : `s3://${bucket}/${key}`;
+  const name = nameOf(err);
+  const status = statusOf(err);
+  const text = err instanceof Error ? err.message : String(err);
+  if (name === 'NoSuchBucket') {
+    return new SluiceError(
+      ErrorCodes.S3,
+      `${op} ${where}: bucket "${bucket}" does not exist; create it (for example "aws s3 mb s3://${bucket}") or change the topic's destination.bucket`,
+      { retryable: false, cause: err, details: { bucket, key } },
+    );
+  }
+  if (isConditionFailure(err)) {
+    return new SluiceError(
+      ErrorCodes.S3_WRITE_CONFLICT,
+      `${op} ${where}: the object was written by another attempt first (conditional write refused)`,
+      { retryable: true, cause: err, details: { bucket, key } },
+    );
+  }
+  if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch' || status === 401) {
+    return new SluiceError(
+      ErrorCodes.UNAUTHORIZED,
+      `${op} ${where}: S3 refused the credentials (${name || status}); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the pod's role`,
+      { retryable: false, cause: err, details: { bucket, key } },
+    );
+  }
+  if (name === 'AccessDenied' || status === 403) {
+    return new SluiceError(
+      ErrorCodes.FORBIDDEN,
+      `${op} ${where}: access denied; the worker's credentials need s3:PutObject, s3:GetObject, s3:DeleteObject and s3:AbortMultipartUpload on the bucket`,
+      { retryable: false, cause: err, details: { bucket, key } },
+    );
+  }
+  if (name === 'NotImplemented' || status === 501) {
+    return new SluiceError(
+      ErrorCodes.S3,
+      `${op} ${where}: the S3 server does not implement this request (${text}); if it lacks conditional writes, set SLUICE_S3_CONDITIONAL_WRITES=false`,
+      { retryable: false, cause: err, details: { bucket, key } },
+    );
+  }
+  return new SluiceError(ErrorCodes.S3, `${op} ${where} failed: ${name ? `${name}: ` : ''}${text}`, {
+    retryable: true,
+    cause: err,
+    details: { bucket, key, status },
+  });
+}
+
+/** Headers every data object carries, from the range's output snapshot. */
+function objectHeaders(spec: OutputSpec): {
+  ContentType: string;
+  ContentEncoding?: string;
+  ServerSideEncryption?: S3Sse;
+  SSEKMSKeyId?: string;
+  StorageClass?: StorageClass;
+} {
+  const encoding = contentEncoding(spec.compression);
+  return {
+    ContentType: contentType(spec.format),
+    ...(encoding ? { ContentEncoding: encoding } : {}),
+    ...sseHeaders(spec),
+    // Not sent for STANDARD (the default anyway): some S3-compatible servers reject the header.
+    ...(spec.storageClass && spec.storageClass !== 'STANDARD'
+      ? { StorageClass: spec.storageClass as StorageClass }
+      : {}),
+  };
+}
+
+function sseHeaders(spec: OutputSpec): { ServerSideEncryption?: S3Sse; SSEKMSKeyId?: string } {
+  if (spec.serverSideEncryption === 'none') return {};
+  return {
+    ServerSideEncryption: spec.serverSideEncryption as S3Sse,
+    ...(spec.serverSideEncryption === 'aws:kms' && spec.kmsKeyId ? { SSEKMSKeyId: spec.kmsKeyId } : {}),
+  };
+}
+
+function isAbort(err: unknown): boolean {
+  return (err as { name?: string } | null)?.name === 'AbortError';
+}
+
+class S3ObjectSink extends Writable implements ObjectSink {
+  readonly key: string;
+  readonly result: Promise<StoredObject>;
+
+  readonly #s3: S3Client;
+  readonly #bucket: string;
+  readonly #headers: ReturnType<typeof objectHeaders>;
+  readonly #settings: ObjectStoreSettings;
+  readonly #log: Logger | undefined;
+  readonly #abort = new AbortController();
+  readonly #hash: Hash = createHash('sha256');
+  readonly #resolve: (o: StoredObject) => void;
+  readonly #reject: (e: unknown) => void;
+  readonly #onOuterAbort: () => void;
+  readonly #outer: AbortSignal | undefined;
+
+  #bytes = 0;
+  /** Bytes not yet cut into a part. */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #uploadId: string | undefined;
+  #partNumber = 0;
+  #completed: CompletedPart[] = [];
+  #inFlight = new Set<Promise<void>>();
+  #failure: unknown;
+  #stored = false;
+
+  constructor(
+    s3: S3Client,
+    settings: ObjectStoreSettings,
+    spec: OutputSpec,
+    key: string,
+    signal: AbortSignal | undefined,
+    log: Logger | undefined,
+  ) {
+    super({ highWaterMark: Math.min(settings.partSizeBytes, 1024 * 1024) });
+    this.key = key;
+    this.#s3 = s3;
+    this.#bucket = spec.destination.bucket;
+    this.#headers = objectHeaders(spec);
+    this.#settings = settings;
+    this.#log = log;
+    let resolve!: (o: StoredObject) => void;
+    let reject!: (e: unknown) => void;
+    this.result = new Promise<StoredObject>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Callers may learn of a failure from the stream instead; never leave it unhandled.
+    this.result.catch(() => {});
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#outer = signal;
+    this.#onOuterAbort = () => this.destroy(signal?.reason ?? new Error('aborted'));
+    if (signal?.aborted) queueMicrotask(this.#onOuterAbort);
+    else signal?.addEventListener('abort', this.#onOuterAbort, { once: true });
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.#failure) {
+      cb(this.#failure as Error);
+      return;
+    }
+    this.#hash.update(chunk);
+    this.#bytes += chunk.length;
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (this.#pendingBytes < this.#settings.partSizeBytes) {
+      cb();
+      return;
+    }
+    this.#flushFullParts().then(() => cb(), cb);
+  }
+
+  async #flushFullParts(): Promise<void> {
+    const size = this.#settings.partSizeBytes;
+    while (this.#pendingBytes >= size) {
+      const all = Buffer.concat(this.#pending, this.#pendingBytes);
+      const part = all.subarray(0, size);
+      const rest = all.subarray(size);
+      this.#pending = rest.length > 0 ? [rest] : [];
+      this.#pendingBytes = rest.length;
+      await this.#startPart(part);
+    }
+  }
+
+  /** Starts one part's upload once a slot is free; returns when it is under way. */
+  async #startPart(body: Buffer): Promise<void> {
+    if (this.#uploadId === undefined) {
+      const out = await this.#send('CreateMultipartUpload', () =>
+        this.#s3.send(
+          new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: this.key, ...this.#headers }),
+          { abortSignal: this.#abort.signal },
+        ),
+      );
+      if (!out.UploadId)
+        throw s3Error(new Error('no UploadId in answer'), 'CreateMultipartUpload', this.#bucket, this.key);
+      this.#uploadId = out.UploadId;
+    }
+    while (this.#inFlight.size >= this.#settings.uploadQueueSize) await Promise.race(this.#inFlight);
+    if (this.#failure) throw this.#failure;
+    const partNumber = ++this.#partNumber;
+    const uploadId = this.#uploadId;
+    const p = this.#send(`UploadPart ${partNumber}`, () =>
+      this.#s3.send(
+        new UploadPartCommand({
+          Bucket: this.#bucket,
+          Key: this.key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: body,
+          ContentLength: body.length,
+        }),
+        { abortSignal: this.#abort.signal },
+      ),
+    ).then(
+      (out) => {
+        this.#completed.push({ PartNumber: partNumber, ETag: out.ETag });
+      },
+      (err) => {
+        this.#failure ??= err;
+        // The writer may be waiting for a slot rather than writing: fail the stream now.
+        this.destroy(err);
+      },
+    );
+    const tracked = p.finally(() => this.#inFlight.delete(tracked));
+    this.#inFlight.add(tracked);
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.#finish().then(
+      (stored) => {
+        this.#stored = true;
+        this.#detach();
+        this.#resolve(stored);
+        cb();
+      },
+      (err) => cb(err),
+    );
+  }
+
+  async #finish(): Promise<StoredObject> {
+    const ifNoneMatch = this.#settings.conditionalWrites ? { IfNoneMatch: '*' } : {};
+    if (this.#uploadId === undefined) {
+      const body = Buffer.concat(this.#pending, this.#pendingBytes);
+      this.#pending = [];
+      await this.#send('PutObject', () =>
+        this.#s3.send(
+          new PutObjectCommand({
+            Bucket: this.#bucket,
+            Key: this.key,
+            Body: body,
+            ContentLength: body.length,
+            ...this.#headers,
+            ...ifNoneMatch,
+          }),
+          { abortSignal: this.#abort.signal },
+        ),
+      );
+      return { key: this.key, bytes: this.#bytes, sha256: this.#hash.digest('hex'), parts: 0 };
+    }
+    if (this.#pendingBytes > 0) {
+      const last = Buffer.concat(this.#pending, this.#pendingBytes);
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      await this.#startPart(last);
+    }
+    while (this.#inFlight.size > 0) await Promise.race(this.#inFlight);
+    if (this.#failure) throw this.#failure;
+    const parts = [...this.#completed].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+    await this.#send('CompleteMultipartUpload', () =>
+      this.#s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.#bucket,
+          Key: this.key,
+          UploadId: this.#uploadId,
+          MultipartUpload: { Parts: parts },
+          ...ifNoneMatch,
+        }),
+        { abortSignal: this.#abort.signal },
+      ),
+    );
+    return { key: this.key, bytes: this.#bytes, sha256: this.#hash.digest('hex'), parts: parts.length };
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.#detach();
+    if (this.#stored) {
+      cb(err);
+      return;
+    }
+    const reason = err ?? new Error(`upload of ${this.key} was closed before it finished`);
+    this.#abort.abort(reason);
+    this.#reject(reason);
+    const uploadId = this.#uploadId;
+    if (uploadId === undefined) {
+      cb(err);
+      return;
+    }
+    // Not tied to the aborted signal: the abort itself must still reach S3.
+    this.#s3
+      .send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: this.key, UploadId: uploadId }))
+      .catch((e) => this.#log?.warn({ key: this.key, err: e }, 'abort multipart upload failed'))
+      .finally(() => cb(err));
+  }
+
+  #detach(): void {
+    this.#outer?.removeEventListener('abort', this.#onOuterAbort);
+  }
+
+  async #send<T>(op: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (isAbort(err) && this.#abort.signal.aborted) throw this.#abort.signal.reason;
+      throw s3Error(err, op, this.#bucket, this.key);
+    }
+  }
+}
+
+export class S3ObjectStore implements ObjectStore {
+  readonly #s3: S3Client;
+  readonly #settings: ObjectStoreSettings;
+  readonly #log: Logger | undefined;
+
+  constructor(s3: S3Client, settings: ObjectStoreSettings, log?: Logger) {
+    if (settings.partSizeBytes < 1) throw new RangeError('partSizeBytes must be positive');
+    if (settings.uploadQueueSize < 1) throw new RangeError('uploadQueueSize must be positive');
+    this.#s3 = s3;
+    this.#settings = settings;
+    this.#log = log;
+  }
+
+  openObject(spec: OutputSpec, key: string, signal?: AbortSignal): ObjectSink {
+    return new S3ObjectSink(this.#s3, this.#settings, spec, key, signal, this.#log);
+  }
+
+  async putCommitRecord(
+    spec: OutputSpec,
+    key: string,
+    record: CommitRecord,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    const bucket = spec.destination.bucket;
+    const body = Buffer.from(`${JSON.stringify(record, null, 2)}\n`);
+    try {
+      await this.#s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentLength: body.length,
+          ContentType: 'application/json',
+          ...sseHeaders(spec),
+          ...(this.#settings.conditionalWrites ? { IfNoneMatch: '*' } : {}),
+        }),
+        signal ? { abortSignal: signal } : {},
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw this.#error(err, 'PutObject (commit record)', bucket, key, signal);
+    }
+  }
+
+  async getCommitRecord(bucket: string, key: string, signal?: AbortSignal): Promise<CommitRecord | null> {
+    let text: string;
+    try {
+      const out = await this.#s3.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key }),
+        signal ? { abortSignal: signal } : {},
+      );
+      text = (await out.Body?.transformToString('utf-8')) ?? '';
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw this.#error(err, 'GetObject (commit record)', bucket, key, signal);
+    }
+    try {
+      return JSON.parse(text) as CommitRecord;
+    } catch (err) {
+      throw new SluiceError(
+        ErrorCodes.S3,
+        `commit record s3://${bucket}/${key} is not JSON; it was not written by Sluice, or was damaged: inspect it, and delete it to let the range be written again`,
+        { retryable: false, cause: err },
+      );
+    }
+  }
+
+  async deleteObjects(bucket: string, keys: string[], signal?: AbortSignal): Promise<void> {
+    // One DeleteObject per key rather than DeleteObjects: a range has few objects, and some
+    // S3-compatible servers demand a Content-MD5 on DeleteObjects that the SDK no longer sends.
+    const queue = [...new Set(keys)];
+    const worker = async () => {
+      for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+        try {
+          await this.#s3.send(
+            new DeleteObjectCommand({ Bucket: bucket, Key: key }),
+            signal ? { abortSignal: signal } : {},
+          );
+        } catch (err) {
+          if (isNotFound(err)) continue;
+          throw this.#error(err, 'DeleteObject', bucket, key, signal);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, queue.length) }, worker));
+  }
+
+  #error(err: unknown, op: string, bucket: string, key: string, signal?: AbortSignal): unknown {
+    if (isAbort(err) && signal?.aborted) return signal.reason;
+    return s3Error(err, op, bucket, key);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The BullMQ processor: payload → {@link RangeProcessor} → job outcome.
+ *
+ * BullMQ retries a failed job with the attempts and backoff the master set when enqueueing.
+ * When the last one fails, or the error cannot be fixed by retrying, the range's node is
+ * marked `failed` (invariant 7: the leader requeues it after a backoff and shows it to the
+ * operator); a non-retryable error is thrown as `UnrecoverableError` so BullMQ stops at once.
+ * An aborted job (shutdown, lost ZooKeeper session) writes nothing: the leader requeues it.
+ */
+
+import {
+  ErrorCodes,
+  errorText,
+  isSluiceError,
+  type Logger,
+  parseRangeJob,
+  type RangeJobData,
+  SluiceError,
+} from '@sluice/shared';
+import { type Job, UnrecoverableError } from 'bullmq';
+import type { RangeProcessor } from './range-processor.ts';
+import type { WorkerMetrics } from './worker-metrics.ts';
+
+/** What a finished job returns (kept only briefly: jobs are removed on completion). */
+export interface RangeJobOutcome {
+  outcome: string;
+  records?: number;
+  objects?: number;
+}
+
+export interface RangeJobHandlerDeps {
+  processor: RangeProcessor;
+  log: Logger;
+  metrics?: WorkerMetrics;
+}
+
+function isRetryable(err: unknown): boolean {
+  if (err instanceof SluiceError) return err.retryable;
+  // Unknown errors (network, library) may pass; BullMQ's attempts bound them.
+  return true;
+}
+
+export function createRangeJobHandler(deps: RangeJobHandlerDeps) {
+  const { processor, log, metrics } = deps;
+  // Three parameters: BullMQ passes an AbortSignal only to processors that declare it.
+  return async function handleRangeJob(
+    job: Job<unknown, RangeJobOutcome>,
+    _token: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<RangeJobOutcome> {
+    let data: RangeJobData;
+    try {
+      data = parseRangeJob(job.data);
+    } catch (err) {
+      metrics?.errors.inc({ kind: ErrorCodes.BAD_JOB });
+      log.error({ jobId: job.id, err: errorText(err) }, 'bad job payload');
+      throw new UnrecoverableError(errorText(err));
+    }
+    metrics?.activeRanges.inc();
+    try {
+      const out = await processor.process(data, signal);
+      metrics?.ranges.inc({ outcome: out.outcome });
+      return 'result' in out
+        ? { outcome: out.outcome, records: out.result.records, objects: out.result.objects.length }
+        : { outcome: out.outcome };
+    } catch (err) {
+      if (signal?.aborted) {
+        metrics?.ranges.inc({ outcome: 'aborted' });
+        log.warn({ jobId: job.id, reason: errorText(signal.reason) }, 'range aborted');
+        throw err;
+      }
+      const kind = isSluiceError(err) ? err.code : 'other';
+      metrics?.errors.inc({ kind });
+      const retryable = isRetryable(err);
+      const attempts = job.opts.attempts ?? 1;
+      const last = !retryable || job.attemptsMade + 1 >= attempts;
+      log.error(
+        {
+          jobId: job.id,
+          topic: data.topic,
+          partition: data.partition,
+          range: `${data.start}-${data.end}`,
+          attempt: data.attempt,
+          jobAttempt: job.attemptsMade + 1,
+          jobAttempts: attempts,
+          retryable,
+          err,
+        },
+        last ? 'range failed' : 'range attempt failed; will retry',
+      );
+      if (last) {
+        metrics?.ranges.inc({ outcome: 'failed' });
+        try {
+          await processor.recordFailure(data, err);
+        } catch (zkErr) {
+          log.warn({ err: errorText(zkErr) }, 'could not mark range failed');
+        }
+        if (!retryable) throw new UnrecoverableError(errorText(err));
+      }
+      throw err;
+    } finally {
+      metrics?.activeRanges.dec();
+    }
+  };
+}

@@ -1,0 +1,495 @@
+/**
+ * One attempt of one range: the "Working" protocol of docs/range-lifecycle.md, steps 1-7.
+ *
+ *  1. Read the range node: gone → finish; another attempt → stale, finish; done → finish.
+ *  2. Commit record in S3 already → record `done` from it (conditionally) and finish.
+ *  3. `start` the attempt (version-checked).
+ *  4. Delete every key earlier attempts recorded (never committed).
+ *  5. Read [start, end) from Kafka; encode, bucket, compress, upload, one object per bucket;
+ *     each object's key is recorded (`recordKeys`) before its first byte goes up; progress
+ *     is written every `progressIntervalMs`.
+ *  6. Write the commit record with `If-None-Match: *`; if one exists, the other writer's stands.
+ *  7. `complete` the node (version-checked).
+ *
+ * Every node change is a rule from exactly-once.ts applied by {@link RangeNode}. A stale
+ * attempt or a pruned node at any step ends the job quietly: someone else owns the range.
+ */
+import {
+  type CommitRecord,
+  commitRecordKey,
+  complete,
+  ErrorCodes,
+  errorText,
+  fail,
+  type Gap,
+  isSluiceError,
+  type Logger,
+  type ObjectEntry,
+  type OutputSpec,
+  progress,
+  type RangeJobData,
+  type RangeRecord,
+  type RangeResult,
+  rangeId,
+  rangeOfJob,
+  rangePath,
+  recordKeys,
+  SluiceError,
+  start,
+  type ZkSession,
+} from '@sluice/shared';
+import { createHashingSink } from './hashing-sink.ts';
+import type { ObjectSink, ObjectStore } from './object-writer.ts';
+import { RangeNode } from './range-node.ts';
+import type { FetchedRecord, RangeReader, ReadBatch } from './range-reader.ts';
+import { RangeWriter } from './range-writer.ts';
+import type { WorkerMetrics } from './worker-metrics.ts';
+
+export type RangeOutcome =
+  /** This attempt wrote the range and completed it. */
+  | { outcome: 'written'; result: RangeResult }
+  /** A commit record existed (an earlier attempt finished writing); the range is now done. */
+  | { outcome: 'committed-earlier'; result: RangeResult }
+  /** The range node was already done. */
+  | { outcome: 'already-done' }
+  /** The job's attempt is not the range's current attempt. */
+  | { outcome: 'stale' }
+  /** The range node is gone (committed and pruned). */
+  | { outcome: 'gone' };
+
+export interface RangeProcessorSettings {
+  /** This worker's id, written into the range node and the result. */
+  workerId: string;
+  progressIntervalMs: number;
+  verifyOnRetry: boolean;
+}
+
+export interface RangeProcessorDeps {
+  /** The current ZooKeeper session. */
+  zk: () => ZkSession;
+  store: ObjectStore;
+  reader: RangeReader;
+  settings: RangeProcessorSettings;
+  log: Logger;
+  metrics?: WorkerMetrics;
+}
+
+/** The fields of a commit record that make up the range's result. */
+export function resultOfCommit(c: CommitRecord): RangeResult {
+  return {
+    attempt: c.attempt,
+    worker: c.worker,
+    records: c.records,
+    rawBytes: c.rawBytes,
+    objectBytes: c.objectBytes,
+    objects: c.objects,
+    minTimestamp: c.minTimestamp,
+    maxTimestamp: c.maxTimestamp,
+    gaps: c.gaps,
+    eventTimeFallbacks: c.eventTimeFallbacks,
+    tombstones: c.tombstones,
+    binaryValues: c.binaryValues,
+    completedAt: c.completedAt,
+  };
+}
+
+function endsJobQuietly(err: unknown): 'stale' | 'gone' | null {
+  if (isSluiceError(err, ErrorCodes.STALE_ATTEMPT)) return 'stale';
+  if (isSluiceError(err, ErrorCodes.RANGE_NOT_FOUND)) return 'gone';
+  return null;
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new SluiceError(ErrorCodes.SHUTTING_DOWN, 'range processing was aborted');
+}
+
+/** One AbortController that also follows an outer signal. */
+function linkedController(outer?: AbortSignal): { ac: AbortController; unlink: () => void } {
+  const ac = new AbortController();
+  if (!outer) return { ac, unlink: () => {} };
+  const follow = () => ac.abort(abortReason(outer));
+  if (outer.aborted) follow();
+  else outer.addEventListener('abort', follow, { once: true });
+  return { ac, unlink: () => outer.removeEventListener('abort', follow) };
+}
+
+interface ReadSummary {
+  objects: ObjectEntry[];
+  gaps: Gap[];
+  writer: RangeWriter;
+}
+
+export class RangeProcessor {
+  readonly #deps: RangeProcessorDeps;
+
+  constructor(deps: RangeProcessorDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Works one job. Resolves with what happened; a stale attempt or a pruned node resolves
+   * too (the job ends without error). Rejects with the error otherwise, or with the signal's
+   * reason when aborted.
+   */
+  async process(job: RangeJobData, signal?: AbortSignal): Promise<RangeOutcome> {
+    const range = rangeOfJob(job);
+    const log = this.#deps.log.child({
+      topic: job.topic,
+      partition: job.partition,
+      range: rangeId(range),
+      attempt: job.attempt,
+    });
+    const node = new RangeNode(this.#deps.zk, rangePath(range));
+    try {
+      return await this.#process(job, node, log, signal);
+    } catch (err) {
+      const quiet = endsJobQuietly(err);
+      if (quiet !== null && !signal?.aborted) {
+        log.info({ reason: errorText(err) }, quiet === 'stale' ? 'attempt superseded' : 'range gone');
+        return { outcome: quiet };
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Marks the job's attempt failed in ZooKeeper (its last BullMQ attempt failed); the leader
+   * requeues it after a backoff. A stale attempt or a pruned node is left alone.
+   */
+  async recordFailure(job: RangeJobData, error: unknown): Promise<void> {
+    const node = new RangeNode(this.#deps.zk, rangePath(rangeOfJob(job)));
+    try {
+      await node.update((r) => fail(r, job.attempt, errorText(error)));
+    } catch (err) {
+      if (endsJobQuietly(err) !== null || isSluiceError(err, ErrorCodes.RANGE_STATE)) return;
+      throw err;
+    }
+  }
+
+  async #process(
+    job: RangeJobData,
+    node: RangeNode,
+    log: Logger,
+    signal?: AbortSignal,
+  ): Promise<RangeOutcome> {
+    const { store, settings } = this.#deps;
+    const range = rangeOfJob(job);
+
+    // 1. The node decides whether this attempt may act.
+    const rec = await node.read();
+    if (rec === null) {
+      log.info('range gone');
+      return { outcome: 'gone' };
+    }
+    if (rec.attempt !== job.attempt) {
+      log.info({ current: rec.attempt }, 'attempt superseded');
+      return { outcome: 'stale' };
+    }
+    if (rec.state === 'done') return { outcome: 'already-done' };
+    // The node's snapshot is the truth; the job carries a copy of it.
+    const spec: OutputSpec = rec.output;
+    const bucket = spec.destination.bucket;
+    const commitKey = commitRecordKey(spec.destination.prefix, range);
+
+    // 2. A commit record means an earlier attempt finished writing: done.
+    const existing = await store.getCommitRecord(bucket, commitKey, signal);
+    if (existing !== null) {
+      if (settings.verifyOnRetry) await this.#verify(rec, existing, log, signal);
+      const result = resultOfCommit(existing);
+      await this.#complete(node, job.attempt, result, log);
+      log.info({ records: result.records, objects: result.objects.length }, 'range already committed');
+      return { outcome: 'committed-earlier', result };
+    }
+    throwIfAborted(signal);
+
+    // 3. Take the attempt.
+    const started = await node.update((r) => start(r, job.attempt, settings.workerId));
+
+    // 4. Remove what earlier attempts left (recorded before they uploaded, never committed).
+    if (started.keys.length > 0) {
+      log.info({ keys: started.keys.length }, 'removing objects of earlier attempts');
+      await store.deleteObjects(bucket, started.keys, signal);
+    }
+
+    // 5. Read, encode, upload.
+    const { objects, gaps, writer } = await this.#readAndWrite(rec, spec, node, job.attempt, log, signal);
+    const stats = writer.stats();
+    const objectBytes = objects.reduce((n, o) => n + o.bytes, 0);
+    let result: RangeResult = {
+      attempt: job.attempt,
+      worker: settings.workerId,
+      records: stats.records,
+      rawBytes: stats.rawBytes,
+      objectBytes,
+      objects,
+      minTimestamp: stats.minTimestamp,
+      maxTimestamp: stats.maxTimestamp,
+      gaps,
+      eventTimeFallbacks: stats.eventTimeFallbacks,
+      tombstones: stats.tombstones,
+      binaryValues: stats.binaryValues,
+      completedAt: new Date().toISOString(),
+    };
+
+    // 6. The commit record, after every data object.
+    const commit: CommitRecord = {
+      v: 1,
+      topic: rec.topic,
+      topicId: rec.topicId,
+      partition: rec.partition,
+      start: rec.start,
+      end: rec.end,
+      output: spec,
+      ...result,
+    };
+    const written = await store.putCommitRecord(spec, commitKey, commit, signal);
+    if (!written) {
+      const other = await store.getCommitRecord(bucket, commitKey, signal);
+      if (other === null) {
+        throw new SluiceError(
+          ErrorCodes.S3_WRITE_CONFLICT,
+          `commit record ${commitKey} was refused as existing but cannot be read`,
+          { retryable: true },
+        );
+      }
+      log.warn(
+        { other: { attempt: other.attempt, worker: other.worker, records: other.records } },
+        'another commit record stands',
+      );
+      result = resultOfCommit(other);
+    }
+
+    // 7. Done.
+    await this.#complete(node, job.attempt, result, log);
+    const m = this.#deps.metrics;
+    m?.records.inc(stats.records);
+    m?.bytes.inc({ kind: 'raw' }, stats.rawBytes);
+    m?.bytes.inc({ kind: 'stored' }, objectBytes);
+    log.info(
+      {
+        records: stats.records,
+        objects: objects.length,
+        rawBytes: stats.rawBytes,
+        objectBytes,
+        gaps: gaps.length,
+      },
+      'range written',
+    );
+    return { outcome: written ? 'written' : 'committed-earlier', result };
+  }
+
+  async #complete(node: RangeNode, attempt: number, result: RangeResult, log: Logger): Promise<void> {
+    try {
+      await node.update((r) => complete(r, attempt, result));
+    } catch (err) {
+      // Done is terminal: if it is done already (our own write whose answer was lost), fine.
+      if (isSluiceError(err, ErrorCodes.RANGE_STATE) && node.record?.state === 'done') {
+        log.debug('range was already marked done');
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /** Step 5: reads the range and writes its objects, with progress heartbeats. */
+  async #readAndWrite(
+    rec: RangeRecord,
+    spec: OutputSpec,
+    node: RangeNode,
+    attempt: number,
+    log: Logger,
+    signal?: AbortSignal,
+  ): Promise<ReadSummary> {
+    const { store, settings, metrics } = this.#deps;
+    const { ac, unlink } = linkedController(signal);
+    let nextOffset = BigInt(rec.start);
+    let moved = false;
+    let beating = false;
+    const heartbeat = setInterval(() => {
+      // Only real movement counts as progress: a hung read or upload must look stalled.
+      if (!moved || beating || ac.signal.aborted) return;
+      moved = false;
+      beating = true;
+      node
+        .update((r) => progress(r, attempt, nextOffset))
+        .catch((err) => ac.abort(err))
+        .finally(() => {
+          beating = false;
+        });
+    }, settings.progressIntervalMs);
+    heartbeat.unref();
+
+    const writer = new RangeWriter({
+      spec,
+      range: rangeOfRecord(rec),
+      beforeOpen: async (keys) => {
+        await node.update((r) => recordKeys(r, attempt, keys));
+        log.debug({ keys }, 'keys recorded');
+      },
+      openSink: (key) => {
+        const sink = store.openObject(spec, key, ac.signal);
+        return timed(sink, metrics, () => {
+          moved = true;
+        });
+      },
+    });
+    writer.onFailure = (err) => ac.abort(err);
+    try {
+      const gaps = await this.#read(rec, writer, ac.signal, log, (offset) => {
+        nextOffset = offset;
+        moved = true;
+      });
+      const objects = await writer.finish();
+      return { objects, gaps, writer };
+    } catch (err) {
+      const reason = ac.signal.aborted ? ac.signal.reason : err;
+      writer.abort(reason);
+      throw reason;
+    } finally {
+      clearInterval(heartbeat);
+      unlink();
+    }
+  }
+
+  /** Feeds the range's records to `writer`; returns the gaps met. */
+  async #read(
+    rec: RangeRecord,
+    writer: RangeWriter,
+    signal: AbortSignal,
+    log: Logger,
+    onProgress: (nextOffset: bigint) => void,
+  ): Promise<Gap[]> {
+    const { reader, metrics } = this.#deps;
+    const start = BigInt(rec.start);
+    const end = BigInt(rec.end);
+    const gaps: Gap[] = [];
+    let next = start;
+    const iterator = reader
+      .read({ topic: rec.topic, topicId: rec.topicId, partition: rec.partition, start, end }, signal)
+      [Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const t0 = performance.now();
+        const step: IteratorResult<ReadBatch> = await iterator.next();
+        metrics?.fetchSeconds.observe((performance.now() - t0) / 1000);
+        throwIfAborted(signal);
+        if (step.done) break;
+        const batch = step.value;
+        if (batch.gap) {
+          const gap: Gap = {
+            start: batch.gap.start.toString(),
+            end: batch.gap.end.toString(),
+            cause: batch.gap.cause,
+          };
+          gaps.push(gap);
+          metrics?.gaps.inc();
+          log.warn({ gap }, 'offsets deleted before they were read');
+        }
+        await writer.write(clip(batch.records, start, end));
+        throwIfAborted(signal);
+        if (batch.nextOffset > next) next = batch.nextOffset;
+        onProgress(next);
+        if (next >= end) break;
+      }
+    } finally {
+      // Lets the reader release its fetch (also after an early break).
+      await iterator.return?.();
+    }
+    if (next < end) {
+      throw new SluiceError(
+        ErrorCodes.KAFKA,
+        `the Kafka reader stopped at offset ${next} before the range's end ${end}`,
+        { retryable: true },
+      );
+    }
+    return gaps;
+  }
+
+  /**
+   * `SLUICE_VERIFY_ON_RETRY`: re-reads a committed range without storing anything and
+   * compares it with its commit record. Differences are logged loudly; they do not fail the
+   * job (the commit record stands: invariant 4).
+   */
+  async #verify(rec: RangeRecord, commit: CommitRecord, log: Logger, signal?: AbortSignal): Promise<void> {
+    const { ac, unlink } = linkedController(signal);
+    const writer = new RangeWriter({
+      spec: commit.output,
+      range: rangeOfRecord(rec),
+      beforeOpen: async () => {},
+      openSink: (key) => createHashingSink(key),
+    });
+    writer.onFailure = (err) => ac.abort(err);
+    try {
+      const gaps = await this.#read(rec, writer, ac.signal, log, () => {});
+      const objects = await writer.finish();
+      const records = writer.stats().records;
+      const mine = new Map(objects.map((o) => [o.key, o]));
+      const differences: string[] = [];
+      if (records !== commit.records) differences.push(`records ${records} now, ${commit.records} committed`);
+      for (const o of commit.objects) {
+        const now = mine.get(o.key);
+        if (!now) differences.push(`${o.key} would not be written now`);
+        else if (now.records !== o.records || now.sha256 !== o.sha256) {
+          differences.push(
+            `${o.key}: ${now.records} records sha256 ${now.sha256} now, ${o.records} records sha256 ${o.sha256} committed`,
+          );
+        }
+      }
+      for (const o of objects) {
+        if (!commit.objects.some((c) => c.key === o.key))
+          differences.push(`${o.key} would be written now but is not committed`);
+      }
+      if (differences.length === 0) {
+        log.info({ records, objects: objects.length }, 'verified committed range');
+        return;
+      }
+      const movedPast = gaps.some((g) => BigInt(g.start) <= BigInt(rec.start)) || records < commit.records;
+      log.error(
+        {
+          differences,
+          gaps,
+          cause: movedPast
+            ? 'retention/compaction moved past the range'
+            : 'the re-read differs from the commit record; the committed objects stand',
+        },
+        'verify found a difference',
+      );
+      this.#deps.metrics?.errors.inc({ kind: 'verify-mismatch' });
+    } catch (err) {
+      writer.abort(err);
+      if (signal?.aborted) throw abortReason(signal);
+      log.warn({ err: errorText(err) }, 'verify failed');
+    } finally {
+      unlink();
+    }
+  }
+}
+
+function rangeOfRecord(rec: RangeRecord): { topic: string; partition: number; start: bigint; end: bigint } {
+  return { topic: rec.topic, partition: rec.partition, start: BigInt(rec.start), end: BigInt(rec.end) };
+}
+
+function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw abortReason(signal);
+}
+
+/** Records inside [start, end): a fetch may begin before the requested offset. */
+function clip(records: FetchedRecord[], start: bigint, end: bigint): FetchedRecord[] {
+  const n = records.length;
+  if (n === 0 || (records[0]!.offset >= start && records[n - 1]!.offset < end)) return records;
+  return records.filter((r) => r.offset >= start && r.offset < end);
+}
+
+/** Observes upload time per object and marks progress as bytes go up. */
+function timed(sink: ObjectSink, metrics: WorkerMetrics | undefined, onBytes: () => void): ObjectSink {
+  const t0 = performance.now();
+  sink.on('drain', onBytes);
+  sink.result.then(
+    () => {
+      onBytes();
+      metrics?.uploadSeconds.observe((performance.now() - t0) / 1000);
+    },
+    () => {},
+  );
+  return sink;
+}

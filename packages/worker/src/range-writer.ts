@@ -1,0 +1,277 @@
+/**
+ * The data path of one range: records → encoder → time bucket → compressor → object sink,
+ * one open object per bucket folder, in offset order within each object.
+ *
+ * Bytes reach each compressor in chunks of exactly {@link CHUNK_BYTES} (the last one
+ * shorter): gzip and zstd output depends on how input is split into writes, and fetch sizes
+ * differ between retries, so fixed chunking is what makes the stored bytes the same on every
+ * retry (invariant 3). A new object's key is handed to `beforeOpen` (which records it in
+ * ZooKeeper) before any of its bytes go anywhere (invariant 4). Writes wait for the
+ * compressor and the upload (backpressure), so memory stays bounded by the part buffers.
+ */
+
+import type { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { dataObjectKey, type ObjectEntry, type OutputSpec } from '@sluice/shared';
+import { createCompressor } from './compressor.ts';
+import type { ObjectSink, StoredObject } from './object-writer.ts';
+import { type EncodableRecord, RecordEncoder } from './record-encoder.ts';
+import { TimeBucketer } from './time-bucket.ts';
+
+export const CHUNK_BYTES = 128 * 1024;
+
+export interface RangeWriterOptions {
+  spec: OutputSpec;
+  range: { topic: string; partition: number; start: bigint; end: bigint };
+  /** Called with the keys of objects about to open, before any of their bytes are written. */
+  beforeOpen(keys: string[]): Promise<void>;
+  /** Opens the sink of one object. */
+  openSink(key: string): ObjectSink;
+}
+
+/** One object's share of the range while it is being written. */
+class BucketObject {
+  readonly key: string;
+  readonly folder: string;
+  records = 0;
+  rawBytes = 0;
+  firstOffset = -1n;
+  lastOffset = -1n;
+  minTimestamp = Number.POSITIVE_INFINITY;
+  maxTimestamp = Number.NEGATIVE_INFINITY;
+
+  /** Encoded text not yet converted to bytes (jsonl). */
+  text = '';
+  /** Encoded buffers not yet chunked (raw), and the remainder of the last chunking. */
+  bufs: Buffer[] = [];
+  bufBytes = 0;
+
+  compressor: Transform | null = null;
+  sink: ObjectSink | null = null;
+  done: Promise<void> | null = null;
+  failure: unknown;
+
+  constructor(folder: string, key: string) {
+    this.folder = folder;
+    this.key = key;
+  }
+
+  add(line: string | Buffer, offset: bigint, timestamp: number): void {
+    if (typeof line === 'string') this.text += line;
+    else {
+      this.bufs.push(line);
+      this.bufBytes += line.length;
+    }
+    if (this.records === 0) this.firstOffset = offset;
+    this.records++;
+    this.lastOffset = offset;
+    if (timestamp < this.minTimestamp) this.minTimestamp = timestamp;
+    if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
+  }
+
+  /** Whole chunks ready to write; with `all`, the remainder too. */
+  takeChunks(all: boolean): Buffer[] {
+    if (this.text.length > 0) {
+      const b = Buffer.from(this.text, 'utf8');
+      this.text = '';
+      this.bufs.push(b);
+      this.bufBytes += b.length;
+    }
+    if (this.bufBytes < CHUNK_BYTES && !(all && this.bufBytes > 0)) return [];
+    const joined = this.bufs.length === 1 ? this.bufs[0]! : Buffer.concat(this.bufs, this.bufBytes);
+    const out: Buffer[] = [];
+    let at = 0;
+    while (joined.length - at >= CHUNK_BYTES) {
+      out.push(joined.subarray(at, at + CHUNK_BYTES));
+      at += CHUNK_BYTES;
+    }
+    const rest = joined.subarray(at);
+    if (all && rest.length > 0) {
+      out.push(rest);
+      this.bufs = [];
+      this.bufBytes = 0;
+    } else {
+      this.bufs = rest.length > 0 ? [rest] : [];
+      this.bufBytes = rest.length;
+    }
+    for (const c of out) this.rawBytes += c.length;
+    return out;
+  }
+}
+
+export interface RangeWriterStats {
+  records: number;
+  rawBytes: number;
+  tombstones: number;
+  binaryValues: number;
+  eventTimeFallbacks: number;
+  minTimestamp: number | null;
+  maxTimestamp: number | null;
+}
+
+export class RangeWriter {
+  readonly #opts: RangeWriterOptions;
+  readonly #encoder: RecordEncoder;
+  readonly #bucketer: TimeBucketer;
+  readonly #buckets = new Map<string, BucketObject>();
+  #records = 0;
+  #failure: unknown;
+  #closed = false;
+  /** Set when a sink fails, so the caller can stop reading at once. */
+  onFailure: ((err: unknown) => void) | null = null;
+
+  constructor(opts: RangeWriterOptions) {
+    this.#opts = opts;
+    this.#bucketer = new TimeBucketer(opts.spec.partitionBy);
+    this.#encoder = new RecordEncoder({
+      format: opts.spec.format,
+      topic: opts.range.topic,
+      partition: opts.range.partition,
+      parseValues: this.#bucketer.needsValue,
+    });
+  }
+
+  /** Records written so far. */
+  get records(): number {
+    return this.#records;
+  }
+
+  /** Encodes and routes a batch of records (in offset order), then writes what is ready. */
+  async write(records: readonly EncodableRecord[]): Promise<void> {
+    this.#check();
+    if (records.length === 0) return;
+    const encoder = this.#encoder;
+    const bucketer = this.#bucketer;
+    let opening: BucketObject[] | null = null;
+    let last: BucketObject | null = null;
+    for (const rec of records) {
+      const line = encoder.encode(rec);
+      const ts = Number(rec.timestamp);
+      const folder = bucketer.folderOf(ts, encoder.lastJson);
+      let b: BucketObject | undefined =
+        last !== null && last.folder === folder ? last : this.#buckets.get(folder);
+      if (b === undefined) {
+        b = new BucketObject(folder, dataObjectKey(this.#opts.spec, this.#opts.range, folder));
+        this.#buckets.set(folder, b);
+        opening ??= [];
+        opening.push(b);
+      }
+      b.add(line, rec.offset, ts);
+      last = b;
+    }
+    this.#records += records.length;
+    if (opening !== null) {
+      await this.#opts.beforeOpen(opening.map((b) => b.key));
+      this.#check();
+      for (const b of opening) this.#open(b);
+    }
+    for (const b of this.#buckets.values()) await this.#drain(b, false);
+  }
+
+  #open(b: BucketObject): void {
+    const compressor = createCompressor(this.#opts.spec.compression);
+    const sink = this.#opts.openSink(b.key);
+    b.compressor = compressor;
+    b.sink = sink;
+    b.done = pipeline(compressor, sink).then(
+      () => {},
+      (err) => {
+        b.failure = err;
+        this.#fail(err);
+      },
+    );
+  }
+
+  #fail(err: unknown): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = err;
+    this.onFailure?.(err);
+  }
+
+  #check(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#closed) throw new Error('range writer is closed');
+  }
+
+  async #drain(b: BucketObject, all: boolean): Promise<void> {
+    const c = b.compressor!;
+    for (const chunk of b.takeChunks(all)) {
+      if (c.destroyed) {
+        this.#check();
+        throw new Error(`compressor of ${b.key} was destroyed`);
+      }
+      if (!c.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            c.off('drain', done);
+            c.off('close', done);
+            resolve();
+          };
+          c.on('drain', done);
+          c.on('close', done);
+        });
+        this.#check();
+      }
+    }
+  }
+
+  /** Ends every object and waits until all are stored. Objects are returned in key order. */
+  async finish(): Promise<ObjectEntry[]> {
+    this.#check();
+    this.#closed = true;
+    const buckets = [...this.#buckets.values()];
+    for (const b of buckets) {
+      await this.#drain(b, true);
+      b.compressor!.end();
+    }
+    await Promise.all(buckets.map((b) => b.done));
+    if (this.#failure !== undefined) throw this.#failure;
+    const stored = await Promise.all(buckets.map((b) => b.sink!.result));
+    const out = buckets.map((b, i) => entryOf(b, stored[i]!));
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** Stops every object (aborting their uploads). */
+  abort(reason: unknown): void {
+    this.#closed = true;
+    this.#failure ??= reason;
+    for (const b of this.#buckets.values()) {
+      b.compressor?.destroy(reason instanceof Error ? reason : new Error(String(reason)));
+      b.sink?.destroy(reason instanceof Error ? reason : new Error(String(reason)));
+    }
+  }
+
+  stats(): RangeWriterStats {
+    let rawBytes = 0;
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (const b of this.#buckets.values()) {
+      rawBytes += b.rawBytes;
+      if (b.minTimestamp < min) min = b.minTimestamp;
+      if (b.maxTimestamp > max) max = b.maxTimestamp;
+    }
+    return {
+      records: this.#records,
+      rawBytes,
+      tombstones: this.#encoder.tombstones,
+      binaryValues: this.#encoder.binaryValues,
+      eventTimeFallbacks: this.#bucketer.fallbacks,
+      minTimestamp: this.#records > 0 ? min : null,
+      maxTimestamp: this.#records > 0 ? max : null,
+    };
+  }
+}
+
+function entryOf(b: BucketObject, s: StoredObject): ObjectEntry {
+  return {
+    key: b.key,
+    records: b.records,
+    bytes: s.bytes,
+    rawBytes: b.rawBytes,
+    sha256: s.sha256,
+    firstOffset: b.firstOffset.toString(),
+    lastOffset: b.lastOffset.toString(),
+    minTimestamp: b.records > 0 ? b.minTimestamp : null,
+    maxTimestamp: b.records > 0 ? b.maxTimestamp : null,
+  };
+}

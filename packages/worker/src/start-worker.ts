@@ -1,0 +1,188 @@
+/**
+ * The worker's composition root: config → clients → services → start. `main.ts` calls it for
+ * the `sluice-worker` program; tests call it to run a worker in-process.
+ *
+ * Order matters: the HTTP server first (so probes answer while the rest connects), then the
+ * ZooKeeper registration (the leader must see the worker before it takes a range), then the
+ * BullMQ worker. Stopping runs the other way: take no more jobs, let jobs in hand finish for
+ * a grace period, abort the rest (BullMQ and the leader requeue them), close the ZooKeeper
+ * session (the worker's node goes at once), close the clients.
+ */
+import type { AddressInfo } from 'node:net';
+import {
+  createLogger,
+  createRedis,
+  createS3Client,
+  errorText,
+  type Logger,
+  RANGE_QUEUE_NAME,
+  SLUICE_VERSION,
+  type WorkerConfig,
+} from '@sluice/shared';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createHealthServer, type Readiness } from './health-server.ts';
+import { S3ObjectStore } from './object-writer.ts';
+import { createRangeJobHandler, type RangeJobOutcome } from './range-job-handler.ts';
+import { RangeProcessor } from './range-processor.ts';
+import { createRangeReader, type RangeReader } from './range-reader.ts';
+import { WorkerMetrics } from './worker-metrics.ts';
+import { registerWorker, type WorkerPresence } from './worker-registration.ts';
+
+export interface StartWorkerOptions {
+  /** Root logger. @defaultValue a pino logger at `config.logLevel` */
+  logger?: Logger;
+  /** Reads ranges instead of the Kafka reader (tests). The caller closes it. */
+  reader?: RangeReader;
+  /** How long `stop()` lets jobs in hand finish before aborting them. @defaultValue 25000 */
+  shutdownGraceMs?: number;
+}
+
+export interface RunningWorker {
+  readonly id: string;
+  /** `http://host:port` of the health and metrics server. */
+  readonly httpAddress: string;
+  /** Stops taking jobs, finishes or aborts the ones in hand, deregisters, closes clients. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function startWorker(
+  config: Readonly<WorkerConfig>,
+  opts: StartWorkerOptions = {},
+): Promise<RunningWorker> {
+  const log = opts.logger ?? createLogger('sluice-worker', config.logLevel, { worker: config.id });
+  const metrics = new WorkerMetrics();
+  const grace = opts.shutdownGraceMs ?? 25_000;
+
+  let presence: WorkerPresence | null = null;
+  let redis: Redis | null = null;
+  let bull: Worker<unknown, RangeJobOutcome> | null = null;
+  let ownReader: RangeReader | null = null;
+  let stopping: Promise<void> | null = null;
+
+  const readiness = (): Readiness => {
+    const reasons: string[] = [];
+    if (stopping) reasons.push('shutting down');
+    if (!presence?.alive) reasons.push('zookeeper session is not alive');
+    if (redis?.status !== 'ready') reasons.push(`redis connection is ${redis?.status ?? 'not open'}`);
+    if (!bull?.isRunning()) reasons.push('queue worker is not running');
+    else if (bull.isPaused()) reasons.push('queue worker is paused (zookeeper session lost)');
+    return { ready: reasons.length === 0, reasons };
+  };
+
+  const http = createHealthServer({ metrics, readiness, log });
+  const s3 = createS3Client(config);
+
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      log.info('stopping');
+      if (bull) {
+        const closing = bull.close();
+        const timer = setTimeout(() => {
+          log.warn({ graceMs: grace }, 'grace period over; aborting ranges in hand');
+          bull?.cancelAllJobs('worker shutting down');
+        }, grace);
+        try {
+          await closing;
+        } catch (err) {
+          log.warn({ err: errorText(err) }, 'queue worker close failed');
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+      await presence?.stop().catch((err) => log.warn({ err: errorText(err) }, 'zookeeper close failed'));
+      await ownReader?.close().catch((err) => log.warn({ err: errorText(err) }, 'kafka close failed'));
+      s3.destroy();
+      if (redis) await redis.quit().catch(() => redis?.disconnect());
+      await http.close();
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+
+  try {
+    await http.listen({ host: config.httpHost, port: config.httpPort });
+    const addr = http.server.address() as AddressInfo;
+    const host =
+      config.httpHost === '0.0.0.0' || config.httpHost === '::'
+        ? config.host
+        : addr.address.replace(/^::ffff:/, '');
+    const httpAddress = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+
+    const store = new S3ObjectStore(
+      s3,
+      {
+        partSizeBytes: config.partSizeBytes,
+        uploadQueueSize: config.uploadQueueSize,
+        conditionalWrites: config.s3.conditionalWrites,
+      },
+      log,
+    );
+    if (!opts.reader) ownReader = createRangeReader(config, log);
+    const reader = opts.reader ?? ownReader!;
+
+    const registered = await registerWorker({
+      connect: config.zookeeper,
+      sessionTimeoutMs: config.zkSessionTimeoutMs,
+      log,
+      registration: {
+        v: 1,
+        id: config.id,
+        host: config.host,
+        pid: process.pid,
+        version: SLUICE_VERSION,
+        concurrency: config.concurrency,
+        httpAddress,
+        startedAt: new Date().toISOString(),
+      },
+    });
+    presence = registered;
+
+    const processor = new RangeProcessor({
+      zk: () => registered.session,
+      store,
+      reader,
+      settings: {
+        workerId: config.id,
+        progressIntervalMs: config.progressIntervalMs,
+        verifyOnRetry: config.verifyOnRetry,
+      },
+      log,
+      metrics,
+    });
+
+    redis = createRedis(config, 'worker');
+    const worker = new Worker<unknown, RangeJobOutcome>(
+      RANGE_QUEUE_NAME,
+      createRangeJobHandler({ processor, log, metrics }),
+      {
+        connection: redis,
+        prefix: config.queuePrefix,
+        concurrency: config.concurrency,
+        autorun: true,
+      },
+    );
+    bull = worker;
+    worker.on('error', (err) => log.error({ err: errorText(err) }, 'queue error'));
+
+    // Invariant 7: without a session the leader is giving our ranges away; stop at once.
+    registered.on('lost', () => {
+      worker.cancelAllJobs('zookeeper session lost');
+      worker.pause(true).catch((err) => log.warn({ err: errorText(err) }, 'queue pause failed'));
+    });
+    registered.on('restored', () => {
+      if (!stopping && worker.isPaused()) {
+        worker.resume().catch((err) => log.warn({ err: errorText(err) }, 'queue resume failed'));
+      }
+    });
+
+    log.info(
+      { httpAddress, queuePrefix: config.queuePrefix, concurrency: config.concurrency },
+      'worker started',
+    );
+    return { id: config.id, httpAddress, stop };
+  } catch (err) {
+    await stop().catch(() => {});
+    throw err;
+  }
+}

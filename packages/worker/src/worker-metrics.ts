@@ -1,0 +1,70 @@
+/**
+ * The worker's Prometheus metrics, in a registry of their own (so that several workers can
+ * run in one process, as tests do), plus Node's default process metrics.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  /** Ranges finished, by outcome: written, committed-earlier, already-done, stale, gone, failed, aborted. */
+  readonly ranges: Counter<'outcome'>;
+  readonly records: Counter;
+  /** `raw`: encoded bytes before compression; `stored`: bytes stored in S3. */
+  readonly bytes: Counter<'kind'>;
+  readonly uploadSeconds: Histogram;
+  readonly fetchSeconds: Histogram;
+  readonly gaps: Counter;
+  /** Errors by code (`SLUICE_ERR_…`, or `other`). */
+  readonly errors: Counter<'kind'>;
+  readonly activeRanges: Gauge;
+
+  constructor() {
+    const registers = [this.registry];
+    this.ranges = new Counter({
+      name: 'sluice_worker_ranges_total',
+      help: 'Range jobs finished, by outcome',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.records = new Counter({
+      name: 'sluice_worker_records_total',
+      help: 'Records written to S3',
+      registers,
+    });
+    this.bytes = new Counter({
+      name: 'sluice_worker_bytes_total',
+      help: 'Bytes written: raw (encoded, before compression) and stored (in S3)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.uploadSeconds = new Histogram({
+      name: 'sluice_worker_upload_seconds',
+      help: 'Time from opening an object to having it stored',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers,
+    });
+    this.fetchSeconds = new Histogram({
+      name: 'sluice_worker_fetch_seconds',
+      help: 'Time waiting for one batch from Kafka',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.gaps = new Counter({
+      name: 'sluice_worker_gaps_total',
+      help: 'Offset gaps met (records deleted by retention before they were read)',
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'sluice_worker_errors_total',
+      help: 'Range job errors, by code',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.activeRanges = new Gauge({
+      name: 'sluice_worker_active_ranges',
+      help: 'Ranges being worked on now',
+      registers,
+    });
+    collectDefaultMetrics({ register: this.registry });
+  }
+}
