@@ -1,0 +1,193 @@
+/**
+ * KafkaAdmin against the real Kafka of the local stack (`npm run stack:up`); fails when the
+ * stack is not there. Each test makes its own topics (kafkajs admin) and deletes them.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  createKafkaAdmin,
+  ErrorCodes,
+  type KafkaAdmin,
+  type KafkaSettings,
+  SluiceError,
+} from '@sluice/shared';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
+
+function stackBrokers(): string[] {
+  let brokers = process.env.SLUICE_KAFKA_BROKERS;
+  const envFile = join(import.meta.dirname, '../../../.sluice/stack.env');
+  if (!brokers && existsSync(envFile)) {
+    brokers = /^SLUICE_KAFKA_BROKERS=(.+)$/m.exec(readFileSync(envFile, 'utf8'))?.[1]?.trim();
+  }
+  if (!brokers) {
+    throw new Error('no Kafka: set SLUICE_KAFKA_BROKERS or start the local stack with `npm run stack:up`');
+  }
+  return brokers.replace(/^["']|["']$/g, '').split(',');
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what} did not happen within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+}
+
+describe('KafkaAdmin (real Kafka)', () => {
+  let brokers: string[];
+  let settings: KafkaSettings;
+  let kafka: Kafka;
+  let kadmin: Admin;
+  let admin: KafkaAdmin;
+  const topics: string[] = [];
+
+  async function newTopic(partitions: number): Promise<string> {
+    const name = `t-admin-${randomUUID().slice(0, 8)}`;
+    topics.push(name);
+    await kadmin.createTopics({
+      topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
+    return name;
+  }
+
+  before(async () => {
+    brokers = stackBrokers();
+    settings = { kafkaBrokers: brokers, kafkaClientId: 'sluice-test', kafkaSsl: false, kafkaSasl: null };
+    kafka = new Kafka({ clientId: 'sluice-test', brokers, logLevel: logLevel.NOTHING });
+    kadmin = kafka.admin();
+    await kadmin.connect();
+    admin = createKafkaAdmin(settings);
+  });
+
+  after(async () => {
+    await admin?.close();
+    if (topics.length > 0) await kadmin?.deleteTopics({ topics }).catch(() => {});
+    await kadmin?.disconnect();
+  });
+
+  test('describes a topic by id and partitions, and a topic Kafka lacks as null, in one answer', async () => {
+    const topic = await newTopic(3);
+    const missing = `t-admin-missing-${randomUUID().slice(0, 8)}`;
+    const md = await admin.topicMetadata([topic, missing]);
+    assert.equal(md.size, 2);
+    assert.equal(md.get(missing), null);
+    const t = md.get(topic);
+    assert.ok(t);
+    assert.equal(t.topic, topic);
+    assert.match(t.topicId, UUID);
+    assert.notEqual(t.topicId, '00000000-0000-0000-0000-000000000000');
+    assert.deepEqual(t.partitions, [0, 1, 2]);
+    assert.deepEqual(await admin.topicMetadata([]), new Map());
+  });
+
+  test('the topic id changes when a topic is deleted and re-created under the same name', async () => {
+    const topic = await newTopic(1);
+    const first = (await admin.topicMetadata([topic])).get(topic);
+    assert.ok(first);
+    await kadmin.deleteTopics({ topics: [topic] });
+    await eventually('topic deletion', async () =>
+      (await admin.topicMetadata([topic])).get(topic) === null ? true : undefined,
+    );
+    await eventually('re-creation', async () =>
+      (await kadmin.createTopics({
+        topics: [{ topic, numPartitions: 2, replicationFactor: 1 }],
+        waitForLeaders: true,
+      }))
+        ? true
+        : undefined,
+    );
+    const second = (await admin.topicMetadata([topic])).get(topic);
+    assert.ok(second);
+    assert.match(second.topicId, UUID);
+    assert.notEqual(second.topicId, first.topicId);
+    assert.deepEqual(second.partitions, [0, 1]);
+  });
+
+  test('offsets: earliest, latest and last stable, an open transaction holding the last stable offset back', async () => {
+    const topic = await newTopic(2);
+    assert.deepEqual(await admin.offsets(topic, [0, 1]), [
+      { partition: 0, earliest: 0n, latest: 0n, lastStable: 0n },
+      { partition: 1, earliest: 0n, latest: 0n, lastStable: 0n },
+    ]);
+
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic, messages: [0, 1, 2, 3, 4].map((i) => ({ partition: 0, value: `v${i}` })) });
+    await producer.disconnect();
+    assert.deepEqual(await admin.offsets(topic, [0, 1]), [
+      { partition: 0, earliest: 0n, latest: 5n, lastStable: 5n },
+      { partition: 1, earliest: 0n, latest: 0n, lastStable: 0n },
+    ]);
+
+    const tx = kafka.producer({ transactionalId: `tx-${topic}`, idempotent: true, maxInFlightRequests: 1 });
+    await tx.connect();
+    try {
+      const open = await tx.transaction();
+      await open.send({ topic, messages: [0, 1, 2].map((i) => ({ partition: 0, value: `t${i}` })) });
+      // Three records written, none stable: the high watermark moves, the last stable offset
+      // stays at the first offset of the open transaction.
+      assert.deepEqual(await admin.offsets(topic, [0]), [
+        { partition: 0, earliest: 0n, latest: 8n, lastStable: 5n },
+      ]);
+      await open.commit();
+    } finally {
+      await tx.disconnect();
+    }
+    // The commit marker takes offset 8.
+    const [afterCommit] = await admin.offsets(topic, [0]);
+    assert.deepEqual(afterCommit, { partition: 0, earliest: 0n, latest: 9n, lastStable: 9n });
+
+    // kafkajs finds the leader only for topics whose metadata it has fetched.
+    await kadmin.fetchTopicMetadata({ topics: [topic] });
+    await kadmin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '3' }] });
+    assert.deepEqual(await admin.offsets(topic, [0, 1]), [
+      { partition: 0, earliest: 3n, latest: 9n, lastStable: 9n },
+      { partition: 1, earliest: 0n, latest: 0n, lastStable: 0n },
+    ]);
+  });
+
+  test('offsets of a topic Kafka lacks: SLUICE_ERR_TOPIC_NOT_IN_KAFKA; of a partition it lacks: a validation error', async () => {
+    await assert.rejects(admin.offsets(`t-admin-missing-${randomUUID().slice(0, 8)}`, [0]), (err) => {
+      assert.ok(err instanceof SluiceError);
+      assert.equal(err.code, ErrorCodes.TOPIC_NOT_IN_KAFKA);
+      return true;
+    });
+    const topic = await newTopic(1);
+    await assert.rejects(admin.offsets(topic, [0, 4]), (err) => {
+      assert.ok(err instanceof SluiceError);
+      assert.equal(err.code, ErrorCodes.VALIDATION);
+      assert.match(err.message, /no partition 4/);
+      return true;
+    });
+  });
+
+  test('unreachable brokers: a retryable SLUICE_ERR_KAFKA naming the brokers and the setting to fix', async () => {
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    const down = createKafkaAdmin({ ...settings, kafkaBrokers: ['127.0.0.1:1'] }, { attempts: 2 });
+    try {
+      await assert.rejects(down.topicMetadata(['x']), (err) => {
+        assert.ok(err instanceof SluiceError);
+        assert.equal(err.code, ErrorCodes.KAFKA);
+        assert.equal(err.retryable, true);
+        assert.match(err.message, /127\.0\.0\.1:1/);
+        assert.match(err.message, /SLUICE_KAFKA_BROKERS/);
+        return true;
+      });
+    } finally {
+      await down.close();
+    }
+  });
+});
