@@ -1,0 +1,60 @@
+/**
+ * `sluice-master`: reads the settings once, starts the master, and stops it on SIGTERM or
+ * SIGINT (the election node goes at once, so a standby takes over without waiting for the
+ * session timeout). Exit codes: 0 stopped, 1 failed, 2 bad settings.
+ */
+import { createLogger, isSluiceError, loadMasterConfig, ValidationError } from '@sluice/shared';
+import { startMaster } from './master.ts';
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadMasterConfig>;
+  try {
+    config = loadMasterConfig();
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger('sluice-master', config.logLevel, { master: config.id });
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (err) => {
+    log.fatal({ err }, 'unhandled rejection');
+    process.exit(1);
+  });
+
+  let master: Awaited<ReturnType<typeof startMaster>>;
+  try {
+    master = await startMaster(config, { log });
+  } catch (err) {
+    log.fatal({ err, code: isSluiceError(err) ? err.code : undefined }, 'master failed to start');
+    process.exit(1);
+  }
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'signal received');
+    const force = setTimeout(() => {
+      log.error('stop took too long; exiting');
+      process.exit(1);
+    }, 30_000);
+    force.unref();
+    master.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+await main();

@@ -1,0 +1,265 @@
+/**
+ * The master: config → clients → election → leader term → HTTP.
+ *
+ * Every master serves the API; the one that wins the election also runs a {@link LeaderTerm}
+ * (planning, tracking, supervising). A ZooKeeper session is one election: when the session is
+ * lost, or a fenced write shows that the epoch is over, the term stops at once, the session is
+ * closed, and a new session stands for election again (node-zookeeper-client never recovers
+ * an expired session).
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  BASE_PATHS,
+  createKafkaAdmin,
+  createLogger,
+  createRedis,
+  createS3Client,
+  type KafkaAdmin,
+  type Logger,
+  type MasterConfig,
+  RANGE_QUEUE_NAME,
+  type RangeJobData,
+  redactUrl,
+  SLUICE_VERSION,
+  ZkSession,
+} from '@sluice/shared';
+import { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { buildApi } from './api/index.ts';
+import { LeaderElection } from './leader-election.ts';
+import { LeaderTerm } from './leader-term.ts';
+import { MasterMetrics } from './metrics.ts';
+
+export interface StartMasterOptions {
+  /** Root logger; default: pino at the configured level. */
+  log?: Logger;
+  /** Kafka admin; default: {@link createKafkaAdmin} (closed on stop only when made here). */
+  kafka?: KafkaAdmin;
+  /** S3 client for aborting abandoned uploads; default: {@link createS3Client}; null: never abort. */
+  s3?: S3Client | null;
+}
+
+export interface RunningMaster {
+  /** Stops the leader's passes, the HTTP server, the queue and the ZooKeeper session. */
+  stop(): Promise<void>;
+  /** Where the HTTP API listens, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  isLeader(): boolean;
+}
+
+/** Backoff between attempts to open a new ZooKeeper session. */
+const RENEW_DELAYS_MS = [250, 500, 1_000, 2_000, 5_000];
+
+class Master {
+  readonly #cfg: Readonly<MasterConfig>;
+  readonly #log: Logger;
+  readonly #metrics = new MasterMetrics();
+  readonly #kafka: KafkaAdmin;
+  readonly #ownsKafka: boolean;
+  readonly #redis: Redis;
+  readonly #queue: Queue<RangeJobData>;
+  readonly #s3: S3Client | null;
+  readonly #ownsS3: boolean;
+  #session: ZkSession | null = null;
+  #election: LeaderElection | null = null;
+  #term: LeaderTerm | null = null;
+  #app: FastifyInstance | null = null;
+  #stopping = false;
+  #renewing = false;
+  #renewWanted = false;
+  url = '';
+
+  constructor(cfg: Readonly<MasterConfig>, opts: StartMasterOptions) {
+    this.#cfg = cfg;
+    this.#log = opts.log ?? createLogger('sluice-master', cfg.logLevel, { master: cfg.id });
+    this.#ownsKafka = !opts.kafka;
+    this.#kafka = opts.kafka ?? createKafkaAdmin(cfg);
+    this.#ownsS3 = opts.s3 === undefined;
+    this.#s3 = opts.s3 === undefined ? createS3Client(cfg) : opts.s3;
+    this.#redis = createRedis(cfg, 'queue');
+    this.#redis.on('error', (err) => this.#log.debug({ err: err.message }, 'redis connection error'));
+    this.#queue = new Queue<RangeJobData>(RANGE_QUEUE_NAME, {
+      connection: this.#redis,
+      prefix: cfg.queuePrefix,
+    });
+    this.#queue.on('error', (err) => this.#log.debug({ err: err.message }, 'queue error'));
+  }
+
+  get isLeader(): boolean {
+    return this.#term !== null && (this.#election?.isLeader ?? false);
+  }
+
+  async start(): Promise<void> {
+    this.#log.info(
+      {
+        version: SLUICE_VERSION,
+        zookeeper: this.#cfg.zookeeper,
+        redis: redactUrl(this.#cfg.redisUrl),
+        queuePrefix: this.#cfg.queuePrefix,
+        advertisedUrl: this.#cfg.advertisedUrl,
+      },
+      'master starting',
+    );
+    await this.#openSession();
+    this.#app = await buildApi({
+      config: this.#cfg as MasterConfig,
+      zk: () => this.#session!,
+      kafka: this.#kafka,
+      queue: this.#queue,
+      election: {
+        isLeader: () => this.isLeader,
+        leader: async () => (this.#election ? this.#election.leaderInfo() : null),
+      },
+      metrics: this.#metrics.registry,
+      log: this.#log,
+      ready: () => this.#ready(),
+    });
+    await this.#app.listen({ host: this.#cfg.httpHost, port: this.#cfg.httpPort });
+    const addr = this.#app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : this.#cfg.httpPort;
+    const host = ['0.0.0.0', '::', ''].includes(this.#cfg.httpHost) ? '127.0.0.1' : this.#cfg.httpHost;
+    this.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    this.#log.info({ url: this.url }, 'master listening');
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#log.info('master stopping');
+    await this.#endTerm('shutting down');
+    await this.#app?.close().catch((err) => this.#log.warn({ err }, 'http close failed'));
+    await this.#queue.close().catch(() => undefined);
+    await this.#redis.quit().catch(() => this.#redis.disconnect());
+    await this.#session?.close().catch(() => undefined);
+    if (this.#ownsKafka) await this.#kafka.close().catch(() => undefined);
+    if (this.#ownsS3) this.#s3?.destroy();
+    this.#log.info('master stopped');
+  }
+
+  #ready(): { ok: boolean; reasons: string[] } {
+    const reasons: string[] = [];
+    if (this.#stopping) reasons.push('shutting down');
+    if (!this.#session?.alive)
+      reasons.push('ZooKeeper session lost; opening a new one (check SLUICE_ZOOKEEPER)');
+    if (this.#redis.status !== 'ready') {
+      reasons.push(
+        `Redis connection is ${this.#redis.status} (${redactUrl(this.#cfg.redisUrl)}; check SLUICE_REDIS_URL)`,
+      );
+    }
+    return { ok: reasons.length === 0, reasons };
+  }
+
+  /** A new session, the base paths, and a new election on it. */
+  async #openSession(): Promise<void> {
+    const session = await ZkSession.open({
+      connect: this.#cfg.zookeeper,
+      sessionTimeoutMs: this.#cfg.zkSessionTimeoutMs,
+    });
+    try {
+      for (const p of BASE_PATHS) await session.mkdirp(p);
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+    if (this.#stopping) {
+      await session.close();
+      return;
+    }
+    this.#session = session;
+    session.once('lost', (reason: string) => this.#onLost(session, reason));
+    const election = new LeaderElection({
+      session,
+      identity: { id: this.#cfg.id, host: this.#cfg.host, httpAddress: this.#cfg.advertisedUrl },
+      log: this.#log,
+    });
+    this.#election = election;
+    election.on('elected', (epoch: number) => this.#lead(election, session, epoch));
+    election.on('deposed', (reason: string) => void this.#stepDown(session, reason));
+    this.#log.info({ sessionId: session.sessionId }, 'zookeeper session open');
+    await election.start();
+  }
+
+  #lead(election: LeaderElection, session: ZkSession, epoch: number): void {
+    if (this.#stopping || election !== this.#election) return;
+    const term = new LeaderTerm({
+      zk: session,
+      epoch,
+      config: this.#cfg,
+      kafka: this.#kafka,
+      queue: this.#queue,
+      ...(this.#s3 ? { s3: this.#s3 } : {}),
+      log: this.#log,
+      metrics: this.#metrics,
+      onFenced: (err) => void this.#stepDown(session, err.message),
+    });
+    this.#term = term;
+    this.#metrics.leader(true);
+    void term.start();
+  }
+
+  async #endTerm(reason: string): Promise<void> {
+    const term = this.#term;
+    this.#term = null;
+    this.#metrics.leader(false);
+    if (term) {
+      this.#log.warn({ reason, epoch: term.epoch }, 'leading stopped');
+      await term.stop();
+    }
+  }
+
+  /**
+   * Leadership is over while the session may live on (fenced, or `/sluice/leader`
+   * rewritten): stop at once, and close the session so that a new one stands afresh.
+   */
+  async #stepDown(session: ZkSession, reason: string): Promise<void> {
+    const ending = this.#endTerm(reason);
+    if (session.alive && !this.#stopping) await session.close().catch(() => undefined);
+    await ending;
+  }
+
+  #onLost(session: ZkSession, reason: string): void {
+    if (this.#stopping || session !== this.#session) return;
+    this.#log.warn({ reason }, 'zookeeper session lost');
+    void this.#endTerm(`ZooKeeper session lost: ${reason}`);
+    void this.#renew();
+  }
+
+  async #renew(): Promise<void> {
+    // A loss during a renewal asks for one more round, so none is missed.
+    this.#renewWanted = true;
+    if (this.#renewing) return;
+    this.#renewing = true;
+    try {
+      for (let i = 0; this.#renewWanted && !this.#stopping; i++) {
+        this.#renewWanted = false;
+        try {
+          await this.#openSession();
+          i = -1;
+        } catch (err) {
+          this.#renewWanted = true;
+          const delay = RENEW_DELAYS_MS[Math.min(i, RENEW_DELAYS_MS.length - 1)]!;
+          this.#log.warn({ err, retryInMs: delay }, 'cannot open a zookeeper session');
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    } finally {
+      this.#renewing = false;
+    }
+  }
+}
+
+/** Starts a master (API on every master; planning, tracking and supervising on the leader). */
+export async function startMaster(
+  config: Readonly<MasterConfig>,
+  opts: StartMasterOptions = {},
+): Promise<RunningMaster> {
+  const m = new Master(config, opts);
+  try {
+    await m.start();
+  } catch (err) {
+    await m.stop().catch(() => undefined);
+    throw err;
+  }
+  return { stop: () => m.stop(), url: m.url, isLeader: () => m.isLeader };
+}

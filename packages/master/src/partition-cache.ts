@@ -1,0 +1,149 @@
+/**
+ * The leader's in-memory view of partitions and their ranges in flight, for one leadership
+ * term. It is built from ZooKeeper when a topic is first seen in the term and then kept by
+ * the leader's own fenced writes: only the leader creates and removes range nodes and writes
+ * partition state, so while its epoch holds nothing else changes them. (Workers change the
+ * *contents* of range nodes, which is why range records are read, not cached.)
+ */
+import {
+  decodeJson,
+  type PartitionState,
+  parseRangeNodeName,
+  partitionPath,
+  partitionsPath,
+  type ZkSession,
+} from '@sluice/shared';
+import type { Arrival } from './planner.ts';
+
+export interface Span {
+  start: bigint;
+  end: bigint;
+}
+
+export interface PartitionEntry {
+  topic: string;
+  partition: number;
+  state: PartitionState;
+  /** Version of the partition node as last written or read. */
+  version: number;
+  /** Ranges in flight, sorted by start. */
+  ranges: Span[];
+  /** When unplanned offsets became visible (planner.ts). Not persisted. */
+  arrivals: Arrival[];
+}
+
+interface TopicEntry {
+  partitionsNode: boolean;
+  partitions: Map<number, PartitionEntry>;
+}
+
+const byStart = (a: Span, b: Span) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0);
+
+export class PartitionCache {
+  readonly #topics = new Map<string, TopicEntry>();
+
+  has(topic: string): boolean {
+    return this.#topics.has(topic);
+  }
+
+  topics(): string[] {
+    return [...this.#topics.keys()];
+  }
+
+  /** Reads a topic's partitions and range node names from ZooKeeper (replacing what is cached). */
+  async load(zk: ZkSession, topic: string): Promise<void> {
+    const partitionsNode = await zk.exists(partitionsPath(topic));
+    const partitions = new Map<number, PartitionEntry>();
+    if (partitionsNode) {
+      for (const name of await zk.children(partitionsPath(topic))) {
+        if (!/^\d{1,10}$/.test(name)) continue;
+        const partition = Number(name);
+        const path = partitionPath(topic, partition);
+        const node = await zk.get(path);
+        if (!node) continue;
+        const ranges: Span[] = [];
+        for (const child of await zk.children(path)) {
+          try {
+            ranges.push(parseRangeNodeName(child));
+          } catch {
+            // not a range node; nothing Sluice writes, so leave it alone
+          }
+        }
+        partitions.set(partition, {
+          topic,
+          partition,
+          state: decodeJson<PartitionState>(node.data, path),
+          version: node.version,
+          ranges: ranges.sort(byStart),
+          arrivals: [],
+        });
+      }
+    }
+    this.#topics.set(topic, { partitionsNode, partitions });
+  }
+
+  /** Loads the topic unless it is cached already. */
+  async ensure(zk: ZkSession, topic: string): Promise<void> {
+    if (!this.#topics.has(topic)) await this.load(zk, topic);
+  }
+
+  forget(topic: string): void {
+    this.#topics.delete(topic);
+  }
+
+  hasPartitionsNode(topic: string): boolean {
+    return this.#topics.get(topic)?.partitionsNode ?? false;
+  }
+
+  partitions(topic: string): PartitionEntry[] {
+    const t = this.#topics.get(topic);
+    return t ? [...t.partitions.values()].sort((a, b) => a.partition - b.partition) : [];
+  }
+
+  all(): PartitionEntry[] {
+    return this.topics().flatMap((t) => this.partitions(t));
+  }
+
+  get(topic: string, partition: number): PartitionEntry | undefined {
+    return this.#topics.get(topic)?.partitions.get(partition);
+  }
+
+  /** Records partition nodes this leader created. */
+  addPartitions(
+    topic: string,
+    entries: Array<{ partition: number; state: PartitionState; version: number }>,
+  ) {
+    let t = this.#topics.get(topic);
+    if (!t) {
+      t = { partitionsNode: true, partitions: new Map() };
+      this.#topics.set(topic, t);
+    }
+    t.partitionsNode = true;
+    for (const e of entries) {
+      t.partitions.set(e.partition, { topic, ...e, ranges: [], arrivals: [] });
+    }
+  }
+
+  /** The end of the last range in flight, or the committed offset when there is none. */
+  planned(entry: PartitionEntry): bigint {
+    const last = entry.ranges[entry.ranges.length - 1];
+    return last ? last.end : BigInt(entry.state.committedOffset);
+  }
+
+  addRanges(entry: PartitionEntry, spans: Span[]): void {
+    entry.ranges.push(...spans.map((s) => ({ start: s.start, end: s.end })));
+    entry.ranges.sort(byStart);
+  }
+
+  removeRanges(entry: PartitionEntry, spans: Span[]): void {
+    const gone = new Set(spans.map((s) => `${s.start}-${s.end}`));
+    entry.ranges = entry.ranges.filter((r) => !gone.has(`${r.start}-${r.end}`));
+  }
+
+  /** Ranges in flight over all partitions of a topic (fair-share priority, deletion). */
+  inFlight(topic: string): number {
+    let n = 0;
+    for (const p of this.#topics.get(topic)?.partitions.values() ?? []) n += p.ranges.length;
+    return n;
+  }
+}
