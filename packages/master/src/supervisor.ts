@@ -51,6 +51,9 @@ import type { PartitionCache, Span } from './partition-cache.ts';
 import type { RegisteredTopic } from './planning-loop.ts';
 import type { RangeEnqueuer, RangeQueue } from './range-enqueuer.ts';
 
+/** How far a worker's clock may be behind ZooKeeper's before a healthy range looks orphaned. */
+const CLOCK_SKEW_ALLOWANCE_MS = 2_000;
+
 export type RequeueReason = 'worker-lost' | 'stalled' | 'failed' | 'operator' | 'queue-lost';
 
 export interface SupervisorOptions {
@@ -146,9 +149,15 @@ export class Supervisor {
   }
 
   /**
-   * For each worker named by an active range: when its current registration started (ms,
-   * by its own clock), or null when it is gone. Read AFTER the ranges: a worker named in a
-   * range registered before it started that range, so its absence now means it left.
+   * For each worker named by an active range: since when its current registration holds
+   * (ms), or null when it is gone. Read AFTER the ranges: a worker named in a range
+   * registered before it started that range, so its absence now means it left.
+   *
+   * A worker that lost its session stopped its work and registered again, possibly before
+   * this pass looked: its node is then newer than the ranges it had started. The node's
+   * creation time is the server's clock, so it is trusted only beyond a clock-skew
+   * allowance; the registration's own `startedAt` (a restarted process, same clock as the
+   * range's `startedAt`) needs none.
    */
   async #workers(ranges: ReadRange[]): Promise<Map<string, number | null>> {
     const zk = this.#o.writer.zk;
@@ -166,11 +175,12 @@ export class Supervisor {
         out.set(w, null);
         continue;
       }
-      let since = Number.NaN;
+      let since = node.ctimeMs > 0 ? node.ctimeMs - CLOCK_SKEW_ALLOWANCE_MS : Number.NaN;
       try {
-        since = Date.parse(decodeJson<WorkerRegistration>(node.data, workerPath(w)).startedAt);
+        const started = Date.parse(decodeJson<WorkerRegistration>(node.data, workerPath(w)).startedAt);
+        if (Number.isFinite(started) && !(since >= started)) since = started;
       } catch {
-        // unreadable registration: presence is all we know
+        // unreadable registration: its node's age is all we know
       }
       out.set(w, since);
     }
@@ -346,10 +356,7 @@ export class Supervisor {
   }
 }
 
-/**
- * An active range whose worker is gone, or whose worker registered again (a restart under
- * the same id) after starting it. Both times come from the worker's own clock.
- */
+/** An active range whose worker is gone, or whose worker registered again after starting it. */
 function isWorkerLost(workers: Map<string, number | null>, rec: RangeRecord): boolean {
   if (rec.state !== 'active' || !rec.worker || !workers.has(rec.worker)) return false;
   const registeredAt = workers.get(rec.worker);

@@ -1,0 +1,58 @@
+/**
+ * Masters run in-process against the real ZooKeeper and Redis (Kafka stood in for): one
+ * leads, a standby takes over when it stops, and both serve the API.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { type KafkaAdmin, loadMasterConfig } from '@sluice/shared';
+import { startMaster } from '../src/index.ts';
+import { eventually, stackSetting, testLogger, zkFixture } from './helpers/zk-fixture.ts';
+
+const kafka: KafkaAdmin = {
+  topicMetadata: async (topics) => new Map(topics.map((t) => [t, null])),
+  offsets: async () => [],
+  close: async () => {},
+};
+
+test('one of two masters leads; when it stops the other takes over; both serve the API', async (t) => {
+  const zk = await zkFixture(t, 'masters');
+  const env = (id: string) => ({
+    SLUICE_KAFKA_BROKERS: '127.0.0.1:9',
+    SLUICE_ZOOKEEPER: zk.connect,
+    SLUICE_REDIS_URL: stackSetting('SLUICE_REDIS_URL'),
+    SLUICE_QUEUE_PREFIX: `t-master-${randomBytes(4).toString('hex')}`,
+    SLUICE_HTTP_HOST: '127.0.0.1',
+    SLUICE_HTTP_PORT: '0',
+    SLUICE_MASTER_ID: id,
+    SLUICE_PLAN_INTERVAL_MS: '100',
+    SLUICE_ZK_SESSION_TIMEOUT_MS: '4000',
+  });
+  const opts = { kafka, s3: null, log: testLogger() };
+  const a = await startMaster(loadMasterConfig(env('master-a')), opts);
+  t.after(() => a.stop());
+  const b = await startMaster(loadMasterConfig(env('master-b')), opts);
+  t.after(() => b.stop());
+
+  await eventually(() => a.isLeader(), 10_000, 'master-a to lead');
+  assert.equal(b.isLeader(), false);
+  for (const m of [a, b]) {
+    const res = await fetch(`${m.url}/healthz`);
+    assert.equal(res.status, 200);
+  }
+  const metricsA = await (await fetch(`${a.url}/metrics`)).text();
+  assert.match(metricsA, /sluice_is_leader 1/);
+  const metricsB = await (await fetch(`${b.url}/metrics`)).text();
+  assert.match(metricsB, /sluice_is_leader 0/);
+  const ready = await fetch(`${b.url}/readyz`);
+  assert.equal(ready.status, 200, await ready.text());
+
+  const stoppedAt = Date.now();
+  await a.stop();
+  await eventually(() => b.isLeader(), 5_000, 'master-b to take over');
+  assert.ok(
+    Date.now() - stoppedAt < 3_000,
+    'a clean stop hands over without waiting for the session timeout',
+  );
+  assert.match(await (await fetch(`${b.url}/metrics`)).text(), /sluice_is_leader 1/);
+});
