@@ -1,0 +1,20 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'main.ts');
+
+test('invalid settings: every problem is printed and the exit code is 2', () => {
+  const res = spawnSync(process.execPath, ['--conditions=source', MAIN], {
+    env: { PATH: process.env.PATH, SLUICE_WORKER_CONCURRENCY: 'many', SLUICE_REDIS_URL: 'http://x' },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(res.status, 2, res.stderr);
+  assert.match(res.stderr, /sluice-worker cannot start/);
+  assert.match(res.stderr, /SLUICE_KAFKA_BROKERS is required/);
+  assert.match(res.stderr, /SLUICE_WORKER_CONCURRENCY must be a whole number/);
+  assert.match(res.stderr, /SLUICE_REDIS_URL must start with redis:\/\//);
+});
