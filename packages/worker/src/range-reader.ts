@@ -18,9 +18,10 @@
  *  - Leadership moves, broker restarts and connection losses refresh metadata and retry with
  *    backoff; after `attempts` failures in a row the read fails with a retryable error, and a
  *    position that makes no progress for `stallTimeoutMs` fails too: it never hangs.
- *  - Memory: one fetch in flight per read, at most `fetchMaxBytes` (Kafka may exceed it by
- *    one batch when a single batch is larger). Keys, values and headers are views into the
- *    fetched (or decompressed) buffer, valid as long as the caller keeps them.
+ *  - Memory: one fetch in flight per read, of at most `fetchMaxBytes` (Kafka exceeds it only
+ *    to send a single batch that is larger). The next fetch leaves as soon as an answer is in,
+ *    so a read holds at most two answers: the one the caller is working on and the one
+ *    arriving. Keys, values and headers are views into the fetched (or decompressed) buffer.
  */
 import {
   createKafkaClient,
@@ -110,6 +111,16 @@ interface FetchAnswer {
   throttleTimeMs: number;
   errorCode: number;
   responses: Array<{ partitions: FetchPartition[] }>;
+}
+
+type Settled = { value: { partition: FetchPartition; throttleTimeMs: number } } | { error: unknown };
+
+/** Never rejects: an answer kept for later must not become an unhandled rejection. */
+function settle(p: Promise<{ partition: FetchPartition; throttleTimeMs: number }>): Promise<Settled> {
+  return p.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
 }
 
 const minOffset = (a: bigint, b: bigint): bigint => (a < b ? a : b);
@@ -207,17 +218,25 @@ class KafkaRangeReader implements RangeReader {
       route = await this.#route(range, signal);
     };
 
+    // The next fetch is sent as soon as an answer is in, before the caller gets its records,
+    // so that Kafka's read and transfer overlap the caller's work. Still one fetch in flight;
+    // at most two answers in memory (the caller's and the one arriving).
+    let ahead: { position: bigint; route: Route; answer: Promise<Settled> } | null = null;
     while (position < range.end) {
       if (signal?.aborted) throw abortReason(signal);
-      let answer: { partition: FetchPartition; throttleTimeMs: number };
-      try {
-        answer = await abortable(this.#fetch(route, range, position), signal);
-      } catch (err) {
-        if (signal?.aborted) throw abortReason(signal);
+      const pending: Promise<Settled> =
+        ahead && ahead.position === position && ahead.route === route
+          ? ahead.answer
+          : settle(this.#fetch(route, range, position));
+      ahead = null;
+      const settled = await abortable(pending, signal);
+      if ('error' in settled) {
+        const err = settled.error;
         if (err instanceof SluiceError) throw err;
         await retry(err, `fetch ${where} at offset ${position}`);
         continue;
       }
+      const answer = settled.value;
       const p = answer.partition;
       const code = p.errorCode;
       if (code === KafkaErrorCodes.NONE) {
@@ -231,6 +250,9 @@ class KafkaRangeReader implements RangeReader {
         if (next > position) {
           position = next;
           progressAt = Date.now();
+          if (position < range.end && answer.throttleTimeMs === 0) {
+            ahead = { position, route, answer: settle(this.#fetch(route, range, position)) };
+          }
           yield { records, nextOffset: position };
         } else if (Date.now() - progressAt > this.#stallTimeoutMs) {
           throw new SluiceError(
