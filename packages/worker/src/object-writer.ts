@@ -434,6 +434,10 @@ export class S3ObjectStore implements ObjectStore {
   ): Promise<boolean> {
     const bucket = spec.destination.bucket;
     const body = Buffer.from(`${JSON.stringify(record, null, 2)}\n`);
+    // Without conditional writes, look first: it narrows the race that If-None-Match closes.
+    if (!this.#settings.conditionalWrites && (await this.getCommitRecord(bucket, key, signal)) !== null) {
+      return false;
+    }
     try {
       await this.#s3.send(
         new PutObjectCommand({

@@ -193,11 +193,15 @@ export class RangeWriter {
     if (this.#closed) throw new Error('range writer is closed');
   }
 
+  #checkFailure(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
   async #drain(b: BucketObject, all: boolean): Promise<void> {
     const c = b.compressor!;
     for (const chunk of b.takeChunks(all)) {
       if (c.destroyed) {
-        this.#check();
+        this.#checkFailure();
         throw new Error(`compressor of ${b.key} was destroyed`);
       }
       if (!c.write(chunk)) {
@@ -210,7 +214,7 @@ export class RangeWriter {
           c.on('drain', done);
           c.on('close', done);
         });
-        this.#check();
+        this.#checkFailure();
       }
     }
   }
