@@ -146,8 +146,11 @@ describe('KafkaAdmin (real Kafka)', () => {
     } finally {
       await tx.disconnect();
     }
-    // The commit marker takes offset 8.
-    const [afterCommit] = await admin.offsets(topic, [0]);
+    // The commit marker takes offset 8; the coordinator writes it after commit() returns.
+    const afterCommit = await eventually('the commit marker', async () => {
+      const [o] = await admin.offsets(topic, [0]);
+      return o && o.lastStable === o.latest ? o : undefined;
+    });
     assert.deepEqual(afterCommit, { partition: 0, earliest: 0n, latest: 9n, lastStable: 9n });
 
     // kafkajs finds the leader only for topics whose metadata it has fetched.

@@ -75,6 +75,22 @@ describe('RangeReader (real Kafka)', () => {
     // One send per message: one batch each, so the ABORT marker can land in a later fetch.
     for (const m of messages) await tx.send({ topic, messages: [m] });
     await (outcome === 'commit' ? tx.commit() : tx.abort());
+    // The coordinator writes the COMMIT/ABORT marker after commit()/abort() return; wait for
+    // it, so that what is produced next lands after it and the offsets below are exact.
+    await noOpenTransaction(topic);
+  }
+
+  async function noOpenTransaction(topic: string): Promise<void> {
+    const until = Date.now() + 30_000;
+    for (;;) {
+      const [o] = await admin.offsets(topic, [0]);
+      if (o && o.lastStable === o.latest) return;
+      if (Date.now() > until)
+        throw new Error(
+          `a transaction on ${topic} stayed open (last stable ${o?.lastStable}, high watermark ${o?.latest})`,
+        );
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   async function lastStable(topic: string): Promise<bigint> {
