@@ -99,8 +99,15 @@ function endsJobQuietly(err: unknown): 'stale' | 'gone' | null {
   return null;
 }
 
+/** The signal's reason as an Error (BullMQ aborts with a plain string). */
 function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new SluiceError(ErrorCodes.SHUTTING_DOWN, 'range processing was aborted');
+  const r = signal.reason;
+  if (r instanceof Error) return r;
+  return new SluiceError(
+    ErrorCodes.SHUTTING_DOWN,
+    `range processing was aborted${r === undefined ? '' : `: ${String(r)}`}`,
+    { retryable: true },
+  );
 }
 
 /** One AbortController that also follows an outer signal. */
@@ -143,8 +150,9 @@ export class RangeProcessor {
     try {
       return await this.#process(job, node, log, signal);
     } catch (err) {
+      if (signal?.aborted) throw abortReason(signal);
       const quiet = endsJobQuietly(err);
-      if (quiet !== null && !signal?.aborted) {
+      if (quiet !== null) {
         log.info({ reason: errorText(err) }, quiet === 'stale' ? 'attempt superseded' : 'range gone');
         return { outcome: quiet };
       }
@@ -342,7 +350,7 @@ export class RangeProcessor {
       const objects = await writer.finish();
       return { objects, gaps, writer };
     } catch (err) {
-      const reason = ac.signal.aborted ? ac.signal.reason : err;
+      const reason = ac.signal.aborted ? abortReason(ac.signal) : err;
       writer.abort(reason);
       throw reason;
     } finally {

@@ -438,4 +438,23 @@ describe('range processor (real ZooKeeper and S3)', () => {
     assert.equal(record.failures, 1);
     assert.match(record.error!, /SLUICE_ERR_KAFKA: broker unreachable/);
   });
+
+  test('an aborted job (shutdown, lost session) is not marked failed, even on its last attempt', async (t) => {
+    const s = await setup(t);
+    const processor = s.processor(new FakeReader(records(), { batchSize: 10, delayMs: 20 }));
+    const handler = createRangeJobHandler({ processor, log: pino({ level: 'silent' }) });
+    const job = { id: 'j', data: s.job, opts: { attempts: 1 }, attemptsMade: 0 } as unknown as Job<
+      unknown,
+      never
+    >;
+    const ac = new AbortController();
+    // BullMQ's cancelAllJobs aborts with a plain string.
+    setTimeout(() => ac.abort('zookeeper session lost'), 100);
+    await assert.rejects(handler(job, 'tok', ac.signal), (err) => {
+      assert.ok(err instanceof SluiceError && err.code === ErrorCodes.SHUTTING_DOWN, String(err));
+      assert.match(err.message, /zookeeper session lost/);
+      return true;
+    });
+    assert.equal((await s.node()).record.state, 'active');
+  });
 });
