@@ -5,7 +5,7 @@
  */
 
 import type { Logger } from '@sluice/shared';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { WorkerMetrics } from './worker-metrics.ts';
 
 export interface Readiness {
@@ -33,7 +33,7 @@ export function createHealthServer(opts: HealthServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: opts.log.child({ component: 'http' }) as FastifyBaseLogger,
     // Probes hit these every few seconds; logging each would drown the worker's own lines.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
 
   app.get('/healthz', { schema: { response: { 200: statusSchema } } }, async () => ({ status: 'ok' }));
