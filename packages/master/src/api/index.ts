@@ -31,6 +31,7 @@ export { httpStatusOf } from './http-status.ts';
 
 /** Largest request body accepted; a topic registration is well under 2 KiB. */
 const BODY_LIMIT_BYTES = 64 * 1024;
+const MAX_PARAM_LENGTH = 512;
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const log = deps.log.child(
@@ -45,6 +46,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log,
     bodyLimit: BODY_LIMIT_BYTES,
+    // Topic names may be 249 characters and range ids add a partition and two offsets
+    // (Fastify's default of 100 would refuse valid names with 414).
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     ajv: {
       customOptions: {
         // A wrong type is an error, never silently converted; an unknown field is an error,
