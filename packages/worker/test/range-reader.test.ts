@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createKafkaAdmin, ErrorCodes, type KafkaAdmin, SluiceError } from '@sluice/shared';
 import { type Admin, CompressionTypes, Kafka, logLevel, type Message, type Producer } from 'kafkajs';
+import { pino } from 'pino';
 import { createRangeReader, type RangeReader, type ReadBatch, type ReadRange } from '../src/range-reader.ts';
+import { KafkaFrontProxy } from './kafka-front-proxy.ts';
 
 function stackBrokers(): string[] {
   let brokers = process.env.SLUICE_KAFKA_BROKERS;
@@ -324,6 +326,78 @@ describe('RangeReader (real Kafka)', () => {
       );
     } finally {
       await r.close();
+    }
+  });
+});
+
+describe('RangeReader across a broker restart (real Kafka behind a cutting proxy)', () => {
+  test('connections cut mid-read and refused for a while: the read resumes where it was, nothing lost or repeated', async () => {
+    const brokers = stackBrokers();
+    const kafka = new Kafka({ clientId: 'sluice-test', brokers, logLevel: logLevel.NOTHING });
+    const kadmin = kafka.admin();
+    await kadmin.connect();
+    const topic = `t-reader-${randomUUID().slice(0, 8)}`;
+    const proxy = await KafkaFrontProxy.start(brokers[0] as string);
+    const cfg = {
+      kafkaBrokers: [proxy.address],
+      kafkaClientId: 'sluice-test',
+      kafkaSsl: false,
+      kafkaSasl: null,
+    };
+    const admin = createKafkaAdmin(cfg);
+    const warnings: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+    const reader = createRangeReader({ ...cfg, fetchMaxBytes: 64 * 1024 }, log);
+    try {
+      await kadmin.createTopics({
+        topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+        waitForLeaders: true,
+      });
+      const producer = kafka.producer();
+      await producer.connect();
+      const total = 20_000;
+      for (let i = 0; i < total; i += 2_000) {
+        await producer.send({
+          topic,
+          messages: Array.from({ length: 2_000 }, (_, j) => ({ value: `r${i + j}`.padEnd(100, '.') })),
+        });
+      }
+      await producer.disconnect();
+      const md = (await admin.topicMetadata([topic])).get(topic);
+      assert.ok(md);
+
+      const seen: bigint[] = [];
+      let batches = 0;
+      for await (const b of reader.read({
+        topic,
+        topicId: md.topicId,
+        partition: 0,
+        start: 0n,
+        end: BigInt(total),
+      })) {
+        for (const r of b.records) {
+          assert.equal(r.value?.toString().replace(/\.+$/, ''), `r${r.offset}`);
+          seen.push(r.offset);
+        }
+        if (++batches === 3) proxy.cut(1_500);
+      }
+      assert.ok(proxy.cuts > 0, 'the proxy cut connections');
+      assert.ok((proxy.requests.get(1) ?? 0) > 3, 'the fetches went through the proxy');
+      assert.ok(
+        warnings.some((w) => w.includes('kafka fetch retry')),
+        'the reader retried after the cut',
+      );
+      assert.equal(seen.length, total);
+      assert.ok(
+        seen.every((o, i) => o === BigInt(i)),
+        'every offset once, in order',
+      );
+    } finally {
+      await reader.close();
+      await admin.close();
+      await kadmin.deleteTopics({ topics: [topic] }).catch(() => {});
+      await kadmin.disconnect();
+      await proxy.close();
     }
   });
 });
