@@ -85,13 +85,16 @@ async function probeKafka(host: string, port: number): Promise<string> {
     const count = versions.readInt32BE(2);
     for (let i = 0; i < count; i++) {
       const at = 6 + i * 6;
-      if (versions.readInt16BE(at) === 3) metadataRange = [versions.readInt16BE(at + 2), versions.readInt16BE(at + 4)];
+      if (versions.readInt16BE(at) === 3)
+        metadataRange = [versions.readInt16BE(at + 2), versions.readInt16BE(at + 4)];
     }
     if (!metadataRange) throw new ProbeError('the broker does not offer the Metadata API');
     // Versions 4 to 8 share the simple (non-flexible) encoding that this probe speaks.
     const version = Math.min(Math.max(metadataRange[0], 4), 8);
     if (version < metadataRange[0] || version > metadataRange[1]) {
-      throw new ProbeError(`the broker accepts Metadata v${metadataRange[0]}-v${metadataRange[1]}, the probe speaks v4-v8`);
+      throw new ProbeError(
+        `the broker accepts Metadata v${metadataRange[0]}-v${metadataRange[1]}, the probe speaks v4-v8`,
+      );
     }
     // topics = null (all), allow_auto_topic_creation = false, and from v8 two more false flags.
     const body = Buffer.alloc(version >= 8 ? 7 : 5);
@@ -113,7 +116,8 @@ async function probeKafka(host: string, port: number): Promise<string> {
       listed.push(`${nodeId}@${brokerHost}:${brokerPort}`);
     }
     const clusterIdLength = metadata.readInt16BE(at);
-    const clusterId = clusterIdLength < 0 ? 'none' : metadata.toString('utf8', at + 2, at + 2 + clusterIdLength);
+    const clusterId =
+      clusterIdLength < 0 ? 'none' : metadata.toString('utf8', at + 2, at + 2 + clusterIdLength);
     at += 2 + Math.max(clusterIdLength, 0);
     const controllerId = metadata.readInt32BE(at);
     if (brokers === 0) throw new ProbeError('the broker answers but lists no live broker yet');
@@ -152,7 +156,8 @@ async function probeRedis(host: string, port: number): Promise<string> {
         return text.startsWith('-') || (text.startsWith('+PONG\r\n$') && text.endsWith('\r\n\r\n'));
       })
     ).toString('utf8');
-    if (!answer.startsWith('+PONG')) throw new ProbeError(`PING answered ${JSON.stringify(answer.split('\r\n')[0])}`);
+    if (!answer.startsWith('+PONG'))
+      throw new ProbeError(`PING answered ${JSON.stringify(answer.split('\r\n')[0])}`);
     const version = /redis_version:([^\r\n]+)/.exec(answer);
     return `PONG, version ${version?.[1] ?? 'unknown'}`;
   } finally {
@@ -169,9 +174,13 @@ async function probeS3(host: string, port: number): Promise<string> {
   const accessKey = process.env.SLUICE_STACK_S3_ACCESS_KEY;
   const secretKey = process.env.SLUICE_STACK_S3_SECRET_KEY;
   const region = process.env.SLUICE_STACK_S3_REGION ?? 'us-east-1';
-  if (!accessKey || !secretKey) throw new ProbeError('SLUICE_STACK_S3_ACCESS_KEY and SLUICE_STACK_S3_SECRET_KEY must be set');
+  if (!accessKey || !secretKey)
+    throw new ProbeError('SLUICE_STACK_S3_ACCESS_KEY and SLUICE_STACK_S3_SECRET_KEY must be set');
   const hostHeader = `${host}:${port}`;
-  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const amzDate = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const day = amzDate.slice(0, 8);
   const payloadHash = sha256Hex('');
   const signedHeaders = 'host;x-amz-content-sha256;x-amz-date';
@@ -200,7 +209,9 @@ async function probeS3(host: string, port: number): Promise<string> {
   });
   const body = await response.text();
   if (response.status !== 200 || !body.includes('ListAllMyBucketsResult')) {
-    throw new ProbeError(`ListBuckets answered HTTP ${response.status}: ${body.slice(0, 200).replace(/\s+/g, ' ')}`);
+    throw new ProbeError(
+      `ListBuckets answered HTTP ${response.status}: ${body.slice(0, 200).replace(/\s+/g, ' ')}`,
+    );
   }
   const buckets = body.match(/<Bucket>/g)?.length ?? 0;
   return `ListBuckets OK, ${buckets} bucket(s)`;

@@ -14,7 +14,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Consumer as PlatformaticConsumer, FetchIsolationLevels, IS_CONTROL, IS_TRANSACTIONAL } from '@platformatic/kafka';
+import {
+  FetchIsolationLevels,
+  IS_CONTROL,
+  IS_TRANSACTIONAL,
+  Consumer as PlatformaticConsumer,
+} from '@platformatic/kafka';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { loadStackEnv, uniqueName } from '../helpers/stack-env.ts';
 
@@ -22,6 +27,8 @@ interface AbortedTransaction {
   producerId: bigint;
   firstOffset: bigint;
 }
+
+type FetchResponse = Awaited<ReturnType<PlatformaticConsumer['fetch']>>;
 
 interface ReadRecord {
   offset: bigint;
@@ -73,7 +80,7 @@ async function readRange(
   while (position < end) {
     fetches++;
     assert.ok(fetches < 1000, 'the range read does not advance');
-    const response = await consumer.fetch({
+    const response: FetchResponse = await consumer.fetch({
       node: leader.leader,
       isolationLevel: FetchIsolationLevels.READ_COMMITTED,
       maxWaitTime: 200,
@@ -104,7 +111,9 @@ async function readRange(
         pendingAborts.push(aborted);
       }
     }
-    pendingAborts.sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
+    pendingAborts.sort((a, b) =>
+      a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0,
+    );
     const batches = data.records ?? [];
     if (batches.length === 0) {
       // Nothing readable at `position`: the range must end at or before the last stable offset.
@@ -179,7 +188,10 @@ describe('kafka (local stack)', () => {
     });
     await committed.commit();
     const aborted = await transactional.transaction();
-    await aborted.send({ topic, messages: ['aborted-0', 'aborted-1', 'aborted-2'].map((value) => ({ value })) });
+    await aborted.send({
+      topic,
+      messages: ['aborted-0', 'aborted-1', 'aborted-2'].map((value) => ({ value })),
+    });
     await aborted.abort();
     await transactional.disconnect();
 
@@ -205,7 +217,10 @@ describe('kafka (local stack)', () => {
       await consumer.subscribe({ topic, fromBeginning: true });
       const seen: ReadRecord[] = [];
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`read ${seen.length} records before the timeout`)), 30_000);
+        const timer = setTimeout(
+          () => reject(new Error(`read ${seen.length} records before the timeout`)),
+          30_000,
+        );
         consumer
           .run({
             eachMessage: async ({ message }) => {
