@@ -126,7 +126,7 @@ async function leaderTerm(t: import('node:test').TestContext, name: string) {
     metrics,
     onFenced: () => assert.fail('fenced'),
   });
-  t.after(() => term.stop());
+  zk.defer(() => term.stop());
   return { zk, s, kafka, queue, term, metrics };
 }
 

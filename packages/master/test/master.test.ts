@@ -30,9 +30,9 @@ test('one of two masters leads; when it stops the other takes over; both serve t
   });
   const opts = { kafka, s3: null, log: testLogger() };
   const a = await startMaster(loadMasterConfig(env('master-a')), opts);
-  t.after(() => a.stop());
+  zk.defer(() => a.stop());
   const b = await startMaster(loadMasterConfig(env('master-b')), opts);
-  t.after(() => b.stop());
+  zk.defer(() => b.stop());
 
   await eventually(() => a.isLeader(), 10_000, 'master-a to lead');
   assert.equal(b.isLeader(), false);

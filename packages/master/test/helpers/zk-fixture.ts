@@ -34,6 +34,8 @@ export interface ZkFixture {
   chroot: string;
   /** A new session in the chroot (closed when the test ends). */
   session(sessionTimeoutMs?: number): Promise<ZkSession>;
+  /** Runs `fn` when the test ends, before the sessions close and the chroot goes (last deferred first). */
+  defer(fn: () => Promise<unknown> | unknown): void;
 }
 
 /** A fresh chroot with Sluice's base paths; removed when the test ends. */
@@ -42,6 +44,7 @@ export async function zkFixture(t: TestContext, name: string): Promise<ZkFixture
   const chroot = `/t-master-${name}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const connect = `${base}${chroot}`;
   const sessions: ZkSession[] = [];
+  const deferred: Array<() => Promise<unknown> | unknown> = [];
   const session = async (sessionTimeoutMs = 4_000) => {
     const s = await ZkSession.open({ connect, sessionTimeoutMs, connectTimeoutMs: 10_000 });
     sessions.push(s);
@@ -50,6 +53,7 @@ export async function zkFixture(t: TestContext, name: string): Promise<ZkFixture
   const first = await session();
   for (const p of BASE_PATHS) await first.mkdirp(p);
   t.after(async () => {
+    for (const fn of deferred.reverse()) await fn();
     for (const s of sessions) await s.close();
     const root = await ZkSession.open({ connect: base, sessionTimeoutMs: 4_000 });
     try {
@@ -58,7 +62,7 @@ export async function zkFixture(t: TestContext, name: string): Promise<ZkFixture
       await root.close();
     }
   });
-  return { connect, chroot, session };
+  return { connect, chroot, session, defer: (fn) => deferred.push(fn) };
 }
 
 export function testLogger(): Logger {
