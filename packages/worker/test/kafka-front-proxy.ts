@@ -9,7 +9,43 @@
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
+const FETCH = 1;
 const METADATA = 3;
+
+/**
+ * A Fetch v17 answer for the first partition of a Fetch v17 request, carrying `errorCode`
+ * (what a broker that is no longer the leader says: NOT_LEADER_OR_FOLLOWER, 6).
+ */
+function fetchV17ErrorAnswer(request: Buffer, errorCode: number): Buffer {
+  // Request header v2: api key, version, correlation id, client id (INT16-sized), tags.
+  const correlationId = request.readInt32BE(4);
+  const clientIdLength = request.readInt16BE(8);
+  let p = skipTaggedFields(request, 10 + Math.max(clientIdLength, 0));
+  p += 4 + 4 + 4 + 1 + 4 + 4; // max_wait, min_bytes, max_bytes, isolation, session id, epoch
+  const [, afterTopics] = readUVarInt(request, p);
+  const topicId = request.subarray(afterTopics, afterTopics + 16);
+  const [, afterPartitions] = readUVarInt(request, afterTopics + 16);
+  const partition = request.readInt32BE(afterPartitions);
+  const out = Buffer.alloc(4 + 1 + 4 + 2 + 4 + 1 + 16 + 1 + 4 + 2 + 8 * 3 + 1 + 4 + 1 + 1 + 1 + 1);
+  let o = out.writeInt32BE(correlationId, 0);
+  o = out.writeUInt8(0, o); // response header tags
+  o = out.writeInt32BE(0, o); // throttle
+  o = out.writeInt16BE(0, o); // top-level error
+  o = out.writeInt32BE(0, o); // session id
+  o = out.writeUInt8(2, o); // one topic
+  o += topicId.copy(out, o);
+  o = out.writeUInt8(2, o); // one partition
+  o = out.writeInt32BE(partition, o);
+  o = out.writeInt16BE(errorCode, o);
+  for (let i = 0; i < 3; i++) o = out.writeBigInt64BE(-1n, o); // hw, lso, log start
+  o = out.writeUInt8(0, o); // aborted transactions: null
+  o = out.writeInt32BE(-1, o); // preferred read replica
+  o = out.writeUInt8(0, o); // records: null
+  o = out.writeUInt8(0, o); // partition tags
+  o = out.writeUInt8(0, o); // topic tags
+  out.writeUInt8(0, o); // response tags
+  return out;
+}
 
 function readUVarInt(buf: Buffer, at: number): [number, number] {
   let value = 0;
@@ -100,6 +136,9 @@ export class KafkaFrontProxy {
   cuts = 0;
   /** Requests passed on, by Kafka API key (1 Fetch, 3 Metadata). */
   readonly requests = new Map<number, number>();
+  /** The next this-many Fetch requests are answered by the proxy with {@link #fetchError}. */
+  #failFetches = 0;
+  #fetchError = 0;
 
   private constructor(target: { host: string; port: number }) {
     this.#target = target;
@@ -136,7 +175,14 @@ export class KafkaFrontProxy {
     client.on('data', (chunk) =>
       fromClient.push(chunk, (payload) => {
         const key = payload.readInt16BE(0);
-        apiOf.set(payload.readInt32BE(4), { key, version: payload.readInt16BE(2) });
+        const version = payload.readInt16BE(2);
+        if (key === FETCH && this.#failFetches > 0) {
+          if (version !== 17) throw new Error(`proxy answers Fetch v17 only, got v${version}`);
+          this.#failFetches--;
+          client.write(frame(fetchV17ErrorAnswer(payload, this.#fetchError)));
+          return;
+        }
+        apiOf.set(payload.readInt32BE(4), { key, version });
         this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
         upstream.write(frame(payload));
       }),
@@ -174,6 +220,12 @@ export class KafkaFrontProxy {
       s.destroy();
     }
     this.#sockets.clear();
+  }
+
+  /** Answers the next `count` Fetch requests itself, with this Kafka error code. */
+  failFetches(count: number, errorCode: number): void {
+    this.#failFetches = count;
+    this.#fetchError = errorCode;
   }
 
   async close(): Promise<void> {

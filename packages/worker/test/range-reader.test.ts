@@ -330,8 +330,8 @@ describe('RangeReader (real Kafka)', () => {
   });
 });
 
-describe('RangeReader across a broker restart (real Kafka behind a cutting proxy)', () => {
-  test('connections cut mid-read and refused for a while: the read resumes where it was, nothing lost or repeated', async () => {
+describe('RangeReader across a broker restart and leader errors (real Kafka behind a proxy)', () => {
+  test('connections cut mid-read and refused for a while, then NOT_LEADER_OR_FOLLOWER: the read resumes where it was, nothing lost or repeated', async () => {
     const brokers = stackBrokers();
     const kafka = new Kafka({ clientId: 'sluice-test', brokers, logLevel: logLevel.NOTHING });
     const kadmin = kafka.admin();
@@ -379,13 +379,21 @@ describe('RangeReader across a broker restart (real Kafka behind a cutting proxy
           assert.equal(r.value?.toString().replace(/\.+$/, ''), `r${r.offset}`);
           seen.push(r.offset);
         }
-        if (++batches === 3) proxy.cut(1_500);
+        batches++;
+        if (batches === 3) proxy.cut(1_500);
+        // Then the "broker" says it is no longer the leader, three times in a row.
+        if (batches === 8) proxy.failFetches(3, 6);
       }
       assert.ok(proxy.cuts > 0, 'the proxy cut connections');
       assert.ok((proxy.requests.get(1) ?? 0) > 3, 'the fetches went through the proxy');
       assert.ok(
-        warnings.some((w) => w.includes('kafka fetch retry')),
+        warnings.some((w) => w.includes('Connection closed')),
         'the reader retried after the cut',
+      );
+      assert.equal(
+        warnings.filter((w) => w.includes('NOT_LEADER_OR_FOLLOWER')).length,
+        3,
+        'the reader refreshed the leader and retried after each NOT_LEADER_OR_FOLLOWER',
       );
       assert.equal(seen.length, total);
       assert.ok(
