@@ -4,8 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   createKafkaAdmin,
@@ -15,17 +13,11 @@ import {
   SluiceError,
 } from '@sluice/shared';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { loadStackEnv } from '../../../test/helpers/stack-env.ts';
 
+/** The stack's brokers; throws (the test fails) when the stack is not running. */
 function stackBrokers(): string[] {
-  let brokers = process.env.SLUICE_KAFKA_BROKERS;
-  const envFile = join(import.meta.dirname, '../../../.sluice/stack.env');
-  if (!brokers && existsSync(envFile)) {
-    brokers = /^SLUICE_KAFKA_BROKERS=(.+)$/m.exec(readFileSync(envFile, 'utf8'))?.[1]?.trim();
-  }
-  if (!brokers) {
-    throw new Error('no Kafka: set SLUICE_KAFKA_BROKERS or start the local stack with `npm run stack:up`');
-  }
-  return brokers.replace(/^["']|["']$/g, '').split(',');
+  return loadStackEnv().SLUICE_KAFKA_BROKERS.split(',');
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

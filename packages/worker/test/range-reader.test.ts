@@ -4,25 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createKafkaAdmin, ErrorCodes, type KafkaAdmin, SluiceError } from '@sluice/shared';
 import { type Admin, CompressionTypes, Kafka, logLevel, type Message, type Producer } from 'kafkajs';
 import { pino } from 'pino';
+import { loadStackEnv } from '../../../test/helpers/stack-env.ts';
 import { createRangeReader, type RangeReader, type ReadBatch, type ReadRange } from '../src/range-reader.ts';
 import { KafkaFrontProxy } from './kafka-front-proxy.ts';
 
+/** The stack's brokers; throws (the test fails) when the stack is not running. */
 function stackBrokers(): string[] {
-  let brokers = process.env.SLUICE_KAFKA_BROKERS;
-  const envFile = join(import.meta.dirname, '../../../.sluice/stack.env');
-  if (!brokers && existsSync(envFile)) {
-    brokers = /^SLUICE_KAFKA_BROKERS=(.+)$/m.exec(readFileSync(envFile, 'utf8'))?.[1]?.trim();
-  }
-  if (!brokers) {
-    throw new Error('no Kafka: set SLUICE_KAFKA_BROKERS or start the local stack with `npm run stack:up`');
-  }
-  return brokers.replace(/^["']|["']$/g, '').split(',');
+  return loadStackEnv().SLUICE_KAFKA_BROKERS.split(',');
 }
 
 async function readAll(reader: RangeReader, range: ReadRange, signal?: AbortSignal): Promise<ReadBatch[]> {
