@@ -88,7 +88,7 @@ export class LeaderElection extends EventEmitter {
    */
   async resign(reason = 'resigned'): Promise<void> {
     const candidate = this.#candidate;
-    this.#end(reason);
+    this.#end(reason, true);
     if (candidate && this.#zk.alive) {
       try {
         await this.#zk.remove(`${ELECTION_PATH}/${candidate}`);
@@ -111,13 +111,14 @@ export class LeaderElection extends EventEmitter {
     return { v: 1, ...this.#identity, since: new Date().toISOString() };
   }
 
-  #end(reason: string): void {
+  #end(reason: string, voluntary = false): void {
     if (this.#over) return;
     const wasLeader = this.isLeader;
     this.#over = reason;
     this.#zk.off('lost', this.#onLost);
     if (wasLeader) {
-      this.#log.warn({ reason, epoch: this.#epoch }, 'leadership lost');
+      if (voluntary) this.#log.info({ reason, epoch: this.#epoch }, 'leadership handed over');
+      else this.#log.warn({ reason, epoch: this.#epoch }, 'leadership lost');
       this.emit('deposed', reason);
     }
   }

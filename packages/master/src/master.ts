@@ -128,6 +128,8 @@ class Master {
     this.#stopping = true;
     this.#log.info('master stopping');
     await this.#endTerm('shutting down');
+    // The candidate goes first, so a standby takes over while this one drains its HTTP.
+    await this.#election?.resign('shutting down');
     await this.#app?.close().catch((err) => this.#log.warn({ err }, 'http close failed'));
     await this.#queue.close().catch(() => undefined);
     await this.#redis.quit().catch(() => this.#redis.disconnect());
@@ -203,7 +205,8 @@ class Master {
     this.#term = null;
     this.#metrics.leader(false);
     if (term) {
-      this.#log.warn({ reason, epoch: term.epoch }, 'leading stopped');
+      if (this.#stopping) this.#log.info({ reason, epoch: term.epoch }, 'leading stopped');
+      else this.#log.warn({ reason, epoch: term.epoch }, 'leading stopped');
       await term.stop();
     }
   }

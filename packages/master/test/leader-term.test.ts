@@ -8,127 +8,21 @@ import { test } from 'node:test';
 import {
   decodeJson,
   encodeJson,
-  type KafkaAdmin,
-  type PartitionOffsets,
   type PartitionState,
   partitionPath,
-  type RangeJobData,
   type RangeRecord,
   RETRIES_PATH,
   rangeId,
   rangeNodeName,
   rangePath,
-  TOPIC_DEFAULTS,
-  type TopicMetadata,
   type TopicRecord,
   topicPath,
   type WorkerRegistration,
   workerPath,
   type ZkSession,
 } from '@sluice/shared';
-import { LeaderElection } from '../src/leader-election.ts';
-import { LeaderTerm } from '../src/leader-term.ts';
-import { MasterMetrics } from '../src/metrics.ts';
-import type { RangeJobOptions, RangeQueue } from '../src/range-enqueuer.ts';
-import { eventually, testLogger, zkFixture } from './helpers/zk-fixture.ts';
-
-const log = testLogger();
-
-class FakeKafka implements KafkaAdmin {
-  readonly topics = new Map<string, { topicId: string; offsets: PartitionOffsets[] }>();
-
-  set(topic: string, topicId: string, offsets: Array<[number, bigint, bigint]>): void {
-    this.topics.set(topic, {
-      topicId,
-      offsets: offsets.map(([partition, earliest, lastStable]) => ({
-        partition,
-        earliest,
-        latest: lastStable,
-        lastStable,
-      })),
-    });
-  }
-
-  async topicMetadata(topics: string[]): Promise<Map<string, TopicMetadata | null>> {
-    return new Map(
-      topics.map((t) => {
-        const k = this.topics.get(t);
-        return [
-          t,
-          k ? { topic: t, topicId: k.topicId, partitions: k.offsets.map((o) => o.partition) } : null,
-        ];
-      }),
-    );
-  }
-
-  async offsets(topic: string, partitions: number[]): Promise<PartitionOffsets[]> {
-    return (this.topics.get(topic)?.offsets ?? []).filter((o) => partitions.includes(o.partition));
-  }
-
-  async close(): Promise<void> {}
-}
-
-class FakeQueue implements RangeQueue {
-  readonly jobs = new Map<string, { name: string; data: RangeJobData; opts: RangeJobOptions }>();
-  async add(name: string, data: RangeJobData, opts: RangeJobOptions): Promise<unknown> {
-    if (!this.jobs.has(opts.jobId)) this.jobs.set(opts.jobId, { name, data, opts });
-    return {};
-  }
-  async getJob(id: string): Promise<unknown> {
-    return this.jobs.get(id);
-  }
-}
-
-function topicRecord(topic: string, over: Partial<TopicRecord> = {}): TopicRecord {
-  const now = new Date().toISOString();
-  return {
-    ...TOPIC_DEFAULTS,
-    topic,
-    destination: { bucket: 'bucket-a', prefix: 'raw' },
-    maxRangeMessages: 100,
-    flushIntervalMs: 100,
-    topicId: 'id-1',
-    paused: false,
-    state: 'active',
-    error: null,
-    createdAt: now,
-    updatedAt: now,
-    ...over,
-  };
-}
-
-async function leaderTerm(t: import('node:test').TestContext, name: string) {
-  const zk = await zkFixture(t, name);
-  const s = await zk.session();
-  const e = new LeaderElection({
-    session: s,
-    identity: { id: 'm', host: 'h', httpAddress: 'http://m' },
-    log,
-  });
-  await e.start();
-  const kafka = new FakeKafka();
-  const queue = new FakeQueue();
-  const metrics = new MasterMetrics({ defaultMetrics: false });
-  const term = new LeaderTerm({
-    zk: s,
-    epoch: e.epoch!,
-    config: {
-      // The test drives the passes itself.
-      planIntervalMs: 600_000,
-      stallTimeoutMs: 1_000,
-      maxInFlightPerPartition: 4,
-      reconcileIntervalMs: 600_000,
-      abandonedUploadAgeMs: 600_000,
-    },
-    kafka,
-    queue,
-    log,
-    metrics,
-    onFenced: () => assert.fail('fenced'),
-  });
-  zk.defer(() => term.stop());
-  return { zk, s, kafka, queue, term, metrics };
-}
+import { leaderTerm, topicRecord } from './helpers/leader-fixture.ts';
+import { eventually } from './helpers/zk-fixture.ts';
 
 async function readJson<T>(s: ZkSession, path: string): Promise<T> {
   return decodeJson<T>((await s.get(path))?.data, path);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { type KafkaAdmin, loadMasterConfig } from '@sluice/shared';
+import { ELECTION_PATH, encodeJson, type KafkaAdmin, LEADER_PATH, loadMasterConfig } from '@sluice/shared';
 import { startMaster } from '../src/index.ts';
 import { eventually, stackSetting, testLogger, zkFixture } from './helpers/zk-fixture.ts';
 
@@ -55,4 +55,39 @@ test('one of two masters leads; when it stops the other takes over; both serve t
     'a clean stop hands over without waiting for the session timeout',
   );
   assert.match(await (await fetch(`${b.url}/metrics`)).text(), /sluice_is_leader 1/);
+});
+
+test('a master whose epoch is taken stands again on a new session and leads with a new epoch', async (t) => {
+  const zk = await zkFixture(t, 'stand-again');
+  const cfg = loadMasterConfig({
+    SLUICE_KAFKA_BROKERS: '127.0.0.1:9',
+    SLUICE_ZOOKEEPER: zk.connect,
+    SLUICE_REDIS_URL: stackSetting('SLUICE_REDIS_URL'),
+    SLUICE_QUEUE_PREFIX: `t-master-${randomBytes(4).toString('hex')}`,
+    SLUICE_HTTP_HOST: '127.0.0.1',
+    SLUICE_HTTP_PORT: '0',
+    SLUICE_MASTER_ID: 'master-a',
+    SLUICE_ZK_SESSION_TIMEOUT_MS: '4000',
+  });
+  const m = await startMaster(cfg, { kafka, s3: null, log: testLogger() });
+  zk.defer(() => m.stop());
+  await eventually(() => m.isLeader(), 10_000, 'the master to lead');
+  const s = await zk.session();
+  const before = await s.get(LEADER_PATH);
+  const candidatesBefore = await s.children(ELECTION_PATH);
+
+  // Someone else's epoch: the master must stop leading, then stand again.
+  await s.set(LEADER_PATH, encodeJson({ v: 1, id: 'intruder', host: 'h', httpAddress: 'x', since: '' }), -1);
+  await eventually(
+    async () => {
+      const names = await s.children(ELECTION_PATH);
+      return names.length === 1 && names[0] !== candidatesBefore[0];
+    },
+    10_000,
+    'a new candidate on a new session',
+  );
+  await eventually(() => m.isLeader(), 10_000, 'the master to lead again');
+  const after = await s.get(LEADER_PATH);
+  assert.ok(after!.version > before!.version + 1, `new epoch ${after!.version} after ${before!.version}`);
+  assert.equal(JSON.parse(after!.data.toString()).id, 'master-a');
 });
