@@ -273,7 +273,12 @@ start_kafka() {
     # Kafka 4 (KRaft only) needs formatted storage: a cluster id and, with --standalone,
     # this node as the single voter of a dynamic controller quorum.
     local cluster_id
-    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    # A Kafka Uuid: 16 random bytes in URL-safe base64 without padding; like Kafka's own
+    # generator, avoid a leading '-', which the command line would read as an option.
+    cluster_id=-
+    while [ "${cluster_id#-}" != "$cluster_id" ]; do
+      cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    done
     if ! java -Xmx256m -cp "$KAFKA_HOME/libs/*" -Dlog4j2.configurationFile="$HERE/kafka/log4j2.xml" \
       kafka.tools.StorageTool format --standalone --cluster-id "$cluster_id" --config "$CONF_DIR/kafka.properties" \
       >"$LOG_DIR/kafka-format.log" 2>&1; then
@@ -384,17 +389,44 @@ stop_service() {
   say "$svc stopped"
 }
 
-# Starts one service unless it is already running; a port taken by something else is an error.
+# Fails when a stopped service's port is taken by something else (checked for all services
+# before any is started, so a clash leaves nothing half-started).
+check_ports_free() {
+  local svc port
+  for svc in "$@"; do
+    port="$(service_port "$svc")"
+    if port_in_use "$port"; then
+      die "port $HOST:$port for $svc is taken by another process; stop it or choose another port with SLUICE_STACK_$(port_var "$svc")"
+    fi
+    if [ "$svc" = kafka ] && port_in_use "$KAFKA_CONTROLLER_PORT"; then
+      die "port $HOST:$KAFKA_CONTROLLER_PORT for the Kafka controller is taken; choose another with SLUICE_STACK_KAFKA_CONTROLLER_PORT"
+    fi
+  done
+}
+
+# Makes sure the tools that installing and running a service need are there (installing
+# Debian packages when root), before anything is started: a missing tool leaves nothing
+# half-started.
+preflight() {
+  case "$1" in
+    kafka)
+      need_java
+      [ -f "$KAFKA_HOME/libs/kafka_2.13-$KAFKA_VERSION.jar" ] || need_maven
+      ;;
+    zookeeper)
+      need_java
+      [ -f "$ZK_HOME/libs/zookeeper-$ZK_VERSION.jar" ] || need_maven
+      ;;
+    redis) install_redis ;;
+    s3) [ -n "${SLUICE_STACK_VERSITYGW_BIN:-}" ] || [ -x "$(versitygw_bin)" ] || need_go ;;
+  esac
+}
+
+# Starts one service unless it is already running.
 start_service() {
-  local svc="$1" port
-  port="$(service_port "$svc")"
+  local svc="$1"
   if [ -n "$(service_pid "$svc")" ]; then return 0; fi
-  if port_in_use "$port"; then
-    die "port $HOST:$port for $svc is taken by another process; stop it or choose another port with SLUICE_STACK_$(port_var "$svc")"
-  fi
-  if [ "$svc" = kafka ] && port_in_use "$KAFKA_CONTROLLER_PORT"; then
-    die "port $HOST:$KAFKA_CONTROLLER_PORT for the Kafka controller is taken; choose another with SLUICE_STACK_KAFKA_CONTROLLER_PORT"
-  fi
+  check_ports_free "$svc"
   "start_$svc"
 }
 
@@ -457,20 +489,20 @@ take_lock() {
 }
 
 cmd_up() {
-  local started=() svc failed=0 t0=$SECONDS
+  local stopped=() svc failed=0 t0=$SECONDS
   for svc in "${SERVICES[@]}"; do
-    if [ -z "$(service_pid "$svc")" ]; then
-      start_service "$svc"
-      started+=("$svc")
-    fi
+    [ -n "$(service_pid "$svc")" ] || stopped+=("$svc")
   done
+  check_ports_free "${stopped[@]}"
+  for svc in "${stopped[@]}"; do preflight "$svc"; done
+  for svc in "${stopped[@]}"; do start_service "$svc"; done
   for svc in "${SERVICES[@]}"; do
     wait_ready "$svc" || failed=1
   done
   [ "$failed" = 0 ] || die "the stack is not fully up (services still running were left running; 'npm run stack:down' stops them)"
   write_env_file
-  if [ "${#started[@]}" -gt 0 ]; then
-    say "up in $((SECONDS - t0))s (started: ${started[*]}); env in $ENV_FILE"
+  if [ "${#stopped[@]}" -gt 0 ]; then
+    say "up in $((SECONDS - t0))s (started: ${stopped[*]}); env in $ENV_FILE"
   else
     say "already up; env in $ENV_FILE"
   fi
@@ -513,6 +545,7 @@ cmd_restart() {
   local svc="${1:-}"
   [ -n "$svc" ] || die "usage: stack.sh restart <${SERVICES[*]}>"
   service_port "$svc" >/dev/null
+  preflight "$svc"
   stop_service "$svc"
   start_service "$svc"
   wait_ready "$svc" || die "$svc did not come back"
