@@ -148,20 +148,33 @@ async function readRange(
   return { records, fetches, position };
 }
 
+async function waitForHighWatermark(admin: Admin, topic: string, expected: bigint): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const [partition] = await admin.fetchTopicOffsets(topic);
+    const high = BigInt(partition?.high ?? -1);
+    if (high === expected) return;
+    assert.ok(high < expected && Date.now() < deadline, `high watermark ${high}, expected ${expected}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('kafka (local stack)', () => {
-  const env = loadStackEnv();
-  const brokers = env.SLUICE_KAFKA_BROKERS.split(',');
   const topic = uniqueName('smoke-kafka');
   const groupId = uniqueName('smoke-group');
-  const kafka = new Kafka({
-    clientId: 'sluice-smoke',
-    brokers,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 5, initialRetryTime: 200 },
-  });
-  let admin: Admin;
+  let brokers: string[];
+  let kafka: Kafka;
+  let admin: Admin | undefined;
 
   before(async () => {
+    // In the hook, not the suite body: a missing stack fails every test instead of none.
+    brokers = loadStackEnv().SLUICE_KAFKA_BROKERS.split(',');
+    kafka = new Kafka({
+      clientId: 'sluice-smoke',
+      brokers,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 5, initialRetryTime: 200 },
+    });
     admin = kafka.admin();
     await admin.connect();
     const created = await admin.createTopics({
@@ -187,12 +200,16 @@ describe('kafka (local stack)', () => {
       messages: ['committed-0', 'committed-1', 'committed-2', 'committed-3'].map((value) => ({ value })),
     });
     await committed.commit();
+    // EndTxn returns before the coordinator has written the markers; wait for the COMMIT
+    // marker so that the next records land at the offsets laid out above.
+    await waitForHighWatermark(admin, topic, 8n);
     const aborted = await transactional.transaction();
     await aborted.send({
       topic,
       messages: ['aborted-0', 'aborted-1', 'aborted-2'].map((value) => ({ value })),
     });
     await aborted.abort();
+    await waitForHighWatermark(admin, topic, 12n);
     await transactional.disconnect();
 
     await plain.send({ topic, messages: ['tail-0', 'tail-1'].map((value) => ({ value })) });
@@ -206,7 +223,7 @@ describe('kafka (local stack)', () => {
   });
 
   test('the partition holds data, markers and the tail up to the expected high watermark', async () => {
-    const [offsets] = await admin.fetchTopicOffsets(topic);
+    const [offsets] = await admin!.fetchTopicOffsets(topic);
     assert.equal(BigInt(offsets?.high ?? -1), HIGH_WATERMARK);
   });
 

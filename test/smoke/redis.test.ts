@@ -18,17 +18,21 @@ interface RangeData {
 }
 
 describe('redis (local stack)', () => {
-  const env = loadStackEnv();
   const prefix = uniqueName('sluice-smoke');
   const queueName = 'ranges';
-  // BullMQ needs maxRetriesPerRequest: null on connections that block (the worker's).
-  const connection = new Redis(env.SLUICE_REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
+  let connection: Redis;
   let queue: Queue<RangeData, string>;
   let events: QueueEvents;
   let worker: Worker<RangeData, string> | undefined;
   const processed: string[] = [];
 
   before(async () => {
+    // In the hook, not the suite body: a missing stack fails every test instead of none.
+    // BullMQ needs maxRetriesPerRequest: null on connections that block (the worker's).
+    connection = new Redis(loadStackEnv().SLUICE_REDIS_URL, {
+      maxRetriesPerRequest: null,
+      lazyConnect: true,
+    });
     await connection.connect();
     assert.equal(await connection.ping(), 'PONG');
     queue = new Queue<RangeData, string>(queueName, { connection, prefix });
@@ -41,7 +45,7 @@ describe('redis (local stack)', () => {
     await events?.close();
     await queue?.obliterate({ force: true });
     await queue?.close();
-    connection.disconnect();
+    connection?.disconnect();
   });
 
   test('Redis keeps data in an append-only file and never evicts', async () => {

@@ -43,22 +43,31 @@ async function refusedStatus(request: Promise<unknown>): Promise<number> {
 }
 
 describe('s3 (local stack)', () => {
-  const env = loadStackEnv();
-  const conditionalWrites = env.SLUICE_S3_CONDITIONAL_WRITES === 'true';
-  const s3 = new S3Client({
-    endpoint: env.SLUICE_S3_ENDPOINT,
-    region: env.SLUICE_S3_REGION,
-    forcePathStyle: env.SLUICE_S3_FORCE_PATH_STYLE === 'true',
-    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
-    maxAttempts: 2,
-  });
   const bucket = uniqueName('smoke-s3');
+  let s3: S3Client;
+  let conditionalWrites = false;
+  let created = false;
 
   before(async () => {
+    // In the hook, not the suite body: a missing stack fails every test instead of none.
+    const env = loadStackEnv();
+    conditionalWrites = env.SLUICE_S3_CONDITIONAL_WRITES === 'true';
+    s3 = new S3Client({
+      endpoint: env.SLUICE_S3_ENDPOINT,
+      region: env.SLUICE_S3_REGION,
+      forcePathStyle: env.SLUICE_S3_FORCE_PATH_STYLE === 'true',
+      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
+      maxAttempts: 2,
+    });
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    created = true;
   });
 
   after(async () => {
+    if (!created) {
+      s3?.destroy();
+      return;
+    }
     const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket })).catch(() => undefined);
     for (const upload of uploads?.Uploads ?? []) {
       await s3.send(

@@ -123,14 +123,16 @@ function nextEvent(): { fire: (event: zookeeper.Event) => void; fired: Promise<z
 }
 
 describe('zookeeper (local stack)', () => {
-  const env = loadStackEnv();
   const base = `/sluice-smoke/${uniqueName('zk')}`;
   let owner: Client;
   let observer: Client;
+  let hosts: string;
 
   before(async () => {
-    owner = await connect(env.SLUICE_ZOOKEEPER);
-    observer = await connect(env.SLUICE_ZOOKEEPER);
+    // In the hook, not the suite body: a missing stack fails every test instead of none.
+    hosts = loadStackEnv().SLUICE_ZOOKEEPER;
+    owner = await connect(hosts);
+    observer = await connect(hosts);
     await mkdirp(observer, base);
   });
 
@@ -161,7 +163,7 @@ describe('zookeeper (local stack)', () => {
   });
 
   test("a session's ephemeral node vanishes when the session closes", async () => {
-    const session = await connect(env.SLUICE_ZOOKEEPER);
+    const session = await connect(hosts);
     const path = `${base}/session-bound`;
     await create(session, path, 'lease', zookeeper.CreateMode.EPHEMERAL);
     const watch = nextEvent();
