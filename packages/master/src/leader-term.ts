@@ -186,6 +186,7 @@ export class LeaderTerm {
   #report(err: unknown): void {
     if (this.#stopped) return;
     if (isSluiceError(err, ErrorCodes.NOT_LEADER) || isSluiceError(err, ErrorCodes.ZK_SESSION_LOST)) return;
+    this.#o.metrics?.errors.inc({ kind: isSluiceError(err) ? err.code : 'other' });
     this.#log.warn({ err }, 'leader pass failed');
   }
 }

@@ -112,6 +112,7 @@ class Master {
         leader: async () => (this.#election ? this.#election.leaderInfo() : null),
       },
       metrics: this.#metrics.registry,
+      masterMetrics: this.#metrics,
       log: this.#log,
       ready: () => this.#ready(),
     });

@@ -10,6 +10,10 @@ export class MasterMetrics {
   readonly committedOffset: Gauge<'topic' | 'partition'>;
   readonly highWatermark: Gauge<'topic' | 'partition'>;
   readonly lagRecords: Gauge<'topic' | 'partition'>;
+  readonly lagSeconds: Gauge<'topic' | 'partition'>;
+  readonly committedRecords: Counter<'topic'>;
+  readonly committedBytes: Counter<'topic'>;
+  readonly errors: Counter<'kind'>;
   readonly ranges: Gauge<'state'>;
   readonly rangesPlanned: Counter<'topic' | 'reason'>;
   readonly requeues: Counter<'reason'>;
@@ -36,6 +40,30 @@ export class MasterMetrics {
       name: 'sluice_partition_lag_records',
       help: 'Offsets between the committed offset and the high watermark.',
       labelNames: ['topic', 'partition'],
+      registers,
+    });
+    this.lagSeconds = new Gauge({
+      name: 'sluice_partition_lag_seconds',
+      help: 'Age of the oldest record not yet in S3 (its Kafka timestamp to now), 0 when nothing is behind; refreshed by the status view.',
+      labelNames: ['topic', 'partition'],
+      registers,
+    });
+    this.committedRecords = new Counter({
+      name: 'sluice_committed_records_total',
+      help: 'Records in ranges committed by this master while leader.',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.committedBytes = new Counter({
+      name: 'sluice_committed_bytes_total',
+      help: 'Bytes stored in S3 by ranges committed by this master while leader.',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'sluice_master_errors_total',
+      help: 'Failed leader passes, by error code (SLUICE_ERR_…, or other).',
+      labelNames: ['kind'],
       registers,
     });
     this.ranges = new Gauge({
@@ -80,6 +108,13 @@ export class MasterMetrics {
     }
   }
 
+  /** Sets the time lag gauge of a partition (seconds), or removes it when unknown. */
+  partitionTimeLag(topic: string, partition: number, seconds: number | null): void {
+    const labels = { topic, partition: String(partition) };
+    if (seconds === null) this.lagSeconds.remove(labels);
+    else this.lagSeconds.set(labels, seconds);
+  }
+
   /** Forgets a topic's partitions (deleted topic). */
   forgetTopic(topic: string, partitions: number[]): void {
     for (const p of partitions) {
@@ -87,6 +122,7 @@ export class MasterMetrics {
       this.committedOffset.remove(labels);
       this.highWatermark.remove(labels);
       this.lagRecords.remove(labels);
+      this.lagSeconds.remove(labels);
     }
   }
 
@@ -97,6 +133,7 @@ export class MasterMetrics {
       this.committedOffset.reset();
       this.highWatermark.reset();
       this.lagRecords.reset();
+      this.lagSeconds.reset();
       this.ranges.reset();
     }
   }

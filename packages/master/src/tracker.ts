@@ -205,6 +205,14 @@ export class Tracker {
     for (const c of covered)
       for (const g of c.record.result?.gaps ?? []) gaps += BigInt(g.end) - BigInt(g.start);
     if (gaps > 0n) this.#metrics.gapOffsets.inc({ topic: entry.topic }, Number(gaps));
+    let records = 0;
+    let bytes = 0;
+    for (const c of covered) {
+      records += c.record.result?.records ?? 0;
+      bytes += c.record.result?.objectBytes ?? 0;
+    }
+    this.#metrics.committedRecords.inc({ topic: entry.topic }, records);
+    this.#metrics.committedBytes.inc({ topic: entry.topic }, bytes);
     this.#metrics.committedOffset.set(
       { topic: entry.topic, partition: String(entry.partition) },
       Number(entry.state.committedOffset),

@@ -2,6 +2,7 @@
 import type { KafkaAdmin, LeaderRecord, Logger, MasterConfig, ZkSession } from '@sluice/shared';
 import type { Queue } from 'bullmq';
 import type { Registry } from 'prom-client';
+import type { MasterMetrics } from '../metrics.ts';
 
 export interface ApiDeps {
   config: MasterConfig;
@@ -11,6 +12,8 @@ export interface ApiDeps {
   queue: Queue;
   election: { isLeader(): boolean; leader(): Promise<LeaderRecord | null> };
   metrics: Registry;
+  /** The master's own metrics, for the time-lag gauges the status view refreshes (leader only). */
+  masterMetrics?: MasterMetrics;
   log: Logger;
   /** Whether this master can serve; the reasons when it cannot (shown by /readyz). */
   ready(): { ok: boolean; reasons: string[] };

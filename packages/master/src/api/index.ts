@@ -7,7 +7,7 @@
  *   /api/v1/topics                     topics-routes.ts
  *   /api/v1/ranges                     ranges-routes.ts
  *   /api/v1/workers                    workers-routes.ts
- *   /api/v1/status                     status-routes.ts
+ *   /api/v1/status                     status-routes.ts (answers made by status-service.ts)
  *
  * Bodies are validated without type coercion and without dropping unknown fields (an unknown
  * field is an error, a string is not a number); every problem is reported at once, in words
@@ -21,6 +21,7 @@ import { errorAnswer } from './error-answer.ts';
 import { healthRoutes } from './health-routes.ts';
 import { rangesRoutes } from './ranges-routes.ts';
 import { statusRoutes } from './status-routes.ts';
+import { StatusService } from './status-service.ts';
 import { topicsRoutes } from './topics-routes.ts';
 import { schemaErrorFormatter } from './validation-problems.ts';
 import { workersRoutes } from './workers-routes.ts';
@@ -87,6 +88,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(topicsRoutes, { prefix: '/api/v1/topics', deps });
   await app.register(rangesRoutes, { prefix: '/api/v1/ranges', deps });
   await app.register(workersRoutes, { prefix: '/api/v1/workers', deps });
-  await app.register(statusRoutes, { prefix: '/api/v1/status', deps });
+  const status = new StatusService(deps);
+  status.start();
+  app.addHook('onClose', () => status.close());
+  // A change made here shows in the next status read, not a second later.
+  app.addHook('onResponse', async (req) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') status.invalidate();
+  });
+  await app.register(statusRoutes, { prefix: '/api/v1/status', deps, status });
   return app;
 }

@@ -71,22 +71,37 @@ test('status shows the leader, per-partition progress, workers and recent failur
   const t = s.topics.find((x: any) => x.topic === topic);
   assert.equal(t.state, 'active');
   assert.equal(t.kafkaError, null);
-  assert.deepEqual(t.partitions, [
-    {
-      partition: 0,
-      committedOffset: '1',
-      highWatermark: '7',
-      lag: 6,
-      ranges: { planned: 0, active: 2, done: 0, failed: 1 },
-    },
-    {
-      partition: 1,
-      committedOffset: '0',
-      highWatermark: '0',
-      lag: 0,
-      ranges: { planned: 0, active: 0, done: 0, failed: 0 },
-    },
-  ]);
+  assert.deepEqual(
+    t.partitions.map((p: any) => [p.partition, p.committedOffset, p.highWatermark, p.lag, p.ranges]),
+    [
+      [0, '1', '7', 6, { planned: 0, active: 2, done: 0, failed: 1 }],
+      [1, '0', '0', 0, { planned: 0, active: 0, done: 0, failed: 0 }],
+    ],
+  );
+  const [p0, p1] = t.partitions;
+  assert.equal(p0.started, true);
+  assert.equal(p1.started, false);
+  // The oldest record not yet in S3 (offset 1) was produced moments ago.
+  assert.ok(p0.lagMs !== null && p0.lagMs >= 0 && p0.lagMs < 120_000, `lagMs ${p0.lagMs}`);
+  assert.equal(p1.lagMs, 0, 'nothing behind: no time lag');
+  assert.equal(t.lagMs, p0.lagMs);
+  assert.deepEqual(p0.head, {
+    id: `${topic}-0-1-3`,
+    state: 'active',
+    attempt: 1,
+    worker: 'worker-1',
+    failures: 0,
+    error: null,
+    progressOffset: null,
+    updatedAt: p0.head.updatedAt,
+  });
+  assert.equal(p1.head, null);
+  assert.deepEqual(t.ranges, { planned: 0, active: 2, done: 0, failed: 1 });
+  assert.ok('m1' in t.throughput && 'm15' in t.throughput);
+  assert.ok(Array.isArray(s.throughput.history));
+  assert.equal(s.summary.topics >= 1, true);
+  assert.deepEqual(s.summary.ranges, { planned: 0, active: 2, done: 0, failed: 1 });
+  assert.equal(s.summary.failures, 1);
   assert.equal(t.lag, 6);
   assert.deepEqual(
     s.workers.map((w: any) => [w.id, w.host, w.activeRanges]),
@@ -98,6 +113,11 @@ test('status shows the leader, per-partition progress, workers and recent failur
   assert.equal(s.recentFailures.length, 1);
   assert.equal(s.recentFailures[0].id, `${topic}-0-5-7`);
   assert.equal(s.recentFailures[0].error, 'NoSuchBucket');
+  assert.equal(s.recentFailures[0].state, 'failed');
+  const w1 = s.workers.find((w: any) => w.id === 'worker-1');
+  assert.ok(w1.uptimeSeconds > 0);
+  assert.equal(typeof w1.lastHeartbeat === 'string' || w1.lastHeartbeat === null, true);
+  assert.deepEqual(s.gaps, []);
   assert.deepEqual(s.queue, { waiting: 0, prioritized: 0, active: 0, delayed: 0, failed: 0 });
   assert.equal(s.queueError, null);
 });

@@ -1,0 +1,309 @@
+/**
+ * The JSON schema of `GET /api/v1/status` (it becomes the OpenAPI document and drives the
+ * response serializer: a field missing here is not sent).
+ */
+import { lagSchema, nullableOffsetSchema } from './common-schemas.ts';
+
+/** Failed ranges shown, newest first. */
+export const RECENT_FAILURES = 20;
+export const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed'] as const;
+
+export const rangeCountsSchema = {
+  type: 'object',
+  description: 'Ranges in flight (planned, not yet committed and pruned) by state.',
+  properties: {
+    planned: { type: 'integer' },
+    active: { type: 'integer' },
+    done: { type: 'integer', description: 'Done, waiting for the ranges before them to commit.' },
+    failed: { type: 'integer' },
+  },
+  required: ['planned', 'active', 'done', 'failed'],
+} as const;
+
+const rateSchema = {
+  type: ['object', 'null'],
+  description:
+    'Committed records and bytes (stored in S3) per second, from committed totals this master sampled; null until it has two samples a second apart.',
+  properties: {
+    recordsPerSec: { type: 'number' },
+    bytesPerSec: { type: 'number' },
+  },
+  required: ['recordsPerSec', 'bytesPerSec'],
+} as const;
+
+const throughputSchema = {
+  type: 'object',
+  properties: {
+    m1: { ...rateSchema, description: `Over the last minute. ${rateSchema.description}` },
+    m15: { ...rateSchema, description: `Over the last 15 minutes. ${rateSchema.description}` },
+  },
+  required: ['m1', 'm15'],
+} as const;
+
+const lagMsSchema = {
+  type: ['number', 'null'],
+  description:
+    'Age in ms of the oldest record not yet in S3 (its Kafka timestamp to now); 0 when nothing is behind; null when unknown.',
+} as const;
+
+const headSchema = {
+  type: ['object', 'null'],
+  description:
+    'The range at the committed offset: the one the committed offset waits for (where a partition is stuck), or null when none is in flight.',
+  properties: {
+    id: { type: 'string' },
+    state: { type: 'string', enum: ['planned', 'active', 'done', 'failed'] },
+    attempt: { type: 'integer' },
+    worker: { type: ['string', 'null'] },
+    failures: { type: 'integer' },
+    error: { type: ['string', 'null'] },
+    progressOffset: nullableOffsetSchema,
+    updatedAt: { type: 'string' },
+  },
+  required: ['id', 'state', 'attempt', 'worker', 'failures', 'error', 'progressOffset', 'updatedAt'],
+} as const;
+
+const partitionSchema = {
+  type: 'object',
+  properties: {
+    partition: { type: 'integer' },
+    started: { type: 'boolean', description: 'Whether the leader has created the partition’s state.' },
+    committedOffset: nullableOffsetSchema,
+    highWatermark: nullableOffsetSchema,
+    lag: lagSchema,
+    lagMs: lagMsSchema,
+    committedRecords: { type: 'integer' },
+    committedBytes: { type: 'integer' },
+    gapOffsets: {
+      type: 'string',
+      pattern: '^\\d+$',
+      description: 'Offsets lost to retention before Sluice read them (committed ranges), decimal.',
+    },
+    ranges: rangeCountsSchema,
+    head: headSchema,
+  },
+  required: [
+    'partition',
+    'started',
+    'committedOffset',
+    'highWatermark',
+    'lag',
+    'lagMs',
+    'committedRecords',
+    'committedBytes',
+    'gapOffsets',
+    'ranges',
+    'head',
+  ],
+} as const;
+
+const topicSchema = {
+  type: 'object',
+  properties: {
+    topic: { type: 'string' },
+    state: { type: 'string' },
+    paused: { type: 'boolean' },
+    error: { type: ['string', 'null'] },
+    kafkaError: { type: ['string', 'null'] },
+    lag: { ...lagSchema, description: 'Sum of the partitions’ lags; null when one is unknown.' },
+    lagMs: { ...lagMsSchema, description: 'The largest lagMs of its partitions.' },
+    committedRecords: { type: 'integer' },
+    committedBytes: { type: 'integer' },
+    ranges: rangeCountsSchema,
+    throughput: throughputSchema,
+    partitions: { type: 'array', items: partitionSchema },
+  },
+  required: [
+    'topic',
+    'state',
+    'paused',
+    'error',
+    'kafkaError',
+    'lag',
+    'lagMs',
+    'committedRecords',
+    'committedBytes',
+    'ranges',
+    'throughput',
+    'partitions',
+  ],
+} as const;
+
+export const statusSchema = {
+  type: 'object',
+  properties: {
+    generatedAt: { type: 'string', format: 'date-time' },
+    master: {
+      type: 'object',
+      description: 'The master that answered.',
+      properties: { id: { type: 'string' }, leader: { type: 'boolean' } },
+      required: ['id', 'leader'],
+    },
+    leader: {
+      type: ['object', 'null'],
+      description: 'The current leader, or null while there is none.',
+      properties: {
+        id: { type: 'string' },
+        host: { type: 'string' },
+        httpAddress: { type: 'string' },
+        since: { type: 'string' },
+      },
+      required: ['id', 'host', 'httpAddress', 'since'],
+    },
+    summary: {
+      type: 'object',
+      description: 'The whole installation at a glance.',
+      properties: {
+        topics: { type: 'integer' },
+        partitions: { type: 'integer' },
+        lag: {
+          ...lagSchema,
+          description: 'Offsets not yet in S3 over all topics; null when one is unknown.',
+        },
+        lagMs: { ...lagMsSchema, description: 'The largest lagMs of all partitions.' },
+        ranges: rangeCountsSchema,
+        workers: { type: 'integer' },
+        failures: { type: 'integer', description: 'Ranges in flight whose last attempt failed.' },
+        gapOffsets: { type: 'string', pattern: '^\\d+$', description: 'Offsets lost to retention, decimal.' },
+      },
+      required: ['topics', 'partitions', 'lag', 'lagMs', 'ranges', 'workers', 'failures', 'gapOffsets'],
+    },
+    throughput: {
+      type: 'object',
+      description: 'All topics together.',
+      properties: {
+        ...throughputSchema.properties,
+        history: {
+          type: 'array',
+          description:
+            'Up to 15 minutes of samples, oldest first: the rate over the 30 s before each (what the dashboard charts).',
+          items: {
+            type: 'object',
+            properties: {
+              at: { type: 'string', format: 'date-time' },
+              recordsPerSec: { type: 'number' },
+              bytesPerSec: { type: 'number' },
+            },
+            required: ['at', 'recordsPerSec', 'bytesPerSec'],
+          },
+        },
+      },
+      required: ['m1', 'm15', 'history'],
+    },
+    topics: { type: 'array', items: topicSchema },
+    workers: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          host: { type: 'string' },
+          version: { type: 'string' },
+          concurrency: { type: 'integer' },
+          httpAddress: { type: ['string', 'null'] },
+          activeRanges: { type: 'integer' },
+          startedAt: { type: 'string' },
+          uptimeSeconds: { type: 'number', description: 'Since the worker registered.' },
+          lastHeartbeat: {
+            type: ['string', 'null'],
+            description:
+              'Newest progress report of its active ranges; null when it has none. Its registration exists only while its ZooKeeper session lives.',
+          },
+        },
+        required: [
+          'id',
+          'host',
+          'version',
+          'concurrency',
+          'httpAddress',
+          'activeRanges',
+          'startedAt',
+          'uptimeSeconds',
+          'lastHeartbeat',
+        ],
+      },
+    },
+    recentFailures: {
+      type: 'array',
+      description: `Ranges in flight whose last attempt failed (state failed, or requeued after a failure), newest first, at most ${RECENT_FAILURES}. They stay until the range commits.`,
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          topic: { type: 'string' },
+          partition: { type: 'integer' },
+          state: { type: 'string', enum: ['planned', 'active', 'done', 'failed'] },
+          attempt: { type: 'integer' },
+          failures: { type: 'integer' },
+          worker: { type: ['string', 'null'] },
+          error: { type: ['string', 'null'] },
+          requeueReason: { type: ['string', 'null'] },
+          updatedAt: { type: 'string' },
+        },
+        required: [
+          'id',
+          'topic',
+          'partition',
+          'state',
+          'attempt',
+          'failures',
+          'worker',
+          'error',
+          'requeueReason',
+          'updatedAt',
+        ],
+      },
+    },
+    gaps: {
+      type: 'array',
+      description: 'Partitions that lost offsets to retention before Sluice could read them.',
+      items: {
+        type: 'object',
+        properties: {
+          topic: { type: 'string' },
+          partition: { type: 'integer' },
+          lostOffsets: {
+            type: 'string',
+            pattern: '^\\d+$',
+            description: 'Offsets lost in committed ranges, decimal.',
+          },
+          uncommitted: {
+            type: 'array',
+            description: 'Gaps found by ranges done but not yet committed.',
+            items: {
+              type: 'object',
+              properties: {
+                rangeId: { type: 'string' },
+                start: { type: 'string', pattern: '^\\d+$' },
+                end: { type: 'string', pattern: '^\\d+$' },
+                cause: { type: 'string' },
+              },
+              required: ['rangeId', 'start', 'end', 'cause'],
+            },
+          },
+        },
+        required: ['topic', 'partition', 'lostOffsets', 'uncommitted'],
+      },
+    },
+    queue: {
+      type: ['object', 'null'],
+      description: 'BullMQ job counts, or null when Redis did not answer (see queueError).',
+      properties: Object.fromEntries(QUEUE_STATES.map((s) => [s, { type: 'integer' }])),
+      required: [...QUEUE_STATES],
+    },
+    queueError: { type: ['string', 'null'] },
+  },
+  required: [
+    'generatedAt',
+    'master',
+    'leader',
+    'summary',
+    'throughput',
+    'topics',
+    'workers',
+    'recentFailures',
+    'gaps',
+    'queue',
+    'queueError',
+  ],
+} as const;
