@@ -7,9 +7,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ErrorCodes, type MasterConfig, SluiceError } from '@sluice/shared';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DASHBOARD_ROUTES } from './dashboard/dashboard-routes.ts';
 
-/** Routes that answer without a token whatever the settings: orchestrators probe them. */
-const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
+/**
+ * Routes that answer without a token whatever the settings: orchestrators probe the health
+ * routes; the dashboard's page and assets hold no data (the page sends the operator's token
+ * with its API calls), and a browser cannot send a bearer token when it opens a page.
+ */
+const OPEN_ROUTES = new Set<string>(['/healthz', '/readyz', ...DASHBOARD_ROUTES]);
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
@@ -44,7 +49,9 @@ export function bearerAuth(cfg: Pick<MasterConfig, 'apiTokens' | 'protectReads'>
     if (!header) {
       throw new SluiceError(
         ErrorCodes.UNAUTHORIZED,
-        'missing bearer token: send Authorization: Bearer <token> (set SLUICE_API_TOKEN on the master)',
+        read
+          ? 'missing bearer token: reads are protected on this master (SLUICE_PROTECT_READS); send Authorization: Bearer <token> with a token from SLUICE_API_TOKEN'
+          : 'missing bearer token: send Authorization: Bearer <token> (set SLUICE_API_TOKEN on the master)',
       );
     }
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
@@ -55,7 +62,10 @@ export function bearerAuth(cfg: Pick<MasterConfig, 'apiTokens' | 'protectReads'>
       );
     }
     if (!tokenAccepted(m[1]!, accepted)) {
-      throw new SluiceError(ErrorCodes.UNAUTHORIZED, 'token not accepted');
+      throw new SluiceError(
+        ErrorCodes.UNAUTHORIZED,
+        'token not accepted: it is not one of the tokens in SLUICE_API_TOKEN on the master',
+      );
     }
     reply.removeHeader('www-authenticate');
   };

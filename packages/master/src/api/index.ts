@@ -8,6 +8,7 @@
  *   /api/v1/ranges                     ranges-routes.ts
  *   /api/v1/workers                    workers-routes.ts
  *   /api/v1/status                     status-routes.ts (answers made by status-service.ts)
+ *   /dashboard                         dashboard/: the operator's page over /api/v1/status
  *
  * Bodies are validated without type coercion and without dropping unknown fields (an unknown
  * field is an error, a string is not a number); every problem is reported at once, in words
@@ -17,6 +18,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { ApiDeps } from './api-deps.ts';
 import { registerApiDocs } from './api-docs.ts';
 import { bearerAuth } from './bearer-auth.ts';
+import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { errorAnswer } from './error-answer.ts';
 import { healthRoutes } from './health-routes.ts';
 import { rangesRoutes } from './ranges-routes.ts';
@@ -96,5 +98,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (req.method !== 'GET' && req.method !== 'HEAD') status.invalidate();
   });
   await app.register(statusRoutes, { prefix: '/api/v1/status', deps, status });
+  await app.register(dashboardRoutes);
   return app;
 }

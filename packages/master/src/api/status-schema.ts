@@ -105,6 +105,10 @@ const topicSchema = {
     paused: { type: 'boolean' },
     error: { type: ['string', 'null'] },
     kafkaError: { type: ['string', 'null'] },
+    flushIntervalMs: {
+      type: 'integer',
+      description: 'The topic’s flush interval: records may wait about this long before a range is cut.',
+    },
     lag: { ...lagSchema, description: 'Sum of the partitions’ lags; null when one is unknown.' },
     lagMs: { ...lagMsSchema, description: 'The largest lagMs of its partitions.' },
     committedRecords: { type: 'integer' },
@@ -119,6 +123,7 @@ const topicSchema = {
     'paused',
     'error',
     'kafkaError',
+    'flushIntervalMs',
     'lag',
     'lagMs',
     'committedRecords',

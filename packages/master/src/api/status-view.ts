@@ -42,6 +42,7 @@ export interface TopicStatus {
   paused: boolean;
   error: string | null;
   kafkaError: string | null;
+  flushIntervalMs: number;
   lag: number | null;
   lagMs: number | null;
   committedRecords: number;
@@ -264,6 +265,7 @@ export function buildStatus(input: StatusInput): Status {
       paused: record.paused,
       error: record.error,
       kafkaError: kafka?.error ?? null,
+      flushIntervalMs: record.flushIntervalMs,
       lag: sumOrNull(partitions.map((p) => p.lag)),
       lagMs: maxKnown(partitions.map((p) => p.lagMs)),
       committedRecords: partitions.reduce((n, p) => n + p.committedRecords, 0),

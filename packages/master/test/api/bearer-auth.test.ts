@@ -37,7 +37,10 @@ describe('with tokens configured', () => {
     for (const method of ['POST', 'PATCH', 'DELETE'] as const) {
       const res = await f.call(method, '/api/v1/topics/some-topic', { paused: true }, 'not-the-token');
       assert.equal(res.statusCode, 401, `${method}: ${res.body}`);
-      assert.equal(json(res).message, 'token not accepted');
+      assert.equal(
+        json(res).message,
+        'token not accepted: it is not one of the tokens in SLUICE_API_TOKEN on the master',
+      );
     }
     const retry = await f.call('POST', '/api/v1/ranges/t-0-0-10/retry', undefined, 'nope');
     assert.equal(retry.statusCode, 401);
@@ -95,6 +98,16 @@ describe('with SLUICE_PROTECT_READS', () => {
     }
     assert.equal((await f.call('GET', '/healthz', undefined, null)).statusCode, 200);
     assert.equal((await f.call('GET', '/readyz', undefined, null)).statusCode, 200);
+    const refused = json(await f.call('GET', '/api/v1/status', undefined, null));
+    assert.match(refused.message, /reads are protected on this master \(SLUICE_PROTECT_READS\)/);
+  });
+
+  test('the dashboard page and its assets open without a token (they hold no data)', async () => {
+    for (const url of ['/dashboard', '/dashboard/app.js', '/dashboard/style.css']) {
+      const res = await f.call('GET', url, undefined, null);
+      assert.equal(res.statusCode, 200, url);
+    }
+    assert.equal((await f.call('GET', '/', undefined, null)).statusCode, 302);
   });
 });
 
