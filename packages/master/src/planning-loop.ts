@@ -219,6 +219,7 @@ export class PlanningLoop {
         bytesPerOffset: 0,
         committedMaxTimestamp: null,
         updatedAt: now,
+        startOffset: start.toString(),
       };
       ops.push({ op: 'create', path: partitionPath(rec.topic, p), data: encodeJson(state) });
       created.push({ partition: p, state, version: 0 });
@@ -315,6 +316,11 @@ export class PlanningLoop {
           version: p.version,
         })),
       );
+    }
+    // The topic's other children (finalizer, audit, verify results) go first; they are not
+    // range or partition state, so they need no fence.
+    for (const child of await this.#writer.zk.children(topicPath(topic))) {
+      if (child !== 'partitions') await this.#writer.zk.removeRecursive(`${topicPath(topic)}/${child}`);
     }
     const last: ZkOp[] = [];
     if (this.#cache.hasPartitionsNode(topic))

@@ -60,6 +60,10 @@ export interface MasterConfig extends CommonConfig {
   maxInFlightPerPartition: number;
   /** How often the leader checks that every unfinished range has its job in Redis. @defaultValue 15000 */
   reconcileIntervalMs: number;
+  /** How often the leader audits each topic's new commit records (cheap; `sluice audit` does the full check). @defaultValue 5 minutes */
+  auditIntervalMs: number;
+  /** How often the leader looks for hour (or day) folders to finalize with `_SUCCESS`. @defaultValue 1 minute */
+  finalizeIntervalMs: number;
   /** Incomplete multipart uploads older than this are aborted. @defaultValue 1 hour */
   abandonedUploadAgeMs: number;
 }
@@ -274,6 +278,8 @@ export function loadMasterConfig(env: Env = process.env): Readonly<MasterConfig>
       stallTimeoutMs: stall,
       maxInFlightPerPartition: r.int('SLUICE_MAX_IN_FLIGHT_PER_PARTITION', 4, 1, 1_000),
       reconcileIntervalMs: r.int('SLUICE_RECONCILE_INTERVAL_MS', 15_000, 500, 3_600_000),
+      auditIntervalMs: r.int('SLUICE_AUDIT_INTERVAL_MS', 300_000, 1_000, 86_400_000),
+      finalizeIntervalMs: r.int('SLUICE_FINALIZE_INTERVAL_MS', 60_000, 500, 3_600_000),
       abandonedUploadAgeMs: r.int('SLUICE_ABANDONED_UPLOAD_AGE_MS', 3_600_000, 10_000, 30 * 86_400_000),
     },
     'master',
@@ -336,6 +342,8 @@ export const SETTINGS = [
   'SLUICE_MAX_IN_FLIGHT_PER_PARTITION',
   'SLUICE_RECONCILE_INTERVAL_MS',
   'SLUICE_ABANDONED_UPLOAD_AGE_MS',
+  'SLUICE_AUDIT_INTERVAL_MS',
+  'SLUICE_FINALIZE_INTERVAL_MS',
   'SLUICE_WORKER_CONCURRENCY',
   'SLUICE_WORKER_PART_SIZE_BYTES',
   'SLUICE_WORKER_UPLOAD_QUEUE_SIZE',

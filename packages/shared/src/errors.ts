@@ -24,6 +24,8 @@ export const ErrorCodes = {
   TOPIC_RECREATED: 'SLUICE_ERR_TOPIC_RECREATED',
   /** The range is unknown (already committed and pruned, or never planned). */
   RANGE_NOT_FOUND: 'SLUICE_ERR_RANGE_NOT_FOUND',
+  /** No replay has this id. */
+  REPLAY_NOT_FOUND: 'SLUICE_ERR_REPLAY_NOT_FOUND',
   /** A result or write from an attempt that is no longer the range's current attempt. */
   STALE_ATTEMPT: 'SLUICE_ERR_STALE_ATTEMPT',
   /** A range's state does not allow the requested transition. */

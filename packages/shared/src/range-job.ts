@@ -5,8 +5,9 @@
  */
 import { ErrorCodes, SluiceError } from './errors.ts';
 import type { OffsetRange } from './offset-range.ts';
-import { parseOffset } from './offset-range.ts';
+import { jobId, parseOffset } from './offset-range.ts';
 import type { OutputSpec } from './topic-config.ts';
+import { rangePath, replayIdProblem, replayRangePath } from './zk-layout.ts';
 
 export const RANGE_JOB_VERSION = 1;
 /** The BullMQ queue's name; its Redis key prefix is the `SLUICE_QUEUE_PREFIX` setting. */
@@ -27,6 +28,36 @@ export interface RangeJobData {
   /** Output snapshot planned with the range. */
   output: OutputSpec;
   plannedAt: string;
+  /**
+   * The replay this range belongs to (its node is then below `/sluice/replays/{replay}`, see
+   * {@link rangeJobNodePath}); absent for a topic's own ranges. Optional, so that payloads of
+   * version 1 without it keep their meaning.
+   */
+  replay?: string;
+}
+
+/** The ZooKeeper node of the job's range: the topic's, or the replay's. */
+export function rangeJobNodePath(
+  job: Pick<RangeJobData, 'topic' | 'partition' | 'start' | 'end' | 'replay'>,
+): string {
+  const range = {
+    topic: job.topic,
+    partition: job.partition,
+    start: BigInt(job.start),
+    end: BigInt(job.end),
+  };
+  return job.replay ? replayRangePath(job.replay, range) : rangePath(range);
+}
+
+/** The BullMQ job id of the job's attempt; a replay's ranges get their own ids, apart from the topic's. */
+export function rangeJobId(
+  job: Pick<RangeJobData, 'topic' | 'partition' | 'start' | 'end' | 'attempt' | 'replay'>,
+): string {
+  const id = jobId(
+    { topic: job.topic, partition: job.partition, start: BigInt(job.start), end: BigInt(job.end) },
+    job.attempt,
+  );
+  return job.replay ? `${job.replay}-${id}` : id;
 }
 
 export function rangeOfJob(job: RangeJobData): OffsetRange {
@@ -55,5 +86,8 @@ export function parseRangeJob(data: unknown): RangeJobData {
   const start = parseOffset(d.start, 'start');
   const end = parseOffset(d.end, 'end');
   if (end <= start) throw bad(`has end ${end} <= start ${start}`);
+  if (d.replay !== undefined && (typeof d.replay !== 'string' || replayIdProblem(d.replay) !== null)) {
+    throw bad(`has replay ${JSON.stringify(d.replay)}, which is not a replay id`);
+  }
   return d as RangeJobData;
 }

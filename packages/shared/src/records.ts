@@ -115,6 +115,37 @@ export interface PartitionState {
   /** Newest record timestamp committed (ms), for time lag. */
   committedMaxTimestamp: number | null;
   updatedAt: string;
+  /**
+   * Where the partition started (its committed offset when the state was created): the
+   * commit records of the partition tile [startOffset, committedOffset). Absent in states
+   * written before it existed; the audit then starts at the first commit record.
+   */
+  startOffset?: string;
+}
+
+/**
+ * `/sluice/topics/{t}/verify/{name}`: a retry of a done range (`SLUICE_VERIFY_ON_RETRY`)
+ * re-read it and found it differs from its commit record. Written by the worker; the
+ * committed objects stand (invariant 4), this is for the operator.
+ */
+export interface VerifyMismatch {
+  v: 1;
+  topic: string;
+  partition: number;
+  start: string;
+  end: string;
+  /** The replay the range belongs to, if any. */
+  replay: string | null;
+  worker: string;
+  checkedAt: string;
+  /**
+   * `retention`: Kafka deleted or compacted records of the range since it was written, so
+   * the re-read has less (expected, not a Sluice fault). `nondeterministic`: the same records
+   * gave other bytes or names (a bug, or a changed encoder).
+   */
+  cause: 'retention' | 'nondeterministic';
+  /** What differs, at most 20 lines. */
+  differences: string[];
 }
 
 /** `/sluice/workers/{id}`: ephemeral while the worker lives. */

@@ -48,6 +48,14 @@ export interface RangePolicy {
 export interface TopicConfig extends OutputSpec, RangePolicy {
   topic: string;
   startFrom: StartFrom;
+  /**
+   * Time-partitioned topics: how long after an hour (or day) ends its folder is finalized
+   * (`_SUCCESS` written), once every partition has committed records that much newer, or has
+   * been idle that long. Records for a finalized folder that arrive later are late data.
+   * Records stored before this setting existed lack it: read it with the default.
+   * @defaultValue 10 minutes
+   */
+  finalizeLatenessMs: number;
 }
 
 /** The stored form in ZooKeeper: the config plus what Sluice learned and decided. */
@@ -73,6 +81,7 @@ export const TOPIC_DEFAULTS: Omit<TopicConfig, 'topic' | 'destination'> = {
   maxRangeBytes: 256 * 1024 * 1024,
   flushIntervalMs: 10 * 60 * 1000,
   startFrom: 'earliest',
+  finalizeLatenessMs: 10 * 60 * 1000,
 };
 
 export const LIMITS = {
@@ -81,6 +90,8 @@ export const LIMITS = {
   maxRangeBytes: { min: 1024, max: 50 * 1024 * 1024 * 1024 },
   /** 100 ms to one day. */
   flushIntervalMs: { min: 100, max: 24 * 60 * 60 * 1000 },
+  /** 0 to 7 days. */
+  finalizeLatenessMs: { min: 0, max: 7 * 24 * 60 * 60 * 1000 },
   prefixLength: 512,
 } as const;
 
@@ -174,7 +185,7 @@ export function topicConfigProblems(cfg: Partial<TopicConfig>): Problem[] {
     add('destination.bucket', bucketNameProblem(cfg.destination.bucket));
     add('destination.prefix', prefixProblem(cfg.destination.prefix ?? ''));
   }
-  for (const k of ['maxRangeMessages', 'maxRangeBytes', 'flushIntervalMs'] as const) {
+  for (const k of ['maxRangeMessages', 'maxRangeBytes', 'flushIntervalMs', 'finalizeLatenessMs'] as const) {
     const v = cfg[k];
     if (v !== undefined) add(k, intProblem(v, LIMITS[k].min, LIMITS[k].max));
   }

@@ -9,6 +9,14 @@
  *   /sluice/topics/{topic}/partitions/{p}              persistent: PartitionState (leader only, fenced)
  *   /sluice/topics/{topic}/partitions/{p}/{s20}-{e20}  persistent: RangeRecord while in flight; pruned once committed
  *   /sluice/retries/{rangeId}                          persistent: an operator's retry request for the leader
+ *   /sluice/topics/{topic}/finalizer                   persistent: the hour finalizer's progress (leader only, fenced)
+ *   /sluice/topics/{topic}/audit                       persistent: the leader's continuous audit (leader only, fenced)
+ *   /sluice/topics/{topic}/verify/{name}               persistent: VerifyMismatch written by a worker (SLUICE_VERIFY_ON_RETRY)
+ *   /sluice/replays/{id}                               persistent: a replay (any master creates it; the leader plans it)
+ *   /sluice/replays/{id}/partitions/{p}                persistent: the replay's partition progress (leader only, fenced)
+ *   /sluice/replays/{id}/partitions/{p}/{s20}-{e20}    persistent: RangeRecord of a replay range while in flight
+ *
+ * A topic's node may have children other than `partitions`; whoever removes the topic removes them.
  */
 import { rangeNodeName } from './offset-range.ts';
 
@@ -49,4 +57,51 @@ export function workerIdProblem(id: string): string | null {
 
 export function workerPath(workerId: string): string {
   return `${WORKERS_PATH}/${workerId}`;
+}
+
+export const REPLAYS_PATH = `${ROOT}/replays`;
+
+export function finalizerPath(topic: string): string {
+  return `${topicPath(topic)}/finalizer`;
+}
+
+export function auditStatePath(topic: string): string {
+  return `${topicPath(topic)}/audit`;
+}
+
+export function verifyMismatchesPath(topic: string): string {
+  return `${topicPath(topic)}/verify`;
+}
+
+/** `{replay.}{partition}-{s20}-{e20}`: one node per range (and replay) verified with a difference. */
+export function verifyMismatchPath(
+  r: { topic: string; partition: number; start: bigint; end: bigint },
+  replay?: string,
+): string {
+  return `${verifyMismatchesPath(r.topic)}/${replay ? `${replay}.` : ''}${r.partition}-${rangeNodeName(r)}`;
+}
+
+/** Replay ids are path segments and job id parts: `r-` then letters, digits and `-`, at most 64. */
+export function replayIdProblem(id: string): string | null {
+  return /^r-[a-z0-9-]{1,62}$/.test(id) ? null : 'must be "r-" followed by 1 to 62 of a-z, 0-9 and "-"';
+}
+
+export function replayPath(id: string): string {
+  return `${REPLAYS_PATH}/${id}`;
+}
+
+export function replayPartitionsPath(id: string): string {
+  return `${replayPath(id)}/partitions`;
+}
+
+export function replayPartitionPath(id: string, partition: number): string {
+  return `${replayPartitionsPath(id)}/${partition}`;
+}
+
+/** The range node of a replay's range (same record and rules as a topic's range). */
+export function replayRangePath(
+  id: string,
+  r: { topic: string; partition: number; start: bigint; end: bigint },
+): string {
+  return `${replayPartitionPath(id, r.partition)}/${rangeNodeName(r)}`;
 }

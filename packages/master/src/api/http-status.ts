@@ -14,6 +14,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.TOPIC_STATE]: 409,
   [ErrorCodes.TOPIC_RECREATED]: 409,
   [ErrorCodes.RANGE_NOT_FOUND]: 404,
+  [ErrorCodes.REPLAY_NOT_FOUND]: 404,
   [ErrorCodes.STALE_ATTEMPT]: 409,
   [ErrorCodes.RANGE_STATE]: 409,
   // Dependencies that are down or a leadership change in progress: try again shortly.

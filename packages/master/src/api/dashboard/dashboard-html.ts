@@ -30,7 +30,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section class="panel">
     <div class="panel-head">
       <h2>Throughput</h2>
-      <div class="legend"><span class="swatch rec"></span>records/s committed to S3, last 15 minutes</div>
+      <div class="legend"><span class="swatch rec"></span>records/s committed to S3 (30 s average), up to the last 15 minutes</div>
     </div>
     <div class="chart" id="chart"></div>
   </section>

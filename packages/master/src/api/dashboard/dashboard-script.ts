@@ -58,6 +58,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
   function fmtOffset(s) { return s === null || s === undefined ? '–' : fmtInt(Number(s)); }
   function fmtRate(n) {
     if (n === null || n === undefined) return '–';
+    if (n === 0) return '0';
     if (n >= 100) return Math.round(n).toLocaleString('en-US');
     if (n >= 10) return n.toFixed(1);
     return n.toFixed(2);
@@ -192,9 +193,13 @@ export const DASHBOARD_JS = String.raw`'use strict';
     var L = 56, R = 12, T = 10, B = 24;
     var root = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, preserveAspectRatio: 'none', role: 'img', 'aria-label': 'records per second over the last 15 minutes' });
     var end = Date.parse(s.generatedAt);
-    var start = end - 15 * 60000;
     var pts = s.throughput.history.map(function (p) { return { t: Date.parse(p.at), v: p.recordsPerSec }; })
-      .filter(function (p) { return p.t >= start; });
+      .filter(function (p) { return p.t >= end - 15 * 60000; });
+    // The time axis spans the samples there are: 2 to 15 minutes.
+    var first = pts.length ? pts[0].t : end;
+    var span = Math.min(15 * 60000, Math.max(2 * 60000, Math.ceil((end - first) / 60000) * 60000));
+    var start = end - span;
+    var step = [30000, 60000, 120000, 300000].filter(function (st) { return span / st <= 5; })[0] || 300000;
     var max = niceMax(pts.reduce(function (m, p) { return Math.max(m, p.v); }, 0));
     function x(t) { return L + ((t - start) / (end - start)) * (W - L - R); }
     function y(v) { return T + (1 - v / max) * (H - T - B); }
@@ -203,9 +208,10 @@ export const DASHBOARD_JS = String.raw`'use strict';
       root.appendChild(svg('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'gridline' }));
       root.appendChild(svg('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, fmtRate(v)));
     }
-    [15, 10, 5, 0].forEach(function (m) {
-      root.appendChild(svg('text', { x: x(end - m * 60000), y: H - 6, 'text-anchor': m === 15 ? 'start' : m === 0 ? 'end' : 'middle', class: 'axis' }, m === 0 ? 'now' : '−' + m + ' min'));
-    });
+    for (var back = 0; back <= span; back += step) {
+      var label = back === 0 ? 'now' : back % 60000 === 0 ? '−' + back / 60000 + ' min' : '−' + back / 1000 + ' s';
+      root.appendChild(svg('text', { x: x(end - back), y: H - 6, 'text-anchor': back === 0 ? 'end' : back + step > span ? 'start' : 'middle', class: 'axis' }, label));
+    }
     if (pts.length < 2) {
       root.appendChild(svg('text', { x: (L + W - R) / 2, y: (T + H - B) / 2, 'text-anchor': 'middle', class: 'nodata' }, 'collecting samples…'));
     } else {
