@@ -57,6 +57,17 @@ export interface WireBatch {
   }>;
 }
 
+/**
+ * A record batch whose records are still encoded (kafka-fetch-response.ts): the same header
+ * fields, and records decoded on demand, only those the range wants.
+ */
+export interface LazyBatch extends Omit<WireBatch, 'records'> {
+  /** The first record's key (a control batch's marker type), or null. */
+  firstKey(): Buffer | null;
+  /** Appends the records with offsets in `[from, end)` to `out`, in offset order. */
+  readRecords(from: bigint, end: bigint, logAppendTime: boolean, out: FetchedRecord[]): void;
+}
+
 export interface AbortedTransaction {
   producerId: bigint;
   firstOffset: bigint;
@@ -70,13 +81,17 @@ export interface CommittedRecords {
 
 const EMPTY = Buffer.alloc(0);
 
-function isAbortMarker(batch: WireBatch): boolean {
-  const key = batch.records[0]?.key;
+function isLazy(batch: WireBatch | LazyBatch): batch is LazyBatch {
+  return 'readRecords' in batch;
+}
+
+function isAbortMarker(batch: WireBatch | LazyBatch): boolean {
+  const key = isLazy(batch) ? batch.firstKey() : batch.records[0]?.key;
   return !!key && key.length >= 4 && key.readInt16BE(2) === CONTROL_ABORT;
 }
 
 export function committedRecords(
-  batches: readonly WireBatch[],
+  batches: readonly (WireBatch | LazyBatch)[],
   abortedTransactions: readonly AbortedTransaction[] | null,
   position: bigint,
   end: bigint,
@@ -105,18 +120,20 @@ export function committedRecords(
       if (isAbortMarker(batch)) abortedProducers.delete(batch.producerId);
     } else if ((batch.attributes & IS_TRANSACTIONAL) === 0 || !abortedProducers.has(batch.producerId)) {
       const logAppendTime = (batch.attributes & TIMESTAMP_LOG_APPEND) !== 0;
-      for (const r of batch.records) {
-        const offset = batch.firstOffset + BigInt(r.offsetDelta);
-        if (offset < next) continue;
-        if (offset >= end) break;
-        records.push({
-          offset,
-          timestamp: logAppendTime ? batch.maxTimestamp : batch.firstTimestamp + r.timestampDelta,
-          key: r.key,
-          value: r.value,
-          headers: r.headers.map(([k, v]) => [k ?? EMPTY, v]),
-        });
-      }
+      if (isLazy(batch)) batch.readRecords(next, end, logAppendTime, records);
+      else
+        for (const r of batch.records) {
+          const offset = batch.firstOffset + BigInt(r.offsetDelta);
+          if (offset < next) continue;
+          if (offset >= end) break;
+          records.push({
+            offset,
+            timestamp: logAppendTime ? batch.maxTimestamp : batch.firstTimestamp + r.timestampDelta,
+            key: r.key,
+            value: r.value,
+            headers: r.headers.map(([k, v]) => [k ?? EMPTY, v]),
+          });
+        }
     }
     if (last + 1n > next) next = last + 1n < end ? last + 1n : end;
   }

@@ -24,6 +24,18 @@
  *    arriving. Keys, values and headers are views into the fetched (or decompressed) buffer.
  */
 import {
+  type API,
+  createAPI,
+  fetchV12,
+  fetchV13,
+  fetchV14,
+  fetchV15,
+  fetchV16,
+  fetchV17,
+  kGetApi,
+  type Reader,
+} from '@platformatic/kafka';
+import {
   createKafkaClient,
   ErrorCodes,
   errorText,
@@ -31,7 +43,6 @@ import {
   KAFKA_LEADERSHIP_CODES,
   KafkaErrorCodes,
   kafkaBackoffMs,
-  kafkaCall,
   kafkaError,
   kafkaErrorName,
   kafkaListOffsets,
@@ -40,7 +51,13 @@ import {
   SluiceError,
   type WorkerConfig,
 } from '@sluice/shared';
-import { committedRecords, type FetchedRecord, type WireBatch } from './kafka-committed-records.ts';
+import {
+  committedRecords,
+  type FetchedRecord,
+  type LazyBatch,
+  type WireBatch,
+} from './kafka-committed-records.ts';
+import { parseFetchAnswer } from './kafka-fetch-response.ts';
 
 export type { FetchedRecord };
 
@@ -105,12 +122,48 @@ interface FetchPartition {
   highWatermark: bigint;
   lastStableOffset: bigint;
   abortedTransactions: Array<{ producerId: bigint; firstOffset: bigint }> | null;
-  records?: WireBatch[] | null;
+  /** Decoded by @platformatic/kafka (v4 to v11), or left encoded by our parser (v12 to v17). */
+  records?: Array<WireBatch | LazyBatch> | null;
 }
 interface FetchAnswer {
   throttleTimeMs: number;
   errorCode: number;
   responses: Array<{ partitions: FetchPartition[] }>;
+}
+
+type FetchApi = API<unknown[], FetchAnswer>;
+
+/** The library's request writers of the versions our parser reads. */
+const FETCH_REQUESTS: Record<number, (...args: never[]) => unknown> = {
+  12: fetchV12.createRequest,
+  13: fetchV13.createRequest,
+  14: fetchV14.createRequest,
+  15: fetchV15.createRequest,
+  16: fetchV16.createRequest,
+  17: fetchV17.createRequest,
+};
+const fetchApis = new Map<number, FetchApi>();
+
+/**
+ * Fetch at `version` with the library's request writer and our answer parser
+ * (kafka-fetch-response.ts), or undefined for a version our parser does not read. The
+ * answer's body is made contiguous once (a view when it arrived in one piece).
+ */
+function ownFetchApi(version: number): FetchApi | undefined {
+  const createRequest = FETCH_REQUESTS[version];
+  if (!createRequest) return undefined;
+  let api = fetchApis.get(version);
+  if (!api) {
+    api = createAPI<unknown[], FetchAnswer>(
+      1,
+      version,
+      createRequest as never,
+      (_correlationId: number, _apiKey: number, apiVersion: number, reader: Reader) =>
+        parseFetchAnswer(reader.buffer.slice(reader.position, reader.buffer.length), apiVersion),
+    );
+    fetchApis.set(version, api);
+  }
+  return api;
 }
 
 type Settled = { value: { partition: FetchPartition; throttleTimeMs: number } } | { error: unknown };
@@ -308,7 +361,7 @@ class KafkaRangeReader implements RangeReader {
     position: bigint,
   ): Promise<{ partition: FetchPartition; throttleTimeMs: number }> {
     const maxBytes = this.#cfg.fetchMaxBytes;
-    const { response } = await kafkaCall<FetchAnswer>(this.#client, route.broker, 'Fetch', (api) => [
+    const response = await this.#send(route.broker, (api) => [
       this.#maxWaitMs,
       1,
       maxBytes,
@@ -342,6 +395,29 @@ class KafkaRangeReader implements RangeReader {
       throw new Error(`fetch answered ${kafkaErrorName(code)} without partition data`);
     }
     return { partition, throttleTimeMs: response.throttleTimeMs };
+  }
+
+  /**
+   * Sends one Fetch at the highest version both sides speak (as `kafkaCall` does), through
+   * our own answer parser where it reads that version. Resolves with answers that carry
+   * error codes; rejects only when there is no answer.
+   */
+  async #send(broker: Broker, args: (api: { version: number }) => unknown[]): Promise<FetchAnswer> {
+    const connection = await this.#client.connections.get(broker);
+    const negotiated = await new Promise<FetchApi>((resolve, reject) => {
+      this.#client[kGetApi]<unknown[], FetchAnswer>('Fetch', (err, api) =>
+        err ? reject(err) : resolve(api as FetchApi),
+      );
+    });
+    const api = ownFetchApi(negotiated.version) ?? negotiated;
+    return new Promise((resolve, reject) => {
+      api(connection, ...args(api), (err: Error | null, response?: FetchAnswer) => {
+        // The library's parser throws an error that carries the answer when it holds error codes.
+        const withResponse = (err as { response?: FetchAnswer } | null)?.response;
+        if (err && withResponse === undefined) reject(err);
+        else resolve((response ?? withResponse) as FetchAnswer);
+      });
+    });
   }
 
   /** The current leader of the range's partition, after checking the topic id. */
