@@ -19,9 +19,12 @@ import {
   commitRecordKey,
   complete,
   ErrorCodes,
+  encodeJson,
   errorText,
   fail,
   type Gap,
+  isNodeExists,
+  isNoNode,
   isSluiceError,
   type Logger,
   type ObjectEntry,
@@ -31,11 +34,13 @@ import {
   type RangeRecord,
   type RangeResult,
   rangeId,
+  rangeJobNodePath,
   rangeOfJob,
-  rangePath,
   recordKeys,
   SluiceError,
   start,
+  type VerifyMismatch,
+  verifyMismatchPath,
   type ZkSession,
 } from '@sluice/shared';
 import { createHashingSink } from './hashing-sink.ts';
@@ -146,7 +151,8 @@ export class RangeProcessor {
       range: rangeId(range),
       attempt: job.attempt,
     });
-    const node = new RangeNode(this.#deps.zk, rangePath(range));
+    // A replay's range lives below its replay, a topic's below its partition.
+    const node = new RangeNode(this.#deps.zk, rangeJobNodePath(job));
     try {
       return await this.#process(job, node, log, signal);
     } catch (err) {
@@ -165,7 +171,7 @@ export class RangeProcessor {
    * requeues it after a backoff. A stale attempt or a pruned node is left alone.
    */
   async recordFailure(job: RangeJobData, error: unknown): Promise<void> {
-    const node = new RangeNode(this.#deps.zk, rangePath(rangeOfJob(job)));
+    const node = new RangeNode(this.#deps.zk, rangeJobNodePath(job));
     try {
       await node.update((r) => fail(r, job.attempt, errorText(error)));
     } catch (err) {
@@ -202,7 +208,7 @@ export class RangeProcessor {
     // 2. A commit record means an earlier attempt finished writing: done.
     const existing = await store.getCommitRecord(bucket, commitKey, signal);
     if (existing !== null) {
-      if (settings.verifyOnRetry) await this.#verify(rec, existing, log, signal);
+      if (settings.verifyOnRetry) await this.#verify(rec, existing, log, signal, job.replay);
       const result = resultOfCommit(existing);
       await this.#complete(node, job.attempt, result, log);
       log.info({ records: result.records, objects: result.objects.length }, 'range already committed');
@@ -284,6 +290,20 @@ export class RangeProcessor {
       'range written',
     );
     return { outcome: written ? 'written' : 'committed-earlier', result };
+  }
+
+  async #recordMismatch(
+    rec: RangeRecord,
+    replay: string | undefined,
+    cause: VerifyMismatch['cause'],
+    differences: string[],
+    log: Logger,
+  ): Promise<void> {
+    try {
+      await recordMismatch(this.#deps.zk(), rec, replay, this.#deps.settings.workerId, cause, differences);
+    } catch (err) {
+      log.warn({ err: errorText(err) }, 'could not record the verify difference in ZooKeeper');
+    }
   }
 
   async #complete(node: RangeNode, attempt: number, result: RangeResult, log: Logger): Promise<void> {
@@ -418,7 +438,13 @@ export class RangeProcessor {
    * compares it with its commit record. Differences are logged loudly; they do not fail the
    * job (the commit record stands: invariant 4).
    */
-  async #verify(rec: RangeRecord, commit: CommitRecord, log: Logger, signal?: AbortSignal): Promise<void> {
+  async #verify(
+    rec: RangeRecord,
+    commit: CommitRecord,
+    log: Logger,
+    signal?: AbortSignal,
+    replay?: string,
+  ): Promise<void> {
     const { ac, unlink } = linkedController(signal);
     const writer = new RangeWriter({
       spec: commit.output,
@@ -463,12 +489,58 @@ export class RangeProcessor {
         'verify found a difference',
       );
       this.#deps.metrics?.errors.inc({ kind: 'verify-mismatch' });
+      this.#deps.metrics?.verifyMismatches.inc({ cause: movedPast ? 'retention' : 'nondeterministic' });
+      await this.#recordMismatch(rec, replay, movedPast ? 'retention' : 'nondeterministic', differences, log);
     } catch (err) {
       writer.abort(err);
       if (signal?.aborted) throw abortReason(signal);
       log.warn({ err: errorText(err) }, 'verify failed');
     } finally {
       unlink();
+    }
+  }
+}
+
+/**
+ * A verify difference, kept for the operator in ZooKeeper (`/sluice/topics/{t}/verify/…`, shown
+ * by the status): one node per range, the newest check wins. Never fails the job.
+ */
+async function recordMismatch(
+  zk: ZkSession,
+  rec: RangeRecord,
+  replay: string | undefined,
+  worker: string,
+  cause: VerifyMismatch['cause'],
+  differences: string[],
+): Promise<void> {
+  const path = verifyMismatchPath(rangeOfRecord(rec), replay);
+  const data = encodeJson({
+    v: 1,
+    topic: rec.topic,
+    partition: rec.partition,
+    start: rec.start,
+    end: rec.end,
+    replay: replay ?? null,
+    worker,
+    checkedAt: new Date().toISOString(),
+    cause,
+    differences: differences.slice(0, 20),
+  } satisfies VerifyMismatch);
+  try {
+    await zk.create(path, data);
+  } catch (err) {
+    if (isNodeExists(err)) {
+      await zk.set(path, data, -1);
+    } else if (isNoNode(err)) {
+      // Only below a topic that is still registered (never re-create a removed topic's node).
+      try {
+        await zk.create(path.slice(0, path.lastIndexOf('/')));
+      } catch (e) {
+        if (!isNodeExists(e)) throw e;
+      }
+      await zk.create(path, data);
+    } else {
+      throw err;
     }
   }
 }

@@ -16,6 +16,8 @@ export class WorkerMetrics {
   readonly gaps: Counter;
   /** Errors by code (`SLUICE_ERR_…`, or `other`). */
   readonly errors: Counter<'kind'>;
+  /** SLUICE_VERIFY_ON_RETRY differences, by cause: `retention` (Kafka deleted or compacted since) or `nondeterministic`. */
+  readonly verifyMismatches: Counter<'cause'>;
   readonly activeRanges: Gauge;
 
   constructor() {
@@ -58,6 +60,12 @@ export class WorkerMetrics {
       name: 'sluice_worker_errors_total',
       help: 'Range job errors, by code',
       labelNames: ['kind'],
+      registers,
+    });
+    this.verifyMismatches = new Counter({
+      name: 'sluice_worker_verify_mismatches_total',
+      help: 'Completed ranges whose re-read (SLUICE_VERIFY_ON_RETRY) differs from their commit record, by cause (retention: Kafka deleted or compacted records since; nondeterministic: same records, other output)',
+      labelNames: ['cause'],
       registers,
     });
     this.activeRanges = new Gauge({
