@@ -21,6 +21,7 @@ import { bearerAuth } from './bearer-auth.ts';
 import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { errorAnswer } from './error-answer.ts';
 import { healthRoutes } from './health-routes.ts';
+import { methodNotAllowed } from './method-not-allowed.ts';
 import { rangesRoutes } from './ranges-routes.ts';
 import { statusRoutes } from './status-routes.ts';
 import { StatusService } from './status-service.ts';
@@ -83,6 +84,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       message: `no route ${req.method} ${req.url.split('?')[0]}; the API is under /api/v1 and documented at /docs`,
     });
   });
+  methodNotAllowed(app);
   app.addHook('onRequest', bearerAuth(deps.config));
 
   await registerApiDocs(app);
