@@ -39,7 +39,8 @@ export interface LeaderTermOptions {
     | 'maxInFlightPerPartition'
     | 'reconcileIntervalMs'
     | 'abandonedUploadAgeMs'
-  >;
+  > &
+    Partial<Pick<MasterConfig, 'jobAttempts'>>;
   kafka: KafkaAdmin;
   queue: RangeQueue;
   s3?: S3Client;
@@ -79,7 +80,12 @@ export class LeaderTerm {
     this.#writer = new FencedWriter(opts.zk, opts.epoch, (err) => {
       if (!this.#stopped) opts.onFenced(err);
     });
-    this.#enqueuer = new RangeEnqueuer(opts.queue, (t) => this.#cache.inFlight(t), this.#log);
+    this.#enqueuer = new RangeEnqueuer(
+      opts.queue,
+      (t) => this.#cache.inFlight(t),
+      this.#log,
+      opts.config.jobAttempts ?? 3,
+    );
     this.#tracker = new Tracker({
       writer: this.#writer,
       cache: this.#cache,

@@ -158,6 +158,7 @@ class Master {
     const session = await ZkSession.open({
       connect: this.#cfg.zookeeper,
       sessionTimeoutMs: this.#cfg.zkSessionTimeoutMs,
+      digest: this.#cfg.zookeeperDigest,
     });
     try {
       for (const p of BASE_PATHS) await session.mkdirp(p);

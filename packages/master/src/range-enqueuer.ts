@@ -55,10 +55,10 @@ export function jobDataOf(record: RangeRecord): RangeJobData {
   };
 }
 
-export function jobOptionsOf(data: RangeJobData, priority: number): RangeJobOptions {
+export function jobOptionsOf(data: RangeJobData, priority: number, attempts = 3): RangeJobOptions {
   return {
     jobId: jobId(rangeOfJob(data), data.attempt),
-    attempts: 3,
+    attempts,
     backoff: { type: 'exponential', delay: 1_000 },
     removeOnComplete: true,
     removeOnFail: true,
@@ -71,10 +71,12 @@ export class RangeEnqueuer {
   readonly #inFlight: (topic: string) => number;
   readonly #log: Logger;
   readonly #pending = new Map<string, RangeJobData>();
+  readonly #attempts: number;
 
   /** `inFlight(topic)`: the topic's ranges in flight now, for the fair-share priority. */
-  constructor(queue: RangeQueue, inFlight: (topic: string) => number, log: Logger) {
+  constructor(queue: RangeQueue, inFlight: (topic: string) => number, log: Logger, attempts = 3) {
     this.#queue = queue;
+    this.#attempts = attempts;
     this.#inFlight = inFlight;
     this.#log = log;
   }
@@ -82,7 +84,7 @@ export class RangeEnqueuer {
   /** Adds the record's current attempt. Never throws: a failed add is kept for {@link retryPending}. */
   async enqueue(record: RangeRecord): Promise<boolean> {
     const data = jobDataOf(record);
-    const opts = jobOptionsOf(data, fairPriority(this.#inFlight(record.topic)));
+    const opts = jobOptionsOf(data, fairPriority(this.#inFlight(record.topic)), this.#attempts);
     try {
       await this.#queue.add(RANGE_JOB_NAME, data, opts);
       this.#pending.delete(opts.jobId);
@@ -105,7 +107,7 @@ export class RangeEnqueuer {
         await this.#queue.add(
           RANGE_JOB_NAME,
           data,
-          jobOptionsOf(data, fairPriority(this.#inFlight(data.topic))),
+          jobOptionsOf(data, fairPriority(this.#inFlight(data.topic)), this.#attempts),
         );
         this.#pending.delete(id);
       } catch (err) {

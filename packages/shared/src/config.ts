@@ -66,6 +66,8 @@ export interface MasterConfig extends CommonConfig {
   finalizeIntervalMs: number;
   /** Incomplete multipart uploads older than this are aborted. @defaultValue 1 hour */
   abandonedUploadAgeMs: number;
+  /** Tries of one range attempt (BullMQ job attempts) before the range is marked failed for the leader to requeue. @defaultValue 3 */
+  jobAttempts: number;
 }
 
 export interface WorkerConfig extends CommonConfig {
@@ -78,8 +80,8 @@ export interface WorkerConfig extends CommonConfig {
   fetchMaxBytes: number;
   /** How often an active range reports progress to ZooKeeper. @defaultValue 5000 */
   progressIntervalMs: number;
-  /** BullMQ attempts of one job before the range is marked failed for the leader to requeue. @defaultValue 3 */
-  jobAttempts: number;
+  /** How long SIGTERM lets ranges in hand finish before aborting them (they are requeued). @defaultValue 25000 */
+  shutdownGraceMs: number;
   /** On a retry of a completed range, re-read it and compare with its commit record. @defaultValue false */
   verifyOnRetry: boolean;
 }
@@ -281,6 +283,7 @@ export function loadMasterConfig(env: Env = process.env): Readonly<MasterConfig>
       auditIntervalMs: r.int('SLUICE_AUDIT_INTERVAL_MS', 300_000, 1_000, 86_400_000),
       finalizeIntervalMs: r.int('SLUICE_FINALIZE_INTERVAL_MS', 60_000, 500, 3_600_000),
       abandonedUploadAgeMs: r.int('SLUICE_ABANDONED_UPLOAD_AGE_MS', 3_600_000, 10_000, 30 * 86_400_000),
+      jobAttempts: r.int('SLUICE_JOB_ATTEMPTS', 3, 1, 100),
     },
     'master',
   );
@@ -303,7 +306,7 @@ export function loadWorkerConfig(env: Env = process.env): Readonly<WorkerConfig>
       uploadQueueSize: r.int('SLUICE_WORKER_UPLOAD_QUEUE_SIZE', 2, 1, 64),
       fetchMaxBytes: r.int('SLUICE_WORKER_FETCH_MAX_BYTES', 8 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024),
       progressIntervalMs: r.int('SLUICE_WORKER_PROGRESS_INTERVAL_MS', 5_000, 100, 600_000),
-      jobAttempts: r.int('SLUICE_WORKER_JOB_ATTEMPTS', 3, 1, 100),
+      shutdownGraceMs: r.int('SLUICE_WORKER_SHUTDOWN_GRACE_MS', 25_000, 0, 3_600_000),
       verifyOnRetry: r.bool('SLUICE_VERIFY_ON_RETRY', false),
     },
     'worker',
@@ -349,6 +352,7 @@ export const SETTINGS = [
   'SLUICE_WORKER_UPLOAD_QUEUE_SIZE',
   'SLUICE_WORKER_FETCH_MAX_BYTES',
   'SLUICE_WORKER_PROGRESS_INTERVAL_MS',
-  'SLUICE_WORKER_JOB_ATTEMPTS',
+  'SLUICE_WORKER_SHUTDOWN_GRACE_MS',
+  'SLUICE_JOB_ATTEMPTS',
   'SLUICE_VERIFY_ON_RETRY',
 ] as const;

@@ -63,6 +63,11 @@ export interface ZkSessionOptions {
   callTimeoutMs?: number;
   /** How long {@link ZkSession.open} waits for the first connection. @defaultValue 15 s */
   connectTimeoutMs?: number;
+  /**
+   * `user:password` for ZooKeeper digest authentication, or empty. With it, nodes this
+   * session creates are readable and writable only by that user (creator ACL).
+   */
+  digest?: string;
 }
 
 function statTimeMs(buf: Buffer | undefined): number {
@@ -86,6 +91,7 @@ function toNode(data: Buffer | undefined, stat: zookeeper.Stat): ZkNode {
 export class ZkSession extends EventEmitter {
   readonly #client: zookeeper.Client;
   readonly #opts: Required<ZkSessionOptions>;
+  readonly #acls: zookeeper.ACL[];
   #lost: string | null = null;
   #lastHeardMs = Date.now();
   #watchdog: NodeJS.Timeout | null = null;
@@ -99,6 +105,13 @@ export class ZkSession extends EventEmitter {
       spinDelay: 250,
       retries: 0,
     });
+    if (opts.digest) {
+      this.#client.addAuthInfo('digest', Buffer.from(opts.digest));
+      this.#acls = [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('auth', ''))];
+    } else {
+      // The library's default (ACL.OPEN_ACL_UNSAFE, missing from its type definitions).
+      this.#acls = (zookeeper.ACL as unknown as { OPEN_ACL_UNSAFE: zookeeper.ACL[] }).OPEN_ACL_UNSAFE;
+    }
   }
 
   /** Opens a session, creating the chroot of the connect string first when it is missing. */
@@ -106,6 +119,7 @@ export class ZkSession extends EventEmitter {
     const opts: Required<ZkSessionOptions> = {
       callTimeoutMs: options.sessionTimeoutMs,
       connectTimeoutMs: 15_000,
+      digest: '',
       ...options,
     };
     const slash = opts.connect.indexOf('/');
@@ -275,12 +289,14 @@ export class ZkSession extends EventEmitter {
       : opts.sequential
         ? CreateMode.PERSISTENT_SEQUENTIAL
         : CreateMode.PERSISTENT;
-    return this.#call<string>(`create ${path}`, (cb) => this.#client.create(path, data, mode, cb));
+    return this.#call<string>(`create ${path}`, (cb) =>
+      this.#client.create(path, data, this.#acls, mode, cb),
+    );
   }
 
   /** Creates the node and any missing parents; no error when it exists. */
   async mkdirp(path: string): Promise<void> {
-    await this.#call<string>(`mkdirp ${path}`, (cb) => this.#client.mkdirp(path, cb));
+    await this.#call<string>(`mkdirp ${path}`, (cb) => this.#client.mkdirp(path, this.#acls, cb));
   }
 
   /** The node's data and version, or null when it does not exist. */
@@ -354,6 +370,7 @@ export class ZkSession extends EventEmitter {
           tx.create(
             o.path,
             o.data ?? Buffer.alloc(0),
+            this.#acls,
             o.ephemeral ? CreateMode.EPHEMERAL : CreateMode.PERSISTENT,
           );
         } else if (o.op === 'set') {

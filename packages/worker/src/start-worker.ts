@@ -34,7 +34,7 @@ export interface StartWorkerOptions {
   logger?: Logger;
   /** Reads ranges instead of the Kafka reader (tests). The caller closes it. */
   reader?: RangeReader;
-  /** How long `stop()` lets jobs in hand finish before aborting them. @defaultValue 25000 */
+  /** How long `stop()` lets jobs in hand finish before aborting them. @defaultValue `config.shutdownGraceMs` */
   shutdownGraceMs?: number;
 }
 
@@ -52,7 +52,7 @@ export async function startWorker(
 ): Promise<RunningWorker> {
   const log = opts.logger ?? createLogger('sluice-worker', config.logLevel, { worker: config.id });
   const metrics = new WorkerMetrics();
-  const grace = opts.shutdownGraceMs ?? 25_000;
+  const grace = opts.shutdownGraceMs ?? config.shutdownGraceMs;
 
   let presence: WorkerPresence | null = null;
   let redis: Redis | null = null;
@@ -124,6 +124,7 @@ export async function startWorker(
     const registered = await registerWorker({
       connect: config.zookeeper,
       sessionTimeoutMs: config.zkSessionTimeoutMs,
+      digest: config.zookeeperDigest,
       log,
       registration: {
         v: 1,

@@ -27,6 +27,8 @@ import {
 export interface RegisterWorkerOptions {
   connect: string;
   sessionTimeoutMs: number;
+  /** ZooKeeper digest credentials (`user:password`), or empty. */
+  digest?: string;
   registration: WorkerRegistration;
   log: Logger;
   /** Delay before reopening a lost session, doubling up to 10 s. @defaultValue 500 */
@@ -111,7 +113,11 @@ export class WorkerPresence extends EventEmitter {
 
 /** Opens a session and creates the node; waits out a node a dead session of ours still holds. */
 async function openAndCreate(opts: RegisterWorkerOptions): Promise<ZkSession> {
-  const session = await ZkSession.open({ connect: opts.connect, sessionTimeoutMs: opts.sessionTimeoutMs });
+  const session = await ZkSession.open({
+    connect: opts.connect,
+    sessionTimeoutMs: opts.sessionTimeoutMs,
+    digest: opts.digest ?? '',
+  });
   try {
     await session.mkdirp(WORKERS_PATH);
     const path = workerPath(opts.registration.id);
