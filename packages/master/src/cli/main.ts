@@ -7,7 +7,8 @@
  */
 import { parseArgs } from 'node:util';
 import { CliError, createApiClient, EXIT } from './api-client.ts';
-import { formatCount, table } from './table.ts';
+import { statusText } from './status-text.ts';
+import { formatCount, formatDuration, table } from './table.ts';
 
 const HELP: Record<string, string> = {
   main: `sluice — operate a Sluice installation through its master's REST API
@@ -21,7 +22,8 @@ commands:
   topics pause <topic>                  stop planning new ranges (ranges in flight finish)
   topics resume <topic>                 resume planning
   topics remove <topic>                 unregister (ranges in flight finish; S3 is left alone)
-  status                                leader, progress, workers, recent failures
+  status                                leader, lag in records and time, throughput,
+                                        per-topic progress, workers, failures, gaps
   workers                               live workers and their active ranges
   ranges retry <range-id>               requeue a range ({topic}-{partition}-{start}-{end})
 
@@ -204,39 +206,26 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   }
   if (cmd === 'status') {
     const s = await api.call('GET', '/api/v1/status');
-    out(json, s, () => {
-      const lines = [`leader: ${s.leader ? `${s.leader.id} (${s.leader.httpAddress})` : 'none'}`];
-      const rows: Array<Array<string | number>> = [];
-      for (const t of s.topics ?? []) {
-        for (const p of t.partitions ?? []) {
-          rows.push([
-            t.topic,
-            p.partition,
-            formatCount(p.committedOffset),
-            formatCount(p.highWatermark),
-            formatCount(p.lag),
-          ]);
-        }
-      }
-      lines.push(table(['TOPIC', 'PARTITION', 'COMMITTED', 'HIGH WATERMARK', 'LAG'], rows));
-      lines.push(`workers: ${(s.workers ?? []).length}`);
-      const failures = s.failures ?? s.recentFailures ?? [];
-      if (failures.length) {
-        lines.push('recent failures:');
-        for (const f of failures) lines.push(`  ${f.rangeId ?? f.id ?? ''}  ${f.error ?? ''}`);
-      }
-      return lines.join('\n');
-    });
+    out(json, s, () => statusText(s));
     return EXIT.OK;
   }
   if (cmd === 'workers') {
     const w = await api.call('GET', '/api/v1/workers');
     const workers: any[] = Array.isArray(w) ? w : (w.workers ?? []);
     out(json, w, () =>
-      table(
-        ['WORKER', 'HOST', 'CONCURRENCY', 'ACTIVE RANGES', 'STARTED'],
-        workers.map((x) => [x.id, x.host, x.concurrency, x.activeRanges, x.startedAt]),
-      ),
+      workers.length === 0
+        ? 'no worker is alive'
+        : table(
+            ['WORKER', 'HOST', 'ACTIVE', 'UP', 'VERSION', 'ADDRESS'],
+            workers.map((x) => [
+              x.id,
+              x.host,
+              `${x.activeRanges}/${x.concurrency}`,
+              formatDuration(Date.now() - Date.parse(x.startedAt)),
+              x.version,
+              x.httpAddress,
+            ]),
+          ),
     );
     return EXIT.OK;
   }
