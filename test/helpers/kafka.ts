@@ -1,5 +1,5 @@
 /** Kafka helpers for tests: topics that clean themselves up, producing test records. */
-import { Kafka, logLevel, type Admin, type Producer, type ITopicConfig } from 'kafkajs';
+import { type Admin, type ITopicConfig, Kafka, logLevel, type Producer } from 'kafkajs';
 import { loadStackEnv } from './stack-env.ts';
 
 export function kafkaClient(clientId = 'sluice-test'): Kafka {
@@ -27,8 +27,15 @@ export async function createTopic(
 ): Promise<TestTopic> {
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1, configEntries }], waitForLeaders: true });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await admin.createTopics({
+    topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1, configEntries }],
+    waitForLeaders: true,
+  });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
   await producer.connect();
   return {
     name,

@@ -144,7 +144,9 @@ async function waitHealthy(p: SluiceProcess, timeoutMs = 30_000): Promise<void> 
   let last = '';
   while (Date.now() < deadline) {
     if (p.child.exitCode !== null || p.child.signalCode !== null) {
-      throw new Error(`${p.name} exited (${p.child.exitCode ?? p.child.signalCode}) during start; see ${p.logFile}`);
+      throw new Error(
+        `${p.name} exited (${p.child.exitCode ?? p.child.signalCode}) during start; see ${p.logFile}`,
+      );
     }
     try {
       const res = await fetch(`${p.url}/healthz`);
@@ -159,7 +161,12 @@ async function waitHealthy(p: SluiceProcess, timeoutMs = 30_000): Promise<void> 
 }
 
 /** Polls `fn` until it returns a truthy value; throws with `what` after the timeout. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 120_000, everyMs = 500): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 120_000,
+  everyMs = 500,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   while (Date.now() < deadline) {
@@ -171,5 +178,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${String(lastErr)})` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${String(lastErr)})` : ''}`,
+  );
 }

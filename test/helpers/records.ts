@@ -11,6 +11,8 @@ import { getText, listAll } from './s3.ts';
 export interface ProducedRecord {
   key: string;
   value: string | null;
+  /** Bytes sent instead of `value` when set (values that are not UTF-8). */
+  valueBytes?: Buffer;
   headers: Array<[string, string]>;
   /** Event time (ms) the value carries, if any. */
   eventMs: number | null;
@@ -18,7 +20,10 @@ export interface ProducedRecord {
 }
 
 /** `count` log events with unique ids over `spanMs` from `startMs`; every `tombstoneEvery`th is a tombstone. */
-export function makeEvents(count: number, opts: { startMs: number; spanMs: number; partitions: number; tombstoneEvery?: number; prefix?: string }): ProducedRecord[] {
+export function makeEvents(
+  count: number,
+  opts: { startMs: number; spanMs: number; partitions: number; tombstoneEvery?: number; prefix?: string },
+): ProducedRecord[] {
   const out: ProducedRecord[] = [];
   const levels = ['INFO', 'WARN', 'ERROR', 'DEBUG'];
   for (let i = 0; i < count; i++) {
@@ -40,6 +45,16 @@ export function makeEvents(count: number, opts: { startMs: number; spanMs: numbe
     out.push({ key, value, headers, eventMs, partition });
   }
   return out;
+}
+
+/** A value as `jsonl` embeds it: parsed when it is a JSON text (other than `null`), else the string. */
+function jsonOrText(value: string): unknown {
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return parsed === null ? value : parsed;
+  } catch {
+    return value;
+  }
 }
 
 export function hourFolder(ms: number): string {
@@ -70,6 +85,11 @@ export interface VerifyOptions {
   folderOf?: (line: OutputLine, produced: ProducedRecord) => string | null;
   /** Compacted or transactional topics: offsets may be missing. */
   allowOffsetGaps?: boolean;
+  /**
+   * First offset of each partition that must be in S3 (retention deleted those below before
+   * Sluice read them): offsets from here to the high watermark must be in S3 once, and none below.
+   */
+  logStartOffsets?: Map<number, bigint>;
   /** Extra check of each line's exact text (e.g. that big integers kept their digits). */
   checkLineText?: (lineText: string, produced: ProducedRecord) => void;
 }
@@ -78,15 +98,28 @@ export interface VerifyOptions {
 export async function verifyExactlyOnce(o: VerifyOptions): Promise<Map<string, OutputLine>> {
   const root = o.prefix ? `${o.prefix}/${o.topic}/` : `${o.topic}/`;
   const all = await listAll(o.s3, o.bucket, root);
-  const data = all.filter((x) => !x.key.slice(root.length).split('/').some((s) => s.startsWith('_')));
+  const data = all.filter(
+    (x) =>
+      !x.key
+        .slice(root.length)
+        .split('/')
+        .some((s) => s.startsWith('_')),
+  );
   const commits = all.filter((x) => x.key.startsWith(`${root}_sluice/commits/`));
   const listed = new Set<string>();
   for (const c of commits) {
-    const rec = JSON.parse(await getText(o.s3, o.bucket, c.key)) as { objects: Array<{ key: string; records: number }> };
+    const rec = JSON.parse(await getText(o.s3, o.bucket, c.key)) as {
+      objects: Array<{ key: string; records: number }>;
+    };
     for (const obj of rec.objects) listed.add(obj.key);
   }
-  for (const d of data) assert.ok(listed.has(d.key), `object ${d.key} is in S3 but no commit record lists it`);
-  for (const k of listed) assert.ok(data.some((d) => d.key === k), `commit record lists ${k} but it is not in S3`);
+  for (const d of data)
+    assert.ok(listed.has(d.key), `object ${d.key} is in S3 but no commit record lists it`);
+  for (const k of listed)
+    assert.ok(
+      data.some((d) => d.key === k),
+      `commit record lists ${k} but it is not in S3`,
+    );
 
   const byKey = new Map<string, OutputLine>();
   const offsets = new Map<number, Set<number>>();
@@ -113,8 +146,11 @@ export async function verifyExactlyOnce(o: VerifyOptions): Promise<Map<string, O
         p.headers,
         `headers of ${line.key} (order and repeats kept)`,
       );
-      if (p.value === null) assert.equal(line.value, null, `tombstone ${line.key} value`);
-      else assert.deepEqual(line.value, JSON.parse(p.value), `value of ${line.key}`);
+      if (p.valueBytes) {
+        assert.equal(line.valueEncoding, 'base64', `value of ${line.key} is not UTF-8: base64`);
+        assert.equal(line.value, p.valueBytes.toString('base64'), `value of ${line.key}`);
+      } else if (p.value === null) assert.equal(line.value, null, `tombstone ${line.key} value`);
+      else assert.deepEqual(line.value, jsonOrText(p.value), `value of ${line.key}`);
       if (o.checkLineText) o.checkLineText(lineText, p);
       if (o.folderOf) {
         const want = o.folderOf(line, p);
@@ -127,8 +163,16 @@ export async function verifyExactlyOnce(o: VerifyOptions): Promise<Map<string, O
   if (!o.allowOffsetGaps) {
     for (const [partition, hw] of o.highWatermarks) {
       const seen = offsets.get(partition) ?? new Set<number>();
-      assert.equal(BigInt(seen.size), hw, `partition ${partition}: ${seen.size} offsets in S3, high watermark ${hw}`);
-      for (let i = 0; i < Number(hw); i++) assert.ok(seen.has(i), `offset ${partition}/${i} missing`);
+      const logStart = o.logStartOffsets?.get(partition) ?? 0n;
+      assert.equal(
+        BigInt(seen.size),
+        hw - logStart,
+        `partition ${partition}: ${seen.size} offsets in S3, log start ${logStart}, high watermark ${hw}`,
+      );
+      const from = Number(o.logStartOffsets?.get(partition) ?? 0n);
+      for (let i = from; i < Number(hw); i++) assert.ok(seen.has(i), `offset ${partition}/${i} missing`);
+      for (const off of seen)
+        assert.ok(off >= from, `offset ${partition}/${off} is below the log start ${from}`);
     }
   }
   return byKey;

@@ -33,7 +33,9 @@ export async function listAll(s3: S3Client, bucket: string, prefix = ''): Promis
   const out: ListedObject[] = [];
   let token: string | undefined;
   do {
-    const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const res = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
     for (const o of res.Contents ?? []) {
       out.push({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag ?? '', lastModified: o.LastModified });
     }

@@ -3,12 +3,12 @@
  * processes) move topics registered through the REST API into S3, exactly once.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
 import { createHash } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
 import { apiClient } from '../helpers/api.ts';
 import { createTopic, highWatermarks, kafkaClient } from '../helpers/kafka.ts';
 import { type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
-import { type ProducedRecord, hourFolder, makeEvents, verifyExactlyOnce } from '../helpers/records.ts';
+import { hourFolder, makeEvents, type ProducedRecord, verifyExactlyOnce } from '../helpers/records.ts';
 import { createBucket, getBytes, listAll, s3Client } from '../helpers/s3.ts';
 
 const kafka = kafkaClient();
@@ -19,7 +19,12 @@ async function produceAll(producer: import('kafkajs').Producer, topic: string, r
     const slice = records.slice(i, i + 2000);
     await producer.send({
       topic,
-      messages: slice.map((r) => ({ partition: r.partition, key: r.key, value: r.value, headers: toHeaders(r.headers) })),
+      messages: slice.map((r) => ({
+        partition: r.partition,
+        key: r.key,
+        value: r.value,
+        headers: toHeaders(r.headers),
+      })),
     });
   }
 }
@@ -27,19 +32,36 @@ async function produceAll(producer: import('kafkajs').Producer, topic: string, r
 function toHeaders(h: Array<[string, string]>): Record<string, string[]> {
   // kafkajs sends a header key with an array value as repeated headers, in order.
   const out: Record<string, string[]> = {};
-  for (const [k, v] of h) (out[k] ??= []).push(v);
+  for (const [k, v] of h) {
+    out[k] = [...(out[k] ?? []), v];
+  }
   return out;
 }
 
-async function waitCommitted(api: ReturnType<typeof apiClient>, topic: string, hw: Map<number, bigint>, timeoutMs = 240_000) {
+async function waitCommitted(
+  api: ReturnType<typeof apiClient>,
+  topic: string,
+  hw: Map<number, bigint>,
+  timeoutMs = 240_000,
+) {
   return waitFor(
     `every partition of ${topic} committed to its high watermark`,
     async () => {
       const res = await api.get(`/api/v1/topics/${topic}`);
       if (res.status !== 200) return false;
-      const parts = res.body.partitions as Array<{ partition: number; committedOffset: string; highWatermark: string; lag: number }>;
+      const parts = res.body.partitions as Array<{
+        partition: number;
+        committedOffset: string;
+        highWatermark: string;
+        lag: number;
+      }>;
       if (parts.length !== hw.size) return false;
-      return parts.every((p) => BigInt(p.committedOffset) === hw.get(p.partition) && BigInt(p.highWatermark) === hw.get(p.partition) && p.lag === 0)
+      return parts.every(
+        (p) =>
+          BigInt(p.committedOffset) === hw.get(p.partition) &&
+          BigInt(p.highWatermark) === hw.get(p.partition) &&
+          p.lag === 0,
+      )
         ? res.body
         : false;
     },
@@ -74,10 +96,18 @@ describe('pipeline', () => {
     try {
       // Event times spread over three hours that cross midnight UTC.
       const startMs = Date.parse('2026-11-24T22:30:00Z');
-      const produced = makeEvents(200_000, { startMs, spanMs: 3 * 3600_000, partitions: 8, tombstoneEvery: 101 });
+      const produced = makeEvents(200_000, {
+        startMs,
+        spanMs: 3 * 3600_000,
+        partitions: 8,
+        tombstoneEvery: 101,
+      });
       await produceAll(t.producer, topic, produced);
       const hw = await highWatermarks(t.admin, topic);
-      assert.equal([...hw.values()].reduce((a, b) => a + b, 0n), 200_000n);
+      assert.equal(
+        [...hw.values()].reduce((a, b) => a + b, 0n),
+        200_000n,
+      );
 
       const res = await api.post('/api/v1/topics', {
         topic,
@@ -102,14 +132,18 @@ describe('pipeline', () => {
         highWatermarks: hw,
         folderOf: (line, p) => hourFolder(p.eventMs ?? line.timestamp),
         checkLineText: (text, p) => {
-          if (p.value !== null) assert.match(text, /"big":1234567890123456789\d[,}]/, 'big integers keep their digits');
+          if (p.value !== null)
+            assert.match(text, /"big":1234567890123456789\d[,}]/, 'big integers keep their digits');
         },
       });
       // The three hours cross midnight: folders of two days exist.
       const keys = (await listAll(s3, bucket, `logs/raw/${topic}/`)).map((o) => o.key);
       assert.ok(keys.some((k) => k.includes('/dt=2026-11-24/hr=23/')));
       assert.ok(keys.some((k) => k.includes('/dt=2026-11-25/hr=00/')));
-      assert.ok(keys.every((k) => /\.jsonl\.gz$|\/_sluice\/commits\/partition=\d+\/\d{20}-\d{20}\.json$/.test(k)), 'only data objects and commit records');
+      assert.ok(
+        keys.every((k) => /\.jsonl\.gz$|\/_sluice\/commits\/partition=\d+\/\d{20}-\d{20}\.json$/.test(k)),
+        'only data objects and commit records',
+      );
     } finally {
       await t.delete();
     }
@@ -133,8 +167,13 @@ describe('pipeline', () => {
       });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       await waitCommitted(api, topic, hw);
-      const objects = (await listAll(s3, bucket, `raw/${topic}/`)).filter((o) => !o.key.includes('/_sluice/'));
-      assert.ok(objects.every((o) => /^raw\/[^/]+\/[^/]+-\d-\d{20}-\d{20}\.txt$/.test(o.key)), objects.map((o) => o.key).join());
+      const objects = (await listAll(s3, bucket, `raw/${topic}/`)).filter(
+        (o) => !o.key.includes('/_sluice/'),
+      );
+      assert.ok(
+        objects.every((o) => /^raw\/[^/]+\/[^/]+-\d-\d{20}-\d{20}\.txt$/.test(o.key)),
+        objects.map((o) => o.key).join(),
+      );
       const lines = new Set<string>();
       for (const o of objects) {
         for (const l of (await getBytes(s3, bucket, o.key)).toString('utf8').split('\n')) if (l) lines.add(l);
@@ -145,12 +184,24 @@ describe('pipeline', () => {
       // Run a completed range's job again: nothing may change.
       const before = new Map<string, string>();
       for (const o of await listAll(s3, bucket, `raw/${topic}/`)) {
-        before.set(o.key, createHash('sha256').update(await getBytes(s3, bucket, o.key)).digest('hex') + String(o.lastModified?.getTime()));
+        before.set(
+          o.key,
+          createHash('sha256')
+            .update(await getBytes(s3, bucket, o.key))
+            .digest('hex') + String(o.lastModified?.getTime()),
+        );
       }
       const { Queue } = await import('bullmq');
-      const queue = new Queue('ranges', { prefix: cluster.queuePrefix, connection: { url: cluster.env.SLUICE_REDIS_URL } });
+      const queue = new Queue('ranges', {
+        prefix: cluster.queuePrefix,
+        connection: { url: cluster.env.SLUICE_REDIS_URL },
+      });
       const first = objects[0]!.key.match(/-(\d)-(\d{20})-(\d{20})\.txt$/)!;
-      const [partition, start, end] = [Number(first[1]), BigInt(first[2]!).toString(), BigInt(first[3]!).toString()];
+      const [partition, start, end] = [
+        Number(first[1]),
+        BigInt(first[2]!).toString(),
+        BigInt(first[3]!).toString(),
+      ];
       const topicRec = (await api.get(`/api/v1/topics/${topic}`)).body;
       const job = await queue.add(
         'range',
@@ -181,7 +232,10 @@ describe('pipeline', () => {
       });
       await queue.close();
       for (const o of await listAll(s3, bucket, `raw/${topic}/`)) {
-        const now = createHash('sha256').update(await getBytes(s3, bucket, o.key)).digest('hex') + String(o.lastModified?.getTime());
+        const now =
+          createHash('sha256')
+            .update(await getBytes(s3, bucket, o.key))
+            .digest('hex') + String(o.lastModified?.getTime());
         assert.equal(now, before.get(o.key), `${o.key} changed after a retry of a completed range`);
       }
       assert.equal((await listAll(s3, bucket, `raw/${topic}/`)).length, before.size);
@@ -203,7 +257,13 @@ describe('pipeline', () => {
       for (let round = 0; round < 5; round++) {
         const batch: ProducedRecord[] = [];
         for (let k = 0; k < 100; k++) {
-          const r: ProducedRecord = { key: `user-${k}`, value: JSON.stringify({ user: k, round }), headers: [['round', String(round)]], eventMs: null, partition: 0 };
+          const r: ProducedRecord = {
+            key: `user-${k}`,
+            value: JSON.stringify({ user: k, round }),
+            headers: [['round', String(round)]],
+            eventMs: null,
+            partition: 0,
+          };
           batch.push(r);
           latest.set(r.key, r);
         }
@@ -212,23 +272,39 @@ describe('pipeline', () => {
       await new Promise((r) => setTimeout(r, 1500));
       // New keys only: they roll the segment so the cleaner can compact the old one.
       const tail: ProducedRecord[] = [];
-      for (let k = 0; k < 10; k++) tail.push({ key: `tail-${k}`, value: JSON.stringify({ tail: k }), headers: [], eventMs: null, partition: 0 });
+      for (let k = 0; k < 10; k++)
+        tail.push({
+          key: `tail-${k}`,
+          value: JSON.stringify({ tail: k }),
+          headers: [],
+          eventMs: null,
+          partition: 0,
+        });
       await produceAll(t.producer, topic, tail);
       for (const r of tail) latest.set(r.key, r);
       const hw = await highWatermarks(t.admin, topic);
       assert.equal(hw.get(0), 510n);
 
       // Wait until the log cleaner has really removed the overwritten records.
-      await waitFor('the log cleaner to compact the topic', async () => {
-        const consumer = kafka.consumer({ groupId: uniqueName('count') });
-        await consumer.connect();
-        await consumer.subscribe({ topic, fromBeginning: true });
-        let n = 0;
-        await consumer.run({ eachMessage: async () => { n++; } });
-        await new Promise((r) => setTimeout(r, 2500));
-        await consumer.disconnect();
-        return n > 0 && n < 510 ? n : false;
-      }, 90_000, 1000);
+      await waitFor(
+        'the log cleaner to compact the topic',
+        async () => {
+          const consumer = kafka.consumer({ groupId: uniqueName('count') });
+          await consumer.connect();
+          await consumer.subscribe({ topic, fromBeginning: true });
+          let n = 0;
+          await consumer.run({
+            eachMessage: async () => {
+              n++;
+            },
+          });
+          await new Promise((r) => setTimeout(r, 2500));
+          await consumer.disconnect();
+          return n > 0 && n < 510 ? n : false;
+        },
+        90_000,
+        1000,
+      );
 
       const res = await api.post('/api/v1/topics', {
         topic,
@@ -260,15 +336,31 @@ describe('pipeline', () => {
   test('aborted transactions are not written, and no range reaches past the last stable offset', async () => {
     const topic = uniqueName('txn');
     const t = await createTopic(kafka, topic, 1);
-    const producer = kafka.producer({ transactionalId: uniqueName('tx'), idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      transactionalId: uniqueName('tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     try {
       const committed: ProducedRecord[] = [];
       const mk = (tag: string, n: number) =>
-        Array.from({ length: n }, (_, i): ProducedRecord => ({ key: `${tag}-${i}`, value: JSON.stringify({ tag, i }), headers: [], eventMs: null, partition: 0 }));
+        Array.from(
+          { length: n },
+          (_, i): ProducedRecord => ({
+            key: `${tag}-${i}`,
+            value: JSON.stringify({ tag, i }),
+            headers: [],
+            eventMs: null,
+            partition: 0,
+          }),
+        );
       const sendTx = async (records: ProducedRecord[], commit: boolean) => {
         const tx = await producer.transaction();
-        await tx.send({ topic, messages: records.map((r) => ({ partition: 0, key: r.key, value: r.value })) });
+        await tx.send({
+          topic,
+          messages: records.map((r) => ({ partition: 0, key: r.key, value: r.value })),
+        });
         if (commit) await tx.commit();
         else await tx.abort();
       };
@@ -295,19 +387,37 @@ describe('pipeline', () => {
       await waitFor('the committed offset to reach the last stable offset', async () => {
         const body = (await api.get(`/api/v1/topics/${topic}`)).body;
         const p = body.partitions[0];
-        for (const r of p.ranges ?? []) assert.ok(BigInt(r.end) <= lso, `range ${r.start}-${r.end} reaches past the last stable offset ${lso}`);
-        assert.ok(BigInt(p.committedOffset) <= lso, `committed ${p.committedOffset} past the last stable offset ${lso}`);
+        for (const r of p.ranges ?? [])
+          assert.ok(
+            BigInt(r.end) <= lso,
+            `range ${r.start}-${r.end} reaches past the last stable offset ${lso}`,
+          );
+        assert.ok(
+          BigInt(p.committedOffset) <= lso,
+          `committed ${p.committedOffset} past the last stable offset ${lso}`,
+        );
         return BigInt(p.committedOffset) === lso;
       });
       // Still held back a few planning rounds later.
       await new Promise((r) => setTimeout(r, 2000));
-      assert.equal(BigInt((await api.get(`/api/v1/topics/${topic}`)).body.partitions[0].committedOffset), lso);
+      assert.equal(
+        BigInt((await api.get(`/api/v1/topics/${topic}`)).body.partitions[0].committedOffset),
+        lso,
+      );
 
       await open.commit();
       committed.push(...c);
       const hw = await highWatermarks(t.admin, topic);
       await waitCommitted(api, topic, hw);
-      await verifyExactlyOnce({ s3, bucket, prefix: 'txn', topic, produced: committed, highWatermarks: hw, allowOffsetGaps: true });
+      await verifyExactlyOnce({
+        s3,
+        bucket,
+        prefix: 'txn',
+        topic,
+        produced: committed,
+        highWatermarks: hw,
+        allowOffsetGaps: true,
+      });
     } finally {
       await producer.disconnect().catch(() => {});
       await t.delete();
