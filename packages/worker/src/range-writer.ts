@@ -1,11 +1,12 @@
 /**
- * The data path of one range: records → encoder → time bucket → compressor → object sink,
+ * The data path of one range: records → time bucket → encoder → compressor → object sink,
  * one open object per bucket folder, in offset order within each object.
  *
  * Bytes reach each compressor in chunks of exactly {@link CHUNK_BYTES} (the last one
  * shorter): gzip and zstd output depends on how input is split into writes, and fetch sizes
  * differ between retries, so fixed chunking is what makes the stored bytes the same on every
- * retry (invariant 3). A new object's key is handed to `beforeOpen` (which records it in
+ * retry (invariant 3). The encoder writes each line straight into those chunks
+ * (chunk-builder.ts). A new object's key is handed to `beforeOpen` (which records it in
  * ZooKeeper) before any of its bytes go anywhere (invariant 4). Writes wait for the
  * compressor and the upload (backpressure), so memory stays bounded by the part buffers.
  */
@@ -13,6 +14,7 @@
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { dataObjectKey, type ObjectEntry, type OutputSpec } from '@sluice/shared';
+import { ChunkBuilder } from './chunk-builder.ts';
 import { createCompressor } from './compressor.ts';
 import type { ObjectSink, StoredObject } from './object-writer.ts';
 import { type EncodableRecord, RecordEncoder } from './record-encoder.ts';
@@ -40,11 +42,8 @@ class BucketObject {
   minTimestamp = Number.POSITIVE_INFINITY;
   maxTimestamp = Number.NEGATIVE_INFINITY;
 
-  /** Encoded text not yet converted to bytes (jsonl). */
-  text = '';
-  /** Encoded buffers not yet chunked (raw), and the remainder of the last chunking. */
-  bufs: Buffer[] = [];
-  bufBytes = 0;
+  /** Encoded lines, in chunks of exactly CHUNK_BYTES. */
+  readonly out = new ChunkBuilder(CHUNK_BYTES);
 
   compressor: Transform | null = null;
   sink: ObjectSink | null = null;
@@ -56,12 +55,8 @@ class BucketObject {
     this.key = key;
   }
 
-  add(line: string | Buffer, offset: bigint, timestamp: number): void {
-    if (typeof line === 'string') this.text += line;
-    else {
-      this.bufs.push(line);
-      this.bufBytes += line.length;
-    }
+  /** Notes a record whose line was just appended to {@link out}. */
+  noteRecord(offset: bigint, timestamp: number): void {
     if (this.records === 0) this.firstOffset = offset;
     this.records++;
     this.lastOffset = offset;
@@ -71,29 +66,7 @@ class BucketObject {
 
   /** Whole chunks ready to write; with `all`, the remainder too. */
   takeChunks(all: boolean): Buffer[] {
-    if (this.text.length > 0) {
-      const b = Buffer.from(this.text, 'utf8');
-      this.text = '';
-      this.bufs.push(b);
-      this.bufBytes += b.length;
-    }
-    if (this.bufBytes < CHUNK_BYTES && !(all && this.bufBytes > 0)) return [];
-    const joined = this.bufs.length === 1 ? this.bufs[0]! : Buffer.concat(this.bufs, this.bufBytes);
-    const out: Buffer[] = [];
-    let at = 0;
-    while (joined.length - at >= CHUNK_BYTES) {
-      out.push(joined.subarray(at, at + CHUNK_BYTES));
-      at += CHUNK_BYTES;
-    }
-    const rest = joined.subarray(at);
-    if (all && rest.length > 0) {
-      out.push(rest);
-      this.bufs = [];
-      this.bufBytes = 0;
-    } else {
-      this.bufs = rest.length > 0 ? [rest] : [];
-      this.bufBytes = rest.length;
-    }
+    const out = this.out.take(all);
     for (const c of out) this.rawBytes += c.length;
     return out;
   }
@@ -144,10 +117,10 @@ export class RangeWriter {
     const bucketer = this.#bucketer;
     let opening: BucketObject[] | null = null;
     let last: BucketObject | null = null;
+    const needsValue = bucketer.needsValue;
     for (const rec of records) {
-      const line = encoder.encode(rec);
       const ts = Number(rec.timestamp);
-      const folder = bucketer.folderOf(ts, encoder.lastJson);
+      const folder = bucketer.folderOf(ts, needsValue ? encoder.parseValue(rec) : undefined);
       let b: BucketObject | undefined =
         last !== null && last.folder === folder ? last : this.#buckets.get(folder);
       if (b === undefined) {
@@ -156,7 +129,8 @@ export class RangeWriter {
         opening ??= [];
         opening.push(b);
       }
-      b.add(line, rec.offset, ts);
+      encoder.encodeInto(rec, b.out);
+      b.noteRecord(rec.offset, ts);
       last = b;
     }
     this.#records += records.length;

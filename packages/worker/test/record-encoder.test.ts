@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { ChunkBuilder } from '../src/chunk-builder.ts';
 import { type EncodableRecord, parseJsonText, RecordEncoder } from '../src/record-encoder.ts';
 
 function rec(over: Partial<EncodableRecord> = {}): EncodableRecord {
@@ -194,4 +195,82 @@ test('parseJsonText', () => {
   assert.equal(parseJsonText(''), undefined);
   assert.equal(parseJsonText('"s"'), 's');
   assert.equal(parseJsonText('-0.5e3'), -500);
+});
+
+describe('encodeInto (the worker path) writes the bytes of encode', () => {
+  const values = [
+    '{"a":1}',
+    '{\r\n "a": "x\\ny",\n "b": [1,\n2]\n}\n',
+    'null',
+    ' null\n',
+    '17',
+    '"s"',
+    'true',
+    'héllo "world"\n',
+    '',
+    '\ufeff{"a":1}',
+    'a"b\\c\u0001\u001f\u2028\u007f\b\f\t',
+    '{"a":01}',
+    '1.',
+    '-',
+    'ключ {"ü":"ö"}',
+    '{"e":"\\ud800"}',
+    '1e999',
+    '[[[[]]]]',
+  ].map((v) => Buffer.from(v));
+  const binary = [
+    Buffer.from([0xff, 0xfe, 0x00]),
+    Buffer.from([0x7b, 0xc0, 0xaf, 0x7d]),
+    Buffer.from([0xed, 0xa0, 0x80]),
+  ];
+  const records: EncodableRecord[] = [];
+  for (let i = 0; i < 400; i++) {
+    records.push(
+      rec({
+        offset: BigInt(i) + (i % 2 === 0 ? 0n : 2n ** 62n),
+        timestamp: BigInt(1_764_057_600_000 + i) * (i % 17 === 0 ? -1n : 1n),
+        key:
+          i % 3 === 0 ? null : i % 7 === 0 ? Buffer.from([0, 0xff, i & 255]) : Buffer.from(`k"${i}\n\u0002ö`),
+        value:
+          i % 11 === 0
+            ? null
+            : i % 13 === 0
+              ? (binary[i % 3] as Buffer)
+              : (values[i % values.length] as Buffer),
+        headers:
+          i % 5 === 0
+            ? [
+                [Buffer.from('trace'), Buffer.from('a"\t')],
+                [Buffer.from([0xff]), null],
+                [Buffer.from('x'), Buffer.from([0x80])],
+              ]
+            : [],
+      }),
+    );
+  }
+  for (const format of ['jsonl', 'raw'] as const) {
+    test(format, () => {
+      const one = new RecordEncoder({ format, topic: 'or"ders', partition: 3 });
+      const into = new RecordEncoder({ format, topic: 'or"ders', partition: 3 });
+      const out = new ChunkBuilder(64);
+      const expected: Buffer[] = [];
+      for (const r of records) {
+        const line = one.encode(r);
+        expected.push(typeof line === 'string' ? Buffer.from(line) : line);
+        into.encodeInto(r, out);
+      }
+      assert.deepEqual(Buffer.concat(out.take(true)), Buffer.concat(expected));
+      assert.equal(into.tombstones, one.tombstones);
+      assert.equal(into.binaryValues, one.binaryValues);
+    });
+  }
+
+  test('parseValue gives what encode leaves in lastJson', () => {
+    const a = jsonl();
+    const b = jsonl();
+    for (const r of records) {
+      a.encode(r);
+      assert.deepEqual(b.parseValue(r), a.lastJson);
+    }
+  });
 });
