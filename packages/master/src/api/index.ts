@@ -84,8 +84,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       message: `no route ${req.method} ${req.url.split('?')[0]}; the API is under /api/v1 and documented at /docs`,
     });
   });
-  methodNotAllowed(app);
   app.addHook('onRequest', bearerAuth(deps.config));
+  // After the token check: a change without a valid token is 401 whatever its method.
+  methodNotAllowed(app);
 
   await registerApiDocs(app);
   await app.register(healthRoutes, { deps });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { routeRegex } from '../../src/api/method-not-allowed.ts';
-import { type ApiFixture, apiFixture, json } from './api-fixture.ts';
+import { type ApiFixture, apiFixture, json, TOKEN } from './api-fixture.ts';
 
 let f: ApiFixture;
 before(async () => {
@@ -23,7 +23,11 @@ test('TRACE, QUERY or PUT on a known path is 405 and lists the methods it takes'
     ['PUT', '/api/v1/topics/weblogs'],
     ['QUERY', '/api/v1/ranges/t-0-0-10/retry'],
   ] as const) {
-    const res = await f.app.inject({ method: method as 'PUT', url });
+    const res = await f.app.inject({
+      method: method as 'PUT',
+      url,
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     assert.equal(res.statusCode, 405, `${method} ${url}: ${res.body}`);
     const allow = String(res.headers.allow);
     assert.match(
@@ -32,6 +36,11 @@ test('TRACE, QUERY or PUT on a known path is 405 and lists the methods it takes'
     );
     if (url === '/api/v1/topics/weblogs') assert.equal(allow, 'DELETE, GET, HEAD, PATCH');
   }
+});
+
+test('without a valid token a change is 401 whatever its method', async () => {
+  const res = await f.call('PUT', '/api/v1/topics/weblogs', undefined, null);
+  assert.equal(res.statusCode, 401);
 });
 
 test('an unknown path is still 404', async () => {
