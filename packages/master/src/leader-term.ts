@@ -9,6 +9,9 @@
  *   every reconcileIntervalMs      supervisor: planned/active ranges without a job
  *   every upload-abort interval    supervisor: abandoned multipart uploads
  *
+ * Beside them, outside that chain, the integrity passes (integrity-passes.ts): replays, the
+ * hour finalizer and the continuous audit.
+ *
  * A fenced write that finds the epoch over calls `onFenced`; the owner then stops the term.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -22,6 +25,7 @@ import {
   type ZkSession,
 } from '@sluice/shared';
 import { FencedWriter } from './fenced-writer.ts';
+import { type IntegrityConfig, IntegrityPasses } from './integrity-passes.ts';
 import type { MasterMetrics } from './metrics.ts';
 import { PartitionCache } from './partition-cache.ts';
 import { PlanningLoop, type RegisteredTopic, readTopics } from './planning-loop.ts';
@@ -40,7 +44,8 @@ export interface LeaderTermOptions {
     | 'reconcileIntervalMs'
     | 'abandonedUploadAgeMs'
   > &
-    Partial<Pick<MasterConfig, 'jobAttempts'>>;
+    Partial<Pick<MasterConfig, 'jobAttempts'>> &
+    Partial<IntegrityConfig>;
   kafka: KafkaAdmin;
   queue: RangeQueue;
   s3?: S3Client;
@@ -69,6 +74,7 @@ export class LeaderTerm {
   readonly #tracker: Tracker;
   readonly #planning: PlanningLoop;
   readonly #supervisor: Supervisor;
+  readonly #integrity: IntegrityPasses;
   readonly #timers = new Set<NodeJS.Timeout>();
   #topics: RegisteredTopic[] = [];
   #chain: Promise<unknown> = Promise.resolve();
@@ -114,6 +120,16 @@ export class LeaderTerm {
       topics: () => this.#topics,
       exclusive: (fn) => this.#exclusive(fn),
     });
+    this.#integrity = new IntegrityPasses({
+      writer: this.#writer,
+      kafka: opts.kafka,
+      queue: opts.queue,
+      ...(opts.s3 ? { s3: opts.s3 } : {}),
+      log: this.#log,
+      ...(opts.metrics ? { registry: opts.metrics.registry } : {}),
+      config: opts.config,
+      topics: () => this.#topics.map((t) => t.record),
+    });
   }
 
   get epoch(): number {
@@ -136,6 +152,7 @@ export class LeaderTerm {
     this.#every(uploadAbortIntervalMs(cfg.abandonedUploadAgeMs), () =>
       this.#supervisor.abortAbandonedUploads(),
     );
+    if (!this.#stopped) this.#integrity.start();
   }
 
   /** Stops every pass; resolves when the one running (if any) has ended. */
@@ -145,7 +162,7 @@ export class LeaderTerm {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.#supervisor.stop();
-    await this.#chain.catch(() => undefined);
+    await Promise.all([this.#chain.catch(() => undefined), this.#integrity.stop()]);
     this.#log.info('leader term stopped');
   }
 
@@ -158,6 +175,11 @@ export class LeaderTerm {
     await this.#tracker.pass();
     if (this.#stopped) return;
     await this.#planning.pass(topics);
+  }
+
+  /** For tests: replays, finalizer and audit passes. */
+  get integrity(): IntegrityPasses {
+    return this.#integrity;
   }
 
   /** For tests: one sweep, one reconcile, one retry pass. */

@@ -5,6 +5,8 @@
  *   /docs      api-docs.ts             OpenAPI from the route schemas, Swagger UI
  *   /healthz /readyz /metrics          health-routes.ts
  *   /api/v1/topics                     topics-routes.ts
+ *   /api/v1/topics/{topic}/audit       audit-routes.ts
+ *   /api/v1/replays                    replays-routes.ts
  *   /api/v1/ranges                     ranges-routes.ts
  *   /api/v1/workers                    workers-routes.ts
  *   /api/v1/status                     status-routes.ts (answers made by status-service.ts)
@@ -17,12 +19,14 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ApiDeps } from './api-deps.ts';
 import { registerApiDocs } from './api-docs.ts';
+import { auditRoutes } from './audit-routes.ts';
 import { bearerAuth } from './bearer-auth.ts';
 import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { errorAnswer } from './error-answer.ts';
 import { healthRoutes } from './health-routes.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 import { rangesRoutes } from './ranges-routes.ts';
+import { replaysRoutes } from './replays-routes.ts';
 import { statusRoutes } from './status-routes.ts';
 import { StatusService } from './status-service.ts';
 import { topicsRoutes } from './topics-routes.ts';
@@ -91,6 +95,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await registerApiDocs(app);
   await app.register(healthRoutes, { deps });
   await app.register(topicsRoutes, { prefix: '/api/v1/topics', deps });
+  await app.register(auditRoutes, { prefix: '/api/v1/topics', deps });
+  await app.register(replaysRoutes, { prefix: '/api/v1/replays', deps });
   await app.register(rangesRoutes, { prefix: '/api/v1/ranges', deps });
   await app.register(workersRoutes, { prefix: '/api/v1/workers', deps });
   const status = new StatusService(deps);

@@ -3,6 +3,7 @@
  * response serializer: a field missing here is not sent).
  */
 import { lagSchema, nullableOffsetSchema } from './common-schemas.ts';
+import { integrityTopicProperties, replaysStatusSchema } from './integrity-status.ts';
 
 /** Failed ranges shown, newest first. */
 export const RECENT_FAILURES = 20;
@@ -116,6 +117,7 @@ const topicSchema = {
     ranges: rangeCountsSchema,
     throughput: throughputSchema,
     partitions: { type: 'array', items: partitionSchema },
+    ...integrityTopicProperties,
   },
   required: [
     'topic',
@@ -297,6 +299,7 @@ export const statusSchema = {
       required: [...QUEUE_STATES],
     },
     queueError: { type: ['string', 'null'] },
+    replays: replaysStatusSchema,
   },
   required: [
     'generatedAt',

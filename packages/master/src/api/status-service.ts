@@ -16,6 +16,7 @@
  */
 import { errorText } from '@sluice/shared';
 import type { ApiDeps } from './api-deps.ts';
+import { readIntegrity, withIntegrity } from './integrity-status.ts';
 import { kafkaTopicViews } from './kafka-view.ts';
 import { readTopicsPartitions } from './partition-reader.ts';
 import { RecordTimes } from './record-times.ts';
@@ -127,12 +128,13 @@ export class StatusService {
     const stored = await listTopics(zk);
     const topics = stored.map((t) => t.record);
     const names = topics.map((t) => t.topic);
-    const [leader, workers, flights, kafka, queue] = await Promise.all([
+    const [leader, workers, flights, kafka, queue, integrity] = await Promise.all([
       deps.election.leader(),
       readWorkers(zk),
       readTopicsPartitions(zk, names, { withRanges: true }),
       kafkaTopicViews(deps.kafka, names),
       this.#queueCounts(),
+      readIntegrity(zk, topics),
     ]);
     this.#throughput.sample(Date.now(), committedTotals(flights));
     await this.#times.lookup(timeQueries(topics, flights, kafka));
@@ -156,7 +158,7 @@ export class StatusService {
         }
       }
     }
-    return scrubSecrets(status, this.#secrets);
+    return scrubSecrets(withIntegrity(status, integrity), this.#secrets);
   }
 
   async #queueCounts(): Promise<{ queue: Record<string, number> | null; queueError: string | null }> {

@@ -30,6 +30,7 @@ export interface TopicPolicyBody {
   maxRangeMessages?: number;
   maxRangeBytes?: number;
   flushIntervalMs?: number;
+  finalizeLatenessMs?: number;
   serverSideEncryption?: ServerSideEncryption;
   kmsKeyId?: string;
   storageClass?: string;

@@ -91,6 +91,14 @@ const policyProperties = {
     'flushIntervalMs',
     'Cut a shorter range once the oldest unplanned record has waited this long (ms).',
   ),
+  finalizeLatenessMs: {
+    type: 'integer',
+    minimum: LIMITS.finalizeLatenessMs.min,
+    maximum: LIMITS.finalizeLatenessMs.max,
+    default: TOPIC_DEFAULTS.finalizeLatenessMs,
+    description:
+      'Time-partitioned topics: `_SUCCESS` is written into an hour (day) folder once every partition committed records this much newer than its end, or was idle this long past it (ms). Later records for it are late data.',
+  },
   serverSideEncryption: {
     type: 'string',
     enum: ['none', 'AES256', 'aws:kms'],
@@ -159,6 +167,10 @@ const topicRecordProperties = {
   maxRangeMessages: { type: 'integer' },
   maxRangeBytes: { type: 'integer' },
   flushIntervalMs: { type: 'integer' },
+  finalizeLatenessMs: {
+    type: 'integer',
+    description: 'Absent in records stored before the setting existed (then 600000).',
+  },
   startFrom: { type: 'string' },
   serverSideEncryption: { type: 'string' },
   kmsKeyId: { type: 'string' },
@@ -175,7 +187,8 @@ const topicRecordProperties = {
   updatedAt: { type: 'string', format: 'date-time' },
 } as const;
 
-const topicRecordRequired = Object.keys(topicRecordProperties);
+// finalizeLatenessMs came later: records stored before it lack it.
+const topicRecordRequired = Object.keys(topicRecordProperties).filter((k) => k !== 'finalizeLatenessMs');
 
 export const topicRecordSchema = {
   type: 'object',

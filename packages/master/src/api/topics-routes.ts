@@ -10,6 +10,7 @@ import { bearerSecurity, errorResponses, topicParamsSchema } from './common-sche
 import { kafkaTopicViews, requireTopicMetadata } from './kafka-view.ts';
 import { readPartitions, readTopicsPartitions } from './partition-reader.ts';
 import { partitionViews } from './partition-view.ts';
+import { dryRunRegistration, dryRunSchema } from './topic-dry-run.ts';
 import {
   deletingTopicRecord,
   newTopicRecord,
@@ -42,7 +43,7 @@ async function checkTopicParam(req: FastifyRequest): Promise<void> {
 export const topicsRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
   app.addHook('preHandler', checkTopicParam);
 
-  app.post<{ Body: TopicCreateBody }>(
+  app.post<{ Body: TopicCreateBody; Querystring: { dryRun?: 'true' | 'false' } }>(
     '/',
     {
       prefixTrailingSlash: 'no-slash',
@@ -50,16 +51,29 @@ export const topicsRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps
         tags: ['topics'],
         summary: 'Register a topic',
         description:
-          'Validates the config, looks the topic up in Kafka and stores it in ZooKeeper; the leader starts planning its ranges.',
+          'Validates the config, looks the topic up in Kafka and stores it in ZooKeeper; the leader starts planning its ranges. With `dryRun=true` nothing is stored: the answer (200) says what registering would do.',
         security: bearerSecurity,
+        querystring: {
+          type: 'object',
+          properties: {
+            dryRun: {
+              type: 'string',
+              enum: ['true', 'false'],
+              description:
+                'Answer what registering would do (partitions, backlog, objects, first keys) without registering.',
+            },
+          },
+        },
         body: topicCreateBodySchema,
         response: {
+          200: dryRunSchema,
           201: { ...topicRecordSchema, description: 'The stored record.' },
           ...errorResponses(400, 401, 403, 404, 409),
         },
       },
     },
     async (req, reply) => {
+      if (req.query.dryRun === 'true') return reply.code(200).send(await dryRunRegistration(deps, req.body));
       const config = topicConfigFromBody(req.body);
       const meta = await requireTopicMetadata(deps.kafka, config.topic);
       const record = newTopicRecord(config, meta.topicId, new Date());

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { CliError, createApiClient, EXIT } from './api-client.ts';
+import { auditCommand, dryRunText, INTEGRITY_HELP, replayCommand } from './integrity-commands.ts';
 import { statusText } from './status-text.ts';
 import { formatCount, formatDuration, table } from './table.ts';
 
@@ -26,6 +27,9 @@ commands:
                                         per-topic progress, workers, failures, gaps
   workers                               live workers and their active ranges
   ranges retry <range-id>               requeue a range ({topic}-{partition}-{start}-{end})
+  audit <topic> [--deep]                is everything in S3, exactly once? (see: sluice audit --help)
+  replay start <topic> --bucket B ...   export a window again (see: sluice replay start --help)
+  replay list | show <id> | cancel <id> replays and their progress
 
 options (every command):
   --api-url URL   master address (default $SLUICE_API_URL or http://127.0.0.1:8080)
@@ -33,7 +37,8 @@ options (every command):
   --json          print the API's JSON answer instead of a table
   -h, --help      help
 
-exit codes: 0 ok, 1 the API refused or failed, 2 usage error, 3 master unreachable`,
+exit codes: 0 ok, 1 the API refused or failed, 2 usage error, 3 master unreachable,
+            4 a check found problems (audit)`,
   'topics add': `usage: sluice topics add <topic> --bucket B [options]
 
   --bucket B                 destination bucket (required)
@@ -49,7 +54,10 @@ exit codes: 0 ok, 1 the API refused or failed, 2 usage error, 3 master unreachab
   --start-from S             earliest | latest (default earliest)
   --storage-class S          S3 storage class (default STANDARD)
   --sse S                    none | AES256 | aws:kms (default none)
-  --kms-key-id K             with --sse aws:kms`,
+  --kms-key-id K             with --sse aws:kms
+  --finalize-lateness-ms N   time-partitioned: _SUCCESS once partitions are this far past an hour (default 600000)
+  --dry-run                  register nothing: show partitions, backlog, objects and first keys`,
+  ...INTEGRITY_HELP,
 };
 
 function usage(msg: string, topic = 'main'): never {
@@ -104,10 +112,25 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       'storage-class': { type: 'string' },
       sse: { type: 'string' },
       'kms-key-id': { type: 'string' },
+      'finalize-lateness-ms': { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      partition: { type: 'string' },
+      'from-offset': { type: 'string' },
+      'to-offset': { type: 'string' },
+      'from-time': { type: 'string' },
+      'to-time': { type: 'string' },
+      deep: { type: 'boolean', default: false },
     },
   });
   const [cmd, sub, arg] = positionals;
-  const helpKey = cmd === 'topics' && sub === 'add' ? 'topics add' : 'main';
+  const helpKey =
+    cmd === 'topics' && sub === 'add'
+      ? 'topics add'
+      : cmd === 'audit'
+        ? 'audit'
+        : cmd === 'replay'
+          ? 'replay start'
+          : 'main';
   if (values.help || !cmd) {
     process.stdout.write(`${HELP[helpKey]}\n`);
     return cmd || values.help ? EXIT.OK : EXIT.USAGE;
@@ -136,8 +159,14 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
           storageClass: values['storage-class'],
           serverSideEncryption: values.sse,
           kmsKeyId: values['kms-key-id'],
+          finalizeLatenessMs: intOpt('finalize-lateness-ms', values['finalize-lateness-ms']),
         };
         for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
+        if (values['dry-run']) {
+          const dry = await api.call('POST', '/api/v1/topics?dryRun=true', body);
+          out(json, dry, () => dryRunText(dry));
+          return EXIT.OK;
+        }
         const rec = await api.call('POST', '/api/v1/topics', body);
         out(
           json,
@@ -228,6 +257,11 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
           ),
     );
     return EXIT.OK;
+  }
+  if (cmd === 'audit') return auditCommand(api, sub, values, json);
+  if (cmd === 'replay') {
+    const partitionBy = values['partition-by'] ? parsePartitionBy(values['partition-by']) : undefined;
+    return replayCommand(api, sub, arg, { ...values, partitionBy }, json);
   }
   if (cmd === 'ranges' && sub === 'retry') {
     const id = arg ?? usage('sluice ranges retry needs a range id: {topic}-{partition}-{start}-{end}');

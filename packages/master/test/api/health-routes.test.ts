@@ -46,9 +46,12 @@ test('the OpenAPI document lists every route, its schemas and the bearer scheme'
   assert.match(doc.openapi, /^3\./);
   assert.deepEqual(Object.keys(doc.paths).sort(), [
     '/api/v1/ranges/{id}/retry',
+    '/api/v1/replays',
+    '/api/v1/replays/{id}',
     '/api/v1/status',
     '/api/v1/topics',
     '/api/v1/topics/{topic}',
+    '/api/v1/topics/{topic}/audit',
     '/api/v1/workers',
     '/healthz',
     '/metrics',

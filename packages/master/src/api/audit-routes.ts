@@ -1,0 +1,171 @@
+/**
+ * `GET /api/v1/topics/{topic}/audit`: is everything there, exactly once? Reconciles the
+ * topic's output in S3 with its commit records and the committed offsets in ZooKeeper
+ * (audit.ts says exactly what is checked). Any master answers; it reads, never writes.
+ *
+ * The answer is 200 with `ok: false` and the findings when problems are found: the audit
+ * worked, the data has problems. The CLI turns that into exit code 4.
+ */
+import { createS3Client, parseOffset, topicNameProblem, ValidationError } from '@sluice/shared';
+import type { FastifyPluginAsync } from 'fastify';
+import { describeFinding } from '../audit.ts';
+import { runAudit } from '../audit-runner.ts';
+import { OutputStore } from '../output-store.ts';
+import type { RouteOptions } from './api-deps.ts';
+import { errorResponses, topicParamsSchema } from './common-schemas.ts';
+import { notRegistered, readTopic } from './topic-store.ts';
+
+interface AuditQuery {
+  partition?: string;
+  fromOffset?: string;
+  toOffset?: string;
+  deep?: 'true' | 'false';
+}
+
+/** Findings answered at most; `problems` and `counts` always count all. */
+export const MAX_FINDINGS = 1_000;
+
+const offsetText = { type: 'string', pattern: '^\\d{1,20}$' } as const;
+
+const findingSchema = {
+  type: 'object',
+  description:
+    'One problem. `kind`: gap (with `cause` retention or unknown), overlap, missing-object, size-mismatch, checksum-mismatch, content-mismatch, unreadable-object, extra-object, bad-commit-record, count-mismatch. `message` says it in words.',
+  properties: {
+    kind: { type: 'string' },
+    message: { type: 'string' },
+    partition: { type: 'integer' },
+    start: { type: 'string' },
+    end: { type: 'string' },
+    cause: { type: 'string' },
+    key: { type: 'string' },
+    commit: { type: 'string' },
+    commits: { type: 'array', items: { type: 'string' } },
+    expected: { type: ['string', 'integer'] },
+    actual: { type: ['string', 'integer'] },
+    size: { type: 'integer' },
+    detail: { type: 'string' },
+  },
+  required: ['kind', 'message'],
+} as const;
+
+export const auditReportSchema = {
+  type: 'object',
+  properties: {
+    topic: { type: 'string' },
+    checkedAt: { type: 'string', format: 'date-time' },
+    deep: { type: 'boolean' },
+    window: {
+      type: 'object',
+      properties: {
+        partition: { type: ['integer', 'null'] },
+        fromOffset: { type: ['string', 'null'] },
+        toOffset: { type: ['string', 'null'] },
+      },
+    },
+    ok: { type: 'boolean', description: 'True when nothing was found.' },
+    problems: { type: 'integer' },
+    counts: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Findings by kind.' },
+    partitions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          partition: { type: 'integer' },
+          from: { type: ['string', 'null'], description: 'First offset checked.' },
+          to: {
+            type: ['string', 'null'],
+            description: 'End of the check (exclusive): the committed offset, or the window’s end.',
+          },
+          committedOffset: { type: ['string', 'null'] },
+          ranges: { type: 'integer', description: 'Commit records checked.' },
+          records: { type: 'integer' },
+          objects: { type: 'integer' },
+          bytes: { type: 'integer' },
+          retentionGapOffsets: { type: 'string' },
+          unknownGapOffsets: { type: 'string' },
+        },
+        required: ['partition', 'from', 'to', 'committedOffset', 'ranges', 'records', 'objects', 'bytes'],
+      },
+    },
+    findings: { type: 'array', items: findingSchema },
+    truncated: {
+      type: 'boolean',
+      description: `True when more than ${MAX_FINDINGS} findings were left out.`,
+    },
+    pendingObjects: { type: 'integer', description: 'Objects of ranges in flight (not committed yet).' },
+    markers: { type: 'integer', description: '`_SUCCESS` markers seen.' },
+  },
+  required: ['topic', 'checkedAt', 'ok', 'problems', 'counts', 'partitions', 'findings', 'truncated'],
+} as const;
+
+function windowOf(q: AuditQuery): { partition?: number; from?: bigint; to?: bigint } {
+  const w: { partition?: number; from?: bigint; to?: bigint } = {};
+  if (q.partition !== undefined) w.partition = Number(q.partition);
+  if (q.fromOffset !== undefined) w.from = parseOffset(q.fromOffset, 'fromOffset');
+  if (q.toOffset !== undefined) w.to = parseOffset(q.toOffset, 'toOffset');
+  if (w.from !== undefined && w.to !== undefined && w.to <= w.from) {
+    throw new ValidationError([
+      { path: 'querystring.toOffset', message: `must be greater than fromOffset (${w.from})` },
+    ]);
+  }
+  return w;
+}
+
+export const auditRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
+  let store: OutputStore | null = null;
+  const storeOf = () => {
+    store ??= new OutputStore(createS3Client(deps.config), {
+      conditionalWrites: deps.config.s3.conditionalWrites,
+    });
+    return store;
+  };
+  app.addHook('onClose', async () => store?.s3.destroy());
+
+  app.get<{ Params: { topic: string }; Querystring: AuditQuery }>(
+    '/:topic/audit',
+    {
+      schema: {
+        tags: ['topics'],
+        summary: 'Check that everything of the topic is in S3, exactly once',
+        description:
+          'Reconciles S3 with the commit records and the committed offsets: every offset below each partition’s committed offset is covered by exactly one commit record, every object a commit record lists exists with its size (and, with deep=true, its SHA-256, record count and offsets), and no object below the topic’s folder is unaccounted for (whole-topic audits only). Answers 200 with ok=false and the findings when there are problems.',
+        params: topicParamsSchema,
+        querystring: {
+          type: 'object',
+          properties: {
+            partition: { type: 'string', pattern: '^\\d{1,10}$', description: 'Only this partition.' },
+            fromOffset: { ...offsetText, description: 'Only offsets from here (inclusive).' },
+            toOffset: { ...offsetText, description: 'Only offsets below this (exclusive).' },
+            deep: { type: 'string', enum: ['true', 'false'], description: 'Read every object back.' },
+          },
+          additionalProperties: false,
+        },
+        response: { 200: auditReportSchema, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (req) => {
+      const { topic } = req.params;
+      const problem = topicNameProblem(topic);
+      if (problem) throw new ValidationError([{ path: 'params.topic', message: problem }]);
+      const window = windowOf(req.query);
+      const stored = await readTopic(deps.zk(), topic);
+      if (!stored) throw notRegistered(topic);
+      const deep = req.query.deep === 'true';
+      const report = await runAudit(deps.zk(), storeOf(), stored.record, { window, deep });
+      req.log.info({ topic, ok: report.ok, problems: report.problems, deep }, 'audit done');
+      return {
+        ...report,
+        checkedAt: new Date().toISOString(),
+        deep,
+        window: {
+          partition: window.partition ?? null,
+          fromOffset: window.from?.toString() ?? null,
+          toOffset: window.to?.toString() ?? null,
+        },
+        findings: report.findings.slice(0, MAX_FINDINGS).map((f) => ({ ...f, message: describeFinding(f) })),
+        truncated: report.findings.length > MAX_FINDINGS,
+      };
+    },
+  );
+};
