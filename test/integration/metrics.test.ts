@@ -43,6 +43,7 @@ const s3 = s3Client();
 const bucket = uniqueName('it-metrics').toLowerCase();
 let dropBucket: () => Promise<void>;
 let master: SluiceProcess;
+let standby: SluiceProcess;
 let worker: SluiceProcess;
 let topic: TestTopic;
 let traffic: Traffic;
@@ -51,6 +52,7 @@ before(async () => {
   dropBucket = (await createBucket(s3, bucket)).delete;
   master = await cluster.startMaster();
   worker = await cluster.startWorker();
+  standby = await cluster.startMaster();
   topic = await createTopic(kafka, uniqueName('metered'), 2);
   const res = await apiClient(master.url, cluster.token).post('/api/v1/topics', {
     topic: topic.name,
@@ -163,4 +165,24 @@ test('the worker exposes records and bytes written, upload and fetch latencies, 
     60_000,
     1_000,
   );
+});
+
+test('a standby answers the status with throughput from its own samples, and reports no partition gauges', async () => {
+  const api = apiClient(standby.url, cluster.token);
+  const status = await waitFor(
+    'throughput of the topic on the standby',
+    async () => {
+      const s = (await api.get('/api/v1/status')).body;
+      const t = s.topics.find((x: { topic: string }) => x.topic === topic.name);
+      return t?.throughput.m1 && t.throughput.m1.recordsPerSec > 0 ? s : false;
+    },
+    60_000,
+    1_000,
+  );
+  assert.equal(status.master.leader, false);
+  assert.equal(status.leader.id, `${cluster.name}-master-1`);
+  assert.ok(status.throughput.history.length > 0);
+  const text = await scrape(standby.url);
+  assert.equal(metricValue(text, 'sluice_is_leader'), 0);
+  assert.equal(metricValue(text, 'sluice_partition_committed_offset', { topic: topic.name }), 0);
 });
