@@ -35,6 +35,12 @@ export interface PartitionEntry {
 interface TopicEntry {
   partitionsNode: boolean;
   partitions: Map<number, PartitionEntry>;
+  /**
+   * Ranges in flight over the topic's partitions, kept by every method that changes
+   * `ranges`: the enqueuer asks it for each range it adds, and summing the partitions each
+   * time made a pass quadratic in a topic's partitions (bench/README.md).
+   */
+  inFlight: number;
 }
 
 const byStart = (a: Span, b: Span) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0);
@@ -54,6 +60,7 @@ export class PartitionCache {
   async load(zk: ZkSession, topic: string): Promise<void> {
     const partitionsNode = await zk.exists(partitionsPath(topic));
     const partitions = new Map<number, PartitionEntry>();
+    let inFlight = 0;
     if (partitionsNode) {
       for (const name of await zk.children(partitionsPath(topic))) {
         if (!/^\d{1,10}$/.test(name)) continue;
@@ -77,9 +84,10 @@ export class PartitionCache {
           ranges: ranges.sort(byStart),
           arrivals: [],
         });
+        inFlight += ranges.length;
       }
     }
-    this.#topics.set(topic, { partitionsNode, partitions });
+    this.#topics.set(topic, { partitionsNode, partitions, inFlight });
   }
 
   /** Loads the topic unless it is cached already. */
@@ -115,11 +123,12 @@ export class PartitionCache {
   ) {
     let t = this.#topics.get(topic);
     if (!t) {
-      t = { partitionsNode: true, partitions: new Map() };
+      t = { partitionsNode: true, partitions: new Map(), inFlight: 0 };
       this.#topics.set(topic, t);
     }
     t.partitionsNode = true;
     for (const e of entries) {
+      t.inFlight -= t.partitions.get(e.partition)?.ranges.length ?? 0;
       t.partitions.set(e.partition, { topic, ...e, ranges: [], arrivals: [] });
     }
   }
@@ -131,19 +140,26 @@ export class PartitionCache {
   }
 
   addRanges(entry: PartitionEntry, spans: Span[]): void {
-    entry.ranges.push(...spans.map((s) => ({ start: s.start, end: s.end })));
-    entry.ranges.sort(byStart);
+    this.setRanges(entry, [...entry.ranges, ...spans.map((s) => ({ start: s.start, end: s.end }))]);
   }
 
   removeRanges(entry: PartitionEntry, spans: Span[]): void {
     const gone = new Set(spans.map((s) => `${s.start}-${s.end}`));
-    entry.ranges = entry.ranges.filter((r) => !gone.has(`${r.start}-${r.end}`));
+    this.setRanges(
+      entry,
+      entry.ranges.filter((r) => !gone.has(`${r.start}-${r.end}`)),
+    );
+  }
+
+  /** Replaces a partition's ranges in flight (sorted here). Every change of `ranges` goes through this. */
+  setRanges(entry: PartitionEntry, ranges: Span[]): void {
+    const t = this.#topics.get(entry.topic);
+    if (t && t.partitions.get(entry.partition) === entry) t.inFlight += ranges.length - entry.ranges.length;
+    entry.ranges = ranges.sort(byStart);
   }
 
   /** Ranges in flight over all partitions of a topic (fair-share priority, deletion). */
   inFlight(topic: string): number {
-    let n = 0;
-    for (const p of this.#topics.get(topic)?.partitions.values() ?? []) n += p.ranges.length;
-    return n;
+    return this.#topics.get(topic)?.inFlight ?? 0;
   }
 }

@@ -234,6 +234,6 @@ export class Tracker {
         // not a range node
       }
     }
-    entry.ranges = ranges.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    this.#cache.setRanges(entry, ranges);
   }
 }
