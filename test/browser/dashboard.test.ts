@@ -81,8 +81,8 @@ after(async () => {
 
 /** The committed count in the topic's row, as the page shows it. */
 async function committedShown(topic: string): Promise<number> {
-  const text = await page.locator(`tr.topic-row[data-topic="${topic}"] td:nth-child(4)`).innerText();
-  return Number(text.replace(/[^0-9]/g, ''));
+  const text = await page.locator(`tr.topic-row[data-topic="${topic}"] td:nth-child(4)`).textContent();
+  return Number((text ?? '').replace(/[^0-9]/g, ''));
 }
 
 test('the page shows the registered topic, and its committed count moves as data flows', async () => {
@@ -91,7 +91,10 @@ test('the page shows the registered topic, and its committed count moves as data
   await page.click('#token-save');
   const row = page.locator(`tr.topic-row[data-topic="${weblogs.name}"]`);
   await row.waitFor({ timeout: 30_000 });
-  assert.match(await page.locator('#leader').innerText(), new RegExp(`leader ${cluster.name}-master-1`));
+  assert.match(
+    (await page.locator('#leader').textContent()) ?? '',
+    new RegExp(`leader ${cluster.name}-master-1`),
+  );
 
   const first = await waitFor(
     'a first committed count on the page',
@@ -155,13 +158,13 @@ test('failures and throughput are shown; a screenshot goes to docs/dashboard.png
 test('a failed range shows with its error text, and Retry asks the leader for a new attempt', async () => {
   const row = page.locator('#failures tbody tr', { hasText: `${clicks.name}-0-` });
   await row.first().waitFor({ timeout: 90_000 });
-  const text = await row.first().innerText();
+  const text = (await row.first().textContent()) ?? '';
   assert.match(text, /NoSuchBucket|does not exist|not exist/i, text);
   await row.first().locator('button[data-action="retry"]').click();
   await waitFor(
     'the retry to be acknowledged',
     async () => {
-      const toast = await page.locator('#toast').innerText();
+      const toast = (await page.locator('#toast').textContent()) ?? '';
       return /retry of .* requested/.test(toast) ? toast : false;
     },
     15_000,
@@ -183,7 +186,10 @@ test('the Pause button pauses the topic (the API then says paused: true), Resume
   await page
     .locator(`button[data-action="resume"][data-topic="${weblogs.name}"]`)
     .waitFor({ timeout: 10_000 });
-  assert.equal(await page.locator(`tr.topic-row[data-topic="${weblogs.name}"] .badge`).innerText(), 'paused');
+  assert.equal(
+    await page.locator(`tr.topic-row[data-topic="${weblogs.name}"] .badge`).textContent(),
+    'paused',
+  );
   await page.click(`button[data-action="resume"][data-topic="${weblogs.name}"]`);
   await waitFor(
     'the API to show the topic resumed',
@@ -201,7 +207,7 @@ test('without the token, the page says what is missing when an action is refused
     const toast = await waitFor(
       'a refusal',
       async () => {
-        const t = await other.locator('#toast').innerText();
+        const t = (await other.locator('#toast').textContent()) ?? '';
         return t ? t : false;
       },
       15_000,

@@ -7,7 +7,7 @@
  * Every value from the API reaches the page as text (`textContent`, SVG text nodes): the page
  * never parses API data as HTML.
  */
-export const DASHBOARD_JS = String.raw`'use strict';
+export const DASHBOARD_JS = `'use strict';
 (function () {
   var REFRESH_MS = 3000;
   var STALE_MS = 10000;
