@@ -219,3 +219,28 @@ test('without the token, the page says what is missing when an action is refused
     await other.close();
   }
 });
+
+test('with SLUICE_PROTECT_READS the page asks for the token, then reads with it', async () => {
+  const guarded = await cluster.startMaster({ SLUICE_PROTECT_READS: 'true' });
+  const other = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  try {
+    await other.goto(`${guarded.url}/dashboard`);
+    const banner = await waitFor(
+      'the banner asking for the token',
+      async () => {
+        const b = other.locator('#banner');
+        return (await b.isVisible()) ? ((await b.textContent()) ?? '') : false;
+      },
+      15_000,
+      200,
+    );
+    assert.match(banner, /Reads are protected on this master: .*enter the API token/);
+    await other.fill('#token', cluster.token);
+    await other.click('#token-save');
+    await other.locator(`tr.topic-row[data-topic="${weblogs.name}"]`).waitFor({ timeout: 15_000 });
+    assert.equal(await other.locator('#banner').isVisible(), false);
+  } finally {
+    await other.close();
+    await guarded.stop();
+  }
+});
