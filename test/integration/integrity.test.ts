@@ -23,7 +23,7 @@ const HOUR = 3_600_000;
 
 function toHeaders(h: Array<[string, string]>): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const [k, v] of h) (out[k] ??= []).push(v);
+  for (const [k, v] of h) out[k] = [...(out[k] ?? []), v];
   return out;
 }
 
@@ -448,7 +448,7 @@ describe('integrity: audit, finalizer, replay, dry run', () => {
         for (const line of (await getText(s3, bucket, o.key)).split('\n')) {
           if (!line) continue;
           const rec = JSON.parse(line);
-          (offsets.get(rec.partition) ?? offsets.set(rec.partition, []).get(rec.partition)!).push(rec.offset);
+          offsets.set(rec.partition, [...(offsets.get(rec.partition) ?? []), rec.offset]);
           const p = byKey.get(rec.key);
           assert.ok(p, `replayed record ${rec.key} was produced before the replay`);
           assert.deepEqual(rec.value, JSON.parse(p.value!));

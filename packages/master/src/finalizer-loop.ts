@@ -17,6 +17,7 @@
  */
 import {
   commitsFolder,
+  DEFAULT_FINALIZE_LATENESS_MS,
   decodeJson,
   ErrorCodes,
   encodeJson,
@@ -31,7 +32,6 @@ import {
   type PartitionState,
   partitionPath,
   partitionsPath,
-  TOPIC_DEFAULTS,
   type TopicRecord,
   timeFolder,
   topicRoot,
@@ -193,7 +193,7 @@ export class FinalizerLoop {
 
     // 4. Due folders.
     const finalized: number[] = [];
-    const latenessMs = t.finalizeLatenessMs ?? TOPIC_DEFAULTS.finalizeLatenessMs;
+    const latenessMs = t.finalizeLatenessMs ?? DEFAULT_FINALIZE_LATENESS_MS;
     const w = known && caughtUp ? watermark(progress, nowMs, latenessMs) : null;
     let failure: unknown = null;
     for (const unit of dueUnits(state, w, Date.parse(t.createdAt))) {

@@ -52,11 +52,15 @@ export interface TopicConfig extends OutputSpec, RangePolicy {
    * Time-partitioned topics: how long after an hour (or day) ends its folder is finalized
    * (`_SUCCESS` written), once every partition has committed records that much newer, or has
    * been idle that long. Records for a finalized folder that arrive later are late data.
-   * Records stored before this setting existed lack it: read it with the default.
+   * Optional in the type: records stored before this setting existed lack it; read it with
+   * {@link DEFAULT_FINALIZE_LATENESS_MS} as the default. New registrations always store it.
    * @defaultValue 10 minutes
    */
-  finalizeLatenessMs: number;
+  finalizeLatenessMs?: number;
 }
+
+/** `finalizeLatenessMs` of topics that do not set it (and of records stored before it existed). */
+export const DEFAULT_FINALIZE_LATENESS_MS = 10 * 60 * 1000;
 
 /** The stored form in ZooKeeper: the config plus what Sluice learned and decided. */
 export interface TopicRecord extends TopicConfig {
@@ -81,7 +85,7 @@ export const TOPIC_DEFAULTS: Omit<TopicConfig, 'topic' | 'destination'> = {
   maxRangeBytes: 256 * 1024 * 1024,
   flushIntervalMs: 10 * 60 * 1000,
   startFrom: 'earliest',
-  finalizeLatenessMs: 10 * 60 * 1000,
+  finalizeLatenessMs: DEFAULT_FINALIZE_LATENESS_MS,
 };
 
 export const LIMITS = {
