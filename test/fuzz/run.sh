@@ -73,7 +73,7 @@ cleanup() {
 trap cleanup EXIT
 
 for _ in $(seq 1 150); do
-  curl -fsS "$URL/healthz" >/dev/null 2>&1 && break
+  node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$URL/healthz" && break
   kill -0 "$MASTER_PID" 2>/dev/null || { echo "the master exited during start" >&2; exit 1; }
   sleep 0.2
 done

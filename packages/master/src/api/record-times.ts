@@ -97,9 +97,9 @@ export class RecordTimes {
   }
 
   /**
-   * Timestamps (ms) of the records at the given offsets, by `{partition}\0{topic}` (see
-   * {@link RecordTimes.get}); null where Kafka did not tell. Never throws: a Kafka problem
-   * leaves the previous answers (or null).
+   * Looks up (where due) the timestamps of the records at the given offsets; read them with
+   * {@link RecordTimes.get}. Forgets partitions not asked for. Never throws and never takes
+   * longer than `timeoutMs`: a Kafka problem leaves the previous answers (or none).
    */
   async lookup(queries: readonly TimeQuery[], nowMs = Date.now()): Promise<void> {
     const wanted = new Set(queries.map((q) => key(q.topic, q.partition)));
