@@ -16,7 +16,11 @@ const topic = env.SLUICE_DEMO_TOPIC ?? 'weblogs';
 const bucket = env.SLUICE_DEMO_BUCKET ?? 'sluice-demo';
 const partitions = 6;
 
-const kafka = new Kafka({ clientId: 'sluice-demo', brokers: (env.SLUICE_KAFKA_BROKERS ?? '').split(','), logLevel: logLevel.NOTHING });
+const kafka = new Kafka({
+  clientId: 'sluice-demo',
+  brokers: (env.SLUICE_KAFKA_BROKERS ?? '').split(','),
+  logLevel: logLevel.NOTHING,
+});
 const s3 = new S3Client({
   endpoint: env.SLUICE_S3_ENDPOINT,
   region: env.SLUICE_S3_REGION ?? 'us-east-1',
@@ -51,7 +55,16 @@ async function waitForMaster(): Promise<void> {
   throw new Error(`the master at ${api} did not become ready; see .sluice/demo/master.log`);
 }
 
-const paths = ['/', '/api/items', '/api/items/42', '/login', '/cart', '/checkout', '/static/app.js', '/search?q=kafka'];
+const paths = [
+  '/',
+  '/api/items',
+  '/api/items/42',
+  '/login',
+  '/cart',
+  '/checkout',
+  '/static/app.js',
+  '/search?q=kafka',
+];
 const agents = ['Mozilla/5.0 (X11; Linux x86_64)', 'curl/8.5.0', 'Mozilla/5.0 (Macintosh)', 'okhttp/4.12'];
 function event(i: number): { key: string; value: string; headers: Record<string, string> } {
   const status = i % 53 === 0 ? 500 : i % 17 === 0 ? 404 : 200;
@@ -79,7 +92,10 @@ async function main(): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   if (!(await admin.listTopics()).includes(topic)) {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
   }
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
@@ -118,7 +134,11 @@ async function main(): Promise<void> {
       console.log(`demo: status ${st.status}: ${JSON.stringify(st.body)}`);
       continue;
     }
-    const parts = st.body.partitions as Array<{ committedOffset: string; highWatermark: string; lag: number }>;
+    const parts = st.body.partitions as Array<{
+      committedOffset: string;
+      highWatermark: string;
+      lag: number;
+    }>;
     const committed = parts.reduce((a, p) => a + Number(p.committedOffset), 0);
     const hw = parts.reduce((a, p) => a + Number(p.highWatermark), 0);
     const lag = parts.reduce((a, p) => a + p.lag, 0);
@@ -132,7 +152,9 @@ async function main(): Promise<void> {
   await producing;
   await producer.disconnect();
   await admin.disconnect();
-  const objs = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `demo/${topic}/dt=`, MaxKeys: 5 }));
+  const objs = await s3.send(
+    new ListObjectsV2Command({ Bucket: bucket, Prefix: `demo/${topic}/dt=`, MaxKeys: 5 }),
+  );
   console.log('\ndemo: everything produced is in S3.');
   console.log(`  status:    ${api}/api/v1/status`);
   console.log(`  topic:     ${api}/api/v1/topics/${topic}`);

@@ -53,7 +53,8 @@ test('abandoned multipart uploads under a registered topic are aborted; live and
   kafka.set('orders', 'id-1', [[0, 0n, 100n]]);
   await term.tick();
 
-  const abandoned = 'raw/orders/dt=2026-01-01/hr=00/orders-0-00000000000000000000-00000000000000000050.jsonl.gz';
+  const abandoned =
+    'raw/orders/dt=2026-01-01/hr=00/orders-0-00000000000000000000-00000000000000000050.jsonl.gz';
   const live = 'raw/orders/dt=2026-01-01/hr=00/orders-0-00000000000000000000-00000000000000000100.jsonl.gz';
   const foreign = 'raw/not-registered/x.jsonl.gz';
   for (const key of [abandoned, live, foreign]) {
