@@ -148,7 +148,7 @@ export function resolveWindow(
       );
       end = b.lastStable;
     }
-    if (end < start) end = start;
+    if (start > end) start = end;
     partitions.push({ partition: b.partition, start: start.toString(), end: end.toString() });
   }
   return { partitions, notes };
