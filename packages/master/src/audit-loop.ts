@@ -78,8 +78,9 @@ export class AuditLoop {
   }
 
   /** One pass over every topic. A NOT_LEADER ends it. */
-  async pass(topics: readonly TopicRecord[]): Promise<void> {
+  async pass(topics: readonly TopicRecord[], stopped: () => boolean = () => false): Promise<void> {
     for (const t of topics) {
+      if (stopped()) return;
       if (t.state === 'deleting') continue;
       try {
         await this.auditTopic(t);

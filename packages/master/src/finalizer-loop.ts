@@ -88,8 +88,9 @@ export class FinalizerLoop {
     this.#now = opts.now ?? Date.now;
   }
 
-  async pass(topics: readonly TopicRecord[]): Promise<void> {
+  async pass(topics: readonly TopicRecord[], stopped: () => boolean = () => false): Promise<void> {
     for (const t of topics) {
+      if (stopped()) return;
       if (t.partitionBy.kind === 'none' || t.state !== 'active') continue;
       try {
         await this.finalizeTopic(t);

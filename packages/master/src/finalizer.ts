@@ -69,7 +69,8 @@ export function watermark(
   if (parts.length === 0) return null;
   let w = Number.POSITIVE_INFINITY;
   for (const p of parts) {
-    const reach = p.idle ? Math.max(nowMs, p.committedMaxTimestamp ?? nowMs) : p.committedMaxTimestamp;
+    // Idle: the clock, not a committed timestamp a producer may have set ahead of it.
+    const reach = p.idle ? nowMs : p.committedMaxTimestamp;
     if (reach === null) return null;
     if (reach < w) w = reach;
   }

@@ -29,6 +29,9 @@ import { OutputStore } from './output-store.ts';
 import type { RangeQueue } from './range-enqueuer.ts';
 import { ReplayRunner } from './replay-runner.ts';
 
+/** Longest `stop()` waits for a pass in progress. */
+const STOP_WAIT_MS = 10_000;
+
 export type IntegrityConfig = Pick<
   MasterConfig,
   'planIntervalMs' | 'stallTimeoutMs' | 'maxInFlightPerPartition' | 'reconcileIntervalMs'
@@ -98,13 +101,17 @@ export class IntegrityPasses {
 
   start(): void {
     const cfg = this.#o.config;
-    this.#every('replays', cfg.planIntervalMs, () => this.#replays.pass());
+    const stopped = () => this.#stopped;
+    this.#every('replays', cfg.planIntervalMs, () => this.#replays.pass(stopped));
     const finalizer = this.#finalizer;
     if (finalizer) {
-      this.#every('finalizer', cfg.finalizeIntervalMs ?? 60_000, () => finalizer.pass(this.#o.topics()));
+      this.#every('finalizer', cfg.finalizeIntervalMs ?? 60_000, () =>
+        finalizer.pass(this.#o.topics(), stopped),
+      );
     }
     const audit = this.#audit;
-    if (audit) this.#every('audit', cfg.auditIntervalMs ?? 300_000, () => audit.pass(this.#o.topics()));
+    if (audit)
+      this.#every('audit', cfg.auditIntervalMs ?? 300_000, () => audit.pass(this.#o.topics(), stopped));
   }
 
   async stop(): Promise<void> {
@@ -112,7 +119,16 @@ export class IntegrityPasses {
     this.#stopped = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
-    await Promise.all([...this.#running].map((p) => p.catch(() => undefined)));
+    // Passes stop between topics; one stuck on S3 is not waited for beyond a bound (its
+    // writes are fenced, and idempotent against the next leader's).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.#running].map((p) => p.catch(() => undefined))),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, STOP_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
     this.#metrics?.reset();
   }
 

@@ -132,7 +132,7 @@ export class ReplayRunner {
   }
 
   /** One pass over every replay that is not done. A NOT_LEADER ends it. */
-  async pass(): Promise<void> {
+  async pass(stopped: () => boolean = () => false): Promise<void> {
     const zk = this.#o.writer.zk;
     const ids = (await zk.children(REPLAYS_PATH)).sort();
     if (ids.length === 0) return;
@@ -145,6 +145,7 @@ export class ReplayRunner {
       return live;
     };
     for (const id of ids) {
+      if (stopped()) return;
       try {
         await this.runReplay(id, { reconcile, workers });
       } catch (err) {
