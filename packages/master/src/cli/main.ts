@@ -258,7 +258,15 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     );
     return EXIT.OK;
   }
-  if (cmd === 'audit') return auditCommand(api, sub, values, json);
+  if (cmd === 'audit') {
+    // A whole-topic or --deep audit reads a lot from S3: wait for it as long as it takes (1 h).
+    const patient = createApiClient(
+      values['api-url'] ?? env.SLUICE_API_URL ?? 'http://127.0.0.1:8080',
+      values.token ?? env.SLUICE_API_TOKEN,
+      3_600_000,
+    );
+    return auditCommand(patient, sub, values, json);
+  }
   if (cmd === 'replay') {
     const partitionBy = values['partition-by'] ? parsePartitionBy(values['partition-by']) : undefined;
     return replayCommand(api, sub, arg, { ...values, partitionBy }, json);
