@@ -11,7 +11,6 @@ import { after, before, describe, test } from 'node:test';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Producer } from 'kafkajs';
 import { apiClient } from '../helpers/api.ts';
-import { waitCommitted } from '../helpers/end-check.ts';
 import { createTopic, highWatermarks, kafkaClient } from '../helpers/kafka.ts';
 import { REPO, type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
 import { makeEvents, type ProducedRecord, verifyExactlyOnce } from '../helpers/records.ts';
@@ -51,6 +50,24 @@ async function produce(
 function hourFolderOf(ms: number): string {
   const d = new Date(ms).toISOString();
   return `dt=${d.slice(0, 10)}/hr=${d.slice(11, 13)}/`;
+}
+
+/** Waits until every partition of `topic` is committed to `hw`, with nothing left in flight. */
+async function waitCommitted(api: ReturnType<typeof apiClient>, topic: string, hw: Map<number, bigint>) {
+  return waitFor(
+    `every partition of ${topic} committed to its high watermark`,
+    async () => {
+      const res = await api.get(`/api/v1/topics/${topic}`);
+      if (res.status !== 200) return false;
+      const parts = res.body.partitions as Array<{ partition: number; committedOffset: string; lag: number }>;
+      return parts.length === hw.size &&
+        parts.every((p) => BigInt(p.committedOffset) === hw.get(p.partition) && p.lag === 0)
+        ? res.body
+        : false;
+    },
+    240_000,
+    500,
+  );
 }
 
 interface Run {
