@@ -9,7 +9,7 @@
  * and that condition is what lets the first complete write of a key win (invariant 4).
  * A failed or aborted multipart upload is aborted so that no parts linger.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, type Hash, webcrypto } from 'node:crypto';
 import { Writable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -185,6 +185,39 @@ function sseHeaders(spec: OutputSpec): { ServerSideEncryption?: S3Sse; SSEKMSKey
   };
 }
 
+/**
+ * SigV4 signs each request's payload with its SHA-256, which the SDK computes on the JS thread
+ * for a Buffer body: for UploadPart a second pass over every byte, on the thread that encodes
+ * (bench/README.md). Handing the signer the `x-amz-content-sha256` header it would otherwise
+ * compute makes it use that value: the request is the same, only where the hash is computed
+ * changes.
+ */
+function withPayloadHash<C extends { middlewareStack: { add: (...a: never[]) => void } }>(
+  command: C,
+  hex: string,
+): C {
+  const add = command.middlewareStack.add as unknown as (
+    mw: (
+      next: (args: { request: unknown }) => Promise<unknown>,
+    ) => (args: { request: unknown }) => Promise<unknown>,
+    opts: { step: 'build'; name: string },
+  ) => void;
+  add(
+    (next) => (args) => {
+      const req = args.request as { headers?: Record<string, string> } | undefined;
+      if (req?.headers) req.headers['x-amz-content-sha256'] = hex;
+      return next(args);
+    },
+    { step: 'build', name: 'sluicePayloadHash' },
+  );
+  return command;
+}
+
+/** SHA-256 of a part, computed by WebCrypto on libuv's threadpool, off the JS thread. */
+async function partHash(body: Buffer): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', body)).toString('hex');
+}
+
 function isAbort(err: unknown): boolean {
   return (err as { name?: string } | null)?.name === 'AbortError';
 }
@@ -292,16 +325,19 @@ class S3ObjectSink extends Writable implements ObjectSink {
     if (this.#failure) throw this.#failure;
     const partNumber = ++this.#partNumber;
     const uploadId = this.#uploadId;
-    const p = this.#send(`UploadPart ${partNumber}`, () =>
+    const p = this.#send(`UploadPart ${partNumber}`, async () =>
       this.#s3.send(
-        new UploadPartCommand({
-          Bucket: this.#bucket,
-          Key: this.key,
-          UploadId: uploadId,
-          PartNumber: partNumber,
-          Body: body,
-          ContentLength: body.length,
-        }),
+        withPayloadHash(
+          new UploadPartCommand({
+            Bucket: this.#bucket,
+            Key: this.key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: body,
+            ContentLength: body.length,
+          }),
+          await partHash(body),
+        ),
         { abortSignal: this.#abort.signal },
       ),
     ).then(
@@ -335,20 +371,25 @@ class S3ObjectSink extends Writable implements ObjectSink {
     if (this.#uploadId === undefined) {
       const body = Buffer.concat(this.#pending, this.#pendingBytes);
       this.#pending = [];
+      // One object, one request: the object's SHA-256 is the payload's.
+      const sha256 = this.#hash.digest('hex');
       await this.#send('PutObject', () =>
         this.#s3.send(
-          new PutObjectCommand({
-            Bucket: this.#bucket,
-            Key: this.key,
-            Body: body,
-            ContentLength: body.length,
-            ...this.#headers,
-            ...ifNoneMatch,
-          }),
+          withPayloadHash(
+            new PutObjectCommand({
+              Bucket: this.#bucket,
+              Key: this.key,
+              Body: body,
+              ContentLength: body.length,
+              ...this.#headers,
+              ...ifNoneMatch,
+            }),
+            sha256,
+          ),
           { abortSignal: this.#abort.signal },
         ),
       );
-      return { key: this.key, bytes: this.#bytes, sha256: this.#hash.digest('hex'), parts: 0 };
+      return { key: this.key, bytes: this.#bytes, sha256, parts: 0 };
     }
     if (this.#pendingBytes > 0) {
       const last = Buffer.concat(this.#pending, this.#pendingBytes);
