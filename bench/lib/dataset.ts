@@ -1,0 +1,182 @@
+/**
+ * The benchmark's data: one Kafka topic per record size, filled once with Kafka's own
+ * ProducerPerformance from a payload file of JSON events (payloads.ts), and described by
+ * what a reader of it must get: partitions, end offsets, records, and key + value bytes.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createKafkaAdmin, type KafkaAdmin } from '@sluice/shared';
+import { Kafka, logLevel } from 'kafkajs';
+import { meanLineBytes, payloadFile } from './payloads.ts';
+import type { BenchEnv } from './stack.ts';
+
+export interface DatasetSpec {
+  /** Short label: `1KiB`, `100B`. */
+  label: string;
+  topic: string;
+  partitions: number;
+  records: number;
+  /** Target value size. */
+  payloadBytes: number;
+  /** Offsets per range, as Sluice is told to cut (`maxRangeMessages`). */
+  rangeMessages: number;
+}
+
+export interface PartitionEnd {
+  partition: number;
+  end: bigint;
+}
+
+export interface Dataset extends DatasetSpec {
+  topicId: string;
+  ends: PartitionEnd[];
+  /** Mean value bytes of the payload file (records have no key). */
+  meanValueBytes: number;
+  /** Key + value bytes over all records: what "MB" means in every figure (10^6 bytes). */
+  bytes: number;
+  producedWith: string;
+  /** Seconds ProducerPerformance took, or null when the topic was reused. */
+  produceSeconds: number | null;
+}
+
+/** The ranges Sluice plans for a full backlog: `rangeMessages` offsets each, per partition. */
+export function rangesOf(
+  d: Pick<Dataset, 'topic' | 'topicId' | 'ends' | 'rangeMessages'>,
+): Array<{ topic: string; topicId: string; partition: number; start: bigint; end: bigint }> {
+  const out = [];
+  for (const { partition, end } of d.ends) {
+    for (let s = 0n; s < end; s += BigInt(d.rangeMessages)) {
+      const e = s + BigInt(d.rangeMessages) < end ? s + BigInt(d.rangeMessages) : end;
+      out.push({ topic: d.topic, topicId: d.topicId, partition, start: s, end: e });
+    }
+  }
+  return out;
+}
+
+function admin(env: BenchEnv): KafkaAdmin {
+  return createKafkaAdmin({
+    kafkaBrokers: env.brokers,
+    kafkaClientId: 'sluice-bench',
+    kafkaSsl: false,
+    kafkaSasl: null,
+  });
+}
+
+/** End offsets and topic id, or null when the topic does not exist. */
+async function describe(
+  env: BenchEnv,
+  topic: string,
+): Promise<{ topicId: string; ends: PartitionEnd[] } | null> {
+  const a = admin(env);
+  try {
+    const md = (await a.topicMetadata([topic])).get(topic);
+    if (!md) return null;
+    const offsets = await a.offsets(topic, md.partitions);
+    return {
+      topicId: md.topicId,
+      ends: offsets.map((o) => ({ partition: o.partition, end: o.lastStable })),
+    };
+  } finally {
+    await a.close();
+  }
+}
+
+function kafkaClient(env: BenchEnv): Kafka {
+  return new Kafka({ clientId: 'sluice-bench', brokers: env.brokers, logLevel: logLevel.NOTHING });
+}
+
+/**
+ * The topic, filled with `records` records unless it already holds exactly that many (a
+ * topic kept by `--keep-data` is reused; one with another count is made again).
+ */
+export async function ensureDataset(
+  env: BenchEnv,
+  spec: DatasetSpec,
+  log: (s: string) => void,
+): Promise<Dataset> {
+  const file = payloadFile(spec.payloadBytes, 20_000);
+  const meanValueBytes = meanLineBytes(file);
+  const existing = await describe(env, spec.topic);
+  const total = (ends: PartitionEnd[]) => ends.reduce((n, e) => n + Number(e.end), 0);
+  let produceSeconds: number | null = null;
+  if (existing && existing.ends.length === spec.partitions && total(existing.ends) === spec.records) {
+    log(`reusing topic ${spec.topic} (${spec.records} records)`);
+  } else {
+    const kafka = kafkaClient(env);
+    const ka = kafka.admin();
+    await ka.connect();
+    try {
+      if (existing) {
+        await ka.deleteTopics({ topics: [spec.topic] });
+        await new Promise((r) => setTimeout(r, 2_000));
+      }
+      await ka.createTopics({
+        topics: [{ topic: spec.topic, numPartitions: spec.partitions, replicationFactor: 1 }],
+        waitForLeaders: true,
+      });
+    } finally {
+      await ka.disconnect();
+    }
+    const dir = join(env.scratchDir, 'payloads');
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, `${spec.label}.txt`);
+    writeFileSync(path, file);
+    log(`producing ${spec.records} records of ~${spec.payloadBytes} B into ${spec.topic}`);
+    const t0 = performance.now();
+    const res = spawnSync(
+      'java',
+      [
+        '-Xmx768m',
+        '-cp',
+        `${env.kafkaHome}/libs/*`,
+        'org.apache.kafka.tools.ProducerPerformance',
+        '--topic',
+        spec.topic,
+        '--num-records',
+        String(spec.records),
+        '--payload-file',
+        path,
+        '--throughput',
+        '-1',
+        '--producer-props',
+        `bootstrap.servers=${env.brokers.join(',')}`,
+        'acks=1',
+        'linger.ms=20',
+        'batch.size=524288',
+        'compression.type=none',
+      ],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    );
+    if (res.status !== 0) {
+      throw new Error(
+        `ProducerPerformance failed (${res.status}): ${(res.stderr || res.stdout).slice(-2000)}`,
+      );
+    }
+    produceSeconds = (performance.now() - t0) / 1000;
+  }
+  const d = await describe(env, spec.topic);
+  if (!d || total(d.ends) !== spec.records) {
+    throw new Error(`topic ${spec.topic} holds ${d ? total(d.ends) : 0} records, expected ${spec.records}`);
+  }
+  return {
+    ...spec,
+    topicId: d.topicId,
+    ends: d.ends,
+    meanValueBytes,
+    // Estimated here from the payload mix; replaced by the raw read's exact count.
+    bytes: Math.round(meanValueBytes * spec.records),
+    producedWith: `Kafka ProducerPerformance (${env.kafkaHome}), acks=1, linger.ms=20, batch.size=512 KiB, no producer compression`,
+    produceSeconds,
+  };
+}
+
+export async function deleteDataset(env: BenchEnv, topic: string): Promise<void> {
+  const ka = kafkaClient(env).admin();
+  await ka.connect();
+  try {
+    await ka.deleteTopics({ topics: [topic] });
+  } finally {
+    await ka.disconnect();
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * What Linux knows about a process: CPU seconds (utime + stime of every thread, from
+ * /proc/<pid>/stat) and memory (VmRSS now, VmHWM the peak, from /proc/<pid>/status).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let ticks: number | undefined;
+
+/** Clock ticks per second (`getconf CLK_TCK`, 100 on Linux unless rebuilt). */
+function clockTicks(): number {
+  if (ticks === undefined) {
+    try {
+      ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticks = 100;
+    }
+  }
+  return ticks;
+}
+
+/** CPU seconds the process has used so far (user + system, all threads). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  return (utime + stime) / clockTicks();
+}
+
+function statusKb(pid: number, field: string): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Resident memory now, MiB. */
+export function rssMiB(pid: number): number {
+  return statusKb(pid, 'VmRSS') / 1024;
+}
+
+/** Peak resident memory since the process started, MiB. */
+export function peakRssMiB(pid: number): number {
+  return statusKb(pid, 'VmHWM') / 1024;
+}
+
+export interface MachineInfo {
+  cpuModel: string;
+  cores: number;
+  memoryGiB: number;
+  node: string;
+  os: string;
+  kernel: string;
+  /** 1-minute load average when the run started and ended: how shared the machine was. */
+  loadStart: number;
+  loadEnd?: number;
+}
+
+export function loadAverage(): number {
+  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+}
+
+export function machineInfo(): MachineInfo {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown';
+  const cores = (cpuinfo.match(/^processor\s*:/gm) ?? []).length;
+  const memKb = Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
+  let os = 'Linux';
+  try {
+    os = /^PRETTY_NAME="?([^"\n]+)"?/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? os;
+  } catch {
+    // not every system has it
+  }
+  return {
+    cpuModel: model,
+    cores,
+    memoryGiB: Math.round((memKb / 1024 / 1024) * 10) / 10,
+    node: process.version,
+    os,
+    kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
+    loadStart: loadAverage(),
+  };
+}
