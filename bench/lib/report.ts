@@ -139,7 +139,7 @@ function baselineTable(r: Results): string[] {
     for (const [k, m] of Object.entries(b.raw)) {
       const [p, par] = k.split('x');
       rows.push(
-        `| ${d.label} | worker's reader alone (createRangeReader), ${p} process × ${par} ranges at once | ${f0(mbps(m))} | ${f0(m.records / (m.wallMs / 1000))} | ${x(mbps(m) / java, 'Java consumer')} | ${f2(cpuPerGB(m))} | ${f0(m.peakRssMiB)} |`,
+        `| ${d.label} | worker's reader alone (createRangeReader), ${p} process${p === '1' ? '' : 'es'} × ${par} range${par === '1' ? '' : 's'} at once | ${f0(mbps(m))} | ${f0(m.records / (m.wallMs / 1000))} | ${x(mbps(m) / java, 'Java consumer')} | ${f2(cpuPerGB(m))} | ${f0(m.peakRssMiB)} |`,
       );
     }
     const raw1 = b.raw['1x1'];
