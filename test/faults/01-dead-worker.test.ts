@@ -1,0 +1,176 @@
+/**
+ * Invariants 6 and 7: a worker may die at any instant. Three workers move a topic under a
+ * steady load; one at a time, a worker is SIGKILLed while it is in the middle of a range,
+ * three times. Its ephemeral node goes when ZooKeeper ends its session, and the leader
+ * requeues its active ranges at once: the test times the kill → "a new attempt of the range is
+ * active on another worker", which must be about the ZooKeeper session timeout plus a second
+ * or two, not BullMQ's stalled-job interval (30 s). Every record still lands exactly once.
+ *
+ * S3 answers each request after 250 ms (through the fault proxy), as a distant S3 would, so
+ * that ranges take a while and a kill lands in the middle of one.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { apiClient } from '../helpers/api.ts';
+import { verifyEnd } from '../helpers/end-check.ts';
+import { createTopic, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
+import { produceAll, steadyLoad } from '../helpers/load.ts';
+import { type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
+import { makeEvents } from '../helpers/records.ts';
+import { createBucket, s3Client } from '../helpers/s3.ts';
+import { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
+import { loadStackEnv } from '../helpers/stack-env.ts';
+import { ZkView } from '../helpers/zk-view.ts';
+
+const SESSION_MS = 4_000;
+const kafka = kafkaClient();
+const s3 = s3Client();
+const cluster = new TestCluster({
+  name: 'fault-dead-worker',
+  env: { SLUICE_ZK_SESSION_TIMEOUT_MS: String(SESSION_MS), SLUICE_STALL_TIMEOUT_MS: '60000' },
+});
+const bucket = uniqueName('fault-dead').toLowerCase();
+let proxy: S3FaultProxy;
+let zk: ZkView;
+let topic: TestTopic;
+let dropBucket: () => Promise<void>;
+
+before(async () => {
+  dropBucket = (await createBucket(s3, bucket)).delete;
+  proxy = await S3FaultProxy.start(loadStackEnv().SLUICE_S3_ENDPOINT);
+  proxy.rule = () => ({ kind: 'pass', delayMs: 250 });
+  zk = await ZkView.open(cluster.env.SLUICE_ZOOKEEPER!);
+  topic = await createTopic(kafka, uniqueName('dead-worker'), 4);
+});
+
+after(async () => {
+  await cluster.stopAll();
+  await zk?.close();
+  await proxy?.close();
+  await topic?.delete();
+  await dropBucket?.();
+});
+
+test('SIGKILLed workers: their ranges run elsewhere within the session timeout + ~2 s; every record lands once', async (t) => {
+  const master = await cluster.startMaster();
+  const workerEnv = { SLUICE_S3_ENDPOINT: proxy.endpoint, SLUICE_WORKER_CONCURRENCY: '2' };
+  const workers = new Map<string, SluiceProcess>();
+  const addWorker = async () => {
+    const w = await cluster.startWorker(workerEnv);
+    workers.set(`${cluster.name}-${w.name}`, w);
+  };
+  await Promise.all([addWorker(), addWorker(), addWorker()]);
+  await waitFor('three workers registered', async () => (await zk.workers()).length === 3);
+  const api = apiClient(master.url, cluster.token);
+
+  const produced = makeEvents(24_000, {
+    startMs: Date.now() - 3600_000,
+    spanMs: 3600_000,
+    partitions: 4,
+    tombstoneEvery: 97,
+  });
+  await produceAll(topic.producer, topic.name, produced.slice(0, 4_000));
+  const res = await api.post('/api/v1/topics', {
+    topic: topic.name,
+    destination: { bucket, prefix: 'dead' },
+    partitionBy: { kind: 'kafka-time', granularity: 'hour' },
+    maxRangeMessages: 250,
+    flushIntervalMs: 500,
+  });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  const load = steadyLoad(topic.producer, topic.name, produced.slice(4_000), 1_000);
+
+  const latencies: number[] = [];
+  for (let kill = 1; kill <= 3; kill++) {
+    // A worker in the middle of a range: its range node says active, on it.
+    const { victim, ranges } = await waitFor(
+      'a worker with a range active',
+      async () => {
+        const active = (await zk.ranges(topic.name)).filter((r) => r.record.state === 'active');
+        const byWorker = new Map<string, typeof active>();
+        for (const r of active)
+          if (workers.has(r.record.worker!))
+            byWorker.set(r.record.worker!, [...(byWorker.get(r.record.worker!) ?? []), r]);
+        const best = [...byWorker].sort((a, b) => b[1].length - a[1].length)[0];
+        return best ? { victim: best[0], ranges: best[1] } : false;
+      },
+      60_000,
+      50,
+    );
+    const proc = workers.get(victim)!;
+    proc.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await proc.exited;
+    workers.delete(victim);
+    // What it held when it died: ranges still active on it (one may have finished in between).
+    const held = [];
+    for (const r of ranges) {
+      const now = await zk.range(topic.name, r.partition, r.start, r.end);
+      if (now && now.state === 'active' && now.worker === victim && now.attempt === r.record.attempt)
+        held.push(r);
+    }
+    if (held.length === 0) {
+      t.diagnostic(`kill ${kill}: ${victim} finished its ranges before the signal landed; killing another`);
+      kill--;
+      await addWorker();
+      continue;
+    }
+    const nodeGone = waitFor(
+      'the worker node to vanish',
+      async () => !(await zk.workers()).includes(victim),
+      30_000,
+      50,
+    ).then(() => Date.now() - killedAt);
+    const taken = await Promise.all(
+      held.map((r) =>
+        waitFor(
+          `range ${r.partition}/${r.start}-${r.end} to run elsewhere`,
+          async () => {
+            const now = await zk.range(topic.name, r.partition, r.start, r.end);
+            if (now === null) return { ms: Date.now() - killedAt, how: 'committed' };
+            if (now.attempt > r.record.attempt && (now.state === 'active' || now.state === 'done')) {
+              assert.notEqual(now.worker, victim);
+              assert.equal(now.requeueReason, 'worker-lost');
+              return {
+                ms: Date.now() - killedAt,
+                how: `attempt ${now.attempt} ${now.state} on ${now.worker?.replace(`${cluster.name}-`, '')}`,
+              };
+            }
+            return false;
+          },
+          60_000,
+          50,
+        ),
+      ),
+    );
+    const goneMs = await nodeGone;
+    for (const x of taken) latencies.push(x.ms);
+    t.diagnostic(
+      `kill ${kill}: ${victim.replace(`${cluster.name}-`, '')} held ${held.length} range(s); node gone after ${goneMs} ms; ` +
+        `running elsewhere after ${taken.map((x) => `${x.ms} ms (${x.how})`).join(', ')}`,
+    );
+    await addWorker();
+  }
+
+  await load.done;
+  const end = await verifyEnd({
+    api,
+    s3,
+    admin: topic.admin,
+    bucket,
+    prefix: 'dead',
+    topic: topic.name,
+    produced,
+  });
+  const max = Math.max(...latencies);
+  t.diagnostic(
+    `reassignment after SIGKILL (session timeout ${SESSION_MS} ms): min ${Math.min(...latencies)} ms, max ${max} ms, ` +
+      `mean ${Math.round(latencies.reduce((a, b) => a + b, 0) / latencies.length)} ms over ${latencies.length} ranges; ` +
+      `${end.commitRecords} ranges, ${end.dataObjects} objects, ${produced.length} records exactly once`,
+  );
+  // Session timeout, ZooKeeper's expiry tick, the leader's sweep and a free worker slot; far below BullMQ's 30 s.
+  assert.ok(max < SESSION_MS + 5_000, `a range waited ${max} ms after its worker died`);
+  const metrics = String((await api.get('/metrics')).body);
+  const lost = Number(/sluice_requeues_total\{reason="worker-lost"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+  assert.ok(lost >= 3, `worker-lost requeues counted: ${lost}`);
+});

@@ -1,0 +1,95 @@
+/**
+ * A test's own look into a cluster's ZooKeeper state (its chroot): range nodes, partition
+ * states, live workers, the leader. Read-only; fault tests poll it to time what the leader
+ * and the workers do.
+ */
+import {
+  decodeJson,
+  LEADER_PATH,
+  type LeaderRecord,
+  type PartitionState,
+  parseRangeNodeName,
+  partitionPath,
+  partitionsPath,
+  type RangeRecord,
+  WORKERS_PATH,
+  ZkSession,
+} from '@sluice/shared';
+
+export interface RangeNodeView {
+  partition: number;
+  start: bigint;
+  end: bigint;
+  record: RangeRecord;
+  version: number;
+}
+
+export class ZkView {
+  readonly session: ZkSession;
+
+  private constructor(session: ZkSession) {
+    this.session = session;
+  }
+
+  /** `connect` with the cluster's chroot, e.g. `cluster.env.SLUICE_ZOOKEEPER`. */
+  static async open(connect: string): Promise<ZkView> {
+    return new ZkView(await ZkSession.open({ connect, sessionTimeoutMs: 30_000 }));
+  }
+
+  async partitions(topic: string): Promise<number[]> {
+    return (await this.session.children(partitionsPath(topic)))
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+
+  async partitionState(topic: string, partition: number): Promise<PartitionState | null> {
+    const node = await this.session.get(partitionPath(topic, partition));
+    return node && node.data.length > 0 ? decodeJson<PartitionState>(node.data, 'partition') : null;
+  }
+
+  /** Every range node of the topic now (ranges in flight), by partition and start. */
+  async ranges(topic: string): Promise<RangeNodeView[]> {
+    const out: RangeNodeView[] = [];
+    for (const partition of await this.partitions(topic)) {
+      const base = partitionPath(topic, partition);
+      const names = (await this.session.children(base)).filter((n) => /^\d{20}-\d{20}$/.test(n)).sort();
+      const nodes = await Promise.all(names.map((n) => this.session.get(`${base}/${n}`)));
+      nodes.forEach((node, i) => {
+        if (!node || node.data.length === 0) return;
+        const { start, end } = parseRangeNodeName(names[i]!);
+        out.push({
+          partition,
+          start,
+          end,
+          record: decodeJson<RangeRecord>(node.data, names[i]!),
+          version: node.version,
+        });
+      });
+    }
+    return out;
+  }
+
+  /** One range node, or null when it is gone (committed and pruned). */
+  async range(topic: string, partition: number, start: bigint, end: bigint): Promise<RangeRecord | null> {
+    const name = `${String(start).padStart(20, '0')}-${String(end).padStart(20, '0')}`;
+    const node = await this.session.get(`${partitionPath(topic, partition)}/${name}`);
+    return node && node.data.length > 0 ? decodeJson<RangeRecord>(node.data, name) : null;
+  }
+
+  async workers(): Promise<string[]> {
+    return (await this.session.children(WORKERS_PATH)).sort();
+  }
+
+  /** `/sluice/leader` and its version (the epoch). */
+  async leader(): Promise<{ record: LeaderRecord; version: number } | null> {
+    const node = await this.session.get(LEADER_PATH);
+    return node && node.data.length > 0
+      ? { record: decodeJson<LeaderRecord>(node.data, LEADER_PATH), version: node.version }
+      : null;
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+  }
+}
