@@ -25,6 +25,11 @@ export class ChunkBuilder {
     return this.#total + this.#pos;
   }
 
+  /** Whole chunks appended and not yet taken. */
+  get fullChunks(): number {
+    return this.#full.length;
+  }
+
   /** Bytes appended and not yet taken. */
   get pending(): number {
     let n = this.#pos;

@@ -21,6 +21,8 @@ import { type EncodableRecord, RecordEncoder } from './record-encoder.ts';
 import { TimeBucketer } from './time-bucket.ts';
 
 export const CHUNK_BYTES = 128 * 1024;
+/** Full chunks an open object may hold before they go to its compressor (1 MiB). */
+const DRAIN_CHUNKS = 8;
 
 export interface RangeWriterOptions {
   spec: OutputSpec;
@@ -132,6 +134,9 @@ export class RangeWriter {
       encoder.encodeInto(rec, b.out);
       b.noteRecord(rec.offset, ts);
       last = b;
+      // Hand over full chunks as they fill, not after the whole batch: what is encoded and not
+      // yet written stays under DRAIN_CHUNKS per object, however much a fetch held.
+      if (b.compressor !== null && b.out.fullChunks >= DRAIN_CHUNKS) await this.#drain(b, false);
     }
     this.#records += records.length;
     if (opening !== null) {
