@@ -83,17 +83,9 @@ test('SIGKILLed workers: their ranges run elsewhere within the session timeout +
   const latencies: number[] = [];
   for (let kill = 1; kill <= 3; kill++) {
     // A worker in the middle of a range: its range node says active, on it.
-    const { victim, ranges } = await waitFor(
+    const { worker: victim, ranges } = await waitFor(
       'a worker with a range active',
-      async () => {
-        const active = (await zk.ranges(topic.name)).filter((r) => r.record.state === 'active');
-        const byWorker = new Map<string, typeof active>();
-        for (const r of active)
-          if (workers.has(r.record.worker!))
-            byWorker.set(r.record.worker!, [...(byWorker.get(r.record.worker!) ?? []), r]);
-        const best = [...byWorker].sort((a, b) => b[1].length - a[1].length)[0];
-        return best ? { victim: best[0], ranges: best[1] } : false;
-      },
+      () => zk.busiestWorker(topic.name, workers.keys()),
       60_000,
       50,
     );

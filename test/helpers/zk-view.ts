@@ -77,6 +77,22 @@ export class ZkView {
     return node && node.data.length > 0 ? decodeJson<RangeRecord>(node.data, name) : null;
   }
 
+  /** The worker among `candidates` with the most ranges active on it now, and those ranges; null when none has one. */
+  async busiestWorker(
+    topic: string,
+    candidates: Iterable<string>,
+  ): Promise<{ worker: string; ranges: RangeNodeView[] } | null> {
+    const wanted = new Set(candidates);
+    const byWorker = new Map<string, RangeNodeView[]>();
+    for (const r of await this.ranges(topic)) {
+      const w = r.record.worker;
+      if (r.record.state !== 'active' || !w || !wanted.has(w)) continue;
+      byWorker.set(w, [...(byWorker.get(w) ?? []), r]);
+    }
+    const best = [...byWorker].sort((a, b) => b[1].length - a[1].length)[0];
+    return best ? { worker: best[0], ranges: best[1] } : null;
+  }
+
   async workers(): Promise<string[]> {
     return (await this.session.children(WORKERS_PATH)).sort();
   }

@@ -1,0 +1,198 @@
+/**
+ * Invariants 2, 4 and 7, the stall path: a worker that stops making progress loses its range
+ * after SLUICE_STALL_TIMEOUT_MS (8 s here) although its ZooKeeper session lives on (30 s
+ * here, so this is the stall path and not the dead-worker one). The worker is SIGSTOPped in
+ * the middle of a range under load; its range is requeued as `stalled` and finished by another
+ * worker; then the stuck worker is SIGCONTed. It must not commit its stale result over the
+ * newer one, nor rewrite the completed range's objects, nor write any object under another
+ * name: the objects' bytes are unchanged after it wakes and nothing extra appears.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { apiClient } from '../helpers/api.ts';
+import { changedObjects, snapshotObjects, verifyEnd } from '../helpers/end-check.ts';
+import { createTopic, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
+import { produceAll, steadyLoad } from '../helpers/load.ts';
+import { logged } from '../helpers/process-log.ts';
+import { type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
+import { makeEvents } from '../helpers/records.ts';
+import { createBucket, getText, s3Client } from '../helpers/s3.ts';
+import { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
+import { loadStackEnv } from '../helpers/stack-env.ts';
+import { ZkView } from '../helpers/zk-view.ts';
+
+const STALL_MS = 8_000;
+const kafka = kafkaClient();
+const s3 = s3Client();
+const cluster = new TestCluster({
+  name: 'fault-stuck-worker',
+  env: { SLUICE_STALL_TIMEOUT_MS: String(STALL_MS), SLUICE_ZK_SESSION_TIMEOUT_MS: '4000' },
+});
+const bucket = uniqueName('fault-stuck').toLowerCase();
+let proxy: S3FaultProxy;
+let zk: ZkView;
+let topic: TestTopic;
+let dropBucket: () => Promise<void>;
+let stuck: SluiceProcess | undefined;
+
+before(async () => {
+  dropBucket = (await createBucket(s3, bucket)).delete;
+  proxy = await S3FaultProxy.start(loadStackEnv().SLUICE_S3_ENDPOINT);
+  proxy.rule = () => ({ kind: 'pass', delayMs: 250 });
+  zk = await ZkView.open(cluster.env.SLUICE_ZOOKEEPER!);
+  topic = await createTopic(kafka, uniqueName('stuck-worker'), 4);
+});
+
+after(async () => {
+  if (stuck && stuck.child.exitCode === null) stuck.child.kill('SIGCONT');
+  await cluster.stopAll();
+  await zk?.close();
+  await proxy?.close();
+  await topic?.delete();
+  await dropBucket?.();
+});
+
+test('a SIGSTOPped worker loses its range after the stall timeout and, woken, changes nothing in S3', async (t) => {
+  const master = await cluster.startMaster();
+  // The workers' sessions outlive the stop: only the stall timeout can take the range away.
+  const workerEnv = {
+    SLUICE_S3_ENDPOINT: proxy.endpoint,
+    SLUICE_WORKER_CONCURRENCY: '2',
+    SLUICE_ZK_SESSION_TIMEOUT_MS: '30000',
+  };
+  const procs = await Promise.all([1, 2, 3].map(() => cluster.startWorker(workerEnv)));
+  const byId = new Map(procs.map((p) => [`${cluster.name}-${p.name}`, p]));
+  await waitFor('three workers registered', async () => (await zk.workers()).length === 3);
+  const api = apiClient(master.url, cluster.token);
+
+  const produced = makeEvents(16_000, { startMs: Date.now() - 3600_000, spanMs: 3600_000, partitions: 4 });
+  await produceAll(topic.producer, topic.name, produced.slice(0, 4_000));
+  const res = await api.post('/api/v1/topics', {
+    topic: topic.name,
+    destination: { bucket, prefix: 'stuck' },
+    partitionBy: { kind: 'kafka-time', granularity: 'hour' },
+    maxRangeMessages: 250,
+    flushIntervalMs: 500,
+  });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  const load = steadyLoad(topic.producer, topic.name, produced.slice(4_000), 800);
+
+  const { worker: victim, ranges } = await waitFor(
+    'a worker with a range active',
+    () => zk.busiestWorker(topic.name, byId.keys()),
+    60_000,
+    50,
+  );
+  stuck = byId.get(victim)!;
+  process.kill(stuck.child.pid!, 'SIGSTOP');
+  const stoppedAt = Date.now();
+  const held = [];
+  for (const r of ranges) {
+    const now = await zk.range(topic.name, r.partition, r.start, r.end);
+    if (now && now.state === 'active' && now.worker === victim && now.attempt === r.record.attempt)
+      held.push(r);
+  }
+  assert.ok(held.length > 0, 'the stopped worker was in the middle of a range');
+
+  // Requeued as stalled, taken by another worker, finished; the stuck worker's node still there.
+  const requeued = await Promise.all(
+    held.map((r) =>
+      waitFor(
+        `range ${r.partition}/${r.start}-${r.end} requeued and done elsewhere`,
+        async () => {
+          const now = await zk.range(topic.name, r.partition, r.start, r.end);
+          if (now === null) return { ms: Date.now() - stoppedAt, how: 'committed' };
+          if (now.attempt === r.record.attempt) return false;
+          assert.equal(now.requeueReason, 'stalled', 'requeued by the stall timeout');
+          if (now.state !== 'done') return false;
+          assert.notEqual(now.result?.worker, victim);
+          return {
+            ms: Date.now() - stoppedAt,
+            how: `attempt ${now.attempt} done by ${now.result?.worker?.replace(`${cluster.name}-`, '')}`,
+          };
+        },
+        60_000,
+        100,
+      ),
+    ),
+  );
+  assert.ok((await zk.workers()).includes(victim), 'the stuck worker still holds its ZooKeeper session');
+  t.diagnostic(
+    `SIGSTOP: ${held.length} range(s) requeued as stalled and finished elsewhere after ${requeued.map((x) => `${x.ms} ms (${x.how})`).join(', ')} (stall timeout ${STALL_MS} ms)`,
+  );
+  assert.ok(
+    requeued.every((x) => x.ms > STALL_MS - 1_500),
+    'not requeued before the stall timeout (the session path did not fire)',
+  );
+
+  // What the stuck worker could touch: the held ranges' objects and commit records.
+  const names = held.map(
+    (r) => `-${r.partition}-${String(r.start).padStart(20, '0')}-${String(r.end).padStart(20, '0')}`,
+  );
+  const commitNames = held.map(
+    (r) =>
+      `partition=${r.partition}/${String(r.start).padStart(20, '0')}-${String(r.end).padStart(20, '0')}.json`,
+  );
+  const isHeld = (key: string) =>
+    names.some((n) => key.includes(n)) || commitNames.some((n) => key.endsWith(n));
+  const snapshot = async () => {
+    const all = await snapshotObjects(s3, bucket, `stuck/${topic.name}/`);
+    return new Map([...all].filter(([key]) => isHeld(key)));
+  };
+  const before = await snapshot();
+  assert.ok(
+    before.size >= held.length * 2,
+    `objects and commit records of the held ranges: ${[...before.keys()].join(', ')}`,
+  );
+
+  const wokeAt = Date.now();
+  process.kill(stuck.child.pid!, 'SIGCONT');
+  // It meets its stale attempt at its next ZooKeeper write (or finds the range gone) and stops.
+  const ends = await waitFor(
+    'the woken worker to give up its stale attempts',
+    async () => {
+      const lines = logged(stuck!, ['attempt superseded', 'range gone'], wokeAt - 1_000);
+      const ids = held.map((r) => `${topic.name}-${r.partition}-${r.start}-${r.end}`);
+      return ids.every((id) => lines.some((l) => l.range === id)) ? lines : false;
+    },
+    30_000,
+    250,
+  );
+  const ids = new Set(held.map((r) => `${topic.name}-${r.partition}-${r.start}-${r.end}`));
+  const told = logged(
+    stuck,
+    ['another commit record stands', 'range attempt failed; will retry', 'attempt superseded', 'range gone'],
+    wokeAt - 1_000,
+  );
+  t.diagnostic(
+    `woken worker: ${told
+      .filter((l) => ids.has(String(l.range)))
+      .map((l) => l.msg)
+      .join(', ')} (${ends.length} range(s) given up)`,
+  );
+  await new Promise((r) => setTimeout(r, 2_000));
+  const afterWake = await snapshot();
+  assert.deepEqual(changedObjects(before, afterWake), [], 'no object of the held ranges changed');
+  assert.deepEqual(
+    [...afterWake.keys()].sort(),
+    [...before.keys()].sort(),
+    'no object appeared under their names',
+  );
+  for (const [key] of afterWake) {
+    if (!key.endsWith('.json')) continue;
+    const commit = JSON.parse(await getText(s3, bucket, key)) as { worker: string; attempt: number };
+    assert.notEqual(commit.worker, victim, `${key} is the newer attempt's record`);
+    assert.ok(commit.attempt >= 2, `${key} is the newer attempt's record`);
+  }
+  // The woken worker carries on with new ranges (its session survived).
+  await waitFor(
+    'the woken worker to write a range again',
+    async () => logged(stuck!, ['range written'], wokeAt).length > 0,
+    30_000,
+  );
+
+  await load.done;
+  await verifyEnd({ api, s3, admin: topic.admin, bucket, prefix: 'stuck', topic: topic.name, produced });
+  const metrics = String((await api.get('/metrics')).body);
+  assert.match(metrics, /sluice_requeues_total\{reason="stalled"\} [1-9]/);
+});
