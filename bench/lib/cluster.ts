@@ -40,6 +40,8 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** Extra node flags for workers (e.g. `--cpu-prof`). */
   workerNodeFlags?: string[];
+  /** Working directory of the processes. @defaultValue the log folder */
+  workDir?: string;
 }
 
 export class BenchCluster {
@@ -99,7 +101,8 @@ export class BenchCluster {
     ];
     const child = spawn(process.execPath, [...flags, join(REPO, 'packages', kind, 'src', 'main.ts')], {
       env,
-      cwd: this.#dir,
+      // Heap snapshots (--heapsnapshot-signal) land in the working directory.
+      cwd: this.#opts.workDir ?? this.#dir,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.pipe(log, { end: false });

@@ -137,6 +137,10 @@ export interface E2eOptions {
   config: E2eConfig;
   /** Node flags for the workers (profiling). */
   workerNodeFlags?: string[];
+  /** Working directory of the processes (where heap snapshots land). */
+  workDir?: string;
+  /** Called with the workers' pids once the topic is registered (profiling). */
+  onRunning?: (workerPids: number[]) => void;
   timeoutMs?: number;
   log: (s: string) => void;
 }
@@ -146,6 +150,7 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
   const cluster = new BenchCluster(env, o.name, {
     env: { SLUICE_PLAN_INTERVAL_MS: '250' },
     ...(o.workerNodeFlags ? { workerNodeFlags: o.workerNodeFlags } : {}),
+    ...(o.workDir ? { workDir: o.workDir } : {}),
   });
   const prefix = o.name;
   const zk = await ZkSession.open({ connect: `${env.zookeeper}${cluster.chroot}`, sessionTimeoutMs: 10_000 });
@@ -174,6 +179,7 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
       }),
     });
     if (res.status !== 201) throw new Error(`registration answered ${res.status}: ${await res.text()}`);
+    o.onRunning?.(workers.map((w) => w.pid));
     await waitCommitted(zk, d, o.timeoutMs ?? 600_000);
     const seconds = (performance.now() - t0) / 1000;
 

@@ -22,6 +22,8 @@ export const WORKER_SETTINGS = {
 
 export interface E2eRow extends E2eResult {
   note?: string;
+  /** MB/s of every run of this configuration (the row is the median one). */
+  runsMbps?: number[];
   /** Derived. */
   mbps: number;
   recordsPerSecond: number;
@@ -173,7 +175,7 @@ export function e2eTable(rows: E2eRow[]): string[] {
   ];
   for (const r of rows) {
     out.push(
-      `| ${r.dataset} | ${r.config.format} / ${r.config.compression}${r.note ? ` (${r.note})` : ''} | ${lanesText(r.config.workers, r.config.concurrency)} | ${f0(r.mbps)} | ${f0(r.recordsPerSecond)} | ${x(r.xRaw, 'reader')} | ${x(r.xJava, 'Java')} | ${r.stage ? x(r.stage.x, r.stage.name) : '–'} | ${f2(r.cpuSecondsPerGB)} | ${f2(r.xRawCpu)}× | ${f0(r.peakRssMiB)} | ${f2(r.xMemoryBound)}× of ${f0(r.memoryBoundMiB)} | ${f2(r.storedBytes / r.bytes)} |`,
+      `| ${r.dataset} | ${r.config.format} / ${r.config.compression}${r.note ? ` (${r.note})` : ''} | ${lanesText(r.config.workers, r.config.concurrency)} | ${f0(r.mbps)}${r.runsMbps && r.runsMbps.length > 1 ? ` (${f0(Math.min(...r.runsMbps))}–${f0(Math.max(...r.runsMbps))})` : ''} | ${f0(r.recordsPerSecond)} | ${x(r.xRaw, 'reader')} | ${x(r.xJava, 'Java')} | ${r.stage ? x(r.stage.x, r.stage.name) : '–'} | ${f2(r.cpuSecondsPerGB)} | ${f2(r.xRawCpu)}× | ${f0(r.peakRssMiB)} | ${f2(r.xMemoryBound)}× of ${f0(r.memoryBoundMiB)} | ${f2(r.storedBytes / r.bytes)} |`,
     );
   }
   return out;

@@ -41,7 +41,7 @@ export function barChart(c: Chart): string {
   const left = 60;
   const top = 70;
   const gap = 40;
-  const legendH = 20 * Math.ceil((c.panels[0]?.series.length ?? 0) / 3) + 40;
+  const legendH = 20 * Math.ceil((c.panels[0]?.series.length ?? 0) / 4) + 40;
   const width = left + c.panels.length * (panelW + gap);
   const height = top + panelH + 60 + legendH;
   const all = c.panels.flatMap((p) => [
@@ -52,7 +52,8 @@ export function barChart(c: Chart): string {
   const y = (v: number) => top + panelH - (v / yMax) * panelH;
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12" role="img" aria-labelledby="chart-title">`,
+    `<title id="chart-title">${esc(`${c.title}. ${c.subtitle}`)}</title>`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="${left}" y="24" font-size="16" font-weight="bold">${esc(c.title)}</text>`,
     `<text x="${left}" y="44" fill="#4a5568">${esc(c.subtitle)}</text>`,
@@ -93,7 +94,8 @@ export function barChart(c: Chart): string {
     p.references.forEach((r, ri) => {
       out.push(
         `<line x1="${x0}" x2="${x0 + panelW}" y1="${y(r.value)}" y2="${y(r.value)}" stroke="${REF_COLORS[ri % REF_COLORS.length]}" stroke-dasharray="6 4" stroke-width="1.5"/>`,
-        `<text x="${x0 + panelW - 4}" y="${y(r.value) - 4}" text-anchor="end" font-size="10" fill="${REF_COLORS[ri % REF_COLORS.length]}">${esc(`${r.name} ${r.value.toFixed(0)}`)}</text>`,
+        // Labels above and below their lines in turn, so that close baselines stay readable.
+        `<text x="${x0 + panelW - 4}" y="${ri % 2 === 0 ? y(r.value) - 4 : y(r.value) + 12}" text-anchor="end" font-size="10" fill="${REF_COLORS[ri % REF_COLORS.length]}">${esc(`${r.name} ${r.value.toFixed(0)}`)}</text>`,
       );
     });
     out.push(
@@ -105,8 +107,8 @@ export function barChart(c: Chart): string {
   );
   const series = c.panels[0]?.series ?? [];
   series.forEach((s, si) => {
-    const lx = left + (si % 3) * 220;
-    const ly = top + panelH + 60 + Math.floor(si / 3) * 20;
+    const lx = left + (si % 4) * 200;
+    const ly = top + panelH + 60 + Math.floor(si / 4) * 20;
     out.push(
       `<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${COLORS[si % COLORS.length]}"/>`,
       `<text x="${lx + 18}" y="${ly}">${esc(s.name)}</text>`,
