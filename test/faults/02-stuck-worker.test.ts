@@ -86,7 +86,7 @@ test('a SIGSTOPped worker loses its range after the stall timeout and, woken, ch
   stuck = byId.get(victim)!;
   process.kill(stuck.child.pid!, 'SIGSTOP');
   const stoppedAt = Date.now();
-  const held = [];
+  const held: typeof ranges = [];
   for (const r of ranges) {
     const now = await zk.range(topic.name, r.partition, r.start, r.end);
     if (now && now.state === 'active' && now.worker === victim && now.attempt === r.record.attempt)
