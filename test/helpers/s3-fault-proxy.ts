@@ -3,7 +3,7 @@
  * `endpoint` as SLUICE_S3_ENDPOINT; every request passes through `rule`, which a test sets
  * and changes while the pipeline runs:
  *
- *  - `pass` (optionally after `delayMs`, optionally running `beforeRespond` once the server
+ *  - `pass` (optionally after `delayMs` and once `until` settled, optionally running `beforeRespond` once the server
  *    answered and before the answer goes back: the write happened, the client does not know yet);
  *  - `error`: an S3 error answer (500 InternalError, 503 SlowDown, ...) without asking the server;
  *  - `reset`: the connection is reset, before the request reaches the server or, with
@@ -47,7 +47,7 @@ export interface S3Request {
 }
 
 export type FaultAction =
-  | { kind: 'pass'; delayMs?: number; beforeRespond?: () => Promise<void> }
+  | { kind: 'pass'; delayMs?: number; until?: Promise<unknown>; beforeRespond?: () => Promise<void> }
   | { kind: 'error'; status: number; code: string; delayMs?: number }
   | { kind: 'reset'; afterServer?: boolean };
 
@@ -144,6 +144,7 @@ export class S3FaultProxy {
       return;
     }
     if (action.kind === 'pass' && action.delayMs) await sleep(action.delayMs);
+    if (action.kind === 'pass' && action.until) await action.until.catch(() => {});
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers))
       if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
