@@ -466,6 +466,12 @@ class KafkaRangeReader implements RangeReader {
       if (failures >= this.#attempts || !healsByWaiting(problem)) {
         throw kafkaError(problem, this.#cfg, `find the leader of ${where} (${failures} tries)`);
       }
+      // Said at each try, like a fetch retry: a broker outage would otherwise be silent for
+      // up to `attempts` tries.
+      this.#log?.warn(
+        { err: errorText(problem), attempt: failures, topic: range.topic, partition: range.partition },
+        'kafka metadata retry',
+      );
       await sleep(kafkaBackoffMs(failures - 1), signal);
     }
   }
