@@ -126,29 +126,31 @@ function plans(): Plan[] {
 }
 
 /**
- * Runs `fn` again once when it fails, after the stack answers again: other people's fault
- * tests restart Kafka, ZooKeeper and Redis on this shared stack. A second failure stands.
+ * Runs `fn` again when it fails, after the stack answers again (at most three tries): other
+ * people's fault tests restart Kafka, ZooKeeper and Redis on this shared stack.
  */
 async function retryOnce<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    log(
-      `  run failed (${err instanceof Error ? err.message.slice(0, 200) : String(err)}); waiting for the stack, then once more`,
-    );
-    const env = benchEnv();
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      try {
-        await preflight(env);
-        break;
-      } catch (down) {
-        if (Date.now() > deadline) throw down;
-        await new Promise((r) => setTimeout(r, 5_000));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      log(
+        `  run failed (${err instanceof Error ? err.message.slice(0, 200) : String(err)}); waiting for the stack, then again`,
+      );
+      const env = benchEnv();
+      const deadline = Date.now() + 180_000;
+      for (;;) {
+        try {
+          await preflight(env);
+          break;
+        } catch (down) {
+          if (Date.now() > deadline) throw down;
+          await new Promise((r) => setTimeout(r, 5_000));
+        }
       }
+      await new Promise((r) => setTimeout(r, 10_000));
     }
-    await new Promise((r) => setTimeout(r, 10_000));
-    return fn();
   }
 }
 
