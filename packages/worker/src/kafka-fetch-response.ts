@@ -91,19 +91,37 @@ class Cursor {
     return v;
   }
 
-  /** Unsigned varint of at most 32 bits. */
+  /** Unsigned varint of at most 32 bits. One- and two-byte values (most lengths) take the short path. */
   uvarint(): number {
+    const buf = this.buf;
+    const pos = this.pos;
+    if (pos + 1 < this.end) {
+      const b0 = buf[pos] as number;
+      if (b0 < 0x80) {
+        this.pos = pos + 1;
+        return b0;
+      }
+      const b1 = buf[pos + 1] as number;
+      if (b1 < 0x80) {
+        this.pos = pos + 2;
+        return (b0 & 0x7f) | (b1 << 7);
+      }
+    }
+    return this.#uvarintLong();
+  }
+
+  #uvarintLong(): number {
     const buf = this.buf;
     let pos = this.pos;
     let value = 0;
-    let shift = 0;
-    for (;;) {
+    let mul = 1;
+    for (let i = 0; ; i++) {
       if (pos >= this.end) throw new FetchParseError(`varint runs past the end at ${pos}`);
       const b = buf[pos++] as number;
-      value += (b & 0x7f) * 2 ** shift;
+      value += (b & 0x7f) * mul;
       if (b < 0x80) break;
-      shift += 7;
-      if (shift > 28) throw new FetchParseError(`varint longer than 5 bytes at ${this.pos}`);
+      mul *= 128;
+      if (i >= 4) throw new FetchParseError(`varint longer than 5 bytes at ${this.pos}`);
     }
     this.pos = pos;
     return value;
@@ -118,18 +136,26 @@ class Cursor {
   /** Zigzag varlong as a number (exact up to 2^53, which timestamp deltas never reach in practice). */
   varlongNumber(): number {
     const buf = this.buf;
-    let pos = this.pos;
+    const pos = this.pos;
+    if (pos < this.end) {
+      const b0 = buf[pos] as number;
+      if (b0 < 0x80) {
+        this.pos = pos + 1;
+        return b0 % 2 === 0 ? b0 / 2 : -(b0 + 1) / 2;
+      }
+    }
+    let at = pos;
     let value = 0;
     let mul = 1;
     for (let i = 0; ; i++) {
-      if (pos >= this.end) throw new FetchParseError(`varlong runs past the end at ${pos}`);
-      const b = buf[pos++] as number;
+      if (at >= this.end) throw new FetchParseError(`varlong runs past the end at ${at}`);
+      const b = buf[at++] as number;
       value += (b & 0x7f) * mul;
       if (b < 0x80) break;
       mul *= 128;
-      if (i >= 9) throw new FetchParseError(`varlong longer than 10 bytes at ${this.pos}`);
+      if (i >= 9) throw new FetchParseError(`varlong longer than 10 bytes at ${pos}`);
     }
-    this.pos = pos;
+    this.pos = at;
     return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
   }
 
