@@ -7,7 +7,10 @@
  *    client hears nothing (node-zookeeper-client does not notice this on its own), the server
  *    hears nothing (it expires the session after the session timeout).
  *  - `cut()`: every connection is reset at once, and new ones are refused until `restore()`.
- *  - `resume()` / `restore()` end the fault; `heal()` ends either.
+ *  - `blackhole()`: every connection is reset at once, and new ones are accepted but never
+ *    served nor closed (a server that is starting and drops what it accepted) until `restore()`;
+ *    those stay dead.
+ *  - `resume()` / `restore()` end the fault; `heal()` ends any.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
@@ -29,6 +32,8 @@ export class TcpProxy {
   readonly #links = new Set<Link>();
   #paused = false;
   #refusing = false;
+  #blackholing = false;
+  readonly #held = new Set<Socket>();
   /** Connections accepted so far (a reconnecting client shows up here). */
   accepted = 0;
 
@@ -68,6 +73,13 @@ export class TcpProxy {
     this.accepted++;
     if (this.#refusing) {
       client.resetAndDestroy();
+      return;
+    }
+    if (this.#blackholing) {
+      this.#held.add(client);
+      client.pause();
+      client.on('error', () => {});
+      client.on('close', () => this.#held.delete(client));
       return;
     }
     const server = connect(this.target.port, this.target.host);
@@ -142,8 +154,19 @@ export class TcpProxy {
     }
   }
 
+  /** Resets every connection; new ones are accepted and then ignored, until {@link restore}. */
+  blackhole(): void {
+    this.#blackholing = true;
+    for (const l of [...this.#links]) {
+      this.#links.delete(l);
+      l.client.resetAndDestroy();
+      l.server.destroy();
+    }
+  }
+
   restore(): void {
     this.#refusing = false;
+    this.#blackholing = false;
   }
 
   /** Ends any fault. */
@@ -155,6 +178,7 @@ export class TcpProxy {
   async close(): Promise<void> {
     this.#paused = false;
     for (const l of [...this.#links]) this.#drop(l);
+    for (const c of this.#held) c.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 }

@@ -11,6 +11,12 @@
  *  - Its `Transaction.check/setData/remove` treat version 0 as "any version" (`version || -1`).
  *    {@link ZkSession.multi} writes the version into the op itself, so a check of version 0
  *    really checks.
+ *  - Reconnecting after a ZooKeeper restart can hang, and under load some clients then lose
+ *    their session (seen in the ZooKeeper-restart fault test): the library keeps the bytes of
+ *    a frame cut by the lost connection and parses them as the start of the next connection's
+ *    ConnectResponse, and it has no timeout for the handshake, while a server that is still
+ *    starting may accept a connection and never answer it (ZooKeeper 3.9 fails to close it).
+ *    {@link ReconnectGuard} drops the leftover bytes and ends a handshake that got no answer.
  */
 import { EventEmitter } from 'node:events';
 import zookeeper from 'node-zookeeper-client';
@@ -70,6 +76,43 @@ export interface ZkSessionOptions {
   digest?: string;
 }
 
+/** node-zookeeper-client's ConnectionManager states (`lib/ConnectionManager.js`). */
+const CM_DISCONNECTED = 0;
+const CM_CONNECTING = 1;
+const CM_CONNECTED = 2;
+const CM_CONNECTED_READ_ONLY = 3;
+
+interface ConnectionManagerInternals extends EventEmitter {
+  pendingBuffer: Buffer | null;
+  socket: { destroy(): void } | null;
+}
+
+/** Repairs node-zookeeper-client 1.1.3's reconnection (see the file header). */
+class ReconnectGuard {
+  readonly #cm: ConnectionManagerInternals | undefined;
+  #connectingSince: number | null = null;
+
+  constructor(client: zookeeper.Client) {
+    const cm = (client as unknown as { connectionManager?: ConnectionManagerInternals }).connectionManager;
+    this.#cm = cm;
+    cm?.on('state', (state: number) => {
+      // A connection ended or a new one begins: nothing received so far belongs to the next one.
+      if (state === CM_DISCONNECTED || state === CM_CONNECTING) cm.pendingBuffer = null;
+      if (state === CM_CONNECTING) this.#connectingSince = Date.now();
+      else if (state === CM_CONNECTED || state === CM_CONNECTED_READ_ONLY) this.#connectingSince = null;
+    });
+  }
+
+  /** Ends a connection attempt older than `limitMs` (the library then tries again). True when it did. */
+  unstick(limitMs: number): boolean {
+    const since = this.#connectingSince;
+    if (since === null || Date.now() - since <= limitMs) return false;
+    this.#connectingSince = Date.now();
+    this.#cm?.socket?.destroy();
+    return true;
+  }
+}
+
 function statTimeMs(buf: Buffer | undefined): number {
   return buf && buf.length === 8 ? Number(buf.readBigInt64BE(0)) : 0;
 }
@@ -92,6 +135,7 @@ export class ZkSession extends EventEmitter {
   readonly #client: zookeeper.Client;
   readonly #opts: Required<ZkSessionOptions>;
   readonly #acls: zookeeper.ACL[];
+  readonly #guard: ReconnectGuard;
   #lost: string | null = null;
   #lastHeardMs = Date.now();
   #watchdog: NodeJS.Timeout | null = null;
@@ -105,6 +149,7 @@ export class ZkSession extends EventEmitter {
       spinDelay: 250,
       retries: 0,
     });
+    this.#guard = new ReconnectGuard(this.#client);
     if (opts.digest) {
       this.#client.addAuthInfo('digest', Buffer.from(opts.digest));
       this.#acls = [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('auth', ''))];
@@ -178,6 +223,9 @@ export class ZkSession extends EventEmitter {
   #startWatchdog(): void {
     const every = Math.max(100, Math.floor(this.#opts.sessionTimeoutMs / 6));
     const limit = Math.floor((this.#opts.sessionTimeoutMs * 2) / 3);
+    // A healthy server answers a handshake in milliseconds; give up on one well before `limit`,
+    // so that a second attempt can still resume the session.
+    const handshakeLimit = Math.max(1_000, Math.floor(this.#opts.sessionTimeoutMs / 4));
     this.#watchdog = setInterval(() => {
       if (this.#lost) return;
       if (Date.now() - this.#lastHeardMs > limit) {
@@ -186,6 +234,7 @@ export class ZkSession extends EventEmitter {
         );
         return;
       }
+      this.#guard.unstick(handshakeLimit);
       if (this.#pinging) return;
       this.#pinging = true;
       this.#client.exists('/', (err) => {
