@@ -111,6 +111,15 @@ class ReconnectGuard {
     this.#cm?.socket?.destroy();
     return true;
   }
+
+  /**
+   * After `close()`: the library waits for the server to end the connection, which a server
+   * that never answered will not do; the socket would stay open for good (and keep the
+   * process alive).
+   */
+  abandon(afterMs: number): void {
+    setTimeout(() => this.#cm?.socket?.destroy(), afterMs).unref();
+  }
 }
 
 function statTimeMs(buf: Buffer | undefined): number {
@@ -255,6 +264,7 @@ export class ZkSession extends EventEmitter {
     } catch {
       // already closed
     }
+    this.#guard.abandon(1_000);
     this.emit('lost', reason);
   }
 
@@ -288,6 +298,7 @@ export class ZkSession extends EventEmitter {
       });
       this.#client.close();
     });
+    this.#guard.abandon(0);
     this.emit('lost', 'closed');
   }
 
