@@ -60,9 +60,18 @@ export interface ObjectSink extends Writable {
   readonly result: Promise<StoredObject>;
 }
 
+/** How one object is written. */
+export interface OpenObjectOptions {
+  /**
+   * Write without `If-None-Match: *`, replacing what is there: for a key an earlier attempt of
+   * the same range recorded, which holds (or will hold) the same bytes. @defaultValue false
+   */
+  overwrite?: boolean;
+}
+
 export interface ObjectStore {
   /** Opens a streamed upload of `key` in the spec's bucket. */
-  openObject(spec: OutputSpec, key: string, signal?: AbortSignal): ObjectSink;
+  openObject(spec: OutputSpec, key: string, signal?: AbortSignal, options?: OpenObjectOptions): ObjectSink;
   /** Writes a range's commit record unless one exists. Returns false when another writer's record stands. */
   putCommitRecord(
     spec: OutputSpec,
@@ -248,6 +257,7 @@ class S3ObjectSink extends Writable implements ObjectSink {
   #inFlight = new Set<Promise<void>>();
   #failure: unknown;
   #stored = false;
+  readonly #overwrite: boolean;
 
   constructor(
     s3: S3Client,
@@ -256,6 +266,7 @@ class S3ObjectSink extends Writable implements ObjectSink {
     key: string,
     signal: AbortSignal | undefined,
     log: Logger | undefined,
+    overwrite = false,
   ) {
     super({ highWaterMark: Math.min(settings.partSizeBytes, 1024 * 1024) });
     this.key = key;
@@ -264,6 +275,7 @@ class S3ObjectSink extends Writable implements ObjectSink {
     this.#headers = objectHeaders(spec);
     this.#settings = settings;
     this.#log = log;
+    this.#overwrite = overwrite;
     let resolve!: (o: StoredObject) => void;
     let reject!: (e: unknown) => void;
     this.result = new Promise<StoredObject>((res, rej) => {
@@ -367,7 +379,7 @@ class S3ObjectSink extends Writable implements ObjectSink {
   }
 
   async #finish(): Promise<StoredObject> {
-    const ifNoneMatch = this.#settings.conditionalWrites ? { IfNoneMatch: '*' } : {};
+    const ifNoneMatch = this.#settings.conditionalWrites && !this.#overwrite ? { IfNoneMatch: '*' } : {};
     if (this.#uploadId === undefined) {
       const body = Buffer.concat(this.#pending, this.#pendingBytes);
       this.#pending = [];
@@ -463,8 +475,21 @@ export class S3ObjectStore implements ObjectStore {
     this.#log = log;
   }
 
-  openObject(spec: OutputSpec, key: string, signal?: AbortSignal): ObjectSink {
-    return new S3ObjectSink(this.#s3, this.#settings, spec, key, signal, this.#log);
+  openObject(
+    spec: OutputSpec,
+    key: string,
+    signal?: AbortSignal,
+    options: OpenObjectOptions = {},
+  ): ObjectSink {
+    return new S3ObjectSink(
+      this.#s3,
+      this.#settings,
+      spec,
+      key,
+      signal,
+      this.#log,
+      options.overwrite === true,
+    );
   }
 
   async putCommitRecord(

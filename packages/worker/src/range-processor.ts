@@ -4,11 +4,14 @@
  *  1. Read the range node: gone → finish; another attempt → stale, finish; done → finish.
  *  2. Commit record in S3 already → record `done` from it (conditionally) and finish.
  *  3. `start` the attempt (version-checked).
- *  4. Delete every key earlier attempts recorded (never committed).
+ *  4. Keys earlier attempts recorded are left alone for now: a superseded attempt may still be
+ *     alive and write a commit record that lists them.
  *  5. Read [start, end) from Kafka; encode, bucket, compress, upload, one object per bucket;
- *     each object's key is recorded (`recordKeys`) before its first byte goes up; progress
- *     is written every `progressIntervalMs`.
+ *     each object's key is recorded (`recordKeys`) before its first byte goes up (a key an
+ *     earlier attempt recorded is overwritten, with the same bytes); progress is written every
+ *     `progressIntervalMs`.
  *  6. Write the commit record with `If-None-Match: *`; if one exists, the other writer's stands.
+ *     Then remove the recorded keys that the standing record does not list.
  *  7. `complete` the node (version-checked).
  *
  * Every node change is a rule from exactly-once.ts applied by {@link RangeNode}. A stale
@@ -209,6 +212,7 @@ export class RangeProcessor {
     const existing = await store.getCommitRecord(bucket, commitKey, signal);
     if (existing !== null) {
       if (settings.verifyOnRetry) await this.#verify(rec, existing, log, signal, job.replay);
+      await this.#removeUnlisted(bucket, rec.keys, existing, log, signal);
       const result = resultOfCommit(existing);
       await this.#complete(node, job.attempt, result, log);
       log.info({ records: result.records, objects: result.objects.length }, 'range already committed');
@@ -219,14 +223,23 @@ export class RangeProcessor {
     // 3. Take the attempt.
     const started = await node.update((r) => start(r, job.attempt, settings.workerId));
 
-    // 4. Remove what earlier attempts left (recorded before they uploaded, never committed).
-    if (started.keys.length > 0) {
-      log.info({ keys: started.keys.length }, 'removing objects of earlier attempts');
-      await store.deleteObjects(bucket, started.keys, signal);
-    }
+    // 4. What earlier attempts left (recorded before they uploaded) stays until this range's
+    // commit record stands: a superseded attempt may still be alive and about to write a
+    // commit record that lists it, and removing it now would lose those records if this
+    // attempt died before writing them again (invariant 4). Keys written again here are
+    // overwritten with the same bytes; the rest are removed after step 6.
+    const earlier = new Set(started.keys);
 
     // 5. Read, encode, upload.
-    const { objects, gaps, writer } = await this.#readAndWrite(rec, spec, node, job.attempt, log, signal);
+    const { objects, gaps, writer } = await this.#readAndWrite(
+      rec,
+      spec,
+      node,
+      job.attempt,
+      earlier,
+      log,
+      signal,
+    );
     const stats = writer.stats();
     const objectBytes = objects.reduce((n, o) => n + o.bytes, 0);
     let result: RangeResult = {
@@ -271,7 +284,21 @@ export class RangeProcessor {
         'another commit record stands',
       );
       result = resultOfCommit(other);
+      // Same range, same records: same bytes. Unless Kafka deleted records between the two
+      // attempts, and this one replaced an object the standing record describes with less.
+      const mine = new Map(objects.map((o) => [o.key, o.sha256]));
+      const replaced = other.objects.filter((o) => mine.has(o.key) && mine.get(o.key) !== o.sha256);
+      if (replaced.length > 0) {
+        this.#deps.metrics?.errors.inc({ kind: 'replaced-committed-object' });
+        log.error(
+          { keys: replaced.map((o) => o.key), other: { attempt: other.attempt, worker: other.worker } },
+          'an object the standing commit record lists was replaced with other bytes',
+        );
+      }
     }
+    // Whichever commit record stands, what it does not list is no one's: remove it now, before
+    // the range is done (a done range is never visited again).
+    await this.#removeUnlisted(bucket, [...earlier, ...objects.map((o) => o.key)], result, log, signal);
 
     // 7. Done.
     await this.#complete(node, job.attempt, result, log);
@@ -306,6 +333,21 @@ export class RangeProcessor {
     }
   }
 
+  /** Removes the `keys` (recorded by attempts of the range) that the standing commit record does not list. */
+  async #removeUnlisted(
+    bucket: string,
+    keys: readonly string[],
+    standing: Pick<RangeResult, 'objects'>,
+    log: Logger,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const listed = new Set(standing.objects.map((o) => o.key));
+    const unlisted = [...new Set(keys)].filter((k) => !listed.has(k));
+    if (unlisted.length === 0) return;
+    log.info({ keys: unlisted.length }, 'removing objects no commit record lists');
+    await this.#deps.store.deleteObjects(bucket, unlisted, signal);
+  }
+
   async #complete(node: RangeNode, attempt: number, result: RangeResult, log: Logger): Promise<void> {
     try {
       await node.update((r) => complete(r, attempt, result));
@@ -325,6 +367,7 @@ export class RangeProcessor {
     spec: OutputSpec,
     node: RangeNode,
     attempt: number,
+    earlier: ReadonlySet<string>,
     log: Logger,
     signal?: AbortSignal,
   ): Promise<ReadSummary> {
@@ -355,7 +398,7 @@ export class RangeProcessor {
         log.debug({ keys }, 'keys recorded');
       },
       openSink: (key) => {
-        const sink = store.openObject(spec, key, ac.signal);
+        const sink = store.openObject(spec, key, ac.signal, { overwrite: earlier.has(key) });
         return timed(sink, metrics, () => {
           moved = true;
         });

@@ -28,7 +28,7 @@ import {
 } from '@sluice/shared';
 import type { Job } from 'bullmq';
 import { pino } from 'pino';
-import { S3ObjectStore } from '../src/object-writer.ts';
+import { type ObjectStore, S3ObjectStore } from '../src/object-writer.ts';
 import { createRangeJobHandler } from '../src/range-job-handler.ts';
 import { RangeProcessor, type RangeProcessorSettings } from '../src/range-processor.ts';
 import type { FetchedRecord } from '../src/range-reader.ts';
@@ -327,7 +327,7 @@ describe('range processor (real ZooKeeper and S3)', () => {
     assert.deepEqual(await s.listKeys(), []);
   });
 
-  test('keys left by an earlier attempt are removed before writing', async (t) => {
+  test('keys left by an earlier attempt that the commit record does not list are removed once it stands', async (t) => {
     const s = await setup(t, { partitionBy: { kind: 'none' } });
     const leftover =
       'lake/orders/dt=2020-01-01/hr=00/orders-2-00000000000000001000-00000000000000001600.jsonl.gz';
@@ -343,6 +343,49 @@ describe('range processor (real ZooKeeper and S3)', () => {
     assert.deepEqual(
       (await s.node()).record.result!.objects.map((o) => o.key),
       ['lake/orders/orders-2-00000000000000001000-00000000000000001600.jsonl.gz'],
+    );
+  });
+
+  test('an object an earlier attempt left under a key this attempt writes is overwritten, never removed first', async (t) => {
+    // Removing it first would lose its records if a superseded attempt still alive then
+    // committed it while this one died before writing it again (test/faults/02b-two-live-attempts).
+    const s = await setup(t, { partitionBy: { kind: 'none' } });
+    const key = 'lake/orders/orders-2-00000000000000001000-00000000000000001600.jsonl.gz';
+    await s.setNode((r) => ({ ...r, keys: [key] }));
+    const sink = s.store.openObject(s.spec, key);
+    sink.end(Buffer.from('partial'));
+    await sink.result;
+    const deletes: string[] = [];
+    const store = s.store;
+    const spy: ObjectStore = {
+      openObject: (...args) => store.openObject(...args),
+      putCommitRecord: (...args) => store.putCommitRecord(...args),
+      getCommitRecord: (...args) => store.getCommitRecord(...args),
+      deleteObjects: (bucket, keys, signal) => {
+        deletes.push(...keys);
+        return store.deleteObjects(bucket, keys, signal);
+      },
+    };
+    const out = await new RangeProcessor({
+      zk: () => s.zk,
+      store: spy,
+      reader: new FakeReader(records()),
+      settings: { workerId: 'worker-a', progressIntervalMs: 50, verifyOnRetry: false },
+      log: pino({ level: 'silent' }),
+    }).process(s.job);
+    assert.equal(out.outcome, 'written');
+    assert.deepEqual(deletes, [], 'nothing removed');
+    const { record } = await s.node();
+    assert.deepEqual(
+      record.result!.objects.map((o) => o.key),
+      [key],
+    );
+    assert.equal(
+      gunzipSync(await s.get(key))
+        .toString()
+        .split('\n')
+        .filter(Boolean).length,
+      record.result!.records,
     );
   });
 
