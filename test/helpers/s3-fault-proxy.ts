@@ -145,6 +145,8 @@ export class S3FaultProxy {
     }
     if (action.kind === 'pass' && action.delayMs) await sleep(action.delayMs);
     if (action.kind === 'pass' && action.until) await action.until.catch(() => {});
+    // The client went away meanwhile (a worker killed while its request was held): drop it.
+    if (req.socket.destroyed) return;
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers))
       if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
