@@ -3,6 +3,8 @@
  *
  *  - worker-lost: a range `active` on a worker whose ephemeral node vanished (or that
  *    restarted since it started the range) is requeued at once; the workers' node is watched.
+ *    So is a `planned` range whose job such a worker had taken but not started (BullMQ keeps
+ *    the worker's id on the job), which BullMQ would only give back after its stalled check.
  *  - stalled: `active` without progress for the stall timeout.
  *  - failed: `failed` ranges after `failedRetryDelayMs(failures)` since their last update.
  *  - operator: a request under `/sluice/retries/{rangeId}` (watched); removed once handled.
@@ -87,6 +89,8 @@ export class Supervisor {
   #stopped = false;
   /** Keys recorded by ranges in flight at the last sweep: their uploads may still be live. */
   #liveKeys = new Set<string>();
+  /** Workers registered at the last sweep: one gone since may have held jobs of planned ranges. */
+  #knownWorkers: Set<string> | null = null;
 
   constructor(opts: SupervisorOptions) {
     this.#o = opts;
@@ -217,6 +221,25 @@ export class Supervisor {
       }
       if (reason) await this.#requeue(r, reason);
     }
+
+    // A worker that took a job and died before starting its range leaves the range planned
+    // and the job active in BullMQ until BullMQ's stalled check (30 s and more) gives it back.
+    const live = new Set(await this.#o.writer.zk.children(WORKERS_PATH));
+    const someoneLeft = this.#knownWorkers !== null && [...this.#knownWorkers].some((w) => !live.has(w));
+    this.#knownWorkers = live;
+    if (!someoneLeft) return;
+    for (const r of ranges) {
+      if (this.#stopped) return;
+      if (r.record.state !== 'planned') continue;
+      let job: unknown;
+      try {
+        job = await this.#o.queue.getJob(jobId(r.span, r.record.attempt));
+      } catch (err) {
+        this.#log.warn({ err }, 'cannot reach the queue; jobs of lost workers not checked');
+        return;
+      }
+      if (await heldByGoneWorker(job, live)) await this.#requeue(r, 'worker-lost');
+    }
   }
 
   /** Operator requests under /sluice/retries: requeue each range (unless done), then remove the request. */
@@ -251,9 +274,13 @@ export class Supervisor {
     }
   }
 
-  /** Requeues `planned`/`active` ranges whose job is not in BullMQ. */
+  /**
+   * Requeues `planned`/`active` ranges whose job is not in BullMQ (`queue-lost`), and planned
+   * ranges whose job a worker that is gone had taken (`worker-lost`).
+   */
   async reconcile(): Promise<void> {
     if (this.#stopped) return;
+    const live = new Set(await this.#o.writer.zk.children(WORKERS_PATH));
     for (const r of await this.#readAll()) {
       if (this.#stopped) return;
       if (r.record.state !== 'planned' && r.record.state !== 'active') continue;
@@ -267,6 +294,9 @@ export class Supervisor {
         return;
       }
       if (!job) await this.#requeue(r, 'queue-lost');
+      else if (r.record.state === 'planned' && (await heldByGoneWorker(job, live))) {
+        await this.#requeue(r, 'worker-lost');
+      }
     }
   }
 
@@ -353,6 +383,20 @@ export class Supervisor {
       }
     }
     return aborted;
+  }
+}
+
+/**
+ * A BullMQ job that a worker took (workers name themselves with their id: BullMQ keeps it as
+ * `processedBy`) and still holds, while that worker is no longer registered.
+ */
+async function heldByGoneWorker(job: unknown, live: ReadonlySet<string>): Promise<boolean> {
+  const j = job as { processedBy?: string; isActive?: () => Promise<boolean> } | null | undefined;
+  if (!j?.processedBy || live.has(j.processedBy)) return false;
+  try {
+    return j.isActive ? await j.isActive() : false;
+  } catch {
+    return false;
   }
 }
 

@@ -161,6 +161,9 @@ export async function startWorker(
         prefix: config.queuePrefix,
         concurrency: config.concurrency,
         autorun: true,
+        // Kept on each job it takes (`processedBy`): the leader requeues the range of a job
+        // that a worker which left had taken but not started.
+        name: config.id,
       },
     );
     bull = worker;
