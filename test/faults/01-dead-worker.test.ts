@@ -4,10 +4,12 @@
  * three times. Its ephemeral node goes when ZooKeeper ends its session, and the leader
  * requeues its active ranges at once: the test times the kill → "a new attempt of the range is
  * active on another worker", which must be about the ZooKeeper session timeout plus a second
- * or two, not BullMQ's stalled-job interval (30 s). Every record still lands exactly once.
+ * or two, not BullMQ's stalled-job interval (30 s). Before those, a worker is killed right
+ * after it took a job, before it started the range (still planned): that range too must run
+ * elsewhere as fast. Every record still lands exactly once.
  *
- * S3 answers each request after 250 ms (through the fault proxy), as a distant S3 would, so
- * that ranges take a while and a kill lands in the middle of one.
+ * S3 answers each request after 250 ms (through a fault proxy per worker), as a distant S3
+ * would, so that ranges take a while and a kill lands in the middle of one.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
