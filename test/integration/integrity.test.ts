@@ -433,10 +433,13 @@ describe('integrity: audit, finalizer, replay, dry run', () => {
       );
       assert.equal(done.progress.remaining, '0');
       assert.equal(done.progress.records, 1200);
-      const inStatus = (await api.get('/api/v1/status')).body.replays.find(
-        (r: { id: string }) => r.id === replay.id,
-      );
-      assert.equal(inStatus.state, 'done');
+      // The status answer is cached for a second, so it may show the replay running a moment longer.
+      await waitFor('the status to show the replay done', async () => {
+        const inStatus = (await api.get('/api/v1/status')).body.replays.find(
+          (r: { id: string }) => r.id === replay.id,
+        );
+        return inStatus?.state === 'done';
+      });
       const shown = await sluice(['replay', 'show', replay.id]);
       assert.equal(shown.code, 0, shown.stderr);
       assert.match(shown.stdout, new RegExp(replay.id));

@@ -370,7 +370,11 @@ describe('pipeline', () => {
       const b = mk('b', 100);
       await sendTx(b, true);
       committed.push(...a, ...b);
-      const lso = (await highWatermarks(t.admin, topic)).get(0)!;
+      // 100 + marker + 50 aborted + marker + 100 + marker; markers land just after commit()/abort() return.
+      const lso = await waitFor('the transaction markers to be written', async () => {
+        const hw = (await highWatermarks(t.admin, topic)).get(0)!;
+        return hw === 253n ? hw : false;
+      });
       // An open transaction holds the last stable offset back.
       const open = await producer.transaction();
       const c = mk('c', 20);
@@ -407,7 +411,11 @@ describe('pipeline', () => {
 
       await open.commit();
       committed.push(...c);
-      const hw = await highWatermarks(t.admin, topic);
+      // Kafka writes the commit marker just after commit() returns: wait for it to count.
+      const hw = await waitFor('the commit marker to be written', async () => {
+        const now = await highWatermarks(t.admin, topic);
+        return now.get(0) === lso + BigInt(c.length) + 1n ? now : false;
+      });
       await waitCommitted(api, topic, hw);
       await verifyExactlyOnce({
         s3,
