@@ -84,10 +84,15 @@ node --conditions=source test/fuzz/seed.ts up "$URL" "$TOKEN" "$TOPIC"
 #    JSON schema cannot say (a topic Kafka does not have: 404; a bucket name S3 forbids: 400);
 #  - use_after_free / ensure_resource_availability: need links between operations, which the
 #    document does not declare.
+# Phases: all but "coverage", whose schema mutations crash inside CPython 3.11's ast module
+# now and then (hypothesis describing a filter: "SystemError: AST constructor recursion depth
+# mismatch"), an error of the tool, not of the API; fuzzing and stateful runs cover the same
+# operations with generated data.
 "$VENV/bin/schemathesis" run "$URL/docs/json" \
   --url "$URL" \
   --header "Authorization: Bearer $TOKEN" \
   --checks all \
+  --phases examples,fuzzing,stateful \
   --exclude-checks positive_data_acceptance,use_after_free,ensure_resource_availability \
   --max-examples "$MAX_EXAMPLES" \
   --workers 2 \
