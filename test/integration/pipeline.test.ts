@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { apiClient } from '../helpers/api.ts';
+import { waitCommitted } from '../helpers/end-check.ts';
 import { createTopic, highWatermarks, kafkaClient } from '../helpers/kafka.ts';
 import { type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
 import { hourFolder, makeEvents, type ProducedRecord, verifyExactlyOnce } from '../helpers/records.ts';
@@ -36,38 +37,6 @@ function toHeaders(h: Array<[string, string]>): Record<string, string[]> {
     out[k] = [...(out[k] ?? []), v];
   }
   return out;
-}
-
-async function waitCommitted(
-  api: ReturnType<typeof apiClient>,
-  topic: string,
-  hw: Map<number, bigint>,
-  timeoutMs = 240_000,
-) {
-  return waitFor(
-    `every partition of ${topic} committed to its high watermark`,
-    async () => {
-      const res = await api.get(`/api/v1/topics/${topic}`);
-      if (res.status !== 200) return false;
-      const parts = res.body.partitions as Array<{
-        partition: number;
-        committedOffset: string;
-        highWatermark: string;
-        lag: number;
-      }>;
-      if (parts.length !== hw.size) return false;
-      return parts.every(
-        (p) =>
-          BigInt(p.committedOffset) === hw.get(p.partition) &&
-          BigInt(p.highWatermark) === hw.get(p.partition) &&
-          p.lag === 0,
-      )
-        ? res.body
-        : false;
-    },
-    timeoutMs,
-    1000,
-  );
 }
 
 describe('pipeline', () => {
