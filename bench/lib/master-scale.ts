@@ -21,12 +21,12 @@ import {
   topicPath,
   type ZkSession,
 } from '@sluice/shared';
-import { FencedWriter } from '../../packages/master/src/fenced-writer.ts';
-import { MasterMetrics } from '../../packages/master/src/metrics.ts';
-import { PartitionCache } from '../../packages/master/src/partition-cache.ts';
-import { PlanningLoop, readTopics } from '../../packages/master/src/planning-loop.ts';
-import { RangeEnqueuer, type RangeQueue } from '../../packages/master/src/range-enqueuer.ts';
-import { Tracker } from '../../packages/master/src/tracker.ts';
+import { FencedWriter } from '../../packages/master/src/leadership/fenced-writer.ts';
+import { PartitionCache } from '../../packages/master/src/ranges/partition-cache.ts';
+import { PlanningLoop, readTopics } from '../../packages/master/src/ranges/planning-loop.ts';
+import { RangeEnqueuer, type RangeQueue } from '../../packages/master/src/ranges/range-enqueuer.ts';
+import { Tracker } from '../../packages/master/src/ranges/tracker.ts';
+import { MasterMetrics } from '../../packages/master/src/status/metrics.ts';
 import { FakeZk } from './fake-zk.ts';
 import { median } from './measurement.ts';
 

@@ -27,9 +27,9 @@ import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { buildApi } from './api/index.ts';
-import { LeaderElection } from './leader-election.ts';
-import { LeaderTerm } from './leader-term.ts';
-import { MasterMetrics } from './metrics.ts';
+import { LeaderElection } from './leadership/leader-election.ts';
+import { LeaderTerm } from './leadership/leader-term.ts';
+import { MasterMetrics } from './status/metrics.ts';
 
 export interface StartMasterOptions {
   /** Root logger; default: pino at the configured level. */

@@ -2,7 +2,7 @@
 import type { KafkaAdmin, LeaderRecord, Logger, MasterConfig, ZkSession } from '@sluice/shared';
 import type { Queue } from 'bullmq';
 import type { Registry } from 'prom-client';
-import type { MasterMetrics } from '../metrics.ts';
+import type { MasterMetrics } from '../status/metrics.ts';
 
 export interface ApiDeps {
   config: MasterConfig;

@@ -8,12 +8,12 @@
  */
 import { createS3Client, parseOffset, topicNameProblem, ValidationError } from '@sluice/shared';
 import type { FastifyPluginAsync } from 'fastify';
-import { describeFinding } from '../audit.ts';
-import { runAudit } from '../audit-runner.ts';
-import { OutputStore } from '../output-store.ts';
+import { describeFinding } from '../integrity/audit.ts';
+import { runAudit } from '../integrity/audit-runner.ts';
+import { OutputStore } from '../stores/output-store.ts';
+import { notRegistered, readTopic } from '../stores/topic-store.ts';
 import type { RouteOptions } from './api-deps.ts';
 import { errorResponses, topicParamsSchema } from './common-schemas.ts';
-import { notRegistered, readTopic } from './topic-store.ts';
 
 interface AuditQuery {
   partition?: string;

@@ -17,6 +17,7 @@
  * (validation-problems.ts), in the one error shape of error-answer.ts.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { StatusService } from '../status/status-service.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { registerApiDocs } from './api-docs.ts';
 import { auditRoutes } from './audit-routes.ts';
@@ -28,7 +29,6 @@ import { methodNotAllowed } from './method-not-allowed.ts';
 import { rangesRoutes } from './ranges-routes.ts';
 import { replaysRoutes } from './replays-routes.ts';
 import { statusRoutes } from './status-routes.ts';
-import { StatusService } from './status-service.ts';
 import { topicsRoutes } from './topics-routes.ts';
 import { schemaErrorFormatter } from './validation-problems.ts';
 import { workersRoutes } from './workers-routes.ts';

@@ -31,6 +31,7 @@ import {
   ValidationError,
 } from '@sluice/shared';
 import type { FastifyPluginAsync } from 'fastify';
+import { requireTopicMetadata } from '../kafka/kafka-view.ts';
 import {
   destinationConflict,
   type KafkaBounds,
@@ -38,10 +39,7 @@ import {
   type ReplayRecord,
   type ReplayWindow,
   resolveWindow,
-} from '../replay-record.ts';
-import type { RouteOptions } from './api-deps.ts';
-import { bearerSecurity, errorResponses } from './common-schemas.ts';
-import { requireTopicMetadata } from './kafka-view.ts';
+} from '../replays/replay-record.ts';
 import {
   cancelReplay,
   createReplay,
@@ -49,9 +47,11 @@ import {
   readReplay,
   replayNotFound,
   replayView,
-} from './replay-store.ts';
+} from '../stores/replay-store.ts';
+import { listTopics, notRegistered, readTopic } from '../stores/topic-store.ts';
+import type { RouteOptions } from './api-deps.ts';
+import { bearerSecurity, errorResponses } from './common-schemas.ts';
 import { topicPatchBodySchema } from './topic-schemas.ts';
-import { listTopics, notRegistered, readTopic } from './topic-store.ts';
 
 interface ReplayBody {
   topic: string;

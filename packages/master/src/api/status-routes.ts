@@ -5,10 +5,10 @@
  * is made by status-service.ts and described by status-schema.ts.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import type { StatusService } from '../status/status-service.ts';
 import type { RouteOptions } from './api-deps.ts';
 import { errorResponses } from './common-schemas.ts';
 import { statusSchema } from './status-schema.ts';
-import type { StatusService } from './status-service.ts';
 
 export const statusRoutes: FastifyPluginAsync<RouteOptions & { status: StatusService }> = async (
   app,

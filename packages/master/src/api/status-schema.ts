@@ -2,8 +2,9 @@
  * The JSON schema of `GET /api/v1/status` (it becomes the OpenAPI document and drives the
  * response serializer: a field missing here is not sent).
  */
+
+import { integrityTopicProperties, replaysStatusSchema } from '../status/integrity-status.ts';
 import { lagSchema, nullableOffsetSchema } from './common-schemas.ts';
-import { integrityTopicProperties, replaysStatusSchema } from './integrity-status.ts';
 
 /** Failed ranges shown, newest first. */
 export const RECENT_FAILURES = 20;

@@ -5,12 +5,11 @@
  */
 import { topicNameProblem, ValidationError } from '@sluice/shared';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { RouteOptions } from './api-deps.ts';
-import { bearerSecurity, errorResponses, topicParamsSchema } from './common-schemas.ts';
-import { kafkaTopicViews, requireTopicMetadata } from './kafka-view.ts';
-import { readPartitions, readTopicsPartitions } from './partition-reader.ts';
-import { partitionViews } from './partition-view.ts';
-import { dryRunRegistration, dryRunSchema } from './topic-dry-run.ts';
+import { kafkaTopicViews, requireTopicMetadata } from '../kafka/kafka-view.ts';
+import { partitionViews } from '../status/partition-view.ts';
+import { readPartitions, readTopicsPartitions } from '../stores/partition-reader.ts';
+import { createTopic, listTopics, notRegistered, readTopic, updateTopic } from '../stores/topic-store.ts';
+import { dryRunRegistration, dryRunSchema } from '../topics/topic-dry-run.ts';
 import {
   deletingTopicRecord,
   newTopicRecord,
@@ -18,7 +17,9 @@ import {
   type TopicCreateBody,
   type TopicPatchBody,
   topicConfigFromBody,
-} from './topic-request.ts';
+} from '../topics/topic-request.ts';
+import type { RouteOptions } from './api-deps.ts';
+import { bearerSecurity, errorResponses, topicParamsSchema } from './common-schemas.ts';
 import {
   topicCreateBodySchema,
   topicDetailSchema,
@@ -26,7 +27,6 @@ import {
   topicPatchBodySchema,
   topicRecordSchema,
 } from './topic-schemas.ts';
-import { createTopic, listTopics, notRegistered, readTopic, updateTopic } from './topic-store.ts';
 
 interface TopicParams {
   topic: string;

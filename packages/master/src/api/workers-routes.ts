@@ -1,10 +1,10 @@
 /** `GET /api/v1/workers`: the workers alive now and how many ranges each is working on. */
 import type { FastifyPluginAsync } from 'fastify';
+import { readTopicsPartitions } from '../stores/partition-reader.ts';
+import { listTopics } from '../stores/topic-store.ts';
+import { readWorkers, workerViews } from '../stores/worker-registrations.ts';
 import type { RouteOptions } from './api-deps.ts';
 import { errorResponses } from './common-schemas.ts';
-import { readTopicsPartitions } from './partition-reader.ts';
-import { listTopics } from './topic-store.ts';
-import { readWorkers, workerViews } from './worker-registrations.ts';
 
 export const workerViewSchema = {
   type: 'object',

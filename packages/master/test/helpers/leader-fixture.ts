@@ -13,10 +13,10 @@ import {
   type TopicMetadata,
   type TopicRecord,
 } from '@sluice/shared';
-import { LeaderElection } from '../../src/leader-election.ts';
-import { LeaderTerm } from '../../src/leader-term.ts';
-import { MasterMetrics } from '../../src/metrics.ts';
-import type { RangeJobOptions, RangeQueue } from '../../src/range-enqueuer.ts';
+import { LeaderElection } from '../../src/leadership/leader-election.ts';
+import { LeaderTerm } from '../../src/leadership/leader-term.ts';
+import type { RangeJobOptions, RangeQueue } from '../../src/ranges/range-enqueuer.ts';
+import { MasterMetrics } from '../../src/status/metrics.ts';
 import { testLogger, zkFixture } from './zk-fixture.ts';
 
 const log = testLogger();

@@ -1,0 +1,128 @@
+/**
+ * An audit of one topic on demand (`GET /api/v1/topics/{topic}/audit`, `sluice audit`): reads
+ * what ZooKeeper and S3 hold and hands it to the pure {@link auditTopic}.
+ *
+ * Order matters for a topic that is being written while it is audited: the partition states
+ * are read first, then the commit records are listed, then the objects. A range that commits
+ * meanwhile then has its start at or above the committed offset read, so its objects count
+ * as in flight, never as extra, and its commit record, if listed, is checked like any other.
+ *
+ * Whole topic: one listing of `{prefix}/{topic}/` gives every key and size (extra objects are
+ * looked for). With a window (partition or offsets) only the commit records of the window are
+ * read and each object they list is checked with a HEAD request; extra objects are not looked
+ * for then.
+ */
+import {
+  commitsFolder,
+  decodeJson,
+  type PartitionState,
+  partitionPath,
+  partitionsPath,
+  type TopicRecord,
+  topicRoot,
+  type ZkSession,
+} from '@sluice/shared';
+import { mapLimit, type OutputStore } from '../stores/output-store.ts';
+import { type AuditPartition, type AuditReport, auditTopic, type ReadBack } from './audit.ts';
+import { readBackObject } from './object-read-back.ts';
+
+export interface AuditWindow {
+  partition?: number;
+  from?: bigint;
+  to?: bigint;
+}
+
+export interface AuditOptions {
+  window?: AuditWindow;
+  /** Read every object back: SHA-256, record counts, offsets. */
+  deep?: boolean;
+  /** S3 requests at once. @defaultValue 8 */
+  concurrency?: number;
+}
+
+const COMMIT_FILE = /\/partition=(\d{1,10})\/(\d{20})-(\d{20})\.json$/;
+
+/** The partitions ZooKeeper has for the topic, as the audit needs them. */
+export async function auditPartitions(zk: ZkSession, topic: string): Promise<AuditPartition[]> {
+  const names = (await zk.children(partitionsPath(topic))).filter((n) => /^\d{1,10}$/.test(n));
+  const out: AuditPartition[] = [];
+  for (const name of names) {
+    const p = Number(name);
+    const node = await zk.get(partitionPath(topic, p));
+    if (!node || node.data.length === 0) continue;
+    const s = decodeJson<PartitionState>(node.data, partitionPath(topic, p));
+    out.push({
+      partition: p,
+      startOffset: s.startOffset === undefined ? null : BigInt(s.startOffset),
+      committedOffset: BigInt(s.committedOffset),
+      committedRecords: s.startOffset === undefined ? null : s.committedRecords,
+    });
+  }
+  return out.sort((a, b) => a.partition - b.partition);
+}
+
+function inWindow(key: string, w: AuditWindow): boolean {
+  const m = COMMIT_FILE.exec(key);
+  if (!m) return w.partition === undefined && w.from === undefined && w.to === undefined;
+  if (w.partition !== undefined && Number(m[1]) !== w.partition) return false;
+  if (w.from !== undefined && BigInt(m[3]!) <= w.from) return false;
+  if (w.to !== undefined && BigInt(m[2]!) >= w.to) return false;
+  return true;
+}
+
+export async function runAudit(
+  zk: ZkSession,
+  store: OutputStore,
+  topic: Pick<TopicRecord, 'topic' | 'destination'>,
+  opts: AuditOptions = {},
+): Promise<AuditReport> {
+  const { bucket, prefix } = topic.destination;
+  const root = topicRoot(prefix, topic.topic);
+  const window = opts.window ?? {};
+  const concurrency = opts.concurrency ?? 8;
+  const whole = window.partition === undefined && window.from === undefined && window.to === undefined;
+
+  const partitions = await auditPartitions(zk, topic.topic);
+  const commitPrefix = commitsFolder(prefix, topic.topic, window.partition);
+  let objects: Map<string, number>;
+  let commitKeys: string[];
+  if (whole) {
+    const listing = await store.list(bucket, root);
+    objects = new Map(listing.map((o) => [o.key, o.size]));
+    commitKeys = listing.map((o) => o.key).filter((k) => k.startsWith(commitPrefix));
+  } else {
+    commitKeys = (await store.list(bucket, commitPrefix))
+      .map((o) => o.key)
+      .filter((k) => inWindow(k, window));
+    objects = new Map();
+  }
+  const commits = await store.commits(bucket, commitKeys, concurrency);
+  const listed = commits.flatMap((c) =>
+    c.record && Array.isArray(c.record.objects) ? c.record.objects.map((o) => o.key) : [],
+  );
+  if (!whole) {
+    const sizes = await mapLimit(listed, concurrency, (k) => store.size(bucket, k));
+    listed.forEach((k, i) => {
+      const size = sizes[i];
+      if (size !== null && size !== undefined) objects.set(k, size);
+    });
+  }
+  let readBack: Map<string, ReadBack> | undefined;
+  if (opts.deep) {
+    const present = listed.filter((k) => objects.has(k));
+    const results = await mapLimit(present, Math.min(concurrency, 4), (k) =>
+      readBackObject(store.s3, bucket, k),
+    );
+    readBack = new Map(present.map((k, i) => [k, results[i]!]));
+  }
+  return auditTopic({
+    topic: topic.topic,
+    root,
+    partitions,
+    commits,
+    objects,
+    complete: whole,
+    ...(readBack ? { readBack } : {}),
+    window,
+  });
+}

@@ -1,0 +1,236 @@
+/**
+ * The hour finalizer (leader only): writes `_SUCCESS` into each hour (or day) folder of a
+ * time-partitioned topic once the folder is complete, exactly once, never before
+ * (finalizer.ts has the rules and the late-data policy). Every `finalizeIntervalMs`, per topic:
+ *
+ *  1. its state (`/sluice/topics/{t}/finalizer`), the partition states, then Kafka's offsets:
+ *     in this order, so that every range committed when the watermark is computed has its
+ *     commit record in S3 by the time they are listed (a worker writes the record first);
+ *  2. the commit records written since the cursor, counted into open folders or as late data;
+ *  3. late data: the finalized folders' markers rewritten (unconditionally) with the counts;
+ *  4. due folders: `_SUCCESS` written with `If-None-Match: *` (a marker that exists stays:
+ *     after a leader change the same folder may come due again);
+ *  5. the state, in one fenced write.
+ *
+ * A crash between 4 and 5 repeats 2-4 from the old cursor: markers exist (kept), late data is
+ * named in the marker (not counted twice). Hive or Glue partition registration is not done.
+ */
+import {
+  commitsFolder,
+  DEFAULT_FINALIZE_LATENESS_MS,
+  decodeJson,
+  ErrorCodes,
+  encodeJson,
+  errorText,
+  finalizerPath,
+  isBadVersion,
+  isNodeExists,
+  isNoNode,
+  isSluiceError,
+  type KafkaAdmin,
+  type Logger,
+  type PartitionState,
+  partitionPath,
+  partitionsPath,
+  type TopicRecord,
+  timeFolder,
+  topicRoot,
+  type ZkOp,
+} from '@sluice/shared';
+import type { FencedWriter } from '../leadership/fenced-writer.ts';
+import type { OutputStore } from '../stores/output-store.ts';
+import {
+  absorb,
+  afterFinalizing,
+  type CommitObjects,
+  dueUnits,
+  emptyState,
+  type FinalizerState,
+  type PartitionProgress,
+  type SuccessMarker,
+  successMarker,
+  unitMs,
+  watermark,
+  withLate,
+} from './finalizer.ts';
+import type { IntegrityMetrics } from './integrity-metrics.ts';
+
+/** Commit records read per partition in one pass; when a partition has more, nothing is finalized until it caught up. */
+const COMMITS_PER_PASS = 1_000;
+
+export interface FinalizerLoopOptions {
+  writer: FencedWriter;
+  store: OutputStore;
+  kafka: KafkaAdmin;
+  log: Logger;
+  metrics?: IntegrityMetrics;
+  now?: () => number;
+}
+
+export interface FinalizeResult {
+  state: FinalizerState;
+  /** Folders finalized in this pass. */
+  finalized: string[];
+  /** Late records found in this pass. */
+  lateRecords: number;
+}
+
+export function markerKey(root: string, folder: string): string {
+  return `${root}${folder}_SUCCESS`;
+}
+
+export class FinalizerLoop {
+  readonly #o: FinalizerLoopOptions;
+  readonly #now: () => number;
+
+  constructor(opts: FinalizerLoopOptions) {
+    this.#o = opts;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  async pass(topics: readonly TopicRecord[], stopped: () => boolean = () => false): Promise<void> {
+    for (const t of topics) {
+      if (stopped()) return;
+      if (t.partitionBy.kind === 'none' || t.state !== 'active') continue;
+      try {
+        await this.finalizeTopic(t);
+      } catch (err) {
+        if (isSluiceError(err, ErrorCodes.NOT_LEADER)) throw err;
+        this.#o.log.warn({ topic: t.topic, err: errorText(err) }, 'finalizer pass failed');
+      }
+    }
+  }
+
+  /** One topic; null when it is not time-partitioned or Kafka could not be asked. */
+  async finalizeTopic(t: TopicRecord): Promise<FinalizeResult | null> {
+    if (t.partitionBy.kind === 'none') return null;
+    const g = t.partitionBy.granularity;
+    const zk = this.#o.writer.zk;
+    const log = this.#o.log.child({ topic: t.topic });
+    const { bucket, prefix } = t.destination;
+    const root = topicRoot(prefix, t.topic);
+    const nowMs = this.#now();
+    const nowIso = new Date(nowMs).toISOString();
+
+    // 1. State, partition states, Kafka.
+    const path = finalizerPath(t.topic);
+    const node = await zk.get(path);
+    let state = node && node.data.length > 0 ? decodeJson<FinalizerState>(node.data, path) : null;
+    if (!state || state.root !== root || state.granularity !== g) state = emptyState(root, g, nowIso);
+    const states = new Map<number, PartitionState>();
+    for (const name of await zk.children(partitionsPath(t.topic))) {
+      if (!/^\d{1,10}$/.test(name)) continue;
+      const n = await zk.get(partitionPath(t.topic, Number(name)));
+      if (n && n.data.length > 0)
+        states.set(Number(name), decodeJson<PartitionState>(n.data, partitionPath(t.topic, Number(name))));
+    }
+    const meta = (await this.#o.kafka.topicMetadata([t.topic])).get(t.topic);
+    if (!meta || meta.topicId !== t.topicId) return null;
+    const offsets = await this.#o.kafka.offsets(t.topic, meta.partitions);
+    const progress: PartitionProgress[] = [];
+    let known = true;
+    for (const o of offsets) {
+      const s = states.get(o.partition);
+      if (!s) {
+        known = false;
+        continue;
+      }
+      progress.push({
+        partition: o.partition,
+        committedMaxTimestamp: s.committedMaxTimestamp,
+        idle: BigInt(s.committedOffset) >= o.lastStable,
+      });
+    }
+
+    // 2. New commit records.
+    const cursor = { ...state.cursor };
+    const commits: CommitObjects[] = [];
+    let caughtUp = true;
+    for (const p of [...states.keys()].sort((a, b) => a - b)) {
+      const after = cursor[String(p)];
+      const listed = await this.#o.store.list(bucket, commitsFolder(prefix, t.topic, p), {
+        ...(after ? { startAfter: after } : {}),
+        limit: COMMITS_PER_PASS,
+      });
+      if (listed.length === COMMITS_PER_PASS) caughtUp = false;
+      if (listed.length === 0) continue;
+      for (const c of await this.#o.store.commits(
+        bucket,
+        listed.map((k) => k.key),
+      )) {
+        if (!c.record) {
+          log.warn({ key: c.key, err: c.error }, 'commit record unreadable; not counted');
+          continue;
+        }
+        commits.push({ key: c.key, objects: Array.isArray(c.record.objects) ? c.record.objects : [] });
+      }
+      cursor[String(p)] = listed[listed.length - 1]!.key;
+    }
+    const absorbed = absorb(state, commits);
+    state = { ...absorbed.state, cursor, updatedAt: nowIso };
+
+    // 3. Late data into finalized folders.
+    let lateRecords = 0;
+    for (const late of absorbed.late) {
+      lateRecords += late.records;
+      const folder = timeFolder(g, late.unit);
+      const key = markerKey(root, folder);
+      const text = await this.#o.store.text(bucket, key);
+      if (text === null) continue; // a folder from before the finalizer knew it: counted, no marker
+      let m: SuccessMarker;
+      try {
+        m = JSON.parse(text) as SuccessMarker;
+      } catch {
+        log.warn({ key }, 'marker is not JSON; left alone');
+        continue;
+      }
+      const next = withLate(m, late, nowIso);
+      if (next) await this.#o.store.putJson(bucket, key, next, 'replace');
+      log.warn(
+        { folder, records: late.records, objects: late.objects, commit: late.commit },
+        'late data in a finalized folder',
+      );
+    }
+
+    // 4. Due folders.
+    const finalized: number[] = [];
+    const latenessMs = t.finalizeLatenessMs ?? DEFAULT_FINALIZE_LATENESS_MS;
+    const w = known && caughtUp ? watermark(progress, nowMs, latenessMs) : null;
+    let failure: unknown = null;
+    for (const unit of dueUnits(state, w, Date.parse(t.createdAt))) {
+      const folder = timeFolder(g, unit);
+      const counts = state.pending[String(unit)] ?? { objects: 0, records: 0 };
+      try {
+        const created = await this.#o.store.putJson(
+          bucket,
+          markerKey(root, folder),
+          successMarker(t.topic, g, unit, counts, nowIso),
+          'create',
+        );
+        log.info({ folder, ...counts, created }, 'folder finalized');
+      } catch (err) {
+        failure = err;
+        break;
+      }
+      finalized.push(unit);
+    }
+    state = afterFinalizing(state, finalized, nowIso);
+
+    // 5. The state.
+    const ops: ZkOp[] = node
+      ? [{ op: 'set', path, data: encodeJson(state), version: node.version }]
+      : [{ op: 'create', path, data: encodeJson(state) }];
+    try {
+      await this.#o.writer.multi(ops);
+    } catch (err) {
+      if (isNoNode(err) || isNodeExists(err) || isBadVersion(err)) return null;
+      throw err;
+    }
+    if (lateRecords > 0) this.#o.metrics?.lateRecords.inc({ topic: t.topic }, lateRecords);
+    if (state.newestFinalized !== null) {
+      this.#o.metrics?.finalizedUntil.set({ topic: t.topic }, (state.newestFinalized + unitMs(g)) / 1000);
+    }
+    if (failure) throw failure;
+    return { state, finalized: finalized.map((u) => timeFolder(g, u)), lateRecords };
+  }
+}

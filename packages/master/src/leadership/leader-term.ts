@@ -1,0 +1,220 @@
+/**
+ * One leadership term: everything the leader runs between `elected` and `deposed`, with
+ * caches built fresh from ZooKeeper. The passes run one at a time (never two at once), so
+ * the planner, tracker and supervisor see one consistent cache:
+ *
+ *   every planIntervalMs           read topics → tracker (commit) → planning
+ *   every sweep interval           supervisor: worker-lost, stalled, failed (and on a worker leaving)
+ *   on a retry request             supervisor: operator retries
+ *   every reconcileIntervalMs      supervisor: planned/active ranges without a job
+ *   every upload-abort interval    supervisor: abandoned multipart uploads
+ *
+ * Beside them, outside that chain, the integrity passes (integrity-passes.ts): replays, the
+ * hour finalizer and the continuous audit.
+ *
+ * A fenced write that finds the epoch over calls `onFenced`; the owner then stops the term.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  ErrorCodes,
+  isSluiceError,
+  type KafkaAdmin,
+  type Logger,
+  type MasterConfig,
+  type SluiceError,
+  type ZkSession,
+} from '@sluice/shared';
+import { type IntegrityConfig, IntegrityPasses } from '../integrity/integrity-passes.ts';
+import { PartitionCache } from '../ranges/partition-cache.ts';
+import { PlanningLoop, type RegisteredTopic, readTopics } from '../ranges/planning-loop.ts';
+import { RangeEnqueuer, type RangeQueue } from '../ranges/range-enqueuer.ts';
+import { Supervisor } from '../ranges/supervisor.ts';
+import { Tracker } from '../ranges/tracker.ts';
+import type { MasterMetrics } from '../status/metrics.ts';
+import { FencedWriter } from './fenced-writer.ts';
+
+export interface LeaderTermOptions {
+  zk: ZkSession;
+  epoch: number;
+  config: Pick<
+    MasterConfig,
+    | 'planIntervalMs'
+    | 'stallTimeoutMs'
+    | 'maxInFlightPerPartition'
+    | 'reconcileIntervalMs'
+    | 'abandonedUploadAgeMs'
+  > &
+    Partial<Pick<MasterConfig, 'jobAttempts'>> &
+    Partial<IntegrityConfig>;
+  kafka: KafkaAdmin;
+  queue: RangeQueue;
+  s3?: S3Client;
+  log: Logger;
+  metrics?: MasterMetrics;
+  /** The epoch is over (a fenced write was refused). Called once. */
+  onFenced: (err: SluiceError) => void;
+}
+
+/** How often the supervisor sweeps: a quarter of the stall timeout, 5 s at most, never faster than planning. */
+export function sweepIntervalMs(cfg: { planIntervalMs: number; stallTimeoutMs: number }): number {
+  return Math.max(cfg.planIntervalMs, Math.min(5_000, Math.floor(cfg.stallTimeoutMs / 4)));
+}
+
+/** How often abandoned uploads are looked for: half their age limit, between 5 s and 15 min. */
+export function uploadAbortIntervalMs(abandonedUploadAgeMs: number): number {
+  return Math.min(15 * 60_000, Math.max(5_000, Math.floor(abandonedUploadAgeMs / 2)));
+}
+
+export class LeaderTerm {
+  readonly #o: LeaderTermOptions;
+  readonly #log: Logger;
+  readonly #writer: FencedWriter;
+  readonly #cache = new PartitionCache();
+  readonly #enqueuer: RangeEnqueuer;
+  readonly #tracker: Tracker;
+  readonly #planning: PlanningLoop;
+  readonly #supervisor: Supervisor;
+  readonly #integrity: IntegrityPasses;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #topics: RegisteredTopic[] = [];
+  #chain: Promise<unknown> = Promise.resolve();
+  #stopped = false;
+
+  constructor(opts: LeaderTermOptions) {
+    this.#o = opts;
+    this.#log = opts.log.child({ epoch: opts.epoch });
+    this.#writer = new FencedWriter(opts.zk, opts.epoch, (err) => {
+      if (!this.#stopped) opts.onFenced(err);
+    });
+    this.#enqueuer = new RangeEnqueuer(
+      opts.queue,
+      (t) => this.#cache.inFlight(t),
+      this.#log,
+      opts.config.jobAttempts ?? 3,
+    );
+    this.#tracker = new Tracker({
+      writer: this.#writer,
+      cache: this.#cache,
+      log: this.#log,
+      metrics: opts.metrics,
+    });
+    this.#planning = new PlanningLoop({
+      writer: this.#writer,
+      cache: this.#cache,
+      kafka: opts.kafka,
+      enqueuer: this.#enqueuer,
+      maxInFlightPerPartition: opts.config.maxInFlightPerPartition,
+      log: this.#log,
+      metrics: opts.metrics,
+    });
+    this.#supervisor = new Supervisor({
+      writer: this.#writer,
+      cache: this.#cache,
+      queue: opts.queue,
+      enqueuer: this.#enqueuer,
+      stallTimeoutMs: opts.config.stallTimeoutMs,
+      abandonedUploadAgeMs: opts.config.abandonedUploadAgeMs,
+      log: this.#log,
+      metrics: opts.metrics,
+      s3: opts.s3,
+      topics: () => this.#topics,
+      exclusive: (fn) => this.#exclusive(fn),
+    });
+    this.#integrity = new IntegrityPasses({
+      writer: this.#writer,
+      kafka: opts.kafka,
+      queue: opts.queue,
+      ...(opts.s3 ? { s3: opts.s3 } : {}),
+      log: this.#log,
+      ...(opts.metrics ? { registry: opts.metrics.registry } : {}),
+      config: opts.config,
+      topics: () => this.#topics.map((t) => t.record),
+    });
+  }
+
+  get epoch(): number {
+    return this.#o.epoch;
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.#o.config;
+    this.#log.info('leader term starting');
+    try {
+      await this.#exclusive(() => this.tick());
+      await this.#supervisor.start();
+    } catch (err) {
+      // The passes below retry; a fenced write already told the owner.
+      this.#report(err);
+    }
+    this.#every(cfg.planIntervalMs, () => this.tick());
+    this.#every(sweepIntervalMs(cfg), () => this.#supervisor.sweep());
+    this.#every(cfg.reconcileIntervalMs, () => this.#supervisor.reconcile());
+    this.#every(uploadAbortIntervalMs(cfg.abandonedUploadAgeMs), () =>
+      this.#supervisor.abortAbandonedUploads(),
+    );
+    if (!this.#stopped) this.#integrity.start();
+  }
+
+  /** Stops every pass; resolves when the one running (if any) has ended. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    this.#supervisor.stop();
+    await Promise.all([this.#chain.catch(() => undefined), this.#integrity.stop()]);
+    this.#log.info('leader term stopped');
+  }
+
+  /** One planning interval: topics, then commits, then new ranges. */
+  async tick(): Promise<void> {
+    if (this.#stopped) return;
+    const topics = await readTopics(this.#writer.zk);
+    this.#topics = topics;
+    await this.#planning.syncTopics(topics);
+    await this.#tracker.pass();
+    if (this.#stopped) return;
+    await this.#planning.pass(topics);
+  }
+
+  /** For tests: replays, finalizer and audit passes. */
+  get integrity(): IntegrityPasses {
+    return this.#integrity;
+  }
+
+  /** For tests: one sweep, one reconcile, one retry pass. */
+  get supervisor(): Supervisor {
+    return this.#supervisor;
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#chain.then(() => (this.#stopped ? (undefined as T) : fn()));
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Runs `fn` every `ms` after the previous run ended (runs never overlap or pile up). */
+  #every(ms: number, fn: () => Promise<unknown>): void {
+    const schedule = () => {
+      if (this.#stopped) return;
+      const timer = setTimeout(async () => {
+        this.#timers.delete(timer);
+        try {
+          await this.#exclusive(fn);
+        } catch (err) {
+          this.#report(err);
+        }
+        schedule();
+      }, ms);
+      this.#timers.add(timer);
+    };
+    schedule();
+  }
+
+  #report(err: unknown): void {
+    if (this.#stopped) return;
+    if (isSluiceError(err, ErrorCodes.NOT_LEADER) || isSluiceError(err, ErrorCodes.ZK_SESSION_LOST)) return;
+    this.#o.metrics?.errors.inc({ kind: isSluiceError(err) ? err.code : 'other' });
+    this.#log.warn({ err }, 'leader pass failed');
+  }
+}

@@ -1,0 +1,337 @@
+/**
+ * The planning pass (leader only): registered topics → partition state → new ranges.
+ *
+ * Per topic, in order: a deleting topic with nothing in flight is removed; a paused or
+ * stopped one is left alone; an active one is checked against Kafka (gone or re-created →
+ * stopped, loudly), its new partitions get their state node, and each partition is planned
+ * (planner.ts). A range is written to ZooKeeper in a fenced multi FIRST and only then
+ * enqueued (invariant 2): a crash between the two leaves a planned range without a job,
+ * which the supervisor's reconcile pass requeues.
+ */
+import {
+  decodeJson,
+  ErrorCodes,
+  encodeJson,
+  errorText,
+  isNodeExists,
+  isSluiceError,
+  type KafkaAdmin,
+  type Logger,
+  outputSpecOf,
+  type PartitionOffsets,
+  type PartitionState,
+  partitionPath,
+  partitionsPath,
+  type RangeRecord,
+  rangePath,
+  SluiceError,
+  TOPICS_PATH,
+  type TopicMetadata,
+  type TopicRecord,
+  topicPath,
+  type ZkOp,
+} from '@sluice/shared';
+import type { FencedWriter } from '../leadership/fenced-writer.ts';
+import type { MasterMetrics } from '../status/metrics.ts';
+import type { PartitionCache, PartitionEntry } from './partition-cache.ts';
+import { noteArrival, planRanges } from './planner.ts';
+import type { RangeEnqueuer } from './range-enqueuer.ts';
+
+export interface RegisteredTopic {
+  record: TopicRecord;
+  /** Version of the topic node as read. */
+  version: number;
+}
+
+/** Every registered topic with its node version. A node that vanishes meanwhile is skipped. */
+export async function readTopics(zk: FencedWriter['zk']): Promise<RegisteredTopic[]> {
+  const out: RegisteredTopic[] = [];
+  for (const name of (await zk.children(TOPICS_PATH)).sort()) {
+    const node = await zk.get(topicPath(name));
+    if (!node || node.data.length === 0) continue;
+    out.push({ record: decodeJson<TopicRecord>(node.data, topicPath(name)), version: node.version });
+  }
+  return out;
+}
+
+/** Most ops in one multi when removing a topic (ZooKeeper limits a request to about 1 MB). */
+const REMOVE_BATCH = 500;
+
+export interface PlanningLoopOptions {
+  writer: FencedWriter;
+  cache: PartitionCache;
+  kafka: KafkaAdmin;
+  enqueuer: RangeEnqueuer;
+  maxInFlightPerPartition: number;
+  log: Logger;
+  metrics?: MasterMetrics;
+  now?: () => number;
+}
+
+export class PlanningLoop {
+  readonly #writer: FencedWriter;
+  readonly #cache: PartitionCache;
+  readonly #kafka: KafkaAdmin;
+  readonly #enqueuer: RangeEnqueuer;
+  readonly #maxInFlight: number;
+  readonly #log: Logger;
+  readonly #metrics: MasterMetrics | undefined;
+  readonly #now: () => number;
+
+  constructor(opts: PlanningLoopOptions) {
+    this.#writer = opts.writer;
+    this.#cache = opts.cache;
+    this.#kafka = opts.kafka;
+    this.#enqueuer = opts.enqueuer;
+    this.#maxInFlight = opts.maxInFlightPerPartition;
+    this.#log = opts.log;
+    this.#metrics = opts.metrics;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /**
+   * Loads every registered topic into the cache and forgets topics no longer registered.
+   * Runs before the tracker, so that paused, stopped and deleting topics are tracked too.
+   */
+  async syncTopics(topics: RegisteredTopic[]): Promise<void> {
+    const names = new Set(topics.map((t) => t.record.topic));
+    for (const t of this.#cache.topics()) if (!names.has(t)) this.#cache.forget(t);
+    for (const t of topics) await this.#cache.ensure(this.#writer.zk, t.record.topic);
+  }
+
+  /** One planning pass. A NOT_LEADER ends it (the caller steps down). */
+  async pass(topics: RegisteredTopic[]): Promise<void> {
+    await this.#enqueuer.retryPending();
+    const active = topics.filter((t) => t.record.state === 'active' && !t.record.paused);
+    let meta = new Map<string, TopicMetadata | null>();
+    if (active.length > 0) {
+      try {
+        meta = await this.#kafka.topicMetadata(active.map((t) => t.record.topic));
+      } catch (err) {
+        this.#log.warn({ err }, 'kafka metadata failed; planning skipped');
+        meta = new Map();
+        active.length = 0;
+      }
+    }
+    for (const t of topics) {
+      const log = this.#log.child({ topic: t.record.topic });
+      try {
+        if (t.record.state === 'deleting') {
+          await this.#removeIfDrained(t, log);
+        } else if (active.includes(t) && meta.has(t.record.topic)) {
+          await this.#planTopic(t, meta.get(t.record.topic) ?? null, log);
+        }
+      } catch (err) {
+        if (isSluiceError(err, ErrorCodes.NOT_LEADER)) throw err;
+        log.warn({ err }, 'planning failed');
+      }
+    }
+  }
+
+  async #planTopic(t: RegisteredTopic, meta: TopicMetadata | null, log: Logger): Promise<void> {
+    const rec = t.record;
+    if (!meta || meta.topicId !== rec.topicId) {
+      await this.#stop(t, meta, log);
+      return;
+    }
+    let offsets: PartitionOffsets[];
+    try {
+      offsets = await this.#kafka.offsets(rec.topic, meta.partitions);
+    } catch (err) {
+      log.warn({ err }, 'kafka offsets failed');
+      return;
+    }
+    const byPartition = new Map(offsets.map((o) => [o.partition, o]));
+    await this.#ensurePartitions(rec, meta.partitions, byPartition, log);
+    for (const entry of this.#cache.partitions(rec.topic)) {
+      const o = byPartition.get(entry.partition);
+      if (!o) continue;
+      await this.#planPartition(rec, entry, o, log);
+    }
+  }
+
+  /** Topic gone from Kafka or re-created: stopped with a message that says what to do. */
+  async #stop(t: RegisteredTopic, meta: TopicMetadata | null, log: Logger): Promise<void> {
+    const rec = t.record;
+    const err = meta
+      ? new SluiceError(
+          ErrorCodes.TOPIC_RECREATED,
+          `topic "${rec.topic}" was deleted and re-created in Kafka: its topic id was ${rec.topicId} when registered and is now ${meta.topicId}. Its offsets start again, and planning them would overwrite the objects of the old topic, so Sluice stopped it. To copy the new topic, delete it from Sluice (DELETE /api/v1/topics/${rec.topic}) and register it again, preferably with a new destination prefix`,
+          { details: { oldTopicId: rec.topicId, newTopicId: meta.topicId } },
+        )
+      : new SluiceError(
+          ErrorCodes.TOPIC_NOT_IN_KAFKA,
+          `topic "${rec.topic}" (topic id ${rec.topicId}) no longer exists in Kafka, so Sluice stopped it. If it was deleted on purpose, delete it from Sluice too (DELETE /api/v1/topics/${rec.topic}); if it is re-created, delete it from Sluice and register it again`,
+          { details: { oldTopicId: rec.topicId } },
+        );
+    const next: TopicRecord = {
+      ...rec,
+      state: 'stopped',
+      error: errorText(err),
+      updatedAt: new Date().toISOString(),
+    };
+    try {
+      await this.#writer.multi([
+        { op: 'set', path: topicPath(rec.topic), data: encodeJson(next), version: t.version },
+      ]);
+    } catch (e) {
+      if (isSluiceError(e, ErrorCodes.NOT_LEADER)) throw e;
+      log.warn({ err: e }, 'could not mark topic stopped; will retry');
+      return;
+    }
+    log.error(
+      { err, code: err.code, oldTopicId: rec.topicId, newTopicId: meta?.topicId ?? null },
+      'topic stopped',
+    );
+  }
+
+  /**
+   * Creates state nodes for partitions seen for the first time, all in one fenced multi. At
+   * registration (no partition known yet) they start where `startFrom` says; a partition
+   * added to the topic later starts at its log start, so none of its records is skipped.
+   */
+  async #ensurePartitions(
+    rec: TopicRecord,
+    partitions: number[],
+    offsets: Map<number, PartitionOffsets>,
+    log: Logger,
+  ): Promise<void> {
+    const known = new Set(this.#cache.partitions(rec.topic).map((p) => p.partition));
+    const missing = partitions.filter((p) => !known.has(p) && offsets.has(p));
+    if (missing.length === 0) return;
+    const atRegistration = known.size === 0;
+    const now = new Date().toISOString();
+    const ops: ZkOp[] = [];
+    if (!this.#cache.hasPartitionsNode(rec.topic)) {
+      ops.push({ op: 'create', path: partitionsPath(rec.topic) });
+    }
+    const created: Array<{ partition: number; state: PartitionState; version: number }> = [];
+    for (const p of missing) {
+      const o = offsets.get(p)!;
+      const start = atRegistration && rec.startFrom === 'latest' ? o.lastStable : o.earliest;
+      const state: PartitionState = {
+        v: 1,
+        committedOffset: start.toString(),
+        committedRecords: 0,
+        committedBytes: 0,
+        committedRanges: 0,
+        gapOffsets: '0',
+        bytesPerOffset: 0,
+        committedMaxTimestamp: null,
+        updatedAt: now,
+        startOffset: start.toString(),
+      };
+      ops.push({ op: 'create', path: partitionPath(rec.topic, p), data: encodeJson(state) });
+      created.push({ partition: p, state, version: 0 });
+    }
+    try {
+      await this.#writer.multi(ops);
+    } catch (err) {
+      if (isNodeExists(err)) {
+        // The cache is behind ZooKeeper (it should not be): read the topic again.
+        await this.#cache.load(this.#writer.zk, rec.topic);
+        return;
+      }
+      throw err;
+    }
+    this.#cache.addPartitions(rec.topic, created);
+    log.info(
+      { partitions: missing, startFrom: atRegistration ? rec.startFrom : 'earliest' },
+      atRegistration ? 'partitions registered' : 'new partitions found',
+    );
+  }
+
+  async #planPartition(rec: TopicRecord, entry: PartitionEntry, o: PartitionOffsets, log: Logger) {
+    const nowMs = this.#now();
+    const planned = this.#cache.planned(entry);
+    this.#metrics?.partition(rec.topic, entry.partition, BigInt(entry.state.committedOffset), o.latest);
+    entry.arrivals = noteArrival(entry.arrivals, o.lastStable, planned, nowMs);
+    const spans = planRanges({
+      planned,
+      earliest: o.earliest,
+      lastStable: o.lastStable,
+      policy: rec,
+      bytesPerOffset: entry.state.bytesPerOffset,
+      arrivals: entry.arrivals,
+      nowMs,
+      inFlight: entry.ranges.length,
+      maxInFlight: this.#maxInFlight,
+    });
+    if (spans.length === 0) return;
+
+    const now = new Date(nowMs).toISOString();
+    const output = outputSpecOf(rec);
+    const records: RangeRecord[] = spans.map((s) => ({
+      v: 1,
+      topic: rec.topic,
+      topicId: rec.topicId,
+      partition: entry.partition,
+      start: s.start.toString(),
+      end: s.end.toString(),
+      attempt: 1,
+      state: 'planned',
+      output,
+      plannedAt: now,
+      updatedAt: now,
+      worker: null,
+      startedAt: null,
+      progressAt: null,
+      progressOffset: null,
+      keys: [],
+      failures: 0,
+      error: null,
+      requeueReason: null,
+      result: null,
+    }));
+    await this.#writer.multi(
+      spans.map((s, i) => ({
+        op: 'create',
+        path: rangePath({ topic: rec.topic, partition: entry.partition, start: s.start, end: s.end }),
+        data: encodeJson(records[i]),
+      })),
+    );
+    this.#cache.addRanges(entry, spans);
+    entry.arrivals = noteArrival(entry.arrivals, o.lastStable, this.#cache.planned(entry), nowMs);
+    for (const s of spans) {
+      this.#metrics?.rangesPlanned.inc({ topic: rec.topic, reason: s.reason });
+      const fields = { partition: entry.partition, start: s.start.toString(), end: s.end.toString() };
+      if (s.reason === 'gap')
+        log.warn({ ...fields, earliest: o.earliest.toString() }, 'planned a retention gap');
+      else log.debug({ ...fields, reason: s.reason }, 'planned');
+    }
+    for (const r of records) await this.#enqueuer.enqueue(r);
+  }
+
+  /** A deleting topic goes once nothing of it is in flight: its nodes, then the topic node. */
+  async #removeIfDrained(t: RegisteredTopic, log: Logger): Promise<void> {
+    const topic = t.record.topic;
+    await this.#cache.load(this.#writer.zk, topic);
+    if (this.#cache.inFlight(topic) > 0) return;
+    const partitions = this.#cache.partitions(topic);
+    for (let i = 0; i < partitions.length; i += REMOVE_BATCH) {
+      await this.#writer.multi(
+        partitions.slice(i, i + REMOVE_BATCH).map((p) => ({
+          op: 'remove',
+          path: partitionPath(topic, p.partition),
+          version: p.version,
+        })),
+      );
+    }
+    // The topic's other children (finalizer, audit, verify results) go first; they are not
+    // range or partition state, so they need no fence.
+    for (const child of await this.#writer.zk.children(topicPath(topic))) {
+      if (child !== 'partitions') await this.#writer.zk.removeRecursive(`${topicPath(topic)}/${child}`);
+    }
+    const last: ZkOp[] = [];
+    if (this.#cache.hasPartitionsNode(topic))
+      last.push({ op: 'remove', path: partitionsPath(topic), version: -1 });
+    last.push({ op: 'remove', path: topicPath(topic), version: t.version });
+    await this.#writer.multi(last);
+    this.#cache.forget(topic);
+    this.#metrics?.forgetTopic(
+      topic,
+      partitions.map((p) => p.partition),
+    );
+    log.info({ partitions: partitions.length }, 'topic removed');
+  }
+}

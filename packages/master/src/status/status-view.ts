@@ -1,0 +1,359 @@
+/**
+ * Pure: what ZooKeeper, Kafka, Redis and the master's own samples know → the status answer
+ * (status-schema.ts). Everything here is computed from inputs read once per answer, so the
+ * cost of an answer is its reads, which status-service.ts makes in parallel.
+ */
+import type { LeaderRecord, RangeRecord, RangeState, TopicRecord, WorkerRegistration } from '@sluice/shared';
+import { RECENT_FAILURES } from '../api/status-schema.ts';
+import type { KafkaTopicView } from '../kafka/kafka-view.ts';
+import type { TimeQuery } from '../kafka/record-times.ts';
+import type { PartitionFlight } from '../stores/partition-reader.ts';
+import { expectedStartOffset, lagOf, rangeCounts, rangeIdOf } from './partition-view.ts';
+import type { RatePoint, ThroughputView } from './throughput.ts';
+
+export type RangeCounts = Record<RangeState, number>;
+
+export interface PartitionStatus {
+  partition: number;
+  started: boolean;
+  committedOffset: string | null;
+  highWatermark: string | null;
+  lag: number | null;
+  lagMs: number | null;
+  committedRecords: number;
+  committedBytes: number;
+  gapOffsets: string;
+  ranges: RangeCounts;
+  head: {
+    id: string;
+    state: RangeState;
+    attempt: number;
+    worker: string | null;
+    failures: number;
+    error: string | null;
+    progressOffset: string | null;
+    updatedAt: string;
+  } | null;
+}
+
+export interface TopicStatus {
+  topic: string;
+  state: string;
+  paused: boolean;
+  error: string | null;
+  kafkaError: string | null;
+  flushIntervalMs: number;
+  lag: number | null;
+  lagMs: number | null;
+  committedRecords: number;
+  committedBytes: number;
+  ranges: RangeCounts;
+  throughput: ThroughputView;
+  partitions: PartitionStatus[];
+}
+
+export interface WorkerStatus {
+  id: string;
+  host: string;
+  version: string;
+  concurrency: number;
+  httpAddress: string | null;
+  activeRanges: number;
+  startedAt: string;
+  uptimeSeconds: number;
+  lastHeartbeat: string | null;
+}
+
+export interface FailureStatus {
+  id: string;
+  topic: string;
+  partition: number;
+  state: RangeState;
+  attempt: number;
+  failures: number;
+  worker: string | null;
+  error: string | null;
+  requeueReason: string | null;
+  updatedAt: string;
+}
+
+export interface GapStatus {
+  topic: string;
+  partition: number;
+  lostOffsets: string;
+  uncommitted: Array<{ rangeId: string; start: string; end: string; cause: string }>;
+}
+
+export interface Status {
+  generatedAt: string;
+  master: { id: string; leader: boolean };
+  leader: LeaderRecord | null;
+  summary: {
+    topics: number;
+    partitions: number;
+    lag: number | null;
+    lagMs: number | null;
+    ranges: RangeCounts;
+    workers: number;
+    failures: number;
+    gapOffsets: string;
+  };
+  throughput: ThroughputView & { history: RatePoint[] };
+  topics: TopicStatus[];
+  workers: WorkerStatus[];
+  recentFailures: FailureStatus[];
+  gaps: GapStatus[];
+  queue: Record<string, number> | null;
+  queueError: string | null;
+}
+
+export interface StatusInput {
+  nowMs: number;
+  master: { id: string; leader: boolean };
+  leader: LeaderRecord | null;
+  topics: readonly TopicRecord[];
+  flights: ReadonlyMap<string, readonly PartitionFlight[]>;
+  kafka: ReadonlyMap<string, KafkaTopicView>;
+  workers: readonly WorkerRegistration[];
+  queue: { queue: Record<string, number> | null; queueError: string | null };
+  /** Kafka timestamp (ms) of the record at a partition's committed offset, when known. */
+  recordTime: (topic: string, partition: number) => number | null;
+  throughput: { topic(topic: string): ThroughputView; total(): ThroughputView; history(): RatePoint[] };
+}
+
+interface Progress {
+  partition: number;
+  flight: PartitionFlight | undefined;
+  committed: bigint | null;
+  highWatermark: bigint | null;
+  earliest: bigint | null;
+}
+
+/** Per partition (every one Kafka has, and any ZooKeeper still tracks): where it stands. */
+function progressOf(
+  record: Pick<TopicRecord, 'startFrom'>,
+  flights: readonly PartitionFlight[],
+  kafka: KafkaTopicView | undefined,
+): Progress[] {
+  const byPartition = new Map(flights.map((f) => [f.partition, f]));
+  const numbers = new Set<number>([...(kafka?.metadata?.partitions ?? []), ...byPartition.keys()]);
+  const topicStarted = flights.some((f) => f.state !== null);
+  return [...numbers]
+    .sort((a, b) => a - b)
+    .map((partition) => {
+      const flight = byPartition.get(partition);
+      const offsets = kafka?.offsets.get(partition);
+      const committed = flight?.state
+        ? BigInt(flight.state.committedOffset)
+        : expectedStartOffset(record.startFrom, topicStarted, offsets);
+      return {
+        partition,
+        flight,
+        committed,
+        highWatermark: offsets ? offsets.latest : null,
+        earliest: offsets ? offsets.earliest : null,
+      };
+    });
+}
+
+/**
+ * The partitions whose oldest uncommitted record's time is wanted: those behind, at their
+ * committed offset (or the log start, when retention has already passed it).
+ */
+export function timeQueries(
+  topics: readonly TopicRecord[],
+  flights: ReadonlyMap<string, readonly PartitionFlight[]>,
+  kafka: ReadonlyMap<string, KafkaTopicView>,
+): TimeQuery[] {
+  const out: TimeQuery[] = [];
+  for (const t of topics) {
+    for (const p of progressOf(t, flights.get(t.topic) ?? [], kafka.get(t.topic))) {
+      if (p.committed === null || p.highWatermark === null || p.highWatermark <= p.committed) continue;
+      const offset = p.earliest !== null && p.earliest > p.committed ? p.earliest : p.committed;
+      if (offset < p.highWatermark) out.push({ topic: t.topic, partition: p.partition, offset });
+    }
+  }
+  return out;
+}
+
+function lagMsOf(lag: number | null, recordTimeMs: number | null, nowMs: number): number | null {
+  if (lag === null) return null;
+  if (lag <= 0) return 0;
+  return recordTimeMs === null ? null : Math.max(0, nowMs - recordTimeMs);
+}
+
+function maxKnown(values: Array<number | null>): number | null {
+  let max: number | null = null;
+  for (const v of values) if (v !== null && (max === null || v > max)) max = v;
+  return max;
+}
+
+function sumOrNull(values: Array<number | null>): number | null {
+  return values.some((v) => v === null) ? null : (values as number[]).reduce((a, b) => a + b, 0);
+}
+
+function addCounts(into: RangeCounts, c: RangeCounts): void {
+  for (const k of Object.keys(into) as RangeState[]) into[k] += c[k];
+}
+
+const byUpdatedDesc = (a: RangeRecord, b: RangeRecord) =>
+  a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0;
+
+export function buildStatus(input: StatusInput): Status {
+  const { nowMs } = input;
+  const allRanges: RangeRecord[] = [];
+  const gaps: GapStatus[] = [];
+  const totalRanges: RangeCounts = { planned: 0, active: 0, done: 0, failed: 0 };
+  let totalGaps = 0n;
+  let partitionCount = 0;
+
+  const topics = input.topics.map((record): TopicStatus => {
+    const flights = input.flights.get(record.topic) ?? [];
+    const kafka = input.kafka.get(record.topic);
+    const topicRanges: RangeCounts = { planned: 0, active: 0, done: 0, failed: 0 };
+    const partitions = progressOf(record, flights, kafka).map((p): PartitionStatus => {
+      const ranges = [...(p.flight?.ranges ?? [])].sort((a, b) =>
+        BigInt(a.start) < BigInt(b.start) ? -1 : 1,
+      );
+      allRanges.push(...ranges);
+      const counts = rangeCounts(ranges);
+      addCounts(topicRanges, counts);
+      const state = p.flight?.state ?? null;
+      const lag = lagOf(p.highWatermark, p.committed);
+      const headRange =
+        p.committed === null ? undefined : ranges.find((r) => BigInt(r.start) === p.committed);
+      const lost = BigInt(state?.gapOffsets ?? '0');
+      totalGaps += lost;
+      const uncommitted = ranges.flatMap((r) =>
+        r.state === 'done' && r.result
+          ? r.result.gaps.map((g) => ({ rangeId: rangeIdOf(r), start: g.start, end: g.end, cause: g.cause }))
+          : [],
+      );
+      if (lost > 0n || uncommitted.length > 0) {
+        gaps.push({ topic: record.topic, partition: p.partition, lostOffsets: lost.toString(), uncommitted });
+      }
+      return {
+        partition: p.partition,
+        started: state !== null,
+        committedOffset: p.committed === null ? null : p.committed.toString(),
+        highWatermark: p.highWatermark === null ? null : p.highWatermark.toString(),
+        lag,
+        lagMs: lagMsOf(lag, input.recordTime(record.topic, p.partition), nowMs),
+        committedRecords: state?.committedRecords ?? 0,
+        committedBytes: state?.committedBytes ?? 0,
+        gapOffsets: lost.toString(),
+        ranges: counts,
+        head: headRange
+          ? {
+              id: rangeIdOf(headRange),
+              state: headRange.state,
+              attempt: headRange.attempt,
+              worker: headRange.worker,
+              failures: headRange.failures,
+              error: headRange.error,
+              progressOffset: headRange.progressOffset,
+              updatedAt: headRange.updatedAt,
+            }
+          : null,
+      };
+    });
+    partitionCount += partitions.length;
+    addCounts(totalRanges, topicRanges);
+    return {
+      topic: record.topic,
+      state: record.state,
+      paused: record.paused,
+      error: record.error,
+      kafkaError: kafka?.error ?? null,
+      flushIntervalMs: record.flushIntervalMs,
+      lag: sumOrNull(partitions.map((p) => p.lag)),
+      lagMs: maxKnown(partitions.map((p) => p.lagMs)),
+      committedRecords: partitions.reduce((n, p) => n + p.committedRecords, 0),
+      committedBytes: partitions.reduce((n, p) => n + p.committedBytes, 0),
+      ranges: topicRanges,
+      throughput: input.throughput.topic(record.topic),
+      partitions,
+    };
+  });
+
+  const active = new Map<string, { n: number; heartbeat: string | null }>();
+  for (const r of allRanges) {
+    if (r.state !== 'active' || !r.worker) continue;
+    const a = active.get(r.worker) ?? { n: 0, heartbeat: null };
+    a.n++;
+    const beat = r.progressAt ?? r.startedAt;
+    if (beat && (a.heartbeat === null || beat > a.heartbeat)) a.heartbeat = beat;
+    active.set(r.worker, a);
+  }
+  const workers = input.workers.map((w): WorkerStatus => {
+    const started = Date.parse(w.startedAt);
+    return {
+      id: w.id,
+      host: w.host,
+      version: w.version,
+      concurrency: w.concurrency,
+      httpAddress: w.httpAddress,
+      activeRanges: active.get(w.id)?.n ?? 0,
+      startedAt: w.startedAt,
+      uptimeSeconds: Number.isFinite(started) ? Math.max(0, Math.round((nowMs - started) / 1000)) : 0,
+      lastHeartbeat: active.get(w.id)?.heartbeat ?? null,
+    };
+  });
+
+  const failed = allRanges.filter((r) => r.state === 'failed' || (r.state !== 'done' && r.error !== null));
+  const recentFailures = failed
+    .sort(byUpdatedDesc)
+    .slice(0, RECENT_FAILURES)
+    .map((r) => ({
+      id: rangeIdOf(r),
+      topic: r.topic,
+      partition: r.partition,
+      state: r.state,
+      attempt: r.attempt,
+      failures: r.failures,
+      worker: r.worker,
+      error: r.error,
+      requeueReason: r.requeueReason,
+      updatedAt: r.updatedAt,
+    }));
+
+  return {
+    generatedAt: new Date(nowMs).toISOString(),
+    master: input.master,
+    leader: input.leader,
+    summary: {
+      topics: topics.length,
+      partitions: partitionCount,
+      lag: sumOrNull(topics.map((t) => t.lag)),
+      lagMs: maxKnown(topics.map((t) => t.lagMs)),
+      ranges: totalRanges,
+      workers: workers.length,
+      failures: failed.length,
+      gapOffsets: totalGaps.toString(),
+    },
+    throughput: { ...input.throughput.total(), history: input.throughput.history() },
+    topics,
+    workers,
+    recentFailures,
+    gaps,
+    queue: input.queue.queue,
+    queueError: input.queue.queueError,
+  };
+}
+
+/** Per topic, the committed totals over its partitions (what throughput is sampled from). */
+export function committedTotals(
+  flights: ReadonlyMap<string, readonly PartitionFlight[]>,
+): Map<string, { records: number; bytes: number }> {
+  const out = new Map<string, { records: number; bytes: number }>();
+  for (const [topic, parts] of flights) {
+    let records = 0;
+    let bytes = 0;
+    for (const p of parts) {
+      records += p.state?.committedRecords ?? 0;
+      bytes += p.state?.committedBytes ?? 0;
+    }
+    out.set(topic, { records, bytes });
+  }
+  return out;
+}

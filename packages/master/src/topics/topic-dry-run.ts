@@ -1,0 +1,135 @@
+/**
+ * `POST /api/v1/topics?dryRun=true`: what registering would do, without doing it (nothing is
+ * written to ZooKeeper). The same validation and answers as a registration (400, 404, 409);
+ * then the partitions, the backlog in records and bytes, the number and typical size of the
+ * objects, and the first keys, estimated as registration-estimate.ts says.
+ */
+import { ErrorCodes, SluiceError, type TopicConfig } from '@sluice/shared';
+import type { ApiDeps } from '../api/api-deps.ts';
+import { sampleRecords } from '../kafka/kafka-sample.ts';
+import { requireTopicMetadata } from '../kafka/kafka-view.ts';
+import { readTopic } from '../stores/topic-store.ts';
+import {
+  estimateRegistration,
+  type PartitionFacts,
+  type RegistrationEstimate,
+} from './registration-estimate.ts';
+import { type TopicCreateBody, topicConfigFromBody } from './topic-request.ts';
+
+/** Partitions sampled at most (the others share their estimate). */
+const SAMPLED_PARTITIONS = 16;
+
+export interface DryRunAnswer extends RegistrationEstimate {
+  dryRun: true;
+  topic: string;
+  topicId: string;
+  config: TopicConfig;
+}
+
+const offsetString = { type: 'string', pattern: '^\\d+$' } as const;
+
+export const dryRunSchema = {
+  type: 'object',
+  description: 'What registering would do; nothing was stored.',
+  properties: {
+    dryRun: { type: 'boolean', const: true },
+    topic: { type: 'string' },
+    topicId: { type: 'string' },
+    config: { type: 'object', additionalProperties: true, description: 'The config as it would be stored.' },
+    partitions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          partition: { type: 'integer' },
+          startOffset: offsetString,
+          endOffset: { ...offsetString, description: 'The last stable offset now.' },
+          backlogRecords: offsetString,
+          backlogBytes: { type: ['integer', 'null'] },
+          ranges: { type: 'integer' },
+          objects: { type: 'integer' },
+          firstKey: { type: ['string', 'null'] },
+        },
+      },
+    },
+    backlog: {
+      type: 'object',
+      properties: {
+        records: { ...offsetString, description: 'Offsets to copy (an upper bound of records).' },
+        bytes: {
+          type: ['integer', 'null'],
+          description: 'Encoded bytes before compression; null when no record could be sampled.',
+        },
+      },
+    },
+    output: {
+      type: 'object',
+      properties: {
+        ranges: { type: 'integer' },
+        objects: { type: 'integer' },
+        typicalObjectBytes: { type: ['integer', 'null'], description: 'Before compression.' },
+        typicalObjectRecords: { type: ['integer', 'null'] },
+        firstKeys: { type: 'array', items: { type: 'string' } },
+      },
+    },
+    estimate: {
+      type: 'object',
+      properties: {
+        sampledRecords: { type: 'integer' },
+        bytesPerRecord: { type: ['integer', 'null'] },
+        method: { type: 'string' },
+      },
+    },
+  },
+  required: ['dryRun', 'topic', 'topicId', 'config', 'partitions', 'backlog', 'output', 'estimate'],
+} as const;
+
+export async function dryRunRegistration(deps: ApiDeps, body: TopicCreateBody): Promise<DryRunAnswer> {
+  const config = topicConfigFromBody(body);
+  const meta = await requireTopicMetadata(deps.kafka, config.topic);
+  if (await readTopic(deps.zk(), config.topic)) {
+    throw new SluiceError(
+      ErrorCodes.TOPIC_EXISTS,
+      `topic "${config.topic}" is already registered; change it with PATCH /api/v1/topics/${config.topic}`,
+    );
+  }
+  const offsets = await deps.kafka.offsets(config.topic, meta.partitions);
+  const starts = offsets.map((o) => ({
+    o,
+    start: config.startFrom === 'latest' ? o.lastStable : o.earliest,
+  }));
+  const withBacklog = starts.filter((s) => s.o.lastStable > s.start).slice(0, SAMPLED_PARTITIONS);
+  const [heads, tails] = await Promise.all([
+    sampleRecords(
+      deps.config,
+      config.topic,
+      withBacklog.map((s) => ({ partition: s.o.partition, offset: s.start })),
+    ),
+    config.partitionBy.kind === 'none'
+      ? Promise.resolve([])
+      : sampleRecords(
+          deps.config,
+          config.topic,
+          withBacklog.map((s) => ({ partition: s.o.partition, offset: s.o.lastStable - 1n })),
+          { maxBytes: 64 * 1024 },
+        ),
+  ]);
+  const facts: PartitionFacts[] = starts.map(({ o }) => {
+    const tail = tails.find((t) => t.partition === o.partition)?.records ?? [];
+    const last = tail.filter((r) => r.offset < o.lastStable).at(-1);
+    return {
+      partition: o.partition,
+      earliest: o.earliest,
+      lastStable: o.lastStable,
+      sample: heads.find((h) => h.partition === o.partition)?.records ?? [],
+      lastTimestamp: last ? last.timestamp : null,
+    };
+  });
+  return {
+    dryRun: true,
+    topic: config.topic,
+    topicId: meta.topicId,
+    config,
+    ...estimateRegistration(config, facts),
+  };
+}

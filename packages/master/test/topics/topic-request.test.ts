@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ErrorCodes, isSluiceError, TOPIC_DEFAULTS, ValidationError } from '@sluice/shared';
+import {
+  deletingTopicRecord,
+  newTopicRecord,
+  patchedTopicRecord,
+  topicConfigFromBody,
+} from '../../src/topics/topic-request.ts';
+
+const NOW = new Date('2026-01-02T03:04:05.000Z');
+const LATER = new Date('2026-01-03T00:00:00.000Z');
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ValidationError, `expected a ValidationError, got ${String(err)}`);
+    return err.problems.map((p) => `${p.path}: ${p.message}`);
+  }
+  assert.fail('expected a ValidationError');
+}
+
+test('a minimal registration takes every default', () => {
+  const cfg = topicConfigFromBody({ topic: 'orders', destination: { bucket: 'lake' } });
+  assert.deepEqual(cfg, { ...TOPIC_DEFAULTS, topic: 'orders', destination: { bucket: 'lake', prefix: '' } });
+});
+
+test('a trailing slash of the prefix is dropped', () => {
+  const cfg = topicConfigFromBody({
+    topic: 'orders',
+    destination: { bucket: 'lake', prefix: 'raw/orders/' },
+  });
+  assert.equal(cfg.destination.prefix, 'raw/orders');
+});
+
+test('every semantic problem is reported at once', () => {
+  const problems = problemsOf(() =>
+    topicConfigFromBody({
+      topic: 'bad topic',
+      destination: { bucket: 'Bad_Bucket', prefix: '/abs/../x' },
+      kmsKeyId: 'key-1',
+      partitionBy: { kind: 'event-time', field: 'a..b', granularity: 'hour' },
+    }),
+  );
+  assert.equal(problems.length, 5, problems.join('\n'));
+  assert.match(problems.join('\n'), /^topic: may contain only/m);
+  assert.match(problems.join('\n'), /^destination\.bucket: may contain only lowercase/m);
+  assert.match(problems.join('\n'), /^destination\.prefix: must not start with "\/"/m);
+  assert.match(problems.join('\n'), /^partitionBy\.field: must be a dotted path/m);
+  assert.match(problems.join('\n'), /^kmsKeyId: is only allowed with serverSideEncryption "aws:kms"/m);
+});
+
+test('".." in a prefix is refused', () => {
+  const problems = problemsOf(() =>
+    topicConfigFromBody({ topic: 't', destination: { bucket: 'lake', prefix: 'a/../b' } }),
+  );
+  assert.deepEqual(problems, ['destination.prefix: must not contain a ".." segment']);
+});
+
+test('a new record is active, not paused, and carries the topic id', () => {
+  const rec = newTopicRecord(
+    topicConfigFromBody({ topic: 't', destination: { bucket: 'lake' } }),
+    'id-1',
+    NOW,
+  );
+  assert.equal(rec.topicId, 'id-1');
+  assert.equal(rec.paused, false);
+  assert.equal(rec.state, 'active');
+  assert.equal(rec.error, null);
+  assert.equal(rec.createdAt, NOW.toISOString());
+  assert.equal(rec.updatedAt, NOW.toISOString());
+});
+
+test('a patch changes policy and pause, keeps what it may not change', () => {
+  const rec = newTopicRecord(
+    topicConfigFromBody({ topic: 't', destination: { bucket: 'lake' } }),
+    'id-1',
+    NOW,
+  );
+  const next = patchedTopicRecord(
+    rec,
+    { paused: true, compression: 'zstd', destination: { bucket: 'other-lake', prefix: 'p/' } },
+    LATER,
+  );
+  assert.equal(next.paused, true);
+  assert.equal(next.compression, 'zstd');
+  assert.deepEqual(next.destination, { bucket: 'other-lake', prefix: 'p' });
+  assert.equal(next.topic, 't');
+  assert.equal(next.topicId, 'id-1');
+  assert.equal(next.startFrom, rec.startFrom);
+  assert.equal(next.createdAt, NOW.toISOString());
+  assert.equal(next.updatedAt, LATER.toISOString());
+  // Resuming keeps the rest.
+  assert.equal(patchedTopicRecord(next, { paused: false }, LATER).compression, 'zstd');
+});
+
+test('a patch is checked as a whole: kmsKeyId needs aws:kms in the resulting config', () => {
+  const rec = newTopicRecord(
+    topicConfigFromBody({
+      topic: 't',
+      destination: { bucket: 'lake' },
+      serverSideEncryption: 'aws:kms',
+      kmsKeyId: 'k',
+    }),
+    'id',
+    NOW,
+  );
+  assert.deepEqual(
+    problemsOf(() => patchedTopicRecord(rec, { serverSideEncryption: 'AES256' }, LATER)),
+    ['kmsKeyId: is only allowed with serverSideEncryption "aws:kms"'],
+  );
+  assert.equal(
+    patchedTopicRecord(rec, { serverSideEncryption: 'AES256', kmsKeyId: '' }, LATER).serverSideEncryption,
+    'AES256',
+  );
+});
+
+test('a topic being deleted takes no changes; deleting twice changes nothing', () => {
+  const rec = newTopicRecord(topicConfigFromBody({ topic: 't', destination: { bucket: 'lake' } }), 'id', NOW);
+  const deleting = deletingTopicRecord(rec, LATER);
+  assert.equal(deleting.state, 'deleting');
+  assert.equal(deletingTopicRecord(deleting, new Date()), deleting);
+  assert.throws(
+    () => patchedTopicRecord(deleting, { paused: true }, LATER),
+    (err) => isSluiceError(err, ErrorCodes.TOPIC_STATE) && /being deleted/.test(err.message),
+  );
+});
