@@ -1,6 +1,6 @@
 /**
  * Client factories for S3 and Redis, configured from the validated settings.
- * Kafka lives in kafka-admin.ts; ZooKeeper in zk-session.ts.
+ * Kafka lives in kafka/ (its own layer); ZooKeeper in zk-session.ts.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';

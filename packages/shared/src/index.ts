@@ -2,7 +2,7 @@ export * from './clients.ts';
 export * from './config.ts';
 export * from './errors.ts';
 export * from './exactly-once.ts';
-export * from './kafka-admin.ts';
+export * from './kafka/index.ts';
 export * from './logger.ts';
 export * from './object-key.ts';
 export * from './offset-range.ts';

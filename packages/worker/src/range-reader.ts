@@ -1,12 +1,14 @@
 /**
  * The Kafka side of a worker: reads exactly `[start, end)` of one partition.
  *
+ * This file is the range loop only; requests, the answer parser and the read_committed filter
+ * are @sluice/shared's Kafka layer (packages/shared/src/kafka/).
+ *
  * How (DESIGN.md, "Edges that a real Kafka has"):
  *  - Group-free: plain Fetch requests to the partition's current leader, found through
- *    Metadata; no consumer group is joined, no offset is committed. Fetch sessions are not
- *    used either (session id 0, epoch -1: a full fetch each time), since one read has one
- *    partition and the next fetch offset is always ours.
- *  - read_committed, with aborted transactions dropped here (kafka-committed-records.ts),
+ *    Metadata; no consumer group is joined, no offset is committed, no fetch session is used
+ *    (shared kafka/fetch.ts).
+ *  - read_committed, with aborted transactions dropped (shared kafka/committed-records.ts),
  *    not by @platformatic/kafka's `Consumer.fetch`, whose filter lets aborted records through
  *    when the ABORT marker is not in the same answer (bench/KAFKA-CLIENT.md).
  *  - The range is done when the fetch position reaches `end`; records are never counted,
@@ -24,40 +26,29 @@
  *    arriving. Keys, values and headers are views into the fetched (or decompressed) buffer.
  */
 import {
-  type API,
-  createAPI,
-  fetchV12,
-  fetchV13,
-  fetchV14,
-  fetchV15,
-  fetchV16,
-  fetchV17,
-  kGetApi,
-  type Reader,
-} from '@platformatic/kafka';
-import {
+  committedRecords,
   createKafkaClient,
   ErrorCodes,
   errorText,
+  type FetchedRecord,
+  FetchIsolationLevels,
+  fetchPartition,
   healsByWaiting,
   KAFKA_LEADERSHIP_CODES,
+  type KafkaClient,
   KafkaErrorCodes,
   kafkaBackoffMs,
   kafkaError,
   kafkaErrorName,
-  kafkaListOffsets,
+  kafkaLogStartOffset,
   kafkaMetadata,
+  type LeaderRoute,
   type Logger,
+  type PartitionFetch,
+  partitionLeader,
   SluiceError,
   type WorkerConfig,
 } from '@sluice/shared';
-import {
-  committedRecords,
-  type FetchedRecord,
-  type LazyBatch,
-  type WireBatch,
-} from './kafka-committed-records.ts';
-import { parseFetchAnswer } from './kafka-fetch-response.ts';
 
 export type { FetchedRecord };
 
@@ -103,73 +94,10 @@ export type RangeReaderConfig = Pick<
   'kafkaBrokers' | 'kafkaClientId' | 'kafkaSsl' | 'kafkaSasl' | 'fetchMaxBytes'
 >;
 
-type KafkaClient = ReturnType<typeof createKafkaClient>;
-type Broker = { host: string; port: number };
-
-interface Route {
-  broker: Broker;
-  leaderEpoch: number;
-}
-
-const READ_COMMITTED = 1;
-const READ_UNCOMMITTED = 0;
-const EARLIEST = -2n;
-
-/** The parts of a Fetch answer (v4 to v17) this reads. */
-interface FetchPartition {
-  partitionIndex: number;
-  errorCode: number;
-  highWatermark: bigint;
-  lastStableOffset: bigint;
-  abortedTransactions: Array<{ producerId: bigint; firstOffset: bigint }> | null;
-  /** Decoded by @platformatic/kafka (v4 to v11), or left encoded by our parser (v12 to v17). */
-  records?: Array<WireBatch | LazyBatch> | null;
-}
-interface FetchAnswer {
-  throttleTimeMs: number;
-  errorCode: number;
-  responses: Array<{ partitions: FetchPartition[] }>;
-}
-
-type FetchApi = API<unknown[], FetchAnswer>;
-
-/** The library's request writers of the versions our parser reads. */
-const FETCH_REQUESTS: Record<number, (...args: never[]) => unknown> = {
-  12: fetchV12.createRequest,
-  13: fetchV13.createRequest,
-  14: fetchV14.createRequest,
-  15: fetchV15.createRequest,
-  16: fetchV16.createRequest,
-  17: fetchV17.createRequest,
-};
-const fetchApis = new Map<number, FetchApi>();
-
-/**
- * Fetch at `version` with the library's request writer and our answer parser
- * (kafka-fetch-response.ts), or undefined for a version our parser does not read. The
- * answer's body is made contiguous once (a view when it arrived in one piece).
- */
-function ownFetchApi(version: number): FetchApi | undefined {
-  const createRequest = FETCH_REQUESTS[version];
-  if (!createRequest) return undefined;
-  let api = fetchApis.get(version);
-  if (!api) {
-    api = createAPI<unknown[], FetchAnswer>(
-      1,
-      version,
-      createRequest as never,
-      (_correlationId: number, _apiKey: number, apiVersion: number, reader: Reader) =>
-        parseFetchAnswer(reader.buffer.slice(reader.position, reader.buffer.length), apiVersion),
-    );
-    fetchApis.set(version, api);
-  }
-  return api;
-}
-
-type Settled = { value: { partition: FetchPartition; throttleTimeMs: number } } | { error: unknown };
+type Settled = { value: PartitionFetch } | { error: unknown };
 
 /** Never rejects: an answer kept for later must not become an unhandled rejection. */
-function settle(p: Promise<{ partition: FetchPartition; throttleTimeMs: number }>): Promise<Settled> {
+function settle(p: Promise<PartitionFetch>): Promise<Settled> {
   return p.then(
     (value) => ({ value }),
     (error: unknown) => ({ error }),
@@ -274,7 +202,7 @@ class KafkaRangeReader implements RangeReader {
     // The next fetch is sent as soon as an answer is in, before the caller gets its records,
     // so that Kafka's read and transfer overlap the caller's work. Still one fetch in flight;
     // at most two answers in memory (the caller's and the one arriving).
-    let ahead: { position: bigint; route: Route; answer: Promise<Settled> } | null = null;
+    let ahead: { position: bigint; route: LeaderRoute; answer: Promise<Settled> } | null = null;
     while (position < range.end) {
       if (signal?.aborted) throw abortReason(signal);
       const pending: Promise<Settled> =
@@ -355,73 +283,22 @@ class KafkaRangeReader implements RangeReader {
     }
   }
 
-  async #fetch(
-    route: Route,
-    range: ReadRange,
-    position: bigint,
-  ): Promise<{ partition: FetchPartition; throttleTimeMs: number }> {
-    const maxBytes = this.#cfg.fetchMaxBytes;
-    const response = await this.#send(route.broker, (api) => [
-      this.#maxWaitMs,
-      1,
-      maxBytes,
-      READ_COMMITTED,
-      0, // no fetch session ...
-      -1, // ... and none to be made (FINAL_EPOCH): a full fetch each time
-      [
-        {
-          // Fetch v13+ names the topic by id: a re-created topic answers UNKNOWN_TOPIC_ID.
-          topicId: api.version >= 13 ? range.topicId : range.topic,
-          partitions: [
-            {
-              partition: range.partition,
-              currentLeaderEpoch: route.leaderEpoch,
-              fetchOffset: position,
-              lastFetchedEpoch: -1,
-              partitionMaxBytes: maxBytes,
-            },
-          ],
-        },
-      ],
-      [],
-      '',
-    ]);
-    const partition = response.responses
-      .flatMap((t) => t.partitions)
-      .find((p) => p.partitionIndex === range.partition);
-    if (!partition) {
-      // A top-level error (the whole request refused) or an answer without our partition.
-      const code = response.errorCode || KafkaErrorCodes.UNKNOWN_TOPIC_OR_PARTITION;
-      throw new Error(`fetch answered ${kafkaErrorName(code)} without partition data`);
-    }
-    return { partition, throttleTimeMs: response.throttleTimeMs };
-  }
-
-  /**
-   * Sends one Fetch at the highest version both sides speak (as `kafkaCall` does), through
-   * our own answer parser where it reads that version. Resolves with answers that carry
-   * error codes; rejects only when there is no answer.
-   */
-  async #send(broker: Broker, args: (api: { version: number }) => unknown[]): Promise<FetchAnswer> {
-    const connection = await this.#client.connections.get(broker);
-    const negotiated = await new Promise<FetchApi>((resolve, reject) => {
-      this.#client[kGetApi]<unknown[], FetchAnswer>('Fetch', (err, api) =>
-        err ? reject(err) : resolve(api as FetchApi),
-      );
-    });
-    const api = ownFetchApi(negotiated.version) ?? negotiated;
-    return new Promise((resolve, reject) => {
-      api(connection, ...args(api), (err: Error | null, response?: FetchAnswer) => {
-        // The library's parser throws an error that carries the answer when it holds error codes.
-        const withResponse = (err as { response?: FetchAnswer } | null)?.response;
-        if (err && withResponse === undefined) reject(err);
-        else resolve((response ?? withResponse) as FetchAnswer);
-      });
+  /** One read_committed fetch of the range's partition at `position`, from its leader. */
+  #fetch(route: LeaderRoute, range: ReadRange, position: bigint): Promise<PartitionFetch> {
+    return fetchPartition(this.#client, route.broker, {
+      topic: range.topic,
+      topicId: range.topicId,
+      partition: range.partition,
+      leaderEpoch: route.leaderEpoch,
+      offset: position,
+      maxWaitMs: this.#maxWaitMs,
+      maxBytes: this.#cfg.fetchMaxBytes,
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
     });
   }
 
   /** The current leader of the range's partition, after checking the topic id. */
-  async #route(range: ReadRange, signal?: AbortSignal): Promise<Route> {
+  async #route(range: ReadRange, signal?: AbortSignal): Promise<LeaderRoute> {
     const where = `${range.topic}/${range.partition}`;
     let failures = 0;
     let unknown = 0;
@@ -431,6 +308,7 @@ class KafkaRangeReader implements RangeReader {
         const view = await abortable(kafkaMetadata(this.#client, [range.topic]), signal);
         const t = view.topics.get(range.topic);
         const p = t?.partitions[range.partition];
+        const leader = partitionLeader(view, range.topic, range.partition);
         if (t && t.errorCode === KafkaErrorCodes.NONE && t.topicId !== range.topicId) {
           throw new SluiceError(
             ErrorCodes.TOPIC_RECREATED,
@@ -452,8 +330,8 @@ class KafkaRangeReader implements RangeReader {
           problem = new Error(`metadata: ${where} unknown`);
         } else if (t.errorCode !== KafkaErrorCodes.NONE) {
           problem = new Error(`metadata: topic ${kafkaErrorName(t.errorCode)}`);
-        } else if (p && p.leaderId >= 0 && view.brokers.has(p.leaderId)) {
-          return { broker: view.brokers.get(p.leaderId) as Broker, leaderEpoch: p.leaderEpoch };
+        } else if (leader) {
+          return leader;
         } else {
           problem = new Error(`metadata: ${where} has no leader (${kafkaErrorName(p?.errorCode ?? 5)})`);
         }
@@ -479,12 +357,7 @@ class KafkaRangeReader implements RangeReader {
   /** The log start offset of the range's partition, or null when Kafka would not say. */
   async #earliest(range: ReadRange, signal?: AbortSignal): Promise<bigint | null> {
     try {
-      const view = await abortable(kafkaMetadata(this.#client, [range.topic]), signal);
-      const [listed] = await abortable(
-        kafkaListOffsets(this.#client, view, range.topic, [range.partition], EARLIEST, READ_UNCOMMITTED),
-        signal,
-      );
-      return listed && listed.errorCode === KafkaErrorCodes.NONE ? listed.offset : null;
+      return await abortable(kafkaLogStartOffset(this.#client, range.topic, range.partition), signal);
     } catch (err) {
       if (signal?.aborted) throw abortReason(signal);
       this.#log?.warn(

@@ -1,16 +1,20 @@
 /**
  * A small read of a few partitions at chosen offsets, for estimates (the registration dry
- * run): one Fetch per partition to its leader, of at most `maxBytes`, read_committed. Records
- * of aborted transactions may be among them (the worker's filter is not applied): fine for
- * sizes and times, not for data.
+ * run): one read_committed Fetch per partition to its leader, of at most `maxBytes`, through
+ * the worker's read_committed filter (@sluice/shared's Kafka layer), so a sample shows only
+ * records that Sluice would write: never those of an aborted transaction, never markers.
  */
 import {
+  committedRecords,
   createKafkaClient,
+  type FetchedRecord,
+  FetchIsolationLevels,
+  fetchPartition,
   KafkaErrorCodes,
   type KafkaSettings,
-  kafkaCall,
   kafkaErrorName,
   kafkaMetadata,
+  partitionLeader,
 } from '@sluice/shared';
 import { mapLimit } from '../stores/output-store.ts';
 
@@ -32,29 +36,22 @@ export interface PartitionSample {
   error: string | null;
 }
 
-interface WireBatch {
-  firstOffset: bigint;
-  attributes: number;
-  firstTimestamp: bigint;
-  maxTimestamp: bigint;
-  records: Array<{
-    offsetDelta: number;
-    timestampDelta: bigint;
-    key: Buffer | null;
-    value: Buffer | null;
-    headers: Array<[Buffer | null, Buffer | null]>;
-  }>;
-}
+/** Past any offset: a sample ends where the answer ends. */
+const NO_END = (1n << 63n) - 1n;
 
-interface FetchAnswer {
-  responses: Array<{
-    partitions: Array<{ partitionIndex: number; errorCode: number; records?: WireBatch[] | null }>;
-  }>;
+function sampled(r: FetchedRecord): SampledRecord {
+  let headerBytes = 0;
+  for (const [k, v] of r.headers) headerBytes += k.length + (v?.length ?? 0);
+  return {
+    offset: r.offset,
+    timestamp: Number(r.timestamp),
+    keyBytes: r.key?.length ?? 0,
+    valueBytes: r.value?.length ?? 0,
+    headerBytes,
+    headers: r.headers.length,
+    value: r.value,
+  };
 }
-
-const LOG_APPEND_TIME = 0x08;
-const CONTROL = 0x20;
-const READ_COMMITTED = 1;
 
 /** Up to `maxRecords` records of each partition from the given offset. Never throws. */
 export async function sampleRecords(
@@ -68,66 +65,31 @@ export async function sampleRecords(
   const client = createKafkaClient(cfg);
   try {
     const view = await kafkaMetadata(client, [topic]);
-    const t = view.topics.get(topic);
+    const topicId = view.topics.get(topic)?.topicId ?? '';
     return await mapLimit(at, 4, async ({ partition, offset }): Promise<PartitionSample> => {
-      const p = t?.partitions[partition];
-      const broker = p ? view.brokers.get(p.leaderId) : undefined;
-      if (!t || !p || !broker) return { partition, records: [], error: 'no leader known' };
+      const leader = partitionLeader(view, topic, partition);
+      if (!leader) return { partition, records: [], error: 'no leader known' };
       try {
-        const { response } = await kafkaCall<FetchAnswer>(client, broker, 'Fetch', (api) => [
-          100,
-          1,
+        const { partition: answer } = await fetchPartition(client, leader.broker, {
+          topic,
+          topicId,
+          partition,
+          leaderEpoch: leader.leaderEpoch,
+          offset,
+          maxWaitMs: 100,
           maxBytes,
-          READ_COMMITTED,
-          0,
-          -1,
-          [
-            {
-              topicId: api.version >= 13 ? t.topicId : topic,
-              partitions: [
-                {
-                  partition,
-                  currentLeaderEpoch: p.leaderEpoch,
-                  fetchOffset: offset,
-                  lastFetchedEpoch: -1,
-                  partitionMaxBytes: maxBytes,
-                },
-              ],
-            },
-          ],
-          [],
-          '',
-        ]);
-        const answer = response.responses
-          .flatMap((r) => r.partitions)
-          .find((x) => x.partitionIndex === partition);
-        if (!answer) return { partition, records: [], error: 'no answer for the partition' };
+          isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        });
         if (answer.errorCode !== KafkaErrorCodes.NONE) {
           return { partition, records: [], error: kafkaErrorName(answer.errorCode) };
         }
-        const records: SampledRecord[] = [];
-        for (const b of answer.records ?? []) {
-          if ((b.attributes & CONTROL) !== 0) continue;
-          for (const r of b.records) {
-            const o = b.firstOffset + BigInt(r.offsetDelta);
-            if (o < offset) continue;
-            let headerBytes = 0;
-            for (const [k, v] of r.headers) headerBytes += (k?.length ?? 0) + (v?.length ?? 0);
-            records.push({
-              offset: o,
-              timestamp: Number(
-                (b.attributes & LOG_APPEND_TIME) !== 0 ? b.maxTimestamp : b.firstTimestamp + r.timestampDelta,
-              ),
-              keyBytes: r.key?.length ?? 0,
-              valueBytes: r.value?.length ?? 0,
-              headerBytes,
-              headers: r.headers.length,
-              value: r.value,
-            });
-            if (records.length >= maxRecords) return { partition, records, error: null };
-          }
-        }
-        return { partition, records, error: null };
+        const { records } = committedRecords(
+          answer.records ?? [],
+          answer.abortedTransactions,
+          offset,
+          NO_END,
+        );
+        return { partition, records: records.slice(0, maxRecords).map(sampled), error: null };
       } catch (err) {
         return { partition, records: [], error: err instanceof Error ? err.message : String(err) };
       }

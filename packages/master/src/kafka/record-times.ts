@@ -10,40 +10,58 @@
  * whose committed offset did not move costs nothing, and one that moved is asked again at most
  * every `refreshMs` (meanwhile the previous, older timestamp stands, so the age shown errs on
  * the high side by at most that long).
+ *
+ * Unlike the sample (kafka-sample.ts), this reads read_uncommitted and counts a control batch
+ * or an aborted record at the offset with its own time: with one batch per answer, the
+ * read_committed filter would answer "unknown" whenever a marker sits at the committed
+ * offset, while its time is as good an age of the backlog as the next record's. The request,
+ * the leader lookup and the LogAppendTime rule are the shared Kafka layer's.
  */
 import {
+  type BatchTimes,
   type ClusterView,
   createKafkaClient,
+  type FetchedRecord,
+  FetchIsolationLevels,
+  fetchPartition,
+  isLogAppendTime,
   KafkaErrorCodes,
   type KafkaSettings,
-  kafkaCall,
   kafkaMetadata,
+  type LazyBatch,
+  partitionLeader,
+  recordTimestamp,
 } from '@sluice/shared';
 
-/** Attribute bits of a record batch (Kafka's DefaultRecordBatch). */
-const TIMESTAMP_LOG_APPEND = 0x08;
-const READ_UNCOMMITTED = 0;
-
-/** The parts of a decoded record batch this reads (@platformatic/kafka's `RecordsBatch`). */
-export interface BatchTimes {
+/** A batch decoded with its records' offset and time deltas (@platformatic/kafka's `RecordsBatch`). */
+export interface DecodedBatchTimes extends BatchTimes {
   firstOffset: bigint;
-  attributes: number;
-  firstTimestamp: bigint;
-  maxTimestamp: bigint;
   records: Array<{ offsetDelta: number; timestampDelta: bigint }>;
 }
 
+/** Past any offset: the first record at or after an offset, wherever the batch ends. */
+const NO_END = (1n << 63n) - 1n;
+
 /**
  * Pure: the timestamp (ms) of the first record at or after `offset` in a Fetch answer's
- * batches, or null when the answer has none. LogAppendTime batches carry the broker's time
- * as their max timestamp; control batches count with their own time.
+ * batches (decoded, or left encoded by the shared parser), or null when the answer has none.
+ * LogAppendTime batches carry the broker's time as their max timestamp; control batches
+ * count with their own time.
  */
-export function firstRecordTimestamp(batches: readonly BatchTimes[], offset: bigint): number | null {
+export function firstRecordTimestamp(
+  batches: readonly (DecodedBatchTimes | LazyBatch)[],
+  offset: bigint,
+): number | null {
   for (const b of batches) {
-    const logAppend = (b.attributes & TIMESTAMP_LOG_APPEND) !== 0;
+    if ('readRecords' in b) {
+      const out: FetchedRecord[] = [];
+      b.readRecords(offset, NO_END, isLogAppendTime(b.attributes), out);
+      if (out[0]) return Number(out[0].timestamp);
+      continue;
+    }
     for (const r of b.records) {
       if (b.firstOffset + BigInt(r.offsetDelta) < offset) continue;
-      return Number(logAppend ? b.maxTimestamp : b.firstTimestamp + r.timestampDelta);
+      return Number(recordTimestamp(b, r.timestampDelta));
     }
   }
   return null;
@@ -60,13 +78,6 @@ interface Entry {
   offset: bigint;
   timestampMs: number | null;
   checkedAtMs: number;
-}
-
-interface FetchAnswer {
-  errorCode: number;
-  responses: Array<{
-    partitions: Array<{ partitionIndex: number; errorCode: number; records?: BatchTimes[] | null }>;
-  }>;
 }
 
 export interface RecordTimesOptions {
@@ -160,40 +171,20 @@ export class RecordTimes {
     q: TimeQuery,
   ): Promise<number | null> {
     const t = view.topics.get(q.topic);
-    const p = t?.partitions[q.partition];
-    if (!t || t.errorCode !== KafkaErrorCodes.NONE || !p || p.leaderId < 0) {
-      throw new Error('partition has no leader now');
-    }
-    const broker = view.brokers.get(p.leaderId);
-    if (!broker) throw new Error('leader not in metadata');
-    const { response } = await kafkaCall<FetchAnswer>(client, broker, 'Fetch', (api) => [
-      0, // never wait: the record is there or it is not
-      1,
-      1, // one byte: Kafka still sends the first batch whole, and nothing after it
-      READ_UNCOMMITTED,
-      0,
-      -1,
-      [
-        {
-          topicId: api.version >= 13 ? t.topicId : q.topic,
-          partitions: [
-            {
-              partition: q.partition,
-              currentLeaderEpoch: p.leaderEpoch,
-              fetchOffset: q.offset,
-              lastFetchedEpoch: -1,
-              partitionMaxBytes: 1,
-            },
-          ],
-        },
-      ],
-      [],
-      '',
-    ]);
-    const part = response.responses
-      .flatMap((r) => r.partitions)
-      .find((x) => x.partitionIndex === q.partition);
-    if (!part || part.errorCode !== KafkaErrorCodes.NONE) throw new Error('fetch refused');
+    const leader =
+      t && t.errorCode === KafkaErrorCodes.NONE ? partitionLeader(view, q.topic, q.partition) : null;
+    if (!t || !leader) throw new Error('partition has no leader now');
+    const { partition: part } = await fetchPartition(client, leader.broker, {
+      topic: q.topic,
+      topicId: t.topicId,
+      partition: q.partition,
+      leaderEpoch: leader.leaderEpoch,
+      offset: q.offset,
+      maxWaitMs: 0, // never wait: the record is there or it is not
+      maxBytes: 1, // one byte: Kafka still sends the first batch whole, and nothing after it
+      isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED,
+    });
+    if (part.errorCode !== KafkaErrorCodes.NONE) throw new Error('fetch refused');
     return firstRecordTimestamp(part.records ?? [], q.offset);
   }
 }

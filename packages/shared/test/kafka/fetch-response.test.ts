@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRecordsBatch, fetchV17, Reader } from '@platformatic/kafka';
-import type { FetchedRecord } from '../src/kafka-committed-records.ts';
-import { EncodedBatch, type FetchAnswer, parseFetchAnswer } from '../src/kafka-fetch-response.ts';
+import type { FetchedRecord } from '../../src/kafka/committed-records.ts';
+import { EncodedBatch, type FetchAnswer, parseFetchAnswer } from '../../src/kafka/fetch-response.ts';
 
 function uvarint(n: number): Buffer {
   const out: number[] = [];

@@ -1,7 +1,7 @@
 /** Pure: which records of a read_committed Fetch answer belong to a range. No broker. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { committedRecords, type WireBatch } from '../src/kafka-committed-records.ts';
+import { committedRecords, type WireBatch } from '../../src/kafka/committed-records.ts';
 
 const TX = 0x10;
 const CONTROL = 0x20;

@@ -1,6 +1,7 @@
 /**
- * Pure: the bytes of a Fetch answer (v12 to v17, the flexible versions) → what the range
- * reader needs, with record batches left encoded until someone wants their records.
+ * Kafka layer, response parser. Pure: the bytes of a Fetch answer (v12 to v17, the flexible
+ * versions) → what the range reader and the samplers need, with record batches left
+ * encoded until someone wants their records.
  *
  * Why not @platformatic/kafka's own parser: it decodes every record of every batch into
  * objects as the answer arrives, reading each varint through a multi-chunk buffer that
@@ -28,7 +29,7 @@
  * (key VARBYTES, value VARBYTES). A batch cut off at the end of the answer is left out.
  */
 import { compressionsAlgorithmsByBitmask } from '@platformatic/kafka';
-import type { FetchedRecord } from './kafka-committed-records.ts';
+import type { FetchedRecord, LazyBatch, WireBatch } from './committed-records.ts';
 
 export const FETCH_FLEXIBLE_MIN = 12;
 export const FETCH_FLEXIBLE_MAX = 17;
@@ -187,7 +188,7 @@ class Cursor {
 
 /**
  * One record batch of an answer, its records still encoded. The header fields are those of
- * `WireBatch` (kafka-committed-records.ts), so the read_committed rule reads both alike.
+ * `WireBatch` (committed-records.ts), so the read_committed rule reads both alike.
  */
 export class EncodedBatch {
   readonly firstOffset: bigint;
@@ -312,7 +313,12 @@ export class EncodedBatch {
   }
 }
 
-export interface FetchedPartition {
+/**
+ * One partition of a Fetch answer: what our parser reads (records: {@link EncodedBatch}), and
+ * what the library's parser gives for the versions ours does not read (records decoded,
+ * {@link WireBatch}), hence the batch type parameter. The one Fetch answer type of Sluice.
+ */
+export interface FetchedPartition<Batch extends LazyBatch | WireBatch = EncodedBatch> {
   partitionIndex: number;
   errorCode: number;
   highWatermark: bigint;
@@ -320,13 +326,13 @@ export interface FetchedPartition {
   logStartOffset: bigint;
   abortedTransactions: Array<{ producerId: bigint; firstOffset: bigint }> | null;
   /** null when the answer has no records field content. */
-  records: EncodedBatch[] | null;
+  records: Batch[] | null;
 }
 
-export interface FetchAnswer {
+export interface FetchAnswer<Batch extends LazyBatch | WireBatch = EncodedBatch> {
   throttleTimeMs: number;
   errorCode: number;
-  responses: Array<{ partitions: FetchedPartition[] }>;
+  responses: Array<{ partitions: FetchedPartition<Batch>[] }>;
 }
 
 /** The record batches of a COMPACT_RECORDS field; a batch cut off at the end is left out. */

@@ -1,6 +1,7 @@
 /**
- * Pure: the records of one read_committed Fetch answer that belong to a range, and the
- * position after them.
+ * Kafka layer, committed-records filter. Pure: the records of one read_committed Fetch answer
+ * that belong to a range, and the position after them. The worker's range reader and the
+ * master's samplers read through it, so no reader of Sluice shows an aborted record.
  *
  * With read_committed the broker stops at the last stable offset but still sends the records
  * of aborted transactions, plus a list of the aborted transactions (producer id, first offset)
@@ -40,6 +41,28 @@ export interface FetchedRecord {
   headers: Array<[Buffer, Buffer | null]>;
 }
 
+/** The parts of a record batch that say when its records were written. */
+export interface BatchTimes {
+  attributes: number;
+  firstTimestamp: bigint;
+  maxTimestamp: bigint;
+}
+
+/** True for a batch of a LogAppendTime topic: its records carry the broker's time. */
+export function isLogAppendTime(attributes: number): boolean {
+  return (attributes & TIMESTAMP_LOG_APPEND) !== 0;
+}
+
+/**
+ * Kafka's timestamp rule, the one place Sluice states it: in a LogAppendTime batch every
+ * record has the broker's append time, kept as the batch's max timestamp; otherwise a record
+ * has its producer's time, the batch's first timestamp plus its delta. (EncodedBatch follows
+ * the same rule in its hand-tuned loop, given {@link isLogAppendTime}.)
+ */
+export function recordTimestamp(batch: BatchTimes, timestampDelta: bigint): bigint {
+  return isLogAppendTime(batch.attributes) ? batch.maxTimestamp : batch.firstTimestamp + timestampDelta;
+}
+
 /** The parts of a decoded record batch this needs (@platformatic/kafka's `RecordsBatch`). */
 export interface WireBatch {
   firstOffset: bigint;
@@ -58,7 +81,7 @@ export interface WireBatch {
 }
 
 /**
- * A record batch whose records are still encoded (kafka-fetch-response.ts): the same header
+ * A record batch whose records are still encoded (fetch-response.ts): the same header
  * fields, and records decoded on demand, only those the range wants.
  */
 export interface LazyBatch extends Omit<WireBatch, 'records'> {
@@ -119,8 +142,7 @@ export function committedRecords(
     if (control) {
       if (isAbortMarker(batch)) abortedProducers.delete(batch.producerId);
     } else if ((batch.attributes & IS_TRANSACTIONAL) === 0 || !abortedProducers.has(batch.producerId)) {
-      const logAppendTime = (batch.attributes & TIMESTAMP_LOG_APPEND) !== 0;
-      if (isLazy(batch)) batch.readRecords(next, end, logAppendTime, records);
+      if (isLazy(batch)) batch.readRecords(next, end, isLogAppendTime(batch.attributes), records);
       else
         for (const r of batch.records) {
           const offset = batch.firstOffset + BigInt(r.offsetDelta);
@@ -128,7 +150,7 @@ export function committedRecords(
           if (offset >= end) break;
           records.push({
             offset,
-            timestamp: logAppendTime ? batch.maxTimestamp : batch.firstTimestamp + r.timestampDelta,
+            timestamp: recordTimestamp(batch, r.timestampDelta),
             key: r.key,
             value: r.value,
             headers: r.headers.map(([k, v]) => [k ?? EMPTY, v]),

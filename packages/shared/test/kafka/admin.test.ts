@@ -13,7 +13,7 @@ import {
   SluiceError,
 } from '@sluice/shared';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
-import { loadStackEnv } from '../../../test/helpers/stack-env.ts';
+import { loadStackEnv } from '../../../../test/helpers/stack-env.ts';
 
 /** The stack's brokers; throws (the test fails) when the stack is not running. */
 function stackBrokers(): string[] {

@@ -1,0 +1,193 @@
+/**
+ * Kafka layer, top: the admin, the master's (and tools') view of Kafka: topic ids,
+ * partitions and offsets, with retries, built on the layers below (options, wire call,
+ * metadata, list-offsets, errors).
+ *
+ * Built on @platformatic/kafka's base client and its protocol APIs, not on its Admin helpers:
+ *  - kafkajs speaks Metadata v6 at most and cannot see topic ids (they arrive with v10);
+ *  - the library's `metadata()` turns one unknown topic into an error for the whole request,
+ *    while Sluice needs "this topic is missing, that one is fine" from one answer;
+ *  - its retry loop and error texts know nothing of Sluice's settings. Here a protocol error
+ *    code is data (call.ts resolves with the response), retries are ours, and what reaches
+ *    the caller is a {@link SluiceError} whose message names the brokers and the fix.
+ *
+ * Offsets are three ListOffsets answers per partition leader: earliest (timestamp -2), the
+ * high watermark (-1, read_uncommitted) and the last stable offset (-1, read_committed). They
+ * are asked in that order because each only grows, so `earliest <= lastStable <= latest`
+ * holds in the result even while producers write (except after a DeleteRecords past an open
+ * transaction, where Kafka itself has the log start above the last stable offset).
+ */
+import { FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
+import { ErrorCodes, SluiceError } from '../errors.ts';
+import { healsByWaiting, KafkaErrorCodes, kafkaBackoffMs, kafkaError, kafkaErrorName } from './errors.ts';
+import { kafkaListOffsets } from './list-offsets.ts';
+import { type ClusterView, kafkaMetadata } from './metadata.ts';
+import { createKafkaClient, type KafkaClient, type KafkaSettings } from './options.ts';
+
+export interface TopicMetadata {
+  topic: string;
+  /** Kafka's topic id (UUID); changes when a topic is deleted and re-created. */
+  topicId: string;
+  /** Partition numbers, ascending. */
+  partitions: number[];
+}
+
+export interface PartitionOffsets {
+  partition: number;
+  /** Log start offset (first offset not deleted by retention). */
+  earliest: bigint;
+  /** High watermark. */
+  latest: bigint;
+  /** Last stable offset (read_committed end): Sluice plans only below it. */
+  lastStable: bigint;
+}
+
+export interface KafkaAdmin {
+  /** Metadata of each topic; a topic Kafka does not have maps to null. */
+  topicMetadata(topics: string[]): Promise<Map<string, TopicMetadata | null>>;
+  /** Offsets of the given partitions of one topic. */
+  offsets(topic: string, partitions: number[]): Promise<PartitionOffsets[]>;
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A transient condition worth another try after fresh metadata; carries the Kafka code. */
+class Transient extends Error {
+  readonly kafkaCode: number;
+  constructor(message: string, kafkaCode: number) {
+    super(message);
+    this.kafkaCode = kafkaCode;
+  }
+}
+
+class PlatformaticKafkaAdmin implements KafkaAdmin {
+  readonly #cfg: KafkaSettings;
+  readonly #client: KafkaClient;
+  readonly #attempts: number;
+
+  constructor(cfg: KafkaSettings, attempts: number) {
+    this.#cfg = cfg;
+    this.#client = createKafkaClient(cfg);
+    this.#attempts = attempts;
+  }
+
+  async #retrying<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    let last: unknown;
+    for (let attempt = 0; attempt < this.#attempts; attempt++) {
+      if (attempt > 0) await sleep(kafkaBackoffMs(attempt - 1));
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof SluiceError) throw err;
+        last = err;
+        if (!healsByWaiting(err)) break;
+      }
+    }
+    throw kafkaError(last, this.#cfg, action);
+  }
+
+  topicMetadata(topics: string[]): Promise<Map<string, TopicMetadata | null>> {
+    const wanted = [...new Set(topics)];
+    return this.#retrying(`describe topics ${wanted.join(',')}`, async () => {
+      const result = new Map<string, TopicMetadata | null>();
+      if (wanted.length === 0) return result;
+      const view = await kafkaMetadata(this.#client, wanted);
+      for (const name of wanted) {
+        const t = view.topics.get(name);
+        if (!t || t.errorCode === KafkaErrorCodes.UNKNOWN_TOPIC_OR_PARTITION) {
+          result.set(name, null);
+        } else if (t.errorCode === KafkaErrorCodes.TOPIC_AUTHORIZATION_FAILED) {
+          throw new SluiceError(
+            ErrorCodes.KAFKA,
+            `Kafka at ${this.#cfg.kafkaBrokers.join(',')} refused to describe topic "${name}" (TOPIC_AUTHORIZATION_FAILED); grant the Sluice principal DESCRIBE and READ on it`,
+            { retryable: true },
+          );
+        } else if (t.errorCode !== KafkaErrorCodes.NONE) {
+          throw new Transient(`topic "${name}": ${kafkaErrorName(t.errorCode)}`, t.errorCode);
+        } else {
+          const partitions = t.partitions.filter(Boolean).map((p) => p.partition);
+          result.set(name, { topic: name, topicId: t.topicId, partitions });
+        }
+      }
+      return result;
+    });
+  }
+
+  offsets(topic: string, partitions: number[]): Promise<PartitionOffsets[]> {
+    return this.#retrying(`list offsets of topic ${topic}`, async () => {
+      const view = await kafkaMetadata(this.#client, [topic]);
+      const t = view.topics.get(topic);
+      if (!t || t.errorCode === KafkaErrorCodes.UNKNOWN_TOPIC_OR_PARTITION) {
+        throw new SluiceError(
+          ErrorCodes.TOPIC_NOT_IN_KAFKA,
+          `topic "${topic}" does not exist in Kafka at ${this.#cfg.kafkaBrokers.join(',')}; create it or unregister it from Sluice`,
+          { retryable: false },
+        );
+      }
+      const missing = partitions.filter((p) => !t.partitions[p]);
+      if (missing.length > 0) {
+        throw new SluiceError(
+          ErrorCodes.VALIDATION,
+          `topic "${topic}" has no partition ${missing.join(',')} (it has ${t.partitions.filter(Boolean).length})`,
+          { retryable: false },
+        );
+      }
+      // In this order: each value only grows, so earliest <= lastStable <= latest.
+      const earliest = await this.#column(view, topic, partitions, ListOffsetTimestamps.EARLIEST, 0);
+      const lastStable = await this.#column(
+        view,
+        topic,
+        partitions,
+        ListOffsetTimestamps.LATEST,
+        FetchIsolationLevels.READ_COMMITTED,
+      );
+      const latest = await this.#column(
+        view,
+        topic,
+        partitions,
+        ListOffsetTimestamps.LATEST,
+        FetchIsolationLevels.READ_UNCOMMITTED,
+      );
+      return partitions.map((partition) => ({
+        partition,
+        earliest: earliest.get(partition) as bigint,
+        latest: latest.get(partition) as bigint,
+        lastStable: lastStable.get(partition) as bigint,
+      }));
+    });
+  }
+
+  async #column(
+    view: ClusterView,
+    topic: string,
+    partitions: number[],
+    timestamp: bigint,
+    isolation: number,
+  ): Promise<Map<number, bigint>> {
+    const listed = await kafkaListOffsets(this.#client, view, topic, partitions, timestamp, isolation);
+    const out = new Map<number, bigint>();
+    for (const l of listed) {
+      if (l.errorCode !== KafkaErrorCodes.NONE) {
+        throw new Transient(
+          `topic "${topic}" partition ${l.partition}: ${kafkaErrorName(l.errorCode)}`,
+          l.errorCode,
+        );
+      }
+      out.set(l.partition, l.offset);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.#client.close();
+  }
+}
+
+/**
+ * The Kafka admin of the master and the tools. Each call makes up to `attempts` tries with
+ * backoff (about 6 s in all by default) before it fails with a retryable SluiceError.
+ */
+export function createKafkaAdmin(cfg: KafkaSettings, options: { attempts?: number } = {}): KafkaAdmin {
+  return new PlatformaticKafkaAdmin(cfg, options.attempts ?? 6);
+}

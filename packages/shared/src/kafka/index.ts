@@ -1,0 +1,58 @@
+/**
+ * Sluice's one Kafka layer, laid out bottom to top the way @platformatic/kafka lays out its
+ * own: options (how a client connects) → call (one request to one broker) → metadata /
+ * list-offsets / fetch (the three requests Sluice makes) → fetch-response (our Fetch answer
+ * parser) and committed-records (the read_committed filter) → errors (codes, retries, the
+ * SluiceError a failure becomes) → admin (the master's and tools' view of topics and offsets).
+ * The worker's range reader and the master's samplers and views all read Kafka through it.
+ */
+/** The library's names for isolation levels and ListOffsets timestamps, so callers need no import of it. */
+export { FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
+export { createKafkaAdmin, type KafkaAdmin, type PartitionOffsets, type TopicMetadata } from './admin.ts';
+export { kafkaCall } from './call.ts';
+export {
+  type AbortedTransaction,
+  type BatchTimes,
+  type CommittedRecords,
+  committedRecords,
+  type FetchedRecord,
+  isLogAppendTime,
+  type LazyBatch,
+  recordTimestamp,
+  type WireBatch,
+} from './committed-records.ts';
+export {
+  healsByWaiting,
+  KAFKA_LEADERSHIP_CODES,
+  KafkaErrorCodes,
+  kafkaBackoffMs,
+  kafkaError,
+  kafkaErrorName,
+} from './errors.ts';
+export {
+  type FetchBatch,
+  type FetchRequest,
+  fetchPartition,
+  fetchRequestArgs,
+  kafkaFetch,
+  type PartitionFetch,
+} from './fetch.ts';
+export {
+  EncodedBatch,
+  FETCH_FLEXIBLE_MAX,
+  FETCH_FLEXIBLE_MIN,
+  type FetchAnswer,
+  type FetchedPartition,
+  FetchParseError,
+  parseFetchAnswer,
+} from './fetch-response.ts';
+export { kafkaListOffsets, kafkaLogStartOffset, type ListedOffset } from './list-offsets.ts';
+export {
+  type ClusterView,
+  kafkaMetadata,
+  type LeaderRoute,
+  type PartitionLeader,
+  partitionLeader,
+  type TopicView,
+} from './metadata.ts';
+export { createKafkaClient, type KafkaClient, type KafkaSettings, kafkaClientOptions } from './options.ts';
