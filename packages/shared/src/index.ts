@@ -51,6 +51,14 @@ export {
   type PartitionOffsets,
   type TopicMetadata,
 } from './kafka-admin.ts';
+export {
+  checkLayout,
+  type LayoutRecord,
+  layoutOf,
+  RECORD_VERSION,
+  UNVERSIONED_LAYOUT,
+  ZK_LAYOUT_VERSION,
+} from './layout-version.ts';
 export { createLogger, type Logger } from './logger.ts';
 export {
   bucketFolder,
@@ -126,6 +134,7 @@ export {
   ELECTION_PATH,
   ELECTION_PREFIX,
   finalizerPath,
+  LAYOUT_PATH,
   LEADER_PATH,
   partitionPath,
   partitionsPath,
