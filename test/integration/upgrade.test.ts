@@ -2,20 +2,21 @@
  * Upgrade in place, end to end: a live installation of the previous release (its master and
  * workers run from its own sources, taken from git history) moves a topic under a steady load;
  * mid-flight it is upgraded the way the README says (workers first, one of the old ones killed
- * in the middle of a range; then a new master, and the old one stopped). The new leader migrates
+ * in the middle of a range; then a new master, and the old one stopped), with one old worker
+ * late, still taking jobs of the new leader. The new leader migrates
  * the ZooKeeper tree to this release's layout once, and every record still lands exactly once
  * (the end check of the fault tests).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { LAYOUT_PATH, type LayoutRecord, ZK_LAYOUT_VERSION } from '@sluice/shared';
 import { apiClient } from '../helpers/api.ts';
 import { verifyEnd } from '../helpers/end-check.ts';
-import { createTopic, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
+import { createTopic, highWatermarks, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
 import { produceAll, steadyLoad } from '../helpers/load.ts';
 import { REPO, type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
 import { makeEvents } from '../helpers/records.ts';
@@ -102,7 +103,8 @@ test('a live installation of the previous release upgrades in place: no record l
     flushIntervalMs: 500,
   });
   assert.equal(res.status, 201, JSON.stringify(res.body));
-  const load = steadyLoad(topic.producer, topic.name, produced.slice(4_000), 1_000);
+  // The rest comes in two parts: the second is produced only once the new leader leads.
+  const load = steadyLoad(topic.producer, topic.name, produced.slice(4_000, 10_000), 1_000);
 
   // Mid-flight: the old release has committed ranges and has others in flight.
   const busy = await waitFor(
@@ -124,12 +126,13 @@ test('a live installation of the previous release upgrades in place: no record l
   // Workers first: the new ones read the old master's job payloads.
   await cluster.startWorker({ SLUICE_WORKER_CONCURRENCY: '2' });
   await cluster.startWorker({ SLUICE_WORKER_CONCURRENCY: '2' });
-  // One old worker dies in the middle of a range, the other stops as an orchestrator stops it.
+  // One old worker dies in the middle of a range; the other lingers past the master upgrade, so
+  // that it takes jobs the new master enqueued (a rollout that is late with a worker).
   const victimId = busy[0]!.record.worker;
   const victim = oldWorkers.find((w) => `${cluster.name}-${w.name}` === victimId) ?? oldWorkers[0]!;
   victim.child.kill('SIGKILL');
   await victim.exited;
-  for (const w of oldWorkers) if (w !== victim) await w.stop();
+  const straggler = oldWorkers.find((w) => w !== victim)!;
 
   // Then the masters: the new one waits as a standby and leads once the old one is gone.
   const newMaster = await cluster.startMaster();
@@ -147,8 +150,27 @@ test('a live installation of the previous release upgrades in place: no record l
   assert.equal(layout.layout, ZK_LAYOUT_VERSION);
   assert.equal(layout.from, 1);
   const migratedMs = Date.now() - upgradeAt;
-
+  // The old worker writes a range the new leader planned: one beyond the high watermarks now,
+  // which every range the old master planned ends below. Then it stops as an orchestrator stops it.
   await load.done;
+  const frontier = await highWatermarks(topic.admin, topic.name);
+  const load2 = steadyLoad(topic.producer, topic.name, produced.slice(10_000), 1_000);
+  const lateRange = await waitFor(
+    "the previous release's worker to write a range the new leader planned",
+    async () => {
+      for (const line of readFileSync(straggler.logFile, 'utf8').split('\n')) {
+        if (!line.includes('"range written"')) continue;
+        const m = /-(\d+)-(\d+)-(\d+)$/.exec((JSON.parse(line) as { range: string }).range);
+        if (m && BigInt(m[2]!) >= (frontier.get(Number(m[1])) ?? 0n)) return `${m[1]}/${m[2]}-${m[3]}`;
+      }
+      return false;
+    },
+    60_000,
+    100,
+  );
+  await straggler.stop();
+
+  await load2.done;
   const api = apiClient(newMaster.url, cluster.token);
   const end = await verifyEnd({
     timeoutMs: 120_000,
@@ -161,7 +183,8 @@ test('a live installation of the previous release upgrades in place: no record l
     produced,
   });
   t.diagnostic(
-    `upgraded mid-flight (${busy.length} range(s) active, one old worker SIGKILLed); layout ${layout.from} -> ${layout.layout} ` +
+    `upgraded mid-flight (${busy.length} range(s) active, one old worker SIGKILLed, the other took range ` +
+      `${lateRange} of the new leader); layout ${layout.from} -> ${layout.layout} ` +
       `${migratedMs} ms after the old master stopped; ${end.commitRecords} ranges, ${end.dataObjects} objects, ` +
       `${produced.length} records exactly once; ${Date.now() - t0} ms in all`,
   );

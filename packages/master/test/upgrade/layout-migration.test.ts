@@ -37,24 +37,15 @@ async function leader(s: ZkSession, id = 'm'): Promise<{ writer: FencedWriter }>
   return { writer };
 }
 
-/** A topic with one partition state, as the previous release writes them (no layout node). */
-async function previousReleaseTree(s: ZkSession, topic: string, over: { v?: number } = {}): Promise<void> {
-  await s.create(topicPath(topic), encodeJson({ ...topicRecord(topic), ...over }));
+/**
+ * A topic with one partition node, as the previous release lays them out (no layout node).
+ * The migration reads only `v`, so the partition node holds no more than that; `partitionV`
+ * makes it a record of another release.
+ */
+async function previousReleaseTree(s: ZkSession, topic: string, partitionV = 1): Promise<void> {
+  await s.create(topicPath(topic), encodeJson(topicRecord(topic)));
   await s.create(partitionsPath(topic));
-  await s.create(
-    partitionPath(topic, 0),
-    encodeJson({
-      v: 1,
-      committedOffset: '0',
-      committedRecords: 0,
-      committedBytes: 0,
-      committedRanges: 0,
-      gapOffsets: '0',
-      bytesPerOffset: 0,
-      committedMaxTimestamp: null,
-      updatedAt: new Date().toISOString(),
-    }),
-  );
+  await s.create(partitionPath(topic, 0), encodeJson({ v: partitionV, committedOffset: '0' }));
 }
 
 test('an unversioned tree is migrated to this layout once; a second run changes nothing', async (t) => {
@@ -80,11 +71,12 @@ test('an unversioned tree is migrated to this layout once; a second run changes 
 test('a record of a newer release stops the migration before anything is written', async (t) => {
   const zk = await zkFixture(t, 'layout-newer-record');
   const s = await zk.session();
-  await previousReleaseTree(s, 'orders', { v: 2 });
+  await previousReleaseTree(s, 'orders', 2);
   const { writer } = await leader(s);
   await assert.rejects(
     migrateLayout(writer, log),
-    (err) => isSluiceError(err, 'SLUICE_ERR_NEWER_LAYOUT') && /record version 2/.test(err.message),
+    (err) =>
+      isSluiceError(err, 'SLUICE_ERR_NEWER_LAYOUT') && /partitions\/0 has record version 2/.test(err.message),
   );
   assert.equal(await s.get(LAYOUT_PATH), null);
 });
