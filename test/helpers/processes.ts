@@ -79,14 +79,24 @@ export class TestCluster {
     };
   }
 
-  async #start(kind: 'master' | 'worker', extra: Record<string, string>): Promise<SluiceProcess> {
+  /**
+   * `release`: the root of another release's checkout (upgrade test), run from its sources;
+   * by default this repository's built bin.
+   */
+  async #start(
+    kind: 'master' | 'worker',
+    extra: Record<string, string>,
+    release?: string,
+  ): Promise<SluiceProcess> {
     const n = ++this.#count;
     const port = await freePort();
     const name = `${kind}-${n}`;
     mkdirSync(LOG_DIR, { recursive: true });
     const logFile = join(LOG_DIR, `${this.name}-${name}.log`);
     const log = createWriteStream(logFile);
-    const bin = join(REPO, 'packages', kind, 'bin', `sluice-${kind}.js`);
+    const args = release
+      ? ['--conditions=source', join(release, 'packages', kind, 'src', 'main.ts')]
+      : [join(REPO, 'packages', kind, 'bin', `sluice-${kind}.js`)];
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
@@ -95,7 +105,7 @@ export class TestCluster {
       [kind === 'master' ? 'SLUICE_MASTER_ID' : 'SLUICE_WORKER_ID']: `${this.name}-${name}`,
       ...extra,
     };
-    const child = spawn(process.execPath, [bin], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
     const exited = new Promise<number | string | null>((resolve) => {
@@ -125,12 +135,12 @@ export class TestCluster {
     return proc;
   }
 
-  startMaster(extra: Record<string, string> = {}): Promise<SluiceProcess> {
-    return this.#start('master', extra);
+  startMaster(extra: Record<string, string> = {}, release?: string): Promise<SluiceProcess> {
+    return this.#start('master', extra, release);
   }
 
-  startWorker(extra: Record<string, string> = {}): Promise<SluiceProcess> {
-    return this.#start('worker', extra);
+  startWorker(extra: Record<string, string> = {}, release?: string): Promise<SluiceProcess> {
+    return this.#start('worker', extra, release);
   }
 
   /** Stops every process still running (SIGTERM, then SIGKILL). */

@@ -50,6 +50,8 @@ export const ErrorCodes = {
   UNAVAILABLE: 'SLUICE_ERR_UNAVAILABLE',
   /** The job payload has a version or shape this program does not understand. */
   BAD_JOB: 'SLUICE_ERR_BAD_JOB',
+  /** A ZooKeeper node or the tree's layout was written by a newer Sluice release than this program. */
+  NEWER_LAYOUT: 'SLUICE_ERR_NEWER_LAYOUT',
   /** An error Sluice did not expect (a bug); the log has the details. */
   INTERNAL: 'SLUICE_ERR_INTERNAL',
   /** Shutting down. */

@@ -1,7 +1,14 @@
 /**
  * The BullMQ payload of one attempt of one range: everything a stateless worker needs
- * (invariant 6). Versioned: a worker refuses a payload version it does not know instead of
- * guessing. Offsets travel as decimal strings (JSON has no bigint).
+ * (invariant 6). Offsets travel as decimal strings (JSON has no bigint).
+ *
+ * Versioned (`v`), for upgrades in place: a worker refuses a payload version it does not know
+ * instead of guessing (error log, `errors{kind="SLUICE_ERR_BAD_JOB"}`, the job fails at once
+ * and is removed; the leader's reconcile pass then requeues the range as `queue-lost`, so the
+ * range is never dropped). Workers of every release ignore fields they do not know, so a
+ * field may be added without a new version only if a worker that ignores it still does the
+ * right thing; any other change to the payload raises {@link RANGE_JOB_VERSION}, and the
+ * release that raises it must read the previous version too (workers upgrade before masters).
  */
 import { ErrorCodes, SluiceError } from './errors.ts';
 import type { OffsetRange } from './offset-range.ts';
@@ -77,7 +84,9 @@ export function parseRangeJob(data: unknown): RangeJobData {
   if (typeof data !== 'object' || data === null) throw bad('is not an object');
   const d = data as Partial<RangeJobData>;
   if (d.v !== RANGE_JOB_VERSION)
-    throw bad(`has version ${String(d.v)}, this worker reads ${RANGE_JOB_VERSION}`);
+    throw bad(
+      `has version ${String(d.v)}, this worker reads ${RANGE_JOB_VERSION} (upgrade workers before masters, see "Upgrading" in the README)`,
+    );
   if (typeof d.topic !== 'string' || typeof d.partition !== 'number' || typeof d.attempt !== 'number') {
     throw bad('lacks topic, partition or attempt');
   }

@@ -1,7 +1,9 @@
 /**
  * The records Sluice keeps in ZooKeeper and S3, as JSON. Offsets are decimal strings.
- * Each carries `v` so that a newer Sluice can read an older one's records.
+ * Each carries `v` so that a newer Sluice can read an older one's records, and an older one
+ * refuses a newer one's (layout-version.ts).
  */
+import { checkRecordVersion } from './layout-version.ts';
 import type { OutputSpec } from './topic-config.ts';
 
 export type RangeState = 'planned' | 'active' | 'done' | 'failed';
@@ -173,7 +175,10 @@ export function encodeJson(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value));
 }
 
+/** Parses a stored record; one of a newer record version is refused (`SLUICE_ERR_NEWER_LAYOUT`). */
 export function decodeJson<T>(data: Buffer | null | undefined, what: string): T {
   if (!data || data.length === 0) throw new Error(`${what} has no data`);
-  return JSON.parse(data.toString('utf8')) as T;
+  const value: unknown = JSON.parse(data.toString('utf8'));
+  checkRecordVersion(value, what);
+  return value as T;
 }

@@ -2,6 +2,7 @@
  * The ZooKeeper path layout. Everything lives under `/sluice` (below the connect string's
  * chroot, if any). Topic names are validated with Kafka's rule before they reach a path.
  *
+ *   /sluice/layout                                     persistent: {@link LayoutRecord}: the tree's layout version (leader only, fenced)
  *   /sluice/leader                                     persistent: {@link LeaderRecord}; its version is the election epoch
  *   /sluice/election/c-0000000007                      ephemeral sequential: one per master; the lowest leads
  *   /sluice/workers/{workerId}                         ephemeral: {@link WorkerRegistration}
@@ -17,11 +18,15 @@
  *   /sluice/replays/{id}/partitions/{p}/{s20}-{e20}    persistent: RangeRecord of a replay range while in flight
  *
  * A topic's node may have children other than `partitions`; whoever removes the topic removes them.
+ * Every JSON node carries its record version `v`; the tree as a whole carries a layout version
+ * (layout-version.ts), which the fenced leader migrates once after an upgrade.
  */
 import { rangeNodeName } from './offset-range.ts';
 
 export const ROOT = '/sluice';
 export const LEADER_PATH = `${ROOT}/leader`;
+/** The tree's layout version; absent in a tree written only by releases before layouts were versioned. */
+export const LAYOUT_PATH = `${ROOT}/layout`;
 export const ELECTION_PATH = `${ROOT}/election`;
 export const ELECTION_PREFIX = `${ELECTION_PATH}/c-`;
 export const WORKERS_PATH = `${ROOT}/workers`;

@@ -10,14 +10,12 @@ import {
   dataObjectKey,
   fail,
   failedRetryDelayMs,
-  fileExtension,
   isSluiceError,
   isStalled,
   jobId,
   loadMasterConfig,
   loadWorkerConfig,
   type OutputSpec,
-  padOffset,
   parseDataObjectName,
   parseRangeId,
   parseRangeJob,
@@ -31,6 +29,8 @@ import {
   topicConfigProblems,
   topicNameProblem,
 } from '@sluice/shared';
+import { fileExtension } from '../src/object-key.ts';
+import { padOffset } from '../src/offset-range.ts';
 
 const spec: OutputSpec = {
   destination: { bucket: 'lake', prefix: 'raw/kafka' },

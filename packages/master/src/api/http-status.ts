@@ -28,6 +28,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.FORBIDDEN]: 403,
   [ErrorCodes.UNAVAILABLE]: 503,
   [ErrorCodes.BAD_JOB]: 500,
+  [ErrorCodes.NEWER_LAYOUT]: 500,
   [ErrorCodes.INTERNAL]: 500,
   [ErrorCodes.SHUTTING_DOWN]: 503,
 };

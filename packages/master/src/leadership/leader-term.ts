@@ -12,6 +12,9 @@
  * Beside them, outside that chain, the integrity passes (integrity-passes.ts): replays, the
  * hour finalizer and the continuous audit.
  *
+ * Before any of them, the term brings the ZooKeeper tree to this release's layout
+ * (upgrade/layout-migration.ts); while it cannot, the leader runs no pass.
+ *
  * A fenced write that finds the epoch over calls `onFenced`; the owner then stops the term.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -31,6 +34,7 @@ import { RangeEnqueuer, type RangeQueue } from '../ranges/range-enqueuer.ts';
 import { Supervisor } from '../ranges/supervisor.ts';
 import { Tracker } from '../ranges/tracker.ts';
 import type { MasterMetrics } from '../status/metrics.ts';
+import { migrateLayout } from '../upgrade/layout-migration.ts';
 import { FencedWriter } from './fenced-writer.ts';
 
 export interface LeaderTermOptions {
@@ -139,6 +143,7 @@ export class LeaderTerm {
   async start(): Promise<void> {
     const cfg = this.#o.config;
     this.#log.info('leader term starting');
+    if (!(await this.#migrateLayout())) return;
     try {
       await this.#exclusive(() => this.tick());
       await this.#supervisor.start();
@@ -185,6 +190,30 @@ export class LeaderTerm {
   /** For tests: one sweep, one reconcile, one retry pass. */
   get supervisor(): Supervisor {
     return this.#supervisor;
+  }
+
+  /**
+   * Upgrade in place: runs the layout migration until it succeeds, so that no pass reads a tree
+   * it does not know. False when the term ended first (stopped, or the epoch is over).
+   */
+  async #migrateLayout(): Promise<boolean> {
+    while (!this.#stopped) {
+      try {
+        await this.#exclusive(() => migrateLayout(this.#writer, this.#log));
+        return !this.#stopped;
+      } catch (err) {
+        if (isSluiceError(err, ErrorCodes.NOT_LEADER) || isSluiceError(err, ErrorCodes.ZK_SESSION_LOST))
+          return false;
+        this.#o.metrics?.errors.inc({ kind: isSluiceError(err) ? err.code : 'other' });
+        this.#log.error(
+          { err },
+          "cannot bring the ZooKeeper tree to this release's layout; this leader runs no pass until it can",
+        );
+        // Not one of the term's timers: stop() must not leave this loop waiting for good.
+        await new Promise((r) => setTimeout(r, Math.max(1_000, this.#o.config.planIntervalMs)).unref());
+      }
+    }
+    return false;
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
