@@ -6,22 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { OutputSpec } from '@sluice/shared';
+import { outputSpecOf, TOPIC_DEFAULTS } from '@sluice/shared';
 import { createHashingSink } from '../src/hashing-sink.ts';
 import type { ObjectSink } from '../src/object-writer.ts';
 import { RangeWriter } from '../src/range-writer.ts';
 import { jsonRecord } from './helpers/fake-reader.ts';
 
 const HOUR = Date.UTC(2026, 10, 25, 8);
-const spec: OutputSpec = {
-  destination: { bucket: 'lake', prefix: 'raw' },
-  format: 'jsonl',
-  compression: 'gzip',
-  partitionBy: { kind: 'kafka-time', granularity: 'hour' },
-  serverSideEncryption: 'none',
-  kmsKeyId: '',
-  storageClass: 'STANDARD',
-};
+// The topic defaults: jsonl, gzip, one object per Kafka-time hour.
+const spec = outputSpecOf({ ...TOPIC_DEFAULTS, destination: { bucket: 'lake', prefix: 'raw' } });
 const range = { topic: 'orders', partition: 0, start: 0n, end: 10n };
 
 test('new objects are opened through the target, once per batch, before any of their bytes', async () => {
