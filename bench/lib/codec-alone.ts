@@ -160,8 +160,7 @@ export async function writerAlone(
       const w = new RangeWriter({
         spec: full,
         range: { topic: 'bench', partition: 0, start: 0n, end: BigInt(records.length) },
-        beforeOpen: async () => {},
-        openSink: hashingSink,
+        target: { openObjects: async (keys) => keys.map(hashingSink) },
       });
       for (let at = 0; at < records.length; at += batchRecords) {
         await w.write(records.slice(at, at + batchRecords));

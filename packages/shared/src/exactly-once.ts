@@ -168,3 +168,39 @@ export function advanceCommitted<T extends StartSpan & { done: boolean }>(
   }
   return { committed: at, covered };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The worker's side: what one attempt does with its job (docs/range-lifecycle.md, "Working").
+// Pure decisions; the worker reads the node and the commit record, these say what follows.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What a worker does with a job, given the range node it finds (invariant 2 and 4):
+ *  - `gone`: no node: the range was committed and pruned; nothing to do.
+ *  - `stale`: the node's attempt is not the job's: a requeue superseded this job.
+ *  - `done`: the job's attempt already completed the range (done is terminal).
+ *  - `act`: the job's attempt is current and not done: look for a commit record, then work.
+ */
+export type JobDecision = 'act' | 'stale' | 'done' | 'gone';
+
+export function decideJob(
+  record: Pick<RangeRecord, 'attempt' | 'state'> | null,
+  attempt: number,
+): JobDecision {
+  if (record === null) return 'gone';
+  if (record.attempt !== attempt) return 'stale';
+  if (record.state === 'done') return 'done';
+  return 'act';
+}
+
+/**
+ * Invariant 4: the objects an attempt removes once this range's commit record stands: every
+ * key recorded by an attempt of the range (earlier ones' and this one's) that the standing
+ * record does not list, each once, in the order recorded. Never call it before the commit
+ * record stands: a superseded attempt may still be alive and about to write a commit record
+ * that lists an earlier key, and removing that key first loses its records.
+ */
+export function keysToRemove(recorded: Iterable<string>, standing: Pick<RangeResult, 'objects'>): string[] {
+  const listed = new Set(standing.objects.map((o) => o.key));
+  return [...new Set(recorded)].filter((k) => !listed.has(k));
+}

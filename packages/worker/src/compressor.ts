@@ -8,8 +8,8 @@ import { PassThrough, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import type { Compression } from '@sluice/shared';
 
-export const GZIP_LEVEL = 6;
-export const ZSTD_LEVEL = 3;
+const GZIP_LEVEL = 6;
+const ZSTD_LEVEL = 3;
 
 export function createCompressor(compression: Compression): Transform {
   switch (compression) {

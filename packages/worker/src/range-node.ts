@@ -17,12 +17,12 @@ import {
   type ZkSession,
 } from '@sluice/shared';
 
-export type RangeRule = (record: RangeRecord) => RangeRecord;
+type RangeRule = (record: RangeRecord) => RangeRecord;
 
 /** Attempts of one change before giving up on a node that keeps changing under us. */
 const MAX_RETRIES = 20;
 
-export function rangeGone(path: string): SluiceError {
+function rangeGone(path: string): SluiceError {
   return new SluiceError(
     ErrorCodes.RANGE_NOT_FOUND,
     `range node ${path} is gone: the range was committed and pruned`,
@@ -36,7 +36,7 @@ function zkError(err: unknown, what: string): unknown {
 }
 
 export class RangeNode {
-  readonly path: string;
+  readonly #path: string;
   readonly #zk: () => ZkSession;
   #record: RangeRecord | null = null;
   #version = -1;
@@ -46,7 +46,7 @@ export class RangeNode {
   /** `zk` returns the current session (a new one after the old was lost). */
   constructor(zk: () => ZkSession, path: string) {
     this.#zk = zk;
-    this.path = path;
+    this.#path = path;
   }
 
   /** The record as last read or written. */
@@ -58,16 +58,16 @@ export class RangeNode {
   async read(): Promise<RangeRecord | null> {
     let node: Awaited<ReturnType<ZkSession['get']>>;
     try {
-      node = await this.#zk().get(this.path);
+      node = await this.#zk().get(this.#path);
     } catch (err) {
-      throw zkError(err, `read range node ${this.path}`);
+      throw zkError(err, `read range node ${this.#path}`);
     }
     if (node === null) {
       this.#record = null;
       this.#version = -1;
       return null;
     }
-    this.#record = decodeJson<RangeRecord>(node.data, `range node ${this.path}`);
+    this.#record = decodeJson<RangeRecord>(node.data, `range node ${this.#path}`);
     this.#version = node.version;
     return this.#record;
   }
@@ -89,20 +89,20 @@ export class RangeNode {
   async #apply(rule: RangeRule): Promise<RangeRecord> {
     for (let i = 0; ; i++) {
       if (this.#record === null) {
-        if ((await this.read()) === null) throw rangeGone(this.path);
+        if ((await this.read()) === null) throw rangeGone(this.#path);
       }
       const current = this.#record!;
       const next = rule(current);
       if (next === current) return current;
       try {
-        this.#version = await this.#zk().set(this.path, encodeJson(next), this.#version);
+        this.#version = await this.#zk().set(this.#path, encodeJson(next), this.#version);
         this.#record = next;
         return next;
       } catch (err) {
         // Whatever happened, the cached version can no longer be trusted.
         this.#record = null;
-        if (isNoNode(err)) throw rangeGone(this.path);
-        if (!isBadVersion(err) || i >= MAX_RETRIES) throw zkError(err, `write range node ${this.path}`);
+        if (isNoNode(err)) throw rangeGone(this.#path);
+        if (!isBadVersion(err) || i >= MAX_RETRIES) throw zkError(err, `write range node ${this.#path}`);
       }
     }
   }

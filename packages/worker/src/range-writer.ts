@@ -6,9 +6,11 @@
  * shorter): gzip and zstd output depends on how input is split into writes, and fetch sizes
  * differ between retries, so fixed chunking is what makes the stored bytes the same on every
  * retry (invariant 3). The encoder writes each line straight into those chunks
- * (chunk-builder.ts). A new object's key is handed to `beforeOpen` (which records it in
- * ZooKeeper) before any of its bytes go anywhere (invariant 4). Writes wait for the
- * compressor and the upload (backpressure), so memory stays bounded by the part buffers.
+ * (chunk-builder.ts). The writer knows nothing of ZooKeeper or S3: new objects are opened
+ * through one narrow {@link ObjectTarget}, which for an upload records their keys before it
+ * opens their sinks (invariant 4), so no byte goes anywhere before its key is recorded.
+ * Writes wait for the compressor and the upload (backpressure), so memory stays bounded by the
+ * part buffers.
  */
 
 import type { Transform } from 'node:stream';
@@ -24,13 +26,21 @@ export const CHUNK_BYTES = 128 * 1024;
 /** Full chunks an open object may hold before they go to its compressor (1 MiB). */
 const DRAIN_CHUNKS = 8;
 
+/** Where a range writer's objects go: the one thing the writer asks of its caller. */
+export interface ObjectTarget {
+  /**
+   * Opens the sinks of objects the writer is about to start, one per key and in the order of
+   * `keys`, before any of their bytes are written. An upload records the keys first.
+   */
+  openObjects(keys: readonly string[]): Promise<ObjectSink[]>;
+}
+
 export interface RangeWriterOptions {
   spec: OutputSpec;
   range: { topic: string; partition: number; start: bigint; end: bigint };
-  /** Called with the keys of objects about to open, before any of their bytes are written. */
-  beforeOpen(keys: string[]): Promise<void>;
-  /** Opens the sink of one object. */
-  openSink(key: string): ObjectSink;
+  target: ObjectTarget;
+  /** Told of the first sink failure at once, so the caller can stop reading. */
+  onFailure?: (err: unknown) => void;
 }
 
 /** One object's share of the range while it is being written. */
@@ -92,8 +102,6 @@ export class RangeWriter {
   #records = 0;
   #failure: unknown;
   #closed = false;
-  /** Set when a sink fails, so the caller can stop reading at once. */
-  onFailure: ((err: unknown) => void) | null = null;
 
   constructor(opts: RangeWriterOptions) {
     this.#opts = opts;
@@ -104,11 +112,6 @@ export class RangeWriter {
       partition: opts.range.partition,
       parseValues: this.#bucketer.needsValue,
     });
-  }
-
-  /** Records written so far. */
-  get records(): number {
-    return this.#records;
   }
 
   /** Encodes and routes a batch of records (in offset order), then writes what is ready. */
@@ -140,16 +143,26 @@ export class RangeWriter {
     }
     this.#records += records.length;
     if (opening !== null) {
-      await this.#opts.beforeOpen(opening.map((b) => b.key));
-      this.#check();
-      for (const b of opening) this.#open(b);
+      const sinks = await this.#opts.target.openObjects(opening.map((b) => b.key));
+      opening.forEach((b, i) => {
+        this.#open(b, sinks[i]!);
+      });
+      if (this.#failure !== undefined || this.#closed) {
+        // Failed or aborted while the keys were being recorded: no byte goes up. Opened first,
+        // so that the pipeline, not the process, meets the error the destroyed sink emits.
+        const reason = asError(this.#failure ?? 'range writer is closed');
+        for (const b of opening) {
+          b.compressor?.destroy(reason);
+          b.sink?.destroy(reason);
+        }
+        this.#check();
+      }
     }
     for (const b of this.#buckets.values()) await this.#drain(b, false);
   }
 
-  #open(b: BucketObject): void {
+  #open(b: BucketObject, sink: ObjectSink): void {
     const compressor = createCompressor(this.#opts.spec.compression);
-    const sink = this.#opts.openSink(b.key);
     b.compressor = compressor;
     b.sink = sink;
     b.done = pipeline(compressor, sink).then(
@@ -164,7 +177,7 @@ export class RangeWriter {
   #fail(err: unknown): void {
     if (this.#failure !== undefined) return;
     this.#failure = err;
-    this.onFailure?.(err);
+    this.#opts.onFailure?.(err);
   }
 
   #check(): void {
@@ -219,8 +232,8 @@ export class RangeWriter {
     this.#closed = true;
     this.#failure ??= reason;
     for (const b of this.#buckets.values()) {
-      b.compressor?.destroy(reason instanceof Error ? reason : new Error(String(reason)));
-      b.sink?.destroy(reason instanceof Error ? reason : new Error(String(reason)));
+      b.compressor?.destroy(asError(reason));
+      b.sink?.destroy(asError(reason));
     }
   }
 
@@ -257,4 +270,8 @@ function entryOf(b: BucketObject, s: StoredObject): ObjectEntry {
     minTimestamp: b.records > 0 ? b.minTimestamp : null,
     maxTimestamp: b.records > 0 ? b.maxTimestamp : null,
   };
+}
+
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
 }

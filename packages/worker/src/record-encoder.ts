@@ -40,7 +40,7 @@ const NEWLINE = 0x0a;
 const CR_OR_LF = /[\r\n]/g;
 
 /** The text of `bytes` when they are valid UTF-8, else undefined. */
-export function utf8Text(bytes: Buffer): string | undefined {
+function utf8Text(bytes: Buffer): string | undefined {
   if (bytes.length === 0) return '';
   try {
     return utf8.decode(bytes);

@@ -1,0 +1,71 @@
+/**
+ * The range writer's one contract with its caller, {@link ObjectTarget}: it asks for the sinks
+ * of new objects (one call per batch that starts objects, keys in bucket order) before any of
+ * their bytes are written, and a writer that failed or was aborted while that call was in
+ * flight writes nothing to the sinks it gets back. No server: sinks only hash.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { outputSpecOf, TOPIC_DEFAULTS } from '@sluice/shared';
+import { createHashingSink } from '../src/hashing-sink.ts';
+import type { ObjectSink } from '../src/object-writer.ts';
+import { RangeWriter } from '../src/range-writer.ts';
+import { jsonRecord } from './helpers/fake-reader.ts';
+
+const HOUR = Date.UTC(2026, 10, 25, 8);
+// The topic defaults: jsonl, gzip, one object per Kafka-time hour.
+const spec = outputSpecOf({ ...TOPIC_DEFAULTS, destination: { bucket: 'lake', prefix: 'raw' } });
+const range = { topic: 'orders', partition: 0, start: 0n, end: 10n };
+
+test('new objects are opened through the target, once per batch, before any of their bytes', async () => {
+  const calls: string[][] = [];
+  const sinks: ObjectSink[] = [];
+  const writer = new RangeWriter({
+    spec,
+    range,
+    target: {
+      openObjects: async (keys) => {
+        calls.push([...keys]);
+        // Nothing was opened before this call answers: the writer holds the bytes.
+        assert.equal(sinks.length, calls.slice(0, -1).flat().length);
+        const opened = keys.map((k) => createHashingSink(k));
+        sinks.push(...opened);
+        return opened;
+      },
+    },
+  });
+  // Hours 8 and 9 in the first batch, hour 8 again and hour 10 in the second.
+  await writer.write([jsonRecord(0n, HOUR, { n: 0 }), jsonRecord(1n, HOUR + 3_600_000, { n: 1 })]);
+  await writer.write([jsonRecord(2n, HOUR + 1, { n: 2 }), jsonRecord(3n, HOUR + 7_200_000, { n: 3 })]);
+  const objects = await writer.finish();
+  assert.equal(calls.length, 2);
+  assert.deepEqual(
+    calls.map((keys) => keys.map((k) => k.split('/').slice(-2, -1)[0])),
+    [['hr=08', 'hr=09'], ['hr=10']],
+  );
+  assert.deepEqual(
+    objects.map((o) => [o.key, o.records]),
+    calls.flat().map((k) => [k, k.includes('hr=08') ? 2 : 1]),
+  );
+  assert.equal(writer.stats().records, 4);
+});
+
+test('a writer aborted while its keys are being recorded writes nothing to the sinks it gets', async () => {
+  let opened: ObjectSink[] = [];
+  let writer: RangeWriter | null = null;
+  writer = new RangeWriter({
+    spec,
+    range,
+    target: {
+      openObjects: async (keys) => {
+        writer!.abort(new Error('heartbeat found the attempt stale'));
+        opened = keys.map((k) => createHashingSink(k));
+        return opened;
+      },
+    },
+  });
+  await assert.rejects(writer.write([jsonRecord(0n, HOUR, { n: 0 })]), /attempt stale/);
+  assert.equal(opened.length, 1);
+  assert.ok(opened.every((s) => s.destroyed));
+  await assert.rejects(opened[0]!.result, /attempt stale/);
+});
