@@ -2,6 +2,7 @@ export * from './clients.ts';
 export * from './config.ts';
 export * from './errors.ts';
 export * from './exactly-once.ts';
+export * from './jsonl-line.ts';
 export * from './kafka-admin.ts';
 export * from './logger.ts';
 export * from './object-key.ts';
