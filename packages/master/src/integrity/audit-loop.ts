@@ -25,13 +25,14 @@ import {
   isNoNode,
   isSluiceError,
   type Logger,
+  mapLimit,
   parseCommitRecordKey,
   type TopicRecord,
   topicRoot,
   type ZkOp,
 } from '@sluice/shared';
 import type { FencedWriter } from '../leadership/fenced-writer.ts';
-import { mapLimit, type OutputStore } from '../stores/output-store.ts';
+import type { OutputStore } from '../stores/output-store.ts';
 import { auditTopic, describeFinding, type Finding } from './audit.ts';
 import { auditPartitions, runAudit } from './audit-runner.ts';
 import type { IntegrityMetrics } from './integrity-metrics.ts';

@@ -15,6 +15,7 @@
 import {
   commitsFolder,
   decodeJson,
+  mapLimit,
   type PartitionState,
   parseCommitRecordKey,
   partitionPath,
@@ -23,7 +24,7 @@ import {
   topicRoot,
   type ZkSession,
 } from '@sluice/shared';
-import { mapLimit, type OutputStore } from '../stores/output-store.ts';
+import type { OutputStore } from '../stores/output-store.ts';
 import { type AuditPartition, type AuditReport, auditTopic, type ReadBack } from './audit.ts';
 import { readBackObject } from './object-read-back.ts';
 

@@ -9,11 +9,17 @@
  * compared for them.
  */
 import { createHash } from 'node:crypto';
-import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { errorText, parseDataObjectName, parseFileExtension, parseJsonlLineHead } from '@sluice/shared';
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  errorText,
+  objectStream,
+  parseDataObjectName,
+  parseFileExtension,
+  parseJsonlLineHead,
+} from '@sluice/shared';
 import type { ReadBack } from './audit.ts';
 
 /** Counts jsonl records and checks each belongs to `[start, end)` of the topic's partition. */
@@ -92,8 +98,7 @@ export async function readBackObject(s3: S3Client, bucket: string, key: string):
   const empty = { sha256: '', records: null, firstOffset: null, lastOffset: null, strayLines: 0 };
   if (!range) return { ...empty, error: 'not a data object name' };
   try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const body = out.Body as Readable | undefined;
+    const body = await objectStream(s3, bucket, key);
     if (!body) return { ...empty, error: 'empty answer' };
     const encoding = parseFileExtension(key);
     if (encoding?.format !== 'jsonl') {

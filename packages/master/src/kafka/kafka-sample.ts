@@ -11,8 +11,8 @@ import {
   kafkaCall,
   kafkaErrorName,
   kafkaMetadata,
+  mapLimit,
 } from '@sluice/shared';
-import { mapLimit } from '../stores/output-store.ts';
 
 export interface SampledRecord {
   offset: bigint;
