@@ -11,7 +11,7 @@ export * from './offset-range.ts';
 export * from './range-job.ts';
 export * from './records.ts';
 export { createS3Client } from './s3/s3-client.ts';
-export { isAbortError, isConditionFailure, isNotFound, s3Error, s3Failure } from './s3/s3-errors.ts';
+export { isConditionFailure, isNotFound, s3Error, s3Failure } from './s3/s3-errors.ts';
 export {
   abortUpload,
   deleteKeys,
