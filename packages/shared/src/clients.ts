@@ -1,27 +1,9 @@
 /**
- * Client factories for S3 and Redis, configured from the validated settings.
- * Kafka lives in kafka/ (its own layer); ZooKeeper in zk-session.ts.
+ * The Redis client factory, configured from the validated settings.
+ * S3 lives in s3/s3-client.ts; Kafka in kafka/ (its own layer); ZooKeeper in zk-session.ts.
  */
-import { S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import type { CommonConfig } from './config.ts';
-
-/**
- * An S3 client. Checksums are only sent where the API requires them: @aws-sdk/client-s3
- * newer than 3.729 adds them to every request by default, which many S3-compatible servers
- * reject. Retries use the SDK's standard mode (exponential backoff with jitter).
- */
-export function createS3Client(cfg: Pick<CommonConfig, 's3'>): S3Client {
-  return new S3Client({
-    region: cfg.s3.region,
-    ...(cfg.s3.endpoint ? { endpoint: cfg.s3.endpoint } : {}),
-    forcePathStyle: cfg.s3.forcePathStyle,
-    maxAttempts: cfg.s3.maxAttempts,
-    retryMode: 'standard',
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
 
 /**
  * A Redis connection as BullMQ wants it: `maxRetriesPerRequest: null` so that blocking

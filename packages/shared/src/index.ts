@@ -4,7 +4,7 @@
  * `shared` stays out, so this list is the contract between the packages and a rename shows up
  * in review. Shared's own tests import such names from their module.
  */
-export { createRedis, createS3Client, redactUrl } from './clients.ts';
+export { createRedis, redactUrl } from './clients.ts';
 export {
   type CommonConfig,
   loadMasterConfig,
@@ -36,6 +36,7 @@ export {
   requeue,
   start,
 } from './exactly-once.ts';
+export { jsonlLineHead, parseJsonlLineHead } from './jsonl-line.ts';
 export {
   type AbortedTransaction,
   type BatchTimes,
@@ -91,6 +92,7 @@ export {
   ZK_LAYOUT_VERSION,
 } from './layout-version.ts';
 export { createLogger, type Logger } from './logger.ts';
+export { mapLimit } from './map-limit.ts';
 export {
   bucketFolder,
   commitRecordKey,
@@ -98,8 +100,14 @@ export {
   contentEncoding,
   contentType,
   dataObjectKey,
+  parseCommitRecordKey,
   parseDataObjectName,
+  parseFileExtension,
+  parseSuccessMarkerKey,
+  SUCCESS_MARKER,
+  successMarkerKey,
   timeFolder,
+  timeFolderStart,
   topicRoot,
 } from './object-key.ts';
 export {
@@ -135,6 +143,21 @@ export {
   type VerifyMismatch,
   type WorkerRegistration,
 } from './records.ts';
+export { createS3Client } from './s3/s3-client.ts';
+export { isConditionFailure, isNotFound, s3Error, s3Failure } from './s3/s3-errors.ts';
+export {
+  abortUpload,
+  deleteKeys,
+  type ListedKey,
+  listKeys,
+  listOpenUploads,
+  type OpenUpload,
+  objectSize,
+  objectStream,
+  objectText,
+  type PutJsonOptions,
+  putJson,
+} from './s3/s3-requests.ts';
 export {
   bucketNameProblem,
   type Compression,

@@ -18,7 +18,13 @@
  *
  *     {prefix}/{topic}/_sluice/commits/partition={partition}/{start20}-{end20}.json   range commit record
  *
- * Nothing else is written below `{prefix}/{topic}/`.
+ * and the master's hour finalizer marks a complete time folder (time-partitioned topics only):
+ *
+ *     {prefix}/{topic}/dt=YYYY-MM-DD/[hr=HH/]_SUCCESS                                 folder marker
+ *
+ * Nothing else is written below `{prefix}/{topic}/`. Every name is built here and parsed back
+ * here, so a writer and a reader of S3 cannot disagree on it (test/object-key.test.ts checks
+ * each pair against the other).
  */
 import { padOffset } from './offset-range.ts';
 import type { Compression, Format, Granularity, OutputSpec, PartitionBy } from './topic-config.ts';
@@ -61,6 +67,24 @@ export function timeFolder(granularity: Granularity, timestampMs: number): strin
   return `${dt}hr=${String(d.getUTCHours()).padStart(2, '0')}/`;
 }
 
+/**
+ * The start (ms, UTC) of the span a time folder names (`dt=YYYY-MM-DD/hr=HH/` for `hour`,
+ * `dt=YYYY-MM-DD/` for `day`): the inverse of {@link timeFolder}. Null when `folder` is not
+ * one, or names a date that does not exist (`dt=2026-02-30/`, `hr=24/`).
+ */
+export function timeFolderStart(folder: string, granularity: Granularity): number | null {
+  const m =
+    granularity === 'hour'
+      ? /^dt=(\d{4})-(\d{2})-(\d{2})\/hr=(\d{2})\/$/.exec(folder)
+      : /^dt=(\d{4})-(\d{2})-(\d{2})\/$/.exec(folder);
+  if (!m) return null;
+  const d = new Date(0);
+  d.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  const t = d.getTime() + (granularity === 'hour' ? Number(m[4]) * 3_600_000 : 0);
+  // Date() rolls impossible dates over (Feb 30 → Mar 2): only a folder that comes back as it went in is one.
+  return timeFolder(granularity, t) === folder ? t : null;
+}
+
 export interface KeyParts {
   topic: string;
   partition: number;
@@ -82,6 +106,49 @@ export function commitsFolder(prefix: string, topic: string, partition?: number)
 /** The key of a range's commit record (manifest). */
 export function commitRecordKey(prefix: string, range: KeyParts): string {
   return `${commitsFolder(prefix, range.topic, range.partition)}${padOffset(range.start)}-${padOffset(range.end)}.json`;
+}
+
+/**
+ * Parses a commit record key back (see {@link commitRecordKey}), or null when it is not one.
+ * `root` is the topic folder it lies in (`{prefix}/{topic}/`).
+ */
+export function parseCommitRecordKey(
+  key: string,
+): { root: string; partition: number; start: bigint; end: bigint } | null {
+  const m = /^(.*\/)?_sluice\/commits\/partition=(\d{1,10})\/(\d{20})-(\d{20})\.json$/.exec(key);
+  if (!m) return null;
+  return { root: m[1] ?? '', partition: Number(m[2]), start: BigInt(m[3]!), end: BigInt(m[4]!) };
+}
+
+/** The name of the file that marks a time folder complete. */
+export const SUCCESS_MARKER = '_SUCCESS';
+
+/** The `_SUCCESS` marker of a time folder (from {@link timeFolder}) of a topic. */
+export function successMarkerKey(prefix: string, topic: string, folder: string): string {
+  return `${topicRoot(prefix, topic)}${folder}${SUCCESS_MARKER}`;
+}
+
+/**
+ * Parses a `_SUCCESS` marker key back (see {@link successMarkerKey}), or null when it is not
+ * one: `root` is the topic folder, `folder` the time folder it marks (`dt=…/` or `dt=…/hr=…/`).
+ */
+export function parseSuccessMarkerKey(key: string): { root: string; folder: string } | null {
+  const m = /^(.*\/)?(dt=\d{4}-\d{2}-\d{2}\/(?:hr=\d{2}\/)?)_SUCCESS$/.exec(key);
+  if (!m) return null;
+  return { root: m[1] ?? '', folder: m[2]! };
+}
+
+/**
+ * The format and compression a data object key's extension names (see {@link fileExtension}),
+ * or null when it has none of them.
+ */
+export function parseFileExtension(key: string): { format: Format; compression: Compression } | null {
+  const m = /\.(jsonl|txt)(\.gz|\.zst)?$/.exec(key);
+  if (!m) return null;
+  return {
+    format: m[1] === 'jsonl' ? 'jsonl' : 'raw',
+    compression: m[2] === '.gz' ? 'gzip' : m[2] === '.zst' ? 'zstd' : 'none',
+  };
 }
 
 /** Parses a data object key's file name back into its range, or null when it is not one. */

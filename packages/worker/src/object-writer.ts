@@ -7,17 +7,15 @@
  * at most `uploadQueueSize` parts in flight. @aws-sdk/lib-storage's `Upload` is not used
  * because it cannot put `If-None-Match: *` on CompleteMultipartUpload (aws-sdk-js-v3 #8020),
  * and that condition is what lets the first complete write of a key win (invariant 4).
- * A failed or aborted multipart upload is aborted so that no parts linger.
+ * A failed or aborted multipart upload is aborted so that no parts linger. Commit records,
+ * deletes and the meaning of S3's errors are the shared S3 requests (packages/shared/src/s3/).
  */
 import { createHash, type Hash, webcrypto } from 'node:crypto';
 import { Writable } from 'node:stream';
 import {
-  AbortMultipartUploadCommand,
   type CompletedPart,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
   PutObjectCommand,
   type S3Client,
   type ServerSideEncryption as S3Sse,
@@ -25,13 +23,19 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import {
+  abortUpload,
   type CommitRecord,
   contentEncoding,
   contentType,
+  deleteKeys,
   ErrorCodes,
   type Logger,
   type OutputSpec,
+  objectText,
+  putJson,
   SluiceError,
+  s3Error,
+  s3Failure,
 } from '@sluice/shared';
 
 export interface ObjectStoreSettings {
@@ -83,87 +87,6 @@ export interface ObjectStore {
   getCommitRecord(bucket: string, key: string, signal?: AbortSignal): Promise<CommitRecord | null>;
   /** Deletes the keys (missing keys are fine). */
   deleteObjects(bucket: string, keys: string[], signal?: AbortSignal): Promise<void>;
-}
-
-interface S3ErrorShape {
-  name?: string;
-  Code?: string;
-  $metadata?: { httpStatusCode?: number };
-}
-
-function statusOf(err: unknown): number | undefined {
-  return (err as S3ErrorShape | null)?.$metadata?.httpStatusCode;
-}
-
-function nameOf(err: unknown): string {
-  const e = err as S3ErrorShape | null;
-  return e?.name ?? e?.Code ?? '';
-}
-
-/** True when S3 refused a conditional write because the key exists (or is being written). */
-export function isConditionFailure(err: unknown): boolean {
-  const name = nameOf(err);
-  const status = statusOf(err);
-  return (
-    status === 412 ||
-    name === 'PreconditionFailed' ||
-    // AWS answers 409 while another conditional write of the same key is in progress.
-    (status === 409 && name === 'ConditionalRequestConflict')
-  );
-}
-
-function isNotFound(err: unknown): boolean {
-  const name = nameOf(err);
-  return name === 'NoSuchKey' || name === 'NotFound' || (statusOf(err) === 404 && name !== 'NoSuchBucket');
-}
-
-/** An S3 failure as a SluiceError that says what to fix. */
-export function s3Error(err: unknown, op: string, bucket: string, key?: string): SluiceError {
-  if (err instanceof SluiceError) return err;
-  const where = key === undefined ? `s3://${bucket}` : `s3://${bucket}/${key}`;
-  const name = nameOf(err);
-  const status = statusOf(err);
-  const text = err instanceof Error ? err.message : String(err);
-  if (name === 'NoSuchBucket') {
-    return new SluiceError(
-      ErrorCodes.S3,
-      `${op} ${where}: bucket "${bucket}" does not exist; create it (for example "aws s3 mb s3://${bucket}") or change the topic's destination.bucket`,
-      { retryable: false, cause: err, details: { bucket, key } },
-    );
-  }
-  if (isConditionFailure(err)) {
-    return new SluiceError(
-      ErrorCodes.S3_WRITE_CONFLICT,
-      `${op} ${where}: the object was written by another attempt first (conditional write refused)`,
-      { retryable: true, cause: err, details: { bucket, key } },
-    );
-  }
-  if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch' || status === 401) {
-    return new SluiceError(
-      ErrorCodes.UNAUTHORIZED,
-      `${op} ${where}: S3 refused the credentials (${name || status}); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the pod's role`,
-      { retryable: false, cause: err, details: { bucket, key } },
-    );
-  }
-  if (name === 'AccessDenied' || status === 403) {
-    return new SluiceError(
-      ErrorCodes.FORBIDDEN,
-      `${op} ${where}: access denied; the worker's credentials need s3:PutObject, s3:GetObject, s3:DeleteObject and s3:AbortMultipartUpload on the bucket`,
-      { retryable: false, cause: err, details: { bucket, key } },
-    );
-  }
-  if (name === 'NotImplemented' || status === 501) {
-    return new SluiceError(
-      ErrorCodes.S3,
-      `${op} ${where}: the S3 server does not implement this request (${text}); if it lacks conditional writes, set SLUICE_S3_CONDITIONAL_WRITES=false`,
-      { retryable: false, cause: err, details: { bucket, key } },
-    );
-  }
-  return new SluiceError(ErrorCodes.S3, `${op} ${where} failed: ${name ? `${name}: ` : ''}${text}`, {
-    retryable: true,
-    cause: err,
-    details: { bucket, key, status },
-  });
 }
 
 /** Headers every data object carries, from the range's output snapshot. */
@@ -225,10 +148,6 @@ function withPayloadHash<C extends { middlewareStack: { add: (...a: never[]) => 
 /** SHA-256 of a part, computed by WebCrypto on libuv's threadpool, off the JS thread. */
 async function partHash(body: Buffer): Promise<string> {
   return Buffer.from(await webcrypto.subtle.digest('SHA-256', body)).toString('hex');
-}
-
-function isAbort(err: unknown): boolean {
-  return (err as { name?: string } | null)?.name === 'AbortError';
 }
 
 class S3ObjectSink extends Writable implements ObjectSink {
@@ -442,8 +361,7 @@ class S3ObjectSink extends Writable implements ObjectSink {
       return;
     }
     // Not tied to the aborted signal: the abort itself must still reach S3.
-    this.#s3
-      .send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: this.key, UploadId: uploadId }))
+    abortUpload(this.#s3, this.#bucket, this.key, uploadId)
       .catch((e) => this.#log?.warn({ key: this.key, err: e }, 'abort multipart upload failed'))
       .finally(() => cb(err));
   }
@@ -456,8 +374,7 @@ class S3ObjectSink extends Writable implements ObjectSink {
     try {
       return await call();
     } catch (err) {
-      if (isAbort(err) && this.#abort.signal.aborted) throw this.#abort.signal.reason;
-      throw s3Error(err, op, this.#bucket, this.key);
+      throw s3Failure(err, op, this.#bucket, this.key, this.#abort.signal);
     }
   }
 }
@@ -499,43 +416,23 @@ export class S3ObjectStore implements ObjectStore {
     signal?: AbortSignal,
   ): Promise<boolean> {
     const bucket = spec.destination.bucket;
-    const body = Buffer.from(`${JSON.stringify(record, null, 2)}\n`);
-    // Without conditional writes, look first: it narrows the race that If-None-Match closes.
-    if (!this.#settings.conditionalWrites && (await this.getCommitRecord(bucket, key, signal)) !== null) {
-      return false;
-    }
-    try {
-      await this.#s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: body,
-          ContentLength: body.length,
-          ContentType: 'application/json',
-          ...sseHeaders(spec),
-          ...(this.#settings.conditionalWrites ? { IfNoneMatch: '*' } : {}),
-        }),
-        signal ? { abortSignal: signal } : {},
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw this.#error(err, 'PutObject (commit record)', bucket, key, signal);
-    }
+    return putJson(this.#s3, bucket, key, record, {
+      create: true,
+      conditionalWrites: this.#settings.conditionalWrites,
+      // Without conditional writes: a commit record that is there but damaged fails loudly.
+      exists: async () => (await this.getCommitRecord(bucket, key, signal)) !== null,
+      encryption: sseHeaders(spec),
+      ...(signal ? { signal } : {}),
+      op: 'PutObject (commit record)',
+    });
   }
 
   async getCommitRecord(bucket: string, key: string, signal?: AbortSignal): Promise<CommitRecord | null> {
-    let text: string;
-    try {
-      const out = await this.#s3.send(
-        new GetObjectCommand({ Bucket: bucket, Key: key }),
-        signal ? { abortSignal: signal } : {},
-      );
-      text = (await out.Body?.transformToString('utf-8')) ?? '';
-    } catch (err) {
-      if (isNotFound(err)) return null;
-      throw this.#error(err, 'GetObject (commit record)', bucket, key, signal);
-    }
+    const text = await objectText(this.#s3, bucket, key, {
+      ...(signal ? { signal } : {}),
+      op: 'GetObject (commit record)',
+    });
+    if (text === null) return null;
     try {
       return JSON.parse(text) as CommitRecord;
     } catch (err) {
@@ -547,28 +444,7 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async deleteObjects(bucket: string, keys: string[], signal?: AbortSignal): Promise<void> {
-    // One DeleteObject per key rather than DeleteObjects: a range has few objects, and some
-    // S3-compatible servers demand a Content-MD5 on DeleteObjects that the SDK no longer sends.
-    const queue = [...new Set(keys)];
-    const worker = async () => {
-      for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
-        try {
-          await this.#s3.send(
-            new DeleteObjectCommand({ Bucket: bucket, Key: key }),
-            signal ? { abortSignal: signal } : {},
-          );
-        } catch (err) {
-          if (isNotFound(err)) continue;
-          throw this.#error(err, 'DeleteObject', bucket, key, signal);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(4, queue.length) }, worker));
-  }
-
-  #error(err: unknown, op: string, bucket: string, key: string, signal?: AbortSignal): unknown {
-    if (isAbort(err) && signal?.aborted) return signal.reason;
-    return s3Error(err, op, bucket, key);
+  deleteObjects(bucket: string, keys: string[], signal?: AbortSignal): Promise<void> {
+    return deleteKeys(this.#s3, bucket, keys, { concurrency: 4, ...(signal ? { signal } : {}) });
   }
 }

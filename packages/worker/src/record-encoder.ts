@@ -1,27 +1,14 @@
 /**
  * Kafka records → the bytes of an object's lines. Pure; the hot path of the worker.
  *
- * `jsonl`: one JSON object per record and line, fields in this order:
- *
- *     {"topic":"t","partition":0,"offset":42,"timestamp":1764057600000,
- *      "key":"k","headers":[{"key":"h","value":"v"}],"value":{...}}
- *
- *   - `offset` is the exact integer (written from the bigint's digits, never through a double).
- *   - `key` is a UTF-8 string, null, or base64 followed by `"keyEncoding":"base64"`.
- *   - `headers` keep Kafka's order and repeated keys; a header that is not UTF-8 is base64 with
- *     `"keyEncoding"`/`"valueEncoding":"base64"` in that header object.
- *   - `value` is null only for a tombstone. A UTF-8 value that is a JSON text (other than
- *     `null`) is embedded as its original text, so that integers beyond 2^53 keep their digits;
- *     raw CR and LF in it can only be whitespace (JSON strings cannot hold them), so they become
- *     spaces and the record stays on one line. Other UTF-8 is a JSON string; anything else is
- *     base64 followed by `"valueEncoding":"base64"`.
- *
+ * `jsonl` lines follow the grammar of packages/shared/src/jsonl-line.ts (the master's deep
+ * audit reads them back by it); this file writes it byte by byte, without building a value.
  * `raw`: each value's bytes and `\n`; a tombstone is an empty line.
  *
  * The output is a pure function of the records (invariant 3): no clocks, no locale.
  */
 import { isUtf8 } from 'node:buffer';
-import type { Format } from '@sluice/shared';
+import { type Format, jsonlLineHead } from '@sluice/shared';
 import type { ChunkBuilder } from './chunk-builder.ts';
 import { JSON_VALUE, jsonTextKind } from './json-text.ts';
 
@@ -146,7 +133,7 @@ export class RecordEncoder {
 
   constructor(opts: RecordEncoderOptions) {
     this.format = opts.format;
-    this.#prefix = `{"topic":${JSON.stringify(opts.topic)},"partition":${opts.partition},"offset":`;
+    this.#prefix = jsonlLineHead(opts.topic, opts.partition);
     this.#prefixBytes = Buffer.from(this.#prefix, 'utf8');
     this.#parseRaw = opts.parseValues === true;
   }

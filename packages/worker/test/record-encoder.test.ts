@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { parseJsonlLineHead } from '@sluice/shared';
 import { ChunkBuilder } from '../src/chunk-builder.ts';
 import { type EncodableRecord, parseJsonText, RecordEncoder } from '../src/record-encoder.ts';
 
@@ -264,6 +265,23 @@ describe('encodeInto (the worker path) writes the bytes of encode', () => {
       assert.equal(into.binaryValues, one.binaryValues);
     });
   }
+
+  test('every line reads back by the shared jsonl grammar: its topic, partition and exact offset', () => {
+    const enc = new RecordEncoder({ format: 'jsonl', topic: 'web.logs-1_x', partition: 2_147_483_647 });
+    const out = new ChunkBuilder(64);
+    for (const r of records) enc.encodeInto(r, out);
+    const lines = Buffer.concat(out.take(true)).toString('utf8').split('\n');
+    assert.equal(lines.pop(), '', 'the object ends with a newline');
+    assert.equal(lines.length, records.length, 'one line per record');
+    lines.forEach((line, i) => {
+      const want = { topic: 'web.logs-1_x', partition: 2_147_483_647, offset: records[i]!.offset };
+      assert.deepEqual(parseJsonlLineHead(line), want);
+      const obj = JSON.parse(line) as { topic: string; partition: number };
+      assert.deepEqual([obj.topic, obj.partition], [want.topic, want.partition]);
+      assert.deepEqual(parseJsonlLineHead(enc.encode(records[i]!) as string), want);
+    });
+    assert.equal(parseJsonlLineHead('{"partition":3,"topic":"t","offset":1,'), null);
+  });
 
   test('parseValue gives what encode leaves in lastJson', () => {
     const a = jsonl();

@@ -25,12 +25,14 @@ import {
   isNoNode,
   isSluiceError,
   type Logger,
+  mapLimit,
+  parseCommitRecordKey,
   type TopicRecord,
   topicRoot,
   type ZkOp,
 } from '@sluice/shared';
 import type { FencedWriter } from '../leadership/fenced-writer.ts';
-import { mapLimit, type OutputStore } from '../stores/output-store.ts';
+import type { OutputStore } from '../stores/output-store.ts';
 import { auditTopic, describeFinding, type Finding } from './audit.ts';
 import { auditPartitions, runAudit } from './audit-runner.ts';
 import type { IntegrityMetrics } from './integrity-metrics.ts';
@@ -57,8 +59,6 @@ export interface AuditState {
   /** Per partition: the last commit record checked and the end of the tiling so far. */
   cursor: Record<string, { after: string; end: string }>;
 }
-
-const COMMIT_FILE = /\/(\d{20})-(\d{20})\.json$/;
 
 export interface AuditLoopOptions {
   writer: FencedWriter;
@@ -168,8 +168,8 @@ export class AuditLoop {
       // Only records below the committed offset are final; the rest are looked at next time.
       const final: string[] = [];
       for (const k of listed) {
-        const m = COMMIT_FILE.exec(k.key);
-        if (!m || p.committedOffset === null || BigInt(m[2]!) > p.committedOffset) break;
+        const name = parseCommitRecordKey(k.key);
+        if (!name || p.committedOffset === null || name.end > p.committedOffset) break;
         final.push(k.key);
       }
       if (final.length === 0) continue;
@@ -184,7 +184,7 @@ export class AuditLoop {
         if (s !== null && s !== undefined) objects.set(k, s);
       });
       const last = final[final.length - 1]!;
-      const end = COMMIT_FILE.exec(last)![2]!;
+      const end = parseCommitRecordKey(last)!.end;
       const report = auditTopic({
         topic: t.topic,
         root: topicRoot(prefix, t.topic),
@@ -192,7 +192,7 @@ export class AuditLoop {
           {
             partition: p.partition,
             startOffset: c ? BigInt(c.end) : p.startOffset,
-            committedOffset: BigInt(end),
+            committedOffset: end,
             committedRecords: null,
           },
         ],
@@ -203,17 +203,17 @@ export class AuditLoop {
       });
       findings.push(...report.findings);
       // An overlap with what the last pass checked (the batch alone cannot show it).
-      const first = COMMIT_FILE.exec(final[0]!)!;
-      if (c && BigInt(first[1]!) < BigInt(c.end)) {
+      const first = parseCommitRecordKey(final[0]!)!;
+      if (c && first.start < BigInt(c.end)) {
         findings.push({
           kind: 'overlap',
           partition: p.partition,
-          start: BigInt(first[1]!).toString(),
+          start: first.start.toString(),
           end: c.end,
           commits: [c.after, final[0]!],
         });
       }
-      cursor[String(p.partition)] = { after: last, end: BigInt(end).toString() };
+      cursor[String(p.partition)] = { after: last, end: end.toString() };
     }
     return {
       ...before,
@@ -230,9 +230,9 @@ function advance(keys: readonly string[], committed: bigint | null): { after: st
   let at: { after: string; end: string } | null = null;
   if (committed === null) return null;
   for (const k of keys) {
-    const m = COMMIT_FILE.exec(k);
-    if (!m || BigInt(m[2]!) > committed) break;
-    at = { after: k, end: BigInt(m[2]!).toString() };
+    const name = parseCommitRecordKey(k);
+    if (!name || name.end > committed) break;
+    at = { after: k, end: name.end.toString() };
   }
   return at;
 }

@@ -15,14 +15,16 @@
 import {
   commitsFolder,
   decodeJson,
+  mapLimit,
   type PartitionState,
+  parseCommitRecordKey,
   partitionPath,
   partitionsPath,
   type TopicRecord,
   topicRoot,
   type ZkSession,
 } from '@sluice/shared';
-import { mapLimit, type OutputStore } from '../stores/output-store.ts';
+import type { OutputStore } from '../stores/output-store.ts';
 import { type AuditPartition, type AuditReport, auditTopic, type ReadBack } from './audit.ts';
 import { readBackObject } from './object-read-back.ts';
 
@@ -39,8 +41,6 @@ export interface AuditOptions {
   /** S3 requests at once. @defaultValue 8 */
   concurrency?: number;
 }
-
-const COMMIT_FILE = /\/partition=(\d{1,10})\/(\d{20})-(\d{20})\.json$/;
 
 /** The partitions ZooKeeper has for the topic, as the audit needs them. */
 export async function auditPartitions(zk: ZkSession, topic: string): Promise<AuditPartition[]> {
@@ -62,11 +62,11 @@ export async function auditPartitions(zk: ZkSession, topic: string): Promise<Aud
 }
 
 function inWindow(key: string, w: AuditWindow): boolean {
-  const m = COMMIT_FILE.exec(key);
-  if (!m) return w.partition === undefined && w.from === undefined && w.to === undefined;
-  if (w.partition !== undefined && Number(m[1]) !== w.partition) return false;
-  if (w.from !== undefined && BigInt(m[3]!) <= w.from) return false;
-  if (w.to !== undefined && BigInt(m[2]!) >= w.to) return false;
+  const c = parseCommitRecordKey(key);
+  if (!c) return w.partition === undefined && w.from === undefined && w.to === undefined;
+  if (w.partition !== undefined && c.partition !== w.partition) return false;
+  if (w.from !== undefined && c.end <= w.from) return false;
+  if (w.to !== undefined && c.start >= w.to) return false;
   return true;
 }
 

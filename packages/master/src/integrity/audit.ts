@@ -23,7 +23,12 @@
  * A window (`partition`, `from`, `to`) narrows every check to the commit records and offsets
  * that overlap it; extra objects are then looked for only among keys that name a range.
  */
-import { type CommitRecord, parseDataObjectName } from '@sluice/shared';
+import {
+  type CommitRecord,
+  parseCommitRecordKey,
+  parseDataObjectName,
+  parseSuccessMarkerKey,
+} from '@sluice/shared';
 
 export interface AuditPartition {
   partition: number;
@@ -129,9 +134,6 @@ export interface AuditReport {
   markers: number;
 }
 
-const COMMIT_NAME = /^_sluice\/commits\/partition=(\d{1,10})\/(\d{20})-(\d{20})\.json$/;
-const MARKER = /^dt=\d{4}-\d{2}-\d{2}\/(hr=\d{2}\/)?_SUCCESS$/;
-
 const max = (a: bigint, b: bigint) => (a > b ? a : b);
 const min = (a: bigint, b: bigint) => (a < b ? a : b);
 
@@ -148,11 +150,9 @@ function commitProblems(
   root: string,
   c: ListedCommit,
 ): { partition: number; span: Span } | string {
-  const m = COMMIT_NAME.exec(c.key.slice(root.length));
-  if (!c.key.startsWith(root) || !m) return 'not a commit record name';
-  const partition = Number(m[1]);
-  const start = BigInt(m[2]!);
-  const end = BigInt(m[3]!);
+  const name = parseCommitRecordKey(c.key);
+  if (!name || name.root !== root) return 'not a commit record name';
+  const { partition, start, end } = name;
   const r = c.record;
   if (!r) return c.error ?? 'unreadable';
   if (end <= start) return `names an empty range [${start}, ${end})`;
@@ -202,8 +202,8 @@ export function auditTopic(input: AuditInput): AuditReport {
     commitKeys.add(c.key);
     const checked = commitProblems(topic, root, c);
     if (typeof checked === 'string') {
-      const m = COMMIT_NAME.exec(c.key.slice(root.length));
-      if (!m || wantPartition(Number(m[1])))
+      const name = parseCommitRecordKey(c.key);
+      if (!name || name.root !== root || wantPartition(name.partition))
         findings.push({ kind: 'bad-commit-record', key: c.key, detail: checked });
       continue;
     }
@@ -404,7 +404,7 @@ export function auditTopic(input: AuditInput): AuditReport {
       if (!key.startsWith(root)) continue;
       const rel = key.slice(root.length);
       if (commitKeys.has(key) || listed.has(key)) continue;
-      if (MARKER.test(rel)) {
+      if (parseSuccessMarkerKey(key)?.root === root) {
         markers++;
         continue;
       }

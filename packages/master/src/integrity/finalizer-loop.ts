@@ -32,6 +32,7 @@ import {
   type PartitionState,
   partitionPath,
   partitionsPath,
+  successMarkerKey,
   type TopicRecord,
   timeFolder,
   topicRoot,
@@ -73,10 +74,6 @@ export interface FinalizeResult {
   finalized: string[];
   /** Late records found in this pass. */
   lateRecords: number;
-}
-
-export function markerKey(root: string, folder: string): string {
-  return `${root}${folder}_SUCCESS`;
 }
 
 export class FinalizerLoop {
@@ -174,7 +171,7 @@ export class FinalizerLoop {
     for (const late of absorbed.late) {
       lateRecords += late.records;
       const folder = timeFolder(g, late.unit);
-      const key = markerKey(root, folder);
+      const key = successMarkerKey(prefix, t.topic, folder);
       const text = await this.#o.store.text(bucket, key);
       if (text === null) continue; // a folder from before the finalizer knew it: counted, no marker
       let m: SuccessMarker;
@@ -203,7 +200,7 @@ export class FinalizerLoop {
       try {
         const created = await this.#o.store.putJson(
           bucket,
-          markerKey(root, folder),
+          successMarkerKey(prefix, t.topic, folder),
           successMarker(t.topic, g, unit, counts, nowIso),
           'create',
         );

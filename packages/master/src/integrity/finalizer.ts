@@ -23,7 +23,7 @@
  * is idempotent across leader changes. A job that already ran on the folder must rerun to
  * see them; the marker's `updatedAt` and `lateRecords` tell it.
  */
-import { type Granularity, timeFolder } from '@sluice/shared';
+import { type Granularity, timeFolder, timeFolderStart } from '@sluice/shared';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -34,19 +34,6 @@ export const MAX_LATE_COMMITS = 1_000;
 
 export function unitMs(g: Granularity): number {
   return g === 'hour' ? HOUR_MS : DAY_MS;
-}
-
-/** The start (ms) of the span a folder (`dt=YYYY-MM-DD/hr=HH/` or `dt=YYYY-MM-DD/`) names, or null. */
-export function unitOfFolder(folder: string, g: Granularity): number | null {
-  const m =
-    g === 'hour'
-      ? /^dt=(\d{4})-(\d{2})-(\d{2})\/hr=(\d{2})\/$/.exec(folder)
-      : /^dt=(\d{4})-(\d{2})-(\d{2})\/$/.exec(folder);
-  if (!m) return null;
-  const d = new Date(0);
-  d.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  const t = d.getTime() + (g === 'hour' ? Number(m[4]) * HOUR_MS : 0);
-  return timeFolder(g, t) === folder ? t : null;
 }
 
 export interface PartitionProgress {
@@ -146,7 +133,7 @@ export function absorb(
     for (const o of c.objects) {
       if (!o.key.startsWith(state.root)) continue;
       const rel = o.key.slice(state.root.length);
-      const unit = unitOfFolder(rel.slice(0, rel.lastIndexOf('/') + 1), state.granularity);
+      const unit = timeFolderStart(rel.slice(0, rel.lastIndexOf('/') + 1), state.granularity);
       if (unit === null) continue;
       if (state.newestFinalized !== null && unit <= state.newestFinalized) {
         const id = `${unit} ${c.key}`;

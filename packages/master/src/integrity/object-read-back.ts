@@ -4,19 +4,23 @@
  * records it holds, its first and last offset, and lines that are not records of its range.
  *
  * Offsets are taken from the line's text, not through `JSON.parse`, so offsets beyond 2^53
- * stay exact: the encoder writes `{"topic":…,"partition":…,"offset":…,` first on every line.
+ * stay exact: every line starts with topic, partition and offset (shared/src/jsonl-line.ts).
  * `raw` objects carry no offsets and their values may hold newlines: only the checksum is
  * compared for them.
  */
 import { createHash } from 'node:crypto';
-import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { errorText, parseDataObjectName } from '@sluice/shared';
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  errorText,
+  objectStream,
+  parseDataObjectName,
+  parseFileExtension,
+  parseJsonlLineHead,
+} from '@sluice/shared';
 import type { ReadBack } from './audit.ts';
-
-const LINE_HEAD = /^\{"topic":"([^"\\]*)","partition":(\d+),"offset":(\d+),/;
 
 /** Counts jsonl records and checks each belongs to `[start, end)` of the topic's partition. */
 export class JsonlTally extends Transform {
@@ -56,15 +60,15 @@ export class JsonlTally extends Transform {
 
   #line(line: string): void {
     if (line === '') return;
-    const m = LINE_HEAD.exec(line);
-    if (!m) {
+    const head = parseJsonlLineHead(line);
+    if (!head) {
       this.strayLines++;
       return;
     }
-    const offset = BigInt(m[3]!);
+    const offset = head.offset;
     if (
-      m[1] !== this.#topic ||
-      Number(m[2]) !== this.#partition ||
+      head.topic !== this.#topic ||
+      head.partition !== this.#partition ||
       offset < this.#start ||
       offset >= this.#end ||
       offset <= this.#previous
@@ -94,11 +98,10 @@ export async function readBackObject(s3: S3Client, bucket: string, key: string):
   const empty = { sha256: '', records: null, firstOffset: null, lastOffset: null, strayLines: 0 };
   if (!range) return { ...empty, error: 'not a data object name' };
   try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const body = out.Body as Readable | undefined;
+    const body = await objectStream(s3, bucket, key);
     if (!body) return { ...empty, error: 'empty answer' };
-    const isJsonl = /\.jsonl(\.gz|\.zst)?$/.test(key);
-    if (!isJsonl) {
+    const encoding = parseFileExtension(key);
+    if (encoding?.format !== 'jsonl') {
       await pipeline(body, hasher, async (source: AsyncIterable<Buffer>) => {
         for await (const _ of source) {
           // the checksum is all a raw object is compared by
@@ -112,8 +115,9 @@ export async function readBackObject(s3: S3Client, bucket: string, key: string):
         // drained: the tally only counts
       }
     };
-    if (key.endsWith('.gz')) await pipeline(body, hasher, createGunzip(), tally, drain);
-    else if (key.endsWith('.zst')) await pipeline(body, hasher, createZstdDecompress(), tally, drain);
+    if (encoding.compression === 'gzip') await pipeline(body, hasher, createGunzip(), tally, drain);
+    else if (encoding.compression === 'zstd')
+      await pipeline(body, hasher, createZstdDecompress(), tally, drain);
     else await pipeline(body, hasher, tally, drain);
     return {
       sha256: hasher.hash.digest('hex'),

@@ -14,9 +14,9 @@ import {
   type KafkaSettings,
   kafkaErrorName,
   kafkaMetadata,
+  mapLimit,
   partitionLeader,
 } from '@sluice/shared';
-import { mapLimit } from '../stores/output-store.ts';
 
 export interface SampledRecord {
   offset: bigint;

@@ -19,13 +19,9 @@
  * It also aborts incomplete multipart uploads under each registered topic's folder that are
  * older than `abandonedUploadAgeMs`, which a killed worker leaves behind.
  */
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
-  AbortMultipartUploadCommand,
-  ListMultipartUploadsCommand,
-  type ListMultipartUploadsCommandOutput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import {
+  abortUpload,
   decodeJson,
   ErrorCodes,
   encodeJson,
@@ -36,6 +32,7 @@ import {
   isStalled,
   jobId,
   type Logger,
+  listOpenUploads,
   parseRangeId,
   type RangeRecord,
   type RangeState,
@@ -349,34 +346,15 @@ export class Supervisor {
     let aborted = 0;
     for (const t of this.#o.topics()) {
       const { bucket, prefix } = t.record.destination;
-      const folder = topicRoot(prefix, t.record.topic);
-      let keyMarker: string | undefined;
-      let uploadIdMarker: string | undefined;
       try {
-        for (;;) {
-          const page: ListMultipartUploadsCommandOutput = await s3.send(
-            new ListMultipartUploadsCommand({
-              Bucket: bucket,
-              Prefix: folder,
-              KeyMarker: keyMarker,
-              UploadIdMarker: uploadIdMarker,
-            }),
+        for await (const u of listOpenUploads(s3, bucket, topicRoot(prefix, t.record.topic))) {
+          if (u.initiated.getTime() > cutoff || this.#liveKeys.has(u.key)) continue;
+          await abortUpload(s3, bucket, u.key, u.uploadId);
+          aborted++;
+          this.#log.info(
+            { topic: t.record.topic, bucket, key: u.key, initiated: u.initiated.toISOString() },
+            'aborted abandoned upload',
           );
-          for (const u of page.Uploads ?? []) {
-            if (!u.Key || !u.UploadId || !u.Initiated) continue;
-            if (u.Initiated.getTime() > cutoff || this.#liveKeys.has(u.Key)) continue;
-            await s3.send(
-              new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }),
-            );
-            aborted++;
-            this.#log.info(
-              { topic: t.record.topic, bucket, key: u.Key, initiated: u.Initiated.toISOString() },
-              'aborted abandoned upload',
-            );
-          }
-          if (!page.IsTruncated || !page.NextKeyMarker) break;
-          keyMarker = page.NextKeyMarker;
-          uploadIdMarker = page.NextUploadIdMarker;
         }
       } catch (err) {
         this.#log.warn({ err, topic: t.record.topic, bucket }, 'cannot list or abort multipart uploads');

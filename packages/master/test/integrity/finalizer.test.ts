@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { timeFolderStart } from '@sluice/shared';
 import {
   absorb,
   afterFinalizing,
@@ -8,7 +9,6 @@ import {
   emptyState,
   HOUR_MS,
   successMarker,
-  unitOfFolder,
   watermark,
   withLate,
 } from '../../src/integrity/finalizer.ts';
@@ -23,12 +23,12 @@ const obj = (folder: string, records: number) => ({
 
 describe('finalizer', () => {
   test('folders name their span', () => {
-    assert.equal(unitOfFolder('dt=2026-11-25/hr=08/', 'hour'), H8);
-    assert.equal(unitOfFolder('dt=2026-11-25/', 'day'), Date.UTC(2026, 10, 25));
-    assert.equal(unitOfFolder('dt=2026-11-25/', 'hour'), null);
-    assert.equal(unitOfFolder('dt=2026-11-25/hr=24/', 'hour'), null);
-    assert.equal(unitOfFolder('dt=2026-02-30/', 'day'), null);
-    assert.equal(unitOfFolder('', 'hour'), null);
+    assert.equal(timeFolderStart('dt=2026-11-25/hr=08/', 'hour'), H8);
+    assert.equal(timeFolderStart('dt=2026-11-25/', 'day'), Date.UTC(2026, 10, 25));
+    assert.equal(timeFolderStart('dt=2026-11-25/', 'hour'), null);
+    assert.equal(timeFolderStart('dt=2026-11-25/hr=24/', 'hour'), null);
+    assert.equal(timeFolderStart('dt=2026-02-30/', 'day'), null);
+    assert.equal(timeFolderStart('', 'hour'), null);
   });
 
   test('the watermark is the slowest partition, less the lateness; an idle partition follows the clock', () => {
