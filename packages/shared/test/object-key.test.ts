@@ -9,7 +9,6 @@ import {
   commitRecordKey,
   dataObjectKey,
   type Format,
-  fileExtension,
   type Granularity,
   parseCommitRecordKey,
   parseDataObjectName,
@@ -20,6 +19,7 @@ import {
   timeFolderStart,
   topicRoot,
 } from '@sluice/shared';
+import { fileExtension } from '../src/object-key.ts';
 
 const RANGES = [
   { topic: 'web.logs', partition: 3, start: 100n, end: 2000n },
