@@ -48,6 +48,7 @@ import {
   kafkaListOffsets,
   kafkaMetadata,
   type Logger,
+  rangeLabel,
   SluiceError,
   type WorkerConfig,
 } from '@sluice/shared';
@@ -252,7 +253,7 @@ class KafkaRangeReader implements RangeReader {
     const log = this.#log?.child({
       topic: range.topic,
       partition: range.partition,
-      range: `${range.start}-${range.end}`,
+      range: rangeLabel(range),
     });
     const where = `${range.topic}/${range.partition}`;
     let position = range.start;

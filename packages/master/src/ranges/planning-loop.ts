@@ -17,12 +17,13 @@ import {
   isSluiceError,
   type KafkaAdmin,
   type Logger,
+  newPartitionState,
+  newRanges,
   outputSpecOf,
   type PartitionOffsets,
   type PartitionState,
   partitionPath,
   partitionsPath,
-  type RangeRecord,
   rangePath,
   SluiceError,
   TOPICS_PATH,
@@ -209,18 +210,7 @@ export class PlanningLoop {
     for (const p of missing) {
       const o = offsets.get(p)!;
       const start = atRegistration && rec.startFrom === 'latest' ? o.lastStable : o.earliest;
-      const state: PartitionState = {
-        v: 1,
-        committedOffset: start.toString(),
-        committedRecords: 0,
-        committedBytes: 0,
-        committedRanges: 0,
-        gapOffsets: '0',
-        bytesPerOffset: 0,
-        committedMaxTimestamp: null,
-        updatedAt: now,
-        startOffset: start.toString(),
-      };
+      const state = newPartitionState(start, now);
       ops.push({ op: 'create', path: partitionPath(rec.topic, p), data: encodeJson(state) });
       created.push({ partition: p, state, version: 0 });
     }
@@ -261,28 +251,8 @@ export class PlanningLoop {
 
     const now = new Date(nowMs).toISOString();
     const output = outputSpecOf(rec);
-    const records: RangeRecord[] = spans.map((s) => ({
-      v: 1,
-      topic: rec.topic,
-      topicId: rec.topicId,
-      partition: entry.partition,
-      start: s.start.toString(),
-      end: s.end.toString(),
-      attempt: 1,
-      state: 'planned',
-      output,
-      plannedAt: now,
-      updatedAt: now,
-      worker: null,
-      startedAt: null,
-      progressAt: null,
-      progressOffset: null,
-      keys: [],
-      failures: 0,
-      error: null,
-      requeueReason: null,
-      result: null,
-    }));
+    const origin = { topic: rec.topic, topicId: rec.topicId, partition: entry.partition, output };
+    const records = newRanges(origin, planned, spans, now);
     await this.#writer.multi(
       spans.map((s, i) => ({
         op: 'create',

@@ -12,6 +12,7 @@ import {
   RANGE_JOB_VERSION,
   type RangeJobData,
   type RangeRecord,
+  rangeLabel,
   rangeOfJob,
 } from '@sluice/shared';
 
@@ -91,7 +92,7 @@ export class RangeEnqueuer {
       return true;
     } catch (err) {
       this.#pending.set(opts.jobId, data);
-      this.#log.warn({ err, range: opts.jobId }, 'enqueue failed; will retry');
+      this.#log.warn({ err, range: rangeLabel(data), job: opts.jobId }, 'enqueue failed; will retry');
       return false;
     }
   }
@@ -111,7 +112,7 @@ export class RangeEnqueuer {
         );
         this.#pending.delete(id);
       } catch (err) {
-        this.#log.warn({ err, range: id }, 'enqueue retry failed');
+        this.#log.warn({ err, range: rangeLabel(data), job: id }, 'enqueue retry failed');
         return;
       }
     }

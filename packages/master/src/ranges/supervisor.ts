@@ -29,19 +29,23 @@ import {
   decodeJson,
   ErrorCodes,
   encodeJson,
-  failedRetryDelayMs,
   isBadVersion,
   isNoNode,
   isSluiceError,
-  isStalled,
   jobId,
+  jobRequeueReason,
   type Logger,
   parseRangeId,
   type RangeRecord,
   type RangeState,
   RETRIES_PATH,
+  type RequeueReason,
+  rangeLabel,
   rangePath,
   requeue,
+  requeueReason,
+  requeueStillDue,
+  type SupervisionFacts,
   topicRoot,
   WORKERS_PATH,
   type WorkerRegistration,
@@ -55,8 +59,6 @@ import type { RangeEnqueuer, RangeQueue } from './range-enqueuer.ts';
 
 /** How far a worker's clock may be behind ZooKeeper's before a healthy range looks orphaned. */
 const CLOCK_SKEW_ALLOWANCE_MS = 2_000;
-
-export type RequeueReason = 'worker-lost' | 'stalled' | 'failed' | 'operator' | 'queue-lost';
 
 export interface SupervisorOptions {
   writer: FencedWriter;
@@ -210,15 +212,9 @@ export class Supervisor {
     for (const r of ranges) {
       if (this.#stopped) return;
       const rec = r.record;
-      let reason: RequeueReason | null = null;
-      if (isWorkerLost(workers, rec)) reason = 'worker-lost';
-      else if (isStalled(rec, this.#o.stallTimeoutMs, nowMs)) reason = 'stalled';
-      else if (
-        rec.state === 'failed' &&
-        nowMs - Date.parse(rec.updatedAt) >= failedRetryDelayMs(rec.failures)
-      ) {
-        reason = 'failed';
-      }
+      const facts: SupervisionFacts = { nowMs, stallTimeoutMs: this.#o.stallTimeoutMs };
+      if (rec.worker && workers.has(rec.worker)) facts.workerSince = workers.get(rec.worker) ?? null;
+      const reason = requeueReason(rec, facts);
       if (reason) await this.#requeue(r, reason);
     }
 
@@ -238,7 +234,8 @@ export class Supervisor {
         this.#log.warn({ err }, 'cannot reach the queue; jobs of lost workers not checked');
         return;
       }
-      if (await heldByGoneWorker(job, live)) await this.#requeue(r, 'worker-lost');
+      const reason = jobRequeueReason(r.record, { heldByGoneWorker: await heldByGoneWorker(job, live) });
+      if (reason) await this.#requeue(r, reason);
     }
   }
 
@@ -293,10 +290,10 @@ export class Supervisor {
         this.#log.warn({ err }, 'cannot reach the queue; reconcile skipped');
         return;
       }
-      if (!job) await this.#requeue(r, 'queue-lost');
-      else if (r.record.state === 'planned' && (await heldByGoneWorker(job, live))) {
-        await this.#requeue(r, 'worker-lost');
-      }
+      // Asking whether a departed worker holds the job costs a queue call: only for planned ranges.
+      const held = Boolean(job) && r.record.state === 'planned' && (await heldByGoneWorker(job, live));
+      const reason = jobRequeueReason(r.record, { exists: Boolean(job), heldByGoneWorker: held });
+      if (reason) await this.#requeue(r, reason);
     }
   }
 
@@ -311,8 +308,7 @@ export class Supervisor {
     const node = await zk.get(path);
     if (!node) return;
     const rec = decodeJson<RangeRecord>(node.data, path);
-    if (rec.state === 'done') return;
-    if (reason !== 'operator' && (node.version !== r.version || rec.attempt !== r.record.attempt)) return;
+    if (!requeueStillDue(r, { record: rec, version: node.version }, reason)) return;
     const next = requeue(rec, reason);
     try {
       await this.#o.writer.multi([{ op: 'set', path, data: encodeJson(next), version: node.version }]);
@@ -326,7 +322,7 @@ export class Supervisor {
       {
         topic: rec.topic,
         partition: rec.partition,
-        range: `${rec.start}-${rec.end}`,
+        range: rangeLabel(rec),
         attempt: next.attempt,
         reason,
         worker: rec.worker,
@@ -398,13 +394,4 @@ async function heldByGoneWorker(job: unknown, live: ReadonlySet<string>): Promis
   } catch {
     return false;
   }
-}
-
-/** An active range whose worker is gone, or whose worker registered again after starting it. */
-function isWorkerLost(workers: Map<string, number | null>, rec: RangeRecord): boolean {
-  if (rec.state !== 'active' || !rec.worker || !workers.has(rec.worker)) return false;
-  const registeredAt = workers.get(rec.worker);
-  if (registeredAt === null || registeredAt === undefined) return true;
-  const startedAt = rec.startedAt ? Date.parse(rec.startedAt) : Number.NaN;
-  return Number.isFinite(registeredAt) && Number.isFinite(startedAt) && startedAt < registeredAt;
 }

@@ -10,9 +10,11 @@
  */
 import {
   advanceCommitted,
+  commitTotals,
   decodeJson,
   ErrorCodes,
   encodeJson,
+  gapOffsetsOf,
   isBadVersion,
   isNoNode,
   isSluiceError,
@@ -41,7 +43,8 @@ interface Covered {
 
 /**
  * The partition state after committing `covered` (in offset order, contiguous from the
- * committed offset). Pure.
+ * committed offset): the counters of `commitTotals`, plus the size estimate and the newest
+ * timestamp, which only a topic's line keeps. Pure.
  */
 export function commitState(
   state: PartitionState,
@@ -49,24 +52,14 @@ export function commitState(
   covered: RangeRecord[],
   nowIso = new Date().toISOString(),
 ): PartitionState {
-  if (committed < BigInt(state.committedOffset)) {
-    throw new Error(`committed offset would move backward: ${state.committedOffset} -> ${committed}`);
-  }
-  let records = state.committedRecords;
-  let bytes = state.committedBytes;
-  let gaps = BigInt(state.gapOffsets);
+  const totals = commitTotals(state, committed, covered);
   let bytesPerOffset = state.bytesPerOffset;
   let maxTs = state.committedMaxTimestamp;
   for (const r of covered) {
     const result = r.result;
     if (!result) continue;
-    records += result.records;
-    bytes += result.objectBytes;
-    let gapOffsets = 0n;
-    for (const g of result.gaps) gapOffsets += BigInt(g.end) - BigInt(g.start);
-    gaps += gapOffsets;
     // Offsets lost to a gap hold no bytes: leave them out of the size estimate.
-    const readOffsets = BigInt(r.end) - BigInt(r.start) - gapOffsets;
+    const readOffsets = BigInt(r.end) - BigInt(r.start) - gapOffsetsOf(result);
     if (result.records > 0 && readOffsets > 0n) {
       const sample = result.rawBytes / Number(readOffsets);
       bytesPerOffset =
@@ -78,17 +71,7 @@ export function commitState(
       maxTs = result.maxTimestamp;
     }
   }
-  return {
-    v: 1,
-    committedOffset: committed.toString(),
-    committedRecords: records,
-    committedBytes: bytes,
-    committedRanges: state.committedRanges + covered.length,
-    gapOffsets: gaps.toString(),
-    bytesPerOffset,
-    committedMaxTimestamp: maxTs,
-    updatedAt: nowIso,
-  };
+  return { v: 1, ...totals, bytesPerOffset, committedMaxTimestamp: maxTs, updatedAt: nowIso };
 }
 
 export interface TrackerOptions {
@@ -202,8 +185,7 @@ export class Tracker {
   #recordMetrics(entry: PartitionEntry, covered: Covered[]): void {
     if (!this.#metrics) return;
     let gaps = 0n;
-    for (const c of covered)
-      for (const g of c.record.result?.gaps ?? []) gaps += BigInt(g.end) - BigInt(g.start);
+    for (const c of covered) gaps += gapOffsetsOf(c.record.result);
     if (gaps > 0n) this.#metrics.gapOffsets.inc({ topic: entry.topic }, Number(gaps));
     let records = 0;
     let bytes = 0;

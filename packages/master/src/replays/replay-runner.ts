@@ -23,6 +23,7 @@
  */
 import {
   advanceCommitted,
+  commitTotals,
   decodeJson,
   ErrorCodes,
   encodeJson,
@@ -33,6 +34,7 @@ import {
   isSluiceError,
   isStalled,
   type Logger,
+  newRanges,
   type PartitionState,
   parseRangeNodeName,
   partitionPath,
@@ -42,6 +44,7 @@ import {
   type RangeRecord,
   REPLAYS_PATH,
   rangeJobId,
+  rangeLabel,
   replayPartitionPath,
   replayPartitionsPath,
   replayPath,
@@ -87,23 +90,7 @@ export function commitReplayPartition(
   covered: readonly RangeRecord[],
   nowIso: string,
 ): ReplayPartitionState {
-  let records = state.committedRecords;
-  let bytes = state.committedBytes;
-  let gaps = BigInt(state.gapOffsets);
-  for (const r of covered) {
-    records += r.result?.records ?? 0;
-    bytes += r.result?.objectBytes ?? 0;
-    for (const g of r.result?.gaps ?? []) gaps += BigInt(g.end) - BigInt(g.start);
-  }
-  return {
-    ...state,
-    committedOffset: committed.toString(),
-    committedRecords: records,
-    committedBytes: bytes,
-    committedRanges: state.committedRanges + covered.length,
-    gapOffsets: gaps.toString(),
-    updatedAt: nowIso,
-  };
+  return { ...state, ...commitTotals(state, committed, covered), updatedAt: nowIso };
 }
 
 export function replayJobData(replay: string, r: RangeRecord): RangeJobData {
@@ -275,30 +262,8 @@ export class ReplayRunner {
         maxInFlight: this.#o.maxInFlightPerPartition,
       });
       if (spans.length > 0) {
-        const records = spans.map(
-          (s): RangeRecord => ({
-            v: 1,
-            topic: rec.topic,
-            topicId: rec.topicId,
-            partition: p,
-            start: s.start.toString(),
-            end: s.end.toString(),
-            attempt: 1,
-            state: 'planned',
-            output: rec.output,
-            plannedAt: nowIso,
-            updatedAt: nowIso,
-            worker: null,
-            startedAt: null,
-            progressAt: null,
-            progressOffset: null,
-            keys: [],
-            failures: 0,
-            error: null,
-            requeueReason: null,
-            result: null,
-          }),
-        );
+        const origin = { topic: rec.topic, topicId: rec.topicId, partition: p, output: rec.output };
+        const records = newRanges(origin, planned, spans, nowIso);
         await this.#o.writer.multi(
           records.map((r) => ({
             op: 'create',
@@ -383,7 +348,7 @@ export class ReplayRunner {
     log.warn(
       {
         partition: next.partition,
-        range: `${next.start}-${next.end}`,
+        range: rangeLabel(next),
         attempt: next.attempt,
         reason,
         worker: r.record.worker,
@@ -406,7 +371,10 @@ export class ReplayRunner {
       });
     } catch (err) {
       // The range node exists: the reconcile pass finds it without a job and requeues it.
-      log.warn({ err: errorText(err), range: rangeJobId(data) }, 'replay enqueue failed; will retry');
+      log.warn(
+        { err: errorText(err), range: rangeLabel(data), job: rangeJobId(data) },
+        'replay enqueue failed; will retry',
+      );
     }
   }
 
