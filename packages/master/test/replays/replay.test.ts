@@ -18,13 +18,14 @@ import {
   type ZkSession,
 } from '@sluice/shared';
 import type { SampledRecord } from '../../src/kafka/kafka-sample.ts';
+import { REPLAY_PRIORITY } from '../../src/ranges/range-line.ts';
 import {
   destinationConflict,
   type ReplayPartitionState,
   type ReplayRecord,
   resolveWindow,
 } from '../../src/replays/replay-record.ts';
-import { commitReplayPartition, REPLAY_PRIORITY } from '../../src/replays/replay-runner.ts';
+import { commitReplayPartition } from '../../src/replays/replay-runner.ts';
 import { createReplay } from '../../src/stores/replay-store.ts';
 import { estimateRegistration } from '../../src/topics/registration-estimate.ts';
 import { leaderTerm, topicRecord } from '../helpers/leader-fixture.ts';
@@ -190,11 +191,7 @@ describe('replay runner (real ZooKeeper)', () => {
       finishedAt: null,
     };
     await createReplay(f.s, replay);
-    const pass = () =>
-      f.term.integrity.replays.runReplay('r-test-1', {
-        reconcile: true,
-        workers: async () => new Set(['w-1']),
-      });
+    const pass = () => f.term.integrity.replays.runReplay('r-test-1', { reconcile: true });
     return { ...f, replay, pass };
   }
 
