@@ -10,11 +10,9 @@ import { test } from 'node:test';
 import {
   decodeJson,
   encodeJson,
-  outputSpecOf,
   type RangeRecord,
   rangePath,
   replayRangePath,
-  TOPIC_DEFAULTS,
   topicPath,
   type WorkerRegistration,
   workerPath,
@@ -28,17 +26,8 @@ import {
   replayLine,
   topicLine,
 } from '../../src/ranges/range-line.ts';
-import type { ReplayRecord } from '../../src/replays/replay-record.ts';
 import { createReplay } from '../../src/stores/replay-store.ts';
-import { leaderTerm, topicRecord } from '../helpers/leader-fixture.ts';
-
-const NO_WINDOW = {
-  partition: null,
-  fromOffset: null,
-  toOffset: null,
-  fromTimestamp: null,
-  toTimestamp: null,
-};
+import { leaderTerm, replayRecord, topicRecord } from '../helpers/leader-fixture.ts';
 
 async function read(s: ZkSession, path: string): Promise<RangeRecord> {
   return decodeJson<RangeRecord>((await s.get(path))?.data, path);
@@ -71,24 +60,7 @@ test('supervision requeues a replay range exactly like a topic range when its wo
   const topic = topicRecord('clicks');
   await s.create(topicPath('clicks'), encodeJson(topic));
   kafka.set('clicks', 'id-1', [[0, 0n, 400n]]);
-  const now = new Date().toISOString();
-  const replay: ReplayRecord = {
-    v: 1,
-    id: 'r-engine-1',
-    topic: 'clicks',
-    topicId: 'id-1',
-    output: { ...outputSpecOf(topic), destination: { bucket: 'bucket-a', prefix: 'replays' } },
-    maxRangeMessages: 100,
-    maxRangeBytes: TOPIC_DEFAULTS.maxRangeBytes,
-    window: { ...NO_WINDOW, fromOffset: '50', toOffset: '350' },
-    partitions: [{ partition: 0, start: '50', end: '350' }],
-    notes: [],
-    state: 'running',
-    error: null,
-    createdAt: now,
-    updatedAt: now,
-    finishedAt: null,
-  };
+  const replay = replayRecord('r-engine-1');
   await createReplay(s, replay);
   const replays = term.integrity.replays;
   const supervise = async () => {

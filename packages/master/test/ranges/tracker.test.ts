@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import {
   decodeJson,
   encodeJson,
+  newPartitionState,
   newRange,
   type PartitionState,
   partitionPath,
@@ -24,17 +25,7 @@ const log = testLogger();
 const TOPIC = 'orders';
 
 function partitionState(committed: bigint): PartitionState {
-  return {
-    v: 1,
-    committedOffset: committed.toString(),
-    committedRecords: 0,
-    committedBytes: 0,
-    committedRanges: 0,
-    gapOffsets: '0',
-    bytesPerOffset: 0,
-    committedMaxTimestamp: null,
-    updatedAt: new Date().toISOString(),
-  };
+  return newPartitionState(committed, new Date().toISOString());
 }
 
 function result(records: number, rawBytes: number, extra: Partial<RangeResult> = {}): RangeResult {

@@ -8,7 +8,6 @@ import { describe, test } from 'node:test';
 import {
   decodeJson,
   encodeJson,
-  outputSpecOf,
   type RangeRecord,
   rangeJobNodePath,
   replayPartitionPath,
@@ -28,7 +27,7 @@ import {
 import { commitReplayPartition } from '../../src/replays/replay-runner.ts';
 import { createReplay } from '../../src/stores/replay-store.ts';
 import { estimateRegistration } from '../../src/topics/registration-estimate.ts';
-import { leaderTerm, topicRecord } from '../helpers/leader-fixture.ts';
+import { leaderTerm, replayRecord } from '../helpers/leader-fixture.ts';
 
 const W = { partition: null, fromOffset: null, toOffset: null, fromTimestamp: null, toTimestamp: null };
 
@@ -171,25 +170,7 @@ describe('replay rules', () => {
 describe('replay runner (real ZooKeeper)', () => {
   async function setup(t: import('node:test').TestContext) {
     const f = await leaderTerm(t, 'replay');
-    const topic = topicRecord('clicks');
-    const now = new Date().toISOString();
-    const replay: ReplayRecord = {
-      v: 1,
-      id: 'r-test-1',
-      topic: 'clicks',
-      topicId: 'id-1',
-      output: { ...outputSpecOf(topic), destination: { bucket: 'bucket-a', prefix: 'replays' } },
-      maxRangeMessages: 100,
-      maxRangeBytes: TOPIC_DEFAULTS.maxRangeBytes,
-      window: { ...W, fromOffset: '50', toOffset: '350' },
-      partitions: [{ partition: 0, start: '50', end: '350' }],
-      notes: [],
-      state: 'running',
-      error: null,
-      createdAt: now,
-      updatedAt: now,
-      finishedAt: null,
-    };
+    const replay = replayRecord('r-test-1');
     await createReplay(f.s, replay);
     const pass = () => f.term.integrity.replays.runReplay('r-test-1', { reconcile: true });
     return { ...f, replay, pass };
