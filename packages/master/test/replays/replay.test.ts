@@ -274,6 +274,23 @@ describe('replay runner (real ZooKeeper)', () => {
     assert.ok(s.queue.jobs.has('r-test-1-clicks-0-50-150-a2'), 'the new attempt is enqueued');
   });
 
+  test('a replay enqueue that failed is retried with the same attempt at the next pass', async (t) => {
+    const s = await setup(t);
+    const add = s.queue.add.bind(s.queue);
+    s.queue.add = async () => {
+      throw new Error('redis is down');
+    };
+    assert.equal(await s.pass(), 'running');
+    assert.equal(s.queue.jobs.size, 0, 'the ranges are planned, their jobs not added');
+    s.queue.add = add;
+    await s.term.integrity.replays.pass();
+    assert.deepEqual(
+      [...s.queue.jobs.keys()].sort(),
+      ['r-test-1-clicks-0-150-250-a1', 'r-test-1-clicks-0-250-350-a1', 'r-test-1-clicks-0-50-150-a1'],
+      'the same attempts, not requeued as lost',
+    );
+  });
+
   test('a cancelled replay plans nothing more and drops ranges nobody works on', async (t) => {
     const s = await setup(t);
     await s.pass();
