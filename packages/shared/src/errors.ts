@@ -30,6 +30,11 @@ export const ErrorCodes = {
   STALE_ATTEMPT: 'SLUICE_ERR_STALE_ATTEMPT',
   /** A range's state does not allow the requested transition. */
   RANGE_STATE: 'SLUICE_ERR_RANGE_STATE',
+  /**
+   * A write would break an exactly-once invariant (ranges that do not tile their line, a
+   * committed offset moving backward): a bug or a hand-edited ZooKeeper node. Never retryable.
+   */
+  INVARIANT: 'SLUICE_ERR_INVARIANT',
   /** This process is not (or no longer) the leader; its write was fenced. */
   NOT_LEADER: 'SLUICE_ERR_NOT_LEADER',
   /** The ZooKeeper session was lost; the process fenced itself. */

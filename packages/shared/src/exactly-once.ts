@@ -15,26 +15,59 @@
  *  5. The committed offset is the end of the contiguous run of done ranges from the current
  *     committed offset, and only moves forward ({@link advanceCommitted}).
  *  7. A range whose worker is gone, or that made no progress for the stall timeout, is
- *     requeued ({@link isStalled}).
+ *     requeued ({@link requeueReason}, {@link jobRequeueReason}, {@link isStalled}).
+ *
+ * Creation ({@link newRanges}, {@link newPartitionState}) and commit arithmetic
+ * ({@link commitTotals}) live here too, so that a topic's ranges and a replay's are made and
+ * counted by one rule. A write that would break an invariant is refused with
+ * `SLUICE_ERR_INVARIANT`, never retried. Log lines name a range by {@link rangeLabel}.
  */
 import { ErrorCodes, SluiceError } from './errors.ts';
-import type { RangeRecord, RangeResult } from './records.ts';
+import type { PartitionState, RangeRecord, RangeResult } from './records.ts';
+import type { OutputSpec } from './topic-config.ts';
 
 export interface StartSpan {
   start: bigint;
   end: bigint;
 }
 
+/**
+ * How every log line names a range (its `range` field): `{topic}-{partition}-{start}-{end}`,
+ * the range id of the API and CLI, so that a log line can be pasted into `sluice range`.
+ */
+export function rangeLabel(r: {
+  topic: string;
+  partition: number;
+  start: bigint | string;
+  end: bigint | string;
+}): string {
+  return `${r.topic}-${r.partition}-${r.start}-${r.end}`;
+}
+
+/**
+ * A write refused because it would break an invariant. Nothing was written, and retrying
+ * cannot help: it is a bug or a hand-edited ZooKeeper node.
+ */
+function invariantBroken(what: string, details: Record<string, unknown>): SluiceError {
+  return new SluiceError(
+    ErrorCodes.INVARIANT,
+    `${what}: an exactly-once invariant would break, so nothing was written. This is a bug or a hand-edited ZooKeeper node; report it with the master's log and do not edit range or partition nodes by hand`,
+    { retryable: false, details },
+  );
+}
+
 /** Invariant 1: sorted, contiguous, non-empty spans from `from`. Returns the end of the tiling. */
-export function checkTiling(from: bigint, spans: StartSpan[]): bigint {
+export function checkTiling(from: bigint, spans: readonly StartSpan[]): bigint {
   let at = from;
   for (const s of [...spans].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0))) {
-    if (s.end <= s.start) throw new Error(`empty or reversed range [${s.start}, ${s.end})`);
+    const span = { start: s.start.toString(), end: s.end.toString() };
+    if (s.end <= s.start) throw invariantBroken(`empty or reversed range [${s.start}, ${s.end})`, span);
     if (s.start !== at) {
-      throw new Error(
+      throw invariantBroken(
         s.start > at
           ? `gap in planned ranges: [${at}, ${s.start})`
           : `overlapping range [${s.start}, ${s.end}) before ${at}`,
+        { ...span, expectedStart: at.toString() },
       );
     }
     at = s.end;
@@ -42,12 +75,76 @@ export function checkTiling(from: bigint, spans: StartSpan[]): bigint {
   return at;
 }
 
+/** What a new range inherits from its line: the topic as planned and the output snapshot (invariant 3). */
+export interface RangeOrigin {
+  topic: string;
+  topicId: string;
+  partition: number;
+  output: OutputSpec;
+}
+
+/** Invariant 2: a range as first planned, attempt 1. */
+export function newRange(origin: RangeOrigin, span: StartSpan, nowIso: string): RangeRecord {
+  return {
+    v: 1,
+    topic: origin.topic,
+    topicId: origin.topicId,
+    partition: origin.partition,
+    start: span.start.toString(),
+    end: span.end.toString(),
+    attempt: 1,
+    state: 'planned',
+    output: origin.output,
+    plannedAt: nowIso,
+    updatedAt: nowIso,
+    worker: null,
+    startedAt: null,
+    progressAt: null,
+    progressOffset: null,
+    keys: [],
+    failures: 0,
+    error: null,
+    requeueReason: null,
+    result: null,
+  };
+}
+
+/**
+ * Invariants 1 and 2: the new ranges of a line whose planned offset is `from`. Refused with
+ * `SLUICE_ERR_INVARIANT` unless they tile the line onward from `from`.
+ */
+export function newRanges(
+  origin: RangeOrigin,
+  from: bigint,
+  spans: readonly StartSpan[],
+  nowIso: string,
+): RangeRecord[] {
+  checkTiling(from, spans);
+  return spans.map((s) => newRange(origin, s, nowIso));
+}
+
+/** A topic partition's state when Sluice first sees it: nothing committed, the line starts at `start`. */
+export function newPartitionState(start: bigint, nowIso: string): PartitionState {
+  return {
+    v: 1,
+    committedOffset: start.toString(),
+    committedRecords: 0,
+    committedBytes: 0,
+    committedRanges: 0,
+    gapOffsets: '0',
+    bytesPerOffset: 0,
+    committedMaxTimestamp: null,
+    updatedAt: nowIso,
+    startOffset: start.toString(),
+  };
+}
+
 /** Invariant 2: only the range's current attempt may act on it. */
 export function checkAttempt(record: RangeRecord, attempt: number): void {
   if (record.attempt !== attempt) {
     throw new SluiceError(
       ErrorCodes.STALE_ATTEMPT,
-      `attempt ${attempt} of range ${record.topic}-${record.partition}-${record.start}-${record.end} is stale: the current attempt is ${record.attempt}`,
+      `attempt ${attempt} of range ${rangeLabel(record)} is stale: the current attempt is ${record.attempt}`,
       { retryable: false, details: { current: record.attempt, attempt } },
     );
   }
@@ -149,6 +246,80 @@ export function isStalled(record: RangeRecord, stallTimeoutMs: number, nowMs = D
   return nowMs - Date.parse(record.progressAt) > stallTimeoutMs;
 }
 
+/** Why a new attempt of a range exists (`RangeRecord.requeueReason`). */
+export type RequeueReason = 'worker-lost' | 'stalled' | 'failed' | 'operator' | 'queue-lost';
+
+/** What the leader knows about a range in flight when it supervises it. */
+export interface SupervisionFacts {
+  nowMs: number;
+  stallTimeoutMs: number;
+  /**
+   * For an active range: since when (ms) its worker's current registration holds, or null
+   * when the worker is not registered. Absent when not looked up.
+   */
+  workerSince?: number | null;
+}
+
+/**
+ * Invariant 7, from the range node alone (and its worker's registration):
+ *  - worker-lost: `active` on a worker that is gone, or that registered again after it
+ *    started the range (it lost its session and stopped that work);
+ *  - stalled: `active` without progress for the stall timeout;
+ *  - failed: `failed` for longer than {@link failedRetryDelayMs} of its failures.
+ */
+export function requeueReason(record: RangeRecord, facts: SupervisionFacts): RequeueReason | null {
+  if (record.state === 'active' && record.worker && facts.workerSince !== undefined) {
+    if (facts.workerSince === null) return 'worker-lost';
+    const startedAt = record.startedAt ? Date.parse(record.startedAt) : Number.NaN;
+    if (Number.isFinite(facts.workerSince) && Number.isFinite(startedAt) && startedAt < facts.workerSince) {
+      return 'worker-lost';
+    }
+  }
+  if (isStalled(record, facts.stallTimeoutMs, facts.nowMs)) return 'stalled';
+  if (
+    record.state === 'failed' &&
+    facts.nowMs - Date.parse(record.updatedAt) >= failedRetryDelayMs(record.failures)
+  ) {
+    return 'failed';
+  }
+  return null;
+}
+
+/** What the queue says about the job of a range's current attempt. */
+export interface JobFacts {
+  /** The job is in the queue; absent when this pass did not look. */
+  exists?: boolean;
+  /** A worker that is no longer registered took the job and still holds it. */
+  heldByGoneWorker: boolean;
+}
+
+/**
+ * Invariant 7, from the queue: a `planned` or `active` range whose job is not in the queue
+ * (Redis lost it) is `queue-lost`; a `planned` range whose job a departed worker holds is
+ * `worker-lost` (the queue would give it back only after its own stalled check).
+ */
+export function jobRequeueReason(record: RangeRecord, job: JobFacts): RequeueReason | null {
+  if (record.state !== 'planned' && record.state !== 'active') return null;
+  if (job.exists === false) return 'queue-lost';
+  if (record.state === 'planned' && job.heldByGoneWorker) return 'worker-lost';
+  return null;
+}
+
+/**
+ * Whether a requeue decided on an earlier read still applies to the node as it is now: never
+ * for a done range; for an automatic reason only when nothing changed since (an operator's
+ * request applies to whatever attempt is current).
+ */
+export function requeueStillDue(
+  read: { record: RangeRecord; version: number },
+  now: { record: RangeRecord; version: number },
+  reason: RequeueReason,
+): boolean {
+  if (now.record.state === 'done') return false;
+  if (reason === 'operator') return true;
+  return now.version === read.version && now.record.attempt === read.record.attempt;
+}
+
 /**
  * Invariant 5: from the committed offset, the contiguous run of done ranges. Returns the new
  * committed offset and the ranges it covers (to prune), in order. Never moves backward.
@@ -167,6 +338,55 @@ export function advanceCommitted<T extends StartSpan & { done: boolean }>(
     covered.push(r);
   }
   return { committed: at, covered };
+}
+
+/** Offsets of a range that retention deleted before it was read. */
+export function gapOffsetsOf(result: RangeResult | null): bigint {
+  let n = 0n;
+  for (const g of result?.gaps ?? []) n += BigInt(g.end) - BigInt(g.start);
+  return n;
+}
+
+/** The commit counters of a line's state node (a topic partition's, a replay partition's). */
+export interface CommitTotals {
+  committedOffset: string;
+  committedRecords: number;
+  committedBytes: number;
+  committedRanges: number;
+  gapOffsets: string;
+}
+
+/**
+ * Invariant 5: the counters after committing `covered` (done ranges in offset order,
+ * contiguous from the committed offset, as {@link advanceCommitted} returns them) up to
+ * `committed`. Refused with `SLUICE_ERR_INVARIANT` if the committed offset would move backward.
+ */
+export function commitTotals(
+  totals: CommitTotals,
+  committed: bigint,
+  covered: readonly RangeRecord[],
+): CommitTotals {
+  if (committed < BigInt(totals.committedOffset)) {
+    throw invariantBroken(`committed offset would move backward: ${totals.committedOffset} -> ${committed}`, {
+      committedOffset: totals.committedOffset,
+      next: committed.toString(),
+    });
+  }
+  let records = totals.committedRecords;
+  let bytes = totals.committedBytes;
+  let gaps = BigInt(totals.gapOffsets);
+  for (const r of covered) {
+    records += r.result?.records ?? 0;
+    bytes += r.result?.objectBytes ?? 0;
+    gaps += gapOffsetsOf(r.result);
+  }
+  return {
+    committedOffset: committed.toString(),
+    committedRecords: records,
+    committedBytes: bytes,
+    committedRanges: totals.committedRanges + covered.length,
+    gapOffsets: gaps.toString(),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import {
   jobId,
   loadMasterConfig,
   loadWorkerConfig,
+  newRange,
   type OutputSpec,
   parseDataObjectName,
   parseRangeId,
@@ -110,27 +111,9 @@ test('names that reach ZooKeeper paths and S3 keys are validated', () => {
 });
 
 function record(over: Partial<RangeRecord> = {}): RangeRecord {
+  const t = new Date().toISOString();
   return {
-    v: 1,
-    topic: 't',
-    topicId: 'id',
-    partition: 0,
-    start: '0',
-    end: '10',
-    attempt: 1,
-    state: 'planned',
-    output: spec,
-    plannedAt: new Date().toISOString(),
-    updatedAt: new Date().toISOString(),
-    worker: null,
-    startedAt: null,
-    progressAt: null,
-    progressOffset: null,
-    keys: [],
-    failures: 0,
-    error: null,
-    requeueReason: null,
-    result: null,
+    ...newRange({ topic: 't', topicId: 'id', partition: 0, output: spec }, { start: 0n, end: 10n }, t),
     ...over,
   };
 }

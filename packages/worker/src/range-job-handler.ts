@@ -15,6 +15,7 @@ import {
   type Logger,
   parseRangeJob,
   type RangeJobData,
+  rangeLabel,
   SluiceError,
 } from '@sluice/shared';
 import { type Job, UnrecoverableError } from 'bullmq';
@@ -79,7 +80,7 @@ export function createRangeJobHandler(deps: RangeJobHandlerDeps) {
           jobId: job.id,
           topic: data.topic,
           partition: data.partition,
-          range: `${data.start}-${data.end}`,
+          range: rangeLabel(data),
           attempt: data.attempt,
           jobAttempt: job.attemptsMade + 1,
           jobAttempts: attempts,

@@ -46,6 +46,7 @@ import {
   type Logger,
   type PartitionFetch,
   partitionLeader,
+  rangeLabel,
   SluiceError,
   type WorkerConfig,
 } from '@sluice/shared';
@@ -180,7 +181,7 @@ class KafkaRangeReader implements RangeReader {
     const log = this.#log?.child({
       topic: range.topic,
       partition: range.partition,
-      range: `${range.start}-${range.end}`,
+      range: rangeLabel(range),
     });
     const where = `${range.topic}/${range.partition}`;
     let position = range.start;

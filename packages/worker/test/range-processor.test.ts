@@ -18,6 +18,7 @@ import {
   decodeJson,
   ErrorCodes,
   encodeJson,
+  newRange,
   type OutputSpec,
   type RangeJobData,
   type RangeRecord,
@@ -107,28 +108,11 @@ async function setup(t: TestContext, specOver: Partial<OutputSpec> = {}): Promis
   const range = { topic: TOPIC, partition: PARTITION, start: START, end: END };
   const path = rangePath(range);
   const now = new Date().toISOString();
-  const record: RangeRecord = {
-    v: 1,
-    topic: TOPIC,
-    topicId: 'Xq8bYVgIQ0a1-topic-id',
-    partition: PARTITION,
-    start: START.toString(),
-    end: END.toString(),
-    attempt: 1,
-    state: 'planned',
-    output: spec,
-    plannedAt: now,
-    updatedAt: now,
-    worker: null,
-    startedAt: null,
-    progressAt: null,
-    progressOffset: null,
-    keys: [],
-    failures: 0,
-    error: null,
-    requeueReason: null,
-    result: null,
-  };
+  const record: RangeRecord = newRange(
+    { topic: TOPIC, topicId: 'Xq8bYVgIQ0a1-topic-id', partition: PARTITION, output: spec },
+    { start: START, end: END },
+    now,
+  );
   await zk.mkdirp(path.slice(0, path.lastIndexOf('/')));
   await zk.create(path, encodeJson(record));
   const job: RangeJobData = {

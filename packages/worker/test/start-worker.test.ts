@@ -10,6 +10,7 @@ import {
   decodeJson,
   encodeJson,
   jobId,
+  newRange,
   RANGE_JOB_NAME,
   RANGE_QUEUE_NAME,
   type RangeJobData,
@@ -39,28 +40,11 @@ test('takes a range job from BullMQ, writes it, reports health and metrics, and 
     storageClass: 'STANDARD',
   };
   const now = new Date().toISOString();
-  const record: RangeRecord = {
-    v: 1,
-    topic: range.topic,
-    topicId: 'topic-id-1',
-    partition: 0,
-    start: '0',
-    end: '100',
-    attempt: 1,
-    state: 'planned',
-    output,
-    plannedAt: now,
-    updatedAt: now,
-    worker: null,
-    startedAt: null,
-    progressAt: null,
-    progressOffset: null,
-    keys: [],
-    failures: 0,
-    error: null,
-    requeueReason: null,
-    result: null,
-  };
+  const record: RangeRecord = newRange(
+    { topic: range.topic, topicId: 'topic-id-1', partition: 0, output },
+    { start: 0n, end: 100n },
+    now,
+  );
   const path = rangePath(range);
   await zk.mkdirp(path.slice(0, path.lastIndexOf('/')));
   await zk.create(path, encodeJson(record));

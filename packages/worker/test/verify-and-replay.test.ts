@@ -12,6 +12,7 @@ import {
   commitRecordKey,
   decodeJson,
   encodeJson,
+  newRange,
   type OutputSpec,
   type RangeJobData,
   type RangeRecord,
@@ -52,27 +53,10 @@ function records(from: number, to: number): FetchedRecord[] {
 async function plant(zk: ZkSession, job: RangeJobData): Promise<string> {
   const path = rangeJobNodePath(job);
   const now = new Date().toISOString();
+  const origin = { topic: job.topic, topicId: job.topicId, partition: job.partition, output: job.output };
   const record: RangeRecord = {
-    v: 1,
-    topic: job.topic,
-    topicId: job.topicId,
-    partition: job.partition,
-    start: job.start,
-    end: job.end,
+    ...newRange(origin, { start: BigInt(job.start), end: BigInt(job.end) }, now),
     attempt: job.attempt,
-    state: 'planned',
-    output: job.output,
-    plannedAt: now,
-    updatedAt: now,
-    worker: null,
-    startedAt: null,
-    progressAt: null,
-    progressOffset: null,
-    keys: [],
-    failures: 0,
-    error: null,
-    requeueReason: null,
-    result: null,
   };
   await zk.mkdirp(path.slice(0, path.lastIndexOf('/')));
   await zk.create(path, encodeJson(record));

@@ -17,6 +17,8 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.REPLAY_NOT_FOUND]: 404,
   [ErrorCodes.STALE_ATTEMPT]: 409,
   [ErrorCodes.RANGE_STATE]: 409,
+  // A broken invariant is Sluice's fault, never the caller's.
+  [ErrorCodes.INVARIANT]: 500,
   // Dependencies that are down or a leadership change in progress: try again shortly.
   [ErrorCodes.NOT_LEADER]: 503,
   [ErrorCodes.ZK_SESSION_LOST]: 503,

@@ -4,9 +4,10 @@
  * Per topic, in order: a deleting topic with nothing in flight is removed; a paused or
  * stopped one is left alone; an active one is checked against Kafka (gone or re-created →
  * stopped, loudly), its new partitions get their state node, and each partition is planned
- * (planner.ts). A range is written to ZooKeeper in a fenced multi FIRST and only then
- * enqueued (invariant 2): a crash between the two leaves a planned range without a job,
- * which the supervisor's reconcile pass requeues.
+ * (planner.ts) on its line (range-line.ts). A range is written to ZooKeeper in a fenced multi
+ * FIRST (`createRanges` of range-engine.ts, which checks that the new ranges tile the line)
+ * and only then enqueued (invariant 2): a crash between the two leaves a planned range
+ * without a job, which the supervisor's reconcile pass requeues.
  */
 import {
   decodeJson,
@@ -17,13 +18,12 @@ import {
   isSluiceError,
   type KafkaAdmin,
   type Logger,
+  newPartitionState,
   outputSpecOf,
   type PartitionOffsets,
   type PartitionState,
   partitionPath,
   partitionsPath,
-  type RangeRecord,
-  rangePath,
   SluiceError,
   TOPICS_PATH,
   type TopicMetadata,
@@ -35,7 +35,9 @@ import type { FencedWriter } from '../leadership/fenced-writer.ts';
 import type { MasterMetrics } from '../status/metrics.ts';
 import type { PartitionCache, PartitionEntry } from './partition-cache.ts';
 import { noteArrival, planRanges } from './planner.ts';
+import { createRanges } from './range-engine.ts';
 import type { RangeEnqueuer } from './range-enqueuer.ts';
+import { topicLine } from './range-line.ts';
 
 export interface RegisteredTopic {
   record: TopicRecord;
@@ -209,18 +211,7 @@ export class PlanningLoop {
     for (const p of missing) {
       const o = offsets.get(p)!;
       const start = atRegistration && rec.startFrom === 'latest' ? o.lastStable : o.earliest;
-      const state: PartitionState = {
-        v: 1,
-        committedOffset: start.toString(),
-        committedRecords: 0,
-        committedBytes: 0,
-        committedRanges: 0,
-        gapOffsets: '0',
-        bytesPerOffset: 0,
-        committedMaxTimestamp: null,
-        updatedAt: now,
-        startOffset: start.toString(),
-      };
+      const state = newPartitionState(start, now);
       ops.push({ op: 'create', path: partitionPath(rec.topic, p), data: encodeJson(state) });
       created.push({ partition: p, state, version: 0 });
     }
@@ -261,35 +252,9 @@ export class PlanningLoop {
 
     const now = new Date(nowMs).toISOString();
     const output = outputSpecOf(rec);
-    const records: RangeRecord[] = spans.map((s) => ({
-      v: 1,
-      topic: rec.topic,
-      topicId: rec.topicId,
-      partition: entry.partition,
-      start: s.start.toString(),
-      end: s.end.toString(),
-      attempt: 1,
-      state: 'planned',
-      output,
-      plannedAt: now,
-      updatedAt: now,
-      worker: null,
-      startedAt: null,
-      progressAt: null,
-      progressOffset: null,
-      keys: [],
-      failures: 0,
-      error: null,
-      requeueReason: null,
-      result: null,
-    }));
-    await this.#writer.multi(
-      spans.map((s, i) => ({
-        op: 'create',
-        path: rangePath({ topic: rec.topic, partition: entry.partition, start: s.start, end: s.end }),
-        data: encodeJson(records[i]),
-      })),
-    );
+    const origin = { topic: rec.topic, topicId: rec.topicId, partition: entry.partition, output };
+    const line = topicLine(rec.topic, entry.partition);
+    const records = await createRanges(this.#writer, line, origin, planned, spans, now);
     this.#cache.addRanges(entry, spans);
     entry.arrivals = noteArrival(entry.arrivals, o.lastStable, this.#cache.planned(entry), nowMs);
     for (const s of spans) {

@@ -1,19 +1,14 @@
 /**
  * Puts one attempt of a range on the BullMQ queue, always *after* its ZooKeeper write
- * (invariant 2). The job id is derived from the range and attempt, so adding twice is
- * harmless. An add that fails (Redis down) is kept and tried again on the next pass with the
- * same attempt: no worker can hold a job that never reached Redis.
+ * (invariant 2), for every kind of line (range-line.ts: a topic partition's, a replay's). The
+ * job id is derived from the line, range and attempt, so adding twice is harmless. An add that
+ * fails (Redis down) is kept and tried again on the next pass with the same attempt: no worker
+ * can hold a job that never reached Redis.
  */
 
 import type { Logger } from '@sluice/shared';
-import {
-  jobId,
-  RANGE_JOB_NAME,
-  RANGE_JOB_VERSION,
-  type RangeJobData,
-  type RangeRecord,
-  rangeOfJob,
-} from '@sluice/shared';
+import { RANGE_JOB_NAME, type RangeJobData, type RangeRecord, rangeJobId, rangeLabel } from '@sluice/shared';
+import { lineJobData, linePriority, type RangeLine, topicLine } from './range-line.ts';
 
 /** The part of a BullMQ `Queue` the master uses (tests can stand in for it). */
 export interface RangeQueue {
@@ -30,34 +25,9 @@ export interface RangeJobOptions {
   priority: number;
 }
 
-/** BullMQ's highest priority number is 2^21 - 1; stay clearly below it. */
-export const MAX_PRIORITY = 2_000_000;
-
-/**
- * Fair share: a lower number runs first, so a topic with few ranges in flight is not starved
- * by another topic's backlog.
- */
-export function fairPriority(topicRangesInFlight: number): number {
-  return Math.min(MAX_PRIORITY, 1 + Math.max(0, topicRangesInFlight));
-}
-
-export function jobDataOf(record: RangeRecord): RangeJobData {
-  return {
-    v: RANGE_JOB_VERSION,
-    topic: record.topic,
-    topicId: record.topicId,
-    partition: record.partition,
-    start: record.start,
-    end: record.end,
-    attempt: record.attempt,
-    output: record.output,
-    plannedAt: record.plannedAt,
-  };
-}
-
 export function jobOptionsOf(data: RangeJobData, priority: number, attempts = 3): RangeJobOptions {
   return {
-    jobId: jobId(rangeOfJob(data), data.attempt),
+    jobId: rangeJobId(data),
     attempts,
     backoff: { type: 'exponential', delay: 1_000 },
     removeOnComplete: true,
@@ -81,17 +51,20 @@ export class RangeEnqueuer {
     this.#log = log;
   }
 
-  /** Adds the record's current attempt. Never throws: a failed add is kept for {@link retryPending}. */
-  async enqueue(record: RangeRecord): Promise<boolean> {
-    const data = jobDataOf(record);
-    const opts = jobOptionsOf(data, fairPriority(this.#inFlight(record.topic)), this.#attempts);
+  /**
+   * Adds the record's current attempt on its line (the topic partition's own by default).
+   * Never throws: a failed add is kept for {@link retryPending}.
+   */
+  async enqueue(record: RangeRecord, line?: RangeLine): Promise<boolean> {
+    const data = lineJobData(line ?? topicLine(record.topic, record.partition), record);
+    const opts = jobOptionsOf(data, this.#priority(data), this.#attempts);
     try {
       await this.#queue.add(RANGE_JOB_NAME, data, opts);
       this.#pending.delete(opts.jobId);
       return true;
     } catch (err) {
       this.#pending.set(opts.jobId, data);
-      this.#log.warn({ err, range: opts.jobId }, 'enqueue failed; will retry');
+      this.#log.warn({ err, range: rangeLabel(data), job: opts.jobId }, 'enqueue failed; will retry');
       return false;
     }
   }
@@ -104,17 +77,17 @@ export class RangeEnqueuer {
   async retryPending(): Promise<void> {
     for (const [id, data] of [...this.#pending]) {
       try {
-        await this.#queue.add(
-          RANGE_JOB_NAME,
-          data,
-          jobOptionsOf(data, fairPriority(this.#inFlight(data.topic)), this.#attempts),
-        );
+        await this.#queue.add(RANGE_JOB_NAME, data, jobOptionsOf(data, this.#priority(data), this.#attempts));
         this.#pending.delete(id);
       } catch (err) {
-        this.#log.warn({ err, range: id }, 'enqueue retry failed');
+        this.#log.warn({ err, range: rangeLabel(data), job: id }, 'enqueue retry failed');
         return;
       }
     }
+  }
+
+  #priority(data: RangeJobData): number {
+    return linePriority({ replay: data.replay ?? null }, this.#inFlight(data.topic));
   }
 
   /** Drops pending adds of ranges no longer current (requeued or pruned). */

@@ -12,9 +12,11 @@
  *    BullMQ (Redis lost its data, or a job vanished) is requeued. The worker of the new
  *    attempt recognises a range that was in fact finished by its commit record in S3.
  *
- * A requeue is `requeue(record, reason)` written by a fenced multi that sets the range node
- * at the version read, THEN the new attempt's job is enqueued. The older attempt's worker
- * meets STALE_ATTEMPT at its next write and stops.
+ * The decisions are exactly-once.ts's and the writes range-engine.ts's ({@link RangeSupervision}),
+ * the same for a replay's ranges (replay-runner.ts): this file picks the topic lines and runs
+ * the passes. A requeue is `requeue(record, reason)` written by a fenced multi that sets the
+ * range node at the version read, THEN the new attempt's job is enqueued. The older
+ * attempt's worker meets STALE_ATTEMPT at its next write and stops.
  *
  * It also aborts incomplete multipart uploads under each registered topic's folder that are
  * older than `abandonedUploadAgeMs`, which a killed worker leaves behind.
@@ -22,38 +24,24 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   abortUpload,
-  decodeJson,
   ErrorCodes,
-  encodeJson,
-  failedRetryDelayMs,
-  isBadVersion,
   isNoNode,
   isSluiceError,
-  isStalled,
-  jobId,
   type Logger,
   listOpenUploads,
   parseRangeId,
-  type RangeRecord,
   type RangeState,
   RETRIES_PATH,
-  rangePath,
-  requeue,
   topicRoot,
   WORKERS_PATH,
-  type WorkerRegistration,
-  workerPath,
 } from '@sluice/shared';
 import type { FencedWriter } from '../leadership/fenced-writer.ts';
 import type { MasterMetrics } from '../status/metrics.ts';
-import type { PartitionCache, Span } from './partition-cache.ts';
+import type { PartitionCache } from './partition-cache.ts';
 import type { RegisteredTopic } from './planning-loop.ts';
+import { type LineRange, RangeSupervision, readRange } from './range-engine.ts';
 import type { RangeEnqueuer, RangeQueue } from './range-enqueuer.ts';
-
-/** How far a worker's clock may be behind ZooKeeper's before a healthy range looks orphaned. */
-const CLOCK_SKEW_ALLOWANCE_MS = 2_000;
-
-export type RequeueReason = 'worker-lost' | 'stalled' | 'failed' | 'operator' | 'queue-lost';
+import { topicLine } from './range-line.ts';
 
 export interface SupervisorOptions {
   writer: FencedWriter;
@@ -73,26 +61,28 @@ export interface SupervisorOptions {
   now?: () => number;
 }
 
-interface ReadRange {
-  span: Span & { topic: string; partition: number };
-  record: RangeRecord;
-  version: number;
-}
-
 export class Supervisor {
   readonly #o: SupervisorOptions;
   readonly #log: Logger;
   readonly #now: () => number;
   #stopped = false;
+  readonly #engine: RangeSupervision;
   /** Keys recorded by ranges in flight at the last sweep: their uploads may still be live. */
   #liveKeys = new Set<string>();
-  /** Workers registered at the last sweep: one gone since may have held jobs of planned ranges. */
-  #knownWorkers: Set<string> | null = null;
 
   constructor(opts: SupervisorOptions) {
     this.#o = opts;
     this.#log = opts.log;
     this.#now = opts.now ?? Date.now;
+    this.#engine = new RangeSupervision({
+      writer: opts.writer,
+      queue: opts.queue,
+      enqueuer: opts.enqueuer,
+      stallTimeoutMs: opts.stallTimeoutMs,
+      log: opts.log,
+      ...(opts.metrics ? { onRequeue: (reason) => opts.metrics?.requeues.inc({ reason }) } : {}),
+      ...(opts.now ? { now: opts.now } : {}),
+    });
   }
 
   /** Starts watching workers and operator retry requests. Passes are driven by the owner. */
@@ -133,57 +123,15 @@ export class Supervisor {
     this.#log.warn({ err }, msg);
   }
 
-  /** Reads every range in flight. Ranges that vanished meanwhile are left out. */
-  async #readAll(): Promise<ReadRange[]> {
-    const zk = this.#o.writer.zk;
-    const out: ReadRange[] = [];
+  /** Reads every topic range in flight. Ranges that vanished meanwhile are left out. */
+  async #readAll(): Promise<LineRange[]> {
+    const out: LineRange[] = [];
     for (const entry of this.#o.cache.all()) {
+      const line = topicLine(entry.topic, entry.partition);
       for (const s of entry.ranges) {
-        const span = { topic: entry.topic, partition: entry.partition, start: s.start, end: s.end };
-        const path = rangePath(span);
-        const node = await zk.get(path);
-        if (!node) continue;
-        out.push({ span, record: decodeJson<RangeRecord>(node.data, path), version: node.version });
+        const r = await readRange(this.#o.writer.zk, line, s);
+        if (r) out.push(r);
       }
-    }
-    return out;
-  }
-
-  /**
-   * For each worker named by an active range: since when its current registration holds
-   * (ms), or null when it is gone. Read AFTER the ranges: a worker named in a range
-   * registered before it started that range, so its absence now means it left.
-   *
-   * A worker that lost its session stopped its work and registered again, possibly before
-   * this pass looked: its node is then newer than the ranges it had started. The node's
-   * creation time is the server's clock, so it is trusted only beyond a clock-skew
-   * allowance; the registration's own `startedAt` (a restarted process, same clock as the
-   * range's `startedAt`) needs none.
-   */
-  async #workers(ranges: ReadRange[]): Promise<Map<string, number | null>> {
-    const zk = this.#o.writer.zk;
-    const live = new Set(await zk.children(WORKERS_PATH));
-    const out = new Map<string, number | null>();
-    for (const r of ranges) {
-      const w = r.record.worker;
-      if (r.record.state !== 'active' || !w || out.has(w)) continue;
-      if (!live.has(w)) {
-        out.set(w, null);
-        continue;
-      }
-      const node = await zk.get(workerPath(w));
-      if (!node) {
-        out.set(w, null);
-        continue;
-      }
-      let since = node.ctimeMs > 0 ? node.ctimeMs - CLOCK_SKEW_ALLOWANCE_MS : Number.NaN;
-      try {
-        const started = Date.parse(decodeJson<WorkerRegistration>(node.data, workerPath(w)).startedAt);
-        if (Number.isFinite(started) && !(since >= started)) since = started;
-      } catch {
-        // unreadable registration: its node's age is all we know
-      }
-      out.set(w, since);
     }
     return out;
   }
@@ -192,10 +140,8 @@ export class Supervisor {
   async sweep(): Promise<void> {
     if (this.#stopped) return;
     const ranges = await this.#readAll();
-    const workers = await this.#workers(ranges);
     const counts: Record<RangeState, number> = { planned: 0, active: 0, done: 0, failed: 0 };
     const liveKeys = new Set<string>();
-    const nowMs = this.#now();
     for (const r of ranges) {
       counts[r.record.state]++;
       if (r.record.state !== 'done') for (const k of r.record.keys) liveKeys.add(k);
@@ -203,40 +149,11 @@ export class Supervisor {
     this.#liveKeys = liveKeys;
     if (this.#o.metrics)
       for (const [state, n] of Object.entries(counts)) this.#o.metrics.ranges.set({ state }, n);
-
-    for (const r of ranges) {
-      if (this.#stopped) return;
-      const rec = r.record;
-      let reason: RequeueReason | null = null;
-      if (isWorkerLost(workers, rec)) reason = 'worker-lost';
-      else if (isStalled(rec, this.#o.stallTimeoutMs, nowMs)) reason = 'stalled';
-      else if (
-        rec.state === 'failed' &&
-        nowMs - Date.parse(rec.updatedAt) >= failedRetryDelayMs(rec.failures)
-      ) {
-        reason = 'failed';
-      }
-      if (reason) await this.#requeue(r, reason);
-    }
-
-    // A worker that took a job and died before starting its range leaves the range planned
-    // and the job active in BullMQ until BullMQ's stalled check (30 s and more) gives it back.
-    const live = new Set(await this.#o.writer.zk.children(WORKERS_PATH));
-    const someoneLeft = this.#knownWorkers !== null && [...this.#knownWorkers].some((w) => !live.has(w));
-    this.#knownWorkers = live;
-    if (!someoneLeft) return;
-    for (const r of ranges) {
-      if (this.#stopped) return;
-      if (r.record.state !== 'planned') continue;
-      let job: unknown;
-      try {
-        job = await this.#o.queue.getJob(jobId(r.span, r.record.attempt));
-      } catch (err) {
-        this.#log.warn({ err }, 'cannot reach the queue; jobs of lost workers not checked');
-        return;
-      }
-      if (await heldByGoneWorker(job, live)) await this.#requeue(r, 'worker-lost');
-    }
+    const stopped = () => this.#stopped;
+    await this.#engine.supervise(ranges, stopped);
+    if (this.#stopped) return;
+    const live = await this.#engine.workersLeft();
+    if (live) await this.#engine.heldJobs(ranges, live, stopped);
   }
 
   /** Operator requests under /sluice/retries: requeue each range (unless done), then remove the request. */
@@ -248,15 +165,11 @@ export class Supervisor {
       const requestPath = `${RETRIES_PATH}/${name}`;
       try {
         const range = parseRangeId(name);
-        const path = rangePath(range);
-        const node = await zk.get(path);
-        if (!node) {
+        const r = await readRange(zk, topicLine(range.topic, range.partition), range);
+        if (!r) {
           this.#log.info({ range: name }, 'retry request for a range not in flight; dropped');
         } else {
-          await this.#requeue(
-            { span: range, record: decodeJson<RangeRecord>(node.data, path), version: node.version },
-            'operator',
-          );
+          await this.#engine.requeue(r, 'operator');
         }
       } catch (err) {
         if (isSluiceError(err, ErrorCodes.NOT_LEADER)) throw err;
@@ -277,61 +190,7 @@ export class Supervisor {
    */
   async reconcile(): Promise<void> {
     if (this.#stopped) return;
-    const live = new Set(await this.#o.writer.zk.children(WORKERS_PATH));
-    for (const r of await this.#readAll()) {
-      if (this.#stopped) return;
-      if (r.record.state !== 'planned' && r.record.state !== 'active') continue;
-      const id = jobId(r.span, r.record.attempt);
-      if (this.#o.enqueuer.isPending(id)) continue;
-      let job: unknown;
-      try {
-        job = await this.#o.queue.getJob(id);
-      } catch (err) {
-        this.#log.warn({ err }, 'cannot reach the queue; reconcile skipped');
-        return;
-      }
-      if (!job) await this.#requeue(r, 'queue-lost');
-      else if (r.record.state === 'planned' && (await heldByGoneWorker(job, live))) {
-        await this.#requeue(r, 'worker-lost');
-      }
-    }
-  }
-
-  /**
-   * A new attempt of one range: re-reads it, requeues it unless it is done (or changed since
-   * `r` was read, for the automatic reasons), writes it fenced at the version read, then
-   * enqueues the new attempt.
-   */
-  async #requeue(r: ReadRange, reason: RequeueReason): Promise<void> {
-    const zk = this.#o.writer.zk;
-    const path = rangePath(r.span);
-    const node = await zk.get(path);
-    if (!node) return;
-    const rec = decodeJson<RangeRecord>(node.data, path);
-    if (rec.state === 'done') return;
-    if (reason !== 'operator' && (node.version !== r.version || rec.attempt !== r.record.attempt)) return;
-    const next = requeue(rec, reason);
-    try {
-      await this.#o.writer.multi([{ op: 'set', path, data: encodeJson(next), version: node.version }]);
-    } catch (err) {
-      if (isBadVersion(err) || isNoNode(err)) return; // changed meanwhile: the next pass decides
-      throw err;
-    }
-    this.#o.enqueuer.forget(jobId(r.span, rec.attempt));
-    this.#o.metrics?.requeues.inc({ reason });
-    this.#log.warn(
-      {
-        topic: rec.topic,
-        partition: rec.partition,
-        range: `${rec.start}-${rec.end}`,
-        attempt: next.attempt,
-        reason,
-        worker: rec.worker,
-        state: rec.state,
-      },
-      'range requeued',
-    );
-    await this.#o.enqueuer.enqueue(next);
+    await this.#engine.reconcile(await this.#readAll(), () => this.#stopped);
   }
 
   /**
@@ -362,27 +221,4 @@ export class Supervisor {
     }
     return aborted;
   }
-}
-
-/**
- * A BullMQ job that a worker took (workers name themselves with their id: BullMQ keeps it as
- * `processedBy`) and still holds, while that worker is no longer registered.
- */
-async function heldByGoneWorker(job: unknown, live: ReadonlySet<string>): Promise<boolean> {
-  const j = job as { processedBy?: string; isActive?: () => Promise<boolean> } | null | undefined;
-  if (!j?.processedBy || live.has(j.processedBy)) return false;
-  try {
-    return j.isActive ? await j.isActive() : false;
-  } catch {
-    return false;
-  }
-}
-
-/** An active range whose worker is gone, or whose worker registered again after starting it. */
-function isWorkerLost(workers: Map<string, number | null>, rec: RangeRecord): boolean {
-  if (rec.state !== 'active' || !rec.worker || !workers.has(rec.worker)) return false;
-  const registeredAt = workers.get(rec.worker);
-  if (registeredAt === null || registeredAt === undefined) return true;
-  const startedAt = rec.startedAt ? Date.parse(rec.startedAt) : Number.NaN;
-  return Number.isFinite(registeredAt) && Number.isFinite(startedAt) && startedAt < registeredAt;
 }

@@ -2,46 +2,38 @@
  * The tracker (leader only): the only writer of partition state. Per partition it reads the
  * ranges in flight from the committed offset on, and when a contiguous run of them is done
  * (`advanceCommitted`, invariant 5) it advances the committed offset and prunes those range
- * nodes in ONE fenced multi: the partition node set at its version, each covered range node
- * removed at the version read. Their commit records stay in S3.
+ * nodes in ONE fenced multi (`commitLine` of range-engine.ts, which commits a replay's lines
+ * too): the partition node set at its version, each covered range node removed at the
+ * version read. Their commit records stay in S3.
  *
  * It reads ranges in offset order and stops at the first one not done, so a pass costs about
  * one read per partition when nothing finished.
  */
 import {
-  advanceCommitted,
+  commitTotals,
   decodeJson,
   ErrorCodes,
-  encodeJson,
-  isBadVersion,
-  isNoNode,
+  gapOffsetsOf,
   isSluiceError,
   type Logger,
   type PartitionState,
   parseRangeNodeName,
   partitionPath,
   type RangeRecord,
-  rangePath,
-  type ZkOp,
 } from '@sluice/shared';
 import type { FencedWriter } from '../leadership/fenced-writer.ts';
 import type { MasterMetrics } from '../status/metrics.ts';
 import type { PartitionCache, PartitionEntry, Span } from './partition-cache.ts';
+import { commitLine, type LineRange, readRange } from './range-engine.ts';
+import { lineRangePath, topicLine } from './range-line.ts';
 
 /** Weight of the newest committed ranges in the bytes-per-offset moving average. */
 const BYTES_PER_OFFSET_WEIGHT = 0.3;
 
-interface Covered {
-  start: bigint;
-  end: bigint;
-  done: boolean;
-  record: RangeRecord;
-  version: number;
-}
-
 /**
  * The partition state after committing `covered` (in offset order, contiguous from the
- * committed offset). Pure.
+ * committed offset): the counters of `commitTotals`, plus the size estimate and the newest
+ * timestamp, which only a topic's line keeps. Pure.
  */
 export function commitState(
   state: PartitionState,
@@ -49,24 +41,14 @@ export function commitState(
   covered: RangeRecord[],
   nowIso = new Date().toISOString(),
 ): PartitionState {
-  if (committed < BigInt(state.committedOffset)) {
-    throw new Error(`committed offset would move backward: ${state.committedOffset} -> ${committed}`);
-  }
-  let records = state.committedRecords;
-  let bytes = state.committedBytes;
-  let gaps = BigInt(state.gapOffsets);
+  const totals = commitTotals(state, committed, covered);
   let bytesPerOffset = state.bytesPerOffset;
   let maxTs = state.committedMaxTimestamp;
   for (const r of covered) {
     const result = r.result;
     if (!result) continue;
-    records += result.records;
-    bytes += result.objectBytes;
-    let gapOffsets = 0n;
-    for (const g of result.gaps) gapOffsets += BigInt(g.end) - BigInt(g.start);
-    gaps += gapOffsets;
     // Offsets lost to a gap hold no bytes: leave them out of the size estimate.
-    const readOffsets = BigInt(r.end) - BigInt(r.start) - gapOffsets;
+    const readOffsets = BigInt(r.end) - BigInt(r.start) - gapOffsetsOf(result);
     if (result.records > 0 && readOffsets > 0n) {
       const sample = result.rawBytes / Number(readOffsets);
       bytesPerOffset =
@@ -78,17 +60,7 @@ export function commitState(
       maxTs = result.maxTimestamp;
     }
   }
-  return {
-    v: 1,
-    committedOffset: committed.toString(),
-    committedRecords: records,
-    committedBytes: bytes,
-    committedRanges: state.committedRanges + covered.length,
-    gapOffsets: gaps.toString(),
-    bytesPerOffset,
-    committedMaxTimestamp: maxTs,
-    updatedAt: nowIso,
-  };
+  return { v: 1, ...totals, bytesPerOffset, committedMaxTimestamp: maxTs, updatedAt: nowIso };
 }
 
 export interface TrackerOptions {
@@ -130,62 +102,40 @@ export class Tracker {
   /** Commits what is done in one partition. Returns the committed offset. */
   async trackPartition(entry: PartitionEntry): Promise<bigint> {
     const zk = this.#writer.zk;
+    const line = topicLine(entry.topic, entry.partition);
     let committed = BigInt(entry.state.committedOffset);
-    const read: Covered[] = [];
+    const read: LineRange[] = [];
     for (const span of entry.ranges) {
       if (span.end <= committed) continue;
       if (span.start !== committed) break; // a hole: nothing after it can commit yet
-      const path = rangePath({ topic: entry.topic, partition: entry.partition, ...span });
-      const node = await zk.get(path);
-      if (!node) {
+      const r = await readRange(zk, line, span);
+      if (!r) {
         // Only the leader removes range nodes, so the cache is wrong: rebuild it.
+        const path = lineRangePath(line, span);
         this.#log.warn({ topic: entry.topic, partition: entry.partition, path }, 'range node missing');
         await this.#reload(entry);
         return BigInt(entry.state.committedOffset);
       }
-      const record = decodeJson<RangeRecord>(node.data, path);
-      if (record.state !== 'done') break;
-      read.push({ ...span, done: true, record, version: node.version });
+      if (r.record.state !== 'done') break;
+      read.push(r);
       committed = span.end;
     }
     const before = BigInt(entry.state.committedOffset);
-    const { committed: next, covered } = advanceCommitted(before, read);
-    if (covered.length === 0) return before;
-
-    const state = commitState(
-      entry.state,
-      next,
-      covered.map((c) => c.record),
+    const state0 = entry.state;
+    const c = await commitLine(this.#writer, line, before, entry.version, read, (next, covered) =>
+      commitState(state0, next, covered),
     );
-    const ops: ZkOp[] = [
-      {
-        op: 'set',
-        path: partitionPath(entry.topic, entry.partition),
-        data: encodeJson(state),
-        version: entry.version,
-      },
-      ...covered.map(
-        (c): ZkOp => ({
-          op: 'remove',
-          path: rangePath({ topic: entry.topic, partition: entry.partition, start: c.start, end: c.end }),
-          version: c.version,
-        }),
-      ),
-    ];
-    try {
-      await this.#writer.multi(ops);
-    } catch (err) {
-      if (isBadVersion(err) || isNoNode(err)) {
-        this.#log.warn({ topic: entry.topic, partition: entry.partition }, 'commit raced; rereading');
-        await this.#reload(entry);
-        return BigInt(entry.state.committedOffset);
-      }
-      throw err;
+    if (c === null) return before;
+    if (c === 'raced') {
+      this.#log.warn({ topic: entry.topic, partition: entry.partition }, 'commit raced; rereading');
+      await this.#reload(entry);
+      return BigInt(entry.state.committedOffset);
     }
+    const { state, covered } = c;
     entry.state = state;
     entry.version += 1;
     this.#cache.removeRanges(entry, covered);
-    for (const c of covered) this.#onPruned?.(c.record);
+    for (const r of covered) this.#onPruned?.(r.record);
     this.#recordMetrics(entry, covered);
     this.#log.debug(
       {
@@ -196,14 +146,13 @@ export class Tracker {
       },
       'committed',
     );
-    return next;
+    return c.committed;
   }
 
-  #recordMetrics(entry: PartitionEntry, covered: Covered[]): void {
+  #recordMetrics(entry: PartitionEntry, covered: readonly LineRange[]): void {
     if (!this.#metrics) return;
     let gaps = 0n;
-    for (const c of covered)
-      for (const g of c.record.result?.gaps ?? []) gaps += BigInt(g.end) - BigInt(g.start);
+    for (const c of covered) gaps += gapOffsetsOf(c.record.result);
     if (gaps > 0n) this.#metrics.gapOffsets.inc({ topic: entry.topic }, Number(gaps));
     let records = 0;
     let bytes = 0;

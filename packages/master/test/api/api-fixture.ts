@@ -20,6 +20,7 @@ import {
   type Logger,
   loadMasterConfig,
   type MasterConfig,
+  newRange,
   type PartitionState,
   partitionPath,
   RANGE_QUEUE_NAME,
@@ -194,33 +195,18 @@ export async function apiFixture(
       } satisfies PartitionState),
     async putRange(r) {
       const t = new Date().toISOString();
-      const record: RangeRecord = {
-        v: 1,
-        topicId: 'test-topic-id',
-        attempt: 1,
-        state: 'planned',
-        output: {
-          destination: { bucket: 'test-bucket', prefix: '' },
-          format: TOPIC_DEFAULTS.format,
-          compression: TOPIC_DEFAULTS.compression,
-          partitionBy: TOPIC_DEFAULTS.partitionBy,
-          serverSideEncryption: TOPIC_DEFAULTS.serverSideEncryption,
-          kmsKeyId: '',
-          storageClass: TOPIC_DEFAULTS.storageClass,
-        },
-        plannedAt: t,
-        updatedAt: t,
-        worker: null,
-        startedAt: null,
-        progressAt: null,
-        progressOffset: null,
-        keys: [],
-        failures: 0,
-        error: null,
-        requeueReason: null,
-        result: null,
-        ...r,
+      const output: RangeRecord['output'] = {
+        destination: { bucket: 'test-bucket', prefix: '' },
+        format: TOPIC_DEFAULTS.format,
+        compression: TOPIC_DEFAULTS.compression,
+        partitionBy: TOPIC_DEFAULTS.partitionBy,
+        serverSideEncryption: TOPIC_DEFAULTS.serverSideEncryption,
+        kmsKeyId: '',
+        storageClass: TOPIC_DEFAULTS.storageClass,
       };
+      const origin = { topic: r.topic, topicId: 'test-topic-id', partition: r.partition, output };
+      const span = { start: BigInt(r.start), end: BigInt(r.end) };
+      const record: RangeRecord = { ...newRange(origin, span, t), ...r };
       await put(
         rangePath({ topic: r.topic, partition: r.partition, start: BigInt(r.start), end: BigInt(r.end) }),
         record,

@@ -7,6 +7,7 @@ import type { TestContext } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   type KafkaAdmin,
+  outputSpecOf,
   type PartitionOffsets,
   type RangeJobData,
   TOPIC_DEFAULTS,
@@ -16,6 +17,7 @@ import {
 import { LeaderElection } from '../../src/leadership/leader-election.ts';
 import { LeaderTerm } from '../../src/leadership/leader-term.ts';
 import type { RangeJobOptions, RangeQueue } from '../../src/ranges/range-enqueuer.ts';
+import type { ReplayRecord } from '../../src/replays/replay-record.ts';
 import { MasterMetrics } from '../../src/status/metrics.ts';
 import { testLogger, zkFixture } from './zk-fixture.ts';
 
@@ -81,6 +83,29 @@ export function topicRecord(topic: string, over: Partial<TopicRecord> = {}): Top
     createdAt: now,
     updatedAt: now,
     ...over,
+  };
+}
+
+/** A running replay of `clicks` (as `topicRecord('clicks')`) over offsets [50, 350) of partition 0. */
+export function replayRecord(id: string): ReplayRecord {
+  const topic = topicRecord('clicks');
+  const now = new Date().toISOString();
+  return {
+    v: 1,
+    id,
+    topic: 'clicks',
+    topicId: 'id-1',
+    output: { ...outputSpecOf(topic), destination: { bucket: 'bucket-a', prefix: 'replays' } },
+    maxRangeMessages: 100,
+    maxRangeBytes: TOPIC_DEFAULTS.maxRangeBytes,
+    window: { partition: null, fromOffset: '50', toOffset: '350', fromTimestamp: null, toTimestamp: null },
+    partitions: [{ partition: 0, start: '50', end: '350' }],
+    notes: [],
+    state: 'running',
+    error: null,
+    createdAt: now,
+    updatedAt: now,
+    finishedAt: null,
   };
 }
 

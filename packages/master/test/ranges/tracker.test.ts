@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import {
   decodeJson,
   encodeJson,
+  newPartitionState,
+  newRange,
   type PartitionState,
   partitionPath,
   partitionsPath,
@@ -23,17 +25,7 @@ const log = testLogger();
 const TOPIC = 'orders';
 
 function partitionState(committed: bigint): PartitionState {
-  return {
-    v: 1,
-    committedOffset: committed.toString(),
-    committedRecords: 0,
-    committedBytes: 0,
-    committedRanges: 0,
-    gapOffsets: '0',
-    bytesPerOffset: 0,
-    committedMaxTimestamp: null,
-    updatedAt: new Date().toISOString(),
-  };
+  return newPartitionState(committed, new Date().toISOString());
 }
 
 function result(records: number, rawBytes: number, extra: Partial<RangeResult> = {}): RangeResult {
@@ -62,34 +54,19 @@ function range(
   res: RangeResult | null = null,
 ): RangeRecord {
   const now = new Date().toISOString();
+  const output: RangeRecord['output'] = {
+    destination: { bucket: 'b', prefix: 'p' },
+    format: TOPIC_DEFAULTS.format,
+    compression: TOPIC_DEFAULTS.compression,
+    partitionBy: TOPIC_DEFAULTS.partitionBy,
+    serverSideEncryption: 'none',
+    kmsKeyId: '',
+    storageClass: 'STANDARD',
+  };
   return {
-    v: 1,
-    topic: TOPIC,
-    topicId: 'id-1',
-    partition: 0,
-    start: start.toString(),
-    end: end.toString(),
-    attempt: 1,
+    ...newRange({ topic: TOPIC, topicId: 'id-1', partition: 0, output }, { start, end }, now),
     state,
-    output: {
-      destination: { bucket: 'b', prefix: 'p' },
-      format: TOPIC_DEFAULTS.format,
-      compression: TOPIC_DEFAULTS.compression,
-      partitionBy: TOPIC_DEFAULTS.partitionBy,
-      serverSideEncryption: 'none',
-      kmsKeyId: '',
-      storageClass: 'STANDARD',
-    },
-    plannedAt: now,
-    updatedAt: now,
     worker: state === 'planned' ? null : 'w1',
-    startedAt: null,
-    progressAt: null,
-    progressOffset: null,
-    keys: [],
-    failures: 0,
-    error: null,
-    requeueReason: null,
     result: res,
   };
 }

@@ -8,7 +8,6 @@ import { describe, test } from 'node:test';
 import {
   decodeJson,
   encodeJson,
-  outputSpecOf,
   type RangeRecord,
   rangeJobNodePath,
   replayPartitionPath,
@@ -18,16 +17,17 @@ import {
   type ZkSession,
 } from '@sluice/shared';
 import type { SampledRecord } from '../../src/kafka/kafka-sample.ts';
+import { REPLAY_PRIORITY } from '../../src/ranges/range-line.ts';
 import {
   destinationConflict,
   type ReplayPartitionState,
   type ReplayRecord,
   resolveWindow,
 } from '../../src/replays/replay-record.ts';
-import { commitReplayPartition, REPLAY_PRIORITY } from '../../src/replays/replay-runner.ts';
+import { commitReplayPartition } from '../../src/replays/replay-runner.ts';
 import { createReplay } from '../../src/stores/replay-store.ts';
 import { estimateRegistration } from '../../src/topics/registration-estimate.ts';
-import { leaderTerm, topicRecord } from '../helpers/leader-fixture.ts';
+import { leaderTerm, replayRecord } from '../helpers/leader-fixture.ts';
 
 const W = { partition: null, fromOffset: null, toOffset: null, fromTimestamp: null, toTimestamp: null };
 
@@ -170,31 +170,9 @@ describe('replay rules', () => {
 describe('replay runner (real ZooKeeper)', () => {
   async function setup(t: import('node:test').TestContext) {
     const f = await leaderTerm(t, 'replay');
-    const topic = topicRecord('clicks');
-    const now = new Date().toISOString();
-    const replay: ReplayRecord = {
-      v: 1,
-      id: 'r-test-1',
-      topic: 'clicks',
-      topicId: 'id-1',
-      output: { ...outputSpecOf(topic), destination: { bucket: 'bucket-a', prefix: 'replays' } },
-      maxRangeMessages: 100,
-      maxRangeBytes: TOPIC_DEFAULTS.maxRangeBytes,
-      window: { ...W, fromOffset: '50', toOffset: '350' },
-      partitions: [{ partition: 0, start: '50', end: '350' }],
-      notes: [],
-      state: 'running',
-      error: null,
-      createdAt: now,
-      updatedAt: now,
-      finishedAt: null,
-    };
+    const replay = replayRecord('r-test-1');
     await createReplay(f.s, replay);
-    const pass = () =>
-      f.term.integrity.replays.runReplay('r-test-1', {
-        reconcile: true,
-        workers: async () => new Set(['w-1']),
-      });
+    const pass = () => f.term.integrity.replays.runReplay('r-test-1', { reconcile: true });
     return { ...f, replay, pass };
   }
 
@@ -294,6 +272,23 @@ describe('replay runner (real ZooKeeper)', () => {
       ],
     );
     assert.ok(s.queue.jobs.has('r-test-1-clicks-0-50-150-a2'), 'the new attempt is enqueued');
+  });
+
+  test('a replay enqueue that failed is retried with the same attempt at the next pass', async (t) => {
+    const s = await setup(t);
+    const add = s.queue.add.bind(s.queue);
+    s.queue.add = async () => {
+      throw new Error('redis is down');
+    };
+    assert.equal(await s.pass(), 'running');
+    assert.equal(s.queue.jobs.size, 0, 'the ranges are planned, their jobs not added');
+    s.queue.add = add;
+    await s.term.integrity.replays.pass();
+    assert.deepEqual(
+      [...s.queue.jobs.keys()].sort(),
+      ['r-test-1-clicks-0-150-250-a1', 'r-test-1-clicks-0-250-350-a1', 'r-test-1-clicks-0-50-150-a1'],
+      'the same attempts, not requeued as lost',
+    );
   });
 
   test('a cancelled replay plans nothing more and drops ranges nobody works on', async (t) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { PartitionState, RangeRecord } from '@sluice/shared';
+import { newRange, type PartitionState, type RangeRecord } from '@sluice/shared';
 import type { KafkaTopicView } from '../../src/kafka/kafka-view.ts';
 import { expectedStartOffset, lagOf, partitionViews, rangeCounts } from '../../src/status/partition-view.ts';
 import type { PartitionFlight } from '../../src/stores/partition-reader.ts';
@@ -36,27 +36,14 @@ function state(committedOffset: string): PartitionState {
 }
 
 function range(start: string, end: string, s: RangeRecord['state']): RangeRecord {
+  const origin = { topic: 'orders', topicId: 'id', partition: 0, output: {} as RangeRecord['output'] };
   return {
-    v: 1,
-    topic: 'orders',
-    topicId: 'id',
-    partition: 0,
-    start,
-    end,
+    ...newRange(origin, { start: BigInt(start), end: BigInt(end) }, '2026-01-01T00:00:00.000Z'),
     attempt: 2,
     state: s,
-    output: {} as RangeRecord['output'],
-    plannedAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
     worker: s === 'active' ? 'w1' : null,
-    startedAt: null,
-    progressAt: null,
-    progressOffset: null,
-    keys: [],
     failures: s === 'failed' ? 1 : 0,
     error: s === 'failed' ? 'boom' : null,
-    requeueReason: null,
-    result: null,
   };
 }
 

@@ -1,7 +1,7 @@
 /** The status answer from what was read (pure). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type RangeRecord, TOPIC_DEFAULTS, type TopicRecord } from '@sluice/shared';
+import { newRange, type RangeRecord, TOPIC_DEFAULTS, type TopicRecord } from '@sluice/shared';
 import { buildStatus, committedTotals, timeQueries } from '../../src/status/status-view.ts';
 import { ThroughputTracker } from '../../src/status/throughput.ts';
 
@@ -21,29 +21,8 @@ const topic: TopicRecord = {
 };
 
 function range(start: number, end: number, over: Partial<RangeRecord>): RangeRecord {
-  return {
-    v: 1,
-    topic: 'weblogs',
-    topicId: 'id-1',
-    partition: 0,
-    start: String(start),
-    end: String(end),
-    attempt: 1,
-    state: 'planned',
-    output: {} as RangeRecord['output'],
-    plannedAt: T,
-    updatedAt: T,
-    worker: null,
-    startedAt: null,
-    progressAt: null,
-    progressOffset: null,
-    keys: [],
-    failures: 0,
-    error: null,
-    requeueReason: null,
-    result: null,
-    ...over,
-  };
+  const origin = { topic: 'weblogs', topicId: 'id-1', partition: 0, output: {} as RangeRecord['output'] };
+  return { ...newRange(origin, { start: BigInt(start), end: BigInt(end) }, T), ...over };
 }
 
 const state = (committed: number, extra: object = {}) => ({
