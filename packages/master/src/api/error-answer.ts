@@ -34,7 +34,16 @@ export function errorAnswer(err: unknown): ErrorAnswer {
   if (err instanceof ValidationError) {
     return answer(httpStatusOf(err.code), err.code, err.message, err.problems);
   }
-  if (err instanceof SluiceError) return answer(httpStatusOf(err.code), err.code, err.message);
+  if (err instanceof SluiceError) {
+    // S3 refusing the master's own credentials or permissions (the shared S3 adapter puts the
+    // bucket in `details`) is a dependency's failure, not the caller's: 502, never 401/403,
+    // which would tell the operator that their API token is wrong.
+    const fromS3 = err.details?.bucket !== undefined;
+    if (fromS3 && (err.code === ErrorCodes.UNAUTHORIZED || err.code === ErrorCodes.FORBIDDEN)) {
+      return answer(502, err.code, err.message);
+    }
+    return answer(httpStatusOf(err.code), err.code, err.message);
+  }
   if (zkCode(err) !== undefined) {
     return answer(503, ErrorCodes.ZK, `ZooKeeper call failed (${errorText(err)}); try again`);
   }

@@ -50,3 +50,21 @@ test("Fastify's own refusals keep their status; a bad body is a validation error
   assert.equal(badJson.code, ErrorCodes.VALIDATION);
   assert.equal(badJson.message, 'body: Unexpected token');
 });
+
+test("S3 refusing the master's own credentials is a 502, not the caller's 401 or 403", () => {
+  const creds = errorAnswer(
+    new SluiceError(ErrorCodes.UNAUTHORIZED, 'GetObject s3://b/k: S3 refused the credentials', {
+      details: { bucket: 'b', key: 'k' },
+    }),
+  );
+  assert.equal(creds.statusCode, 502);
+  assert.equal(creds.code, ErrorCodes.UNAUTHORIZED);
+  const denied = errorAnswer(
+    new SluiceError(ErrorCodes.FORBIDDEN, 'ListObjectsV2 s3://b/: access denied', {
+      details: { bucket: 'b' },
+    }),
+  );
+  assert.equal(denied.statusCode, 502);
+  // The API's own refusal of a token stays a 401.
+  assert.equal(errorAnswer(new SluiceError(ErrorCodes.UNAUTHORIZED, 'missing token')).statusCode, 401);
+});
