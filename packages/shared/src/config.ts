@@ -685,3 +685,72 @@ export function configuredSecrets(
   }
   return [...new Set(out.filter((s) => s.length >= MIN_SECRET_LENGTH))].sort((a, b) => b.length - a.length);
 }
+
+// --- names that are not settings ---------------------------------------------------------------
+
+/**
+ * `SLUICE_` names that no setting has but that are no mistake either: the local stack's
+ * (deploy/local, all under SLUICE_STACK_), the `sluice` CLI's SLUICE_API_URL, and those of
+ * the repository's own scripts (demo, benchmark, scripts/ensure-node.sh, deploy/local/probe.ts).
+ */
+const OTHER_PREFIXES = ['SLUICE_STACK_', 'SLUICE_DEMO_', 'SLUICE_BENCH_'];
+const OTHER_NAMES = new Set(['SLUICE_API_URL', 'SLUICE_NODE_PACKAGE', 'SLUICE_PROBE_TIMEOUT_MS']);
+
+/** Edits (insert, delete, replace, swap two neighbours) that turn `a` into `b`. */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i]!;
+      row[j] = Math.min(
+        d[i - 1]![j]! + 1,
+        row[j - 1]! + 1,
+        d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        row[j] = Math.min(row[j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The setting a mistyped name most likely meant, or null when none is near. */
+export function closestSetting(name: string): string | null {
+  const wanted = name.toUpperCase();
+  let best: { name: string; distance: number } | null = null;
+  for (const s of SETTINGS) {
+    const distance = editDistance(wanted, s);
+    if (!best || distance < best.distance) best = { name: s, distance };
+  }
+  // Near: at most 2 edits, or 40 % of what follows SLUICE_ (SLUICE_WORKER_JOB_ATTEMPTS is 7
+  // edits from SLUICE_JOB_ATTEMPTS); farther names are more likely something else entirely.
+  const near = Math.max(2, Math.floor(0.4 * (name.length - 'SLUICE_'.length)));
+  return best && best.distance <= near ? best.name : null;
+}
+
+/**
+ * One warning per `SLUICE_*` variable of `env` that neither program reads, naming the setting
+ * it most likely meant. Both programs print these at start, before their settings are checked
+ * (so also when they then exit for bad settings), and never stop for them: an unknown name
+ * changes nothing, which is why it deserves a word. A setting of the other program is known.
+ */
+export function unknownSettingWarnings(env: Env = process.env): string[] {
+  const known = new Set(SETTINGS);
+  return Object.keys(env)
+    .filter(
+      (n) =>
+        n.startsWith('SLUICE_') &&
+        !known.has(n) &&
+        !OTHER_NAMES.has(n) &&
+        !OTHER_PREFIXES.some((p) => n.startsWith(p)),
+    )
+    .sort()
+    .map((n) => {
+      const meant = closestSetting(n);
+      return meant
+        ? `${n} is not a setting; did you mean ${meant}?`
+        : `${n} is not a setting of sluice-master or sluice-worker (see the Configuration table of README.md); it is ignored`;
+    });
+}
