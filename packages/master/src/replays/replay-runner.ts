@@ -67,8 +67,8 @@ export interface ReplayRunnerOptions {
   maxInFlightPerPartition: number;
   stallTimeoutMs: number;
   reconcileIntervalMs: number;
-  /** BullMQ attempts of one range attempt. @defaultValue 3 */
-  jobAttempts?: number;
+  /** BullMQ attempts of one range attempt (SLUICE_JOB_ATTEMPTS). */
+  jobAttempts: number;
   now?: () => number;
 }
 
@@ -398,7 +398,7 @@ export class ReplayRunner {
     try {
       await this.#o.queue.add(RANGE_JOB_NAME, data, {
         jobId: rangeJobId(data),
-        attempts: this.#o.jobAttempts ?? 3,
+        attempts: this.#o.jobAttempts,
         backoff: { type: 'exponential', delay: 1_000 },
         removeOnComplete: true,
         removeOnFail: true,
