@@ -1,7 +1,7 @@
 /**
  * The consistency checks of deploy/check/run.sh, over what the tools produced: the rendered
- * kustomizations, the resolved Compose project, the Dockerfiles, the settings in
- * packages/shared/src/config.ts and their documentation in README.md. Schemas are checked
+ * kustomizations, the resolved Compose project, the Dockerfiles, the settings table of
+ * packages/shared/src/config.ts (imported) and its table in README.md. Schemas are checked
  * by the tools (kubernetes-validate, crd-check.mjs, compose-check, hadolint); this file checks
  * what no schema can: that names refer to things that exist and the rules of the brief hold.
  *
@@ -15,6 +15,12 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { basename, join, resolve } from 'node:path';
+import { SETTING_TABLE } from '../../packages/shared/src/config.ts';
+import {
+  configTableMarkdown,
+  configTableRows,
+  findConfigTable,
+} from '../../packages/shared/src/config-table.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML and JSON of any shape, checked field by field
 type Obj = Record<string, any>;
@@ -44,36 +50,40 @@ const read = (p: string) => readFileSync(join(root, p), 'utf8');
 
 // --- the settings -------------------------------------------------------------------------
 
-/** SETTINGS of packages/shared/src/config.ts, read from the source (no build needed). */
-function readSettings(): string[] {
-  const src = read('packages/shared/src/config.ts');
-  const m = /export const SETTINGS = \[([\s\S]*?)\] as const/.exec(src);
-  if (!m) throw new Error('packages/shared/src/config.ts: no `export const SETTINGS = [...] as const`');
-  return [...m[1]!.matchAll(/'([A-Z0-9_]+)'/g)].map((x) => x[1]!);
-}
-const SETTINGS = readSettings();
-const known = new Set(SETTINGS);
+/** The names of the settings table of packages/shared/src/config.ts (imported as source: no build needed). */
+const SETTINGS = SETTING_TABLE.map((s) => s.name);
+const known = new Set<string>(SETTINGS);
 const queueName = /RANGE_QUEUE_NAME = '([^']+)'/.exec(read('packages/shared/src/range-job.ts'))?.[1] ?? '';
 
-check(`SETTINGS has ${SETTINGS.length} entries, all SLUICE_ names`, [
-  ...(SETTINGS.length === 0 ? ['SETTINGS is empty'] : []),
+check(`the settings table has ${SETTINGS.length} entries, all SLUICE_ names`, [
+  ...(SETTINGS.length === 0 ? ['the settings table is empty'] : []),
   ...SETTINGS.filter((s) => !s.startsWith('SLUICE_')).map((s) => `${s} does not start with SLUICE_`),
 ]);
 
-const readme = existsSync(join(root, 'README.md')) ? read('README.md') : '';
-check(
-  'README.md documents every setting of SETTINGS',
-  readme === ''
-    ? ['README.md is missing']
-    : SETTINGS.filter((s) => !new RegExp(`\\b${s}\\b`).test(readme)).map(
-        (s) => `${s} is read by Sluice but not mentioned in README.md`,
-      ),
-);
+/** README.md's Configuration table against the one the settings table makes, row by row. */
+function readmeTableProblems(): string[] {
+  if (!existsSync(join(root!, 'README.md'))) return ['README.md is missing'];
+  const lines = read('README.md').split('\n');
+  const at = findConfigTable(lines);
+  if (!at) return ['README.md has no Configuration table ("| setting | program | default | meaning |")'];
+  const documented = new Set(lines.slice(at[0] + 2, at[1]));
+  const problems = configTableRows()
+    .filter((r) => !documented.has(r.line))
+    .map(
+      (r) => `${r.name}: README.md's row differs from the settings table (npm run docs:config -- --write)`,
+    );
+  if (problems.length === 0 && lines.slice(at[0], at[1]).join('\n') !== configTableMarkdown())
+    problems.push('README.md has rows no setting makes, or out of order (npm run docs:config -- --write)');
+  return problems;
+}
+check("README.md's Configuration table is the one the settings table makes", readmeTableProblems());
 
 function unknownSettings(where: string, names: Iterable<string>): string[] {
   return [...new Set(names)]
     .filter((n) => n.startsWith('SLUICE_') && !known.has(n))
-    .map((n) => `${where}: ${n} is not a setting (not in SETTINGS of packages/shared/src/config.ts)`);
+    .map(
+      (n) => `${where}: ${n} is not a setting (not in the settings table of packages/shared/src/config.ts)`,
+    );
 }
 
 // --- Kubernetes -----------------------------------------------------------------------------

@@ -13,8 +13,8 @@
 #      neither 3 nor 4 knows fails
 #   5. compose-check loads deploy/docker/compose.yaml as Docker Compose does (schema,
 #      interpolation, references between services)
-#   6. check.ts: every SLUICE_ variable passed anywhere is in SETTINGS
-#      (packages/shared/src/config.ts), README.md documents every setting, pods hardened and
+#   6. check.ts: every SLUICE_ variable passed anywhere is in the settings table
+#      (packages/shared/src/config.ts), README.md's Configuration table is the one it makes, pods hardened and
 #      probed, objects refer to objects that exist, Dockerfiles copy what exists, the container
 #      health check behaves
 #

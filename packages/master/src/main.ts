@@ -1,12 +1,21 @@
 /**
  * `sluice-master`: reads the settings once, starts the master, and stops it on SIGTERM or
  * SIGINT (the election node goes at once, so a standby takes over without waiting for the
- * session timeout). Exit codes: 0 stopped, 1 failed, 2 bad settings.
+ * session timeout). An unknown `SLUICE_*` name is a warning, never a reason to stop.
+ * Exit codes: 0 stopped, 1 failed, 2 bad settings.
  */
-import { createLogger, isSluiceError, loadMasterConfig, ValidationError } from '@sluice/shared';
+import {
+  createLogger,
+  isSluiceError,
+  loadMasterConfig,
+  unknownSettingWarnings,
+  ValidationError,
+} from '@sluice/shared';
 import { startMaster } from './master.ts';
 
 async function main(): Promise<void> {
+  // Before the settings are checked, so a misspelled name is pointed out even when they fail.
+  for (const w of unknownSettingWarnings()) process.stderr.write(`sluice-master: warning: ${w}\n`);
   let config: ReturnType<typeof loadMasterConfig>;
   try {
     config = loadMasterConfig();

@@ -1,358 +1,756 @@
 /**
- * Configuration: read once from the environment, validated with every problem reported at
- * once by its setting's name, then frozen. Nothing else in Sluice reads `process.env`.
+ * Configuration: every setting of both programs is one row of SETTING_TABLE below (its name,
+ * the programs that use it, how it is parsed, its default and range, whether it is a secret,
+ * its one-line meaning). The loaders, the secrets kept out of logs and answers, the warning
+ * about unknown `SLUICE_*` names and the README's Configuration table (`npm run docs:config`)
+ * all come from that table, so a setting is written once.
  *
- * Settings for the other program are ignored, so one ConfigMap can serve both.
+ * Read once from the environment, validated with every problem reported at once by its
+ * setting's name, then frozen. Nothing else in Sluice reads `process.env`. Settings for the
+ * other program are ignored, so one ConfigMap can serve both.
  */
 import { hostname } from 'node:os';
 import { ErrorCodes, type Problem, ValidationError } from './errors.ts';
 import { workerIdProblem } from './zk-layout.ts';
 
+// The shapes the programs use. What each field means, its default and its range are in the
+// row of SETTING_TABLE it is read from (see the loaders at the end of this file).
+
 export interface S3Settings {
-  /** Empty for AWS itself. */
   endpoint: string;
   region: string;
   forcePathStyle: boolean;
-  /** Send `If-None-Match: *` so that the first complete write of a key wins. @defaultValue true */
   conditionalWrites: boolean;
-  /** Requests per S3 call before giving up (SDK retries with backoff and jitter). @defaultValue 6 */
   maxAttempts: number;
 }
 
+export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
 export interface CommonConfig {
   kafkaBrokers: string[];
-  /** Kafka client id. @defaultValue `sluice` */
   kafkaClientId: string;
   kafkaSsl: boolean;
-  kafkaSasl: {
-    mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
-    username: string;
-    password: string;
-  } | null;
+  kafkaSasl: { mechanism: KafkaSaslMechanism; username: string; password: string } | null;
   zookeeper: string;
-  /** `user:password` for a ZooKeeper digest ACL, or empty. */
   zookeeperDigest: string;
   zkSessionTimeoutMs: number;
   redisUrl: string;
-  /** Redis key prefix of the BullMQ queue (several Sluice installations may share a Redis). @defaultValue `sluice` */
   queuePrefix: string;
   s3: S3Settings;
   httpHost: string;
   httpPort: number;
-  /** Bearer tokens accepted for changes; empty: no change is allowed. */
   apiTokens: string[];
-  /** Require a token for reads too. @defaultValue false */
   protectReads: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** Unique per process: `{host}-{pid}` unless set. */
   id: string;
   host: string;
 }
 
 export interface MasterConfig extends CommonConfig {
-  /** Address other masters and operators reach this one at. @defaultValue `http://{host}:{port}` */
   advertisedUrl: string;
-  /** How often the leader plans and tracks. @defaultValue 1000 */
   planIntervalMs: number;
-  /** An active range with no progress for this long is requeued. @defaultValue 60000 */
   stallTimeoutMs: number;
-  /** Most ranges in flight per partition. @defaultValue 4 */
   maxInFlightPerPartition: number;
-  /** How often the leader checks that every unfinished range has its job in Redis. @defaultValue 15000 */
   reconcileIntervalMs: number;
-  /** How often the leader audits each topic's new commit records (cheap; `sluice audit` does the full check). @defaultValue 5 minutes */
   auditIntervalMs: number;
-  /** How often the leader looks for hour (or day) folders to finalize with `_SUCCESS`. @defaultValue 1 minute */
   finalizeIntervalMs: number;
-  /** Incomplete multipart uploads older than this are aborted. @defaultValue 1 hour */
   abandonedUploadAgeMs: number;
-  /** Tries of one range attempt (BullMQ job attempts) before the range is marked failed for the leader to requeue. @defaultValue 3 */
   jobAttempts: number;
 }
 
 export interface WorkerConfig extends CommonConfig {
   concurrency: number;
-  /** Multipart part size; with `uploadQueueSize`, bounds upload memory per object. @defaultValue 8 MiB */
   partSizeBytes: number;
-  /** Parts of one object uploading at once. @defaultValue 2 */
   uploadQueueSize: number;
-  /** Most bytes one Kafka fetch may return. @defaultValue 8 MiB */
   fetchMaxBytes: number;
-  /** How often an active range reports progress to ZooKeeper. @defaultValue 5000 */
   progressIntervalMs: number;
-  /** How long SIGTERM lets ranges in hand finish before aborting them (they are requeued). @defaultValue 25000 */
   shutdownGraceMs: number;
-  /** On a retry of a completed range, re-read it and compare with its commit record. @defaultValue false */
   verifyOnRetry: boolean;
 }
 
+export type Program = 'master' | 'worker';
 type Env = Record<string, string | undefined>;
+
+// --- the table -------------------------------------------------------------------------------
+
+/** How a setting's text becomes its value; `blank` stands in when it is missing or wrong. */
+export interface SettingParser<T> {
+  readonly type: 'text' | 'list' | 'integer' | 'boolean' | 'choice';
+  readonly min?: number;
+  readonly max?: number;
+  readonly values?: readonly string[];
+  readonly blank: T;
+  parse(raw: string): { value: T } | { problem: string };
+}
+
+/** What a default computed at start depends on. */
+export interface DefaultContext {
+  program: Program;
+  host: string;
+  pid: number;
+  httpPort: number;
+}
+
+/** The default of a setting that must be set. */
+export const REQUIRED: unique symbol = Symbol('required');
+
+export interface Setting<T> {
+  readonly name: `SLUICE_${string}`;
+  /** The programs that use it (the README's program column). */
+  readonly programs: 'both' | Program;
+  readonly parser: SettingParser<T>;
+  readonly default: T | ((c: DefaultContext) => T) | typeof REQUIRED;
+  /** The README's default column, when the default is computed or better said in words. */
+  readonly shownDefault?: string;
+  /**
+   * A secret is kept out of logs (by this path under `config`) and out of API answers (by
+   * value: `secretParts` gives the texts to hide, longest first being the scrubber's job).
+   */
+  readonly secret?: { readonly path: string; readonly parts?: (value: string) => string[] };
+  /** One line, as the README's meaning column shows it. */
+  readonly meaning: string;
+}
+
+const text: SettingParser<string> = {
+  type: 'text',
+  blank: '',
+  parse: (raw) => ({ value: raw.trim() }),
+};
+
+const list: SettingParser<string[]> = {
+  type: 'list',
+  blank: [],
+  parse: (raw) => ({
+    value: raw
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+  }),
+};
+
+function integer(min: number, max: number): SettingParser<number> {
+  return {
+    type: 'integer',
+    min,
+    max,
+    blank: min,
+    parse(raw) {
+      if (!/^\d+$/.test(raw.trim()))
+        return { problem: `must be a whole number between ${min} and ${max}, got "${raw}"` };
+      const n = Number(raw.trim());
+      if (n < min || n > max) return { problem: `must be between ${min} and ${max}, got ${n}` };
+      return { value: n };
+    },
+  };
+}
+
+const boolean: SettingParser<boolean> = {
+  type: 'boolean',
+  values: ['1', 'true', 'yes', '0', 'false', 'no'],
+  blank: false,
+  parse(raw) {
+    const v = raw.trim().toLowerCase();
+    if (['1', 'true', 'yes'].includes(v)) return { value: true };
+    if (['0', 'false', 'no'].includes(v)) return { value: false };
+    return { problem: `must be one of 1, true, yes, 0, false, no; got "${raw}"` };
+  },
+};
+
+function choice<const V extends string>(values: readonly [V, ...V[]]): SettingParser<V> {
+  return {
+    type: 'choice',
+    values,
+    blank: values[0],
+    parse(raw) {
+      const v = raw.trim();
+      return (values as readonly string[]).includes(v)
+        ? { value: v as V }
+        : { problem: `must be one of ${values.join(', ')}; got "${raw}"` };
+    },
+  };
+}
+
+/** Keeps each row's value type, so the loaders read typed values. */
+const setting = <T>(s: Setting<T>): Setting<T> => s;
+
+const MiB = 1024 * 1024;
+const processId = (c: DefaultContext) => `${c.host}-${c.pid}`;
+const afterColon = (s: string) => s.slice(s.indexOf(':') + 1);
+
+/** `redis://user:pw@host` → the user-info and the password, URL-encoded and not. */
+function redisUrlSecrets(url: string): string[] {
+  const userinfo = /^[a-z]+:\/\/([^@/]*)@/i.exec(url)?.[1];
+  if (!userinfo) return [];
+  const password = afterColon(userinfo);
+  const out = [userinfo, password];
+  try {
+    out.push(decodeURIComponent(password));
+  } catch {
+    // not URL-encoded
+  }
+  return out;
+}
+
+/** Every setting, in the order of the README's table. */
+const S = {
+  kafkaBrokers: setting({
+    name: 'SLUICE_KAFKA_BROKERS',
+    programs: 'both',
+    parser: text,
+    default: REQUIRED,
+    meaning: 'bootstrap brokers, `host:port,host:port`',
+  }),
+  kafkaClientId: setting({
+    name: 'SLUICE_KAFKA_CLIENT_ID',
+    programs: 'both',
+    parser: text,
+    default: 'sluice',
+    meaning: 'Kafka client id',
+  }),
+  kafkaSsl: setting({
+    name: 'SLUICE_KAFKA_SSL',
+    programs: 'both',
+    parser: boolean,
+    default: false,
+    meaning: 'TLS to the brokers',
+  }),
+  kafkaSaslMechanism: setting<KafkaSaslMechanism | 'none'>({
+    name: 'SLUICE_KAFKA_SASL_MECHANISM',
+    programs: 'both',
+    parser: choice(['none', 'plain', 'scram-sha-256', 'scram-sha-512']),
+    default: 'none',
+    meaning: '`none`, `plain`, `scram-sha-256`, `scram-sha-512`',
+  }),
+  kafkaSaslUsername: setting({
+    name: 'SLUICE_KAFKA_SASL_USERNAME',
+    programs: 'both',
+    parser: text,
+    default: REQUIRED,
+    shownDefault: '',
+    meaning: 'SASL user (with a mechanism)',
+  }),
+  kafkaSaslPassword: setting({
+    name: 'SLUICE_KAFKA_SASL_PASSWORD',
+    programs: 'both',
+    parser: text,
+    default: REQUIRED,
+    shownDefault: '',
+    secret: { path: 'kafkaSasl.password' },
+    meaning: 'SASL password (secret)',
+  }),
+  zookeeper: setting({
+    name: 'SLUICE_ZOOKEEPER',
+    programs: 'both',
+    parser: text,
+    default: REQUIRED,
+    meaning: 'connect string, chroot allowed: `zk-0:2181,zk-1:2181/sluice-prod`',
+  }),
+  zookeeperDigest: setting({
+    name: 'SLUICE_ZOOKEEPER_DIGEST',
+    programs: 'both',
+    parser: text,
+    default: '',
+    secret: { path: 'zookeeperDigest', parts: (d) => [d, afterColon(d)] },
+    meaning: '`user:password` for ZooKeeper digest auth (secret)',
+  }),
+  zkSessionTimeoutMs: setting({
+    name: 'SLUICE_ZK_SESSION_TIMEOUT_MS',
+    programs: 'both',
+    parser: integer(1_000, 120_000),
+    default: 10_000,
+    meaning: 'ZooKeeper session timeout; sets how fast a dead worker or master is noticed',
+  }),
+  redisUrl: setting({
+    name: 'SLUICE_REDIS_URL',
+    programs: 'both',
+    parser: text,
+    default: REQUIRED,
+    secret: { path: 'redisUrl', parts: redisUrlSecrets },
+    meaning: '`redis://[:password@]host:6379[/db]` or `rediss://` for TLS',
+  }),
+  queuePrefix: setting({
+    name: 'SLUICE_QUEUE_PREFIX',
+    programs: 'both',
+    parser: text,
+    default: 'sluice',
+    meaning: 'Redis key prefix of the queue (several installations may share a Redis)',
+  }),
+  s3Endpoint: setting({
+    name: 'SLUICE_S3_ENDPOINT',
+    programs: 'both',
+    parser: text,
+    default: '',
+    shownDefault: 'empty (AWS)',
+    meaning: 'S3-compatible endpoint, `http(s)://host:port`',
+  }),
+  s3Region: setting({
+    name: 'SLUICE_S3_REGION',
+    programs: 'both',
+    parser: text,
+    default: 'us-east-1',
+    meaning: 'region',
+  }),
+  s3ForcePathStyle: setting({
+    name: 'SLUICE_S3_FORCE_PATH_STYLE',
+    programs: 'both',
+    parser: boolean,
+    default: false,
+    meaning: 'path-style requests (`1/true/yes`, `0/false/no`)',
+  }),
+  s3ConditionalWrites: setting({
+    name: 'SLUICE_S3_CONDITIONAL_WRITES',
+    programs: 'both',
+    parser: boolean,
+    default: true,
+    meaning: 'send `If-None-Match: *` so the first complete write of a key wins',
+  }),
+  s3MaxAttempts: setting({
+    name: 'SLUICE_S3_MAX_ATTEMPTS',
+    programs: 'both',
+    parser: integer(1, 50),
+    default: 6,
+    meaning: 'attempts per S3 call (exponential backoff with jitter)',
+  }),
+  httpHost: setting({
+    name: 'SLUICE_HTTP_HOST',
+    programs: 'both',
+    parser: text,
+    default: '0.0.0.0',
+    meaning: 'HTTP listen address',
+  }),
+  httpPort: setting({
+    name: 'SLUICE_HTTP_PORT',
+    programs: 'both',
+    parser: integer(0, 65535),
+    default: (c) => (c.program === 'master' ? 8080 : 8081),
+    shownDefault: '`8080` master, `8081` worker',
+    meaning: 'HTTP port (health, metrics; the API on the master)',
+  }),
+  apiTokens: setting({
+    name: 'SLUICE_API_TOKEN',
+    programs: 'master',
+    parser: list,
+    default: [],
+    shownDefault: 'empty',
+    secret: { path: 'apiTokens' },
+    meaning: 'comma-separated bearer tokens accepted for changes (rotate by listing old and new)',
+  }),
+  protectReads: setting({
+    name: 'SLUICE_PROTECT_READS',
+    programs: 'master',
+    parser: boolean,
+    default: false,
+    meaning: 'require a token for reads too (health checks stay open)',
+  }),
+  logLevel: setting<CommonConfig['logLevel']>({
+    name: 'SLUICE_LOG_LEVEL',
+    programs: 'both',
+    parser: choice(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+    meaning: '`fatal` … `trace`, `silent`',
+  }),
+  hostname: setting({
+    name: 'SLUICE_HOSTNAME',
+    programs: 'both',
+    parser: text,
+    default: () => hostname(),
+    shownDefault: 'OS hostname',
+    meaning: 'host name reported to ZooKeeper and in ids',
+  }),
+  masterId: setting({
+    name: 'SLUICE_MASTER_ID',
+    programs: 'master',
+    parser: text,
+    default: processId,
+    shownDefault: '`{host}-{pid}`',
+    meaning: "this master's id",
+  }),
+  workerId: setting({
+    name: 'SLUICE_WORKER_ID',
+    programs: 'worker',
+    parser: text,
+    default: processId,
+    shownDefault: '`{host}-{pid}`',
+    meaning: "this worker's id (letters, digits, `._-`)",
+  }),
+  advertisedUrl: setting({
+    name: 'SLUICE_ADVERTISED_URL',
+    programs: 'master',
+    parser: text,
+    default: (c) => `http://${c.host}:${c.httpPort}`,
+    shownDefault: '`http://{host}:{port}`',
+    meaning: 'where other masters and operators reach this master',
+  }),
+  planIntervalMs: setting({
+    name: 'SLUICE_PLAN_INTERVAL_MS',
+    programs: 'master',
+    parser: integer(50, 60_000),
+    default: 1_000,
+    meaning: 'how often the leader plans and commits',
+  }),
+  stallTimeoutMs: setting({
+    name: 'SLUICE_STALL_TIMEOUT_MS',
+    programs: 'master',
+    parser: integer(1_000, 3_600_000),
+    default: 60_000,
+    meaning: 'an active range without progress this long is requeued',
+  }),
+  maxInFlightPerPartition: setting({
+    name: 'SLUICE_MAX_IN_FLIGHT_PER_PARTITION',
+    programs: 'master',
+    parser: integer(1, 1_000),
+    default: 4,
+    meaning: 'most ranges planned but not committed per partition',
+  }),
+  reconcileIntervalMs: setting({
+    name: 'SLUICE_RECONCILE_INTERVAL_MS',
+    programs: 'master',
+    parser: integer(500, 3_600_000),
+    default: 15_000,
+    meaning: 'how often the leader checks every unfinished range still has its job in Redis',
+  }),
+  abandonedUploadAgeMs: setting({
+    name: 'SLUICE_ABANDONED_UPLOAD_AGE_MS',
+    programs: 'master',
+    parser: integer(10_000, 30 * 86_400_000),
+    default: 3_600_000,
+    meaning: 'incomplete multipart uploads older than this are aborted',
+  }),
+  auditIntervalMs: setting({
+    name: 'SLUICE_AUDIT_INTERVAL_MS',
+    programs: 'master',
+    parser: integer(1_000, 86_400_000),
+    default: 300_000,
+    meaning: "how often the leader audits each topic's newest commit records (a full audit once a day)",
+  }),
+  finalizeIntervalMs: setting({
+    name: 'SLUICE_FINALIZE_INTERVAL_MS',
+    programs: 'master',
+    parser: integer(500, 3_600_000),
+    default: 60_000,
+    meaning: 'how often the leader looks for complete hour or day folders to mark with `_SUCCESS`',
+  }),
+  concurrency: setting({
+    name: 'SLUICE_WORKER_CONCURRENCY',
+    programs: 'worker',
+    parser: integer(1, 256),
+    default: 2,
+    meaning: 'ranges one worker moves at once',
+  }),
+  partSizeBytes: setting({
+    name: 'SLUICE_WORKER_PART_SIZE_BYTES',
+    programs: 'worker',
+    parser: integer(5 * MiB, 512 * MiB),
+    default: 8 * MiB,
+    meaning: 'multipart part size (5 MiB to 512 MiB)',
+  }),
+  uploadQueueSize: setting({
+    name: 'SLUICE_WORKER_UPLOAD_QUEUE_SIZE',
+    programs: 'worker',
+    parser: integer(1, 64),
+    default: 2,
+    meaning: 'parts of one object uploading at once',
+  }),
+  fetchMaxBytes: setting({
+    name: 'SLUICE_WORKER_FETCH_MAX_BYTES',
+    programs: 'worker',
+    parser: integer(64 * 1024, 256 * MiB),
+    default: 8 * MiB,
+    meaning: 'most bytes one Kafka fetch returns',
+  }),
+  progressIntervalMs: setting({
+    name: 'SLUICE_WORKER_PROGRESS_INTERVAL_MS',
+    programs: 'worker',
+    parser: integer(100, 600_000),
+    default: 5_000,
+    meaning: 'how often an active range reports progress',
+  }),
+  shutdownGraceMs: setting({
+    name: 'SLUICE_WORKER_SHUTDOWN_GRACE_MS',
+    programs: 'worker',
+    parser: integer(0, 3_600_000),
+    default: 25_000,
+    meaning:
+      "on SIGTERM, how long ranges in hand may finish before they are aborted and requeued; keep it below the pod's termination grace period",
+  }),
+  jobAttempts: setting({
+    name: 'SLUICE_JOB_ATTEMPTS',
+    programs: 'master',
+    parser: integer(1, 100),
+    default: 3,
+    meaning:
+      'tries of one range attempt (with exponential backoff from 1 s) before the range is marked failed; the leader then requeues it with backoff from 5 s to 5 min',
+  }),
+  verifyOnRetry: setting({
+    name: 'SLUICE_VERIFY_ON_RETRY',
+    programs: 'worker',
+    parser: boolean,
+    default: false,
+    meaning: 'when a retry finds a range done, re-read it and compare with its commit record',
+  }),
+};
+
+/** Every setting either program reads, one row each, in the README's order. */
+export const SETTING_TABLE: readonly Setting<unknown>[] = Object.values(S);
+
+/** The names of SETTING_TABLE. */
+export const SETTINGS: readonly string[] = SETTING_TABLE.map((s) => s.name);
+
+// --- reading ---------------------------------------------------------------------------------
 
 class Reader {
   readonly problems: Problem[] = [];
-  readonly env: Env;
-  constructor(env: Env) {
-    this.env = env;
+  readonly #env: Env;
+  readonly ctx: DefaultContext;
+  constructor(env: Env, program: Program) {
+    this.#env = env;
+    this.ctx = { program, host: '', pid: process.pid, httpPort: 0 };
   }
 
-  str(name: string, def?: string): string {
-    const v = this.env[name];
-    if (v === undefined || v === '') {
-      if (def === undefined) {
-        this.problems.push({ path: name, message: 'is required but not set' });
-        return '';
-      }
-      return def;
-    }
-    return v.trim();
+  problem(s: Setting<unknown>, message: string): void {
+    this.problems.push({ path: s.name, message });
   }
 
-  int(name: string, def: number, min: number, max: number): number {
-    const raw = this.env[name];
-    if (raw === undefined || raw === '') return def;
-    if (!/^\d+$/.test(raw.trim())) {
-      this.problems.push({
-        path: name,
-        message: `must be a whole number between ${min} and ${max}, got "${raw}"`,
-      });
-      return def;
+  /** The setting's value; its default when it is not set (an empty value is not set). */
+  get<T>(s: Setting<T>): T {
+    const raw = this.#env[s.name];
+    const fallback = (): T => {
+      if (s.default === REQUIRED) return s.parser.blank;
+      return typeof s.default === 'function' ? (s.default as (c: DefaultContext) => T)(this.ctx) : s.default;
+    };
+    if (raw === undefined || raw === '') {
+      if (s.default === REQUIRED) this.problem(s, 'is required but not set');
+      return fallback();
     }
-    const n = Number(raw.trim());
-    if (n < min || n > max) {
-      this.problems.push({ path: name, message: `must be between ${min} and ${max}, got ${n}` });
-      return def;
+    const out = s.parser.parse(raw);
+    if ('problem' in out) {
+      this.problem(s, out.problem);
+      return fallback();
     }
-    return n;
-  }
-
-  bool(name: string, def: boolean): boolean {
-    const raw = this.env[name];
-    if (raw === undefined || raw === '') return def;
-    const v = raw.trim().toLowerCase();
-    if (['1', 'true', 'yes'].includes(v)) return true;
-    if (['0', 'false', 'no'].includes(v)) return false;
-    this.problems.push({ path: name, message: `must be one of 1, true, yes, 0, false, no; got "${raw}"` });
-    return def;
-  }
-
-  oneOf<T extends string>(name: string, def: T, values: readonly T[]): T {
-    const raw = this.env[name];
-    if (raw === undefined || raw === '') return def;
-    if (!(values as readonly string[]).includes(raw.trim())) {
-      this.problems.push({ path: name, message: `must be one of ${values.join(', ')}; got "${raw}"` });
-      return def;
-    }
-    return raw.trim() as T;
+    return out.value;
   }
 }
 
-function hostPortList(r: Reader, name: string, value: string): string[] {
+function hostPortList(r: Reader, s: Setting<string>, value: string): string[] {
   const list = value
     .split(',')
-    .map((s) => s.trim())
+    .map((x) => x.trim())
     .filter(Boolean);
   for (const hp of list) {
     if (!/^[A-Za-z0-9.[\]:_-]+:\d{1,5}$/.test(hp)) {
-      r.problems.push({
-        path: name,
-        message: `"${hp}" is not host:port (example: kafka-0.kafka:9092,kafka-1.kafka:9092)`,
-      });
+      r.problem(s, `"${hp}" is not host:port (example: kafka-0.kafka:9092,kafka-1.kafka:9092)`);
     }
   }
   return list;
 }
 
-function common(r: Reader, program: 'master' | 'worker', defaultPort: number): CommonConfig {
-  const host = r.str('SLUICE_HOSTNAME', hostname());
-  const id = r.str(program === 'master' ? 'SLUICE_MASTER_ID' : 'SLUICE_WORKER_ID', `${host}-${process.pid}`);
+function common(r: Reader): CommonConfig {
+  const host = r.get(S.hostname);
+  r.ctx.host = host;
+  const idSetting = r.ctx.program === 'master' ? S.masterId : S.workerId;
+  const id = r.get(idSetting);
   const idProblem = workerIdProblem(id);
-  if (idProblem)
-    r.problems.push({
-      path: program === 'master' ? 'SLUICE_MASTER_ID' : 'SLUICE_WORKER_ID',
-      message: idProblem,
-    });
+  if (idProblem) r.problem(idSetting, idProblem);
 
-  const brokers = hostPortList(r, 'SLUICE_KAFKA_BROKERS', r.str('SLUICE_KAFKA_BROKERS'));
-  const zk = r.str('SLUICE_ZOOKEEPER');
+  const brokers = hostPortList(r, S.kafkaBrokers, r.get(S.kafkaBrokers));
+  const zk = r.get(S.zookeeper);
   if (zk) {
     const [hosts, chroot] = [zk.split('/')[0]!, zk.includes('/') ? zk.slice(zk.indexOf('/')) : ''];
-    hostPortList(r, 'SLUICE_ZOOKEEPER', hosts);
+    hostPortList(r, S.zookeeper, hosts);
     if (chroot && !/^(\/[A-Za-z0-9._-]+)+\/?$/.test(chroot)) {
-      r.problems.push({
-        path: 'SLUICE_ZOOKEEPER',
-        message: `chroot "${chroot}" must be a path like /sluice-prod`,
-      });
+      r.problem(S.zookeeper, `chroot "${chroot}" must be a path like /sluice-prod`);
     }
   }
-  const redisUrl = r.str('SLUICE_REDIS_URL');
+  const redisUrl = r.get(S.redisUrl);
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
-    r.problems.push({
-      path: 'SLUICE_REDIS_URL',
-      message: 'must start with redis:// or rediss:// (example: redis://redis:6379)',
-    });
+    r.problem(S.redisUrl, 'must start with redis:// or rediss:// (example: redis://redis:6379)');
   }
-  const endpoint = r.str('SLUICE_S3_ENDPOINT', '');
+  const endpoint = r.get(S.s3Endpoint);
   if (endpoint && !/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) {
-    r.problems.push({
-      path: 'SLUICE_S3_ENDPOINT',
-      message: `must be http(s)://host[:port] or empty for AWS; got "${endpoint}"`,
-    });
+    r.problem(S.s3Endpoint, `must be http(s)://host[:port] or empty for AWS; got "${endpoint}"`);
   }
-  const saslMech = r.oneOf('SLUICE_KAFKA_SASL_MECHANISM', 'none', [
-    'none',
-    'plain',
-    'scram-sha-256',
-    'scram-sha-512',
-  ]);
+  const saslMech = r.get(S.kafkaSaslMechanism);
   const sasl =
     saslMech === 'none'
       ? null
-      : {
-          mechanism: saslMech,
-          username: r.str('SLUICE_KAFKA_SASL_USERNAME'),
-          password: r.str('SLUICE_KAFKA_SASL_PASSWORD'),
-        };
-  const queuePrefix = r.str('SLUICE_QUEUE_PREFIX', 'sluice');
+      : { mechanism: saslMech, username: r.get(S.kafkaSaslUsername), password: r.get(S.kafkaSaslPassword) };
+  const queuePrefix = r.get(S.queuePrefix);
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(queuePrefix)) {
-    r.problems.push({
-      path: 'SLUICE_QUEUE_PREFIX',
-      message: 'must be 1 to 64 of letters, digits, ".", "_" and "-"',
-    });
+    r.problem(S.queuePrefix, 'must be 1 to 64 of letters, digits, ".", "_" and "-"');
   }
+  const kafkaClientId = r.get(S.kafkaClientId);
+  const kafkaSsl = r.get(S.kafkaSsl);
+  const zookeeperDigest = r.get(S.zookeeperDigest);
+  const zkSessionTimeoutMs = r.get(S.zkSessionTimeoutMs);
+  const s3: S3Settings = {
+    endpoint: endpoint.replace(/\/$/, ''),
+    region: r.get(S.s3Region),
+    forcePathStyle: r.get(S.s3ForcePathStyle),
+    conditionalWrites: r.get(S.s3ConditionalWrites),
+    maxAttempts: r.get(S.s3MaxAttempts),
+  };
+  const httpHost = r.get(S.httpHost);
+  const httpPort = r.get(S.httpPort);
+  r.ctx.httpPort = httpPort;
   return {
     kafkaBrokers: brokers,
-    kafkaClientId: r.str('SLUICE_KAFKA_CLIENT_ID', 'sluice'),
-    kafkaSsl: r.bool('SLUICE_KAFKA_SSL', false),
+    kafkaClientId,
+    kafkaSsl,
     kafkaSasl: sasl,
     zookeeper: zk,
-    zookeeperDigest: r.str('SLUICE_ZOOKEEPER_DIGEST', ''),
-    zkSessionTimeoutMs: r.int('SLUICE_ZK_SESSION_TIMEOUT_MS', 10_000, 1_000, 120_000),
+    zookeeperDigest,
+    zkSessionTimeoutMs,
     redisUrl,
     queuePrefix,
-    s3: {
-      endpoint: endpoint.replace(/\/$/, ''),
-      region: r.str('SLUICE_S3_REGION', 'us-east-1'),
-      forcePathStyle: r.bool('SLUICE_S3_FORCE_PATH_STYLE', false),
-      conditionalWrites: r.bool('SLUICE_S3_CONDITIONAL_WRITES', true),
-      maxAttempts: r.int('SLUICE_S3_MAX_ATTEMPTS', 6, 1, 50),
-    },
-    httpHost: r.str('SLUICE_HTTP_HOST', '0.0.0.0'),
-    httpPort: r.int('SLUICE_HTTP_PORT', defaultPort, 0, 65535),
-    apiTokens: r
-      .str('SLUICE_API_TOKEN', '')
-      .split(',')
-      .map((t) => t.trim())
-      .filter(Boolean),
-    protectReads: r.bool('SLUICE_PROTECT_READS', false),
-    logLevel: r.oneOf('SLUICE_LOG_LEVEL', 'info', [
-      'fatal',
-      'error',
-      'warn',
-      'info',
-      'debug',
-      'trace',
-      'silent',
-    ]),
+    s3,
+    httpHost,
+    httpPort,
+    apiTokens: r.get(S.apiTokens),
+    protectReads: r.get(S.protectReads),
+    logLevel: r.get(S.logLevel),
     id,
     host,
   };
 }
 
-function finish<T extends object>(r: Reader, value: T, program: string): Readonly<T> {
+function finish<T extends object>(r: Reader, value: T): Readonly<T> {
   if (r.problems.length > 0) {
     const err = new ValidationError(r.problems, ErrorCodes.CONFIG);
-    err.message = `sluice-${program} cannot start; fix these settings:\n${r.problems.map((p) => `  - ${p.path} ${p.message}`).join('\n')}`;
+    err.message = `sluice-${r.ctx.program} cannot start; fix these settings:\n${r.problems.map((p) => `  - ${p.path} ${p.message}`).join('\n')}`;
     throw err;
   }
   return Object.freeze(value);
 }
 
 export function loadMasterConfig(env: Env = process.env): Readonly<MasterConfig> {
-  const r = new Reader(env);
-  const c = common(r, 'master', 8080);
-  const stall = r.int('SLUICE_STALL_TIMEOUT_MS', 60_000, 1_000, 3_600_000);
-  return finish(
-    r,
-    {
-      ...c,
-      advertisedUrl: r.str('SLUICE_ADVERTISED_URL', `http://${c.host}:${c.httpPort}`).replace(/\/$/, ''),
-      planIntervalMs: r.int('SLUICE_PLAN_INTERVAL_MS', 1_000, 50, 60_000),
-      stallTimeoutMs: stall,
-      maxInFlightPerPartition: r.int('SLUICE_MAX_IN_FLIGHT_PER_PARTITION', 4, 1, 1_000),
-      reconcileIntervalMs: r.int('SLUICE_RECONCILE_INTERVAL_MS', 15_000, 500, 3_600_000),
-      auditIntervalMs: r.int('SLUICE_AUDIT_INTERVAL_MS', 300_000, 1_000, 86_400_000),
-      finalizeIntervalMs: r.int('SLUICE_FINALIZE_INTERVAL_MS', 60_000, 500, 3_600_000),
-      abandonedUploadAgeMs: r.int('SLUICE_ABANDONED_UPLOAD_AGE_MS', 3_600_000, 10_000, 30 * 86_400_000),
-      jobAttempts: r.int('SLUICE_JOB_ATTEMPTS', 3, 1, 100),
-    },
-    'master',
-  );
+  const r = new Reader(env, 'master');
+  const c = common(r);
+  const stallTimeoutMs = r.get(S.stallTimeoutMs);
+  return finish(r, {
+    ...c,
+    advertisedUrl: r.get(S.advertisedUrl).replace(/\/$/, ''),
+    planIntervalMs: r.get(S.planIntervalMs),
+    stallTimeoutMs,
+    maxInFlightPerPartition: r.get(S.maxInFlightPerPartition),
+    reconcileIntervalMs: r.get(S.reconcileIntervalMs),
+    auditIntervalMs: r.get(S.auditIntervalMs),
+    finalizeIntervalMs: r.get(S.finalizeIntervalMs),
+    abandonedUploadAgeMs: r.get(S.abandonedUploadAgeMs),
+    jobAttempts: r.get(S.jobAttempts),
+  });
 }
 
 export function loadWorkerConfig(env: Env = process.env): Readonly<WorkerConfig> {
-  const r = new Reader(env);
-  const c = common(r, 'worker', 8081);
-  return finish(
-    r,
-    {
-      ...c,
-      concurrency: r.int('SLUICE_WORKER_CONCURRENCY', 2, 1, 256),
-      partSizeBytes: r.int(
-        'SLUICE_WORKER_PART_SIZE_BYTES',
-        8 * 1024 * 1024,
-        5 * 1024 * 1024,
-        512 * 1024 * 1024,
-      ),
-      uploadQueueSize: r.int('SLUICE_WORKER_UPLOAD_QUEUE_SIZE', 2, 1, 64),
-      fetchMaxBytes: r.int('SLUICE_WORKER_FETCH_MAX_BYTES', 8 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024),
-      progressIntervalMs: r.int('SLUICE_WORKER_PROGRESS_INTERVAL_MS', 5_000, 100, 600_000),
-      shutdownGraceMs: r.int('SLUICE_WORKER_SHUTDOWN_GRACE_MS', 25_000, 0, 3_600_000),
-      verifyOnRetry: r.bool('SLUICE_VERIFY_ON_RETRY', false),
-    },
-    'worker',
-  );
+  const r = new Reader(env, 'worker');
+  return finish(r, {
+    ...common(r),
+    concurrency: r.get(S.concurrency),
+    partSizeBytes: r.get(S.partSizeBytes),
+    uploadQueueSize: r.get(S.uploadQueueSize),
+    fetchMaxBytes: r.get(S.fetchMaxBytes),
+    progressIntervalMs: r.get(S.progressIntervalMs),
+    shutdownGraceMs: r.get(S.shutdownGraceMs),
+    verifyOnRetry: r.get(S.verifyOnRetry),
+  });
 }
 
-/** Every setting either program reads, for documentation checks. */
-export const SETTINGS = [
-  'SLUICE_KAFKA_BROKERS',
-  'SLUICE_KAFKA_CLIENT_ID',
-  'SLUICE_KAFKA_SSL',
-  'SLUICE_KAFKA_SASL_MECHANISM',
-  'SLUICE_KAFKA_SASL_USERNAME',
-  'SLUICE_KAFKA_SASL_PASSWORD',
-  'SLUICE_ZOOKEEPER',
-  'SLUICE_ZOOKEEPER_DIGEST',
-  'SLUICE_ZK_SESSION_TIMEOUT_MS',
-  'SLUICE_REDIS_URL',
-  'SLUICE_QUEUE_PREFIX',
-  'SLUICE_S3_ENDPOINT',
-  'SLUICE_S3_REGION',
-  'SLUICE_S3_FORCE_PATH_STYLE',
-  'SLUICE_S3_CONDITIONAL_WRITES',
-  'SLUICE_S3_MAX_ATTEMPTS',
-  'SLUICE_HTTP_HOST',
-  'SLUICE_HTTP_PORT',
-  'SLUICE_API_TOKEN',
-  'SLUICE_PROTECT_READS',
-  'SLUICE_LOG_LEVEL',
-  'SLUICE_HOSTNAME',
-  'SLUICE_MASTER_ID',
-  'SLUICE_WORKER_ID',
-  'SLUICE_ADVERTISED_URL',
-  'SLUICE_PLAN_INTERVAL_MS',
-  'SLUICE_STALL_TIMEOUT_MS',
-  'SLUICE_MAX_IN_FLIGHT_PER_PARTITION',
-  'SLUICE_RECONCILE_INTERVAL_MS',
-  'SLUICE_ABANDONED_UPLOAD_AGE_MS',
-  'SLUICE_AUDIT_INTERVAL_MS',
-  'SLUICE_FINALIZE_INTERVAL_MS',
-  'SLUICE_WORKER_CONCURRENCY',
-  'SLUICE_WORKER_PART_SIZE_BYTES',
-  'SLUICE_WORKER_UPLOAD_QUEUE_SIZE',
-  'SLUICE_WORKER_FETCH_MAX_BYTES',
-  'SLUICE_WORKER_PROGRESS_INTERVAL_MS',
-  'SLUICE_WORKER_SHUTDOWN_GRACE_MS',
-  'SLUICE_JOB_ATTEMPTS',
-  'SLUICE_VERIFY_ON_RETRY',
-] as const;
+// --- secrets -----------------------------------------------------------------------------------
+
+/** Where the secret settings are in a loaded config, for the logger's redaction list. */
+export const SECRET_CONFIG_PATHS: readonly string[] = SETTING_TABLE.flatMap((s) =>
+  s.secret ? [s.secret.path] : [],
+);
+
+/** Shorter strings are not treated as secrets (they would mask ordinary words). */
+const MIN_SECRET_LENGTH = 4;
+
+/**
+ * The secret texts of a loaded config (Redis password, Kafka SASL password, ZooKeeper digest,
+ * API tokens: the rows of SETTING_TABLE marked secret), longest first, for scrubbing answers
+ * that carry text from elsewhere.
+ */
+export function configuredSecrets(
+  cfg: Pick<CommonConfig, 'redisUrl' | 'kafkaSasl' | 'zookeeperDigest' | 'apiTokens'>,
+): string[] {
+  const out: string[] = [];
+  for (const s of SETTING_TABLE) {
+    if (!s.secret) continue;
+    let value: unknown = cfg;
+    for (const key of s.secret.path.split('.'))
+      value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (typeof v !== 'string' || v === '') continue;
+      out.push(...(s.secret.parts ? s.secret.parts(v) : [v]));
+    }
+  }
+  return [...new Set(out.filter((s) => s.length >= MIN_SECRET_LENGTH))].sort((a, b) => b.length - a.length);
+}
+
+// --- names that are not settings ---------------------------------------------------------------
+
+/**
+ * `SLUICE_` names that no setting has but that are no mistake either: the local stack's
+ * (deploy/local, all under SLUICE_STACK_), the `sluice` CLI's SLUICE_API_URL, and those of
+ * the repository's own scripts (demo, benchmark, scripts/ensure-node.sh, deploy/local/probe.ts).
+ */
+const OTHER_PREFIXES = ['SLUICE_STACK_', 'SLUICE_DEMO_', 'SLUICE_BENCH_'];
+const OTHER_NAMES = new Set(['SLUICE_API_URL', 'SLUICE_NODE_PACKAGE', 'SLUICE_PROBE_TIMEOUT_MS']);
+
+/** Edits (insert, delete, replace, swap two neighbours) that turn `a` into `b`. */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i]!;
+      row[j] = Math.min(
+        d[i - 1]![j]! + 1,
+        row[j - 1]! + 1,
+        d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        row[j] = Math.min(row[j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The setting a mistyped name most likely meant, or null when none is near. */
+export function closestSetting(name: string): string | null {
+  const wanted = name.toUpperCase();
+  let best: { name: string; distance: number } | null = null;
+  for (const s of SETTINGS) {
+    const distance = editDistance(wanted, s);
+    if (!best || distance < best.distance) best = { name: s, distance };
+  }
+  // Near: at most 2 edits, or 40 % of what follows SLUICE_ (SLUICE_WORKER_JOB_ATTEMPTS is 7
+  // edits from SLUICE_JOB_ATTEMPTS); farther names are more likely something else entirely.
+  const near = Math.max(2, Math.floor(0.4 * (name.length - 'SLUICE_'.length)));
+  return best && best.distance <= near ? best.name : null;
+}
+
+/**
+ * One warning per `SLUICE_*` variable of `env` that neither program reads, naming the setting
+ * it most likely meant. Both programs print these at start, before their settings are checked
+ * (so also when they then exit for bad settings), and never stop for them: an unknown name
+ * changes nothing, which is why it deserves a word. A setting of the other program is known.
+ */
+export function unknownSettingWarnings(env: Env = process.env): string[] {
+  const known = new Set(SETTINGS);
+  return Object.keys(env)
+    .filter(
+      (n) =>
+        n.startsWith('SLUICE_') &&
+        !known.has(n) &&
+        !OTHER_NAMES.has(n) &&
+        !OTHER_PREFIXES.some((p) => n.startsWith(p)),
+    )
+    .sort()
+    .map((n) => {
+      const meant = closestSetting(n);
+      return meant
+        ? `${n} is not a setting; did you mean ${meant}?`
+        : `${n} is not a setting of sluice-master or sluice-worker (see the Configuration table of README.md); it is ignored`;
+    });
+}

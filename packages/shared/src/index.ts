@@ -7,9 +7,11 @@
 export { createRedis, redactUrl } from './clients.ts';
 export {
   type CommonConfig,
+  configuredSecrets,
   loadMasterConfig,
   loadWorkerConfig,
   type MasterConfig,
+  unknownSettingWarnings,
   type WorkerConfig,
 } from './config.ts';
 export {

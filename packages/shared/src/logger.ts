@@ -1,8 +1,10 @@
 /**
  * The root logger (pino). Made once in each program's main; components take child loggers
- * binding `topic`, `partition`, `range`, `worker`. Secrets are redacted by path.
+ * binding `topic`, `partition`, `range`, `worker`. Secrets are redacted by path (the
+ * config's secret settings come from the settings table of config.ts).
  */
 import { type Logger, pino } from 'pino';
+import { SECRET_CONFIG_PATHS } from './config.ts';
 
 export type { Logger };
 
@@ -19,9 +21,8 @@ export function createLogger(name: string, level: string, bindings: Record<strin
         '*.token',
         '*.authorization',
         'req.headers.authorization',
-        'config.apiTokens',
-        'config.kafkaSasl',
-        'config.zookeeperDigest',
+        // the settings marked secret in the settings table, wherever a config is logged
+        ...SECRET_CONFIG_PATHS.map((p) => `config.${p}`),
       ],
       censor: '[redacted]',
     },

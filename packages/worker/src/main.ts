@@ -1,16 +1,20 @@
 /**
  * The `sluice-worker` program: read the configuration (exit 2 when it is invalid), start the
  * worker, and stop it cleanly on SIGTERM or SIGINT (exit 0). A second signal exits at once.
+ * An unknown `SLUICE_*` name is a warning printed first, never a reason to stop.
  */
 import {
   createLogger,
   isSluiceError,
   loadWorkerConfig,
+  unknownSettingWarnings,
   ValidationError,
   type WorkerConfig,
 } from '@sluice/shared';
 import { startWorker } from './start-worker.ts';
 
+// Before the settings are checked, so a misspelled name is pointed out even when they fail.
+for (const w of unknownSettingWarnings()) process.stderr.write(`sluice-worker: warning: ${w}\n`);
 let config: Readonly<WorkerConfig>;
 try {
   config = loadWorkerConfig();

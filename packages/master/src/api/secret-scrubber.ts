@@ -4,35 +4,9 @@
  * before the answer leaves. Secrets are not supposed to reach those texts at all; this
  * makes sure an unexpected error message cannot carry one to the status page.
  */
-import type { CommonConfig } from '@sluice/shared';
-
-/** Shorter strings are not treated as secrets (they would mask ordinary words). */
-const MIN_SECRET_LENGTH = 4;
-
-/** The secrets in the settings: Redis password, Kafka SASL password, ZooKeeper digest, API tokens. */
-export function configuredSecrets(
-  cfg: Pick<CommonConfig, 'redisUrl' | 'kafkaSasl' | 'zookeeperDigest' | 'apiTokens'>,
-): string[] {
-  const out: string[] = [];
-  const userinfo = /^[a-z]+:\/\/([^@/]*)@/i.exec(cfg.redisUrl)?.[1];
-  if (userinfo) {
-    out.push(userinfo);
-    const password = userinfo.slice(userinfo.indexOf(':') + 1);
-    out.push(password);
-    try {
-      out.push(decodeURIComponent(password));
-    } catch {
-      // not URL-encoded
-    }
-  }
-  if (cfg.kafkaSasl?.password) out.push(cfg.kafkaSasl.password);
-  if (cfg.zookeeperDigest) {
-    out.push(cfg.zookeeperDigest);
-    out.push(cfg.zookeeperDigest.slice(cfg.zookeeperDigest.indexOf(':') + 1));
-  }
-  out.push(...cfg.apiTokens);
-  return [...new Set(out.filter((s) => s.length >= MIN_SECRET_LENGTH))].sort((a, b) => b.length - a.length);
-}
+// Which settings are secret, and which parts of their values to hide, is said by the settings
+// table of @sluice/shared; this file only applies it.
+export { configuredSecrets } from '@sluice/shared';
 
 /** A copy of `value` whose strings have every secret replaced by `***` (longest first). */
 export function scrubSecrets<T>(value: T, secrets: readonly string[]): T {

@@ -32,11 +32,18 @@ import { type IntegrityMetrics, integrityMetricsOf } from './integrity-metrics.t
 /** Longest `stop()` waits for a pass in progress. */
 const STOP_WAIT_MS = 10_000;
 
+/** The loaded settings these passes use (their defaults are the settings table's, nowhere else). */
 export type IntegrityConfig = Pick<
   MasterConfig,
-  'planIntervalMs' | 'stallTimeoutMs' | 'maxInFlightPerPartition' | 'reconcileIntervalMs'
-> &
-  Partial<Pick<MasterConfig, 'jobAttempts' | 'auditIntervalMs' | 'finalizeIntervalMs' | 's3'>>;
+  | 'planIntervalMs'
+  | 'stallTimeoutMs'
+  | 'maxInFlightPerPartition'
+  | 'reconcileIntervalMs'
+  | 'jobAttempts'
+  | 'auditIntervalMs'
+  | 'finalizeIntervalMs'
+  | 's3'
+>;
 
 export interface IntegrityPassesOptions {
   writer: FencedWriter;
@@ -75,10 +82,10 @@ export class IntegrityPasses {
       maxInFlightPerPartition: opts.config.maxInFlightPerPartition,
       stallTimeoutMs: opts.config.stallTimeoutMs,
       reconcileIntervalMs: opts.config.reconcileIntervalMs,
-      ...(opts.config.jobAttempts ? { jobAttempts: opts.config.jobAttempts } : {}),
+      jobAttempts: opts.config.jobAttempts,
     });
     const store = opts.s3
-      ? new OutputStore(opts.s3, { conditionalWrites: opts.config.s3?.conditionalWrites ?? true })
+      ? new OutputStore(opts.s3, { conditionalWrites: opts.config.s3.conditionalWrites })
       : null;
     this.#finalizer = store
       ? new FinalizerLoop({ writer: opts.writer, store, kafka: opts.kafka, log, ...metrics })
@@ -105,13 +112,10 @@ export class IntegrityPasses {
     this.#every('replays', cfg.planIntervalMs, () => this.#replays.pass(stopped));
     const finalizer = this.#finalizer;
     if (finalizer) {
-      this.#every('finalizer', cfg.finalizeIntervalMs ?? 60_000, () =>
-        finalizer.pass(this.#o.topics(), stopped),
-      );
+      this.#every('finalizer', cfg.finalizeIntervalMs, () => finalizer.pass(this.#o.topics(), stopped));
     }
     const audit = this.#audit;
-    if (audit)
-      this.#every('audit', cfg.auditIntervalMs ?? 300_000, () => audit.pass(this.#o.topics(), stopped));
+    if (audit) this.#every('audit', cfg.auditIntervalMs, () => audit.pass(this.#o.topics(), stopped));
   }
 
   async stop(): Promise<void> {

@@ -48,8 +48,7 @@ export interface LeaderTermOptions {
     | 'reconcileIntervalMs'
     | 'abandonedUploadAgeMs'
   > &
-    Partial<Pick<MasterConfig, 'jobAttempts'>> &
-    Partial<IntegrityConfig>;
+    IntegrityConfig;
   kafka: KafkaAdmin;
   queue: RangeQueue;
   s3?: S3Client;
@@ -94,7 +93,7 @@ export class LeaderTerm {
       opts.queue,
       (t) => this.#cache.inFlight(t),
       this.#log,
-      opts.config.jobAttempts ?? 3,
+      opts.config.jobAttempts,
     );
     this.#tracker = new Tracker({
       writer: this.#writer,

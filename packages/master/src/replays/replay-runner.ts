@@ -62,8 +62,8 @@ export interface ReplayRunnerOptions {
   maxInFlightPerPartition: number;
   stallTimeoutMs: number;
   reconcileIntervalMs: number;
-  /** BullMQ attempts of one range attempt. @defaultValue 3 */
-  jobAttempts?: number;
+  /** BullMQ attempts of one range attempt (SLUICE_JOB_ATTEMPTS). */
+  jobAttempts: number;
   now?: () => number;
 }
 
@@ -96,7 +96,7 @@ export class ReplayRunner {
     this.#o = opts;
     this.#now = opts.now ?? Date.now;
     // Replay jobs have one priority: the topic's ranges in flight do not matter to it.
-    this.#enqueuer = new RangeEnqueuer(opts.queue, () => 0, opts.log, opts.jobAttempts ?? 3);
+    this.#enqueuer = new RangeEnqueuer(opts.queue, () => 0, opts.log, opts.jobAttempts);
     this.#supervision = new RangeSupervision({
       writer: opts.writer,
       queue: opts.queue,

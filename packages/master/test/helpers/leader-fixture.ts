@@ -7,6 +7,7 @@ import type { TestContext } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   type KafkaAdmin,
+  loadMasterConfig,
   outputSpecOf,
   type PartitionOffsets,
   type RangeJobData,
@@ -129,6 +130,12 @@ export async function leaderTerm(
     zk: s,
     epoch: e.epoch!,
     config: {
+      // The documented defaults (the settings table's) for what the test does not set.
+      ...loadMasterConfig({
+        SLUICE_KAFKA_BROKERS: 'k:9092',
+        SLUICE_ZOOKEEPER: 'zk:2181',
+        SLUICE_REDIS_URL: 'redis://r:6379',
+      }),
       // The test drives the passes itself.
       planIntervalMs: 600_000,
       stallTimeoutMs: 1_000,
