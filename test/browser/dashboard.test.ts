@@ -42,7 +42,7 @@ let page: Page;
 before(async () => {
   dropBucket = (await createBucket(s3, bucket)).delete;
   master = await cluster.startMaster();
-  await cluster.startWorker({ SLUICE_WORKER_CONCURRENCY: '4', SLUICE_WORKER_JOB_ATTEMPTS: '1' });
+  await cluster.startWorker({ SLUICE_WORKER_CONCURRENCY: '4' });
   api = apiClient(master.url, cluster.token);
   weblogs = await createTopic(kafka, uniqueName('weblogs'), 3);
   clicks = await createTopic(kafka, uniqueName('clicks'), 1);

@@ -60,7 +60,7 @@ function sluice(args: string[], env: Record<string, string> = {}): Promise<Run> 
 before(async () => {
   dropBucket = (await createBucket(s3, bucket)).delete;
   master = await cluster.startMaster();
-  await cluster.startWorker({ SLUICE_WORKER_JOB_ATTEMPTS: '1' });
+  await cluster.startWorker();
   weblogs = await createTopic(kafka, uniqueName('weblogs'), 2);
   await weblogs.producer.send({
     topic: weblogs.name,
