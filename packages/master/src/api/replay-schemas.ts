@@ -4,6 +4,7 @@
  * serializer (a field missing here is not sent); the types the handlers use come from them.
  */
 import { topicPatchBodySchema } from './topic-schemas.ts';
+import type { Answer, Request } from './type-provider.ts';
 
 const policy = topicPatchBodySchema.properties;
 
@@ -72,6 +73,7 @@ export const replayViewSchema = {
         destination: {
           type: 'object',
           properties: { bucket: { type: 'string' }, prefix: { type: 'string' } },
+          required: ['bucket', 'prefix'],
         },
         format: { type: 'string' },
         compression: { type: 'string' },
@@ -87,6 +89,7 @@ export const replayViewSchema = {
         kmsKeyId: { type: 'string' },
         storageClass: { type: 'string' },
       },
+      required: ['destination'],
     },
     maxRangeMessages: { type: 'integer' },
     maxRangeBytes: { type: 'integer' },
@@ -106,6 +109,7 @@ export const replayViewSchema = {
       items: {
         type: 'object',
         properties: { partition: { type: 'integer' }, start: { type: 'string' }, end: { type: 'string' } },
+        required: ['partition', 'start', 'end'],
       },
     },
     notes: { type: 'array', items: { type: 'string' } },
@@ -145,9 +149,22 @@ export const replayViewSchema = {
   required: ['id', 'topic', 'state', 'output', 'partitions', 'progress', 'partitionsProgress', 'createdAt'],
 } as const;
 
+export const replayListSchema = {
+  type: 'object',
+  properties: { replays: { type: 'array', items: replayViewSchema } },
+  required: ['replays'],
+} as const;
+
 export const replayIdParamsSchema = {
   type: 'object',
   properties: { id: { type: 'string', description: 'Replay id, `r-…`.' } },
   required: ['id'],
   additionalProperties: false,
 } as const;
+
+/** The body `POST /api/v1/replays` accepts. */
+export type ReplayBody = Request<typeof replayBodySchema>;
+
+/** A replay as every replay route answers it, and the list of them. */
+export type ReplayAnswer = Answer<typeof replayViewSchema>;
+export type ReplayListAnswer = Answer<typeof replayListSchema>;

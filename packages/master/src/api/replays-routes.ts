@@ -11,15 +11,19 @@
  * A destination inside a registered topic's `{prefix}/{topic}/` (or a running replay's), or
  * holding one, is refused with 400: the same offsets would name the same objects.
  */
-import type { FastifyPluginAsync } from 'fastify';
-import { createReplayFromRequest, type ReplayBody } from '../replays/replay-request.ts';
+import { createReplayFromRequest } from '../replays/replay-request.ts';
 import { cancelReplay, listReplays, readReplay, replayNotFound, replayView } from '../stores/replay-store.ts';
-import type { RouteOptions } from './api-deps.ts';
+import type { RoutePlugin } from './api-deps.ts';
 import { bearerSecurity, errorResponses } from './common-schemas.ts';
-import { replayBodySchema, replayIdParamsSchema, replayViewSchema } from './replay-schemas.ts';
+import {
+  replayBodySchema,
+  replayIdParamsSchema,
+  replayListSchema,
+  replayViewSchema,
+} from './replay-schemas.ts';
 
-export const replaysRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
-  app.post<{ Body: ReplayBody }>(
+export const replaysRoutes: RoutePlugin = async (app, { deps }) => {
+  app.post(
     '/',
     {
       prefixTrailingSlash: 'no-slash',
@@ -51,11 +55,7 @@ export const replaysRoutes: FastifyPluginAsync<RouteOptions> = async (app, { dep
         tags: ['replays'],
         summary: 'Replays and their progress',
         response: {
-          200: {
-            type: 'object',
-            properties: { replays: { type: 'array', items: replayViewSchema } },
-            required: ['replays'],
-          },
+          200: replayListSchema,
           ...errorResponses(401, 403),
         },
       },
@@ -67,7 +67,7 @@ export const replaysRoutes: FastifyPluginAsync<RouteOptions> = async (app, { dep
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/:id',
     {
       schema: {
@@ -85,7 +85,7 @@ export const replaysRoutes: FastifyPluginAsync<RouteOptions> = async (app, { dep
     },
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete(
     '/:id',
     {
       schema: {

@@ -5,10 +5,18 @@
 
 import { integrityTopicProperties, replaysStatusSchema } from '../status/integrity-status.ts';
 import { lagSchema, nullableOffsetSchema } from './common-schemas.ts';
+import type { Answer } from './type-provider.ts';
 
 /** Failed ranges shown, newest first. */
 export const RECENT_FAILURES = 20;
 export const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed'] as const;
+
+/** `{ [key]: { type: 'integer' } }` for each key, typed as the literal it builds. */
+function integerFields<const K extends readonly string[]>(keys: K) {
+  return Object.fromEntries(keys.map((k) => [k, { type: 'integer' }])) as {
+    readonly [P in K[number]]: { readonly type: 'integer' };
+  };
+}
 
 export const rangeCountsSchema = {
   type: 'object',
@@ -296,7 +304,7 @@ export const statusSchema = {
     queue: {
       type: ['object', 'null'],
       description: 'BullMQ job counts, or null when Redis did not answer (see queueError).',
-      properties: Object.fromEntries(QUEUE_STATES.map((s) => [s, { type: 'integer' }])),
+      properties: integerFields(QUEUE_STATES),
       required: [...QUEUE_STATES],
     },
     queueError: { type: ['string', 'null'] },
@@ -316,3 +324,6 @@ export const statusSchema = {
     'queueError',
   ],
 } as const;
+
+/** The answer of `GET /api/v1/status`, as the CLI and the tests read it. */
+export type StatusAnswer = Answer<typeof statusSchema>;

@@ -6,6 +6,7 @@
  */
 import { LIMITS, STORAGE_CLASSES, TOPIC_DEFAULTS } from '@sluice/shared';
 import { lagSchema, nullableOffsetSchema, offsetSchema } from './common-schemas.ts';
+import type { Answer, Request } from './type-provider.ts';
 
 const granularity = { type: 'string', enum: ['hour', 'day'] } as const;
 
@@ -57,17 +58,17 @@ const partitionBy = {
   default: TOPIC_DEFAULTS.partitionBy,
 } as const;
 
-function bounded(
-  name: 'maxRangeMessages' | 'maxRangeBytes' | 'flushIntervalMs',
-  description: string,
-): Record<string, unknown> {
+function bounded<
+  const N extends 'maxRangeMessages' | 'maxRangeBytes' | 'flushIntervalMs',
+  const D extends string,
+>(name: N, description: D) {
   return {
     type: 'integer',
     minimum: LIMITS[name].min,
     maximum: LIMITS[name].max,
     default: TOPIC_DEFAULTS[name],
     description,
-  };
+  } as const;
 }
 
 /** The policy fields: what PATCH may change (and POST may set). */
@@ -187,8 +188,32 @@ const topicRecordProperties = {
   updatedAt: { type: 'string', format: 'date-time' },
 } as const;
 
-// finalizeLatenessMs came later: records stored before it lack it.
-const topicRecordRequired = Object.keys(topicRecordProperties).filter((k) => k !== 'finalizeLatenessMs');
+// finalizeLatenessMs came later: records stored before it lack it. Every other field is
+// required, listed as a literal so that the answer types know it (the check below fails to
+// compile when a field is added above and not here).
+const topicRecordRequired = [
+  'topic',
+  'destination',
+  'format',
+  'compression',
+  'partitionBy',
+  'maxRangeMessages',
+  'maxRangeBytes',
+  'flushIntervalMs',
+  'startFrom',
+  'serverSideEncryption',
+  'kmsKeyId',
+  'storageClass',
+  'topicId',
+  'paused',
+  'state',
+  'error',
+  'createdAt',
+  'updatedAt',
+] as const;
+type NotRequired = Exclude<keyof typeof topicRecordProperties, (typeof topicRecordRequired)[number]>;
+const onlyFinalizeLatenessIsOptional: NotRequired extends 'finalizeLatenessMs' ? true : never = true;
+void onlyFinalizeLatenessIsOptional;
 
 export const topicRecordSchema = {
   type: 'object',
@@ -293,3 +318,12 @@ export const topicDetailSchema = {
   },
   required: [...topicRecordRequired, 'kafkaError', 'partitions'],
 } as const;
+
+/** The bodies the schemas accept (the handlers' types, derived, never written again). */
+export type TopicCreateBody = Request<typeof topicCreateBodySchema>;
+export type TopicPatchBody = Request<typeof topicPatchBodySchema>;
+
+/** The answers of the topic routes, as the CLI reads them. */
+export type TopicRecordAnswer = Answer<typeof topicRecordSchema>;
+export type TopicListAnswer = Answer<typeof topicListSchema>;
+export type TopicDetailAnswer = Answer<typeof topicDetailSchema>;

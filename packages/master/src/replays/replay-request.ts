@@ -28,6 +28,7 @@ import {
   type ZkSession,
 } from '@sluice/shared';
 import type { ApiDeps } from '../api/api-deps.ts';
+import type { ReplayBody } from '../api/replay-schemas.ts';
 import { requireTopicMetadata } from '../kafka/kafka-view.ts';
 import { createReplay, listReplays } from '../stores/replay-store.ts';
 import { listTopics, notRegistered, readTopic } from '../stores/topic-store.ts';
@@ -39,24 +40,6 @@ import {
   type ReplayWindow,
   resolveWindow,
 } from './replay-record.ts';
-
-export interface ReplayBody {
-  topic: string;
-  destination: { bucket: string; prefix?: string };
-  format?: OutputSpec['format'];
-  compression?: OutputSpec['compression'];
-  partitionBy?: OutputSpec['partitionBy'];
-  serverSideEncryption?: OutputSpec['serverSideEncryption'];
-  kmsKeyId?: string;
-  storageClass?: string;
-  maxRangeMessages?: number;
-  maxRangeBytes?: number;
-  partition?: number;
-  fromOffset?: string;
-  toOffset?: string;
-  fromTimestamp?: string;
-  toTimestamp?: string;
-}
 
 function timeOf(v: string | undefined, path: string, problems: Problem[]): number | null {
   if (v === undefined) return null;
