@@ -12,13 +12,11 @@ import { runAudit } from '../integrity/audit-runner.ts';
 import { OutputStore } from '../stores/output-store.ts';
 import { notRegistered, readTopic } from '../stores/topic-store.ts';
 import type { RoutePlugin } from './api-deps.ts';
-import { errorResponses, topicParamsSchema } from './common-schemas.ts';
+import { errorResponses, offsetText, topicParamsSchema } from './common-schemas.ts';
 import type { Answer, Request } from './type-provider.ts';
 
 /** Findings answered at most; `problems` and `counts` always count all. */
 export const MAX_FINDINGS = 1_000;
-
-const offsetText = { type: 'string', pattern: '^\\d{1,20}$' } as const;
 
 const auditQuerySchema = {
   type: 'object',

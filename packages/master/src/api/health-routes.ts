@@ -6,7 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import { ErrorCodes } from '@sluice/shared';
 import type { RoutePlugin } from './api-deps.ts';
-import { errorSchema } from './common-schemas.ts';
+import { errorBody, errorSchema } from './common-schemas.ts';
 
 export const healthRoutes: RoutePlugin = async (app, { deps }) => {
   app.get(
@@ -42,13 +42,14 @@ export const healthRoutes: RoutePlugin = async (app, { deps }) => {
             required: ['ready', 'reasons'],
           },
           503: {
-            ...errorSchema,
+            ...errorBody,
+            description: errorSchema.description,
             properties: {
-              ...errorSchema.properties,
+              ...errorBody.properties,
               ready: { type: 'boolean' },
               reasons: { type: 'array', items: { type: 'string' } },
             },
-            required: [...errorSchema.required, 'ready', 'reasons'],
+            required: [...errorBody.required, 'ready', 'reasons'],
           },
         },
       },

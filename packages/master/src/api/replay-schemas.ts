@@ -3,6 +3,7 @@
  * every replay route answers with. The schemas validate the request and drive the response
  * serializer (a field missing here is not sent); the types the handlers use come from them.
  */
+import { offsetText, ref } from './common-schemas.ts';
 import { topicPatchBodySchema } from './topic-schemas.ts';
 import type { Answer, Request } from './type-provider.ts';
 
@@ -13,7 +14,6 @@ function noDefault<T extends object>(schema: T, description?: string): Omit<T, '
   const { default: _, ...rest } = schema as T & { default?: unknown };
   return description ? { ...rest, description } : rest;
 }
-const offsetText = { type: 'string', pattern: '^\\d{1,20}$' } as const;
 const timeValue = {
   type: 'string',
   minLength: 1,
@@ -47,16 +47,6 @@ export const replayBodySchema = {
   },
   required: ['topic', 'destination'],
   additionalProperties: false,
-} as const;
-
-const rangeCountsSchema = {
-  type: 'object',
-  properties: {
-    planned: { type: 'integer' },
-    active: { type: 'integer' },
-    done: { type: 'integer' },
-    failed: { type: 'integer' },
-  },
 } as const;
 
 export const replayViewSchema = {
@@ -141,7 +131,7 @@ export const replayViewSchema = {
           committedRecords: { type: 'integer' },
           committedBytes: { type: 'integer' },
           gapOffsets: { type: 'string' },
-          ranges: rangeCountsSchema,
+          ranges: ref('RangeCounts'),
         },
       },
     },

@@ -4,7 +4,7 @@
  */
 
 import { integrityTopicProperties, replaysStatusSchema } from '../status/integrity-status.ts';
-import { lagSchema, nullableOffsetSchema } from './common-schemas.ts';
+import { lagBody, ref } from './common-schemas.ts';
 import type { Answer } from './type-provider.ts';
 
 /** Failed ranges shown, newest first. */
@@ -17,18 +17,6 @@ function integerFields<const K extends readonly string[]>(keys: K) {
     readonly [P in K[number]]: { readonly type: 'integer' };
   };
 }
-
-export const rangeCountsSchema = {
-  type: 'object',
-  description: 'Ranges in flight (planned, not yet committed and pruned) by state.',
-  properties: {
-    planned: { type: 'integer' },
-    active: { type: 'integer' },
-    done: { type: 'integer', description: 'Done, waiting for the ranges before them to commit.' },
-    failed: { type: 'integer' },
-  },
-  required: ['planned', 'active', 'done', 'failed'],
-} as const;
 
 const rateSchema = {
   type: ['object', 'null'],
@@ -67,7 +55,7 @@ const headSchema = {
     worker: { type: ['string', 'null'] },
     failures: { type: 'integer' },
     error: { type: ['string', 'null'] },
-    progressOffset: nullableOffsetSchema,
+    progressOffset: ref('NullableOffset'),
     updatedAt: { type: 'string' },
   },
   required: ['id', 'state', 'attempt', 'worker', 'failures', 'error', 'progressOffset', 'updatedAt'],
@@ -78,9 +66,9 @@ const partitionSchema = {
   properties: {
     partition: { type: 'integer' },
     started: { type: 'boolean', description: 'Whether the leader has created the partition’s state.' },
-    committedOffset: nullableOffsetSchema,
-    highWatermark: nullableOffsetSchema,
-    lag: lagSchema,
+    committedOffset: ref('NullableOffset'),
+    highWatermark: ref('NullableOffset'),
+    lag: ref('Lag'),
     lagMs: lagMsSchema,
     committedRecords: { type: 'integer' },
     committedBytes: { type: 'integer' },
@@ -89,7 +77,7 @@ const partitionSchema = {
       pattern: '^\\d+$',
       description: 'Offsets lost to retention before Sluice read them (committed ranges), decimal.',
     },
-    ranges: rangeCountsSchema,
+    ranges: ref('RangeCounts'),
     head: headSchema,
   },
   required: [
@@ -119,11 +107,11 @@ const topicSchema = {
       type: 'integer',
       description: 'The topic’s flush interval: records may wait about this long before a range is cut.',
     },
-    lag: { ...lagSchema, description: 'Sum of the partitions’ lags; null when one is unknown.' },
+    lag: { ...lagBody, description: 'Sum of the partitions’ lags; null when one is unknown.' },
     lagMs: { ...lagMsSchema, description: 'The largest lagMs of its partitions.' },
     committedRecords: { type: 'integer' },
     committedBytes: { type: 'integer' },
-    ranges: rangeCountsSchema,
+    ranges: ref('RangeCounts'),
     throughput: throughputSchema,
     partitions: { type: 'array', items: partitionSchema },
     ...integrityTopicProperties,
@@ -173,11 +161,11 @@ export const statusSchema = {
         topics: { type: 'integer' },
         partitions: { type: 'integer' },
         lag: {
-          ...lagSchema,
+          ...lagBody,
           description: 'Offsets not yet in S3 over all topics; null when one is unknown.',
         },
         lagMs: { ...lagMsSchema, description: 'The largest lagMs of all partitions.' },
-        ranges: rangeCountsSchema,
+        ranges: ref('RangeCounts'),
         workers: { type: 'integer' },
         failures: { type: 'integer', description: 'Ranges in flight whose last attempt failed.' },
         gapOffsets: { type: 'string', pattern: '^\\d+$', description: 'Offsets lost to retention, decimal.' },

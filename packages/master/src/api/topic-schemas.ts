@@ -5,7 +5,7 @@
  * checked by `topicConfigProblems` from the shared contract.
  */
 import { LIMITS, STORAGE_CLASSES, TOPIC_DEFAULTS } from '@sluice/shared';
-import { lagSchema, nullableOffsetSchema, offsetSchema } from './common-schemas.ts';
+import { nullableOffsetBody, offsetBody, ref } from './common-schemas.ts';
 import type { Answer, Request } from './type-provider.ts';
 
 const granularity = { type: 'string', enum: ['hour', 'day'] } as const;
@@ -257,14 +257,14 @@ export const rangeViewSchema = {
       type: 'string',
       description: '`{topic}-{partition}-{start}-{end}`; use it with POST /api/v1/ranges/{id}/retry.',
     },
-    start: offsetSchema,
-    end: { ...offsetSchema, description: 'First offset after the range (exclusive), decimal string.' },
+    start: ref('Offset'),
+    end: { ...offsetBody, description: 'First offset after the range (exclusive), decimal string.' },
     attempt: { type: 'integer' },
     state: { type: 'string', enum: ['planned', 'active', 'done', 'failed'] },
     worker: { type: ['string', 'null'] },
     error: { type: ['string', 'null'] },
     failures: { type: 'integer' },
-    progressOffset: nullableOffsetSchema,
+    progressOffset: ref('NullableOffset'),
     requeueReason: { type: ['string', 'null'] },
     updatedAt: { type: 'string', format: 'date-time' },
   },
@@ -293,12 +293,12 @@ export const partitionViewSchema = {
         "Whether the leader has created the partition's state; when false, committedOffset is where it will start.",
     },
     committedOffset: {
-      ...nullableOffsetSchema,
+      ...nullableOffsetBody,
       description:
         'First offset not yet in S3 (decimal string); null when it is not started and Kafka could not be asked.',
     },
-    highWatermark: nullableOffsetSchema,
-    lag: lagSchema,
+    highWatermark: ref('NullableOffset'),
+    lag: ref('Lag'),
     committedRecords: { type: 'integer' },
     ranges: { type: 'array', items: rangeViewSchema },
   },

@@ -5,12 +5,14 @@
  */
 import type { FastifyPluginAsync, FastifyTypeProvider, RawServerDefault } from 'fastify';
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
+import type { sharedSchemas } from './common-schemas.ts';
 
 /**
  * Defaults in the schemas are documentation (Ajv runs with `useDefaults: false`), so a field
- * with a default is still optional in a request.
+ * with a default is still optional in a request. `{ $ref: 'Offset#' }` is the schema registered
+ * with that `$id` (common-schemas.ts).
  */
-type Options = { keepDefaultedPropertiesOptional: true };
+type Options = { keepDefaultedPropertiesOptional: true; references: [...typeof sharedSchemas] };
 
 /**
  * A response schema without `additionalProperties: false` types as an object with

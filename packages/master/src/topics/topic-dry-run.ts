@@ -6,6 +6,7 @@
  */
 import { ErrorCodes, SluiceError, type TopicConfig } from '@sluice/shared';
 import type { ApiDeps } from '../api/api-deps.ts';
+import { offsetBody, ref } from '../api/common-schemas.ts';
 import type { TopicCreateBody } from '../api/topic-schemas.ts';
 import type { Answer } from '../api/type-provider.ts';
 import { sampleRecords } from '../kafka/kafka-sample.ts';
@@ -28,8 +29,6 @@ export interface DryRunAnswer extends RegistrationEstimate {
   config: TopicConfig;
 }
 
-const offsetString = { type: 'string', pattern: '^\\d+$' } as const;
-
 export const dryRunSchema = {
   type: 'object',
   description: 'What registering would do; nothing was stored.',
@@ -44,9 +43,9 @@ export const dryRunSchema = {
         type: 'object',
         properties: {
           partition: { type: 'integer' },
-          startOffset: offsetString,
-          endOffset: { ...offsetString, description: 'The last stable offset now.' },
-          backlogRecords: offsetString,
+          startOffset: ref('Offset'),
+          endOffset: { ...offsetBody, description: 'The last stable offset now.' },
+          backlogRecords: ref('Offset'),
           backlogBytes: { type: ['integer', 'null'] },
           ranges: { type: 'integer' },
           objects: { type: 'integer' },
@@ -67,7 +66,7 @@ export const dryRunSchema = {
     backlog: {
       type: 'object',
       properties: {
-        records: { ...offsetString, description: 'Offsets to copy (an upper bound of records).' },
+        records: { ...offsetBody, description: 'Offsets to copy (an upper bound of records).' },
         bytes: {
           type: ['integer', 'null'],
           description: 'Encoded bytes before compression; null when no record could be sampled.',
