@@ -85,6 +85,26 @@ export const rangeCountsSchema = {
   required: ['planned', 'active', 'done', 'failed'],
 } as const;
 
+/** Where a topic's or a replay's objects go, as the answers show it. */
+export const destinationSchema = {
+  $id: 'Destination',
+  type: 'object',
+  properties: { bucket: { type: 'string' }, prefix: { type: 'string' } },
+  required: ['bucket', 'prefix'],
+} as const;
+
+/** How a topic's or a replay's objects are split by time, as the answers show it. */
+export const partitionByViewSchema = {
+  $id: 'PartitionBy',
+  type: 'object',
+  properties: {
+    kind: { type: 'string' },
+    granularity: { type: 'string' },
+    field: { type: 'string' },
+  },
+  required: ['kind'],
+} as const;
+
 /** Registered with `addSchema` before the routes; in the order they refer to each other. */
 export const sharedSchemas = [
   offsetSchema,
@@ -93,6 +113,8 @@ export const sharedSchemas = [
   problemSchema,
   errorSchema,
   rangeCountsSchema,
+  destinationSchema,
+  partitionByViewSchema,
 ] as const;
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {

@@ -60,21 +60,10 @@ export const replayViewSchema = {
     output: {
       type: 'object',
       properties: {
-        destination: {
-          type: 'object',
-          properties: { bucket: { type: 'string' }, prefix: { type: 'string' } },
-          required: ['bucket', 'prefix'],
-        },
+        destination: ref('Destination'),
         format: { type: 'string' },
         compression: { type: 'string' },
-        partitionBy: {
-          type: 'object',
-          properties: {
-            kind: { type: 'string' },
-            granularity: { type: 'string' },
-            field: { type: 'string' },
-          },
-        },
+        partitionBy: ref('PartitionBy'),
         serverSideEncryption: { type: 'string' },
         kmsKeyId: { type: 'string' },
         storageClass: { type: 'string' },

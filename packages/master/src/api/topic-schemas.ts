@@ -149,22 +149,10 @@ export const topicPatchBodySchema = {
 
 const topicRecordProperties = {
   topic: { type: 'string' },
-  destination: {
-    type: 'object',
-    properties: { bucket: { type: 'string' }, prefix: { type: 'string' } },
-    required: ['bucket', 'prefix'],
-  },
+  destination: ref('Destination'),
   format: { type: 'string' },
   compression: { type: 'string' },
-  partitionBy: {
-    type: 'object',
-    properties: {
-      kind: { type: 'string' },
-      granularity: { type: 'string' },
-      field: { type: 'string' },
-    },
-    required: ['kind'],
-  },
+  partitionBy: ref('PartitionBy'),
   maxRangeMessages: { type: 'integer' },
   maxRangeBytes: { type: 'integer' },
   flushIntervalMs: { type: 'integer' },
