@@ -3,6 +3,7 @@ import type { KafkaAdmin, LeaderRecord, Logger, MasterConfig, ZkSession } from '
 import type { Queue } from 'bullmq';
 import type { Registry } from 'prom-client';
 import type { MasterMetrics } from '../status/metrics.ts';
+import type { TypedPlugin } from './type-provider.ts';
 
 export interface ApiDeps {
   config: MasterConfig;
@@ -23,3 +24,9 @@ export interface ApiDeps {
 export interface RouteOptions {
   deps: ApiDeps;
 }
+
+/**
+ * A resource plugin. Its routes take their request and answer types from their JSON schemas
+ * (type-provider.ts), so a schema and the handler that fills it cannot drift apart.
+ */
+export type RoutePlugin<Extra extends object = object> = TypedPlugin<RouteOptions & Extra>;

@@ -28,6 +28,11 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
       },
     },
+    // Shared schemas (common-schemas.ts) are components named by their `$id`, not `def-N`.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 }

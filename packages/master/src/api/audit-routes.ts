@@ -7,25 +7,29 @@
  * worked, the data has problems. The CLI turns that into exit code 4.
  */
 import { createS3Client, parseOffset, topicNameProblem, ValidationError } from '@sluice/shared';
-import type { FastifyPluginAsync } from 'fastify';
 import { describeFinding } from '../integrity/audit.ts';
 import { runAudit } from '../integrity/audit-runner.ts';
 import { OutputStore } from '../stores/output-store.ts';
 import { notRegistered, readTopic } from '../stores/topic-store.ts';
-import type { RouteOptions } from './api-deps.ts';
-import { errorResponses, topicParamsSchema } from './common-schemas.ts';
-
-interface AuditQuery {
-  partition?: string;
-  fromOffset?: string;
-  toOffset?: string;
-  deep?: 'true' | 'false';
-}
+import type { RoutePlugin } from './api-deps.ts';
+import { errorResponses, offsetText, topicParamsSchema } from './common-schemas.ts';
+import type { Answer, Request } from './type-provider.ts';
 
 /** Findings answered at most; `problems` and `counts` always count all. */
 export const MAX_FINDINGS = 1_000;
 
-const offsetText = { type: 'string', pattern: '^\\d{1,20}$' } as const;
+const auditQuerySchema = {
+  type: 'object',
+  properties: {
+    partition: { type: 'string', pattern: '^\\d{1,10}$', description: 'Only this partition.' },
+    fromOffset: { ...offsetText, description: 'Only offsets from here (inclusive).' },
+    toOffset: { ...offsetText, description: 'Only offsets below this (exclusive).' },
+    deep: { type: 'string', enum: ['true', 'false'], description: 'Read every object back.' },
+  },
+  additionalProperties: false,
+} as const;
+
+type AuditQuery = Request<typeof auditQuerySchema>;
 
 const findingSchema = {
   type: 'object',
@@ -99,6 +103,9 @@ export const auditReportSchema = {
   required: ['topic', 'checkedAt', 'ok', 'problems', 'counts', 'partitions', 'findings', 'truncated'],
 } as const;
 
+/** The answer of `GET /api/v1/topics/{topic}/audit`. */
+export type AuditAnswer = Answer<typeof auditReportSchema>;
+
 function windowOf(q: AuditQuery): { partition?: number; from?: bigint; to?: bigint } {
   const w: { partition?: number; from?: bigint; to?: bigint } = {};
   if (q.partition !== undefined) w.partition = Number(q.partition);
@@ -112,7 +119,7 @@ function windowOf(q: AuditQuery): { partition?: number; from?: bigint; to?: bigi
   return w;
 }
 
-export const auditRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
+export const auditRoutes: RoutePlugin = async (app, { deps }) => {
   let store: OutputStore | null = null;
   const storeOf = () => {
     store ??= new OutputStore(createS3Client(deps.config), {
@@ -122,7 +129,7 @@ export const auditRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps 
   };
   app.addHook('onClose', async () => store?.s3.destroy());
 
-  app.get<{ Params: { topic: string }; Querystring: AuditQuery }>(
+  app.get(
     '/:topic/audit',
     {
       schema: {
@@ -131,16 +138,7 @@ export const auditRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps 
         description:
           'Reconciles S3 with the commit records and the committed offsets: every offset below each partition’s committed offset is covered by exactly one commit record, every object a commit record lists exists with its size (and, with deep=true, its SHA-256, record count and offsets), and no object below the topic’s folder is unaccounted for (whole-topic audits only). Answers 200 with ok=false and the findings when there are problems.',
         params: topicParamsSchema,
-        querystring: {
-          type: 'object',
-          properties: {
-            partition: { type: 'string', pattern: '^\\d{1,10}$', description: 'Only this partition.' },
-            fromOffset: { ...offsetText, description: 'Only offsets from here (inclusive).' },
-            toOffset: { ...offsetText, description: 'Only offsets below this (exclusive).' },
-            deep: { type: 'string', enum: ['true', 'false'], description: 'Read every object back.' },
-          },
-          additionalProperties: false,
-        },
+        querystring: auditQuerySchema,
         response: { 200: auditReportSchema, ...errorResponses(400, 401, 403, 404) },
       },
     },

@@ -1,30 +1,50 @@
 /**
- * JSON schemas shared by the resources. They are plain objects, inlined where used, so the
- * OpenAPI document at `/docs/json` shows each route completely.
+ * JSON schemas shared by the resources. The ones with an `$id` are registered once with
+ * `addSchema` (index.ts) and referenced as `{ $ref: 'Offset#' }`: the OpenAPI document at
+ * `/docs/json` shows them once, as components, and the types of type-provider.ts resolve them.
+ * A field that adds its own description to a fragment spreads the fragment's body instead
+ * (a sibling of `$ref` is ignored by OpenAPI 3.0).
  *
  * Offsets are decimal STRINGS everywhere in the API: Kafka offsets are 64-bit and JSON numbers
  * lose precision above 2^53. Lags are JSON numbers (a count, exact while below 2^53).
  */
 
+/** `{ $ref }` to a schema registered below, typed so that the type provider follows it. */
+export function ref<const Id extends string>(id: Id): { readonly $ref: `${Id}#` } {
+  return { $ref: `${id}#` };
+}
+
+/** The body of an offset in answers; {@link offsetSchema} is the referenced component. */
+export const offsetBody = { type: 'string', pattern: '^\\d+$' } as const;
+
+/** An offset as a request gives it (at most 20 digits: a 64-bit offset). */
+export const offsetText = { type: 'string', pattern: '^\\d{1,20}$' } as const;
+
 export const offsetSchema = {
-  type: 'string',
-  pattern: '^\\d+$',
+  $id: 'Offset',
+  ...offsetBody,
   description: 'A Kafka offset as a decimal string (offsets are 64-bit; strings keep them exact).',
 } as const;
 
+export const nullableOffsetBody = { type: ['string', 'null'], pattern: '^\\d+$' } as const;
+
 export const nullableOffsetSchema = {
-  type: ['string', 'null'],
-  pattern: '^\\d+$',
+  $id: 'NullableOffset',
+  ...nullableOffsetBody,
   description: 'A Kafka offset as a decimal string, or null when Kafka could not be asked.',
 } as const;
 
+export const lagBody = { type: ['number', 'null'] } as const;
+
 export const lagSchema = {
-  type: ['number', 'null'],
+  $id: 'Lag',
+  ...lagBody,
   description:
     'highWatermark − committedOffset as a JSON number (offsets not yet in S3); null when either is unknown.',
 } as const;
 
 export const problemSchema = {
+  $id: 'Problem',
   type: 'object',
   properties: {
     path: { type: 'string', description: 'The field, e.g. `destination.bucket`.' },
@@ -33,18 +53,69 @@ export const problemSchema = {
   required: ['path', 'message'],
 } as const;
 
-export const errorSchema = {
+/** The error answer's fields, for an answer that adds its own (health-routes.ts, /readyz). */
+export const errorBody = {
   type: 'object',
-  description: 'Every error answer of the API.',
   properties: {
     statusCode: { type: 'integer' },
     code: { type: 'string', description: '`SLUICE_ERR_…` (Fastify `FST_ERR_…` for 413 and 415).' },
     error: { type: 'string', description: 'HTTP reason phrase.' },
     message: { type: 'string', description: 'What was wrong and how to fix it.' },
-    problems: { type: 'array', items: problemSchema, description: 'One entry per invalid field.' },
+    problems: { type: 'array', items: ref('Problem'), description: 'One entry per invalid field.' },
   },
   required: ['statusCode', 'code', 'error', 'message'],
 } as const;
+
+export const errorSchema = {
+  $id: 'Error',
+  description: 'Every error answer of the API.',
+  ...errorBody,
+} as const;
+
+export const rangeCountsSchema = {
+  $id: 'RangeCounts',
+  type: 'object',
+  description: 'Ranges in flight (planned, not yet committed and pruned) by state.',
+  properties: {
+    planned: { type: 'integer' },
+    active: { type: 'integer' },
+    done: { type: 'integer', description: 'Done, waiting for the ranges before them to commit.' },
+    failed: { type: 'integer' },
+  },
+  required: ['planned', 'active', 'done', 'failed'],
+} as const;
+
+/** Where a topic's or a replay's objects go, as the answers show it. */
+export const destinationSchema = {
+  $id: 'Destination',
+  type: 'object',
+  properties: { bucket: { type: 'string' }, prefix: { type: 'string' } },
+  required: ['bucket', 'prefix'],
+} as const;
+
+/** How a topic's or a replay's objects are split by time, as the answers show it. */
+export const partitionByViewSchema = {
+  $id: 'PartitionBy',
+  type: 'object',
+  properties: {
+    kind: { type: 'string' },
+    granularity: { type: 'string' },
+    field: { type: 'string' },
+  },
+  required: ['kind'],
+} as const;
+
+/** Registered with `addSchema` before the routes; in the order they refer to each other. */
+export const sharedSchemas = [
+  offsetSchema,
+  nullableOffsetSchema,
+  lagSchema,
+  problemSchema,
+  errorSchema,
+  rangeCountsSchema,
+  destinationSchema,
+  partitionByViewSchema,
+] as const;
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'The request is invalid; `problems` lists every invalid field.',
@@ -56,11 +127,14 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   503: 'A dependency (ZooKeeper, Kafka) is not reachable; try again.',
 };
 
-/** Response schemas for the given error statuses (each the {@link errorSchema}). */
+/**
+ * Response schemas for the given error statuses, each the {@link errorSchema} with what the
+ * status means (the description becomes the OpenAPI response's).
+ */
 export function errorResponses(...statuses: number[]): Record<number, unknown> {
   const out: Record<number, unknown> = {};
   for (const s of [...statuses, 500, 503]) {
-    out[s] = { ...errorSchema, description: ERROR_DESCRIPTIONS[s] ?? 'Error.' };
+    out[s] = { ...ref('Error'), description: ERROR_DESCRIPTIONS[s] ?? 'Error.' };
   }
   return out;
 }

@@ -5,11 +5,10 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { ErrorCodes } from '@sluice/shared';
-import type { FastifyPluginAsync } from 'fastify';
-import type { RouteOptions } from './api-deps.ts';
-import { errorSchema } from './common-schemas.ts';
+import type { RoutePlugin } from './api-deps.ts';
+import { errorBody, errorSchema } from './common-schemas.ts';
 
-export const healthRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
+export const healthRoutes: RoutePlugin = async (app, { deps }) => {
   app.get(
     '/healthz',
     {
@@ -26,7 +25,7 @@ export const healthRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps
         },
       },
     },
-    async () => ({ status: 'ok' }),
+    async () => ({ status: 'ok' as const }),
   );
 
   app.get(
@@ -43,13 +42,14 @@ export const healthRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps
             required: ['ready', 'reasons'],
           },
           503: {
-            ...errorSchema,
+            ...errorBody,
+            description: errorSchema.description,
             properties: {
-              ...errorSchema.properties,
+              ...errorBody.properties,
               ready: { type: 'boolean' },
               reasons: { type: 'array', items: { type: 'string' } },
             },
-            required: [...errorSchema.required, 'ready', 'reasons'],
+            required: [...errorBody.required, 'ready', 'reasons'],
           },
         },
       },
@@ -60,7 +60,7 @@ export const healthRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps
       return reply.code(503).send({
         statusCode: 503,
         code: ErrorCodes.UNAVAILABLE,
-        error: STATUS_CODES[503],
+        error: STATUS_CODES[503] ?? 'Service Unavailable',
         message: `not ready: ${reasons.join('; ') || 'no reason given'}`,
         ready: false,
         reasons,

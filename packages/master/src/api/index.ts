@@ -22,6 +22,7 @@ import type { ApiDeps } from './api-deps.ts';
 import { registerApiDocs } from './api-docs.ts';
 import { auditRoutes } from './audit-routes.ts';
 import { bearerAuth } from './bearer-auth.ts';
+import { sharedSchemas } from './common-schemas.ts';
 import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { errorAnswer } from './error-answer.ts';
 import { healthRoutes } from './health-routes.ts';
@@ -73,6 +74,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
     schemaErrorFormatter,
   }) as unknown as FastifyInstance;
+  // Fragments the routes refer to by `$ref` (OpenAPI components); before the routes that use them.
+  for (const schema of sharedSchemas) app.addSchema(schema);
 
   app.setErrorHandler((err, req, reply) => {
     const answer = errorAnswer(err);

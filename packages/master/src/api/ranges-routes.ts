@@ -20,13 +20,8 @@ import {
   ValidationError,
   type ZkSession,
 } from '@sluice/shared';
-import type { FastifyPluginAsync } from 'fastify';
-import type { RouteOptions } from './api-deps.ts';
+import type { RoutePlugin } from './api-deps.ts';
 import { bearerSecurity, errorResponses } from './common-schemas.ts';
-
-interface RangeParams {
-  id: string;
-}
 
 /** The range an id names, or a 400 that says what a range id looks like. */
 export function rangeOfId(id: string): OffsetRange {
@@ -59,8 +54,8 @@ async function requestRetry(zk: ZkSession, id: string, at: Date): Promise<void> 
   }
 }
 
-export const rangesRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
-  app.post<{ Params: RangeParams }>(
+export const rangesRoutes: RoutePlugin = async (app, { deps }) => {
+  app.post(
     '/:id/retry',
     {
       schema: {

@@ -4,16 +4,12 @@
  * what is in flight, which workers live, what failed lately, what retention took. The answer
  * is made by status-service.ts and described by status-schema.ts.
  */
-import type { FastifyPluginAsync } from 'fastify';
 import type { StatusService } from '../status/status-service.ts';
-import type { RouteOptions } from './api-deps.ts';
+import type { RoutePlugin } from './api-deps.ts';
 import { errorResponses } from './common-schemas.ts';
 import { statusSchema } from './status-schema.ts';
 
-export const statusRoutes: FastifyPluginAsync<RouteOptions & { status: StatusService }> = async (
-  app,
-  { status },
-) => {
+export const statusRoutes: RoutePlugin<{ status: StatusService }> = async (app, { status }) => {
   app.get(
     '/',
     {

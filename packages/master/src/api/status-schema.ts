@@ -4,23 +4,19 @@
  */
 
 import { integrityTopicProperties, replaysStatusSchema } from '../status/integrity-status.ts';
-import { lagSchema, nullableOffsetSchema } from './common-schemas.ts';
+import { lagBody, ref } from './common-schemas.ts';
+import type { Answer } from './type-provider.ts';
 
 /** Failed ranges shown, newest first. */
 export const RECENT_FAILURES = 20;
 export const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed'] as const;
 
-export const rangeCountsSchema = {
-  type: 'object',
-  description: 'Ranges in flight (planned, not yet committed and pruned) by state.',
-  properties: {
-    planned: { type: 'integer' },
-    active: { type: 'integer' },
-    done: { type: 'integer', description: 'Done, waiting for the ranges before them to commit.' },
-    failed: { type: 'integer' },
-  },
-  required: ['planned', 'active', 'done', 'failed'],
-} as const;
+/** `{ [key]: { type: 'integer' } }` for each key, typed as the literal it builds. */
+function integerFields<const K extends readonly string[]>(keys: K) {
+  return Object.fromEntries(keys.map((k) => [k, { type: 'integer' }])) as {
+    readonly [P in K[number]]: { readonly type: 'integer' };
+  };
+}
 
 const rateSchema = {
   type: ['object', 'null'],
@@ -59,7 +55,7 @@ const headSchema = {
     worker: { type: ['string', 'null'] },
     failures: { type: 'integer' },
     error: { type: ['string', 'null'] },
-    progressOffset: nullableOffsetSchema,
+    progressOffset: ref('NullableOffset'),
     updatedAt: { type: 'string' },
   },
   required: ['id', 'state', 'attempt', 'worker', 'failures', 'error', 'progressOffset', 'updatedAt'],
@@ -70,9 +66,9 @@ const partitionSchema = {
   properties: {
     partition: { type: 'integer' },
     started: { type: 'boolean', description: 'Whether the leader has created the partition’s state.' },
-    committedOffset: nullableOffsetSchema,
-    highWatermark: nullableOffsetSchema,
-    lag: lagSchema,
+    committedOffset: ref('NullableOffset'),
+    highWatermark: ref('NullableOffset'),
+    lag: ref('Lag'),
     lagMs: lagMsSchema,
     committedRecords: { type: 'integer' },
     committedBytes: { type: 'integer' },
@@ -81,7 +77,7 @@ const partitionSchema = {
       pattern: '^\\d+$',
       description: 'Offsets lost to retention before Sluice read them (committed ranges), decimal.',
     },
-    ranges: rangeCountsSchema,
+    ranges: ref('RangeCounts'),
     head: headSchema,
   },
   required: [
@@ -111,11 +107,11 @@ const topicSchema = {
       type: 'integer',
       description: 'The topic’s flush interval: records may wait about this long before a range is cut.',
     },
-    lag: { ...lagSchema, description: 'Sum of the partitions’ lags; null when one is unknown.' },
+    lag: { ...lagBody, description: 'Sum of the partitions’ lags; null when one is unknown.' },
     lagMs: { ...lagMsSchema, description: 'The largest lagMs of its partitions.' },
     committedRecords: { type: 'integer' },
     committedBytes: { type: 'integer' },
-    ranges: rangeCountsSchema,
+    ranges: ref('RangeCounts'),
     throughput: throughputSchema,
     partitions: { type: 'array', items: partitionSchema },
     ...integrityTopicProperties,
@@ -165,11 +161,11 @@ export const statusSchema = {
         topics: { type: 'integer' },
         partitions: { type: 'integer' },
         lag: {
-          ...lagSchema,
+          ...lagBody,
           description: 'Offsets not yet in S3 over all topics; null when one is unknown.',
         },
         lagMs: { ...lagMsSchema, description: 'The largest lagMs of all partitions.' },
-        ranges: rangeCountsSchema,
+        ranges: ref('RangeCounts'),
         workers: { type: 'integer' },
         failures: { type: 'integer', description: 'Ranges in flight whose last attempt failed.' },
         gapOffsets: { type: 'string', pattern: '^\\d+$', description: 'Offsets lost to retention, decimal.' },
@@ -296,7 +292,7 @@ export const statusSchema = {
     queue: {
       type: ['object', 'null'],
       description: 'BullMQ job counts, or null when Redis did not answer (see queueError).',
-      properties: Object.fromEntries(QUEUE_STATES.map((s) => [s, { type: 'integer' }])),
+      properties: integerFields(QUEUE_STATES),
       required: [...QUEUE_STATES],
     },
     queueError: { type: ['string', 'null'] },
@@ -316,3 +312,6 @@ export const statusSchema = {
     'queueError',
   ],
 } as const;
+
+/** The answer of `GET /api/v1/status`, as the CLI and the tests read it. */
+export type StatusAnswer = Answer<typeof statusSchema>;

@@ -5,7 +5,8 @@
  * checked by `topicConfigProblems` from the shared contract.
  */
 import { LIMITS, STORAGE_CLASSES, TOPIC_DEFAULTS } from '@sluice/shared';
-import { lagSchema, nullableOffsetSchema, offsetSchema } from './common-schemas.ts';
+import { nullableOffsetBody, offsetBody, ref } from './common-schemas.ts';
+import type { Answer, Request } from './type-provider.ts';
 
 const granularity = { type: 'string', enum: ['hour', 'day'] } as const;
 
@@ -57,17 +58,17 @@ const partitionBy = {
   default: TOPIC_DEFAULTS.partitionBy,
 } as const;
 
-function bounded(
-  name: 'maxRangeMessages' | 'maxRangeBytes' | 'flushIntervalMs',
-  description: string,
-): Record<string, unknown> {
+function bounded<
+  const N extends 'maxRangeMessages' | 'maxRangeBytes' | 'flushIntervalMs',
+  const D extends string,
+>(name: N, description: D) {
   return {
     type: 'integer',
     minimum: LIMITS[name].min,
     maximum: LIMITS[name].max,
     default: TOPIC_DEFAULTS[name],
     description,
-  };
+  } as const;
 }
 
 /** The policy fields: what PATCH may change (and POST may set). */
@@ -148,22 +149,10 @@ export const topicPatchBodySchema = {
 
 const topicRecordProperties = {
   topic: { type: 'string' },
-  destination: {
-    type: 'object',
-    properties: { bucket: { type: 'string' }, prefix: { type: 'string' } },
-    required: ['bucket', 'prefix'],
-  },
+  destination: ref('Destination'),
   format: { type: 'string' },
   compression: { type: 'string' },
-  partitionBy: {
-    type: 'object',
-    properties: {
-      kind: { type: 'string' },
-      granularity: { type: 'string' },
-      field: { type: 'string' },
-    },
-    required: ['kind'],
-  },
+  partitionBy: ref('PartitionBy'),
   maxRangeMessages: { type: 'integer' },
   maxRangeBytes: { type: 'integer' },
   flushIntervalMs: { type: 'integer' },
@@ -187,8 +176,32 @@ const topicRecordProperties = {
   updatedAt: { type: 'string', format: 'date-time' },
 } as const;
 
-// finalizeLatenessMs came later: records stored before it lack it.
-const topicRecordRequired = Object.keys(topicRecordProperties).filter((k) => k !== 'finalizeLatenessMs');
+// finalizeLatenessMs came later: records stored before it lack it. Every other field is
+// required, listed as a literal so that the answer types know it (the check below fails to
+// compile when a field is added above and not here).
+const topicRecordRequired = [
+  'topic',
+  'destination',
+  'format',
+  'compression',
+  'partitionBy',
+  'maxRangeMessages',
+  'maxRangeBytes',
+  'flushIntervalMs',
+  'startFrom',
+  'serverSideEncryption',
+  'kmsKeyId',
+  'storageClass',
+  'topicId',
+  'paused',
+  'state',
+  'error',
+  'createdAt',
+  'updatedAt',
+] as const;
+type NotRequired = Exclude<keyof typeof topicRecordProperties, (typeof topicRecordRequired)[number]>;
+const onlyFinalizeLatenessIsOptional: NotRequired extends 'finalizeLatenessMs' ? true : never = true;
+void onlyFinalizeLatenessIsOptional;
 
 export const topicRecordSchema = {
   type: 'object',
@@ -232,14 +245,14 @@ export const rangeViewSchema = {
       type: 'string',
       description: '`{topic}-{partition}-{start}-{end}`; use it with POST /api/v1/ranges/{id}/retry.',
     },
-    start: offsetSchema,
-    end: { ...offsetSchema, description: 'First offset after the range (exclusive), decimal string.' },
+    start: ref('Offset'),
+    end: { ...offsetBody, description: 'First offset after the range (exclusive), decimal string.' },
     attempt: { type: 'integer' },
     state: { type: 'string', enum: ['planned', 'active', 'done', 'failed'] },
     worker: { type: ['string', 'null'] },
     error: { type: ['string', 'null'] },
     failures: { type: 'integer' },
-    progressOffset: nullableOffsetSchema,
+    progressOffset: ref('NullableOffset'),
     requeueReason: { type: ['string', 'null'] },
     updatedAt: { type: 'string', format: 'date-time' },
   },
@@ -268,12 +281,12 @@ export const partitionViewSchema = {
         "Whether the leader has created the partition's state; when false, committedOffset is where it will start.",
     },
     committedOffset: {
-      ...nullableOffsetSchema,
+      ...nullableOffsetBody,
       description:
         'First offset not yet in S3 (decimal string); null when it is not started and Kafka could not be asked.',
     },
-    highWatermark: nullableOffsetSchema,
-    lag: lagSchema,
+    highWatermark: ref('NullableOffset'),
+    lag: ref('Lag'),
     committedRecords: { type: 'integer' },
     ranges: { type: 'array', items: rangeViewSchema },
   },
@@ -293,3 +306,12 @@ export const topicDetailSchema = {
   },
   required: [...topicRecordRequired, 'kafkaError', 'partitions'],
 } as const;
+
+/** The bodies the schemas accept (the handlers' types, derived, never written again). */
+export type TopicCreateBody = Request<typeof topicCreateBodySchema>;
+export type TopicPatchBody = Request<typeof topicPatchBodySchema>;
+
+/** The answers of the topic routes, as the CLI reads them. */
+export type TopicRecordAnswer = Answer<typeof topicRecordSchema>;
+export type TopicListAnswer = Answer<typeof topicListSchema>;
+export type TopicDetailAnswer = Answer<typeof topicDetailSchema>;

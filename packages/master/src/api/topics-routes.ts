@@ -4,7 +4,7 @@
  * what Kafka knows about the partitions.
  */
 import { topicNameProblem, ValidationError } from '@sluice/shared';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { kafkaTopicViews, requireTopicMetadata } from '../kafka/kafka-view.ts';
 import { partitionViews } from '../status/partition-view.ts';
 import { readPartitions, readTopicsPartitions } from '../stores/partition-reader.ts';
@@ -14,11 +14,9 @@ import {
   deletingTopicRecord,
   newTopicRecord,
   patchedTopicRecord,
-  type TopicCreateBody,
-  type TopicPatchBody,
   topicConfigFromBody,
 } from '../topics/topic-request.ts';
-import type { RouteOptions } from './api-deps.ts';
+import type { RoutePlugin } from './api-deps.ts';
 import { bearerSecurity, errorResponses, topicParamsSchema } from './common-schemas.ts';
 import {
   topicCreateBodySchema,
@@ -40,10 +38,10 @@ async function checkTopicParam(req: FastifyRequest): Promise<void> {
   if (problem) throw new ValidationError([{ path: 'params.topic', message: problem }]);
 }
 
-export const topicsRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
+export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
   app.addHook('preHandler', checkTopicParam);
 
-  app.post<{ Body: TopicCreateBody; Querystring: { dryRun?: 'true' | 'false' } }>(
+  app.post(
     '/',
     {
       prefixTrailingSlash: 'no-slash',
@@ -118,7 +116,7 @@ export const topicsRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps
     },
   );
 
-  app.get<{ Params: TopicParams }>(
+  app.get(
     '/:topic',
     {
       schema: {
@@ -146,7 +144,7 @@ export const topicsRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps
     },
   );
 
-  app.patch<{ Params: TopicParams; Body: TopicPatchBody }>(
+  app.patch(
     '/:topic',
     {
       schema: {
@@ -170,7 +168,7 @@ export const topicsRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps
     },
   );
 
-  app.delete<{ Params: TopicParams }>(
+  app.delete(
     '/:topic',
     {
       schema: {

@@ -1,10 +1,10 @@
 /** `GET /api/v1/workers`: the workers alive now and how many ranges each is working on. */
-import type { FastifyPluginAsync } from 'fastify';
 import { readTopicsPartitions } from '../stores/partition-reader.ts';
 import { listTopics } from '../stores/topic-store.ts';
 import { readWorkers, workerViews } from '../stores/worker-registrations.ts';
-import type { RouteOptions } from './api-deps.ts';
+import type { RoutePlugin } from './api-deps.ts';
 import { errorResponses } from './common-schemas.ts';
+import type { Answer } from './type-provider.ts';
 
 export const workerViewSchema = {
   type: 'object',
@@ -21,7 +21,16 @@ export const workerViewSchema = {
   required: ['id', 'host', 'pid', 'version', 'concurrency', 'httpAddress', 'startedAt', 'activeRanges'],
 } as const;
 
-export const workersRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
+export const workerListSchema = {
+  type: 'object',
+  properties: { workers: { type: 'array', items: workerViewSchema } },
+  required: ['workers'],
+} as const;
+
+/** The answer of `GET /api/v1/workers`. */
+export type WorkerListAnswer = Answer<typeof workerListSchema>;
+
+export const workersRoutes: RoutePlugin = async (app, { deps }) => {
   app.get(
     '/',
     {
@@ -30,11 +39,7 @@ export const workersRoutes: FastifyPluginAsync<RouteOptions> = async (app, { dep
         tags: ['workers'],
         summary: 'Live workers with their registration and active range count',
         response: {
-          200: {
-            type: 'object',
-            properties: { workers: { type: 'array', items: workerViewSchema } },
-            required: ['workers'],
-          },
+          200: workerListSchema,
           ...errorResponses(401, 403),
         },
       },

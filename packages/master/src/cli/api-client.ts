@@ -1,6 +1,8 @@
 /**
  * The CLI's client of the master's REST API. Distinguishes "could not reach the master"
- * (exit 3) from an answer that says no (exit 1), so scripts can tell them apart.
+ * (exit 3) from an answer that says no (exit 1), so scripts can tell them apart. Answers are
+ * typed by the route's response schema (the `…Answer` types of api/), the schema the master
+ * serializes them with.
  */
 export class CliError extends Error {
   readonly exitCode: number;
@@ -13,13 +15,17 @@ export class CliError extends Error {
 export const EXIT = { OK: 0, API_ERROR: 1, USAGE: 2, UNREACHABLE: 3, PROBLEMS: 4 } as const;
 
 export interface ApiClient {
-  call(method: string, path: string, body?: unknown): Promise<any>;
+  /** `T` is the answer type of the route called (e.g. `StatusAnswer` for `GET /api/v1/status`). */
+  call<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
 }
+
+/** What an error answer carries that the CLI shows (api/common-schemas.ts, `errorSchema`). */
+type ErrorFields = { message?: unknown; code?: unknown };
 
 export function createApiClient(baseUrl: string, token: string | undefined, timeoutMs = 15_000): ApiClient {
   const base = baseUrl.replace(/\/$/, '');
   return {
-    async call(method, path, body) {
+    async call<T>(method: string, path: string, body?: unknown): Promise<T> {
       let res: Response;
       try {
         res = await fetch(`${base}${path}`, {
@@ -40,15 +46,16 @@ export function createApiClient(baseUrl: string, token: string | undefined, time
         );
       }
       const text = await res.text();
-      let parsed: any = text;
+      let parsed: unknown = text;
       try {
         parsed = text ? JSON.parse(text) : null;
       } catch {
         // not JSON
       }
       if (!res.ok) {
-        const msg = parsed && typeof parsed === 'object' && parsed.message ? parsed.message : text;
-        const code = parsed && typeof parsed === 'object' && parsed.code ? ` [${parsed.code}]` : '';
+        const fields: ErrorFields = parsed && typeof parsed === 'object' ? parsed : {};
+        const msg = fields.message ? fields.message : text;
+        const code = fields.code ? ` [${fields.code}]` : '';
         let hint = '';
         if (res.status === 401 || res.status === 403) hint = ' (set SLUICE_API_TOKEN or pass --token)';
         throw new CliError(
@@ -56,7 +63,8 @@ export function createApiClient(baseUrl: string, token: string | undefined, time
           EXIT.API_ERROR,
         );
       }
-      return parsed;
+      // The master serialized this answer by the route's response schema, which T is derived from.
+      return parsed as T;
     },
   };
 }

@@ -3,6 +3,9 @@
  * clients of `GET /api/v1/topics/{topic}/audit`, `/api/v1/replays` and
  * `POST /api/v1/topics?dryRun=true`.
  */
+import type { AuditAnswer } from '../api/audit-routes.ts';
+import type { ReplayAnswer, ReplayListAnswer } from '../api/replay-schemas.ts';
+import type { DryRunView } from '../topics/topic-dry-run.ts';
 import { type ApiClient, CliError, EXIT } from './api-client.ts';
 import { formatCount, table } from './table.ts';
 
@@ -88,25 +91,28 @@ export async function auditCommand(
   if (to !== undefined) q.set('toOffset', to);
   if (o.deep) q.set('deep', 'true');
   const qs = q.toString();
-  const r = await api.call('GET', `/api/v1/topics/${encodeURIComponent(topic)}/audit${qs ? `?${qs}` : ''}`);
+  const r = await api.call<AuditAnswer>(
+    'GET',
+    `/api/v1/topics/${encodeURIComponent(topic)}/audit${qs ? `?${qs}` : ''}`,
+  );
   print(json, r, () => {
     const lines = [
       `${r.topic}: ${r.ok ? 'OK' : `${r.problems} problem${r.problems === 1 ? '' : 's'}`}${r.deep ? ' (deep)' : ''}`,
       table(
         ['PARTITION', 'FROM', 'TO', 'RANGES', 'RECORDS', 'OBJECTS', 'BYTES', 'RETENTION GAP'],
-        (r.partitions ?? []).map((p: Record<string, unknown>) => [
-          p.partition as number,
-          formatCount(p.from as string | null),
-          formatCount(p.to as string | null),
-          p.ranges as number,
-          formatCount(p.records as number),
-          p.objects as number,
-          formatCount(p.bytes as number),
-          formatCount(p.retentionGapOffsets as string),
+        r.partitions.map((p) => [
+          p.partition,
+          formatCount(p.from),
+          formatCount(p.to),
+          p.ranges,
+          formatCount(p.records),
+          p.objects,
+          formatCount(p.bytes),
+          formatCount(p.retentionGapOffsets),
         ]),
       ),
     ];
-    for (const f of r.findings ?? []) lines.push(`  ${f.kind}: ${f.message}`);
+    for (const f of r.findings) lines.push(`  ${f.kind}: ${f.message}`);
     if (r.truncated) lines.push(`  … and more (see --json)`);
     if (r.pendingObjects) lines.push(`objects of ranges in flight (not checked): ${r.pendingObjects}`);
     return lines.join('\n');
@@ -114,7 +120,7 @@ export async function auditCommand(
   return r.ok ? EXIT.OK : EXIT.PROBLEMS;
 }
 
-function replayLine(r: Record<string, any>): Array<string | number> {
+function replayLine(r: ReplayAnswer): Array<string | number | undefined> {
   return [
     r.id,
     r.topic,
@@ -158,40 +164,40 @@ export async function replayCommand(
         toTimestamp: o['to-time'],
       };
       for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
-      const r = await api.call('POST', '/api/v1/replays', body);
+      const r = await api.call<ReplayAnswer>('POST', '/api/v1/replays', body);
       print(json, r, () =>
         [
           `replay ${r.id} of ${r.topic} -> s3://${r.output.destination.bucket}/${r.output.destination.prefix ? `${r.output.destination.prefix}/` : ''}${r.topic}/`,
           table(
             ['PARTITION', 'START', 'END'],
-            r.partitions.map((p: Record<string, string>) => [p.partition, p.start, p.end]),
+            r.partitions.map((p) => [p.partition, p.start, p.end]),
           ),
-          ...(r.notes ?? []).map((n: string) => `note: ${n}`),
+          ...(r.notes ?? []).map((n) => `note: ${n}`),
         ].join('\n'),
       );
       return EXIT.OK;
     }
     case 'list': {
-      const r = await api.call('GET', '/api/v1/replays');
-      print(json, r, () => table(REPLAY_HEADERS, (r.replays ?? []).map(replayLine)));
+      const r = await api.call<ReplayListAnswer>('GET', '/api/v1/replays');
+      print(json, r, () => table(REPLAY_HEADERS, r.replays.map(replayLine)));
       return EXIT.OK;
     }
     case 'show': {
       if (!arg) throw new CliError('sluice replay show needs a replay id', EXIT.USAGE);
-      const r = await api.call('GET', `/api/v1/replays/${encodeURIComponent(arg)}`);
+      const r = await api.call<ReplayAnswer>('GET', `/api/v1/replays/${encodeURIComponent(arg)}`);
       print(json, r, () =>
         [
           table(REPLAY_HEADERS, [replayLine(r)]),
           table(
             ['PARTITION', 'START', 'END', 'COMMITTED', 'REMAINING', 'RECORDS', 'FAILED RANGES'],
-            (r.partitionsProgress ?? []).map((p: Record<string, any>) => [
+            r.partitionsProgress.map((p) => [
               p.partition,
               p.start,
               p.end,
               p.committedOffset,
               formatCount(p.remaining),
               formatCount(p.committedRecords),
-              p.ranges.failed,
+              p.ranges?.failed,
             ]),
           ),
         ].join('\n'),
@@ -200,7 +206,7 @@ export async function replayCommand(
     }
     case 'cancel': {
       if (!arg) throw new CliError('sluice replay cancel needs a replay id', EXIT.USAGE);
-      const r = await api.call('DELETE', `/api/v1/replays/${encodeURIComponent(arg)}`);
+      const r = await api.call<ReplayAnswer>('DELETE', `/api/v1/replays/${encodeURIComponent(arg)}`);
       print(json, r, () => `replay ${r.id} is ${r.state}`);
       return EXIT.OK;
     }
@@ -213,7 +219,7 @@ export async function replayCommand(
 }
 
 /** The human text of a registration dry run. */
-export function dryRunText(r: Record<string, any>): string {
+export function dryRunText(r: DryRunView): string {
   const bytes = r.backlog.bytes === null ? 'unknown' : `${formatCount(r.backlog.bytes)} bytes`;
   const lines = [
     `dry run: registering ${r.topic} would copy ${formatCount(r.backlog.records)} records (${bytes} before compression) from ${r.partitions.length} partitions`,
@@ -227,7 +233,7 @@ export function dryRunText(r: Record<string, any>): string {
       ' each',
     table(
       ['PARTITION', 'START', 'END', 'RECORDS', 'RANGES', 'OBJECTS'],
-      r.partitions.map((p: Record<string, any>) => [
+      r.partitions.map((p) => [
         p.partition,
         p.startOffset,
         p.endOffset,
@@ -237,7 +243,7 @@ export function dryRunText(r: Record<string, any>): string {
       ]),
     ),
     'first keys:',
-    ...r.output.firstKeys.map((k: string) => `  ${k}`),
+    ...r.output.firstKeys.map((k) => `  ${k}`),
     `(${r.estimate.method}; ${r.estimate.sampledRecords} records sampled)`,
   ];
   return lines.join('\n');

@@ -6,6 +6,10 @@
  * said no, 2 bad usage, 3 the master could not be reached, 4 a check found problems.
  */
 import { parseArgs } from 'node:util';
+import type { StatusAnswer } from '../api/status-schema.ts';
+import type { TopicDetailAnswer, TopicListAnswer, TopicRecordAnswer } from '../api/topic-schemas.ts';
+import type { WorkerListAnswer } from '../api/workers-routes.ts';
+import type { DryRunView } from '../topics/topic-dry-run.ts';
 import { CliError, createApiClient, EXIT } from './api-client.ts';
 import { auditCommand, dryRunText, INTEGRITY_HELP, replayCommand } from './integrity-commands.ts';
 import { statusText } from './status-text.ts';
@@ -163,11 +167,11 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         };
         for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
         if (values['dry-run']) {
-          const dry = await api.call('POST', '/api/v1/topics?dryRun=true', body);
+          const dry = await api.call<DryRunView>('POST', '/api/v1/topics?dryRun=true', body);
           out(json, dry, () => dryRunText(dry));
           return EXIT.OK;
         }
-        const rec = await api.call('POST', '/api/v1/topics', body);
+        const rec = await api.call<TopicRecordAnswer>('POST', '/api/v1/topics', body);
         out(
           json,
           rec,
@@ -177,8 +181,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         return EXIT.OK;
       }
       case 'list': {
-        const list = await api.call('GET', '/api/v1/topics');
-        const topics: any[] = Array.isArray(list) ? list : (list.topics ?? []);
+        const list = await api.call<TopicListAnswer>('GET', '/api/v1/topics');
+        const topics = list.topics;
         out(json, list, () =>
           table(
             ['TOPIC', 'STATE', 'PAUSED', 'DESTINATION', 'FORMAT', 'PARTITION BY'],
@@ -197,15 +201,18 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         return EXIT.OK;
       }
       case 'show': {
-        const t = await api.call('GET', `/api/v1/topics/${encodeURIComponent(needTopic())}`);
+        const t = await api.call<TopicDetailAnswer>(
+          'GET',
+          `/api/v1/topics/${encodeURIComponent(needTopic())}`,
+        );
         out(json, t, () => {
           const head = `${t.topic}  state=${t.state}${t.paused ? ' (paused)' : ''}${t.error ? `  error: ${t.error}` : ''}\n  -> s3://${t.destination.bucket}/${t.destination.prefix ?? ''}  ${t.format}/${t.compression}\n`;
-          const rows = (t.partitions ?? []).map((p: any) => [
+          const rows = t.partitions.map((p) => [
             p.partition,
             formatCount(p.committedOffset),
             formatCount(p.highWatermark),
             formatCount(p.lag),
-            (p.ranges ?? []).length,
+            p.ranges.length,
           ]);
           return head + table(['PARTITION', 'COMMITTED', 'HIGH WATERMARK', 'LAG', 'IN FLIGHT'], rows);
         });
@@ -213,14 +220,21 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       }
       case 'pause':
       case 'resume': {
-        const t = await api.call('PATCH', `/api/v1/topics/${encodeURIComponent(needTopic())}`, {
-          paused: sub === 'pause',
-        });
+        const t = await api.call<TopicRecordAnswer>(
+          'PATCH',
+          `/api/v1/topics/${encodeURIComponent(needTopic())}`,
+          {
+            paused: sub === 'pause',
+          },
+        );
         out(json, t, () => `${t.topic} ${t.paused ? 'paused' : 'resumed'}`);
         return EXIT.OK;
       }
       case 'remove': {
-        const t = await api.call('DELETE', `/api/v1/topics/${encodeURIComponent(needTopic())}`);
+        const t = await api.call<TopicRecordAnswer>(
+          'DELETE',
+          `/api/v1/topics/${encodeURIComponent(needTopic())}`,
+        );
         out(
           json,
           t,
@@ -234,13 +248,13 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     }
   }
   if (cmd === 'status') {
-    const s = await api.call('GET', '/api/v1/status');
+    const s = await api.call<StatusAnswer>('GET', '/api/v1/status');
     out(json, s, () => statusText(s));
     return EXIT.OK;
   }
   if (cmd === 'workers') {
-    const w = await api.call('GET', '/api/v1/workers');
-    const workers: any[] = Array.isArray(w) ? w : (w.workers ?? []);
+    const w = await api.call<WorkerListAnswer>('GET', '/api/v1/workers');
+    const workers = w.workers;
     out(json, w, () =>
       workers.length === 0
         ? 'no worker is alive'

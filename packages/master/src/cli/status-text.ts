@@ -1,14 +1,14 @@
 /** Pure: `GET /api/v1/status` → the text `sluice status` prints. */
+import type { StatusAnswer } from '../api/status-schema.ts';
 import { formatBytes, formatCount, formatDuration, formatRate, table } from './table.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: the API's JSON, as the CLI receives it
-type Json = any;
+type Rate = StatusAnswer['throughput']['m1'];
 
-function rate(r: Json): string {
+function rate(r: Rate | undefined): string {
   return r ? `${formatRate(r.recordsPerSec)} records/s, ${formatBytes(r.bytesPerSec)}/s` : '-';
 }
 
-export function statusText(s: Json): string {
+export function statusText(s: StatusAnswer): string {
   const lines: string[] = [];
   const leader = s.leader
     ? `${s.leader.id} on ${s.leader.host} (${s.leader.httpAddress})`
@@ -23,7 +23,7 @@ export function statusText(s: Json): string {
     `workers:    ${formatCount(sum.workers)}${s.queue ? `; queue ${s.queue.waiting + s.queue.prioritized} waiting, ${s.queue.active} active` : s.queueError ? `; queue: ${s.queueError}` : ''}`,
     '',
   );
-  const topics: Json[] = s.topics ?? [];
+  const topics = s.topics ?? [];
   if (topics.length === 0) {
     lines.push('no topics registered (sluice topics add <topic> --bucket B)');
   } else {
@@ -46,7 +46,7 @@ export function statusText(s: Json): string {
       for (const e of [t.error, t.kafkaError].filter(Boolean)) lines.push(`  ${t.topic}: ${e}`);
     }
   }
-  const failures: Json[] = s.recentFailures ?? [];
+  const failures = s.recentFailures ?? [];
   if (failures.length > 0) {
     lines.push('', 'recent failures (sluice ranges retry <range> to try again now):');
     for (const f of failures) {
@@ -55,7 +55,7 @@ export function statusText(s: Json): string {
       );
     }
   }
-  const gaps: Json[] = s.gaps ?? [];
+  const gaps = s.gaps ?? [];
   if (gaps.length > 0) {
     lines.push('', 'offsets lost to retention before they were read:');
     for (const g of gaps) lines.push(`  ${g.topic}/${g.partition}: ${formatCount(g.lostOffsets)}`);

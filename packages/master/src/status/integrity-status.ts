@@ -16,43 +16,13 @@ import {
   verifyMismatchesPath,
   type ZkSession,
 } from '@sluice/shared';
+import type { Answer } from '../api/type-provider.ts';
 import type { AuditState } from '../integrity/audit-loop.ts';
 import { type FinalizerState, unitMs } from '../integrity/finalizer.ts';
 import { listReplays, replayView } from '../stores/replay-store.ts';
 
 /** Verify differences listed per topic (all are counted). */
 const LISTED_MISMATCHES = 5;
-
-export interface TopicIntegrity {
-  audit: { checkedAt: string; fullAt: string; problems: number; findings: string[] } | null;
-  finalizer: {
-    /** The newest folder with `_SUCCESS`, e.g. `dt=2026-11-25/hr=08/`. */
-    newestFinalized: string | null;
-    /** End of that folder's span. */
-    finalizedUntil: string | null;
-    lateRecords: number;
-    lateObjects: number;
-    updatedAt: string;
-  } | null;
-  verifyMismatches: {
-    count: number;
-    latest: Array<{ range: string; cause: string; checkedAt: string; differences: string[] }>;
-  };
-}
-
-export interface ReplayStatus {
-  id: string;
-  topic: string;
-  state: string;
-  destination: string;
-  createdAt: string;
-  finishedAt: string | null;
-  offsets: string;
-  committedOffsets: string;
-  remaining: string;
-  rangesInFlight: number;
-  failedRanges: number;
-}
 
 export const integrityTopicProperties = {
   audit: {
@@ -214,3 +184,16 @@ export function withIntegrity<S extends { topics: Array<{ topic: string }> }>(
     replays: integrity.replays,
   };
 }
+
+/**
+ * What the schemas above say, as types: a topic's integrity fields and one replay's line. The
+ * nested fields stay optional in the schemas (they come from nodes older releases wrote), so
+ * they are optional here too.
+ */
+const topicIntegritySchema = {
+  type: 'object',
+  properties: integrityTopicProperties,
+  required: ['audit', 'finalizer', 'verifyMismatches'],
+} as const;
+export type TopicIntegrity = Answer<typeof topicIntegritySchema>;
+export type ReplayStatus = Answer<typeof replaysStatusSchema>[number];

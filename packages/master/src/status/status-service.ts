@@ -24,7 +24,7 @@ import { readTopicsPartitions } from '../stores/partition-reader.ts';
 import { listTopics } from '../stores/topic-store.ts';
 import { readWorkers } from '../stores/worker-registrations.ts';
 import { readIntegrity, withIntegrity } from './integrity-status.ts';
-import { buildStatus, committedTotals, type Status, timeQueries } from './status-view.ts';
+import { buildStatus, committedTotals, type QueueCounts, type Status, timeQueries } from './status-view.ts';
 import { ThroughputTracker } from './throughput.ts';
 
 const QUEUE_TIMEOUT_MS = 2_000;
@@ -161,7 +161,7 @@ export class StatusService {
     return scrubSecrets(withIntegrity(status, integrity), this.#secrets);
   }
 
-  async #queueCounts(): Promise<{ queue: Record<string, number> | null; queueError: string | null }> {
+  async #queueCounts(): Promise<{ queue: QueueCounts; queueError: string | null }> {
     let timer: NodeJS.Timeout | undefined;
     try {
       const counts = await Promise.race([
@@ -173,7 +173,9 @@ export class StatusService {
           );
         }),
       ]);
-      return { queue: Object.fromEntries(QUEUE_STATES.map((s) => [s, counts[s] ?? 0])), queueError: null };
+      // One entry per QUEUE_STATES name, which is what QueueCounts lists.
+      const queue = Object.fromEntries(QUEUE_STATES.map((s) => [s, counts[s] ?? 0])) as QueueCounts;
+      return { queue, queueError: null };
     } catch (err) {
       return { queue: null, queueError: errorText(err) };
     } finally {

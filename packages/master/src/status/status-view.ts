@@ -4,108 +4,27 @@
  * cost of an answer is its reads, which status-service.ts makes in parallel.
  */
 import type { LeaderRecord, RangeRecord, RangeState, TopicRecord, WorkerRegistration } from '@sluice/shared';
-import { RECENT_FAILURES } from '../api/status-schema.ts';
+import { RECENT_FAILURES, type StatusAnswer } from '../api/status-schema.ts';
 import type { KafkaTopicView } from '../kafka/kafka-view.ts';
 import type { TimeQuery } from '../kafka/record-times.ts';
 import type { PartitionFlight } from '../stores/partition-reader.ts';
+import type { integrityTopicProperties } from './integrity-status.ts';
 import { expectedStartOffset, lagOf, rangeCounts, rangeIdOf } from './partition-view.ts';
 import type { RatePoint, ThroughputView } from './throughput.ts';
 
-export type RangeCounts = Record<RangeState, number>;
-
-export interface PartitionStatus {
-  partition: number;
-  started: boolean;
-  committedOffset: string | null;
-  highWatermark: string | null;
-  lag: number | null;
-  lagMs: number | null;
-  committedRecords: number;
-  committedBytes: number;
-  gapOffsets: string;
-  ranges: RangeCounts;
-  head: {
-    id: string;
-    state: RangeState;
-    attempt: number;
-    worker: string | null;
-    failures: number;
-    error: string | null;
-    progressOffset: string | null;
-    updatedAt: string;
-  } | null;
-}
-
-export interface TopicStatus {
-  topic: string;
-  state: string;
-  paused: boolean;
-  error: string | null;
-  kafkaError: string | null;
-  flushIntervalMs: number;
-  lag: number | null;
-  lagMs: number | null;
-  committedRecords: number;
-  committedBytes: number;
-  ranges: RangeCounts;
-  throughput: ThroughputView;
-  partitions: PartitionStatus[];
-}
-
-export interface WorkerStatus {
-  id: string;
-  host: string;
-  version: string;
-  concurrency: number;
-  httpAddress: string | null;
-  activeRanges: number;
-  startedAt: string;
-  uptimeSeconds: number;
-  lastHeartbeat: string | null;
-}
-
-export interface FailureStatus {
-  id: string;
-  topic: string;
-  partition: number;
-  state: RangeState;
-  attempt: number;
-  failures: number;
-  worker: string | null;
-  error: string | null;
-  requeueReason: string | null;
-  updatedAt: string;
-}
-
-export interface GapStatus {
-  topic: string;
-  partition: number;
-  lostOffsets: string;
-  uncommitted: Array<{ rangeId: string; start: string; end: string; cause: string }>;
-}
-
-export interface Status {
-  generatedAt: string;
-  master: { id: string; leader: boolean };
-  leader: LeaderRecord | null;
-  summary: {
-    topics: number;
-    partitions: number;
-    lag: number | null;
-    lagMs: number | null;
-    ranges: RangeCounts;
-    workers: number;
-    failures: number;
-    gapOffsets: string;
-  };
-  throughput: ThroughputView & { history: RatePoint[] };
-  topics: TopicStatus[];
-  workers: WorkerStatus[];
-  recentFailures: FailureStatus[];
-  gaps: GapStatus[];
-  queue: Record<string, number> | null;
-  queueError: string | null;
-}
+/**
+ * The answer's parts, as the schema says them (api/status-schema.ts): written once, there.
+ * A topic's integrity fields and the replays are added afterwards (integrity-status.ts).
+ */
+type TopicAnswer = StatusAnswer['topics'][number];
+export type RangeCounts = TopicAnswer['ranges'];
+export type PartitionStatus = TopicAnswer['partitions'][number];
+export type TopicStatus = Omit<TopicAnswer, keyof typeof integrityTopicProperties>;
+export type WorkerStatus = StatusAnswer['workers'][number];
+export type FailureStatus = StatusAnswer['recentFailures'][number];
+export type GapStatus = StatusAnswer['gaps'][number];
+export type QueueCounts = StatusAnswer['queue'];
+export type Status = Omit<StatusAnswer, 'topics' | 'replays'> & { topics: TopicStatus[] };
 
 export interface StatusInput {
   nowMs: number;
@@ -115,7 +34,7 @@ export interface StatusInput {
   flights: ReadonlyMap<string, readonly PartitionFlight[]>;
   kafka: ReadonlyMap<string, KafkaTopicView>;
   workers: readonly WorkerRegistration[];
-  queue: { queue: Record<string, number> | null; queueError: string | null };
+  queue: { queue: QueueCounts; queueError: string | null };
   /** Kafka timestamp (ms) of the record at a partition's committed offset, when known. */
   recordTime: (topic: string, partition: number) => number | null;
   throughput: { topic(topic: string): ThroughputView; total(): ThroughputView; history(): RatePoint[] };

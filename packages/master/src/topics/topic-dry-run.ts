@@ -6,6 +6,9 @@
  */
 import { ErrorCodes, SluiceError, type TopicConfig } from '@sluice/shared';
 import type { ApiDeps } from '../api/api-deps.ts';
+import { offsetBody, ref } from '../api/common-schemas.ts';
+import type { TopicCreateBody } from '../api/topic-schemas.ts';
+import type { Answer } from '../api/type-provider.ts';
 import { sampleRecords } from '../kafka/kafka-sample.ts';
 import { requireTopicMetadata } from '../kafka/kafka-view.ts';
 import { readTopic } from '../stores/topic-store.ts';
@@ -14,7 +17,7 @@ import {
   type PartitionFacts,
   type RegistrationEstimate,
 } from './registration-estimate.ts';
-import { type TopicCreateBody, topicConfigFromBody } from './topic-request.ts';
+import { topicConfigFromBody } from './topic-request.ts';
 
 /** Partitions sampled at most (the others share their estimate). */
 const SAMPLED_PARTITIONS = 16;
@@ -25,8 +28,6 @@ export interface DryRunAnswer extends RegistrationEstimate {
   topicId: string;
   config: TopicConfig;
 }
-
-const offsetString = { type: 'string', pattern: '^\\d+$' } as const;
 
 export const dryRunSchema = {
   type: 'object',
@@ -42,25 +43,36 @@ export const dryRunSchema = {
         type: 'object',
         properties: {
           partition: { type: 'integer' },
-          startOffset: offsetString,
-          endOffset: { ...offsetString, description: 'The last stable offset now.' },
-          backlogRecords: offsetString,
+          startOffset: ref('Offset'),
+          endOffset: { ...offsetBody, description: 'The last stable offset now.' },
+          backlogRecords: ref('Offset'),
           backlogBytes: { type: ['integer', 'null'] },
           ranges: { type: 'integer' },
           objects: { type: 'integer' },
           firstKey: { type: ['string', 'null'] },
         },
+        required: [
+          'partition',
+          'startOffset',
+          'endOffset',
+          'backlogRecords',
+          'backlogBytes',
+          'ranges',
+          'objects',
+          'firstKey',
+        ],
       },
     },
     backlog: {
       type: 'object',
       properties: {
-        records: { ...offsetString, description: 'Offsets to copy (an upper bound of records).' },
+        records: { ...offsetBody, description: 'Offsets to copy (an upper bound of records).' },
         bytes: {
           type: ['integer', 'null'],
           description: 'Encoded bytes before compression; null when no record could be sampled.',
         },
       },
+      required: ['records', 'bytes'],
     },
     output: {
       type: 'object',
@@ -71,6 +83,7 @@ export const dryRunSchema = {
         typicalObjectRecords: { type: ['integer', 'null'] },
         firstKeys: { type: 'array', items: { type: 'string' } },
       },
+      required: ['ranges', 'objects', 'typicalObjectBytes', 'typicalObjectRecords', 'firstKeys'],
     },
     estimate: {
       type: 'object',
@@ -79,10 +92,14 @@ export const dryRunSchema = {
         bytesPerRecord: { type: ['integer', 'null'] },
         method: { type: 'string' },
       },
+      required: ['sampledRecords', 'bytesPerRecord', 'method'],
     },
   },
   required: ['dryRun', 'topic', 'topicId', 'config', 'partitions', 'backlog', 'output', 'estimate'],
 } as const;
+
+/** The answer of a dry run, as the CLI reads it. */
+export type DryRunView = Answer<typeof dryRunSchema>;
 
 export async function dryRunRegistration(deps: ApiDeps, body: TopicCreateBody): Promise<DryRunAnswer> {
   const config = topicConfigFromBody(body);

@@ -5,46 +5,17 @@
  * normalizes the destination.
  */
 import {
-  type Compression,
   type Destination,
   ErrorCodes,
-  type Format,
   normalizeDestination,
-  type PartitionBy,
-  type ServerSideEncryption,
   SluiceError,
-  type StartFrom,
   TOPIC_DEFAULTS,
   type TopicConfig,
   type TopicRecord,
   topicConfigProblems,
   ValidationError,
 } from '@sluice/shared';
-
-/** The policy fields a request may carry (POST and PATCH). */
-export interface TopicPolicyBody {
-  destination?: { bucket: string; prefix?: string };
-  format?: Format;
-  compression?: Compression;
-  partitionBy?: PartitionBy;
-  maxRangeMessages?: number;
-  maxRangeBytes?: number;
-  flushIntervalMs?: number;
-  finalizeLatenessMs?: number;
-  serverSideEncryption?: ServerSideEncryption;
-  kmsKeyId?: string;
-  storageClass?: string;
-}
-
-export interface TopicCreateBody extends TopicPolicyBody {
-  topic: string;
-  destination: { bucket: string; prefix?: string };
-  startFrom?: StartFrom;
-}
-
-export interface TopicPatchBody extends TopicPolicyBody {
-  paused?: boolean;
-}
+import type { TopicCreateBody, TopicPatchBody } from '../api/topic-schemas.ts';
 
 function destinationOf(d: { bucket: string; prefix?: string }): Destination {
   return { bucket: d.bucket, prefix: d.prefix ?? '' };
