@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { loadStackEnv } from '@sluice/test-kit';
 import { apiClient } from '../helpers/api.ts';
 import { changedObjects, snapshotObjects, verifyEnd } from '../helpers/end-check.ts';
 import { createTopic, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
@@ -18,7 +19,6 @@ import { type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers
 import { makeEvents } from '../helpers/records.ts';
 import { createBucket, getText, s3Client } from '../helpers/s3.ts';
 import { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
-import { loadStackEnv } from '../helpers/stack-env.ts';
 import { ZkView } from '../helpers/zk-view.ts';
 
 const STALL_MS = 8_000;

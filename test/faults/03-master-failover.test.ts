@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { checkTiling } from '@sluice/shared';
+import { loadStackEnv } from '@sluice/test-kit';
 import { apiClient } from '../helpers/api.ts';
 import { commitSpans, verifyEnd } from '../helpers/end-check.ts';
 import { createTopic, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
@@ -19,7 +20,6 @@ import { type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers
 import { makeEvents } from '../helpers/records.ts';
 import { createBucket, s3Client } from '../helpers/s3.ts';
 import { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
-import { loadStackEnv } from '../helpers/stack-env.ts';
 import { ZkView } from '../helpers/zk-view.ts';
 
 const SESSION_MS = 4_000;

@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { loadStackEnv } from '@sluice/test-kit';
 import { apiClient } from '../helpers/api.ts';
 import { verifyEnd } from '../helpers/end-check.ts';
 import { createTopic, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
@@ -19,7 +20,6 @@ import { TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
 import { makeEvents } from '../helpers/records.ts';
 import { createBucket, s3Client } from '../helpers/s3.ts';
 import { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
-import { loadStackEnv } from '../helpers/stack-env.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { ZkView } from '../helpers/zk-view.ts';
 

@@ -9,7 +9,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadStackEnv } from './stack-env.ts';
+import { loadStackEnv } from '@sluice/test-kit';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LOG_DIR = join(REPO, '.sluice', 'test-logs');

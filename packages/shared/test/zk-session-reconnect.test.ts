@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { ZkSession } from '@sluice/shared';
-import { loadStackEnv } from '../../../test/helpers/stack-env.ts';
+import { loadStackEnv } from '@sluice/test-kit';
 import { TcpProxy } from '../../../test/helpers/tcp-proxy.ts';
 
 const env = loadStackEnv();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { isBadVersion, ZkSession, zkCode } from '@sluice/shared';
-import { loadStackEnv } from '../../../test/helpers/stack-env.ts';
+import { loadStackEnv } from '@sluice/test-kit';
 
 const env = loadStackEnv();
 const chroot = `/it/zk-session-${randomBytes(4).toString('hex')}`;

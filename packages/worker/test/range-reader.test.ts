@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createKafkaAdmin, ErrorCodes, type KafkaAdmin, SluiceError } from '@sluice/shared';
+import { loadStackEnv } from '@sluice/test-kit';
 import { type Admin, CompressionTypes, Kafka, logLevel, type Message, type Producer } from 'kafkajs';
 import { pino } from 'pino';
-import { loadStackEnv } from '../../../test/helpers/stack-env.ts';
 import { createRangeReader, type RangeReader, type ReadBatch, type ReadRange } from '../src/range-reader.ts';
 import { KafkaFrontProxy } from './kafka-front-proxy.ts';
 

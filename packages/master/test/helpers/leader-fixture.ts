@@ -1,23 +1,19 @@
 /**
- * A leader term on the real ZooKeeper with Kafka and the queue stood in for, driven pass by
- * pass by the test (its timers are set far apart).
+ * A leader term on the test kit's ZooKeeper (in memory unless SLUICE_TEST_ZOOKEEPER=stack)
+ * with Kafka and the queue stood in for, driven pass by pass by the test (its timers are set
+ * far apart).
  */
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
-import {
-  type KafkaAdmin,
-  type PartitionOffsets,
-  type RangeJobData,
-  TOPIC_DEFAULTS,
-  type TopicMetadata,
-  type TopicRecord,
-} from '@sluice/shared';
+import type { KafkaAdmin, PartitionOffsets, RangeJobData, TopicMetadata } from '@sluice/shared';
+import { testLogger, zkFixture } from '@sluice/test-kit';
 import { LeaderElection } from '../../src/leadership/leader-election.ts';
 import { LeaderTerm } from '../../src/leadership/leader-term.ts';
 import type { RangeJobOptions, RangeQueue } from '../../src/ranges/range-enqueuer.ts';
 import { MasterMetrics } from '../../src/status/metrics.ts';
-import { testLogger, zkFixture } from './zk-fixture.ts';
+
+export { topicRecord } from '@sluice/test-kit';
 
 const log = testLogger();
 
@@ -64,24 +60,6 @@ export class FakeQueue implements RangeQueue {
   async getJob(id: string): Promise<unknown> {
     return this.jobs.get(id);
   }
-}
-
-export function topicRecord(topic: string, over: Partial<TopicRecord> = {}): TopicRecord {
-  const now = new Date().toISOString();
-  return {
-    ...TOPIC_DEFAULTS,
-    topic,
-    destination: { bucket: 'bucket-a', prefix: 'raw' },
-    maxRangeMessages: 100,
-    flushIntervalMs: 100,
-    topicId: 'id-1',
-    paused: false,
-    state: 'active',
-    error: null,
-    createdAt: now,
-    updatedAt: now,
-    ...over,
-  };
 }
 
 export async function leaderTerm(

@@ -21,8 +21,8 @@ import {
   workerPath,
   type ZkSession,
 } from '@sluice/shared';
+import { eventually } from '@sluice/test-kit';
 import { leaderTerm, topicRecord } from '../helpers/leader-fixture.ts';
-import { eventually } from '../helpers/zk-fixture.ts';
 
 async function readJson<T>(s: ZkSession, path: string): Promise<T> {
   return decodeJson<T>((await s.get(path))?.data, path);

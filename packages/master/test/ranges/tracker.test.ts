@@ -13,11 +13,11 @@ import {
   TOPIC_DEFAULTS,
   type ZkSession,
 } from '@sluice/shared';
+import { testLogger, zkFixture } from '@sluice/test-kit';
 import { FencedWriter } from '../../src/leadership/fenced-writer.ts';
 import { LeaderElection } from '../../src/leadership/leader-election.ts';
 import { PartitionCache } from '../../src/ranges/partition-cache.ts';
 import { commitState, Tracker } from '../../src/ranges/tracker.ts';
-import { testLogger, zkFixture } from '../helpers/zk-fixture.ts';
 
 const log = testLogger();
 const TOPIC = 'orders';
