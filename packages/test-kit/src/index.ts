@@ -4,6 +4,7 @@
  * out.
  */
 export { partitionState, rangeResult, topicRecord } from './builders.ts';
+export { FakeKafka } from './fake-kafka.ts';
 export { FakeZk, FakeZkSession } from './fake-zk.ts';
 export {
   loadStackEnv,

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { KafkaAdmin, PartitionOffsets, RangeJobData, TopicMetadata } from '@sluice/shared';
-import { testLogger, zkFixture } from '@sluice/test-kit';
+import type { RangeJobData } from '@sluice/shared';
+import { FakeKafka, testLogger, zkFixture } from '@sluice/test-kit';
 import { LeaderElection } from '../../src/leadership/leader-election.ts';
 import { LeaderTerm } from '../../src/leadership/leader-term.ts';
 import type { RangeJobOptions, RangeQueue } from '../../src/ranges/range-enqueuer.ts';
@@ -16,40 +16,6 @@ import { MasterMetrics } from '../../src/status/metrics.ts';
 export { topicRecord } from '@sluice/test-kit';
 
 const log = testLogger();
-
-export class FakeKafka implements KafkaAdmin {
-  readonly topics = new Map<string, { topicId: string; offsets: PartitionOffsets[] }>();
-
-  set(topic: string, topicId: string, offsets: Array<[number, bigint, bigint]>): void {
-    this.topics.set(topic, {
-      topicId,
-      offsets: offsets.map(([partition, earliest, lastStable]) => ({
-        partition,
-        earliest,
-        latest: lastStable,
-        lastStable,
-      })),
-    });
-  }
-
-  async topicMetadata(topics: string[]): Promise<Map<string, TopicMetadata | null>> {
-    return new Map(
-      topics.map((t) => {
-        const k = this.topics.get(t);
-        return [
-          t,
-          k ? { topic: t, topicId: k.topicId, partitions: k.offsets.map((o) => o.partition) } : null,
-        ];
-      }),
-    );
-  }
-
-  async offsets(topic: string, partitions: number[]): Promise<PartitionOffsets[]> {
-    return (this.topics.get(topic)?.offsets ?? []).filter((o) => partitions.includes(o.partition));
-  }
-
-  async close(): Promise<void> {}
-}
 
 export class FakeQueue implements RangeQueue {
   readonly jobs = new Map<string, { name: string; data: RangeJobData; opts: RangeJobOptions }>();

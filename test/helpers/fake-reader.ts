@@ -3,7 +3,12 @@
  * Kafka is not what they test. Behaves like the real reader: batches in offset order, clipped
  * to the range, a retention gap first when the log starts after the range does.
  */
-import type { FetchedRecord, RangeReader, ReadBatch, ReadRange } from '../../src/range-reader.ts';
+import type {
+  FetchedRecord,
+  RangeReader,
+  ReadBatch,
+  ReadRange,
+} from '../../packages/worker/src/range-reader.ts';
 
 export interface FakeReaderOptions {
   /** Records per batch. @defaultValue 100 */
