@@ -13,8 +13,6 @@ import { LeaderTerm } from '../../src/leadership/leader-term.ts';
 import type { RangeJobOptions, RangeQueue } from '../../src/ranges/range-enqueuer.ts';
 import { MasterMetrics } from '../../src/status/metrics.ts';
 
-export { topicRecord } from '@sluice/test-kit';
-
 const log = testLogger();
 
 export class FakeQueue implements RangeQueue {

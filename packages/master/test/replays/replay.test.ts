@@ -17,6 +17,7 @@ import {
   type TopicConfig,
   type ZkSession,
 } from '@sluice/shared';
+import { topicRecord } from '@sluice/test-kit';
 import type { SampledRecord } from '../../src/kafka/kafka-sample.ts';
 import {
   destinationConflict,
@@ -27,7 +28,7 @@ import {
 import { commitReplayPartition, REPLAY_PRIORITY } from '../../src/replays/replay-runner.ts';
 import { createReplay } from '../../src/stores/replay-store.ts';
 import { estimateRegistration } from '../../src/topics/registration-estimate.ts';
-import { leaderTerm, topicRecord } from '../helpers/leader-fixture.ts';
+import { leaderTerm } from '../helpers/leader-fixture.ts';
 
 const W = { partition: null, fromOffset: null, toOffset: null, fromTimestamp: null, toTimestamp: null };
 
