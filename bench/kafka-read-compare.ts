@@ -6,7 +6,7 @@
  *     [--runs 3] [--clients platformatic,confluent,kafkajs] [--compression none|zstd|lz4|gzip]
  *     [--topic NAME] [--keep]
  *
- * Kafka: SLUICE_KAFKA_BROKERS, else the local stack's .sluice/stack.env.
+ * Kafka: SLUICE_KAFKA_BROKERS, else the local stack's .sluice/stack.env (read by @sluice/test-kit).
  * @confluentinc/kafka-javascript is not a dependency of Sluice: point CKJS_PATH at an install
  * of it (bench/KAFKA-CLIENT.md says how it was built here); without it that candidate is skipped.
  *
@@ -17,11 +17,12 @@
  * MB are 10^6 bytes of record keys and values.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createKafkaAdmin } from '@sluice/shared';
+import { loadStackEnv } from '@sluice/test-kit';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { createRangeReader } from '../packages/worker/src/range-reader.ts';
 
@@ -44,13 +45,8 @@ const { values: args } = parseArgs({
 });
 
 function brokers(): string[] {
-  let list = process.env.SLUICE_KAFKA_BROKERS;
-  const envFile = join(ROOT, '.sluice/stack.env');
-  if (!list && existsSync(envFile)) {
-    list = /^SLUICE_KAFKA_BROKERS=(.+)$/m.exec(readFileSync(envFile, 'utf8'))?.[1]?.trim();
-  }
-  if (!list) throw new Error('no Kafka: set SLUICE_KAFKA_BROKERS or run `npm run stack:up`');
-  return list.replace(/^["']|["']$/g, '').split(',');
+  const list = process.env.SLUICE_KAFKA_BROKERS || loadStackEnv().SLUICE_KAFKA_BROKERS;
+  return list.split(',');
 }
 
 interface RunResult {

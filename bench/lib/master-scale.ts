@@ -1,7 +1,7 @@
 /**
  * The leader's planning and tracking at 1,000 to 20,000 partitions, with the master's own
  * classes (PlanningLoop, Tracker, PartitionCache, RangeEnqueuer, FencedWriter, MasterMetrics)
- * over an in-memory ZooKeeper (fake-zk.ts), a Kafka whose offsets grow by one full range per
+ * over an in-memory ZooKeeper (`FakeZk` of @sluice/test-kit), a Kafka whose offsets grow by one full range per
  * partition per pass, and a queue that only counts. Between passes every planned range is
  * marked done, as workers would, so each pass commits one range and plans one per partition:
  * the steady state of a busy installation. Measured: time per pass, heap held by the master's
@@ -19,15 +19,14 @@ import {
   type TopicMetadata,
   type TopicRecord,
   topicPath,
-  type ZkSession,
 } from '@sluice/shared';
+import { FakeZk } from '@sluice/test-kit';
 import { FencedWriter } from '../../packages/master/src/leadership/fenced-writer.ts';
 import { PartitionCache } from '../../packages/master/src/ranges/partition-cache.ts';
 import { PlanningLoop, readTopics } from '../../packages/master/src/ranges/planning-loop.ts';
 import { RangeEnqueuer, type RangeQueue } from '../../packages/master/src/ranges/range-enqueuer.ts';
 import { Tracker } from '../../packages/master/src/ranges/tracker.ts';
 import { MasterMetrics } from '../../packages/master/src/status/metrics.ts';
-import { FakeZk } from './fake-zk.ts';
 import { median } from './measurement.ts';
 
 export interface MasterScaleInput {
@@ -126,6 +125,7 @@ async function point(
   gc();
   const h0 = process.memoryUsage().heapUsed;
   const zk = new FakeZk();
+  const zkSession = zk.session();
   zk.put(
     LEADER_PATH,
     encodeJson({ v: 1, id: 'bench', host: 'bench', httpAddress: 'http://bench', since: '' }),
@@ -173,7 +173,7 @@ async function point(
     cache: PartitionCache;
     metrics: MasterMetrics;
   } = (() => {
-    const writer = new FencedWriter(zk as unknown as ZkSession, 0, () => {});
+    const writer = new FencedWriter(zkSession, 0, () => {});
     const cache = new PartitionCache();
     const metrics = new MasterMetrics({ defaultMetrics: false });
     const enqueuer = new RangeEnqueuer(queue, (t) => cache.inFlight(t), log);
@@ -210,7 +210,7 @@ async function point(
     zk.resetCounts();
     const before = enqueues;
     const t0 = performance.now();
-    const registered = await readTopics(zk as unknown as ZkSession);
+    const registered = await readTopics(zkSession);
     await master.planning.syncTopics(registered);
     await master.tracker.pass();
     await master.planning.pass(registered);

@@ -6,8 +6,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { createKafkaAdmin, ZkSession } from '@sluice/shared';
+import { loadStackEnv, type StackEnv } from '@sluice/test-kit';
 import { Redis } from 'ioredis';
-import { loadStackEnv, type StackEnv } from '../../test/helpers/stack-env.ts';
 
 export const REPO = join(import.meta.dirname, '..', '..');
 

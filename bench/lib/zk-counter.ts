@@ -1,18 +1,18 @@
 /**
  * Preloaded into a master or worker the benchmark starts (`--import`): counts the ZooKeeper
- * requests the process makes through ZkSession, by kind, and the ops inside multis, and
+ * requests the process makes through ZkClientSession (the real ZkSession), by kind, and the ops inside multis, and
  * writes them to $SLUICE_BENCH_ZK_COUNT_FILE every second and at exit. The session
  * watchdog's pings (one `exists /` every sixth of the session timeout) go around ZkSession
  * and are not counted here.
  */
 import { writeFileSync } from 'node:fs';
-import { type ZkOp, ZkSession } from '@sluice/shared';
+import { ZkClientSession, type ZkOp } from '@sluice/shared';
 
 const file = process.env.SLUICE_BENCH_ZK_COUNT_FILE;
 const counts: Record<string, number> = {};
 
 if (file) {
-  const proto = ZkSession.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const proto = ZkClientSession.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const name of ['get', 'set', 'create', 'remove', 'exists', 'children', 'mkdirp', 'multi']) {
     const original = proto[name];
     if (typeof original !== 'function') continue;

@@ -12,43 +12,30 @@
  * would, so that ranges take a while and a kill lands in the middle of one.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { apiClient } from '../helpers/api.ts';
 import { verifyEnd } from '../helpers/end-check.ts';
-import { createTopic, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
+import { FaultRun } from '../helpers/fault-run.ts';
+import type { TestTopic } from '../helpers/kafka.ts';
 import { produceAll, steadyLoad } from '../helpers/load.ts';
-import { type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
+import { type SluiceProcess, waitFor } from '../helpers/processes.ts';
 import { makeEvents } from '../helpers/records.ts';
-import { createBucket, s3Client } from '../helpers/s3.ts';
-import { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
-import { loadStackEnv } from '../helpers/stack-env.ts';
-import { ZkView } from '../helpers/zk-view.ts';
+import type { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
+import type { ZkView } from '../helpers/zk-view.ts';
 
 const SESSION_MS = 4_000;
-const kafka = kafkaClient();
-const s3 = s3Client();
-const cluster = new TestCluster({
+const run = new FaultRun({
   name: 'fault-dead-worker',
   env: { SLUICE_ZK_SESSION_TIMEOUT_MS: String(SESSION_MS), SLUICE_STALL_TIMEOUT_MS: '60000' },
+  bucket: 'fault-dead',
 });
-const bucket = uniqueName('fault-dead').toLowerCase();
-const proxies: S3FaultProxy[] = [];
+const { s3, cluster, bucket } = run;
 let zk: ZkView;
 let topic: TestTopic;
-let dropBucket: () => Promise<void>;
 
 before(async () => {
-  dropBucket = (await createBucket(s3, bucket)).delete;
-  zk = await ZkView.open(cluster.env.SLUICE_ZOOKEEPER!);
-  topic = await createTopic(kafka, uniqueName('dead-worker'), 4);
-});
-
-after(async () => {
-  await cluster.stopAll();
-  await zk?.close();
-  for (const p of proxies) await p.close();
-  await topic?.delete();
-  await dropBucket?.();
+  zk = await run.zkView();
+  topic = await run.topic('dead-worker', 4);
 });
 
 test('SIGKILLed workers: their ranges run elsewhere within the session timeout + ~2 s; every record lands once', async (t) => {
@@ -57,9 +44,7 @@ test('SIGKILLed workers: their ranges run elsewhere within the session timeout +
   const workers = new Map<string, SluiceProcess>();
   const proxyOf = new Map<string, S3FaultProxy>();
   const addWorker = async () => {
-    const proxy = await S3FaultProxy.start(loadStackEnv().SLUICE_S3_ENDPOINT);
-    proxies.push(proxy);
-    proxy.rule = () => ({ kind: 'pass', delayMs: 250 });
+    const proxy = await run.s3Proxy(250);
     const w = await cluster.startWorker({
       SLUICE_S3_ENDPOINT: proxy.endpoint,
       SLUICE_WORKER_CONCURRENCY: '2',

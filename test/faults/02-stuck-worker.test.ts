@@ -8,48 +8,38 @@
  * name: the objects' bytes are unchanged after it wakes and nothing extra appears.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { apiClient } from '../helpers/api.ts';
 import { changedObjects, snapshotObjects, verifyEnd } from '../helpers/end-check.ts';
-import { createTopic, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
+import { FaultRun } from '../helpers/fault-run.ts';
+import type { TestTopic } from '../helpers/kafka.ts';
 import { produceAll, steadyLoad } from '../helpers/load.ts';
 import { logged } from '../helpers/process-log.ts';
-import { type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
+import { type SluiceProcess, waitFor } from '../helpers/processes.ts';
 import { makeEvents } from '../helpers/records.ts';
-import { createBucket, getText, s3Client } from '../helpers/s3.ts';
-import { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
-import { loadStackEnv } from '../helpers/stack-env.ts';
-import { ZkView } from '../helpers/zk-view.ts';
+import { getText } from '../helpers/s3.ts';
+import type { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
+import type { ZkView } from '../helpers/zk-view.ts';
 
 const STALL_MS = 8_000;
-const kafka = kafkaClient();
-const s3 = s3Client();
-const cluster = new TestCluster({
+const run = new FaultRun({
   name: 'fault-stuck-worker',
   env: { SLUICE_STALL_TIMEOUT_MS: String(STALL_MS), SLUICE_ZK_SESSION_TIMEOUT_MS: '4000' },
+  bucket: 'fault-stuck',
 });
-const bucket = uniqueName('fault-stuck').toLowerCase();
+const { s3, cluster, bucket } = run;
 let proxy: S3FaultProxy;
 let zk: ZkView;
 let topic: TestTopic;
-let dropBucket: () => Promise<void>;
 let stuck: SluiceProcess | undefined;
 
 before(async () => {
-  dropBucket = (await createBucket(s3, bucket)).delete;
-  proxy = await S3FaultProxy.start(loadStackEnv().SLUICE_S3_ENDPOINT);
-  proxy.rule = () => ({ kind: 'pass', delayMs: 250 });
-  zk = await ZkView.open(cluster.env.SLUICE_ZOOKEEPER!);
-  topic = await createTopic(kafka, uniqueName('stuck-worker'), 4);
+  proxy = await run.s3Proxy(250);
+  zk = await run.zkView();
+  topic = await run.topic('stuck-worker', 4);
 });
-
-after(async () => {
+run.defer(() => {
   if (stuck && stuck.child.exitCode === null) stuck.child.kill('SIGCONT');
-  await cluster.stopAll();
-  await zk?.close();
-  await proxy?.close();
-  await topic?.delete();
-  await dropBucket?.();
 });
 
 test('a SIGSTOPped worker loses its range after the stall timeout and, woken, changes nothing in S3', async (t) => {

@@ -10,45 +10,33 @@
  * Each step is forced through S3 proxies (one per worker), so the interleaving is exact.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { apiClient } from '../helpers/api.ts';
 import { verifyEnd } from '../helpers/end-check.ts';
-import { createTopic, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
+import { FaultRun } from '../helpers/fault-run.ts';
+import type { TestTopic } from '../helpers/kafka.ts';
 import { produceAll } from '../helpers/load.ts';
 import { logged } from '../helpers/process-log.ts';
-import { type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
+import { type SluiceProcess, waitFor } from '../helpers/processes.ts';
 import { makeEvents } from '../helpers/records.ts';
-import { createBucket, s3Client } from '../helpers/s3.ts';
-import { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
-import { loadStackEnv } from '../helpers/stack-env.ts';
-import { ZkView } from '../helpers/zk-view.ts';
+import type { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
+import type { ZkView } from '../helpers/zk-view.ts';
 
-const kafka = kafkaClient();
-const s3 = s3Client();
-const cluster = new TestCluster({
+const run = new FaultRun({
   name: 'fault-two-attempts',
   env: { SLUICE_ZK_SESSION_TIMEOUT_MS: '4000' },
+  bucket: 'fault-two-attempts',
 });
-const bucket = uniqueName('fault-two-attempts').toLowerCase();
+const { s3, cluster, bucket } = run;
 const prefix = 'two';
 const proxies: S3FaultProxy[] = [];
-let zk: ZkView;
+let _zk: ZkView;
 let topic: TestTopic;
-let dropBucket: () => Promise<void>;
 
 before(async () => {
-  dropBucket = (await createBucket(s3, bucket)).delete;
-  for (let i = 0; i < 3; i++) proxies.push(await S3FaultProxy.start(loadStackEnv().SLUICE_S3_ENDPOINT));
-  zk = await ZkView.open(cluster.env.SLUICE_ZOOKEEPER!);
-  topic = await createTopic(kafka, uniqueName('two-attempts'), 1);
-});
-
-after(async () => {
-  await cluster.stopAll();
-  await zk?.close();
-  for (const p of proxies) await p.close();
-  await topic?.delete();
-  await dropBucket?.();
+  for (let i = 0; i < 3; i++) proxies.push(await run.s3Proxy());
+  _zk = await run.zkView();
+  topic = await run.topic('two-attempts', 1);
 });
 
 test('a late commit record of a superseded attempt never lists an object the next attempt removed', async (t) => {

@@ -8,51 +8,40 @@
  * still lands exactly once.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { checkTiling } from '@sluice/shared';
 import { apiClient } from '../helpers/api.ts';
 import { commitSpans, verifyEnd } from '../helpers/end-check.ts';
-import { createTopic, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
+import { FaultRun } from '../helpers/fault-run.ts';
+import type { TestTopic } from '../helpers/kafka.ts';
 import { produceAll, steadyLoad } from '../helpers/load.ts';
 import { type LogLine, logLines } from '../helpers/process-log.ts';
-import { type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
+import { type SluiceProcess, waitFor } from '../helpers/processes.ts';
 import { makeEvents } from '../helpers/records.ts';
-import { createBucket, s3Client } from '../helpers/s3.ts';
-import { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
-import { loadStackEnv } from '../helpers/stack-env.ts';
-import { ZkView } from '../helpers/zk-view.ts';
+import type { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
+import type { ZkView } from '../helpers/zk-view.ts';
 
 const SESSION_MS = 4_000;
-const kafka = kafkaClient();
-const s3 = s3Client();
-const cluster = new TestCluster({
+const run = new FaultRun({
   name: 'fault-failover',
   env: { SLUICE_ZK_SESSION_TIMEOUT_MS: String(SESSION_MS) },
+  bucket: 'fault-failover',
 });
-const bucket = uniqueName('fault-failover').toLowerCase();
+const { s3, cluster, bucket } = run;
 const prefix = 'failover';
 let proxy: S3FaultProxy;
 let zk: ZkView;
 let topic: TestTopic;
-let dropBucket: () => Promise<void>;
 const masters: SluiceProcess[] = [];
 
 before(async () => {
-  dropBucket = (await createBucket(s3, bucket)).delete;
-  proxy = await S3FaultProxy.start(loadStackEnv().SLUICE_S3_ENDPOINT);
-  proxy.rule = () => ({ kind: 'pass', delayMs: 150 });
-  zk = await ZkView.open(cluster.env.SLUICE_ZOOKEEPER!);
-  topic = await createTopic(kafka, uniqueName('failover'), 4);
+  proxy = await run.s3Proxy(150);
+  zk = await run.zkView();
+  topic = await run.topic('failover', 4);
 });
-
-after(async () => {
+run.defer(() => {
   for (const m of masters)
     if (m.child.exitCode === null && m.child.signalCode === null) m.child.kill('SIGCONT');
-  await cluster.stopAll();
-  await zk?.close();
-  await proxy?.close();
-  await topic?.delete();
-  await dropBucket?.();
 });
 
 const idOf = (m: SluiceProcess) => `${cluster.name}-${m.name}`;

@@ -10,56 +10,50 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { loadStackEnv } from '@sluice/test-kit';
 import { apiClient } from '../helpers/api.ts';
 import { verifyEnd } from '../helpers/end-check.ts';
-import { createTopic, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
+import { FaultRun } from '../helpers/fault-run.ts';
+import type { TestTopic } from '../helpers/kafka.ts';
 import { produceAll, steadyLoad } from '../helpers/load.ts';
 import { logged } from '../helpers/process-log.ts';
-import { TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
+import { waitFor } from '../helpers/processes.ts';
 import { makeEvents } from '../helpers/records.ts';
-import { createBucket, s3Client } from '../helpers/s3.ts';
-import { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
-import { loadStackEnv } from '../helpers/stack-env.ts';
+import type { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
-import { ZkView } from '../helpers/zk-view.ts';
+import type { ZkView } from '../helpers/zk-view.ts';
 
 const SESSION_MS = 4_000;
 const CUT_MS = SESSION_MS + 4_000;
-const kafka = kafkaClient();
-const s3 = s3Client();
-const cluster = new TestCluster({
+const run = new FaultRun({
   name: 'fault-zk-expiry',
   env: { SLUICE_ZK_SESSION_TIMEOUT_MS: String(SESSION_MS) },
+  bucket: 'fault-zk-expiry',
 });
-const bucket = uniqueName('fault-zk-expiry').toLowerCase();
+const { s3, cluster, bucket } = run;
 const prefix = 'expiry';
 let s3proxy: S3FaultProxy;
 let workerLink: TcpProxy;
 let leaderLink: TcpProxy;
 let zk: ZkView;
 let topic: TestTopic;
-let dropBucket: () => Promise<void>;
 
 before(async () => {
-  const stack = loadStackEnv();
-  dropBucket = (await createBucket(s3, bucket)).delete;
-  s3proxy = await S3FaultProxy.start(stack.SLUICE_S3_ENDPOINT);
-  s3proxy.rule = () => ({ kind: 'pass', delayMs: 150 });
-  const [host, port] = stack.SLUICE_ZOOKEEPER.split(',')[0]!.split(':') as [string, string];
+  s3proxy = await run.s3Proxy(150);
+  const [host, port] = loadStackEnv().SLUICE_ZOOKEEPER.split(',')[0]!.split(':') as [string, string];
   workerLink = await TcpProxy.start({ host, port: Number(port) });
   leaderLink = await TcpProxy.start({ host, port: Number(port) });
-  zk = await ZkView.open(cluster.env.SLUICE_ZOOKEEPER!);
-  topic = await createTopic(kafka, uniqueName('zk-expiry'), 4);
+  zk = await run.zkView();
+  topic = await run.topic('zk-expiry', 4);
 });
-
-after(async () => {
+// Before the cluster stops: heal the links so that the processes can leave ZooKeeper cleanly.
+run.defer(() => {
   workerLink?.heal();
   leaderLink?.heal();
-  await cluster.stopAll();
-  await zk?.close();
-  await Promise.all([s3proxy?.close(), workerLink?.close(), leaderLink?.close()]);
-  await topic?.delete();
-  await dropBucket?.();
+});
+// After the run's own cleanup (its hook was registered first): the links themselves.
+after(async () => {
+  await Promise.all([workerLink?.close(), leaderLink?.close()]);
 });
 
 test('a worker, then the leader, cut off from ZooKeeper past the session timeout: both fence themselves and come back', async (t) => {

@@ -16,6 +16,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { loadStackEnv } from '@sluice/test-kit';
 import { apiClient } from '../helpers/api.ts';
 import { openUploads, verifyEnd } from '../helpers/end-check.ts';
 import { createTopic, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
@@ -24,7 +25,6 @@ import { type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers
 import { makeEvents, type ProducedRecord } from '../helpers/records.ts';
 import { createBucket, listAll, s3Client } from '../helpers/s3.ts';
 import { type FaultRule, PASS, S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
-import { loadStackEnv } from '../helpers/stack-env.ts';
 
 const kafka = kafkaClient();
 const s3 = s3Client();

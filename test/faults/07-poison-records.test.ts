@@ -8,35 +8,25 @@
  * `"valueEncoding":"base64"` (counted as `binaryValues`). Every record lands exactly once.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { apiClient } from '../helpers/api.ts';
 import { commitSpans, verifyEnd } from '../helpers/end-check.ts';
-import { createTopic, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
+import { FaultRun } from '../helpers/fault-run.ts';
+import type { TestTopic } from '../helpers/kafka.ts';
 import { produceAll, toHeaders } from '../helpers/load.ts';
-import { TestCluster, uniqueName } from '../helpers/processes.ts';
 import { hourFolder, makeEvents, type ProducedRecord } from '../helpers/records.ts';
-import { createBucket, getText, s3Client } from '../helpers/s3.ts';
+import { getText } from '../helpers/s3.ts';
 
-const kafka = kafkaClient();
-const s3 = s3Client();
-const cluster = new TestCluster({ name: 'fault-poison' });
-const bucket = uniqueName('fault-poison').toLowerCase();
+const run = new FaultRun({ name: 'fault-poison', bucket: 'fault-poison' });
+const { s3, cluster, bucket } = run;
 const prefix = 'poison';
 let topic: TestTopic;
-let dropBucket: () => Promise<void>;
 
 before(async () => {
-  dropBucket = (await createBucket(s3, bucket)).delete;
   // Kafka 4 refuses timestamps more than an hour ahead unless the topic allows them.
-  topic = await createTopic(kafka, uniqueName('poison'), 2, [
+  topic = await run.topic('poison', 2, [
     { name: 'message.timestamp.after.max.ms', value: '9223372036854775807' },
   ]);
-});
-
-after(async () => {
-  await cluster.stopAll();
-  await topic?.delete();
-  await dropBucket?.();
 });
 
 /** The year 10000 begins here; Kafka timestamps at or past it are bucketed in 9999-12-31 23h. */

@@ -6,47 +6,35 @@
  * lost or duplicated, and no range even needs a second attempt.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { apiClient } from '../helpers/api.ts';
 import { commitSpans, verifyEnd } from '../helpers/end-check.ts';
-import { createTopic, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
+import { FaultRun } from '../helpers/fault-run.ts';
+import type { TestTopic } from '../helpers/kafka.ts';
 import { produceAll, steadyLoad } from '../helpers/load.ts';
 import { logged } from '../helpers/process-log.ts';
-import { type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
+import { type SluiceProcess, waitFor } from '../helpers/processes.ts';
 import { makeEvents } from '../helpers/records.ts';
-import { createBucket, getText, s3Client } from '../helpers/s3.ts';
-import { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
-import { loadStackEnv } from '../helpers/stack-env.ts';
-import { ZkView } from '../helpers/zk-view.ts';
+import { getText } from '../helpers/s3.ts';
+import type { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
+import type { ZkView } from '../helpers/zk-view.ts';
 
 const SESSION_MS = 4_000;
-const kafka = kafkaClient();
-const s3 = s3Client();
-const cluster = new TestCluster({
+const run = new FaultRun({
   name: 'fault-sigterm',
   env: { SLUICE_ZK_SESSION_TIMEOUT_MS: String(SESSION_MS) },
+  bucket: 'fault-sigterm',
 });
-const bucket = uniqueName('fault-sigterm').toLowerCase();
+const { s3, cluster, bucket } = run;
 const prefix = 'sigterm';
 let proxy: S3FaultProxy;
 let zk: ZkView;
 let topic: TestTopic;
-let dropBucket: () => Promise<void>;
 
 before(async () => {
-  dropBucket = (await createBucket(s3, bucket)).delete;
-  proxy = await S3FaultProxy.start(loadStackEnv().SLUICE_S3_ENDPOINT);
-  proxy.rule = () => ({ kind: 'pass', delayMs: 200 });
-  zk = await ZkView.open(cluster.env.SLUICE_ZOOKEEPER!);
-  topic = await createTopic(kafka, uniqueName('sigterm'), 4);
-});
-
-after(async () => {
-  await cluster.stopAll();
-  await zk?.close();
-  await proxy?.close();
-  await topic?.delete();
-  await dropBucket?.();
+  proxy = await run.s3Proxy(200);
+  zk = await run.zkView();
+  topic = await run.topic('sigterm', 4);
 });
 
 test('SIGTERM to workers and to the leader under load loses and duplicates nothing', async (t) => {

@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
+import { loadStackEnv } from '@sluice/test-kit';
 import { Redis } from 'ioredis';
 import { apiClient } from '../helpers/api.ts';
 import { changedObjects, snapshotObjects, verifyEnd } from '../helpers/end-check.ts';
@@ -26,7 +27,6 @@ import { makeEvents } from '../helpers/records.ts';
 import { startRedisServer } from '../helpers/redis-server.ts';
 import { createBucket, getText, s3Client } from '../helpers/s3.ts';
 import { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
-import { loadStackEnv } from '../helpers/stack-env.ts';
 import { ZkView } from '../helpers/zk-view.ts';
 
 const RECONCILE_MS = 3_000;

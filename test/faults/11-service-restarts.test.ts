@@ -15,6 +15,7 @@ import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
+import { loadStackEnv } from '@sluice/test-kit';
 import { apiClient } from '../helpers/api.ts';
 import { verifyEnd } from '../helpers/end-check.ts';
 import { createTopic, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
@@ -24,7 +25,6 @@ import { REPO, type SluiceProcess, TestCluster, uniqueName, waitFor } from '../h
 import { makeEvents } from '../helpers/records.ts';
 import { createBucket, s3Client } from '../helpers/s3.ts';
 import { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
-import { loadStackEnv } from '../helpers/stack-env.ts';
 import { ZkView } from '../helpers/zk-view.ts';
 
 const kafka = kafkaClient();

@@ -9,10 +9,10 @@
 
 import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { ZkSession } from '@sluice/shared';
+import { loadStackEnv } from '@sluice/test-kit';
 import { Redis } from 'ioredis';
 import { createTopic, kafkaClient } from '../helpers/kafka.ts';
 import { s3Client } from '../helpers/s3.ts';
-import { loadStackEnv } from '../helpers/stack-env.ts';
 
 const [cmd, ...args] = process.argv.slice(2);
 const kafka = kafkaClient('sluice-fuzz');

@@ -1,6 +1,7 @@
 /** Kafka helpers for tests: topics that clean themselves up, producing test records. */
+
+import { loadStackEnv } from '@sluice/test-kit';
 import { type Admin, type ITopicConfig, Kafka, logLevel, type Producer } from 'kafkajs';
-import { loadStackEnv } from './stack-env.ts';
 
 export function kafkaClient(clientId = 'sluice-test'): Kafka {
   const env = loadStackEnv();

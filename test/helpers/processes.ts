@@ -9,7 +9,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadStackEnv } from './stack-env.ts';
+import { loadStackEnv, uniqueName } from '@sluice/test-kit';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LOG_DIR = join(REPO, '.sluice', 'test-logs');
@@ -27,9 +27,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export function uniqueName(base: string): string {
-  return `${base}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-}
+/** Re-exported for the many tests that import it from here; the kit's is the one definition. */
+export { uniqueName };
 
 export interface SluiceProcess {
   name: string;

@@ -8,7 +8,7 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { loadStackEnv } from './stack-env.ts';
+import { loadStackEnv } from '@sluice/test-kit';
 
 export function s3Client(): S3Client {
   const env = loadStackEnv();

@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
+import { loadStackEnv } from '@sluice/test-kit';
 import { apiClient } from '../helpers/api.ts';
 import { type SluiceProcess, TestCluster, uniqueName } from '../helpers/processes.ts';
-import { loadStackEnv } from '../helpers/stack-env.ts';
 
 const stack = loadStackEnv();
 const redisSecret = `redis-pw-${randomBytes(6).toString('hex')}`;

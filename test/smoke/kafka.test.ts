@@ -20,8 +20,8 @@ import {
   IS_TRANSACTIONAL,
   Consumer as PlatformaticConsumer,
 } from '@platformatic/kafka';
+import { loadStackEnv, uniqueName } from '@sluice/test-kit';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
-import { loadStackEnv, uniqueName } from '../helpers/stack-env.ts';
 
 interface AbortedTransaction {
   producerId: bigint;

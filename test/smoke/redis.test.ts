@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
+import { loadStackEnv, uniqueName } from '@sluice/test-kit';
 import { type Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { loadStackEnv, uniqueName } from '../helpers/stack-env.ts';
 
 interface RangeData {
   topic: string;

@@ -27,7 +27,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { loadStackEnv, uniqueName } from '../helpers/stack-env.ts';
+import { loadStackEnv, uniqueName } from '@sluice/test-kit';
 
 const MiB = 1024 * 1024;
 

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { loadStackEnv, uniqueName } from '@sluice/test-kit';
 import zookeeper from 'node-zookeeper-client';
-import { loadStackEnv, uniqueName } from '../helpers/stack-env.ts';
 
 type Client = zookeeper.Client;
 type Stat = zookeeper.Stat;

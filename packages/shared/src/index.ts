@@ -226,8 +226,11 @@ export {
   isBadVersion,
   isNodeExists,
   isNoNode,
+  ZK_CODES,
+  ZkClientSession,
   type ZkNode,
   type ZkOp,
   ZkSession,
+  type ZkWatcher,
   zkCode,
 } from './zk-session.ts';

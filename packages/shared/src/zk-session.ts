@@ -136,11 +136,67 @@ function toNode(data: Buffer | undefined, stat: zookeeper.Stat): ZkNode {
   };
 }
 
+/** What a watch reports; node-zookeeper-client's `Event` has this shape. */
+export interface ZkWatchEvent {
+  getType(): number;
+  getName(): string;
+  getPath(): string;
+}
+
+/** A one-shot watch: called once, on the next change of the node or its children. */
+export type ZkWatcher = (event: ZkWatchEvent) => void;
+
 /**
- * Events: `lost` (once; the session expired, was fenced by the watchdog, or closed by
- * {@link ZkSession.close}), `disconnected`, `connected`.
+ * The ZooKeeper session as Sluice's code uses it. The stores, the leader and the workers take
+ * this interface rather than the client class, so that their tests can run against an
+ * in-memory ZooKeeper (`@sluice/test-kit`'s fake) with no server. {@link ZkSession.open} gives
+ * the real one.
+ *
+ * Events: `lost` (reason; once: the session expired, was fenced by the watchdog, or was
+ * closed), `disconnected`, `connected`.
  */
-export class ZkSession extends EventEmitter {
+export interface ZkSession {
+  /** Why the session is gone, or null while it lives. */
+  readonly lostReason: string | null;
+  readonly alive: boolean;
+  readonly sessionId: string;
+  readonly sessionTimeoutMs: number;
+  /** Ends the session (its ephemeral nodes go at once). */
+  close(): Promise<void>;
+  /** Creates a node; returns its path (with the sequence number for a sequential one). */
+  create(path: string, data?: Buffer, opts?: { ephemeral?: boolean; sequential?: boolean }): Promise<string>;
+  /** Creates the node and any missing parents; no error when it exists. */
+  mkdirp(path: string): Promise<void>;
+  /** The node's data and version, or null when it does not exist. */
+  get(path: string, watcher?: ZkWatcher): Promise<ZkNode | null>;
+  /** Sets data if the node is at `version` (-1: any). Returns the new version. */
+  set(path: string, data: Buffer, version: number): Promise<number>;
+  remove(path: string, version?: number): Promise<void>;
+  exists(path: string, watcher?: ZkWatcher): Promise<boolean>;
+  /** Child names, or [] when the node does not exist. */
+  children(path: string, watcher?: ZkWatcher): Promise<string[]>;
+  /** Removes a node and everything below it (not atomic; for cleanup). */
+  removeRecursive(path: string): Promise<void>;
+  /**
+   * All-or-nothing multi-op. Throws the first failing op's error (with `zkCode`) and changes
+   * nothing when any check, version or existence condition fails.
+   */
+  multi(ops: ZkOp[]): Promise<void>;
+  on(event: 'lost', listener: (reason: string) => void): this;
+  on(event: 'connected' | 'disconnected', listener: () => void): this;
+  once(event: 'lost', listener: (reason: string) => void): this;
+  once(event: 'connected' | 'disconnected', listener: () => void): this;
+  off(event: 'lost', listener: (reason: string) => void): this;
+  off(event: 'connected' | 'disconnected', listener: () => void): this;
+}
+
+/** Opens a real session: see {@link ZkClientSession.open}. */
+export const ZkSession = {
+  open: (options: ZkSessionOptions): Promise<ZkSession> => ZkClientSession.open(options),
+};
+
+/** {@link ZkSession} over node-zookeeper-client, with the fixes listed at the top of this file. */
+export class ZkClientSession extends EventEmitter implements ZkSession {
   readonly #client: zookeeper.Client;
   readonly #opts: Required<ZkSessionOptions>;
   readonly #acls: zookeeper.ACL[];
@@ -169,7 +225,7 @@ export class ZkSession extends EventEmitter {
   }
 
   /** Opens a session, creating the chroot of the connect string first when it is missing. */
-  static async open(options: ZkSessionOptions): Promise<ZkSession> {
+  static async open(options: ZkSessionOptions): Promise<ZkClientSession> {
     const opts: Required<ZkSessionOptions> = {
       callTimeoutMs: options.sessionTimeoutMs,
       connectTimeoutMs: 15_000,
@@ -178,18 +234,18 @@ export class ZkSession extends EventEmitter {
     };
     const slash = opts.connect.indexOf('/');
     if (slash >= 0 && opts.connect.slice(slash) !== '/') {
-      const base = await ZkSession.#connectRaw({ ...opts, connect: opts.connect.slice(0, slash) });
+      const base = await ZkClientSession.#connectRaw({ ...opts, connect: opts.connect.slice(0, slash) });
       try {
         await base.mkdirp(opts.connect.slice(slash).replace(/\/$/, ''));
       } finally {
         await base.close();
       }
     }
-    return ZkSession.#connectRaw(opts);
+    return ZkClientSession.#connectRaw(opts);
   }
 
-  static async #connectRaw(opts: Required<ZkSessionOptions>): Promise<ZkSession> {
-    const s = new ZkSession(opts);
+  static async #connectRaw(opts: Required<ZkSessionOptions>): Promise<ZkClientSession> {
+    const s = new ZkClientSession(opts);
     await s.#connect();
     return s;
   }
@@ -360,7 +416,7 @@ export class ZkSession extends EventEmitter {
   }
 
   /** The node's data and version, or null when it does not exist. */
-  async get(path: string, watcher?: (e: zookeeper.Event) => void): Promise<ZkNode | null> {
+  async get(path: string, watcher?: ZkWatcher): Promise<ZkNode | null> {
     try {
       return await this.#call<ZkNode>(`getData ${path}`, (cb) => {
         const done = (err: unknown, data?: Buffer, stat?: zookeeper.Stat) =>
@@ -386,7 +442,7 @@ export class ZkSession extends EventEmitter {
     await this.#call<void>(`remove ${path}`, (cb) => this.#client.remove(path, version, cb));
   }
 
-  async exists(path: string, watcher?: (e: zookeeper.Event) => void): Promise<boolean> {
+  async exists(path: string, watcher?: ZkWatcher): Promise<boolean> {
     const stat = await this.#call<zookeeper.Stat | null>(`exists ${path}`, (cb) => {
       if (watcher) this.#client.exists(path, watcher, cb);
       else this.#client.exists(path, cb);
@@ -395,7 +451,7 @@ export class ZkSession extends EventEmitter {
   }
 
   /** Child names, or [] when the node does not exist. */
-  async children(path: string, watcher?: (e: zookeeper.Event) => void): Promise<string[]> {
+  async children(path: string, watcher?: ZkWatcher): Promise<string[]> {
     try {
       return await this.#call<string[]>(`getChildren ${path}`, (cb) => {
         if (watcher) this.#client.getChildren(path, watcher, cb);

@@ -1,13 +1,12 @@
 /**
- * A master API for one test file, built with `buildApi` on the real local stack: its own
- * ZooKeeper chroot, BullMQ queue prefix on the stack's Redis, and Kafka topics made with the
- * kafkajs admin. Everything it made is removed by `close()`. When the stack is not up, the
- * fixture throws (the test fails; it never skips).
+ * A master API for one test file, built with `buildApi`. By default on no service at all:
+ * the test kit's in-memory ZooKeeper, a Kafka that knows no topic and an empty queue, so that
+ * the API's own behaviour (auth, routes, errors, ZooKeeper reads and writes) is tested by
+ * `npm run test:unit`. With `{ stack: true }` (tests in test/integration) on the real local
+ * stack instead: its own ZooKeeper chroot, BullMQ queue prefix on the stack's Redis, and
+ * Kafka topics made with the kafkajs admin (`kafkaTopic`). Everything it made is removed by
+ * `close()`. When the stack is not up, a stack fixture throws (the test fails; it never skips).
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   BASE_PATHS,
   createKafkaAdmin,
@@ -15,6 +14,7 @@ import {
   createRedis,
   decodeJson,
   encodeJson,
+  type KafkaAdmin,
   LEADER_PATH,
   type LeaderRecord,
   type Logger,
@@ -31,41 +31,15 @@ import {
   workerPath,
   ZkSession,
 } from '@sluice/shared';
+import { FakeKafka, FakeZk, loadStackEnv, partitionState, uniqueName } from '@sluice/test-kit';
 import { Queue } from 'bullmq';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { Kafka, logLevel } from 'kafkajs';
 import { Counter, Registry } from 'prom-client';
 import { buildApi } from '../../src/api/index.ts';
 
-const STACK_ENV = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-  '..',
-  '.sluice',
-  'stack.env',
-);
-
 export const TOKEN = 'test-token-one';
 export const OTHER_TOKEN = 'test-token-two';
-
-/** The local stack's settings (`.sluice/stack.env`). */
-export function stackEnv(): Record<string, string> {
-  if (!existsSync(STACK_ENV)) {
-    throw new Error(`${STACK_ENV} is missing: the local stack is not up; run npm run stack:up`);
-  }
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(STACK_ENV, 'utf8').split('\n')) {
-    const m = /^\s*(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (m) env[m[1]!] = m[2]!.replace(/^(['"])(.*)\1$/, '$2');
-  }
-  return env;
-}
-
-export function unique(base: string): string {
-  return `${base}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-}
 
 export interface ApiFixture {
   app: FastifyInstance;
@@ -79,7 +53,7 @@ export interface ApiFixture {
     body?: unknown,
     token?: string | null,
   ): Promise<LightMyRequestResponse>;
-  /** Creates a Kafka topic (deleted by close). */
+  /** Creates a Kafka topic (deleted by close); only on a `{ stack: true }` fixture. */
   kafkaTopic(partitions: number, messages?: number): Promise<string>;
   putLeader(record: LeaderRecord): Promise<void>;
   putWorker(reg: WorkerRegistration): Promise<void>;
@@ -90,26 +64,120 @@ export interface ApiFixture {
   close(): Promise<void>;
 }
 
-export async function apiFixture(
-  overrides: Record<string, string> = {},
-  opts: { log?: Logger } = {},
-): Promise<ApiFixture> {
-  const stack = stackEnv();
-  const name = unique('t-api');
-  const config = loadMasterConfig({
+/** The services under the API: in memory, or the local stack's. */
+interface Backend {
+  env: Record<string, string>;
+  zk: ZkSession;
+  kafka: KafkaAdmin;
+  queue: Queue;
+  kafkaTopic(partitions: number, messages: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** No service: an in-memory ZooKeeper, a Kafka with no topic, a queue with no job. */
+function memoryBackend(): Backend {
+  const server = new FakeZk();
+  for (const p of BASE_PATHS) server.put(p);
+  const zk = server.session();
+  // The API asks the queue for its job counts only (the status view).
+  const queue: Pick<Queue, 'getJobCounts'> = {
+    getJobCounts: async (...states: string[]) => Object.fromEntries(states.map((s) => [s, 0])),
+  };
+  return {
+    // Addresses nothing listens on: the API must not reach for a service of its own.
+    env: {
+      SLUICE_KAFKA_BROKERS: '127.0.0.1:1',
+      SLUICE_ZOOKEEPER: '127.0.0.1:1',
+      SLUICE_REDIS_URL: 'redis://127.0.0.1:1',
+    },
+    zk,
+    kafka: new FakeKafka(),
+    queue: queue as Queue,
+    kafkaTopic: () => {
+      throw new Error('kafkaTopic needs the local stack: build the fixture with { stack: true }');
+    },
+    close: () => server.closeAll(),
+  };
+}
+
+/** The local stack: a ZooKeeper chroot, a queue prefix on its Redis, topics on its Kafka. */
+async function stackBackend(name: string): Promise<Backend> {
+  const stack = loadStackEnv();
+  const env = {
     ...stack,
-    SLUICE_ZOOKEEPER: `${stack.SLUICE_ZOOKEEPER!.split('/')[0]}/${name}`,
+    SLUICE_ZOOKEEPER: `${stack.SLUICE_ZOOKEEPER.split('/')[0]}/${name}`,
     SLUICE_QUEUE_PREFIX: name,
-    SLUICE_API_TOKEN: `${TOKEN},${OTHER_TOKEN}`,
-    SLUICE_LOG_LEVEL: 'silent',
-    SLUICE_MASTER_ID: 'master-test',
-    ...overrides,
-  }) as MasterConfig;
+  };
+  const config = loadMasterConfig(env) as MasterConfig;
   const zk = await ZkSession.open({ connect: config.zookeeper, sessionTimeoutMs: 10_000 });
   for (const p of BASE_PATHS) await zk.mkdirp(p);
   const kafka = createKafkaAdmin(config);
   const redis = createRedis(config);
   const queue = new Queue(RANGE_QUEUE_NAME, { connection: redis, prefix: config.queuePrefix });
+  const kafkaJs = new Kafka({
+    clientId: 'sluice-api-test',
+    brokers: config.kafkaBrokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafkaJs.admin();
+  await admin.connect();
+  const topics: string[] = [];
+  return {
+    env,
+    zk,
+    kafka,
+    queue,
+    async kafkaTopic(partitions, messages) {
+      const topic = uniqueName('api-topic');
+      await admin.createTopics({
+        topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+        waitForLeaders: true,
+      });
+      topics.push(topic);
+      if (messages > 0) {
+        const producer = kafkaJs.producer({ allowAutoTopicCreation: false });
+        await producer.connect();
+        await producer.send({
+          topic,
+          messages: Array.from({ length: messages }, (_, i) => ({ partition: 0, value: `m${i}` })),
+        });
+        await producer.disconnect();
+      }
+      return topic;
+    },
+    async close() {
+      if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => {});
+      await admin.disconnect();
+      await kafka.close();
+      await queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+      await redis.quit().catch(() => {});
+      await zk.removeRecursive('/sluice');
+      await zk.close();
+      const base = await ZkSession.open({
+        connect: config.zookeeper.split('/')[0]!,
+        sessionTimeoutMs: 10_000,
+      });
+      await base.removeRecursive(`/${name}`);
+      await base.close();
+    },
+  };
+}
+
+export async function apiFixture(
+  overrides: Record<string, string> = {},
+  opts: { log?: Logger; stack?: boolean } = {},
+): Promise<ApiFixture> {
+  const name = uniqueName('t-api');
+  const backend = opts.stack ? await stackBackend(name) : memoryBackend();
+  const config = loadMasterConfig({
+    ...backend.env,
+    SLUICE_API_TOKEN: `${TOKEN},${OTHER_TOKEN}`,
+    SLUICE_LOG_LEVEL: 'silent',
+    SLUICE_MASTER_ID: 'master-test',
+    ...overrides,
+  }) as MasterConfig;
+  const { zk } = backend;
   const metrics = new Registry();
   new Counter({ name: 'sluice_test_total', help: 'A counter for the API tests.', registers: [metrics] }).inc(
     3,
@@ -118,8 +186,8 @@ export async function apiFixture(
   const app = await buildApi({
     config,
     zk: () => zk,
-    kafka,
-    queue,
+    kafka: backend.kafka,
+    queue: backend.queue,
     election: {
       isLeader: () => false,
       leader: async () => {
@@ -131,14 +199,6 @@ export async function apiFixture(
     log: opts.log ?? createLogger('sluice-master-test', 'silent'),
     ready: () => ({ ...ready }),
   });
-  const kafkaJs = new Kafka({
-    clientId: 'sluice-api-test',
-    brokers: config.kafkaBrokers,
-    logLevel: logLevel.NOTHING,
-  });
-  const admin = kafkaJs.admin();
-  await admin.connect();
-  const topics: string[] = [];
 
   async function put(path: string, value: unknown): Promise<void> {
     await zk.mkdirp(path);
@@ -158,41 +218,12 @@ export async function apiFixture(
         headers: token === null ? {} : { authorization: `Bearer ${token}` },
       });
     },
-    async kafkaTopic(partitions, messages = 0) {
-      const topic = unique('api-topic');
-      await admin.createTopics({
-        topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
-        waitForLeaders: true,
-      });
-      topics.push(topic);
-      if (messages > 0) {
-        const producer = kafkaJs.producer({ allowAutoTopicCreation: false });
-        await producer.connect();
-        await producer.send({
-          topic,
-          messages: Array.from({ length: messages }, (_, i) => ({ partition: 0, value: `m${i}` })),
-        });
-        await producer.disconnect();
-      }
-      return topic;
-    },
+    kafkaTopic: (partitions, messages = 0) => backend.kafkaTopic(partitions, messages),
     putLeader: (record) => put(LEADER_PATH, record),
     async putWorker(reg) {
       await zk.create(workerPath(reg.id), encodeJson(reg), { ephemeral: true });
     },
-    putPartition: (topic, partition, state) =>
-      put(partitionPath(topic, partition), {
-        v: 1,
-        committedOffset: '0',
-        committedRecords: 0,
-        committedBytes: 0,
-        committedRanges: 0,
-        gapOffsets: '0',
-        bytesPerOffset: 0,
-        committedMaxTimestamp: null,
-        updatedAt: new Date().toISOString(),
-        ...state,
-      } satisfies PartitionState),
+    putPartition: (topic, partition, state) => put(partitionPath(topic, partition), partitionState(state)),
     async putRange(r) {
       const t = new Date().toISOString();
       const output: RangeRecord['output'] = {
@@ -214,20 +245,7 @@ export async function apiFixture(
     },
     async close() {
       await app.close();
-      if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => {});
-      await admin.disconnect();
-      await kafka.close();
-      await queue.obliterate({ force: true }).catch(() => {});
-      await queue.close();
-      await redis.quit().catch(() => {});
-      await zk.removeRecursive('/sluice');
-      await zk.close();
-      const base = await ZkSession.open({
-        connect: config.zookeeper.split('/')[0]!,
-        sessionTimeoutMs: 10_000,
-      });
-      await base.removeRecursive(`/${name}`);
-      await base.close();
+      await backend.close();
     },
   };
 }

@@ -1,62 +1,20 @@
 /**
- * A leader term on the real ZooKeeper with Kafka and the queue stood in for, driven pass by
- * pass by the test (its timers are set far apart).
+ * A leader term on the test kit's ZooKeeper (in memory unless SLUICE_TEST_ZOOKEEPER=stack)
+ * with Kafka and the queue stood in for, driven pass by pass by the test (its timers are set
+ * far apart).
  */
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
-import {
-  type KafkaAdmin,
-  loadMasterConfig,
-  outputSpecOf,
-  type PartitionOffsets,
-  type RangeJobData,
-  TOPIC_DEFAULTS,
-  type TopicMetadata,
-  type TopicRecord,
-} from '@sluice/shared';
+import { loadMasterConfig, outputSpecOf, type RangeJobData, TOPIC_DEFAULTS } from '@sluice/shared';
+import { FakeKafka, testLogger, topicRecord, zkFixture } from '@sluice/test-kit';
 import { LeaderElection } from '../../src/leadership/leader-election.ts';
 import { LeaderTerm } from '../../src/leadership/leader-term.ts';
 import type { RangeJobOptions, RangeQueue } from '../../src/ranges/range-enqueuer.ts';
 import type { ReplayRecord } from '../../src/replays/replay-record.ts';
 import { MasterMetrics } from '../../src/status/metrics.ts';
-import { testLogger, zkFixture } from './zk-fixture.ts';
 
 const log = testLogger();
-
-export class FakeKafka implements KafkaAdmin {
-  readonly topics = new Map<string, { topicId: string; offsets: PartitionOffsets[] }>();
-
-  set(topic: string, topicId: string, offsets: Array<[number, bigint, bigint]>): void {
-    this.topics.set(topic, {
-      topicId,
-      offsets: offsets.map(([partition, earliest, lastStable]) => ({
-        partition,
-        earliest,
-        latest: lastStable,
-        lastStable,
-      })),
-    });
-  }
-
-  async topicMetadata(topics: string[]): Promise<Map<string, TopicMetadata | null>> {
-    return new Map(
-      topics.map((t) => {
-        const k = this.topics.get(t);
-        return [
-          t,
-          k ? { topic: t, topicId: k.topicId, partitions: k.offsets.map((o) => o.partition) } : null,
-        ];
-      }),
-    );
-  }
-
-  async offsets(topic: string, partitions: number[]): Promise<PartitionOffsets[]> {
-    return (this.topics.get(topic)?.offsets ?? []).filter((o) => partitions.includes(o.partition));
-  }
-
-  async close(): Promise<void> {}
-}
 
 export class FakeQueue implements RangeQueue {
   readonly jobs = new Map<string, { name: string; data: RangeJobData; opts: RangeJobOptions }>();
@@ -67,24 +25,6 @@ export class FakeQueue implements RangeQueue {
   async getJob(id: string): Promise<unknown> {
     return this.jobs.get(id);
   }
-}
-
-export function topicRecord(topic: string, over: Partial<TopicRecord> = {}): TopicRecord {
-  const now = new Date().toISOString();
-  return {
-    ...TOPIC_DEFAULTS,
-    topic,
-    destination: { bucket: 'bucket-a', prefix: 'raw' },
-    maxRangeMessages: 100,
-    flushIntervalMs: 100,
-    topicId: 'id-1',
-    paused: false,
-    state: 'active',
-    error: null,
-    createdAt: now,
-    updatedAt: now,
-    ...over,
-  };
 }
 
 /** A running replay of `clicks` (as `topicRecord('clicks')`) over offsets [50, 350) of partition 0. */

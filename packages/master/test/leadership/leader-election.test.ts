@@ -9,9 +9,9 @@ import {
   type SluiceError,
   type ZkSession,
 } from '@sluice/shared';
+import { eventually, testLogger, zkFixture } from '@sluice/test-kit';
 import { FencedWriter } from '../../src/leadership/fenced-writer.ts';
 import { LeaderElection, readLeader } from '../../src/leadership/leader-election.ts';
-import { eventually, testLogger, zkFixture } from '../helpers/zk-fixture.ts';
 
 const log = testLogger();
 

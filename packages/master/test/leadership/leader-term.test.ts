@@ -21,8 +21,8 @@ import {
   workerPath,
   type ZkSession,
 } from '@sluice/shared';
-import { leaderTerm, topicRecord } from '../helpers/leader-fixture.ts';
-import { eventually } from '../helpers/zk-fixture.ts';
+import { eventually, rangeResult, topicRecord } from '@sluice/test-kit';
+import { leaderTerm } from '../helpers/leader-fixture.ts';
 
 async function readJson<T>(s: ZkSession, path: string): Promise<T> {
   return decodeJson<T>((await s.get(path))?.data, path);
@@ -47,24 +47,17 @@ async function work(
 }
 
 function done(r: RangeRecord): RangeRecord {
+  const records = Number(BigInt(r.end) - BigInt(r.start));
   return {
     ...r,
     state: 'done',
-    result: {
+    result: rangeResult(records, 100, {
       attempt: r.attempt,
       worker: 'w',
-      records: Number(BigInt(r.end) - BigInt(r.start)),
-      rawBytes: 100,
       objectBytes: 10,
-      objects: [],
       minTimestamp: 1,
       maxTimestamp: 2,
-      gaps: [],
-      eventTimeFallbacks: 0,
-      tombstones: 0,
-      binaryValues: 0,
-      completedAt: new Date().toISOString(),
-    },
+    }),
   };
 }
 

@@ -18,6 +18,7 @@ import {
   workerPath,
   type ZkSession,
 } from '@sluice/shared';
+import { topicRecord } from '@sluice/test-kit';
 import { jobOptionsOf } from '../../src/ranges/range-enqueuer.ts';
 import {
   lineJobData,
@@ -27,7 +28,7 @@ import {
   topicLine,
 } from '../../src/ranges/range-line.ts';
 import { createReplay } from '../../src/stores/replay-store.ts';
-import { leaderTerm, replayRecord, topicRecord } from '../helpers/leader-fixture.ts';
+import { leaderTerm, replayRecord } from '../helpers/leader-fixture.ts';
 
 async function read(s: ZkSession, path: string): Promise<RangeRecord> {
   return decodeJson<RangeRecord>((await s.get(path))?.data, path);

@@ -16,6 +16,7 @@ import {
   type TopicConfig,
   type ZkSession,
 } from '@sluice/shared';
+import { topicRecord } from '@sluice/test-kit';
 import type { SampledRecord } from '../../src/kafka/kafka-sample.ts';
 import { REPLAY_PRIORITY } from '../../src/ranges/range-line.ts';
 import {

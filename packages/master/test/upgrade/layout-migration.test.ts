@@ -18,11 +18,10 @@ import {
   ZK_LAYOUT_VERSION,
   type ZkSession,
 } from '@sluice/shared';
+import { testLogger, topicRecord, zkFixture } from '@sluice/test-kit';
 import { FencedWriter } from '../../src/leadership/fenced-writer.ts';
 import { LeaderElection } from '../../src/leadership/leader-election.ts';
 import { migrateLayout } from '../../src/upgrade/layout-migration.ts';
-import { topicRecord } from '../helpers/leader-fixture.ts';
-import { testLogger, zkFixture } from '../helpers/zk-fixture.ts';
 
 const log = testLogger();
 

@@ -2,13 +2,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { decodeJson, TOPIC_DEFAULTS, type TopicRecord, topicPath } from '@sluice/shared';
-import { type ApiFixture, apiFixture, json } from './api-fixture.ts';
+import { type ApiFixture, apiFixture, json } from '../../packages/master/test/api/api-fixture.ts';
 
 let f: ApiFixture;
 let topic: string;
 
 before(async () => {
-  f = await apiFixture();
+  f = await apiFixture({}, { stack: true });
   topic = await f.kafkaTopic(3, 5);
 });
 after(() => f?.close());

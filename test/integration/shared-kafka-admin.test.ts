@@ -12,8 +12,8 @@ import {
   type KafkaSettings,
   SluiceError,
 } from '@sluice/shared';
+import { loadStackEnv } from '@sluice/test-kit';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
-import { loadStackEnv } from '../../../../test/helpers/stack-env.ts';
 
 /** The stack's brokers; throws (the test fails) when the stack is not running. */
 function stackBrokers(): string[] {

@@ -22,12 +22,12 @@ import {
   type ZkSession,
 } from '@sluice/shared';
 import { pino } from 'pino';
-import { S3ObjectStore } from '../src/object-writer.ts';
-import { RangeProcessor } from '../src/range-processor.ts';
-import type { FetchedRecord } from '../src/range-reader.ts';
-import { WorkerMetrics } from '../src/worker-metrics.ts';
-import { FakeReader, jsonRecord } from './helpers/fake-reader.ts';
-import { tempBucket, tempZk, testS3 } from './helpers/stack.ts';
+import { S3ObjectStore } from '../../packages/worker/src/object-writer.ts';
+import { RangeProcessor } from '../../packages/worker/src/range-processor.ts';
+import type { FetchedRecord } from '../../packages/worker/src/range-reader.ts';
+import { WorkerMetrics } from '../../packages/worker/src/worker-metrics.ts';
+import { FakeReader, jsonRecord } from '../../packages/worker/test/helpers/fake-reader.ts';
+import { tempBucket, tempZk, testS3 } from '../helpers/worker-stack.ts';
 
 const TOPIC = 'payments';
 const HOUR = Date.UTC(2026, 10, 25, 8);

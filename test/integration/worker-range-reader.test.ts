@@ -6,11 +6,16 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createKafkaAdmin, ErrorCodes, type KafkaAdmin, SluiceError } from '@sluice/shared';
+import { loadStackEnv } from '@sluice/test-kit';
 import { type Admin, CompressionTypes, Kafka, logLevel, type Message, type Producer } from 'kafkajs';
 import { pino } from 'pino';
-import { loadStackEnv } from '../../../test/helpers/stack-env.ts';
-import { createRangeReader, type RangeReader, type ReadBatch, type ReadRange } from '../src/range-reader.ts';
-import { KafkaFrontProxy } from './kafka-front-proxy.ts';
+import {
+  createRangeReader,
+  type RangeReader,
+  type ReadBatch,
+  type ReadRange,
+} from '../../packages/worker/src/range-reader.ts';
+import { KafkaFrontProxy } from '../helpers/kafka-front-proxy.ts';
 
 /** The stack's brokers; throws (the test fails) when the stack is not running. */
 function stackBrokers(): string[] {

@@ -1,13 +1,14 @@
 /**
  * Masters run in-process against the real ZooKeeper and Redis (Kafka stood in for): one
- * leads, a standby takes over when it stops, and both serve the API.
+ * leads, a standby takes over when it stops, and both serve the API. (Moved here from
+ * packages/master/test/master.test.ts: a whole master needs the real services.)
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { ELECTION_PATH, encodeJson, type KafkaAdmin, LEADER_PATH, loadMasterConfig } from '@sluice/shared';
-import { startMaster } from '../src/index.ts';
-import { eventually, stackSetting, testLogger, zkFixture } from './helpers/zk-fixture.ts';
+import { eventually, loadStackEnv, stackZkFixture, testLogger } from '@sluice/test-kit';
+import { startMaster } from '../../packages/master/src/index.ts';
 
 const kafka: KafkaAdmin = {
   topicMetadata: async (topics) => new Map(topics.map((t) => [t, null])),
@@ -16,11 +17,11 @@ const kafka: KafkaAdmin = {
 };
 
 test('one of two masters leads; when it stops the other takes over; both serve the API', async (t) => {
-  const zk = await zkFixture(t, 'masters');
+  const zk = await stackZkFixture(t, 'masters');
   const env = (id: string) => ({
     SLUICE_KAFKA_BROKERS: '127.0.0.1:9',
     SLUICE_ZOOKEEPER: zk.connect,
-    SLUICE_REDIS_URL: stackSetting('SLUICE_REDIS_URL'),
+    SLUICE_REDIS_URL: loadStackEnv().SLUICE_REDIS_URL,
     SLUICE_QUEUE_PREFIX: `t-master-${randomBytes(4).toString('hex')}`,
     SLUICE_HTTP_HOST: '127.0.0.1',
     SLUICE_HTTP_PORT: '0',
@@ -58,11 +59,11 @@ test('one of two masters leads; when it stops the other takes over; both serve t
 });
 
 test('a master whose epoch is taken stands again on a new session and leads with a new epoch', async (t) => {
-  const zk = await zkFixture(t, 'stand-again');
+  const zk = await stackZkFixture(t, 'stand-again');
   const cfg = loadMasterConfig({
     SLUICE_KAFKA_BROKERS: '127.0.0.1:9',
     SLUICE_ZOOKEEPER: zk.connect,
-    SLUICE_REDIS_URL: stackSetting('SLUICE_REDIS_URL'),
+    SLUICE_REDIS_URL: loadStackEnv().SLUICE_REDIS_URL,
     SLUICE_QUEUE_PREFIX: `t-master-${randomBytes(4).toString('hex')}`,
     SLUICE_HTTP_HOST: '127.0.0.1',
     SLUICE_HTTP_PORT: '0',

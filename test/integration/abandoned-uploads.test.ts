@@ -1,6 +1,7 @@
 /**
  * The leader aborts multipart uploads a killed worker left behind, on the real S3 server of
- * the local stack: only under registered topics' folders, and never one whose key a range in
+ * the local stack (ZooKeeper is the test kit's in-memory one; moved here from
+ * packages/master/test/ranges because it needs S3): only under registered topics' folders, and never one whose key a range in
  * flight recorded (its attempt may still be writing it).
  */
 import assert from 'node:assert/strict';
@@ -12,25 +13,11 @@ import {
   CreateMultipartUploadCommand,
   DeleteBucketCommand,
   ListMultipartUploadsCommand,
-  S3Client,
 } from '@aws-sdk/client-s3';
 import { decodeJson, encodeJson, type RangeRecord, rangePath, topicPath } from '@sluice/shared';
-import { leaderTerm, topicRecord } from '../helpers/leader-fixture.ts';
-import { stackSetting } from '../helpers/zk-fixture.ts';
-
-function s3Client(): S3Client {
-  return new S3Client({
-    endpoint: stackSetting('SLUICE_S3_ENDPOINT'),
-    region: stackSetting('SLUICE_S3_REGION'),
-    forcePathStyle: true,
-    credentials: {
-      accessKeyId: stackSetting('AWS_ACCESS_KEY_ID'),
-      secretAccessKey: stackSetting('AWS_SECRET_ACCESS_KEY'),
-    },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
+import { topicRecord } from '@sluice/test-kit';
+import { leaderTerm } from '../../packages/master/test/helpers/leader-fixture.ts';
+import { s3Client } from '../helpers/s3.ts';
 
 test('abandoned multipart uploads under a registered topic are aborted; live and foreign ones stay', async (t) => {
   const s3 = s3Client();

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { ZkSession } from '@sluice/shared';
-import { loadStackEnv } from '../../../test/helpers/stack-env.ts';
-import { TcpProxy } from '../../../test/helpers/tcp-proxy.ts';
+import { loadStackEnv } from '@sluice/test-kit';
+import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
 const env = loadStackEnv();
 const chroot = `/it/zk-reconnect-${randomBytes(4).toString('hex')}`;

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { createKafkaAdmin, type KafkaAdmin } from '@sluice/shared';
+import { loadStackEnv } from '@sluice/test-kit';
 import { type Admin, Kafka, logLevel, type Message, type Producer } from 'kafkajs';
-import { type PartitionSample, sampleRecords } from '../../src/kafka/kafka-sample.ts';
-import { stackEnv } from '../api/api-fixture.ts';
+import { type PartitionSample, sampleRecords } from '../../packages/master/src/kafka/kafka-sample.ts';
 
 let kafka: Kafka;
 let kadmin: Admin;
@@ -18,7 +18,7 @@ let tx: Producer;
 let admin: KafkaAdmin;
 const topic = `t-sample-${randomUUID().slice(0, 8)}`;
 const settings = () => ({
-  kafkaBrokers: stackEnv().SLUICE_KAFKA_BROKERS!.split(','),
+  kafkaBrokers: loadStackEnv().SLUICE_KAFKA_BROKERS.split(','),
   kafkaClientId: 'sluice-test',
   kafkaSsl: false,
   kafkaSasl: null,

@@ -19,9 +19,9 @@ import {
   workerPath,
 } from '@sluice/shared';
 import { Queue } from 'bullmq';
-import { startWorker } from '../src/start-worker.ts';
-import { FakeReader, jsonRecord } from './helpers/fake-reader.ts';
-import { tempBucket, tempZk, testS3, testWorkerConfig } from './helpers/stack.ts';
+import { startWorker } from '../../packages/worker/src/start-worker.ts';
+import { FakeReader, jsonRecord } from '../../packages/worker/test/helpers/fake-reader.ts';
+import { tempBucket, tempZk, testS3, testWorkerConfig } from '../helpers/worker-stack.ts';
 
 test('takes a range job from BullMQ, writes it, reports health and metrics, and stops cleanly', async (t) => {
   const cfg = testWorkerConfig({ SLUICE_WORKER_PROGRESS_INTERVAL_MS: '200' });

@@ -29,12 +29,12 @@ import {
 } from '@sluice/shared';
 import type { Job } from 'bullmq';
 import { pino } from 'pino';
-import { type ObjectStore, S3ObjectStore } from '../src/object-writer.ts';
-import { createRangeJobHandler } from '../src/range-job-handler.ts';
-import { RangeProcessor, type RangeProcessorSettings } from '../src/range-processor.ts';
-import type { FetchedRecord } from '../src/range-reader.ts';
-import { FakeReader, jsonRecord } from './helpers/fake-reader.ts';
-import { tempBucket, tempZk, testS3 } from './helpers/stack.ts';
+import { type ObjectStore, S3ObjectStore } from '../../packages/worker/src/object-writer.ts';
+import { createRangeJobHandler } from '../../packages/worker/src/range-job-handler.ts';
+import { RangeProcessor, type RangeProcessorSettings } from '../../packages/worker/src/range-processor.ts';
+import type { FetchedRecord } from '../../packages/worker/src/range-reader.ts';
+import { FakeReader, jsonRecord } from '../../packages/worker/test/helpers/fake-reader.ts';
+import { tempBucket, tempZk, testS3 } from '../helpers/worker-stack.ts';
 
 const TOPIC = 'orders';
 const PARTITION = 2;

@@ -11,8 +11,12 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { type CommitRecord, ErrorCodes, isSluiceError, type OutputSpec, SluiceError } from '@sluice/shared';
-import { type ObjectSink, S3ObjectStore, type StoredObject } from '../src/object-writer.ts';
-import { tempBucket, testS3 } from './helpers/stack.ts';
+import {
+  type ObjectSink,
+  S3ObjectStore,
+  type StoredObject,
+} from '../../packages/worker/src/object-writer.ts';
+import { tempBucket, testS3 } from '../helpers/worker-stack.ts';
 
 const MiB = 1024 * 1024;
 

@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { REPLAYS_PATH } from '@sluice/shared';
-import { type ApiFixture, apiFixture, json } from './api-fixture.ts';
+import { type ApiFixture, apiFixture, json } from '../../packages/master/test/api/api-fixture.ts';
 
 let f: ApiFixture;
 let topic: string;
 before(async () => {
-  f = await apiFixture();
+  f = await apiFixture({}, { stack: true });
   topic = await f.kafkaTopic(2, 20);
   const res = await f.call('POST', '/api/v1/topics', {
     topic,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { isBadVersion, ZkSession, zkCode } from '@sluice/shared';
-import { loadStackEnv } from '../../../test/helpers/stack-env.ts';
+import { loadStackEnv } from '@sluice/test-kit';
 
 const env = loadStackEnv();
 const chroot = `/it/zk-session-${randomBytes(4).toString('hex')}`;
@@ -65,9 +65,13 @@ test('an ephemeral node goes when its session closes, and a closed session refus
   const a = await open();
   const b = await open();
   await a.create('/eph', Buffer.alloc(0), { ephemeral: true });
+  let deleted!: () => void;
   const gone = new Promise<void>((resolve) => {
-    void b.exists('/eph', () => resolve());
+    deleted = resolve;
   });
+  // The watch must be in place before the close: set after it, it would wait on a node that
+  // is already gone and never fire (a race that hung this test now and then).
+  assert.equal(await b.exists('/eph', () => deleted()), true);
   await a.close();
   await gone;
   assert.equal(await b.exists('/eph'), false);

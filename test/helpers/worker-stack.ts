@@ -1,13 +1,9 @@
 /**
- * The local stack for the worker's tests (`npm run stack:up`): its settings from
- * `.sluice/stack.env` (the environment wins), and isolated resources that clean themselves
+ * The local stack for the worker's tests (`npm run stack:up`): its settings (read by
+ * `@sluice/test-kit`), and isolated resources that clean themselves
  * up: a bucket per test, a ZooKeeper chroot per test. A missing stack fails the test.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -16,41 +12,15 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { createS3Client, loadWorkerConfig, type WorkerConfig, ZkSession } from '@sluice/shared';
-
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-const ENV_FILE = join(REPO, '.sluice', 'stack.env');
-const NEEDED = ['SLUICE_ZOOKEEPER', 'SLUICE_REDIS_URL', 'SLUICE_S3_ENDPOINT', 'SLUICE_KAFKA_BROKERS'];
-
-let cached: Record<string, string> | null = null;
+import { loadStackEnv, type StackEnv, uniqueName } from '@sluice/test-kit';
 
 /** The stack's settings; also puts the S3 credentials into process.env for the SDK. */
-export function stackEnv(): Record<string, string> {
-  if (cached) return cached;
-  const env: Record<string, string> = {};
-  if (existsSync(ENV_FILE)) {
-    for (const line of readFileSync(ENV_FILE, 'utf8').split('\n')) {
-      const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-      if (m) env[m[1]!] = m[2]!.replace(/^'(.*)'$/, '$1').replace(/^"(.*)"$/, '$1');
-    }
-  }
-  for (const [k, v] of Object.entries(process.env)) {
-    if ((k.startsWith('SLUICE_') || k.startsWith('AWS_')) && v !== undefined) env[k] = v;
-  }
-  const missing = NEEDED.filter((k) => !env[k]);
-  if (missing.length > 0) {
-    throw new Error(
-      `the local stack is not configured (${missing.join(', ')} unset and no ${ENV_FILE}); start it with "npm run stack:up"`,
-    );
-  }
+export function stackEnv(): StackEnv {
+  const env = loadStackEnv();
   for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']) {
     if (env[k] && !process.env[k]) process.env[k] = env[k];
   }
-  cached = env;
   return env;
-}
-
-export function uniqueName(base: string): string {
-  return `${base}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
 /** A worker config on the stack, isolated by a fresh ZooKeeper chroot and queue prefix. */

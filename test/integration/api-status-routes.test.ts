@@ -1,13 +1,13 @@
 /** GET /api/v1/status and /api/v1/workers against the real stack. */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type ApiFixture, apiFixture, json } from './api-fixture.ts';
+import { type ApiFixture, apiFixture, json } from '../../packages/master/test/api/api-fixture.ts';
 
 let f: ApiFixture;
 let topic: string;
 
 before(async () => {
-  f = await apiFixture();
+  f = await apiFixture({}, { stack: true });
   topic = await f.kafkaTopic(2, 7);
   const reg = await f.call('POST', '/api/v1/topics', { topic, destination: { bucket: 'sluice-lake' } });
   assert.equal(reg.statusCode, 201, reg.body);

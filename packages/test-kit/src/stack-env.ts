@@ -1,6 +1,7 @@
 /**
- * Where the local stack's services are, for tests: the settings that `npm run stack:up`
- * (deploy/local/stack.sh) writes to `.sluice/stack.env`.
+ * Where the local stack's services are, for tests, the benchmark and the scripts: the settings
+ * that `npm run stack:up` (deploy/local/stack.sh) writes to `.sluice/stack.env`. This is the
+ * one reader of that file, with the one quoting rule of stack.sh (see {@link parseEnvFile}).
  *
  * The file is read when it exists (`$SLUICE_STACK_DIR/stack.env` when that is set, else
  * `<repo>/.sluice/stack.env`); otherwise the same names are taken from `process.env`, so a CI
@@ -12,7 +13,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository root (this file is packages/test-kit/src/stack-env.ts). */
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** The names every test may rely on; `loadStackEnv` fails when one is missing. */
 const REQUIRED = [
@@ -49,7 +51,11 @@ export function stackEnvFile(): string {
   return join(isAbsolute(dir) ? dir : join(REPO, dir), 'stack.env');
 }
 
-/** Parses `KEY=value` lines as a POSIX shell would for the simple values stack.sh writes. */
+/**
+ * Parses `KEY=value` lines as a POSIX shell would for the values stack.sh writes: bare words,
+ * or single-quoted with `'\''` for a quote inside (stack.sh's `shell_quote`); double quotes
+ * with backslash escapes are read too, for a file written by hand.
+ */
 export function parseEnvFile(text: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const raw of text.split('\n')) {

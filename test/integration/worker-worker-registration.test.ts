@@ -4,8 +4,8 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { decodeJson, type WorkerRegistration, workerPath } from '@sluice/shared';
 import { pino } from 'pino';
-import { registerWorker } from '../src/worker-registration.ts';
-import { tempZk, testWorkerConfig } from './helpers/stack.ts';
+import { registerWorker } from '../../packages/worker/src/worker-registration.ts';
+import { tempZk, testWorkerConfig } from '../helpers/worker-stack.ts';
 
 function registration(id: string): WorkerRegistration {
   return {

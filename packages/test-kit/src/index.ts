@@ -1,0 +1,25 @@
+/**
+ * `@sluice/test-kit`: what Sluice's tests share, by name. A private workspace: test files,
+ * the benchmark and the scripts import it; runtime code never does, and the images leave it
+ * out.
+ */
+export { partitionState, rangeResult, topicRecord } from './builders.ts';
+export { FakeKafka } from './fake-kafka.ts';
+export { FakeZk, FakeZkSession } from './fake-zk.ts';
+export {
+  loadStackEnv,
+  parseEnvFile,
+  REPO,
+  type StackEnv,
+  StackNotRunningError,
+  stackEnvFile,
+  uniqueName,
+} from './stack-env.ts';
+export { eventually, testLogger } from './wait.ts';
+export {
+  type StackZkFixture,
+  stackZkFixture,
+  type ZkFixture,
+  zkFixture,
+  zkFixtureKind,
+} from './zk-fixture.ts';
