@@ -23,8 +23,8 @@ import { makeEvents } from '../helpers/records.ts';
 import { createBucket, s3Client } from '../helpers/s3.ts';
 import { ZkView } from '../helpers/zk-view.ts';
 
-/** The previous release: the last commit whose ZooKeeper tree has no layout version (layout 1). */
-const PREVIOUS_RELEASE = 'f692135';
+/** The previous release: main before the restructuring of issue 12, whose ZooKeeper tree has no layout version (layout 1). */
+const PREVIOUS_RELEASE = '78e7362';
 
 /**
  * The previous release's packages in a directory of their own, with this checkout's
