@@ -209,6 +209,8 @@ export function topicConfigProblems(cfg: Partial<TopicConfig>): Problem[] {
   }
   if (cfg.partitionBy?.kind === 'event-time')
     add('partitionBy.field', fieldPathProblem(cfg.partitionBy.field));
+  // A key id reaches an S3 header and the CLI's output: no control or format characters either.
+  if (cfg.kmsKeyId) add('kmsKeyId', controlCharacterProblem(cfg.kmsKeyId));
   if (cfg.kmsKeyId && cfg.serverSideEncryption !== 'aws:kms') {
     add('kmsKeyId', 'is only allowed with serverSideEncryption "aws:kms"');
   }

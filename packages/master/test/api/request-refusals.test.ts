@@ -135,3 +135,15 @@ test('control and format characters in a key prefix are refused with their code 
     }
   }
 });
+
+test('a PATCH of a topic refuses the same characters in its prefix, and a KMS key id with them', async () => {
+  const res = await f.call('PATCH', '/api/v1/topics/orders', {
+    destination: { bucket: 'abc', prefix: 'raw\u2067x' },
+    serverSideEncryption: 'aws:kms',
+    kmsKeyId: 'key\u009b',
+  });
+  assert.equal(res.statusCode, 400, res.body);
+  const problems = json(res).problems as Array<{ path: string; message: string }>;
+  assert.match(problems.find((p) => p.path === 'destination.prefix')?.message ?? '', /U\+2067/);
+  assert.match(problems.find((p) => p.path === 'kmsKeyId')?.message ?? '', /U\+009B/);
+});
