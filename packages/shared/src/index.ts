@@ -127,7 +127,10 @@ export {
 } from './object-key.ts';
 export {
   jobId,
+  MAX_OFFSET,
+  OFFSET_PATTERN,
   type OffsetRange,
+  offsetProblem,
   parseOffset,
   parseRangeId,
   parseRangeNodeName,
@@ -176,6 +179,7 @@ export {
 export {
   bucketNameProblem,
   type Compression,
+  controlCharacterProblem,
   DEFAULT_FINALIZE_LATENESS_MS,
   type Destination,
   type Format,

@@ -23,10 +23,26 @@ export function padOffset(offset: bigint): string {
   return offset.toString().padStart(OFFSET_DIGITS, '0');
 }
 
+/** Kafka offsets are signed 64-bit integers: nothing above 2^63 - 1 can name a record. */
+export const MAX_OFFSET = 2n ** 63n - 1n;
+
+/** An offset's text in requests and records: 1 to 20 decimal digits (then at most {@link MAX_OFFSET}). */
+export const OFFSET_PATTERN = '^\\d{1,20}$';
+
+/**
+ * What is wrong with a decimal offset string (padded or not), or null: it must be a decimal
+ * integer from 0 to {@link MAX_OFFSET}. The words fit after a field name (`fromOffset: …`).
+ */
+export function offsetProblem(text: string): string | null {
+  if (new RegExp(OFFSET_PATTERN).test(text) && BigInt(text) <= MAX_OFFSET) return null;
+  const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  return `must be a decimal integer from 0 to ${MAX_OFFSET} (a Kafka offset is a signed 64-bit integer), got ${JSON.stringify(shown)}`;
+}
+
 /** Parses a decimal offset string (padded or not) into a bigint, rejecting anything else. */
 export function parseOffset(text: string, what = 'offset'): bigint {
-  if (!/^\d{1,20}$/.test(text))
-    throw new RangeError(`${what} must be a non-negative decimal integer, got "${text}"`);
+  const problem = offsetProblem(text);
+  if (problem) throw new RangeError(`${what} ${problem}`);
   return BigInt(text);
 }
 
@@ -55,6 +71,9 @@ export function parseRangeId(id: string): OffsetRange {
     throw new RangeError(`range id must look like "{topic}-{partition}-{start}-{end}", got "${id}"`);
   }
   const range = { topic: m[1]!, partition: Number(m[2]), start: BigInt(m[3]!), end: BigInt(m[4]!) };
+  if (range.end > MAX_OFFSET) {
+    throw new RangeError(`range id "${id}" has an offset above ${MAX_OFFSET}, the largest Kafka offset`);
+  }
   if (range.end <= range.start) throw new RangeError(`range id "${id}" has end <= start`);
   return range;
 }

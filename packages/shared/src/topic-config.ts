@@ -143,13 +143,27 @@ export function bucketNameProblem(bucket: string): string | null {
   return null;
 }
 
+/**
+ * Control (Unicode Cc: C0, DEL, C1 such as U+009B, a terminal's CSI) and format characters
+ * (Cf: bidi overrides U+202A-U+202E and U+2066-U+2069, zero-width U+200B-U+200F, U+FEFF...)
+ * in a string that becomes an S3 key, a ZooKeeper path or CLI output: they can drive a
+ * terminal or make a key read differently from what it is, and no key needs them.
+ */
+export function controlCharacterProblem(text: string): string | null {
+  const m = /[\p{Cc}\p{Cf}]/u.exec(text);
+  if (!m) return null;
+  const code = m[0].codePointAt(0) ?? 0;
+  const shown = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  return `must not contain control characters or format characters (Unicode categories Cc and Cf), found ${shown} at character ${[...text.slice(0, m.index)].length + 1}; remove it`;
+}
+
 /** A key prefix that reaches S3 keys: no absolute paths, no `..` or `.` segments, no control characters. */
 export function prefixProblem(prefix: string): string | null {
   if (prefix.length > LIMITS.prefixLength) return `must be at most ${LIMITS.prefixLength} characters`;
   if (prefix === '') return null;
   if (prefix.startsWith('/')) return 'must not start with "/" (keys are relative to the bucket)';
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(prefix)) return 'must not contain control characters';
+  const control = controlCharacterProblem(prefix);
+  if (control) return control;
   if (prefix.includes('\\')) return 'must not contain "\\"';
   const segments = prefix.replace(/\/$/, '').split('/');
   for (const s of segments) {
@@ -195,6 +209,8 @@ export function topicConfigProblems(cfg: Partial<TopicConfig>): Problem[] {
   }
   if (cfg.partitionBy?.kind === 'event-time')
     add('partitionBy.field', fieldPathProblem(cfg.partitionBy.field));
+  // A key id reaches an S3 header and the CLI's output: no control or format characters either.
+  if (cfg.kmsKeyId) add('kmsKeyId', controlCharacterProblem(cfg.kmsKeyId));
   if (cfg.kmsKeyId && cfg.serverSideEncryption !== 'aws:kms') {
     add('kmsKeyId', 'is only allowed with serverSideEncryption "aws:kms"');
   }

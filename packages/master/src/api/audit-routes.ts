@@ -6,13 +6,13 @@
  * The answer is 200 with `ok: false` and the findings when problems are found: the audit
  * worked, the data has problems. The CLI turns that into exit code 4.
  */
-import { createS3Client, parseOffset, topicNameProblem, ValidationError } from '@sluice/shared';
+import { createS3Client, topicNameProblem, ValidationError } from '@sluice/shared';
 import { describeFinding } from '../integrity/audit.ts';
 import { runAudit } from '../integrity/audit-runner.ts';
 import { OutputStore } from '../stores/output-store.ts';
 import { notRegistered, readTopic } from '../stores/topic-store.ts';
 import type { RoutePlugin } from './api-deps.ts';
-import { errorResponses, offsetText, topicParamsSchema } from './common-schemas.ts';
+import { errorResponses, offsetText, requestOffsetProblems, topicParamsSchema } from './common-schemas.ts';
 import type { Answer, Request } from './type-provider.ts';
 
 /** Findings answered at most; `problems` and `counts` always count all. */
@@ -109,8 +109,10 @@ export type AuditAnswer = Answer<typeof auditReportSchema>;
 function windowOf(q: AuditQuery): { partition?: number; from?: bigint; to?: bigint } {
   const w: { partition?: number; from?: bigint; to?: bigint } = {};
   if (q.partition !== undefined) w.partition = Number(q.partition);
-  if (q.fromOffset !== undefined) w.from = parseOffset(q.fromOffset, 'fromOffset');
-  if (q.toOffset !== undefined) w.to = parseOffset(q.toOffset, 'toOffset');
+  const problems = requestOffsetProblems({ fromOffset: q.fromOffset, toOffset: q.toOffset }, 'querystring.');
+  if (problems.length > 0) throw new ValidationError(problems);
+  if (q.fromOffset !== undefined) w.from = BigInt(q.fromOffset);
+  if (q.toOffset !== undefined) w.to = BigInt(q.toOffset);
   if (w.from !== undefined && w.to !== undefined && w.to <= w.from) {
     throw new ValidationError([
       { path: 'querystring.toOffset', message: `must be greater than fromOffset (${w.from})` },

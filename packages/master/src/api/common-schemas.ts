@@ -9,6 +9,8 @@
  * lose precision above 2^53. Lags are JSON numbers (a count, exact while below 2^53).
  */
 
+import { MAX_OFFSET, OFFSET_PATTERN, offsetProblem, type Problem } from '@sluice/shared';
+
 /** `{ $ref }` to a schema registered below, typed so that the type provider follows it. */
 export function ref<const Id extends string>(id: Id): { readonly $ref: `${Id}#` } {
   return { $ref: `${id}#` };
@@ -17,8 +19,29 @@ export function ref<const Id extends string>(id: Id): { readonly $ref: `${Id}#` 
 /** The body of an offset in answers; {@link offsetSchema} is the referenced component. */
 export const offsetBody = { type: 'string', pattern: '^\\d+$' } as const;
 
-/** An offset as a request gives it (at most 20 digits: a 64-bit offset). */
-export const offsetText = { type: 'string', pattern: '^\\d{1,20}$' } as const;
+/**
+ * An offset as a request gives it (at most 20 digits, padded or not). The pattern cannot say
+ * "at most 2^63 - 1" readably: the routes check that with {@link requestOffsetProblems}, and
+ * validation-problems.ts words a pattern failure with the same range.
+ */
+export const offsetText = {
+  type: 'string',
+  pattern: OFFSET_PATTERN,
+  description: `A Kafka offset as a decimal string, 0 to ${MAX_OFFSET}.`,
+} as const;
+
+/**
+ * Problems of a request's offset fields (`prefix` + field name as the path): each must be a
+ * decimal integer from 0 to 2^63 - 1, the signed 64-bit range of Kafka offsets.
+ */
+export function requestOffsetProblems(fields: Record<string, string | undefined>, prefix = ''): Problem[] {
+  const out: Problem[] = [];
+  for (const [field, text] of Object.entries(fields)) {
+    const problem = text === undefined ? null : offsetProblem(text);
+    if (problem) out.push({ path: `${prefix}${field}`, message: problem });
+  }
+  return out;
+}
 
 export const offsetSchema = {
   $id: 'Offset',

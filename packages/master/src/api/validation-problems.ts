@@ -7,7 +7,7 @@
  * The body validator runs with `allErrors` and `verbose`, so every problem of a request is
  * reported at once and each error carries the offending value and its schema.
  */
-import { type Problem, ValidationError } from '@sluice/shared';
+import { OFFSET_PATTERN, offsetProblem, type Problem, ValidationError } from '@sluice/shared';
 
 /** The fields of an Ajv `ErrorObject` this file reads (`data`/`parentSchema` with `verbose`). */
 export interface SchemaError {
@@ -133,6 +133,10 @@ function one(err: SchemaError, context: string): Problem {
     case 'maxLength':
       return { path: whole, message: `must be at most ${p.limit} characters long` };
     case 'pattern':
+      // An offset field says its range in words, as the routes' own check does (no regex).
+      if (p.pattern === OFFSET_PATTERN) {
+        return { path: whole, message: offsetProblem(typeof err.data === 'string' ? err.data : '') ?? '' };
+      }
       return { path: whole, message: `must match the pattern ${p.pattern}${got}` };
     case 'format':
       return { path: whole, message: `must be a valid ${p.format}${got}` };

@@ -8,6 +8,7 @@ import type { ReplayAnswer, ReplayListAnswer } from '../api/replay-schemas.ts';
 import type { DryRunView } from '../topics/topic-dry-run.ts';
 import { type ApiClient, CliError, EXIT } from './api-client.ts';
 import { formatCount, table } from './table.ts';
+import { printAnswer } from './terminal-text.ts';
 
 export const INTEGRITY_HELP: Record<string, string> = {
   audit: `usage: sluice audit <topic> [--partition N] [--from-offset X --to-offset Y] [--deep] [--json]
@@ -56,9 +57,7 @@ function partitionArg(v: string | undefined): number | undefined {
   return Number(v);
 }
 
-function print(json: boolean, value: unknown, human: () => string): void {
-  process.stdout.write(`${json ? JSON.stringify(value, null, 2) : human()}\n`);
-}
+const print = printAnswer;
 
 export interface IntegrityOptions {
   partition?: string;

@@ -14,6 +14,7 @@ import { CliError, createApiClient, EXIT } from './api-client.ts';
 import { auditCommand, dryRunText, INTEGRITY_HELP, replayCommand } from './integrity-commands.ts';
 import { statusText } from './status-text.ts';
 import { formatCount, formatDuration, table } from './table.ts';
+import { escapeForTerminal, printAnswer } from './terminal-text.ts';
 
 const HELP: Record<string, string> = {
   main: `sluice — operate a Sluice installation through its master's REST API
@@ -90,9 +91,7 @@ function parsePartitionBy(v: string | undefined): unknown {
   );
 }
 
-function out(json: boolean, value: unknown, human: () => string): void {
-  process.stdout.write(`${json ? JSON.stringify(value, null, 2) : human()}\n`);
-}
+const out = printAnswer;
 
 export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -299,13 +298,15 @@ export async function main(): Promise<void> {
     process.exitCode = await run(process.argv.slice(2));
   } catch (err) {
     if (err instanceof CliError) {
-      process.stderr.write(`sluice: ${err.message}\n`);
+      process.stderr.write(`sluice: ${escapeForTerminal(err.message)}\n`);
       process.exitCode = err.exitCode;
     } else if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`sluice: ${err.message}\n\n${HELP.main}\n`);
+      process.stderr.write(`sluice: ${escapeForTerminal(err.message)}\n\n${HELP.main}\n`);
       process.exitCode = EXIT.USAGE;
     } else {
-      process.stderr.write(`sluice: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.stderr.write(
+        `sluice: unexpected error: ${escapeForTerminal(err instanceof Error ? String(err.stack) : String(err))}\n`,
+      );
       process.exitCode = 1;
     }
   }

@@ -28,6 +28,7 @@ import {
   type ZkSession,
 } from '@sluice/shared';
 import type { ApiDeps } from '../api/api-deps.ts';
+import { requestOffsetProblems } from '../api/common-schemas.ts';
 import type { ReplayBody } from '../api/replay-schemas.ts';
 import { requireTopicMetadata } from '../kafka/kafka-view.ts';
 import { createReplay, listReplays } from '../stores/replay-store.ts';
@@ -56,7 +57,10 @@ function timeOf(v: string | undefined, path: string, problems: Problem[]): numbe
 
 /** The window asked for, every problem at once. */
 export function windowOf(body: ReplayBody): ReplayWindow {
-  const problems: Problem[] = [];
+  const problems: Problem[] = requestOffsetProblems({ fromOffset: body.fromOffset, toOffset: body.toOffset });
+  // A refused offset is reported and not read further (the answer is 400 anyway).
+  const offsetText = (v: string | undefined) =>
+    v === undefined || problems.length > 0 ? null : BigInt(v).toString();
   const byOffset = body.fromOffset !== undefined || body.toOffset !== undefined;
   const byTime = body.fromTimestamp !== undefined || body.toTimestamp !== undefined;
   if (byOffset && byTime) {
@@ -64,8 +68,8 @@ export function windowOf(body: ReplayBody): ReplayWindow {
   }
   const w: ReplayWindow = {
     partition: body.partition ?? null,
-    fromOffset: body.fromOffset === undefined ? null : BigInt(body.fromOffset).toString(),
-    toOffset: body.toOffset === undefined ? null : BigInt(body.toOffset).toString(),
+    fromOffset: offsetText(body.fromOffset),
+    toOffset: offsetText(body.toOffset),
     fromTimestamp: timeOf(body.fromTimestamp, 'fromTimestamp', problems),
     toTimestamp: timeOf(body.toTimestamp, 'toTimestamp', problems),
   };
