@@ -8,6 +8,7 @@ import {
   createLogger,
   isSluiceError,
   loadMasterConfig,
+  securityWarnings,
   unknownSettingWarnings,
   ValidationError,
 } from '@sluice/shared';
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger('sluice-master', config.logLevel, { master: config.id });
+  for (const w of securityWarnings(config)) log.warn(w);
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception');
     process.exit(1);

@@ -11,6 +11,7 @@ export {
   loadMasterConfig,
   loadWorkerConfig,
   type MasterConfig,
+  securityWarnings,
   unknownSettingWarnings,
   type WorkerConfig,
 } from './config.ts';

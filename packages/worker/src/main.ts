@@ -7,6 +7,7 @@ import {
   createLogger,
   isSluiceError,
   loadWorkerConfig,
+  securityWarnings,
   unknownSettingWarnings,
   ValidationError,
   type WorkerConfig,
@@ -27,6 +28,7 @@ try {
 }
 
 const log = createLogger('sluice-worker', config.logLevel, { worker: config.id });
+for (const w of securityWarnings(config)) log.warn(w);
 
 try {
   const worker = await startWorker(config, { logger: log });
