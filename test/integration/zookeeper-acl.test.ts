@@ -149,3 +149,39 @@ test('a master without digest auth warns at start; one with it does not', async 
   const withDigest = readFileSync(join(REPO, '.sluice', 'test-logs', `${cluster.name}-master-1.log`), 'utf8');
   assert.doesNotMatch(withDigest, /INSECURE/);
 });
+
+test('turning digest auth on closes the nodes an installation made before it', async () => {
+  const later = new TestCluster({ name: 'zk-later' });
+  const laterDigest = `sluice:${randomBytes(32).toString('hex')}`;
+  const old = await createTopic(kafka, uniqueName('before-digest'), 1);
+  const path = `${later.chroot}${topicPath(old.name)}`;
+  try {
+    const open = await later.startMaster();
+    const res = await apiClient(open.url, later.token).post('/api/v1/topics', {
+      topic: old.name,
+      destination: { bucket, prefix: 'before' },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    await open.stop();
+    // Made without a digest: anyone reads it.
+    assert.ok((await stranger.get(path))?.data.toString().includes(bucket));
+    const closed = await later.startMaster({ SLUICE_ZOOKEEPER_DIGEST: laterDigest });
+    assert.match(readFileSync(closed.logFile, 'utf8'), /closed \d+ ZooKeeper nodes made without digest auth/);
+    await assert.rejects(stranger.get(path), noAuth);
+    await assert.rejects(stranger.set(path, Buffer.from('{"bucket":"evil"}'), -1), noAuth);
+    await assert.rejects(stranger.create(`${later.chroot}/sluice/intruder`, Buffer.from('x')), noAuth);
+    // The master with the digest still reads and serves its topic.
+    const topicAnswer = await apiClient(closed.url, later.token).get(`/api/v1/topics/${old.name}`);
+    assert.equal(topicAnswer.status, 200, JSON.stringify(topicAnswer.body));
+  } finally {
+    await later.stopAll();
+    const root = await ZkSession.open({
+      connect: stack.SLUICE_ZOOKEEPER,
+      sessionTimeoutMs: 10_000,
+      digest: laterDigest,
+    });
+    await root.removeRecursive(later.chroot).catch(() => {});
+    await root.close();
+    await old.delete();
+  }
+});

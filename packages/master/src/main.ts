@@ -5,6 +5,8 @@
  * Exit codes: 0 stopped, 1 failed, 2 bad settings.
  */
 import {
+  closedNodesMessage,
+  closeOpenZookeeperNodes,
   createLogger,
   isSluiceError,
   loadMasterConfig,
@@ -40,6 +42,8 @@ async function main(): Promise<void> {
 
   let master: Awaited<ReturnType<typeof startMaster>>;
   try {
+    const closed = await closeOpenZookeeperNodes(config);
+    if (closed.length > 0) log.warn({ nodes: closed.length }, closedNodesMessage(closed));
     master = await startMaster(config, { log });
   } catch (err) {
     log.fatal({ err, code: isSluiceError(err) ? err.code : undefined }, 'master failed to start');

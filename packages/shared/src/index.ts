@@ -223,6 +223,7 @@ export {
   WORKERS_PATH,
   workerPath,
 } from './zk-layout.ts';
+export { closedNodesMessage, closeOpenZookeeperNodes } from './zk-lockdown.ts';
 export {
   isBadVersion,
   isNodeExists,
