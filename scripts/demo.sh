@@ -23,7 +23,7 @@ set +a
 DEMO_DIR="$ROOT/.sluice/demo"
 mkdir -p "$DEMO_DIR"
 PORT="${SLUICE_DEMO_PORT:-8080}"
-export SLUICE_API_TOKEN="${SLUICE_API_TOKEN:-demo-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}"
+export SLUICE_API_TOKEN="${SLUICE_API_TOKEN:-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')}"
 export SLUICE_ZOOKEEPER="${SLUICE_ZOOKEEPER}/sluice-demo"
 export SLUICE_QUEUE_PREFIX=sluice-demo
 export SLUICE_PLAN_INTERVAL_MS=500

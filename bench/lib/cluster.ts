@@ -46,7 +46,7 @@ export interface ClusterOptions {
 
 export class BenchCluster {
   readonly name: string;
-  readonly token = `bench-${randomBytes(8).toString('hex')}`;
+  readonly token = randomBytes(32).toString('hex');
   readonly chroot: string;
   readonly queuePrefix: string;
   readonly #env: BenchEnv;

@@ -41,7 +41,7 @@ fi
 
 NAME="fuzz-$(date +%s)-$RANDOM"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-TOKEN="fuzz-token-$RANDOM$RANDOM$RANDOM"
+TOKEN="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" # the master refuses short tokens
 TOPIC="$NAME-topic"
 URL="http://127.0.0.1:$PORT"
 LOG_DIR=.sluice/test-logs

@@ -50,7 +50,7 @@ export interface ClusterOptions {
 /** One isolated Sluice installation on the shared local stack. */
 export class TestCluster {
   readonly name: string;
-  readonly token = `test-token-${randomBytes(8).toString('hex')}`;
+  readonly token = randomBytes(32).toString('hex');
   readonly chroot: string;
   readonly queuePrefix: string;
   readonly env: Record<string, string>;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { decodeJson, TOPIC_DEFAULTS, type TopicRecord, topicPath } from '@sluice/shared';
-import { type ApiFixture, apiFixture, json } from '../../packages/master/test/api/api-fixture.ts';
+import { type ApiFixture, apiFixture, json, TOKEN } from '../../packages/master/test/api/api-fixture.ts';
 
 let f: ApiFixture;
 let topic: string;
@@ -125,7 +125,7 @@ describe('bad registrations are refused with a message naming the problem', () =
     const res = await f.app.inject({
       method: 'POST',
       url: '/api/v1/topics',
-      headers: { authorization: 'Bearer test-token-one', 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
       payload: '{"topic": ',
     });
     assert.equal(res.statusCode, 400);

@@ -5,9 +5,12 @@
  * Exit codes: 0 stopped, 1 failed, 2 bad settings.
  */
 import {
+  closedNodesMessage,
+  closeOpenZookeeperNodes,
   createLogger,
   isSluiceError,
   loadMasterConfig,
+  securityWarnings,
   unknownSettingWarnings,
   ValidationError,
 } from '@sluice/shared';
@@ -27,6 +30,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger('sluice-master', config.logLevel, { master: config.id });
+  for (const w of securityWarnings(config)) log.warn(w);
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception');
     process.exit(1);
@@ -38,6 +42,8 @@ async function main(): Promise<void> {
 
   let master: Awaited<ReturnType<typeof startMaster>>;
   try {
+    const closed = await closeOpenZookeeperNodes(config);
+    if (closed.length > 0) log.warn({ nodes: closed.length }, closedNodesMessage(closed));
     master = await startMaster(config, { log });
   } catch (err) {
     log.fatal({ err, code: isSluiceError(err) ? err.code : undefined }, 'master failed to start');

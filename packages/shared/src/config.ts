@@ -251,7 +251,16 @@ const S = {
     parser: text,
     default: '',
     secret: { path: 'zookeeperDigest', parts: (d) => [d, afterColon(d)] },
-    meaning: '`user:password` for ZooKeeper digest auth (secret)',
+    meaning:
+      '`user:password` for ZooKeeper digest auth (secret); required unless ZooKeeper is on loopback or `SLUICE_ZOOKEEPER_INSECURE` is set',
+  }),
+  zookeeperInsecure: setting({
+    name: 'SLUICE_ZOOKEEPER_INSECURE',
+    programs: 'both',
+    parser: boolean,
+    default: false,
+    meaning:
+      'start without `SLUICE_ZOOKEEPER_DIGEST` although ZooKeeper is not on loopback (its nodes are then world-writable: never in production)',
   }),
   zkSessionTimeoutMs: setting({
     name: 'SLUICE_ZK_SESSION_TIMEOUT_MS',
@@ -333,7 +342,8 @@ const S = {
     default: [],
     shownDefault: 'empty',
     secret: { path: 'apiTokens' },
-    meaning: 'comma-separated bearer tokens accepted for changes (rotate by listing old and new)',
+    meaning:
+      'comma-separated bearer tokens accepted for changes (rotate by listing old and new); each at least 32 characters and no placeholder (`openssl rand -hex 32`)',
   }),
   protectReads: setting({
     name: 'SLUICE_PROTECT_READS',
@@ -544,6 +554,108 @@ function hostPortList(r: Reader, s: Setting<string>, value: string): string[] {
   return list;
 }
 
+// --- security rules ----------------------------------------------------------------------------
+
+/** Shorter API tokens are refused: 32 characters of `openssl rand -hex 32` are 128 bits. */
+export const MIN_API_TOKEN_LENGTH = 32;
+
+/**
+ * Words that tokens copied from examples are made of. A token that is only these (in any
+ * case, repeated, joined by punctuation or digits) is refused whatever its length, because
+ * an attacker tries them first.
+ */
+const PLACEHOLDER_WORDS = [
+  'change',
+  'me',
+  'secret',
+  'token',
+  'password',
+  'passwd',
+  'test',
+  'example',
+  'default',
+  'admin',
+  'sluice',
+  'dev',
+  'demo',
+  'api',
+  'key',
+  'replace',
+  'todo',
+  'x',
+];
+const PLACEHOLDER = new RegExp(`^(?:${PLACEHOLDER_WORDS.join('|')})+$`);
+
+/** Why an API token is refused, or null: never the token itself (it is a secret). */
+export function apiTokenProblem(token: string): string | null {
+  const how = 'make one with `openssl rand -hex 32`';
+  if (PLACEHOLDER.test(token.toLowerCase().replace(/[^a-z]/g, '')))
+    return `is a placeholder anyone would guess (like change-me or test-token); ${how}`;
+  if (token.length < MIN_API_TOKEN_LENGTH)
+    return `is ${token.length} characters, fewer than the ${MIN_API_TOKEN_LENGTH} required; ${how}`;
+  // A long token of few characters (aaaa…, 1212…) is as guessable as a short one.
+  if (new Set(token).size < 8) return `repeats fewer than 8 different characters; ${how}`;
+  return null;
+}
+
+/** Whether a ZooKeeper host of the connect string is this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(hostPort: string): boolean {
+  const host = hostPort
+    .replace(/:\d+$/, '')
+    .replace(/^\[(.*)\]$/, '$1')
+    .toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/** The hosts of a ZooKeeper connect string (`a:2181,b:2181/chroot`). */
+const zookeeperHosts = (connect: string): string[] =>
+  connect
+    .split('/')[0]!
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
+
+function apiTokenRules(r: Reader, tokens: string[]): void {
+  tokens.forEach((t, i) => {
+    const problem = apiTokenProblem(t);
+    if (problem) r.problem(S.apiTokens, `token ${i + 1} of ${tokens.length} ${problem}`);
+  });
+}
+
+/**
+ * Without digest auth every node Sluice creates is `world:anyone` with all permissions, and
+ * workers take a topic's bucket from ZooKeeper: whoever reaches ZooKeeper could redirect a
+ * topic's data. So that is refused unless ZooKeeper is only reachable from this machine or the
+ * operator says SLUICE_ZOOKEEPER_INSECURE=true.
+ */
+function zookeeperAuthRules(r: Reader, connect: string, digest: string, insecure: boolean): void {
+  if (digest) {
+    if (!/^[^:\s]+:\S+$/.test(digest))
+      r.problem(S.zookeeperDigest, 'must be user:password (example: sluice:$(openssl rand -hex 32))');
+    return;
+  }
+  const remote = zookeeperHosts(connect).filter((h) => !isLoopbackHost(h));
+  if (remote.length === 0 || insecure) return;
+  r.problem(
+    S.zookeeperDigest,
+    `is not set and ZooKeeper (${remote.join(', ')}) is not on loopback: anyone who reaches it could read and change Sluice's state, including where topics write. Set SLUICE_ZOOKEEPER_DIGEST=user:password (the same on every master and worker; make a password with \`openssl rand -hex 32\`), or SLUICE_ZOOKEEPER_INSECURE=true to run with world-writable nodes (never in production)`,
+  );
+}
+
+/**
+ * The warnings a program logs at start about its security settings: today, running without
+ * ZooKeeper digest auth (allowed on loopback or with SLUICE_ZOOKEEPER_INSECURE).
+ */
+export function securityWarnings(cfg: Pick<CommonConfig, 'zookeeper' | 'zookeeperDigest'>): string[] {
+  if (cfg.zookeeperDigest) return [];
+  const where = zookeeperHosts(cfg.zookeeper).every(isLoopbackHost)
+    ? 'ZooKeeper is on loopback'
+    : 'SLUICE_ZOOKEEPER_INSECURE is set';
+  return [
+    `INSECURE: running without ZooKeeper digest auth (${where}): every node Sluice creates is readable and writable by anyone who reaches ZooKeeper, who could redirect a topic's data; set SLUICE_ZOOKEEPER_DIGEST=user:password in production`,
+  ];
+}
+
 function common(r: Reader): CommonConfig {
   const host = r.get(S.hostname);
   r.ctx.host = host;
@@ -581,6 +693,7 @@ function common(r: Reader): CommonConfig {
   const kafkaClientId = r.get(S.kafkaClientId);
   const kafkaSsl = r.get(S.kafkaSsl);
   const zookeeperDigest = r.get(S.zookeeperDigest);
+  if (zk) zookeeperAuthRules(r, zk, zookeeperDigest, r.get(S.zookeeperInsecure));
   const zkSessionTimeoutMs = r.get(S.zkSessionTimeoutMs);
   const s3: S3Settings = {
     endpoint: endpoint.replace(/\/$/, ''),
@@ -592,6 +705,9 @@ function common(r: Reader): CommonConfig {
   const httpHost = r.get(S.httpHost);
   const httpPort = r.get(S.httpPort);
   r.ctx.httpPort = httpPort;
+  const apiTokens = r.get(S.apiTokens);
+  // The worker ignores the master's settings, as it ignores every other one of them.
+  if (r.ctx.program === 'master') apiTokenRules(r, apiTokens);
   return {
     kafkaBrokers: brokers,
     kafkaClientId,
@@ -605,7 +721,7 @@ function common(r: Reader): CommonConfig {
     s3,
     httpHost,
     httpPort,
-    apiTokens: r.get(S.apiTokens),
+    apiTokens,
     protectReads: r.get(S.protectReads),
     logLevel: r.get(S.logLevel),
     id,

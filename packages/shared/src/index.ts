@@ -11,6 +11,7 @@ export {
   loadMasterConfig,
   loadWorkerConfig,
   type MasterConfig,
+  securityWarnings,
   unknownSettingWarnings,
   type WorkerConfig,
 } from './config.ts';
@@ -226,6 +227,7 @@ export {
   WORKERS_PATH,
   workerPath,
 } from './zk-layout.ts';
+export { closedNodesMessage, closeOpenZookeeperNodes } from './zk-lockdown.ts';
 export {
   isBadVersion,
   isNodeExists,

@@ -463,6 +463,42 @@ export class ZkClientSession extends EventEmitter implements ZkSession {
     }
   }
 
+  /**
+   * With digest auth, gives `path` (and with `below`, every node under it) this session's
+   * creator ACL where it is still open to anyone (`world:anyone`, as nodes made before
+   * SLUICE_ZOOKEEPER_DIGEST was set are). Returns the paths it closed; without digest auth it
+   * changes nothing. Not part of ZkSession: only the programs' start calls it.
+   */
+  async closeOpenNodes(path: string, below = true): Promise<string[]> {
+    if (!this.#opts.digest) return [];
+    let acls: zookeeper.ACL[];
+    try {
+      acls = await this.#call<zookeeper.ACL[]>(`getACL ${path}`, (cb) => this.#client.getACL(path, cb));
+    } catch (err) {
+      if (isNoNode(err)) return [];
+      throw err;
+    }
+    const closed: string[] = [];
+    if (acls.some((a) => a.id.scheme === 'world')) {
+      try {
+        await this.#call<zookeeper.Stat>(`setACL ${path}`, (cb) =>
+          this.#client.setACL(path, this.#acls, -1, cb),
+        );
+      } catch (err) {
+        if (zkCode(err) !== -102 /* NO_AUTH */) throw err;
+        throw new SluiceError(
+          ErrorCodes.ZK,
+          `ZooKeeper node ${path} may not be changed by the user of SLUICE_ZOOKEEPER_DIGEST; give it that user's ACL (zkCli.sh: addauth digest <user:password>, then setAcl ${path} auth::cdrwa) or set the digest it was made with`,
+        );
+      }
+      closed.push(path);
+    }
+    if (!below) return closed;
+    for (const c of await this.children(path))
+      closed.push(...(await this.closeOpenNodes(`${path === '/' ? '' : path}/${c}`)));
+    return closed;
+  }
+
   /** Removes a node and everything below it (not atomic; for cleanup). */
   async removeRecursive(path: string): Promise<void> {
     for (const c of await this.children(path)) await this.removeRecursive(`${path}/${c}`);

@@ -12,6 +12,7 @@ import {
 const base = {
   SLUICE_KAFKA_BROKERS: 'k:9092',
   SLUICE_ZOOKEEPER: 'zk:2181/sluice',
+  SLUICE_ZOOKEEPER_INSECURE: 'true',
   SLUICE_REDIS_URL: 'redis://r:6379',
 };
 

@@ -222,6 +222,7 @@ test('configuration: every problem at once, by name; booleans as documented', ()
   const base = {
     SLUICE_KAFKA_BROKERS: 'k:9092',
     SLUICE_ZOOKEEPER: 'zk:2181/sluice',
+    SLUICE_ZOOKEEPER_INSECURE: 'true',
     SLUICE_REDIS_URL: 'redis://r:6379',
   };
   for (const [v, want] of [

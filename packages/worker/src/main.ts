@@ -4,9 +4,12 @@
  * An unknown `SLUICE_*` name is a warning printed first, never a reason to stop.
  */
 import {
+  closedNodesMessage,
+  closeOpenZookeeperNodes,
   createLogger,
   isSluiceError,
   loadWorkerConfig,
+  securityWarnings,
   unknownSettingWarnings,
   ValidationError,
   type WorkerConfig,
@@ -27,8 +30,11 @@ try {
 }
 
 const log = createLogger('sluice-worker', config.logLevel, { worker: config.id });
+for (const w of securityWarnings(config)) log.warn(w);
 
 try {
+  const closed = await closeOpenZookeeperNodes(config);
+  if (closed.length > 0) log.warn({ nodes: closed.length }, closedNodesMessage(closed));
   const worker = await startWorker(config, { logger: log });
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -7,6 +7,7 @@
  * Kafka topics made with the kafkajs admin (`kafkaTopic`). Everything it made is removed by
  * `close()`. When the stack is not up, a stack fixture throws (the test fails; it never skips).
  */
+import { randomBytes } from 'node:crypto';
 import {
   BASE_PATHS,
   createKafkaAdmin,
@@ -38,8 +39,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Counter, Registry } from 'prom-client';
 import { buildApi } from '../../src/api/index.ts';
 
-export const TOKEN = 'test-token-one';
-export const OTHER_TOKEN = 'test-token-two';
+// Random per run: the master refuses short and placeholder tokens at start.
+export const TOKEN = randomBytes(32).toString('hex');
+export const OTHER_TOKEN = randomBytes(32).toString('hex');
 
 export interface ApiFixture {
   app: FastifyInstance;

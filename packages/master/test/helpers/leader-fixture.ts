@@ -74,6 +74,7 @@ export async function leaderTerm(
       ...loadMasterConfig({
         SLUICE_KAFKA_BROKERS: 'k:9092',
         SLUICE_ZOOKEEPER: 'zk:2181',
+        SLUICE_ZOOKEEPER_INSECURE: 'true',
         SLUICE_REDIS_URL: 'redis://r:6379',
       }),
       // The test drives the passes itself.
