@@ -468,6 +468,12 @@ export class ZkClientSession extends EventEmitter implements ZkSession {
    * creator ACL where it is still open to anyone (`world:anyone`, as nodes made before
    * SLUICE_ZOOKEEPER_DIGEST was set are). Returns the paths it closed; without digest auth it
    * changes nothing. Not part of ZkSession: only the programs' start calls it.
+   *
+   * Post-order (children first, the node itself last), and a node that is already closed ends
+   * the walk there: a closed node was made with a digest (its children came after it, with the
+   * digest too) or closed by a walk that finished everything below it first. So every start
+   * after the first costs one getACL, not two calls per node of a tree that at scale holds
+   * tens of thousands of partitions and ranges, in every master and worker that starts.
    */
   async closeOpenNodes(path: string, below = true): Promise<string[]> {
     if (!this.#opts.digest) return [];
@@ -478,24 +484,25 @@ export class ZkClientSession extends EventEmitter implements ZkSession {
       if (isNoNode(err)) return [];
       throw err;
     }
+    if (!acls.some((a) => a.id.scheme === 'world')) return [];
     const closed: string[] = [];
-    if (acls.some((a) => a.id.scheme === 'world')) {
-      try {
-        await this.#call<zookeeper.Stat>(`setACL ${path}`, (cb) =>
-          this.#client.setACL(path, this.#acls, -1, cb),
-        );
-      } catch (err) {
-        if (zkCode(err) !== -102 /* NO_AUTH */) throw err;
-        throw new SluiceError(
-          ErrorCodes.ZK,
-          `ZooKeeper node ${path} may not be changed by the user of SLUICE_ZOOKEEPER_DIGEST; give it that user's ACL (zkCli.sh: addauth digest <user:password>, then setAcl ${path} auth::cdrwa) or set the digest it was made with`,
-        );
-      }
-      closed.push(path);
+    if (below) {
+      for (const c of await this.children(path))
+        closed.push(...(await this.closeOpenNodes(`${path === '/' ? '' : path}/${c}`)));
     }
-    if (!below) return closed;
-    for (const c of await this.children(path))
-      closed.push(...(await this.closeOpenNodes(`${path === '/' ? '' : path}/${c}`)));
+    try {
+      await this.#call<zookeeper.Stat>(`setACL ${path}`, (cb) =>
+        this.#client.setACL(path, this.#acls, -1, cb),
+      );
+    } catch (err) {
+      if (isNoNode(err)) return closed; // removed meanwhile (a range committed and pruned)
+      if (zkCode(err) !== -102 /* NO_AUTH */) throw err;
+      throw new SluiceError(
+        ErrorCodes.ZK,
+        `ZooKeeper node ${path} may not be changed by the user of SLUICE_ZOOKEEPER_DIGEST; give it that user's ACL (zkCli.sh: addauth digest <user:password>, then setAcl ${path} auth::cdrwa) or set the digest it was made with`,
+      );
+    }
+    closed.push(path);
     return closed;
   }
 
