@@ -14,7 +14,7 @@ before(async () => {
   topic = await f.kafkaTopic(2, 20);
   const res = await f.call('POST', '/api/v1/topics', {
     topic,
-    destination: { bucket: 'lake-bucket', prefix: 'raw' },
+    destination: { bucket: f.bucket, prefix: 'raw' },
     finalizeLatenessMs: 120_000,
   });
   assert.equal(res.statusCode, 201, res.body);
@@ -39,7 +39,7 @@ test('an audit of an unknown topic is 404; a reversed window is 400', async () =
 });
 
 test('a replay needs a registered topic, one kind of window and a destination of its own', async () => {
-  const base = { topic, destination: { bucket: 'lake-bucket', prefix: 'replays/x' } };
+  const base = { topic, destination: { bucket: f.bucket, prefix: 'replays/x' } };
   const mixed = await f.call('POST', '/api/v1/replays', {
     ...base,
     fromOffset: '0',
@@ -52,7 +52,7 @@ test('a replay needs a registered topic, one kind of window and a destination of
   assert.match(json(badTime).message, /fromTimestamp: must be an ISO-8601 time or epoch milliseconds/);
   const inside = await f.call('POST', '/api/v1/replays', {
     ...base,
-    destination: { bucket: 'lake-bucket', prefix: 'raw' },
+    destination: { bucket: f.bucket, prefix: 'raw' },
   });
   assert.equal(inside.statusCode, 400);
   assert.match(json(inside).message, /inside the folder of topic/);
@@ -66,7 +66,7 @@ test('a replay needs a registered topic, one kind of window and a destination of
 test('a replay is stored with its window resolved, listed, shown, cancelled', async () => {
   const res = await f.call('POST', '/api/v1/replays', {
     topic,
-    destination: { bucket: 'lake-bucket', prefix: 'replays/y' },
+    destination: { bucket: f.bucket, prefix: 'replays/y' },
     partition: 0,
     toOffset: '15',
     format: 'raw',
@@ -96,18 +96,18 @@ test('a replay is stored with its window resolved, listed, shown, cancelled', as
 test('a dry run of a registered topic is 409, of a missing one 404', async () => {
   const again = await f.call('POST', '/api/v1/topics?dryRun=true', {
     topic,
-    destination: { bucket: 'lake-bucket' },
+    destination: { bucket: f.bucket },
   });
   assert.equal(again.statusCode, 409);
   const missing = await f.call('POST', '/api/v1/topics?dryRun=true', {
     topic: 'no-such-topic-in-kafka',
-    destination: { bucket: 'lake-bucket' },
+    destination: { bucket: f.bucket },
   });
   assert.equal(missing.statusCode, 404);
   const fresh = await f.kafkaTopic(1, 5);
   const dry = await f.call('POST', '/api/v1/topics?dryRun=true', {
     topic: fresh,
-    destination: { bucket: 'lake-bucket' },
+    destination: { bucket: f.bucket },
     format: 'raw',
   });
   assert.equal(dry.statusCode, 200, dry.body);

@@ -9,7 +9,7 @@ let topic: string;
 before(async () => {
   f = await apiFixture({}, { stack: true });
   topic = await f.kafkaTopic(2, 7);
-  const reg = await f.call('POST', '/api/v1/topics', { topic, destination: { bucket: 'sluice-lake' } });
+  const reg = await f.call('POST', '/api/v1/topics', { topic, destination: { bucket: f.bucket } });
   assert.equal(reg.statusCode, 201, reg.body);
   await f.putLeader({
     v: 1,

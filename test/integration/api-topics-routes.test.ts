@@ -14,7 +14,7 @@ before(async () => {
 after(() => f?.close());
 
 function good(overrides: Record<string, unknown> = {}) {
-  return { topic, destination: { bucket: 'sluice-lake', prefix: 'raw/' }, ...overrides };
+  return { topic, destination: { bucket: f.bucket, prefix: 'raw/' }, ...overrides };
 }
 
 async function expectProblem(body: unknown, status: number, pattern: RegExp) {
@@ -40,7 +40,7 @@ describe('bad registrations are refused with a message naming the problem', () =
 
   test('an unknown field inside destination', async () => {
     await expectProblem(
-      good({ destination: { bucket: 'sluice-lake', region: 'eu' } }),
+      good({ destination: { bucket: f.bucket, region: 'eu' } }),
       400,
       /destination\.region: is not a known field; known fields are bucket, prefix/,
     );
@@ -70,17 +70,17 @@ describe('bad registrations are refused with a message naming the problem', () =
 
   test('a ".." or absolute prefix, or one with control characters', async () => {
     await expectProblem(
-      good({ destination: { bucket: 'sluice-lake', prefix: 'a/../b' } }),
+      good({ destination: { bucket: f.bucket, prefix: 'a/../b' } }),
       400,
       /destination\.prefix: must not contain a "\.\." segment/,
     );
     await expectProblem(
-      good({ destination: { bucket: 'sluice-lake', prefix: '/abs' } }),
+      good({ destination: { bucket: f.bucket, prefix: '/abs' } }),
       400,
       /destination\.prefix: must not start with "\/"/,
     );
     await expectProblem(
-      good({ destination: { bucket: 'sluice-lake', prefix: 'a\nb' } }),
+      good({ destination: { bucket: f.bucket, prefix: 'a\nb' } }),
       400,
       /destination\.prefix: must not contain control characters/,
     );
@@ -155,7 +155,7 @@ describe('a topic from registration to deletion', () => {
     assert.equal(res.statusCode, 201, res.body);
     created = json<TopicRecord>(res);
     assert.equal(created.topic, topic);
-    assert.deepEqual(created.destination, { bucket: 'sluice-lake', prefix: 'raw' });
+    assert.deepEqual(created.destination, { bucket: f.bucket, prefix: 'raw' });
     assert.equal(created.compression, 'zstd');
     assert.equal(created.maxRangeBytes, 1048576);
     assert.equal(created.format, TOPIC_DEFAULTS.format);
@@ -269,7 +269,7 @@ describe('a topic from registration to deletion', () => {
       [{}, /^body: must have at least 1 field/],
       [{ maxRangeMessages: -3 }, /^maxRangeMessages: must be at least 1, got -3/],
       [
-        { destination: { bucket: 'ok-bucket', prefix: '../up' } },
+        { destination: { bucket: f.bucket, prefix: '../up' } },
         /^destination\.prefix: must not contain a "\.\." segment/,
       ],
     ] as const) {

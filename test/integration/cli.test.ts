@@ -190,16 +190,23 @@ test('topics pause and resume change the topic; without a token the API refuses 
 });
 
 test('status and workers show the leader, topics, workers and failures; ranges retry requeues a failed range', async () => {
+  // A bucket that does not exist is refused at registration (issue 15, point 2) ...
+  const refused = await sluice(['topics', 'add', broken.name, '--bucket', `${bucket}-missing`]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /HTTP 422 \[SLUICE_ERR_DESTINATION_UNUSABLE\].*does not exist; create it/);
+  // ... so the ranges that fail are those of a bucket removed after the registration.
+  const goneBucket = await createBucket(s3, `${bucket}-gone`);
   const add = await sluice([
     'topics',
     'add',
     broken.name,
     '--bucket',
-    `${bucket}-missing`,
+    `${bucket}-gone`,
     '--flush-interval-ms',
     '500',
   ]);
   assert.equal(add.code, 0, add.stderr);
+  await goneBucket.delete();
   const failed = await waitFor(
     'a failed range of the topic without a bucket',
     async () => {

@@ -30,6 +30,7 @@ import { buildApi } from './api/index.ts';
 import { LeaderElection } from './leadership/leader-election.ts';
 import { LeaderTerm } from './leadership/leader-term.ts';
 import { MasterMetrics } from './status/metrics.ts';
+import { destinationProbe } from './topics/destination-probe.ts';
 
 export interface StartMasterOptions {
   /** Root logger; default: pino at the configured level. */
@@ -61,6 +62,8 @@ class Master {
   readonly #queue: Queue<RangeJobData>;
   readonly #s3: S3Client | null;
   readonly #ownsS3: boolean;
+  /** The API's destination probe needs a client also when `s3: null` turned the aborts off. */
+  readonly #probeS3: S3Client;
   #session: ZkSession | null = null;
   #election: LeaderElection | null = null;
   #term: LeaderTerm | null = null;
@@ -77,6 +80,7 @@ class Master {
     this.#kafka = opts.kafka ?? createKafkaAdmin(cfg);
     this.#ownsS3 = opts.s3 === undefined;
     this.#s3 = opts.s3 === undefined ? createS3Client(cfg) : opts.s3;
+    this.#probeS3 = this.#s3 ?? createS3Client(cfg);
     this.#redis = createRedis(cfg, 'queue');
     this.#redis.on('error', (err) => this.#log.debug({ err: err.message }, 'redis connection error'));
     this.#queue = new Queue<RangeJobData>(RANGE_QUEUE_NAME, {
@@ -114,6 +118,10 @@ class Master {
       metrics: this.#metrics.registry,
       masterMetrics: this.#metrics,
       log: this.#log,
+      checkDestination: destinationProbe(this.#probeS3, {
+        conditionalWrites: this.#cfg.s3.conditionalWrites,
+        writer: this.#cfg.id,
+      }),
       ready: () => this.#ready(),
     });
     await this.#app.listen({ host: this.#cfg.httpHost, port: this.#cfg.httpPort });
@@ -137,6 +145,7 @@ class Master {
     await this.#session?.close().catch(() => undefined);
     if (this.#ownsKafka) await this.#kafka.close().catch(() => undefined);
     if (this.#ownsS3) this.#s3?.destroy();
+    if (this.#s3 === null) this.#probeS3.destroy();
     this.#log.info('master stopped');
   }
 

@@ -45,6 +45,11 @@ export const ErrorCodes = {
   KAFKA: 'SLUICE_ERR_KAFKA',
   /** An S3 call failed. */
   S3: 'SLUICE_ERR_S3',
+  /**
+   * A topic's destination cannot be used with the master's S3 credentials: the bucket does not
+   * exist, or the credentials may not read, write or delete there (the registration probe).
+   */
+  DESTINATION_UNUSABLE: 'SLUICE_ERR_DESTINATION_UNUSABLE',
   /** Another live attempt wrote the same object first (conditional write refused). */
   S3_WRITE_CONFLICT: 'SLUICE_ERR_S3_WRITE_CONFLICT',
   /** Missing or wrong credentials. */

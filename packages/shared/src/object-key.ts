@@ -17,6 +17,11 @@
  * Athena skip:
  *
  *     {prefix}/{topic}/_sluice/commits/partition={partition}/{start20}-{end20}.json   range commit record
+ *     {prefix}/{topic}/_sluice/probe/{id}                                              write probe
+ *
+ * The master writes a probe object and deletes it at once when a topic is registered, its
+ * destination changed or a dry run asked for, to prove it may write there; one can outlive a
+ * crash between the two requests, and the audit ignores it.
  *
  * and the master's hour finalizer marks a complete time folder (time-partitioned topics only):
  *
@@ -118,6 +123,16 @@ export function parseCommitRecordKey(
   const m = /^(.*\/)?_sluice\/commits\/partition=(\d{1,10})\/(\d{20})-(\d{20})\.json$/.exec(key);
   if (!m) return null;
   return { root: m[1] ?? '', partition: Number(m[2]), start: BigInt(m[3]!), end: BigInt(m[4]!) };
+}
+
+/** The key of a destination write probe; `id` makes it unique (no two probes share an object). */
+export function probeKey(prefix: string, topic: string, id: string): string {
+  return `${topicRoot(prefix, topic)}_sluice/probe/${id}`;
+}
+
+/** True when the key is a write probe (see {@link probeKey}) of the topic folder `root`. */
+export function isProbeKey(key: string, root: string): boolean {
+  return key.startsWith(`${root}_sluice/probe/`);
 }
 
 /** The name of the file that marks a time folder complete. */

@@ -29,6 +29,7 @@ import {
   contentType,
   deleteKeys,
   ErrorCodes,
+  encryptionHeaders,
   type Logger,
   type OutputSpec,
   objectText,
@@ -101,19 +102,11 @@ function objectHeaders(spec: OutputSpec): {
   return {
     ContentType: contentType(spec.format),
     ...(encoding ? { ContentEncoding: encoding } : {}),
-    ...sseHeaders(spec),
+    ...encryptionHeaders(spec),
     // Not sent for STANDARD (the default anyway): some S3-compatible servers reject the header.
     ...(spec.storageClass && spec.storageClass !== 'STANDARD'
       ? { StorageClass: spec.storageClass as StorageClass }
       : {}),
-  };
-}
-
-function sseHeaders(spec: OutputSpec): { ServerSideEncryption?: S3Sse; SSEKMSKeyId?: string } {
-  if (spec.serverSideEncryption === 'none') return {};
-  return {
-    ServerSideEncryption: spec.serverSideEncryption as S3Sse,
-    ...(spec.serverSideEncryption === 'aws:kms' && spec.kmsKeyId ? { SSEKMSKeyId: spec.kmsKeyId } : {}),
   };
 }
 
@@ -421,7 +414,7 @@ export class S3ObjectStore implements ObjectStore {
       conditionalWrites: this.#settings.conditionalWrites,
       // Without conditional writes: a commit record that is there but damaged fails loudly.
       exists: async () => (await this.getCommitRecord(bucket, key, signal)) !== null,
-      encryption: sseHeaders(spec),
+      encryption: encryptionHeaders(spec),
       ...(signal ? { signal } : {}),
       op: 'PutObject (commit record)',
     });

@@ -3,6 +3,7 @@ import type { KafkaAdmin, LeaderRecord, Logger, MasterConfig, ZkSession } from '
 import type { Queue } from 'bullmq';
 import type { Registry } from 'prom-client';
 import type { MasterMetrics } from '../status/metrics.ts';
+import type { DestinationCheck } from '../topics/destination-probe.ts';
 import type { TypedPlugin } from './type-provider.ts';
 
 export interface ApiDeps {
@@ -16,6 +17,11 @@ export interface ApiDeps {
   /** The master's own metrics, for the time-lag gauges the status view refreshes (leader only). */
   masterMetrics?: MasterMetrics;
   log: Logger;
+  /**
+   * Proves a topic's destination writable before a registration, a destination change or a dry
+   * run answers (topics/destination-probe.ts); tests without S3 pass their own.
+   */
+  checkDestination: DestinationCheck;
   /** Whether this master can serve; the reasons when it cannot (shown by /readyz). */
   ready(): { ok: boolean; reasons: string[] };
 }

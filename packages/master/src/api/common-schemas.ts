@@ -146,8 +146,9 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: 'No token is configured on the master (SLUICE_API_TOKEN).',
   404: 'Not found.',
   409: 'Conflicts with the current state.',
+  422: 'The destination cannot be used: the bucket does not exist, or the master’s S3 credentials may not write or delete there.',
   500: 'Internal error.',
-  503: 'A dependency (ZooKeeper, Kafka) is not reachable; try again.',
+  503: 'A dependency (ZooKeeper, Kafka, S3) is not reachable; try again.',
 };
 
 /**

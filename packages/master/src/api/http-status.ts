@@ -26,6 +26,8 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.KAFKA]: 503,
   [ErrorCodes.S3]: 503,
   [ErrorCodes.S3_WRITE_CONFLICT]: 409,
+  // The request is well formed but names a bucket Sluice cannot write to: the caller fixes it.
+  [ErrorCodes.DESTINATION_UNUSABLE]: 422,
   [ErrorCodes.UNAUTHORIZED]: 401,
   [ErrorCodes.FORBIDDEN]: 403,
   [ErrorCodes.UNAVAILABLE]: 503,

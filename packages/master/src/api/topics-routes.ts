@@ -16,9 +16,10 @@ import {
   patchedTopicRecord,
   topicConfigFromBody,
 } from '../topics/topic-request.ts';
-import type { RoutePlugin } from './api-deps.ts';
+import type { ApiDeps, RoutePlugin } from './api-deps.ts';
 import { bearerSecurity, errorResponses, topicParamsSchema } from './common-schemas.ts';
 import {
+  type TopicPatchBody,
   topicCreateBodySchema,
   topicDetailSchema,
   topicListSchema,
@@ -38,6 +39,22 @@ async function checkTopicParam(req: FastifyRequest): Promise<void> {
   if (problem) throw new ValidationError([{ path: 'params.topic', message: problem }]);
 }
 
+/**
+ * A PATCH that changes the destination: the destination the record would have is proved
+ * writable before anything is stored (the change itself is applied by updateTopic).
+ */
+async function checkNewDestination(
+  deps: ApiDeps,
+  topic: string,
+  patch: TopicPatchBody,
+  now: Date,
+): Promise<void> {
+  const stored = await readTopic(deps.zk(), topic);
+  if (!stored) throw notRegistered(topic);
+  const next = patchedTopicRecord(stored.record, patch, now);
+  await deps.checkDestination(topic, next);
+}
+
 export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
   app.addHook('preHandler', checkTopicParam);
 
@@ -49,7 +66,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         tags: ['topics'],
         summary: 'Register a topic',
         description:
-          'Validates the config, looks the topic up in Kafka and stores it in ZooKeeper; the leader starts planning its ranges. With `dryRun=true` nothing is stored: the answer (200) says what registering would do.',
+          'Validates the config, looks the topic up in Kafka, proves the destination writable with the master’s S3 credentials (HEAD of the bucket, then a PUT and a DELETE of one object under `{prefix}/{topic}/_sluice/probe/`; 422 when the bucket does not exist or may not be written) and stores it in ZooKeeper; the leader starts planning its ranges. With `dryRun=true` nothing is stored: the answer (200) says what registering would do, after the same checks.',
         security: bearerSecurity,
         querystring: {
           type: 'object',
@@ -66,7 +83,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         response: {
           200: dryRunSchema,
           201: { ...topicRecordSchema, description: 'The stored record.' },
-          ...errorResponses(400, 401, 403, 404, 409),
+          ...errorResponses(400, 401, 403, 404, 409, 422),
         },
       },
     },
@@ -75,6 +92,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
       const config = topicConfigFromBody(req.body);
       const meta = await requireTopicMetadata(deps.kafka, config.topic);
       const record = newTopicRecord(config, meta.topicId, new Date());
+      await deps.checkDestination(record.topic, record);
       await createTopic(deps.zk(), record);
       req.log.info({ topic: record.topic, topicId: record.topicId }, 'topic registered');
       return reply.code(201).send(record);
@@ -151,15 +169,16 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         tags: ['topics'],
         summary: 'Change a topic’s policy, or pause and resume it',
         description:
-          'Changes apply to ranges planned afterwards. A topic being deleted takes no changes (409).',
+          'Changes apply to ranges planned afterwards. A topic being deleted takes no changes (409). A new destination is proved writable first, as at registration (422).',
         security: bearerSecurity,
         params: topicParamsSchema,
         body: topicPatchBodySchema,
-        response: { 200: topicRecordSchema, ...errorResponses(400, 401, 403, 404, 409) },
+        response: { 200: topicRecordSchema, ...errorResponses(400, 401, 403, 404, 409, 422) },
       },
     },
     async (req) => {
       const now = new Date();
+      if (req.body.destination) await checkNewDestination(deps, req.params.topic, req.body, now);
       const record = await updateTopic(deps.zk(), req.params.topic, (r) =>
         patchedTopicRecord(r, req.body, now),
       );

@@ -15,8 +15,9 @@
  *  - Objects: every object a commit record lists exists with its recorded size; with `deep`,
  *    its bytes hash to the recorded SHA-256 and its records, first and last offset match.
  *  - Nothing unaccounted for: with a full listing, every object below `{prefix}/{topic}/` is a
- *    commit record, a `_SUCCESS` marker, an object some commit record lists, or an object of
- *    a range not committed yet (in flight); anything else is an extra object.
+ *    commit record, a `_SUCCESS` marker, an object some commit record lists, an object of a
+ *    range not committed yet (in flight), or a destination write probe the master did not get
+ *    to delete (`_sluice/probe/`, object-key.ts); anything else is an extra object.
  *  - Counts: the records of the commit records below the committed offset add up to the
  *    partition state's `committedRecords` (when the state knows its start).
  *
@@ -25,6 +26,7 @@
  */
 import {
   type CommitRecord,
+  isProbeKey,
   parseCommitRecordKey,
   parseDataObjectName,
   parseSuccessMarkerKey,
@@ -403,7 +405,7 @@ export function auditTopic(input: AuditInput): AuditReport {
     for (const [key, size] of [...input.objects].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       if (!key.startsWith(root)) continue;
       const rel = key.slice(root.length);
-      if (commitKeys.has(key) || listed.has(key)) continue;
+      if (commitKeys.has(key) || listed.has(key) || isProbeKey(key, root)) continue;
       if (parseSuccessMarkerKey(key)?.root === root) {
         markers++;
         continue;

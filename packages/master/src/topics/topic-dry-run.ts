@@ -1,6 +1,7 @@
 /**
  * `POST /api/v1/topics?dryRun=true`: what registering would do, without doing it (nothing is
- * written to ZooKeeper). The same validation and answers as a registration (400, 404, 409);
+ * written to ZooKeeper). The same validation and answers as a registration (400, 404, 409,
+ * 422 for a destination that cannot be written: destination-probe.ts);
  * then the partitions, the backlog in records and bytes, the number and typical size of the
  * objects, and the first keys, estimated as registration-estimate.ts says.
  */
@@ -110,6 +111,7 @@ export async function dryRunRegistration(deps: ApiDeps, body: TopicCreateBody): 
       `topic "${config.topic}" is already registered; change it with PATCH /api/v1/topics/${config.topic}`,
     );
   }
+  await deps.checkDestination(config.topic, config);
   const offsets = await deps.kafka.offsets(config.topic, meta.partitions);
   const starts = offsets.map((o) => ({
     o,

@@ -6,19 +6,27 @@
  * stack instead: its own ZooKeeper chroot, BullMQ queue prefix on the stack's Redis, and
  * Kafka topics made with the kafkajs admin (`kafkaTopic`). Everything it made is removed by
  * `close()`. When the stack is not up, a stack fixture throws (the test fails; it never skips).
+ *
+ * Registrations prove their destination writable (topics/destination-probe.ts): on the stack
+ * with the real probe against `bucket`, a bucket the fixture creates and removes; in memory
+ * no S3 exists, and the check only records the buckets it was asked about (`probed`).
  */
 import { randomBytes } from 'node:crypto';
+import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3';
 import {
   BASE_PATHS,
   createKafkaAdmin,
   createLogger,
   createRedis,
+  createS3Client,
   decodeJson,
+  deleteKeys,
   encodeJson,
   type KafkaAdmin,
   LEADER_PATH,
   type LeaderRecord,
   type Logger,
+  listKeys,
   loadMasterConfig,
   type MasterConfig,
   newRange,
@@ -38,6 +46,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { Kafka, logLevel } from 'kafkajs';
 import { Counter, Registry } from 'prom-client';
 import { buildApi } from '../../src/api/index.ts';
+import { type DestinationCheck, destinationProbe } from '../../src/topics/destination-probe.ts';
 
 // Random per run: the master refuses short and placeholder tokens at start.
 export const TOKEN = randomBytes(32).toString('hex');
@@ -48,6 +57,10 @@ export interface ApiFixture {
   config: MasterConfig;
   zk: ZkSession;
   ready: { ok: boolean; reasons: string[] };
+  /** A bucket registrations may use: on the stack a real one, in memory any name. */
+  bucket: string;
+  /** The buckets the destination check was asked about, in order. */
+  probed: string[];
   /** Sends a request; `token: null` sends none, the default is a valid one. */
   call(
     method: InjectOptions['method'],
@@ -72,6 +85,8 @@ interface Backend {
   zk: ZkSession;
   kafka: KafkaAdmin;
   queue: Queue;
+  bucket: string;
+  checkDestination: DestinationCheck;
   kafkaTopic(partitions: number, messages: number): Promise<string>;
   close(): Promise<void>;
 }
@@ -95,6 +110,8 @@ function memoryBackend(): Backend {
     zk,
     kafka: new FakeKafka(),
     queue: queue as Queue,
+    bucket: 'test-bucket',
+    checkDestination: async () => {},
     kafkaTopic: () => {
       throw new Error('kafkaTopic needs the local stack: build the fixture with { stack: true }');
     },
@@ -124,11 +141,23 @@ async function stackBackend(name: string): Promise<Backend> {
   const admin = kafkaJs.admin();
   await admin.connect();
   const topics: string[] = [];
+  // The master's S3 credentials come from the environment (the SDK's chain), as in production.
+  for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'] as const) {
+    if (stack[k] && !process.env[k]) process.env[k] = stack[k];
+  }
+  const s3 = createS3Client(config);
+  const bucket = name.toLowerCase();
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   return {
     env,
     zk,
     kafka,
     queue,
+    bucket,
+    checkDestination: destinationProbe(s3, {
+      conditionalWrites: config.s3.conditionalWrites,
+      writer: 'api-fixture',
+    }),
     async kafkaTopic(partitions, messages) {
       const topic = uniqueName('api-topic');
       await admin.createTopics({
@@ -149,6 +178,14 @@ async function stackBackend(name: string): Promise<Backend> {
     },
     async close() {
       if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => {});
+      const left = await listKeys(s3, bucket, '').catch(() => []);
+      await deleteKeys(
+        s3,
+        bucket,
+        left.map((o) => o.key),
+      ).catch(() => {});
+      await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => {});
+      s3.destroy();
       await admin.disconnect();
       await kafka.close();
       await queue.obliterate({ force: true }).catch(() => {});
@@ -185,6 +222,7 @@ export async function apiFixture(
     3,
   );
   const ready = { ok: true, reasons: [] as string[] };
+  const probed: string[] = [];
   const app = await buildApi({
     config,
     zk: () => zk,
@@ -199,6 +237,10 @@ export async function apiFixture(
     },
     metrics,
     log: opts.log ?? createLogger('sluice-master-test', 'silent'),
+    checkDestination: async (topic, spec) => {
+      probed.push(spec.destination.bucket);
+      await backend.checkDestination(topic, spec);
+    },
     ready: () => ({ ...ready }),
   });
 
@@ -212,6 +254,8 @@ export async function apiFixture(
     config,
     zk,
     ready,
+    bucket: backend.bucket,
+    probed,
     call(method, url, body, token = TOKEN) {
       return app.inject({
         method,

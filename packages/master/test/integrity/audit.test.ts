@@ -6,6 +6,7 @@ import {
   dataObjectKey,
   type ObjectEntry,
   type OutputSpec,
+  probeKey,
   TOPIC_DEFAULTS,
 } from '@sluice/shared';
 import {
@@ -240,6 +241,22 @@ describe('auditTopic', () => {
     assert.deepEqual(
       auditTopic(input(clean(), { objects })).findings.map((f) => f.kind),
       ['extra-object'],
+    );
+  });
+
+  test('a write probe the master did not get to delete is no extra object; a probe of another topic is', () => {
+    const objects = objectsOf(clean());
+    objects.set(probeKey(PREFIX, TOPIC, '1765000000000-abcdef'), 3);
+    const r = auditTopic(input(clean(), { objects }));
+    assert.equal(r.ok, true, r.findings.map(describeFinding).join('\n'));
+    // Only `_sluice/probe/` is ignored, and only of this topic's folder.
+    objects.set(`${ROOT}_sluice/probes/x`, 3);
+    objects.set(`${ROOT}other/_sluice/probe/x`, 3);
+    assert.deepEqual(
+      auditTopic(input(clean(), { objects }))
+        .findings.map((f) => f.kind === 'extra-object' && f.key)
+        .sort(),
+      [`${ROOT}_sluice/probes/x`, `${ROOT}other/_sluice/probe/x`],
     );
   });
 

@@ -50,6 +50,7 @@ export function isAbortError(err: unknown): boolean {
 /** The IAM permission each S3 request Sluice makes needs: what a 403 asks the operator to grant. */
 const PERMISSION: Record<string, string> = {
   ListObjectsV2: 's3:ListBucket',
+  HeadBucket: 's3:ListBucket',
   HeadObject: 's3:GetObject',
   GetObject: 's3:GetObject',
   PutObject: 's3:PutObject',

@@ -12,6 +12,7 @@ import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   type ListMultipartUploadsCommandOutput,
@@ -22,6 +23,7 @@ import {
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
 import { mapLimit } from '../map-limit.ts';
+import type { OutputSpec } from '../topic-config.ts';
 import { isConditionFailure, isNotFound, s3Failure } from './s3-errors.ts';
 
 export interface ListedKey {
@@ -69,6 +71,23 @@ export async function listKeys(
   return out;
 }
 
+/**
+ * Checks that the bucket exists and the credentials may see it (HeadBucket). A HEAD answer has
+ * no body, so a missing bucket comes back as a bare 404: it is reported as `NoSuchBucket`.
+ */
+export async function headBucket(s3: S3Client, bucket: string, signal?: AbortSignal): Promise<void> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }), sendOptions(signal));
+  } catch (err) {
+    const status = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+    const missing =
+      status === 404
+        ? Object.assign(new Error('bucket not found', { cause: err }), { name: 'NoSuchBucket' })
+        : err;
+    throw s3Failure(missing, 'HeadBucket', bucket, undefined, signal);
+  }
+}
+
 /** The object's size (HeadObject), or null when it does not exist. */
 export async function objectSize(s3: S3Client, bucket: string, key: string): Promise<number | null> {
   try {
@@ -106,6 +125,18 @@ export async function objectStream(s3: S3Client, bucket: string, key: string): P
   }
 }
 
+/** The server-side encryption headers of a topic's objects (none when it asks for none). */
+export function encryptionHeaders(spec: OutputSpec): {
+  ServerSideEncryption?: ServerSideEncryption;
+  SSEKMSKeyId?: string;
+} {
+  if (spec.serverSideEncryption === 'none') return {};
+  return {
+    ServerSideEncryption: spec.serverSideEncryption as ServerSideEncryption,
+    ...(spec.serverSideEncryption === 'aws:kms' && spec.kmsKeyId ? { SSEKMSKeyId: spec.kmsKeyId } : {}),
+  };
+}
+
 export interface PutJsonOptions {
   /**
    * Only when the key does not exist: with conditional writes `If-None-Match: *`, which S3
@@ -118,7 +149,7 @@ export interface PutJsonOptions {
   /** How to look first without conditional writes. @defaultValue a HeadObject */
   exists?: () => Promise<boolean>;
   /** Server-side encryption of the object, from the topic's output spec. */
-  encryption?: { ServerSideEncryption?: ServerSideEncryption; SSEKMSKeyId?: string };
+  encryption?: ReturnType<typeof encryptionHeaders>;
   signal?: AbortSignal;
   /** Names the request in errors. @defaultValue `PutObject` */
   op?: string;
