@@ -109,6 +109,9 @@ async function stackBackend(name: string): Promise<Backend> {
     SLUICE_QUEUE_PREFIX: name,
   };
   const config = loadMasterConfig(env) as MasterConfig;
+  // Registration reads the destination's commit records (topics/topic-resume.ts) with the
+  // master's S3 client, which takes its credentials from the environment as a real master does.
+  for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const) process.env[k] ??= stack[k];
   const zk = await ZkSession.open({ connect: config.zookeeper, sessionTimeoutMs: 10_000 });
   for (const p of BASE_PATHS) await zk.mkdirp(p);
   const kafka = createKafkaAdmin(config);
