@@ -75,22 +75,33 @@ async function unregister(t: TestTopic): Promise<void> {
   );
 }
 
-/** Registers; returns the answer's per-partition starts after checking the dry run says the same. */
-async function register(t: TestTopic, extra: Record<string, unknown> = {}): Promise<Start[]> {
+interface Registration {
+  /** The registration answer's `starts`. */
+  starts: Start[] | undefined;
+  /** What the dry run just before said of each partition. */
+  dryRun: Start[];
+}
+
+/** A dry run, then the registration (201). Their starts are checked by {@link assertStarts}. */
+async function register(t: TestTopic, extra: Record<string, unknown> = {}): Promise<Registration> {
   const dry = await api.post('/api/v1/topics?dryRun=true', body(t, extra));
   assert.equal(dry.status, 200, JSON.stringify(dry.body));
   const res = await api.post('/api/v1/topics', body(t, extra));
   assert.equal(res.status, 201, JSON.stringify(res.body));
-  const starts = (res.body.starts as Start[]).sort((a, b) => a.partition - b.partition);
-  const dryStarts = (dry.body.partitions as Start[])
-    .map((p) => ({ partition: p.partition, startOffset: p.startOffset, resumed: p.resumed }))
-    .sort((a, b) => a.partition - b.partition);
-  assert.deepEqual(
-    dryStarts,
-    starts,
-    'the dry run says where each partition starts, as the registration does',
-  );
-  return starts;
+  const dryRun = (dry.body.partitions as Start[]).map((p) => ({
+    partition: p.partition,
+    startOffset: p.startOffset,
+    resumed: p.resumed,
+  }));
+  return { starts: res.body.starts as Start[] | undefined, dryRun };
+}
+
+/** The registration answer and its dry run both say each partition starts at `hw` (resumed or not). */
+function assertStarts(r: Registration, hw: Map<number, bigint>, resumed: boolean, what: string): void {
+  const expected = startsAt(hw, resumed);
+  const byPartition = (a: Start, b: Start) => a.partition - b.partition;
+  assert.deepEqual([...(r.starts ?? [])].sort(byPartition), expected, `registration answer: ${what}`);
+  assert.deepEqual([...r.dryRun].sort(byPartition), expected, `dry run: ${what}`);
 }
 
 /** Every record produced since the topic was first registered is in S3 exactly once (end-check.ts). */
@@ -117,20 +128,21 @@ test('startFrom earliest: registered again after DELETE, it resumes after its co
   const topic = await newTopic('resume-early');
   const first = await produce(topic, 400, 'a');
   const hw1 = await highWatermarks(topic.admin, topic.name);
-  assert.deepEqual(await register(topic), startsAt(new Map([...hw1].map(([p]) => [p, 0n])), false));
+  const firstReg = await register(topic);
   await waitCommitted(api, topic.name, hw1);
   await unregister(topic);
 
   const second = await produce(topic, 400, 'b');
-  const starts = await register(topic);
-  assert.deepEqual(starts, startsAt(hw1, true), 'each partition resumes at the end of its commit records');
+  const again = await register(topic);
+  const end = await endCheck(topic, [...first, ...second]);
+
+  assertStarts(firstReg, new Map([...hw1].map(([p]) => [p, 0n])), false, 'a first registration starts at 0');
+  assertStarts(again, hw1, true, 'each partition resumes at the end of its commit records');
   const stored = (await api.get(`/api/v1/topics/${topic.name}`)).body as { resume: boolean; starts: Start[] };
   assert.equal(stored.resume, true);
-  assert.deepEqual(stored.starts, starts, 'the stored record keeps the decision');
-
-  const end = await endCheck(topic, [...first, ...second]);
+  assert.deepEqual(stored.starts, again.starts, 'the stored record keeps the decision');
   t.diagnostic(
-    `800 records, ${end.commitRecords} commit records, resumed at ${starts.map((s) => s.startOffset).join(', ')}`,
+    `800 records, ${end.commitRecords} commit records, resumed at ${[...hw1.values()].join(', ')}`,
   );
 });
 
@@ -138,7 +150,7 @@ test('startFrom latest: what was produced while unregistered is not skipped', as
   const topic = await newTopic('resume-late');
   await produce(topic, 100, 'before');
   const hw0 = await highWatermarks(topic.admin, topic.name);
-  assert.deepEqual(await register(topic, { startFrom: 'latest' }), startsAt(hw0, false));
+  const firstReg = await register(topic, { startFrom: 'latest' });
   await waitFor('the partitions to start', async () => {
     const r = await api.get(`/api/v1/topics/${topic.name}`);
     return (r.body.partitions as Array<{ started: boolean }>).every((p) => p.started);
@@ -149,16 +161,12 @@ test('startFrom latest: what was produced while unregistered is not skipped', as
   await unregister(topic);
 
   const second = await produce(topic, 200, 'y');
-  const starts = await register(topic, { startFrom: 'latest' });
-  assert.deepEqual(
-    starts,
-    startsAt(hw1, true),
-    'each partition resumes after its commit records, not at the log end',
-  );
+  const again = await register(topic, { startFrom: 'latest' });
   await endCheck(topic, [...first, ...second], hw0);
-  t.diagnostic(
-    `resumed at ${starts.map((s) => s.startOffset).join(', ')}; 400 records after registration in S3 once`,
-  );
+
+  assertStarts(firstReg, hw0, false, 'a first registration starts at the log end');
+  assertStarts(again, hw1, true, 'each partition resumes after its commit records, not at the log end');
+  t.diagnostic(`resumed at ${[...hw1.values()].join(', ')}; 400 records after registration in S3 once`);
 });
 
 test('resume: false starts every partition where startFrom says, and says so', async () => {
@@ -171,8 +179,8 @@ test('resume: false starts every partition where startFrom says, and says so', a
 
   await produce(topic, 100, 'b');
   const hw2 = await highWatermarks(topic.admin, topic.name);
-  const starts = await register(topic, { startFrom: 'latest', resume: false });
-  assert.deepEqual(starts, startsAt(hw2, false));
+  const reg = await register(topic, { startFrom: 'latest', resume: false });
+  assertStarts(reg, hw2, false, 'resume: false starts at the log end');
   const view = await waitFor('the partitions to start', async () => {
     const r = await api.get(`/api/v1/topics/${topic.name}`);
     const parts = r.body.partitions as Array<{
@@ -183,7 +191,7 @@ test('resume: false starts every partition where startFrom says, and says so', a
     return parts.every((p) => p.started) ? r.body : false;
   });
   assert.equal(view.resume, false);
-  assert.deepEqual(view.starts, starts);
+  assert.deepEqual(view.starts, reg.starts);
   for (const p of view.partitions as Array<{ partition: number; committedOffset: string }>) {
     assert.equal(
       p.committedOffset,
