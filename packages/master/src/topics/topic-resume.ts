@@ -37,7 +37,7 @@ const READ_CONCURRENCY = 8;
  * one; partitions without any are absent.
  */
 export async function committedEnds(
-  store: OutputStore,
+  store: Pick<OutputStore, 'list' | 'commits'>,
   destination: Destination,
   topic: string,
   topicId: string,
