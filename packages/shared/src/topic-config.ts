@@ -72,6 +72,32 @@ export interface TopicRecord extends TopicConfig {
   error: string | null;
   createdAt: string;
   updatedAt: string;
+  /**
+   * The registration's `resume` (false: every partition started where `startFrom` says,
+   * whatever commit records the destination held). Absent in records stored before it existed.
+   */
+  resume?: boolean;
+  /**
+   * Where each partition present at registration starts, decided at registration: `resumed`
+   * ones after the commit records an earlier registration of this topic id left in the
+   * destination (the leader starts them there instead of where `startFrom` says); the others
+   * per `startFrom` (for `latest`, the last stable offset as of the registration: the leader
+   * takes it when it first plans). Absent in records stored before it existed.
+   */
+  starts?: PartitionStart[];
+}
+
+/** Where one partition starts (see {@link TopicRecord.starts}). */
+export interface PartitionStart {
+  partition: number;
+  startOffset: string;
+  resumed: boolean;
+}
+
+/** The offset a partition resumes at after commit records of an earlier registration, if it does. */
+export function resumeOffsetOf(record: Pick<TopicRecord, 'starts'>, partition: number): string | undefined {
+  const s = record.starts?.find((x) => x.partition === partition);
+  return s?.resumed ? s.startOffset : undefined;
 }
 
 export const TOPIC_DEFAULTS: Omit<TopicConfig, 'topic' | 'destination'> = {

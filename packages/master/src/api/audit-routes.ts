@@ -6,10 +6,10 @@
  * The answer is 200 with `ok: false` and the findings when problems are found: the audit
  * worked, the data has problems. The CLI turns that into exit code 4.
  */
-import { createS3Client, topicNameProblem, ValidationError } from '@sluice/shared';
+import { topicNameProblem, ValidationError } from '@sluice/shared';
 import { describeFinding } from '../integrity/audit.ts';
 import { runAudit } from '../integrity/audit-runner.ts';
-import { OutputStore } from '../stores/output-store.ts';
+import { lazyOutputStore } from '../stores/output-store.ts';
 import { notRegistered, readTopic } from '../stores/topic-store.ts';
 import type { RoutePlugin } from './api-deps.ts';
 import { errorResponses, offsetText, requestOffsetProblems, topicParamsSchema } from './common-schemas.ts';
@@ -122,14 +122,7 @@ function windowOf(q: AuditQuery): { partition?: number; from?: bigint; to?: bigi
 }
 
 export const auditRoutes: RoutePlugin = async (app, { deps }) => {
-  let store: OutputStore | null = null;
-  const storeOf = () => {
-    store ??= new OutputStore(createS3Client(deps.config), {
-      conditionalWrites: deps.config.s3.conditionalWrites,
-    });
-    return store;
-  };
-  app.addHook('onClose', async () => store?.s3.destroy());
+  const storeOf = lazyOutputStore(app, deps.config);
 
   app.get(
     '/:topic/audit',

@@ -128,7 +128,14 @@ export const topicCreateBodySchema = {
       type: 'string',
       enum: ['earliest', 'latest'],
       default: TOPIC_DEFAULTS.startFrom,
-      description: 'Where Sluice starts in partitions that exist at registration.',
+      description:
+        'Where Sluice starts in partitions that exist at registration and have no commit records of this topic in the destination.',
+    },
+    resume: {
+      type: 'boolean',
+      default: true,
+      description:
+        'Partitions with commit records of this Kafka topic id in the destination (an earlier registration) resume right after them; false starts every partition where `startFrom` says.',
     },
   },
   required: ['topic', 'destination'],
@@ -174,9 +181,35 @@ const topicRecordProperties = {
   error: { type: ['string', 'null'] },
   createdAt: { type: 'string', format: 'date-time' },
   updatedAt: { type: 'string', format: 'date-time' },
+  resume: {
+    type: 'boolean',
+    description: "The registration's `resume`; absent in records stored before it existed.",
+  },
+  starts: {
+    type: 'array',
+    description:
+      'Where each partition present at registration starts, decided at registration. Absent in records stored before it existed.',
+    items: {
+      type: 'object',
+      properties: {
+        partition: { type: 'integer' },
+        startOffset: {
+          ...offsetBody,
+          description:
+            'First offset Sluice copies: after the commit records when `resumed`, else per `startFrom` (for `latest`, the last stable offset at registration; the leader takes it when it first plans).',
+        },
+        resumed: {
+          type: 'boolean',
+          description:
+            'Whether the partition resumes after commit records of an earlier registration of this topic.',
+        },
+      },
+      required: ['partition', 'startOffset', 'resumed'],
+    },
+  },
 } as const;
 
-// finalizeLatenessMs came later: records stored before it lack it. Every other field is
+// finalizeLatenessMs, resume and starts came later: records stored before lack them. Every other field is
 // required, listed as a literal so that the answer types know it (the check below fails to
 // compile when a field is added above and not here).
 const topicRecordRequired = [
@@ -200,8 +233,10 @@ const topicRecordRequired = [
   'updatedAt',
 ] as const;
 type NotRequired = Exclude<keyof typeof topicRecordProperties, (typeof topicRecordRequired)[number]>;
-const onlyFinalizeLatenessIsOptional: NotRequired extends 'finalizeLatenessMs' ? true : never = true;
-void onlyFinalizeLatenessIsOptional;
+const onlyLaterFieldsAreOptional: NotRequired extends 'finalizeLatenessMs' | 'resume' | 'starts'
+  ? true
+  : never = true;
+void onlyLaterFieldsAreOptional;
 
 export const topicRecordSchema = {
   type: 'object',

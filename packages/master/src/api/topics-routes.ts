@@ -7,6 +7,7 @@ import { topicNameProblem, ValidationError } from '@sluice/shared';
 import type { FastifyRequest } from 'fastify';
 import { kafkaTopicViews, requireTopicMetadata } from '../kafka/kafka-view.ts';
 import { partitionViews } from '../status/partition-view.ts';
+import { lazyOutputStore } from '../stores/output-store.ts';
 import { readPartitions, readTopicsPartitions } from '../stores/partition-reader.ts';
 import { createTopic, listTopics, notRegistered, readTopic, updateTopic } from '../stores/topic-store.ts';
 import { dryRunRegistration, dryRunSchema } from '../topics/topic-dry-run.ts';
@@ -16,6 +17,7 @@ import {
   patchedTopicRecord,
   topicConfigFromBody,
 } from '../topics/topic-request.ts';
+import { resumingRegistration } from '../topics/topic-resume.ts';
 import type { ApiDeps, RoutePlugin } from './api-deps.ts';
 import { bearerSecurity, errorResponses, topicParamsSchema } from './common-schemas.ts';
 import {
@@ -57,6 +59,8 @@ async function checkNewDestination(
 
 export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
   app.addHook('preHandler', checkTopicParam);
+  // The destination's commit records decide where a registration starts (topic-resume.ts).
+  const storeOf = lazyOutputStore(app, deps.config);
 
   app.post(
     '/',
@@ -82,19 +86,33 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         body: topicCreateBodySchema,
         response: {
           200: dryRunSchema,
-          201: { ...topicRecordSchema, description: 'The stored record.' },
+          201: {
+            ...topicRecordSchema,
+            description: 'The stored record; `starts` says where each partition starts.',
+          },
           ...errorResponses(400, 401, 403, 404, 409, 422),
         },
       },
     },
     async (req, reply) => {
-      if (req.query.dryRun === 'true') return reply.code(200).send(await dryRunRegistration(deps, req.body));
+      if (req.query.dryRun === 'true')
+        return reply.code(200).send(await dryRunRegistration(deps, storeOf(), req.body));
       const config = topicConfigFromBody(req.body);
       const meta = await requireTopicMetadata(deps.kafka, config.topic);
-      const record = newTopicRecord(config, meta.topicId, new Date());
-      await deps.checkDestination(record.topic, record);
+      const fresh = newTopicRecord(config, meta.topicId, new Date());
+      await deps.checkDestination(fresh.topic, fresh);
+      const record = await resumingRegistration(
+        deps.kafka,
+        storeOf(),
+        fresh,
+        meta.partitions,
+        req.body.resume ?? true,
+      );
       await createTopic(deps.zk(), record);
-      req.log.info({ topic: record.topic, topicId: record.topicId }, 'topic registered');
+      req.log.info(
+        { topic: record.topic, topicId: record.topicId, starts: record.starts },
+        'topic registered',
+      );
       return reply.code(201).send(record);
     },
   );

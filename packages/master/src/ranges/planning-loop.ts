@@ -24,6 +24,7 @@ import {
   type PartitionState,
   partitionPath,
   partitionsPath,
+  resumeOffsetOf,
   SluiceError,
   TOPICS_PATH,
   type TopicMetadata,
@@ -33,6 +34,7 @@ import {
 } from '@sluice/shared';
 import type { FencedWriter } from '../leadership/fenced-writer.ts';
 import type { MasterMetrics } from '../status/metrics.ts';
+import { expectedStartOffset } from '../status/partition-view.ts';
 import type { PartitionCache, PartitionEntry } from './partition-cache.ts';
 import { noteArrival, planRanges } from './planner.ts';
 import { createRanges } from './range-engine.ts';
@@ -189,8 +191,10 @@ export class PlanningLoop {
 
   /**
    * Creates state nodes for partitions seen for the first time, all in one fenced multi. At
-   * registration (no partition known yet) they start where `startFrom` says; a partition
-   * added to the topic later starts at its log start, so none of its records is skipped.
+   * registration (no partition known yet) they start where the registration decided: after
+   * the commit records of an earlier registration (`starts`, topics/topic-resume.ts), else
+   * where `startFrom` says; a partition added to the topic later starts at its log start, so
+   * none of its records is skipped.
    */
   async #ensurePartitions(
     rec: TopicRecord,
@@ -210,7 +214,8 @@ export class PlanningLoop {
     const created: Array<{ partition: number; state: PartitionState; version: number }> = [];
     for (const p of missing) {
       const o = offsets.get(p)!;
-      const start = atRegistration && rec.startFrom === 'latest' ? o.lastStable : o.earliest;
+      const start =
+        expectedStartOffset(rec.startFrom, !atRegistration, o, resumeOffsetOf(rec, p)) ?? o.earliest;
       const state = newPartitionState(start, now);
       ops.push({ op: 'create', path: partitionPath(rec.topic, p), data: encodeJson(state) });
       created.push({ partition: p, state, version: 0 });

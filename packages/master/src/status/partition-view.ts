@@ -2,7 +2,7 @@
  * Pure: what ZooKeeper and Kafka know of a topic's partitions → the per-partition progress the
  * API shows. Offsets leave as decimal strings; lag is a JSON number.
  */
-import { type RangeRecord, type RangeState, rangeId, type TopicRecord } from '@sluice/shared';
+import { type RangeRecord, type RangeState, rangeId, resumeOffsetOf, type TopicRecord } from '@sluice/shared';
 import type { KafkaTopicView } from '../kafka/kafka-view.ts';
 import type { PartitionFlight } from '../stores/partition-reader.ts';
 
@@ -67,21 +67,25 @@ export function lagOf(highWatermark: bigint | null, committed: bigint | null): n
 
 /**
  * Where the leader will start a partition it has not started yet (docs/range-lifecycle.md,
- * Planning): the log start offset for `startFrom: earliest` and for partitions added after
- * the topic was started, the last stable offset for `latest`. Null when Kafka could not say.
+ * Planning): at registration, the `starts` offset when the registration found commit records of the
+ * partition (topics/topic-resume.ts); else the log start offset for `startFrom: earliest`
+ * and for partitions added after the topic was started, the last stable offset for `latest`.
+ * Null when Kafka could not say.
  */
 export function expectedStartOffset(
   startFrom: TopicRecord['startFrom'],
   topicStarted: boolean,
   offsets: { earliest: bigint; lastStable: bigint } | undefined,
+  resumeOffset?: string,
 ): bigint | null {
+  if (!topicStarted && resumeOffset !== undefined) return BigInt(resumeOffset);
   if (!offsets) return null;
   return startFrom === 'latest' && !topicStarted ? offsets.lastStable : offsets.earliest;
 }
 
 /** Every partition Kafka has (and any ZooKeeper still tracks), ascending. */
 export function partitionViews(
-  record: Pick<TopicRecord, 'startFrom'>,
+  record: Pick<TopicRecord, 'startFrom' | 'starts'>,
   flights: readonly PartitionFlight[],
   kafka: KafkaTopicView,
 ): PartitionView[] {
@@ -95,7 +99,7 @@ export function partitionViews(
       const offsets = kafka.offsets.get(partition);
       const committed = flight?.state
         ? BigInt(flight.state.committedOffset)
-        : expectedStartOffset(record.startFrom, topicStarted, offsets);
+        : expectedStartOffset(record.startFrom, topicStarted, offsets, resumeOffsetOf(record, partition));
       const hw = offsets ? offsets.latest : null;
       return {
         partition,

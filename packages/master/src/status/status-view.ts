@@ -3,7 +3,14 @@
  * (status-schema.ts). Everything here is computed from inputs read once per answer, so the
  * cost of an answer is its reads, which status-service.ts makes in parallel.
  */
-import type { LeaderRecord, RangeRecord, RangeState, TopicRecord, WorkerRegistration } from '@sluice/shared';
+import {
+  type LeaderRecord,
+  type RangeRecord,
+  type RangeState,
+  resumeOffsetOf,
+  type TopicRecord,
+  type WorkerRegistration,
+} from '@sluice/shared';
 import { RECENT_FAILURES, type StatusAnswer } from '../api/status-schema.ts';
 import type { KafkaTopicView } from '../kafka/kafka-view.ts';
 import type { TimeQuery } from '../kafka/record-times.ts';
@@ -50,7 +57,7 @@ interface Progress {
 
 /** Per partition (every one Kafka has, and any ZooKeeper still tracks): where it stands. */
 function progressOf(
-  record: Pick<TopicRecord, 'startFrom'>,
+  record: Pick<TopicRecord, 'startFrom' | 'starts'>,
   flights: readonly PartitionFlight[],
   kafka: KafkaTopicView | undefined,
 ): Progress[] {
@@ -64,7 +71,7 @@ function progressOf(
       const offsets = kafka?.offsets.get(partition);
       const committed = flight?.state
         ? BigInt(flight.state.committedOffset)
-        : expectedStartOffset(record.startFrom, topicStarted, offsets);
+        : expectedStartOffset(record.startFrom, topicStarted, offsets, resumeOffsetOf(record, partition));
       return {
         partition,
         flight,

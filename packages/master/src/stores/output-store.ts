@@ -7,14 +7,17 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   type CommitRecord,
+  createS3Client,
   errorText,
   type ListedKey,
   listKeys,
+  type MasterConfig,
   mapLimit,
   objectSize,
   objectText,
   putJson,
 } from '@sluice/shared';
+import type { FastifyInstance } from 'fastify';
 import type { ListedCommit } from '../integrity/audit.ts';
 
 export class OutputStore {
@@ -76,4 +79,17 @@ export class OutputStore {
       conditionalWrites: this.#conditional,
     });
   }
+}
+
+/**
+ * For a route plugin: the store, made on first use (most masters never serve these routes)
+ * and closed with the server.
+ */
+export function lazyOutputStore(app: FastifyInstance, config: MasterConfig): () => OutputStore {
+  let store: OutputStore | null = null;
+  app.addHook('onClose', async () => store?.s3.destroy());
+  return () => {
+    store ??= new OutputStore(createS3Client(config), { conditionalWrites: config.s3.conditionalWrites });
+    return store;
+  };
 }

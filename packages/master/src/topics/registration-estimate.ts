@@ -29,6 +29,8 @@ export interface PartitionFacts {
   partition: number;
   earliest: bigint;
   lastStable: bigint;
+  /** Where the partition starts when not per `startFrom` (it resumes after commit records: topic-resume.ts). */
+  start?: bigint;
   /** Records from where the partition would start. */
   sample: readonly SampledRecord[];
   /** Kafka timestamp of the last record before the last stable offset, if read. */
@@ -125,7 +127,7 @@ export function estimateRegistration(
   const rangeOffsets = fullRangeOffsets(cfg, bytesPerRecord ?? 0);
   const partitions: PartitionEstimate[] = [];
   for (const f of [...facts].sort((a, b) => a.partition - b.partition)) {
-    const start = cfg.startFrom === 'latest' ? f.lastStable : f.earliest;
+    const start = f.start ?? (cfg.startFrom === 'latest' ? f.lastStable : f.earliest);
     const backlog = f.lastStable > start ? f.lastStable - start : 0n;
     const ranges = Number((backlog + rangeOffsets - 1n) / rangeOffsets);
     let objects = ranges;

@@ -8,10 +8,11 @@
 import { ErrorCodes, SluiceError, type TopicConfig } from '@sluice/shared';
 import type { ApiDeps } from '../api/api-deps.ts';
 import { offsetBody, ref } from '../api/common-schemas.ts';
-import type { TopicCreateBody } from '../api/topic-schemas.ts';
+import { type TopicCreateBody, topicRecordSchema } from '../api/topic-schemas.ts';
 import type { Answer } from '../api/type-provider.ts';
 import { sampleRecords } from '../kafka/kafka-sample.ts';
 import { requireTopicMetadata } from '../kafka/kafka-view.ts';
+import type { OutputStore } from '../stores/output-store.ts';
 import { readTopic } from '../stores/topic-store.ts';
 import {
   estimateRegistration,
@@ -19,11 +20,13 @@ import {
   type RegistrationEstimate,
 } from './registration-estimate.ts';
 import { topicConfigFromBody } from './topic-request.ts';
+import { committedEnds, partitionStarts } from './topic-resume.ts';
 
 /** Partitions sampled at most (the others share their estimate). */
 const SAMPLED_PARTITIONS = 16;
 
-export interface DryRunAnswer extends RegistrationEstimate {
+export interface DryRunAnswer extends Omit<RegistrationEstimate, 'partitions'> {
+  partitions: Array<RegistrationEstimate['partitions'][number] & { resumed: boolean }>;
   dryRun: true;
   topic: string;
   topicId: string;
@@ -44,7 +47,8 @@ export const dryRunSchema = {
         type: 'object',
         properties: {
           partition: { type: 'integer' },
-          startOffset: ref('Offset'),
+          startOffset: topicRecordSchema.properties.starts.items.properties.startOffset,
+          resumed: topicRecordSchema.properties.starts.items.properties.resumed,
           endOffset: { ...offsetBody, description: 'The last stable offset now.' },
           backlogRecords: ref('Offset'),
           backlogBytes: { type: ['integer', 'null'] },
@@ -55,6 +59,7 @@ export const dryRunSchema = {
         required: [
           'partition',
           'startOffset',
+          'resumed',
           'endOffset',
           'backlogRecords',
           'backlogBytes',
@@ -102,7 +107,11 @@ export const dryRunSchema = {
 /** The answer of a dry run, as the CLI reads it. */
 export type DryRunView = Answer<typeof dryRunSchema>;
 
-export async function dryRunRegistration(deps: ApiDeps, body: TopicCreateBody): Promise<DryRunAnswer> {
+export async function dryRunRegistration(
+  deps: ApiDeps,
+  store: OutputStore,
+  body: TopicCreateBody,
+): Promise<DryRunAnswer> {
   const config = topicConfigFromBody(body);
   const meta = await requireTopicMetadata(deps.kafka, config.topic);
   if (await readTopic(deps.zk(), config.topic)) {
@@ -113,10 +122,9 @@ export async function dryRunRegistration(deps: ApiDeps, body: TopicCreateBody): 
   }
   await deps.checkDestination(config.topic, config);
   const offsets = await deps.kafka.offsets(config.topic, meta.partitions);
-  const starts = offsets.map((o) => ({
-    o,
-    start: config.startFrom === 'latest' ? o.lastStable : o.earliest,
-  }));
+  const ends = await committedEnds(store, config.destination, config.topic, meta.topicId);
+  const begins = partitionStarts(offsets, config.startFrom, ends, body.resume ?? true);
+  const starts = offsets.map((o, i) => ({ o, start: begins[i]!.startOffset, resumed: begins[i]!.resumed }));
   const withBacklog = starts.filter((s) => s.o.lastStable > s.start).slice(0, SAMPLED_PARTITIONS);
   const [heads, tails] = await Promise.all([
     sampleRecords(
@@ -133,22 +141,28 @@ export async function dryRunRegistration(deps: ApiDeps, body: TopicCreateBody): 
           { maxBytes: 64 * 1024 },
         ),
   ]);
-  const facts: PartitionFacts[] = starts.map(({ o }) => {
+  const facts: PartitionFacts[] = starts.map(({ o, start }) => {
     const tail = tails.find((t) => t.partition === o.partition)?.records ?? [];
     const last = tail.filter((r) => r.offset < o.lastStable).at(-1);
     return {
       partition: o.partition,
       earliest: o.earliest,
       lastStable: o.lastStable,
+      start,
       sample: heads.find((h) => h.partition === o.partition)?.records ?? [],
       lastTimestamp: last ? last.timestamp : null,
     };
   });
+  const estimate = estimateRegistration(config, facts);
   return {
     dryRun: true,
     topic: config.topic,
     topicId: meta.topicId,
     config,
-    ...estimateRegistration(config, facts),
+    ...estimate,
+    partitions: estimate.partitions.map((p) => ({
+      ...p,
+      resumed: starts.find((s) => s.o.partition === p.partition)?.resumed ?? false,
+    })),
   };
 }

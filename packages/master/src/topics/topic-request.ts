@@ -29,7 +29,8 @@ function check(cfg: TopicConfig): TopicConfig {
 
 /** The config a registration asks for: defaults filled in, every problem reported at once. */
 export function topicConfigFromBody(body: TopicCreateBody): TopicConfig {
-  const { destination, partitionBy, ...rest } = body;
+  // `resume` is a decision of the registration (topic-resume.ts), not part of the config.
+  const { destination, partitionBy, resume: _resume, ...rest } = body;
   return check({
     ...TOPIC_DEFAULTS,
     ...rest,

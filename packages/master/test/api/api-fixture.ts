@@ -141,7 +141,8 @@ async function stackBackend(name: string): Promise<Backend> {
   const admin = kafkaJs.admin();
   await admin.connect();
   const topics: string[] = [];
-  // The master's S3 credentials come from the environment (the SDK's chain), as in production.
+  // The master's S3 credentials come from the environment (the SDK's chain), as in production:
+  // registration probes the destination and reads its commit records (topic-resume.ts).
   for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'] as const) {
     if (stack[k] && !process.env[k]) process.env[k] = stack[k];
   }
