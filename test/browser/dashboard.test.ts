@@ -54,17 +54,20 @@ before(async () => {
     flushIntervalMs: 1_000,
   });
   assert.equal(reg.status, 201, JSON.stringify(reg.body));
-  // A topic whose bucket does not exist: its ranges fail, with the error text for the operator.
+  // A topic whose bucket is removed right after its registration (a bucket that does not exist
+  // is refused at registration): its ranges fail, with the error text for the operator.
   await clicks.producer.send({
     topic: clicks.name,
     messages: Array.from({ length: 50 }, (_, i) => ({ value: JSON.stringify({ click: i }) })),
   });
+  const goneBucket = await createBucket(s3, `${bucket}-gone`);
   const bad = await api.post('/api/v1/topics', {
     topic: clicks.name,
-    destination: { bucket: `${bucket}-missing` },
+    destination: { bucket: `${bucket}-gone` },
     flushIntervalMs: 500,
   });
   assert.equal(bad.status, 201, JSON.stringify(bad.body));
+  await goneBucket.delete();
   traffic = startTraffic(weblogs.producer, weblogs.name, { partitions: 3, batch: 300, everyMs: 200 });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
