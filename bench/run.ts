@@ -366,6 +366,7 @@ async function main(): Promise<void> {
     latency,
   };
   const out = String(args.out);
+  mkdirSync(out, { recursive: true }); // --out may name a folder that does not exist yet
   writeFileSync(
     join(out, 'results.json'),
     `${JSON.stringify(results, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`,
