@@ -60,7 +60,16 @@ export function commitState(
       maxTs = result.maxTimestamp;
     }
   }
-  return { v: 1, ...totals, bytesPerOffset, committedMaxTimestamp: maxTs, updatedAt: nowIso };
+  const next: PartitionState = {
+    v: 1,
+    ...totals,
+    bytesPerOffset,
+    committedMaxTimestamp: maxTs,
+    updatedAt: nowIso,
+  };
+  // Where the line began never changes; the audit tiles commit records from it.
+  if (state.startOffset !== undefined) next.startOffset = state.startOffset;
+  return next;
 }
 
 export interface TrackerOptions {

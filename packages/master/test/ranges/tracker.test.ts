@@ -171,3 +171,11 @@ test("a deposed leader's tracker commits nothing", async (t) => {
 test('commitState never moves the committed offset backward', () => {
   assert.throws(() => commitState(partitionState({ committedOffset: '500' }), 400n, []), /backward/);
 });
+
+test('commitState keeps where the partition started (the audit tiles commit records from it)', () => {
+  const before = partitionState({ committedOffset: '100', startOffset: '40' });
+  const after = commitState(before, 200n, [range(100n, 200n, 'done', result(100, 1_000))]);
+  assert.equal(after.committedOffset, '200');
+  assert.equal(after.startOffset, '40');
+  assert.equal(commitState(partitionState({ committedOffset: '0' }), 0n, []).startOffset, undefined);
+});
