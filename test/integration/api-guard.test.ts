@@ -30,6 +30,7 @@ before(async () => {
       SLUICE_HTTP_HEADERS_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
       SLUICE_RATE_LIMIT_PER_MINUTE: '20',
       SLUICE_ALLOWED_HOSTS: 'localhost,127.0.0.1',
+      SLUICE_HTTP_MAX_CONNECTIONS: '3',
     },
     { stack: true, log },
   );
@@ -129,6 +130,21 @@ describe('connections', () => {
     await c.closed;
     assert.match(c.received(), /^HTTP\/1\.1 401 /);
     assert.match(c.received(), /\r\nconnection: close\r\n/i);
+  });
+
+  test('connections beyond SLUICE_HTTP_MAX_CONNECTIONS are closed; those within are served', async () => {
+    const held = [rawClient(), rawClient(), rawClient()];
+    await Promise.all(held.map((c) => new Promise((r) => c.socket.once('connect', r))));
+    const extra = rawClient();
+    extra.socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await extra.closed;
+    assert.equal(extra.received(), '', 'the connection over the cap got no answer');
+    const first = held[0]!;
+    first.socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    await first.closed;
+    assert.match(first.received(), /^HTTP\/1\.1 200 /);
+    for (const c of held) c.socket.destroy();
+    await Promise.all(held.map((c) => c.closed));
   });
 
   test('a request for another Host name is refused (421); probes answer any Host', async () => {
