@@ -54,7 +54,8 @@ LOG="$LOG_DIR/$NAME-master.log"
   . .sluice/stack.env
   set +a
   export SLUICE_ZOOKEEPER="$SLUICE_ZOOKEEPER/it/$NAME" SLUICE_QUEUE_PREFIX="$NAME" SLUICE_API_TOKEN="$TOKEN" \
-    SLUICE_HTTP_HOST=127.0.0.1 SLUICE_HTTP_PORT="$PORT" SLUICE_MASTER_ID="$NAME-master" SLUICE_LOG_LEVEL=info
+    SLUICE_HTTP_HOST=127.0.0.1 SLUICE_HTTP_PORT="$PORT" SLUICE_MASTER_ID="$NAME-master" SLUICE_LOG_LEVEL=info \
+    SLUICE_RATE_LIMIT_PER_MINUTE=1000000 # the fuzz sends far more changes than a client would
   exec node packages/master/bin/sluice-master.js
 ) >"$LOG" 2>&1 &
 MASTER_PID=$!

@@ -56,6 +56,23 @@ export interface MasterConfig extends CommonConfig {
   finalizeIntervalMs: number;
   abandonedUploadAgeMs: number;
   jobAttempts: number;
+  /** The guards of the HTTP API (api/server-options.ts, api/request-guard.ts, api/audit-gate.ts). */
+  http: HttpGuardSettings;
+}
+
+/** Limits of the master's HTTP server against slow, flooding or misdirected clients. */
+export interface HttpGuardSettings {
+  metricsToken: string;
+  allowedHosts: string[];
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  connectionTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+  maxRequestsPerSocket: number;
+  rateLimitPerMinute: number;
+  auditCacheMs: number;
+  auditMaxOffsets: number;
 }
 
 export interface WorkerConfig extends CommonConfig {
@@ -350,7 +367,91 @@ const S = {
     programs: 'master',
     parser: boolean,
     default: false,
-    meaning: 'require a token for reads too (health checks stay open)',
+    meaning: 'require a token for reads too (health checks stay open); audits need one whatever this says',
+  }),
+  metricsToken: setting({
+    name: 'SLUICE_METRICS_TOKEN',
+    programs: 'master',
+    parser: text,
+    default: '',
+    shownDefault: 'empty',
+    secret: { path: 'http.metricsToken' },
+    meaning:
+      'bearer token accepted for `GET /metrics` only (for Prometheus when `SLUICE_PROTECT_READS` is on); rules as for `SLUICE_API_TOKEN`',
+  }),
+  allowedHosts: setting({
+    name: 'SLUICE_ALLOWED_HOSTS',
+    programs: 'master',
+    parser: list,
+    default: [],
+    shownDefault: 'empty (any)',
+    meaning:
+      'comma-separated `Host` names (optionally `name:port`) the API answers; others get 421 (closes DNS rebinding); probes and `/metrics` answer any Host',
+  }),
+  httpRequestTimeoutMs: setting({
+    name: 'SLUICE_HTTP_REQUEST_TIMEOUT_MS',
+    programs: 'master',
+    parser: integer(1_000, 3_600_000),
+    default: 30_000,
+    meaning: 'a request (headers and body) must arrive within this, or it gets 408 and the connection closes',
+  }),
+  httpHeadersTimeoutMs: setting({
+    name: 'SLUICE_HTTP_HEADERS_TIMEOUT_MS',
+    programs: 'master',
+    parser: integer(1_000, 3_600_000),
+    default: 10_000,
+    meaning: "a request's headers must arrive within this (at most the request timeout)",
+  }),
+  httpConnectionTimeoutMs: setting({
+    name: 'SLUICE_HTTP_CONNECTION_TIMEOUT_MS',
+    programs: 'master',
+    parser: integer(1_000, 3_600_000),
+    default: 300_000,
+    meaning: 'a connection silent this long is closed (an audit in progress keeps its connection)',
+  }),
+  httpKeepAliveTimeoutMs: setting({
+    name: 'SLUICE_HTTP_KEEP_ALIVE_TIMEOUT_MS',
+    programs: 'master',
+    parser: integer(100, 600_000),
+    default: 5_000,
+    meaning: 'an idle kept-alive connection is closed after this',
+  }),
+  httpMaxConnections: setting({
+    name: 'SLUICE_HTTP_MAX_CONNECTIONS',
+    programs: 'master',
+    parser: integer(1, 1_000_000),
+    default: 1_000,
+    meaning: 'connections the API holds at once; more are closed when they arrive',
+  }),
+  httpMaxRequestsPerSocket: setting({
+    name: 'SLUICE_HTTP_MAX_REQUESTS_PER_SOCKET',
+    programs: 'master',
+    parser: integer(1, 1_000_000),
+    default: 1_000,
+    meaning: 'requests one connection may carry before it is closed',
+  }),
+  rateLimitPerMinute: setting({
+    name: 'SLUICE_RATE_LIMIT_PER_MINUTE',
+    programs: 'master',
+    parser: integer(1, 1_000_000),
+    default: 300,
+    meaning:
+      'changes and audits one client address may send per minute (a burst of as many, then evenly); more get 429 with `Retry-After`',
+  }),
+  auditCacheMs: setting({
+    name: 'SLUICE_AUDIT_CACHE_MS',
+    programs: 'master',
+    parser: integer(0, 86_400_000),
+    default: 60_000,
+    meaning:
+      'an audit answer is reused this long while nothing was committed (`cached: true`; `fresh=true` skips it); `0` turns it off',
+  }),
+  auditMaxOffsets: setting({
+    name: 'SLUICE_AUDIT_MAX_OFFSETS',
+    programs: 'master',
+    parser: integer(1_000, Number.MAX_SAFE_INTEGER),
+    default: 100_000_000,
+    meaning: 'most offsets one API audit checks; a larger window is refused with how to narrow it',
   }),
   logLevel: setting<CommonConfig['logLevel']>({
     name: 'SLUICE_LOG_LEVEL',
@@ -753,7 +854,36 @@ export function loadMasterConfig(env: Env = process.env): Readonly<MasterConfig>
     finalizeIntervalMs: r.get(S.finalizeIntervalMs),
     abandonedUploadAgeMs: r.get(S.abandonedUploadAgeMs),
     jobAttempts: r.get(S.jobAttempts),
+    http: httpGuard(r),
   });
+}
+
+function httpGuard(r: Reader): HttpGuardSettings {
+  const metricsToken = r.get(S.metricsToken);
+  const problem = metricsToken ? apiTokenProblem(metricsToken) : null;
+  if (problem) r.problem(S.metricsToken, problem);
+  const allowedHosts = r.get(S.allowedHosts).map((h) => h.toLowerCase());
+  for (const h of allowedHosts) {
+    if (!/^[a-z0-9.[\]:_-]+$/.test(h))
+      r.problem(S.allowedHosts, `"${h}" is not a host name (example: sluice.internal,localhost)`);
+  }
+  const requestTimeoutMs = r.get(S.httpRequestTimeoutMs);
+  const headersTimeoutMs = r.get(S.httpHeadersTimeoutMs);
+  if (headersTimeoutMs > requestTimeoutMs)
+    r.problem(S.httpHeadersTimeoutMs, `must not exceed SLUICE_HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  return {
+    metricsToken,
+    allowedHosts,
+    requestTimeoutMs,
+    headersTimeoutMs,
+    connectionTimeoutMs: r.get(S.httpConnectionTimeoutMs),
+    keepAliveTimeoutMs: r.get(S.httpKeepAliveTimeoutMs),
+    maxConnections: r.get(S.httpMaxConnections),
+    maxRequestsPerSocket: r.get(S.httpMaxRequestsPerSocket),
+    rateLimitPerMinute: r.get(S.rateLimitPerMinute),
+    auditCacheMs: r.get(S.auditCacheMs),
+    auditMaxOffsets: r.get(S.auditMaxOffsets),
+  };
 }
 
 export function loadWorkerConfig(env: Env = process.env): Readonly<WorkerConfig> {

@@ -56,6 +56,12 @@ export const ErrorCodes = {
   UNAUTHORIZED: 'SLUICE_ERR_UNAUTHORIZED',
   /** Credentials valid but not allowed. */
   FORBIDDEN: 'SLUICE_ERR_FORBIDDEN',
+  /** Too many changes or costly reads from one client; try again after `Retry-After`. */
+  RATE_LIMITED: 'SLUICE_ERR_RATE_LIMITED',
+  /** The same costly work (an audit of this topic) is already running; try again after `Retry-After`. */
+  BUSY: 'SLUICE_ERR_BUSY',
+  /** The request's `Host` is not in SLUICE_ALLOWED_HOSTS (a DNS-rebinding guard). */
+  HOST_NOT_ALLOWED: 'SLUICE_ERR_HOST_NOT_ALLOWED',
   /** A dependency is not reachable right now. */
   UNAVAILABLE: 'SLUICE_ERR_UNAVAILABLE',
   /** The job payload has a version or shape this program does not understand. */

@@ -5,14 +5,24 @@
  *
  * The answer is 200 with `ok: false` and the findings when problems are found: the audit
  * worked, the data has problems. The CLI turns that into exit code 4.
+ *
+ * An audit reads S3 per request, so it needs the token whatever SLUICE_PROTECT_READS says, is
+ * rate-limited, and runs through the audit gate (audit-gate.ts: one per topic, cached, bounded).
  */
 import { topicNameProblem, ValidationError } from '@sluice/shared';
 import { describeFinding } from '../integrity/audit.ts';
-import { runAudit } from '../integrity/audit-runner.ts';
+import { auditPartitions, runAudit } from '../integrity/audit-runner.ts';
 import { lazyOutputStore } from '../stores/output-store.ts';
 import { notRegistered, readTopic } from '../stores/topic-store.ts';
 import type { RoutePlugin } from './api-deps.ts';
-import { errorResponses, offsetText, requestOffsetProblems, topicParamsSchema } from './common-schemas.ts';
+import { type AuditGate, checkWindowSize } from './audit-gate.ts';
+import {
+  bearerSecurity,
+  errorResponses,
+  offsetText,
+  requestOffsetProblems,
+  topicParamsSchema,
+} from './common-schemas.ts';
 import type { Answer, Request } from './type-provider.ts';
 
 /** Findings answered at most; `problems` and `counts` always count all. */
@@ -25,6 +35,11 @@ const auditQuerySchema = {
     fromOffset: { ...offsetText, description: 'Only offsets from here (inclusive).' },
     toOffset: { ...offsetText, description: 'Only offsets below this (exclusive).' },
     deep: { type: 'string', enum: ['true', 'false'], description: 'Read every object back.' },
+    fresh: {
+      type: 'string',
+      enum: ['true', 'false'],
+      description: 'Audit again even when a cached answer of the same audit is there.',
+    },
   },
   additionalProperties: false,
 } as const;
@@ -57,7 +72,12 @@ export const auditReportSchema = {
   type: 'object',
   properties: {
     topic: { type: 'string' },
-    checkedAt: { type: 'string', format: 'date-time' },
+    checkedAt: { type: 'string', format: 'date-time', description: 'When the audit was computed.' },
+    cached: {
+      type: 'boolean',
+      description:
+        'True when this is the answer of an earlier identical audit (SLUICE_AUDIT_CACHE_MS; nothing was committed since); `fresh=true` audits again.',
+    },
     deep: { type: 'boolean' },
     window: {
       type: 'object',
@@ -100,7 +120,17 @@ export const auditReportSchema = {
     pendingObjects: { type: 'integer', description: 'Objects of ranges in flight (not committed yet).' },
     markers: { type: 'integer', description: '`_SUCCESS` markers seen.' },
   },
-  required: ['topic', 'checkedAt', 'ok', 'problems', 'counts', 'partitions', 'findings', 'truncated'],
+  required: [
+    'topic',
+    'checkedAt',
+    'cached',
+    'ok',
+    'problems',
+    'counts',
+    'partitions',
+    'findings',
+    'truncated',
+  ],
 } as const;
 
 /** The answer of `GET /api/v1/topics/{topic}/audit`. */
@@ -121,17 +151,19 @@ function windowOf(q: AuditQuery): { partition?: number; from?: bigint; to?: bigi
   return w;
 }
 
-export const auditRoutes: RoutePlugin = async (app, { deps }) => {
+export const auditRoutes: RoutePlugin<{ audits: AuditGate<AuditAnswer> }> = async (app, { deps, audits }) => {
   const storeOf = lazyOutputStore(app, deps.config);
 
   app.get(
     '/:topic/audit',
     {
+      config: { costly: true },
       schema: {
         tags: ['topics'],
         summary: 'Check that everything of the topic is in S3, exactly once',
+        security: bearerSecurity,
         description:
-          'Reconciles S3 with the commit records and the committed offsets: every offset below each partition’s committed offset is covered by exactly one commit record, every object a commit record lists exists with its size (and, with deep=true, its SHA-256, record count and offsets), and no object below the topic’s folder is unaccounted for (whole-topic audits only). Answers 200 with ok=false and the findings when there are problems.',
+          'Reconciles S3 with the commit records and the committed offsets: every offset below each partition’s committed offset is covered by exactly one commit record, every object a commit record lists exists with its size (and, with deep=true, its SHA-256, record count and offsets), and no object below the topic’s folder is unaccounted for (whole-topic audits only). Answers 200 with ok=false and the findings when there are problems. Needs the token even when reads are open; one audit per topic at a time (429 with Retry-After); answers cached (SLUICE_AUDIT_CACHE_MS, `cached: true`); at most SLUICE_AUDIT_MAX_OFFSETS offsets per audit (400 says how to narrow the window).',
         params: topicParamsSchema,
         querystring: auditQuerySchema,
         response: { 200: auditReportSchema, ...errorResponses(400, 401, 403, 404) },
@@ -142,23 +174,42 @@ export const auditRoutes: RoutePlugin = async (app, { deps }) => {
       const problem = topicNameProblem(topic);
       if (problem) throw new ValidationError([{ path: 'params.topic', message: problem }]);
       const window = windowOf(req.query);
-      const stored = await readTopic(deps.zk(), topic);
+      const zk = deps.zk();
+      const stored = await readTopic(zk, topic);
       if (!stored) throw notRegistered(topic);
       const deep = req.query.deep === 'true';
-      const report = await runAudit(deps.zk(), storeOf(), stored.record, { window, deep });
-      req.log.info({ topic, ok: report.ok, problems: report.problems, deep }, 'audit done');
-      return {
-        ...report,
-        checkedAt: new Date().toISOString(),
-        deep,
-        window: {
-          partition: window.partition ?? null,
-          fromOffset: window.from?.toString() ?? null,
-          toOffset: window.to?.toString() ?? null,
-        },
-        findings: report.findings.slice(0, MAX_FINDINGS).map((f) => ({ ...f, message: describeFinding(f) })),
-        truncated: report.findings.length > MAX_FINDINGS,
-      };
+      const partitions = await auditPartitions(zk, topic);
+      checkWindowSize(partitions, window, deps.config.http.auditMaxOffsets);
+      // The state the answer is computed from: a commit or a change of the topic makes it stale.
+      const fingerprint = [
+        stored.version,
+        ...partitions.map((p) => `${p.partition}:${p.committedOffset}`),
+      ].join();
+      const key = [topic, window.partition, window.from, window.to, deep].join('|');
+      const hit = req.query.fresh === 'true' ? null : audits.cached(key, fingerprint);
+      if (hit) return { ...hit, cached: true };
+      // An audit can take longer than the idle timeout of a connection that says nothing meanwhile.
+      // (Node keeps the keep-alive timeout for after the answer; `inject` has no real socket.)
+      req.raw.socket?.setTimeout?.(0);
+      return audits.run(topic, key, fingerprint, async () => {
+        const report = await runAudit(zk, storeOf(), stored.record, { window, deep });
+        req.log.info({ topic, ok: report.ok, problems: report.problems, deep }, 'audit done');
+        return {
+          ...report,
+          checkedAt: new Date().toISOString(),
+          cached: false,
+          deep,
+          window: {
+            partition: window.partition ?? null,
+            fromOffset: window.from?.toString() ?? null,
+            toOffset: window.to?.toString() ?? null,
+          },
+          findings: report.findings
+            .slice(0, MAX_FINDINGS)
+            .map((f) => ({ ...f, message: describeFinding(f) })),
+          truncated: report.findings.length > MAX_FINDINGS,
+        };
+      });
     },
   );
 };

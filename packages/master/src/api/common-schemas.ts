@@ -146,7 +146,9 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: 'No token is configured on the master (SLUICE_API_TOKEN).',
   404: 'Not found.',
   409: 'Conflicts with the current state.',
+  421: 'The request’s Host is not in SLUICE_ALLOWED_HOSTS (a guard against DNS rebinding).',
   422: 'The destination cannot be used: the bucket does not exist, or the master’s S3 credentials may not write or delete there.',
+  429: 'Too many changes or audits from this client (SLUICE_RATE_LIMIT_PER_MINUTE), or an audit of this topic is already running; try again after the `Retry-After` seconds.',
   500: 'Internal error.',
   503: 'A dependency (ZooKeeper, Kafka, S3) is not reachable; try again.',
 };
@@ -157,7 +159,8 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
  */
 export function errorResponses(...statuses: number[]): Record<number, unknown> {
   const out: Record<number, unknown> = {};
-  for (const s of [...statuses, 500, 503]) {
+  // Any route may meet the Host allow-list and (changes and audits) the rate limit.
+  for (const s of [...statuses, 421, 429, 500, 503]) {
     out[s] = { ...ref('Error'), description: ERROR_DESCRIPTIONS[s] ?? 'Error.' };
   }
   return out;

@@ -30,6 +30,10 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.DESTINATION_UNUSABLE]: 422,
   [ErrorCodes.UNAUTHORIZED]: 401,
   [ErrorCodes.FORBIDDEN]: 403,
+  [ErrorCodes.RATE_LIMITED]: 429,
+  [ErrorCodes.BUSY]: 429,
+  // Misdirected Request: this server does not answer for that name (RFC 9110, 15.5.20).
+  [ErrorCodes.HOST_NOT_ALLOWED]: 421,
   [ErrorCodes.UNAVAILABLE]: 503,
   [ErrorCodes.BAD_JOB]: 500,
   [ErrorCodes.NEWER_LAYOUT]: 500,

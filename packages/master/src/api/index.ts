@@ -1,7 +1,11 @@
 /**
  * The master's REST API: the composition root of its Fastify plugins, one per resource.
  *
- *   onRequest  bearer-auth.ts          changes (and, with SLUICE_PROTECT_READS, reads) need a token
+ *   server     server-options.ts       request/headers/idle/keep-alive timeouts, connection caps
+ *   onRequest  host-allow-list.ts      SLUICE_ALLOWED_HOSTS (421 for another Host)
+ *              rate-limit.ts           changes and audits per client per minute (429)
+ *              bearer-auth.ts          changes, audits (and, with SLUICE_PROTECT_READS, reads) need a token
+ *   onResponse request-log.ts          one line per request; refusals at debug; query values redacted
  *   /docs      api-docs.ts             OpenAPI from the route schemas, Swagger UI
  *   /healthz /readyz /metrics          health-routes.ts
  *   /api/v1/topics                     topics-routes.ts
@@ -16,20 +20,25 @@
  * field is an error, a string is not a number); every problem is reported at once, in words
  * (validation-problems.ts), in the one error shape of error-answer.ts.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { StatusService } from '../status/status-service.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { registerApiDocs } from './api-docs.ts';
-import { auditRoutes } from './audit-routes.ts';
+import { AuditGate } from './audit-gate.ts';
+import { type AuditAnswer, auditRoutes } from './audit-routes.ts';
 import { bearerAuth } from './bearer-auth.ts';
 import { sharedSchemas } from './common-schemas.ts';
 import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { errorAnswer } from './error-answer.ts';
 import { healthRoutes } from './health-routes.ts';
+import { hostAllowList } from './host-allow-list.ts';
 import { BODY_LIMIT_BYTES, parseJsonBody, tooLargeMessage } from './json-body.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 import { rangesRoutes } from './ranges-routes.ts';
+import { rateLimit } from './rate-limit.ts';
 import { replaysRoutes } from './replays-routes.ts';
+import { logRequest } from './request-log.ts';
+import { capConnections, serverOptions } from './server-options.ts';
 import { statusRoutes } from './status-routes.ts';
 import { topicsRoutes } from './topics-routes.ts';
 import { schemaErrorFormatter } from './validation-problems.ts';
@@ -52,7 +61,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   );
   const app = Fastify({
+    ...serverOptions(deps.config),
     loggerInstance: log,
+    // request-log.ts writes one line per request instead (refusals at debug, queries redacted).
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     // Topic names may be 249 characters and range ids add a partition and two offsets
     // (Fastify's default of 100 would refuse valid names with 414).
@@ -73,6 +85,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
     schemaErrorFormatter,
   }) as unknown as FastifyInstance;
+  capConnections(app.server, deps.config);
   // Fragments the routes refer to by `$ref` (OpenAPI components); before the routes that use them.
   for (const schema of sharedSchemas) app.addSchema(schema);
 
@@ -89,7 +102,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     const answer = errorAnswer(err);
     if (answer.statusCode === 413) answer.message = tooLargeMessage(req.method, req.url);
     if (answer.statusCode >= 500) req.log.error({ err }, 'request failed');
-    else req.log.info({ code: answer.code, statusCode: answer.statusCode }, 'request refused');
+    else req.log.debug({ code: answer.code, statusCode: answer.statusCode }, 'request refused');
+    // A client without a valid token gets nothing more from this connection.
+    if (answer.statusCode === 401) reply.header('connection', 'close');
+    const retryAfter = (err as { details?: { retryAfterSeconds?: unknown } }).details?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     return reply.code(answer.statusCode).send(answer);
   });
   app.setNotFoundHandler((req, reply) => {
@@ -100,6 +117,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       message: `no route ${req.method} ${req.url.split('?')[0]}; the API is under /api/v1 and documented at /docs`,
     });
   });
+  app.addHook('onResponse', logRequest);
+  app.addHook('onRequest', hostAllowList(deps.config));
+  app.addHook('onRequest', rateLimit(deps.config));
   app.addHook('onRequest', bearerAuth(deps.config));
   // After the token check: a change without a valid token is 401 whatever its method.
   methodNotAllowed(app);
@@ -107,7 +127,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await registerApiDocs(app);
   await app.register(healthRoutes, { deps });
   await app.register(topicsRoutes, { prefix: '/api/v1/topics', deps });
-  await app.register(auditRoutes, { prefix: '/api/v1/topics', deps });
+  const audits = new AuditGate<AuditAnswer>(deps.config.http.auditCacheMs);
+  await app.register(auditRoutes, { prefix: '/api/v1/topics', deps, audits });
   await app.register(replaysRoutes, { prefix: '/api/v1/replays', deps });
   await app.register(rangesRoutes, { prefix: '/api/v1/ranges', deps });
   await app.register(workersRoutes, { prefix: '/api/v1/workers', deps });
@@ -116,7 +137,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onClose', () => status.close());
   // A change made here shows in the next status read, not a second later.
   app.addHook('onResponse', async (req) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') status.invalidate();
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      status.invalidate();
+      audits.clear();
+    }
   });
   await app.register(statusRoutes, { prefix: '/api/v1/status', deps, status });
   await app.register(dashboardRoutes);

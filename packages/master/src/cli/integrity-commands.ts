@@ -11,7 +11,7 @@ import { formatCount, table } from './table.ts';
 import { printAnswer } from './terminal-text.ts';
 
 export const INTEGRITY_HELP: Record<string, string> = {
-  audit: `usage: sluice audit <topic> [--partition N] [--from-offset X --to-offset Y] [--deep] [--json]
+  audit: `usage: sluice audit <topic> [--partition N] [--from-offset X --to-offset Y] [--deep] [--fresh] [--json]
 
 Checks that everything of the topic is in S3, exactly once: every offset below each
 partition's committed offset is covered by exactly one commit record (gaps, with their cause,
@@ -22,6 +22,7 @@ object below the topic's folder is unaccounted for (whole-topic audits only).
   --from-offset X    only offsets from X (inclusive)
   --to-offset Y      only offsets below Y
   --deep             also read every object back: SHA-256, record count, first and last offset
+  --fresh            audit again even if the master has this audit's answer cached
 
 exit codes: 0 clean, 4 problems found, 1 the API refused, 3 master unreachable`,
   'replay start': `usage: sluice replay start <topic> --bucket B --prefix P [window] [output options]
@@ -66,6 +67,7 @@ export interface IntegrityOptions {
   'from-time'?: string;
   'to-time'?: string;
   deep?: boolean;
+  fresh?: boolean;
   bucket?: string;
   prefix?: string;
   format?: string;
@@ -89,6 +91,7 @@ export async function auditCommand(
   if (from !== undefined) q.set('fromOffset', from);
   if (to !== undefined) q.set('toOffset', to);
   if (o.deep) q.set('deep', 'true');
+  if (o.fresh) q.set('fresh', 'true');
   const qs = q.toString();
   const r = await api.call<AuditAnswer>(
     'GET',
@@ -96,7 +99,7 @@ export async function auditCommand(
   );
   print(json, r, () => {
     const lines = [
-      `${r.topic}: ${r.ok ? 'OK' : `${r.problems} problem${r.problems === 1 ? '' : 's'}`}${r.deep ? ' (deep)' : ''}`,
+      `${r.topic}: ${r.ok ? 'OK' : `${r.problems} problem${r.problems === 1 ? '' : 's'}`}${r.deep ? ' (deep)' : ''}${r.cached ? ` (cached answer, checked at ${r.checkedAt}; --fresh audits again)` : ''}`,
       table(
         ['PARTITION', 'FROM', 'TO', 'RANGES', 'RECORDS', 'OBJECTS', 'BYTES', 'RETENTION GAP'],
         r.partitions.map((p) => [

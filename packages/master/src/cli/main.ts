@@ -123,6 +123,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       'from-time': { type: 'string' },
       'to-time': { type: 'string' },
       deep: { type: 'boolean', default: false },
+      fresh: { type: 'boolean', default: false },
     },
   });
   const [cmd, sub, arg] = positionals;
