@@ -130,6 +130,40 @@ test('without digest auth each program warns loudly at start; with it, not', () 
       load({ ...base, SLUICE_ZOOKEEPER: 'zk:2181', SLUICE_ZOOKEEPER_INSECURE: 'yes' }),
     );
     assert.match(optedOut!, /\(SLUICE_ZOOKEEPER_INSECURE is set\)/);
-    assert.deepEqual(securityWarnings(load({ ...base, SLUICE_ZOOKEEPER_DIGEST: 'u:p' })), []);
+    const withDigest = {
+      ...base,
+      SLUICE_ZOOKEEPER_DIGEST: 'u:p',
+      SLUICE_REDIS_URL: 'redis://127.0.0.1:6379',
+    };
+    assert.deepEqual(securityWarnings(load(withDigest)), []);
+  }
+});
+
+test('a Redis off loopback without a password is a warning naming SLUICE_REDIS_URL; with one, or on loopback, not', () => {
+  const digest = { ...base, SLUICE_ZOOKEEPER_DIGEST: 'u:p' };
+  for (const load of Object.values(loaders)) {
+    const open = securityWarnings(load({ ...digest, SLUICE_REDIS_URL: 'redis://redis.prod:6380/2' }));
+    assert.equal(open.length, 1, open.join('\n'));
+    assert.match(
+      open[0]!,
+      /^INSECURE: Redis \(redis\.prod\) is not on loopback and SLUICE_REDIS_URL has no password/,
+    );
+    assert.match(
+      open[0]!,
+      /set SLUICE_REDIS_URL=rediss:\/\/:password@redis\.prod:6380 \(a password, and TLS/,
+    );
+    // A user name alone is no password (Redis ACL users have one each).
+    assert.equal(
+      securityWarnings(load({ ...digest, SLUICE_REDIS_URL: 'rediss://sluice@10.0.0.5' })).length,
+      1,
+    );
+    for (const quiet of [
+      'redis://:s3cret-pw@redis.prod:6379',
+      'rediss://sluice:s3cret-pw@10.0.0.5:6379',
+      'redis://127.0.0.1:16379',
+      'redis://localhost',
+      'redis://[::1]:6379',
+    ])
+      assert.deepEqual(securityWarnings(load({ ...digest, SLUICE_REDIS_URL: quiet })), [], quiet);
   }
 });
