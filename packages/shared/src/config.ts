@@ -540,11 +540,14 @@ class Reader {
    * is read from the file its `_FILE` setting names when that one is set instead.
    */
   get<T>(s: Setting<T>): T {
-    const raw = this.#text(s);
     const fallback = (): T => {
       if (s.default === REQUIRED) return s.parser.blank;
       return typeof s.default === 'function' ? (s.default as (c: DefaultContext) => T)(this.ctx) : s.default;
     };
+    // The other program's setting is not read at all, so a worker given the master's
+    // SLUICE_API_TOKEN_FILE (one ConfigMap for both) neither opens that file nor needs it.
+    if (s.programs !== 'both' && s.programs !== this.ctx.program) return fallback();
+    const raw = this.#text(s);
     if (raw === UNREADABLE) return fallback();
     if (raw === undefined || raw === '') {
       if (s.default === REQUIRED) this.problem(s, 'is required but not set');

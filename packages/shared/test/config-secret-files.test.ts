@@ -149,3 +149,12 @@ test("a secret from a file is checked like one from the environment, and the mes
   assert.match(zk, /SLUICE_ZOOKEEPER_DIGEST must be user:password/);
   assert.ok(!zk.includes(bad));
 });
+
+test("a program does not read the other program's secret files (one ConfigMap serves both)", () => {
+  const missing = join(dir, 'not-mounted-here');
+  assert.deepEqual(loadWorkerConfig({ ...base, SLUICE_API_TOKEN_FILE: missing }).apiTokens, []);
+  assert.match(
+    refusal(() => loadMasterConfig({ ...base, SLUICE_API_TOKEN_FILE: missing })),
+    /SLUICE_API_TOKEN_FILE names the file/,
+  );
+});

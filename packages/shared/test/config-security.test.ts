@@ -68,8 +68,8 @@ test('strong API tokens, one or several, are accepted; none is a read-only API',
   const b64 = randomBytes(24).toString('base64');
   assert.deepEqual(loadMasterConfig({ ...base, SLUICE_API_TOKEN: b64 }).apiTokens, [b64]);
   assert.deepEqual(loadMasterConfig({ ...base }).apiTokens, []);
-  // The worker does not use the master's token, so it does not judge it either.
-  assert.deepEqual(loadWorkerConfig({ ...base, SLUICE_API_TOKEN: 'change-me' }).apiTokens, ['change-me']);
+  // The worker does not use the master's token, so it neither reads nor judges it.
+  assert.deepEqual(loadWorkerConfig({ ...base, SLUICE_API_TOKEN: 'change-me' }).apiTokens, []);
 });
 
 test('both programs refuse ZooKeeper off loopback without digest auth, naming both ways out', () => {
