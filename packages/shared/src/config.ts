@@ -718,7 +718,7 @@ export function securityWarnings(
   const redis = redisAccess(cfg.redisUrl);
   if (redis && !redis.password && !isLoopbackHost(redis.host)) {
     out.push(
-      `INSECURE: Redis (${redis.host}) is not on loopback and SLUICE_REDIS_URL has no password: anyone who reaches it could delete or forge range jobs; set SLUICE_REDIS_URL=rediss://:password@${redis.host}:${redis.port} (a password, and TLS with rediss://) in production`,
+      `INSECURE: Redis (${redis.host}) is not on loopback and SLUICE_REDIS_URL has no password: anyone who reaches it could delete, delay or flood range jobs and so stall every topic; set SLUICE_REDIS_URL=rediss://:password@${redis.host}:${redis.port} (a password, and TLS with rediss://) in production`,
     );
   }
   return out;
