@@ -18,7 +18,7 @@ import {
   secretFileSetting,
   unknownSettingWarnings,
 } from '../src/config.ts';
-import { isSluiceError } from '../src/errors.ts';
+import { refusal } from './config-refusal.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-secret-files-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,16 +35,6 @@ function secretFile(content: string): string {
   const path = join(dir, `secret-${++n}`);
   writeFileSync(path, content, { mode: 0o600 });
   return path;
-}
-
-/** The start-up message of a refused configuration (and that it is a config error). */
-function refusal(load: () => unknown): string {
-  let message = '';
-  assert.throws(load, (e: Error) => {
-    message = e.message;
-    return isSluiceError(e, 'SLUICE_ERR_CONFIG');
-  });
-  return message;
 }
 
 const token = () => randomBytes(32).toString('hex');

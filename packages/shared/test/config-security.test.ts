@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { isLoopbackHost, loadMasterConfig, loadWorkerConfig, securityWarnings } from '../src/config.ts';
-import { isSluiceError } from '../src/errors.ts';
+import { refusal } from './config-refusal.ts';
 
 const strong = () => randomBytes(32).toString('hex');
 const base = {
@@ -17,16 +17,6 @@ const base = {
   SLUICE_REDIS_URL: 'redis://r:6379',
 };
 const loaders = { master: loadMasterConfig, worker: loadWorkerConfig } as const;
-
-/** The start-up message of a refused configuration (and that it is a config error). */
-function refusal(load: () => unknown): string {
-  let message = '';
-  assert.throws(load, (e: Error) => {
-    message = e.message;
-    return isSluiceError(e, 'SLUICE_ERR_CONFIG');
-  });
-  return message;
-}
 
 test('the master refuses short and placeholder API tokens, each one, saying how to make one', () => {
   for (const weak of [
