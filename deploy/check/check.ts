@@ -15,7 +15,7 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { basename, join, resolve } from 'node:path';
-import { SETTING_TABLE } from '../../packages/shared/src/config.ts';
+import { SETTINGS } from '../../packages/shared/src/config.ts';
 import {
   configTableMarkdown,
   configTableRows,
@@ -50,8 +50,8 @@ const read = (p: string) => readFileSync(join(root, p), 'utf8');
 
 // --- the settings -------------------------------------------------------------------------
 
-/** The names of the settings table of packages/shared/src/config.ts (imported as source: no build needed). */
-const SETTINGS = SETTING_TABLE.map((s) => s.name);
+// The names of the settings table of packages/shared/src/config.ts with the _FILE forms of
+// its secrets (imported as source: no build needed).
 const known = new Set<string>(SETTINGS);
 const queueName = /RANGE_QUEUE_NAME = '([^']+)'/.exec(read('packages/shared/src/range-job.ts'))?.[1] ?? '';
 

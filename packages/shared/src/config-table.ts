@@ -3,7 +3,7 @@
  * documentation cannot drift from the loader: `npm run docs:config` prints it (`-- --write`
  * puts it into README.md), and a unit test compares README.md with it row by row.
  */
-import { REQUIRED, SETTING_TABLE, type Setting } from './config.ts';
+import { REQUIRED, SETTING_TABLE, type Setting, secretFileSetting } from './config.ts';
 
 /** The header and separator lines of the table, by which it is found in README.md. */
 const HEADER = ['| setting | program | default | meaning |', '|---|---|---|---|'];
@@ -31,6 +31,10 @@ function shownDefault(s: Setting<unknown>): string {
   return `\`${String(s.default)}\``;
 }
 
+/** The meaning column; a secret's says that its `_FILE` form reads it from a file instead. */
+const meaning = (s: Setting<unknown>) =>
+  s.secret ? `${s.meaning}; or \`${secretFileSetting(s)}\`: a file holding it (see Security)` : s.meaning;
+
 /** One row as markdown; an empty cell is written `| |`, as in the README. */
 const row = (cells: readonly string[]) => `|${cells.map((c) => (c === '' ? ' ' : ` ${c} `)).join('|')}|`;
 
@@ -38,7 +42,7 @@ const row = (cells: readonly string[]) => `|${cells.map((c) => (c === '' ? ' ' :
 export function configTableRows(): { name: string; line: string }[] {
   const out: { name: string; line: string }[] = [];
   for (const s of SETTING_TABLE) {
-    out.push({ name: s.name, line: row([`\`${s.name}\``, s.programs, shownDefault(s), s.meaning]) });
+    out.push({ name: s.name, line: row([`\`${s.name}\``, s.programs, shownDefault(s), meaning(s)]) });
     for (const extra of EXTRA_ROWS.filter((e) => e.after === s.name))
       out.push({ name: extra.cells[0]!, line: row(extra.cells) });
   }

@@ -11,6 +11,7 @@
  */
 import { hostname } from 'node:os';
 import { ErrorCodes, type Problem, ValidationError } from './errors.ts';
+import { readSecretFile } from './secret-file.ts';
 import { workerIdProblem } from './zk-layout.ts';
 
 // The shapes the programs use. What each field means, its default and its range are in the
@@ -121,7 +122,8 @@ export interface Setting<T> {
   readonly shownDefault?: string;
   /**
    * A secret is kept out of logs (by this path under `config`) and out of API answers (by
-   * value: `secretParts` gives the texts to hide, longest first being the scrubber's job).
+   * value: `secretParts` gives the texts to hide, longest first being the scrubber's job), and
+   * may instead be read from the file its `{name}_FILE` setting names (see secretFileSetting).
    */
   readonly secret?: { readonly path: string; readonly parts?: (value: string) => string[] };
   /** One line, as the README's meaning column shows it. */
@@ -604,10 +606,22 @@ const S = {
 /** Every setting either program reads, one row each, in the README's order. */
 export const SETTING_TABLE: readonly Setting<unknown>[] = Object.values(S);
 
-/** The names of SETTING_TABLE. */
-export const SETTINGS: readonly string[] = SETTING_TABLE.map((s) => s.name);
+/**
+ * The setting that names a file holding a secret setting's value: `SLUICE_API_TOKEN_FILE` for
+ * `SLUICE_API_TOKEN`. Every secret has one, so a secret never has to be in the environment
+ * (visible in the pod spec, to `docker inspect`, in `/proc/<pid>/environ`).
+ */
+export const secretFileSetting = (s: Setting<unknown>): `SLUICE_${string}_FILE` => `${s.name}_FILE`;
+
+/** The names of SETTING_TABLE, and the `_FILE` names of its secrets. */
+export const SETTINGS: readonly string[] = SETTING_TABLE.flatMap((s) =>
+  s.secret ? [s.name, secretFileSetting(s)] : [s.name],
+);
 
 // --- reading ---------------------------------------------------------------------------------
+
+/** A secret whose file could not be read, or that was set twice: already a problem. */
+const UNREADABLE: unique symbol = Symbol('unreadable');
 
 class Reader {
   readonly problems: Problem[] = [];
@@ -622,13 +636,20 @@ class Reader {
     this.problems.push({ path: s.name, message });
   }
 
-  /** The setting's value; its default when it is not set (an empty value is not set). */
+  /**
+   * The setting's value; its default when it is not set (an empty value is not set). A secret
+   * is read from the file its `_FILE` setting names when that one is set instead.
+   */
   get<T>(s: Setting<T>): T {
-    const raw = this.#env[s.name];
     const fallback = (): T => {
       if (s.default === REQUIRED) return s.parser.blank;
       return typeof s.default === 'function' ? (s.default as (c: DefaultContext) => T)(this.ctx) : s.default;
     };
+    // The other program's setting is not read at all, so a worker given the master's
+    // SLUICE_API_TOKEN_FILE (one ConfigMap for both) neither opens that file nor needs it.
+    if (s.programs !== 'both' && s.programs !== this.ctx.program) return fallback();
+    const raw = this.#text(s);
+    if (raw === UNREADABLE) return fallback();
     if (raw === undefined || raw === '') {
       if (s.default === REQUIRED) this.problem(s, 'is required but not set');
       return fallback();
@@ -639,6 +660,30 @@ class Reader {
       return fallback();
     }
     return out.value;
+  }
+
+  /**
+   * The text of a setting: from the environment, or for a secret from its file. Setting both
+   * is a problem (which one the operator meant is unknown), as is a file that cannot be read;
+   * neither problem repeats the secret, and a file's content reaches only the parser.
+   */
+  #text(s: Setting<unknown>): string | undefined | typeof UNREADABLE {
+    const raw = this.#env[s.name];
+    if (!s.secret) return raw;
+    const fileSetting = secretFileSetting(s);
+    const path = this.#env[fileSetting];
+    if (path === undefined || path === '') return raw;
+    if (raw !== undefined && raw !== '') {
+      this.problem(
+        s,
+        `and ${fileSetting} are both set; set only one of them (the file keeps the secret out of the environment)`,
+      );
+      return UNREADABLE;
+    }
+    const read = readSecretFile(path);
+    if ('value' in read) return read.value;
+    this.problems.push({ path: fileSetting, message: read.problem });
+    return UNREADABLE;
   }
 }
 
@@ -743,18 +788,41 @@ function zookeeperAuthRules(r: Reader, connect: string, digest: string, insecure
   );
 }
 
+/** The host of a Redis URL and whether the URL carries a password, or null when it is no URL. */
+function redisAccess(url: string): { host: string; port: string; password: boolean } | null {
+  try {
+    const u = new URL(url);
+    return { host: u.hostname, port: u.port || '6379', password: u.password !== '' };
+  } catch {
+    return null;
+  }
+}
+
 /**
- * The warnings a program logs at start about its security settings: today, running without
- * ZooKeeper digest auth (allowed on loopback or with SLUICE_ZOOKEEPER_INSECURE).
+ * The warnings a program logs at start about its security settings: running without
+ * ZooKeeper digest auth (allowed on loopback or with SLUICE_ZOOKEEPER_INSECURE), and a Redis
+ * off loopback without a password (anyone who reaches it could delete, add or change range
+ * jobs; Redis itself allows that, so it is a warning, not a refusal).
  */
-export function securityWarnings(cfg: Pick<CommonConfig, 'zookeeper' | 'zookeeperDigest'>): string[] {
-  if (cfg.zookeeperDigest) return [];
-  const where = zookeeperHosts(cfg.zookeeper).every(isLoopbackHost)
-    ? 'ZooKeeper is on loopback'
-    : 'SLUICE_ZOOKEEPER_INSECURE is set';
-  return [
-    `INSECURE: running without ZooKeeper digest auth (${where}): every node Sluice creates is readable and writable by anyone who reaches ZooKeeper, who could redirect a topic's data; set SLUICE_ZOOKEEPER_DIGEST=user:password in production`,
-  ];
+export function securityWarnings(
+  cfg: Pick<CommonConfig, 'zookeeper' | 'zookeeperDigest' | 'redisUrl'>,
+): string[] {
+  const out: string[] = [];
+  if (!cfg.zookeeperDigest) {
+    const where = zookeeperHosts(cfg.zookeeper).every(isLoopbackHost)
+      ? 'ZooKeeper is on loopback'
+      : 'SLUICE_ZOOKEEPER_INSECURE is set';
+    out.push(
+      `INSECURE: running without ZooKeeper digest auth (${where}): every node Sluice creates is readable and writable by anyone who reaches ZooKeeper, who could redirect a topic's data; set SLUICE_ZOOKEEPER_DIGEST=user:password in production`,
+    );
+  }
+  const redis = redisAccess(cfg.redisUrl);
+  if (redis && !redis.password && !isLoopbackHost(redis.host)) {
+    out.push(
+      `INSECURE: Redis (${redis.host}) is not on loopback and SLUICE_REDIS_URL has no password: anyone who reaches it could delete, delay or flood range jobs and so stall every topic; set SLUICE_REDIS_URL=rediss://:password@${redis.host}:${redis.port} (a password, and TLS with rediss://) in production`,
+    );
+  }
+  return out;
 }
 
 function common(r: Reader): CommonConfig {

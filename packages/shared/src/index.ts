@@ -181,6 +181,7 @@ export {
   type PutJsonOptions,
   putJson,
 } from './s3/s3-requests.ts';
+export { readSecretFile } from './secret-file.ts';
 export {
   bucketNameProblem,
   type Compression,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { isLoopbackHost, loadMasterConfig, loadWorkerConfig, securityWarnings } from '../src/config.ts';
-import { isSluiceError } from '../src/errors.ts';
+import { refusal } from './config-refusal.ts';
 
 const strong = () => randomBytes(32).toString('hex');
 const base = {
@@ -17,16 +17,6 @@ const base = {
   SLUICE_REDIS_URL: 'redis://r:6379',
 };
 const loaders = { master: loadMasterConfig, worker: loadWorkerConfig } as const;
-
-/** The start-up message of a refused configuration (and that it is a config error). */
-function refusal(load: () => unknown): string {
-  let message = '';
-  assert.throws(load, (e: Error) => {
-    message = e.message;
-    return isSluiceError(e, 'SLUICE_ERR_CONFIG');
-  });
-  return message;
-}
 
 test('the master refuses short and placeholder API tokens, each one, saying how to make one', () => {
   for (const weak of [
@@ -68,8 +58,8 @@ test('strong API tokens, one or several, are accepted; none is a read-only API',
   const b64 = randomBytes(24).toString('base64');
   assert.deepEqual(loadMasterConfig({ ...base, SLUICE_API_TOKEN: b64 }).apiTokens, [b64]);
   assert.deepEqual(loadMasterConfig({ ...base }).apiTokens, []);
-  // The worker does not use the master's token, so it does not judge it either.
-  assert.deepEqual(loadWorkerConfig({ ...base, SLUICE_API_TOKEN: 'change-me' }).apiTokens, ['change-me']);
+  // The worker does not use the master's token, so it neither reads nor judges it.
+  assert.deepEqual(loadWorkerConfig({ ...base, SLUICE_API_TOKEN: 'change-me' }).apiTokens, []);
 });
 
 test('both programs refuse ZooKeeper off loopback without digest auth, naming both ways out', () => {
@@ -130,6 +120,40 @@ test('without digest auth each program warns loudly at start; with it, not', () 
       load({ ...base, SLUICE_ZOOKEEPER: 'zk:2181', SLUICE_ZOOKEEPER_INSECURE: 'yes' }),
     );
     assert.match(optedOut!, /\(SLUICE_ZOOKEEPER_INSECURE is set\)/);
-    assert.deepEqual(securityWarnings(load({ ...base, SLUICE_ZOOKEEPER_DIGEST: 'u:p' })), []);
+    const withDigest = {
+      ...base,
+      SLUICE_ZOOKEEPER_DIGEST: 'u:p',
+      SLUICE_REDIS_URL: 'redis://127.0.0.1:6379',
+    };
+    assert.deepEqual(securityWarnings(load(withDigest)), []);
+  }
+});
+
+test('a Redis off loopback without a password is a warning naming SLUICE_REDIS_URL; with one, or on loopback, not', () => {
+  const digest = { ...base, SLUICE_ZOOKEEPER_DIGEST: 'u:p' };
+  for (const load of Object.values(loaders)) {
+    const open = securityWarnings(load({ ...digest, SLUICE_REDIS_URL: 'redis://redis.prod:6380/2' }));
+    assert.equal(open.length, 1, open.join('\n'));
+    assert.match(
+      open[0]!,
+      /^INSECURE: Redis \(redis\.prod\) is not on loopback and SLUICE_REDIS_URL has no password/,
+    );
+    assert.match(
+      open[0]!,
+      /set SLUICE_REDIS_URL=rediss:\/\/:password@redis\.prod:6380 \(a password, and TLS/,
+    );
+    // A user name alone is no password (Redis ACL users have one each).
+    assert.equal(
+      securityWarnings(load({ ...digest, SLUICE_REDIS_URL: 'rediss://sluice@10.0.0.5' })).length,
+      1,
+    );
+    for (const quiet of [
+      'redis://:s3cret-pw@redis.prod:6379',
+      'rediss://sluice:s3cret-pw@10.0.0.5:6379',
+      'redis://127.0.0.1:16379',
+      'redis://localhost',
+      'redis://[::1]:6379',
+    ])
+      assert.deepEqual(securityWarnings(load({ ...digest, SLUICE_REDIS_URL: quiet })), [], quiet);
   }
 });

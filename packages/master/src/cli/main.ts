@@ -1,11 +1,13 @@
 /**
  * `sluice`: the operator CLI, a thin client of the master's REST API.
  *
- * Reads SLUICE_API_URL (default http://127.0.0.1:8080) and SLUICE_API_TOKEN, or --api-url
- * and --token. Human tables by default, --json for scripts. Exit codes: 0 done, 1 the API
+ * Reads SLUICE_API_URL (default http://127.0.0.1:8080) and SLUICE_API_TOKEN (or the file
+ * SLUICE_API_TOKEN_FILE names), or --api-url and --token / --token-file (a --token is visible
+ * to every user of the machine in `ps`, so the help says to prefer the others). Human tables by default, --json for scripts. Exit codes: 0 done, 1 the API
  * said no, 2 bad usage, 3 the master could not be reached, 4 a check found problems.
  */
 import { parseArgs } from 'node:util';
+import { readSecretFile } from '@sluice/shared';
 import type { StatusAnswer } from '../api/status-schema.ts';
 import type { TopicDetailAnswer, TopicListAnswer, TopicRecordAnswer } from '../api/topic-schemas.ts';
 import type { WorkerListAnswer } from '../api/workers-routes.ts';
@@ -38,7 +40,9 @@ commands:
 
 options (every command):
   --api-url URL   master address (default $SLUICE_API_URL or http://127.0.0.1:8080)
-  --token T       bearer token for changes (default $SLUICE_API_TOKEN)
+  --token T       bearer token for changes (default $SLUICE_API_TOKEN); anyone on this
+                  machine sees it in \`ps\`: prefer $SLUICE_API_TOKEN or --token-file
+  --token-file F  read the token from file F (default $SLUICE_API_TOKEN_FILE)
   --json          print the API's JSON answer instead of a table
   -h, --help      help
 
@@ -93,6 +97,27 @@ function parsePartitionBy(v: string | undefined): unknown {
 
 const out = printAnswer;
 
+/**
+ * The bearer token: from --token or --token-file, else from SLUICE_API_TOKEN or the file
+ * SLUICE_API_TOKEN_FILE names (none: reads only). Both forms at one level are a usage error,
+ * as they are for the master, because which one was meant is unknown.
+ */
+function apiToken(
+  values: { token?: string; 'token-file'?: string },
+  env: NodeJS.ProcessEnv,
+): string | undefined {
+  const pick = (token: string | undefined, file: string | undefined, names: string): string | undefined => {
+    if (token && file) usage(`${names} are both set; give only one of them`);
+    if (!file) return token || undefined;
+    const read = readSecretFile(file);
+    return 'value' in read ? read.value.trim() : usage(`${names.split(' and ')[1]} ${read.problem}`);
+  };
+  return (
+    pick(values.token, values['token-file'], '--token and --token-file') ??
+    pick(env.SLUICE_API_TOKEN, env.SLUICE_API_TOKEN_FILE, 'SLUICE_API_TOKEN and SLUICE_API_TOKEN_FILE')
+  );
+}
+
 export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -101,6 +126,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     options: {
       'api-url': { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       bucket: { type: 'string' },
@@ -139,10 +165,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     process.stdout.write(`${HELP[helpKey]}\n`);
     return cmd || values.help ? EXIT.OK : EXIT.USAGE;
   }
-  const api = createApiClient(
-    values['api-url'] ?? env.SLUICE_API_URL ?? 'http://127.0.0.1:8080',
-    values.token ?? env.SLUICE_API_TOKEN,
-  );
+  const apiUrl = values['api-url'] ?? env.SLUICE_API_URL ?? 'http://127.0.0.1:8080';
+  const token = apiToken(values, env);
+  const api = createApiClient(apiUrl, token);
   const json = values.json ?? false;
   const needTopic = () => arg ?? usage(`sluice ${cmd} ${sub} needs a topic name`);
 
@@ -274,11 +299,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   }
   if (cmd === 'audit') {
     // A whole-topic or --deep audit reads a lot from S3: wait for it as long as it takes (1 h).
-    const patient = createApiClient(
-      values['api-url'] ?? env.SLUICE_API_URL ?? 'http://127.0.0.1:8080',
-      values.token ?? env.SLUICE_API_TOKEN,
-      3_600_000,
-    );
+    const patient = createApiClient(apiUrl, token, 3_600_000);
     return auditCommand(patient, sub, values, json);
   }
   if (cmd === 'replay') {

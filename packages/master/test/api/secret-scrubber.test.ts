@@ -35,6 +35,41 @@ test('nothing configured: answers are left as they are', () => {
     apiTokens: [],
   });
   assert.deepEqual(secrets, []);
-  const v = { x: 'y' };
-  assert.equal(scrubSecrets(v, secrets), v);
+  const v = { x: 'y', n: [1, 'topic-a'] };
+  assert.deepEqual(scrubSecrets(v, secrets), v);
+});
+
+// The AWS documentation's example keys: what a quoting S3 or SDK error would carry.
+const KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
+const TEMP_KEY_ID = 'ASIAJEXAMPLEXEG2JICEA';
+const SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+
+test('AWS access key ids and secret keys are hidden though no setting names them', () => {
+  const out = scrubSecrets(
+    {
+      error: `InvalidAccessKeyId: The AWS Access Key Id you provided (${KEY_ID}) does not exist`,
+      temp: `credential=${TEMP_KEY_ID.slice(0, 20)}/20261206/us-east-1/s3/aws4_request`,
+      secret: `aws_secret_access_key=${SECRET_KEY}`,
+      alone: [SECRET_KEY],
+    },
+    [],
+  );
+  assert.deepEqual(out, {
+    error: 'InvalidAccessKeyId: The AWS Access Key Id you provided (***) does not exist',
+    temp: 'credential=***/20261206/us-east-1/s3/aws4_request',
+    secret: 'aws_secret_access_key=***',
+    alone: ['***'],
+  });
+});
+
+test('ordinary texts of a status answer are not taken for AWS keys', () => {
+  const ordinary = {
+    // A hex digest (no capitals), a 40-character name with dashes, an S3 key with a dot.
+    sha1: 'da39a3ee5e6b4b0d3255bfef95601890afd80709',
+    topic: 'Orders-2026-EU-west-Payments-Refunds-ab1',
+    key: 'raw/Orders/dt=2026-12-06/hour=21/p0-00000000000000001234.jsonl.gz',
+    words: 'AKIA is the prefix of a key id; ASIAN and AKIAX0 are not key ids',
+    longer: `${SECRET_KEY}X`,
+  };
+  assert.deepEqual(scrubSecrets(ordinary, []), ordinary);
 });
