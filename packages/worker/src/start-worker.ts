@@ -71,10 +71,10 @@ export async function startWorker(
     if (stopping) reasons.push('shutting down');
     if (!presence?.alive) reasons.push('zookeeper session is not alive');
     if (redis?.status !== 'ready') reasons.push(`redis connection is ${redis?.status ?? 'not open'}`);
-    if (!bull?.isRunning()) reasons.push('queue worker is not running');
-    else if (gate?.notReadyReason)
-      reasons.push(`taking no jobs until a probe passes: ${gate.notReadyReason}`);
-    else if (bull.isPaused()) reasons.push('queue worker is paused (zookeeper session lost)');
+    // A paused BullMQ worker does not count as running: name why it is paused first.
+    if (gate?.notReadyReason) reasons.push(`taking no jobs until a probe passes: ${gate.notReadyReason}`);
+    else if (bull?.isPaused()) reasons.push('queue worker is paused (zookeeper session lost)');
+    else if (!bull?.isRunning()) reasons.push('queue worker is not running');
     return { ready: reasons.length === 0, reasons };
   };
 
