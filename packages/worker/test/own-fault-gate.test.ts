@@ -16,11 +16,12 @@ import {
 } from '@sluice/shared';
 import { testLogger } from '@sluice/test-kit';
 import { type Job, UnrecoverableError } from 'bullmq';
-import { OwnFaultGate } from '../src/own-fault-gate.ts';
+import { OwnFaultGate, type OwnFaultGateOptions } from '../src/own-fault-gate.ts';
 import { createRangeJobHandler, type RangeJobOutcome } from '../src/range-job-handler.ts';
 import type { RangeProcessor } from '../src/range-processor.ts';
 
-function harness(maxDelayMs = 4_000) {
+/** A gate whose pauses, resumes and publications are logged; waits are recorded, not slept, unless `over` says. */
+function harness(over: Partial<OwnFaultGateOptions> = {}) {
   const events: string[] = [];
   const delays: number[] = [];
   const gate = new OwnFaultGate({
@@ -33,11 +34,12 @@ function harness(maxDelayMs = 4_000) {
     publish: async (ready, reason) => {
       events.push(ready ? 'publish ready' : `publish not ready: ${reason}`);
     },
-    maxDelayMs,
+    maxDelayMs: 4_000,
     log: testLogger(),
     sleep: async (ms) => {
       delays.push(ms);
     },
+    ...over,
   });
   return { gate, events, delays };
 }
@@ -86,22 +88,11 @@ test('a fault of its own pauses the worker, publishes the reason, probes with ba
 });
 
 test('stop ends probing at once and leaves the worker paused', async () => {
-  const events: string[] = [];
-  const gate = new OwnFaultGate({
-    pause: async () => {
-      events.push('pause');
-    },
-    resume: async () => {
-      events.push('resume');
-    },
-    publish: async () => {},
-    minDelayMs: 3_600_000,
-    maxDelayMs: 3_600_000,
-    log: testLogger(),
-  });
+  // Real timers, an hour long: stop must not wait for them.
+  const { gate, events } = harness({ minDelayMs: 3_600_000, maxDelayMs: 3_600_000, sleep: undefined });
   gate.report({ reason: 'denied', probe: async () => assert.fail('no probe after stop') });
   await gate.stop();
-  assert.deepEqual(events, ['pause']);
+  assert.deepEqual(events, ['pause', 'publish not ready: denied']);
   assert.equal(gate.notReadyReason, 'denied');
 });
 
