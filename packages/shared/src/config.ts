@@ -83,6 +83,7 @@ export interface WorkerConfig extends CommonConfig {
   fetchMaxBytes: number;
   progressIntervalMs: number;
   shutdownGraceMs: number;
+  probeMaxIntervalMs: number;
   verifyOnRetry: boolean;
 }
 
@@ -586,6 +587,14 @@ const S = {
     meaning:
       "on SIGTERM, how long ranges in hand may finish before they are aborted and requeued; keep it below the pod's termination grace period",
   }),
+  probeMaxIntervalMs: setting({
+    name: 'SLUICE_WORKER_PROBE_MAX_INTERVAL_MS',
+    programs: 'worker',
+    parser: integer(1_000, 3_600_000),
+    default: 60_000,
+    meaning:
+      "after an attempt fails for a reason of the worker's own (S3 or Kafka refusing its credentials, an endpoint it cannot reach), it takes no jobs and probes again from 1 s, doubling up to this interval, until the probe passes",
+  }),
   jobAttempts: setting({
     name: 'SLUICE_JOB_ATTEMPTS',
     programs: 'master',
@@ -964,6 +973,7 @@ export function loadWorkerConfig(env: Env = process.env): Readonly<WorkerConfig>
     fetchMaxBytes: r.get(S.fetchMaxBytes),
     progressIntervalMs: r.get(S.progressIntervalMs),
     shutdownGraceMs: r.get(S.shutdownGraceMs),
+    probeMaxIntervalMs: r.get(S.probeMaxIntervalMs),
     verifyOnRetry: r.get(S.verifyOnRetry),
   });
 }

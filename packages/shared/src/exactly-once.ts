@@ -208,13 +208,25 @@ export function complete(record: RangeRecord, attempt: number, result: RangeResu
   return { ...record, state: 'done', result, error: null, updatedAt: now() };
 }
 
-/** The current attempt gave up (after its own retries); the leader requeues it after a backoff. */
-export function fail(record: RangeRecord, attempt: number, error: string): RangeRecord {
+/**
+ * The current attempt gave up. `range` (after its own retries): the range's failures grow and
+ * the leader requeues it after {@link failedRetryDelayMs}. `worker`: the worker's own setup
+ * failed it (attempt-fault.ts: its credentials, an endpoint it cannot reach); the failures do
+ * not grow and the leader requeues it at once, for another worker to take.
+ */
+export function fail(
+  record: RangeRecord,
+  attempt: number,
+  error: string,
+  fault: 'range' | 'worker' = 'range',
+): RangeRecord {
   checkAttempt(record, attempt);
   if (record.state === 'done') {
     throw new SluiceError(ErrorCodes.RANGE_STATE, 'range is already done', { retryable: false });
   }
-  return { ...record, state: 'failed', failures: record.failures + 1, error, updatedAt: now() };
+  if (fault === 'worker') return { ...record, state: 'failed', workerFault: true, error, updatedAt: now() };
+  const { workerFault: _, ...rest } = record;
+  return { ...rest, state: 'failed', failures: record.failures + 1, error, updatedAt: now() };
 }
 
 /** Invariant 2/7: a new attempt of a range that is not done. */
@@ -222,8 +234,9 @@ export function requeue(record: RangeRecord, reason: string): RangeRecord {
   if (record.state === 'done') {
     throw new SluiceError(ErrorCodes.RANGE_STATE, 'a done range is never requeued', { retryable: false });
   }
+  const { workerFault: _, ...rest } = record;
   return {
-    ...record,
+    ...rest,
     attempt: record.attempt + 1,
     state: 'planned',
     worker: null,
@@ -247,7 +260,7 @@ export function isStalled(record: RangeRecord, stallTimeoutMs: number, nowMs = D
 }
 
 /** Why a new attempt of a range exists (`RangeRecord.requeueReason`). */
-export type RequeueReason = 'worker-lost' | 'stalled' | 'failed' | 'operator' | 'queue-lost';
+export type RequeueReason = 'worker-lost' | 'stalled' | 'failed' | 'worker-fault' | 'operator' | 'queue-lost';
 
 /** What the leader knows about a range in flight when it supervises it. */
 export interface SupervisionFacts {
@@ -265,6 +278,7 @@ export interface SupervisionFacts {
  *  - worker-lost: `active` on a worker that is gone, or that registered again after it
  *    started the range (it lost its session and stopped that work);
  *  - stalled: `active` without progress for the stall timeout;
+ *  - worker-fault: `failed` by its worker's own fault ({@link fail}): at once, no backoff;
  *  - failed: `failed` for longer than {@link failedRetryDelayMs} of its failures.
  */
 export function requeueReason(record: RangeRecord, facts: SupervisionFacts): RequeueReason | null {
@@ -276,6 +290,7 @@ export function requeueReason(record: RangeRecord, facts: SupervisionFacts): Req
     }
   }
   if (isStalled(record, facts.stallTimeoutMs, facts.nowMs)) return 'stalled';
+  if (record.state === 'failed' && record.workerFault === true) return 'worker-fault';
   if (
     record.state === 'failed' &&
     facts.nowMs - Date.parse(record.updatedAt) >= failedRetryDelayMs(record.failures)

@@ -4,6 +4,7 @@
  * `shared` stays out, so this list is the contract between the packages and a rename shows up
  * in review. Shared's own tests import such names from their module.
  */
+export { type AttemptFault, classifyAttemptFailure } from './attempt-fault.ts';
 export { createRedis, redactUrl } from './clients.ts';
 export {
   type CommonConfig,
@@ -181,6 +182,7 @@ export {
   type PutJsonOptions,
   putJson,
 } from './s3/s3-requests.ts';
+export { probeDestinationWrite, type WriteProbeOptions } from './s3/write-probe.ts';
 export { readSecretFile } from './secret-file.ts';
 export {
   bucketNameProblem,

@@ -96,7 +96,13 @@ export interface RangeRecord {
   failures: number;
   /** Last error, for the operator. */
   error: string | null;
-  /** Why the current attempt exists when it is a requeue (`worker-lost`, `stalled`, `failed`, `operator`, `queue-lost`). */
+  /**
+   * True while the range is `failed` by its worker's own fault (credentials, an unreachable
+   * endpoint: attempt-fault.ts): `failures` did not grow and the leader requeues it at once.
+   * Absent otherwise.
+   */
+  workerFault?: boolean;
+  /** Why the current attempt exists when it is a requeue (`worker-lost`, `stalled`, `failed`, `worker-fault`, `operator`, `queue-lost`). */
   requeueReason: string | null;
   result: RangeResult | null;
 }
@@ -160,6 +166,14 @@ export interface WorkerRegistration {
   concurrency: number;
   httpAddress: string | null;
   startedAt: string;
+  /**
+   * False while the worker takes no jobs because its own attempts failed (its credentials, an
+   * endpoint it cannot reach) and its probe has not passed yet. Absent in registrations of
+   * releases before it: ready.
+   */
+  ready?: boolean;
+  /** Why it is not ready; null or absent when ready. */
+  notReadyReason?: string | null;
 }
 
 /** `/sluice/leader` and election candidates. */

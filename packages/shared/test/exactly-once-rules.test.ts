@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import {
   commitTotals,
   ErrorCodes,
+  fail,
   failedRetryDelayMs,
   isSluiceError,
   jobRequeueReason,
@@ -18,6 +19,7 @@ import {
   type RangeResult,
   rangeId,
   rangeLabel,
+  requeue,
   requeueReason,
   requeueStillDue,
   TOPIC_DEFAULTS,
@@ -161,6 +163,37 @@ test('requeue reasons from the range node and its worker registration', () => {
 
   assert.equal(requeueReason(range(), { ...facts, workerSince: null }), null, 'planned: no worker yet');
   assert.equal(requeueReason(range({ state: 'done' }), { ...facts, nowMs: T_MS + 1e9 }), null);
+});
+
+test("a failure of the worker's own leaves the range's failures and backoff as they were; the range's own grows them", () => {
+  const facts = { nowMs: T_MS + 1_000, stallTimeoutMs: 60_000 };
+  const active = range({ state: 'active', worker: 'w1', startedAt: T, progressAt: T, failures: 2 });
+
+  const own = fail(active, 1, 'SLUICE_ERR_UNAUTHORIZED: S3 refused the credentials', 'worker');
+  assert.equal(own.state, 'failed');
+  assert.equal(own.failures, 2, 'not counted against the range');
+  assert.equal(own.error, 'SLUICE_ERR_UNAUTHORIZED: S3 refused the credentials');
+  // Requeued at the next pass, without the backoff of its earlier failures.
+  assert.equal(requeueReason({ ...own, updatedAt: T }, { ...facts, nowMs: T_MS }), 'worker-fault');
+  const next = requeue(own, 'worker-fault');
+  assert.equal(next.attempt, 2);
+  assert.equal(next.failures, 2);
+  assert.equal(next.workerFault, undefined, 'the new attempt carries no mark of the old fault');
+
+  const ranges = fail(next, 2, 'SLUICE_ERR_S3: bucket "b" does not exist');
+  assert.equal(ranges.failures, 3, "the range's own failure counts");
+  assert.equal(ranges.workerFault, undefined);
+  assert.equal(
+    requeueReason({ ...ranges, updatedAt: T }, { ...facts, nowMs: T_MS }),
+    null,
+    'backoff applies',
+  );
+  // A range failure after a worker fault of the same attempt (another worker's job) is the range's.
+  assert.equal(fail(own, 1, 'boom').workerFault, undefined);
+  assert.throws(
+    () => fail(active, 2, 'x', 'worker'),
+    (e) => isSluiceError(e, ErrorCodes.STALE_ATTEMPT),
+  );
 });
 
 test('requeue reasons from the queue', () => {

@@ -1,7 +1,8 @@
 /**
  * The worker's small HTTP surface: `GET /healthz` (the process is up), `GET /readyz` (it can
- * work: ZooKeeper session alive, Redis ready, BullMQ worker running; 503 with the reasons
- * otherwise) and `GET /metrics` (Prometheus text).
+ * work: ZooKeeper session alive, Redis ready, BullMQ worker running and not stopped by a failure
+ * of its own, own-fault-gate.ts; 503 with the reasons otherwise) and `GET /metrics` (Prometheus
+ * text).
  */
 
 import type { Logger } from '@sluice/shared';

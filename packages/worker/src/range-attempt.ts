@@ -80,12 +80,13 @@ export class RangeAttempt {
   }
 
   /**
-   * Marks the attempt failed (its last BullMQ attempt failed); the leader requeues it after a
-   * backoff. A stale attempt, a pruned node or a done range is left alone.
+   * Marks the attempt failed: by the range (its last BullMQ attempt failed; the leader requeues
+   * it after a backoff) or by this worker's own fault (requeued at once, failures unchanged). A
+   * stale attempt, a pruned node or a done range is left alone.
    */
-  async fail(error: unknown): Promise<void> {
+  async fail(error: unknown, fault: 'range' | 'worker' = 'range'): Promise<void> {
     try {
-      await this.#node.update((r) => fail(r, this.attempt, errorText(error)));
+      await this.#node.update((r) => fail(r, this.attempt, errorText(error), fault));
     } catch (err) {
       if (endsJobQuietly(err) !== null || isSluiceError(err, ErrorCodes.RANGE_STATE)) return;
       throw err;

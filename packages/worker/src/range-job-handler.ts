@@ -6,9 +6,17 @@
  * marked `failed` (invariant 7: the leader requeues it after a backoff and shows it to the
  * operator); a non-retryable error is thrown as `UnrecoverableError` so BullMQ stops at once.
  * An aborted job (shutdown, lost ZooKeeper session) writes nothing: the leader requeues it.
+ *
+ * A failure of the worker's own (attempt-fault.ts: its credentials, an endpoint it cannot
+ * reach) is not retried here: the range is marked failed by the worker's fault at once (the
+ * leader requeues it without backoff, its failures unchanged), and the {@link OwnFaultGate}
+ * stops this worker taking jobs until its probe passes. A job fetched while the gate is closed
+ * is handed back the same way without being acted on.
  */
 
 import {
+  type AttemptFault,
+  classifyAttemptFailure,
   ErrorCodes,
   errorText,
   isSluiceError,
@@ -19,6 +27,7 @@ import {
   SluiceError,
 } from '@sluice/shared';
 import { type Job, UnrecoverableError } from 'bullmq';
+import type { OwnFaultGate } from './own-fault-gate.ts';
 import type { RangeProcessor } from './range-processor.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
 
@@ -33,6 +42,15 @@ export interface RangeJobHandlerDeps {
   processor: RangeProcessor;
   log: Logger;
   metrics?: WorkerMetrics;
+  /** Failures of the worker's own close it; absent: every failure counts against the range. */
+  ownFaults?: {
+    gate: OwnFaultGate;
+    /** The check that passes once the fault is fixed, for the service and the job that failed. */
+    probe: (
+      service: Extract<AttemptFault, { kind: 'worker' }>['service'],
+      job: RangeJobData,
+    ) => () => Promise<void>;
+  };
 }
 
 function isRetryable(err: unknown): boolean {
@@ -42,7 +60,18 @@ function isRetryable(err: unknown): boolean {
 }
 
 export function createRangeJobHandler(deps: RangeJobHandlerDeps) {
-  const { processor, log, metrics } = deps;
+  const { processor, log, metrics, ownFaults } = deps;
+
+  /** Marks the range failed by this worker's fault and ends the job without BullMQ retries. */
+  const handBack = async (data: RangeJobData, err: unknown): Promise<never> => {
+    try {
+      await processor.recordFailure(data, err, 'worker');
+    } catch (zkErr) {
+      log.warn({ err: errorText(zkErr) }, 'could not mark range failed');
+    }
+    throw new UnrecoverableError(errorText(err));
+  };
+
   // Three parameters: BullMQ passes an AbortSignal only to processors that declare it.
   return async function handleRangeJob(
     job: Job<unknown, RangeJobOutcome>,
@@ -56,6 +85,11 @@ export function createRangeJobHandler(deps: RangeJobHandlerDeps) {
       metrics?.errors.inc({ kind: ErrorCodes.BAD_JOB });
       log.error({ jobId: job.id, err: errorText(err) }, 'bad job payload');
       throw new UnrecoverableError(errorText(err));
+    }
+    const closed = ownFaults?.gate.notReadyReason ?? null;
+    if (closed !== null) {
+      log.info({ jobId: job.id, range: rangeLabel(data) }, 'job taken while not ready; handed back');
+      await handBack(data, new SluiceError(ErrorCodes.UNAVAILABLE, `the worker is not ready: ${closed}`));
     }
     metrics?.activeRanges.inc();
     try {
@@ -72,6 +106,16 @@ export function createRangeJobHandler(deps: RangeJobHandlerDeps) {
       }
       const kind = isSluiceError(err) ? err.code : 'other';
       metrics?.errors.inc({ kind });
+      const fault = ownFaults ? classifyAttemptFailure(err) : { kind: 'range' as const };
+      if (ownFaults && fault.kind === 'worker') {
+        metrics?.ranges.inc({ outcome: 'worker-fault' });
+        log.error(
+          { jobId: job.id, range: rangeLabel(data), attempt: data.attempt, err },
+          'range attempt failed for a reason of this worker; the range goes to another worker',
+        );
+        ownFaults.gate.report({ reason: fault.reason, probe: ownFaults.probe(fault.service, data) });
+        await handBack(data, err);
+      }
       const retryable = isRetryable(err);
       const attempts = job.opts.attempts ?? 1;
       const last = !retryable || job.attemptsMade + 1 >= attempts;

@@ -101,11 +101,12 @@ export class RangeProcessor {
   }
 
   /**
-   * Marks the job's attempt failed in ZooKeeper (its last BullMQ attempt failed); the leader
-   * requeues it after a backoff. A stale attempt or a pruned node is left alone.
+   * Marks the job's attempt failed in ZooKeeper: by the range (its last BullMQ attempt failed;
+   * the leader requeues it after a backoff) or by this worker's own fault (requeued at once,
+   * the range's failures unchanged). A stale attempt or a pruned node is left alone.
    */
-  async recordFailure(job: RangeJobData, error: unknown): Promise<void> {
-    await new RangeAttempt(this.#deps.zk, job).fail(error);
+  async recordFailure(job: RangeJobData, error: unknown, fault: 'range' | 'worker' = 'range'): Promise<void> {
+    await new RangeAttempt(this.#deps.zk, job).fail(error, fault);
   }
 
   async #process(

@@ -76,6 +76,11 @@ export interface RangeReader {
    * KAFKA (retryable); or `signal.reason` when aborted.
    */
   read(range: ReadRange, signal?: AbortSignal): AsyncIterable<ReadBatch>;
+  /**
+   * One metadata request for `topic`: passes when the brokers answer this worker (the probe of
+   * a worker that could not reach Kafka). Throws SluiceError KAFKA otherwise.
+   */
+  probe?(topic: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -366,6 +371,14 @@ class KafkaRangeReader implements RangeReader {
         'log start lookup failed',
       );
       return null;
+    }
+  }
+
+  async probe(topic: string): Promise<void> {
+    try {
+      await kafkaMetadata(this.#client, [topic]);
+    } catch (err) {
+      throw kafkaError(err, this.#cfg, `answer a metadata request for "${topic}" (worker probe)`);
     }
   }
 

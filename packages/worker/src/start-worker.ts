@@ -4,9 +4,11 @@
  *
  * Order matters: the HTTP server first (so probes answer while the rest connects), then the
  * ZooKeeper registration (the leader must see the worker before it takes a range), then the
- * BullMQ worker. Stopping runs the other way: take no more jobs, let jobs in hand finish for
- * a grace period, abort the rest (BullMQ and the leader requeue them), close the ZooKeeper
- * session (the worker's node goes at once), close the clients.
+ * BullMQ worker, behind the {@link OwnFaultGate} that pauses it while a failure of the
+ * worker's own (its credentials, an endpoint it cannot reach) is not fixed. Stopping runs the
+ * other way: take no more jobs, let jobs in hand finish for a grace period, abort the rest
+ * (BullMQ and the leader requeue them), close the ZooKeeper session (the worker's node goes at
+ * once), close the clients.
  */
 import type { AddressInfo } from 'node:net';
 import {
@@ -15,7 +17,9 @@ import {
   createS3Client,
   errorText,
   type Logger,
+  probeDestinationWrite,
   RANGE_QUEUE_NAME,
+  type RangeJobData,
   SLUICE_VERSION,
   type WorkerConfig,
 } from '@sluice/shared';
@@ -23,6 +27,7 @@ import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createHealthServer, type Readiness } from './health-server.ts';
 import { S3ObjectStore } from './object-writer.ts';
+import { OwnFaultGate } from './own-fault-gate.ts';
 import { createRangeJobHandler, type RangeJobOutcome } from './range-job-handler.ts';
 import { RangeProcessor } from './range-processor.ts';
 import { createRangeReader, type RangeReader } from './range-reader.ts';
@@ -59,14 +64,17 @@ export async function startWorker(
   let bull: Worker<unknown, RangeJobOutcome> | null = null;
   let ownReader: RangeReader | null = null;
   let stopping: Promise<void> | null = null;
+  let gate: OwnFaultGate | null = null;
 
   const readiness = (): Readiness => {
     const reasons: string[] = [];
     if (stopping) reasons.push('shutting down');
     if (!presence?.alive) reasons.push('zookeeper session is not alive');
     if (redis?.status !== 'ready') reasons.push(`redis connection is ${redis?.status ?? 'not open'}`);
-    if (!bull?.isRunning()) reasons.push('queue worker is not running');
-    else if (bull.isPaused()) reasons.push('queue worker is paused (zookeeper session lost)');
+    // A paused BullMQ worker does not count as running: name why it is paused first.
+    if (gate?.notReadyReason) reasons.push(`taking no jobs until a probe passes: ${gate.notReadyReason}`);
+    else if (bull?.isPaused()) reasons.push('queue worker is paused (zookeeper session lost)');
+    else if (!bull?.isRunning()) reasons.push('queue worker is not running');
     return { ready: reasons.length === 0, reasons };
   };
 
@@ -76,6 +84,7 @@ export async function startWorker(
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       log.info('stopping');
+      await gate?.stop();
       if (bull) {
         const closing = bull.close();
         const timer = setTimeout(() => {
@@ -152,10 +161,34 @@ export async function startWorker(
       metrics,
     });
 
+    // Failures of this worker's own stop it taking jobs until a probe passes (issue 15, point 3).
+    const ownFaults = new OwnFaultGate({
+      pause: async () => {
+        await bull?.pause(true);
+      },
+      resume: async () => {
+        if (!stopping && registered.alive && bull?.isPaused()) await bull.resume();
+      },
+      publish: (ready, reason) => registered.setReadiness(ready, reason),
+      maxDelayMs: config.probeMaxIntervalMs,
+      log,
+    });
+    gate = ownFaults;
+    const probe = (service: 's3' | 'kafka', job: RangeJobData) =>
+      service === 's3'
+        ? () =>
+            probeDestinationWrite(s3, job.topic, job.output, {
+              conditionalWrites: config.s3.conditionalWrites,
+              writer: config.id,
+            })
+        : async () => {
+            await reader.probe?.(job.topic);
+          };
+
     redis = createRedis(config, 'worker');
     const worker = new Worker<unknown, RangeJobOutcome>(
       RANGE_QUEUE_NAME,
-      createRangeJobHandler({ processor, log, metrics }),
+      createRangeJobHandler({ processor, log, metrics, ownFaults: { gate: ownFaults, probe } }),
       {
         connection: redis,
         prefix: config.queuePrefix,
@@ -175,7 +208,8 @@ export async function startWorker(
       worker.pause(true).catch((err) => log.warn({ err: errorText(err) }, 'queue pause failed'));
     });
     registered.on('restored', () => {
-      if (!stopping && worker.isPaused()) {
+      // Still closed for a fault of its own: the gate resumes once its probe passes.
+      if (!stopping && worker.isPaused() && ownFaults.notReadyReason === null) {
         worker.resume().catch((err) => log.warn({ err: errorText(err) }, 'queue resume failed'));
       }
     });

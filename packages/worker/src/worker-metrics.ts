@@ -6,7 +6,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 export class WorkerMetrics {
   readonly registry = new Registry();
-  /** Ranges finished, by outcome: written, committed-earlier, already-done, stale, gone, failed, aborted. */
+  /** Ranges finished, by outcome: written, committed-earlier, already-done, stale, gone, failed, worker-fault, aborted. */
   readonly ranges: Counter<'outcome'>;
   readonly records: Counter;
   /** `raw`: encoded bytes before compression; `stored`: bytes stored in S3. */

@@ -44,6 +44,7 @@ export class WorkerPresence extends EventEmitter {
   #session: ZkSession;
   #stopped = false;
   #restoring: Promise<void> | null = null;
+  #publishing: Promise<void> = Promise.resolve();
 
   private constructor(opts: RegisterWorkerOptions, session: ZkSession) {
     super();
@@ -101,6 +102,23 @@ export class WorkerPresence extends EventEmitter {
         delay = Math.min(delay * 2, 10_000);
       }
     }
+  }
+
+  /**
+   * Publishes whether the worker takes jobs (own-fault-gate.ts) in its node, for the status
+   * page; a node re-created after a lost session carries it too. Writes are serialized so the
+   * node ends with the last state asked for.
+   */
+  setReadiness(ready: boolean, reason: string | null): Promise<void> {
+    this.#opts.registration = { ...this.#opts.registration, ready, notReadyReason: reason };
+    this.#publishing = this.#publishing
+      .catch(() => {})
+      .then(async () => {
+        if (!this.alive) return;
+        const data = encodeJson(this.#opts.registration);
+        await this.#session.set(workerPath(this.#opts.registration.id), data, -1);
+      });
+    return this.#publishing;
   }
 
   /** Closes the session: the node goes at once, and nothing is re-created. */

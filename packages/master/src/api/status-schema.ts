@@ -208,6 +208,12 @@ export const statusSchema = {
           activeRanges: { type: 'integer' },
           startedAt: { type: 'string' },
           uptimeSeconds: { type: 'number', description: 'Since the worker registered.' },
+          ready: {
+            type: 'boolean',
+            description:
+              'False while the worker takes no jobs because its own attempts failed (its credentials, an endpoint it cannot reach) and its probe has not passed yet.',
+          },
+          notReadyReason: { type: ['string', 'null'], description: 'Why it is not ready; null when ready.' },
           lastHeartbeat: {
             type: ['string', 'null'],
             description:
@@ -224,6 +230,8 @@ export const statusSchema = {
           'startedAt',
           'uptimeSeconds',
           'lastHeartbeat',
+          'ready',
+          'notReadyReason',
         ],
       },
     },

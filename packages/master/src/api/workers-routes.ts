@@ -17,8 +17,25 @@ export const workerViewSchema = {
     httpAddress: { type: ['string', 'null'] },
     startedAt: { type: 'string', format: 'date-time' },
     activeRanges: { type: 'integer', description: 'Ranges whose current attempt is active on this worker.' },
+    ready: {
+      type: 'boolean',
+      description:
+        'False while its own attempts failed (credentials, unreachable endpoint) and its probe has not passed.',
+    },
+    notReadyReason: { type: ['string', 'null'], description: 'Why it is not ready; null when ready.' },
   },
-  required: ['id', 'host', 'pid', 'version', 'concurrency', 'httpAddress', 'startedAt', 'activeRanges'],
+  required: [
+    'id',
+    'host',
+    'pid',
+    'version',
+    'concurrency',
+    'httpAddress',
+    'startedAt',
+    'activeRanges',
+    'ready',
+    'notReadyReason',
+  ],
 } as const;
 
 export const workerListSchema = {

@@ -55,6 +55,11 @@ export function statusText(s: StatusAnswer): string {
       );
     }
   }
+  const notReady = (s.workers ?? []).filter((w) => w.ready === false);
+  if (notReady.length > 0) {
+    lines.push('', 'workers taking no jobs until their probe passes (fix their own setup):');
+    for (const w of notReady) lines.push(`  ${w.id}: ${w.notReadyReason ?? 'not ready'}`);
+  }
   const gaps = s.gaps ?? [];
   if (gaps.length > 0) {
     lines.push('', 'offsets lost to retention before they were read:');

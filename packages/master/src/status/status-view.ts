@@ -15,6 +15,7 @@ import { RECENT_FAILURES, type StatusAnswer } from '../api/status-schema.ts';
 import type { KafkaTopicView } from '../kafka/kafka-view.ts';
 import type { TimeQuery } from '../kafka/record-times.ts';
 import type { PartitionFlight } from '../stores/partition-reader.ts';
+import { workerReadiness } from '../stores/worker-registrations.ts';
 import type { integrityTopicProperties } from './integrity-status.ts';
 import { expectedStartOffset, lagOf, rangeCounts, rangeIdOf } from './partition-view.ts';
 import type { RatePoint, ThroughputView } from './throughput.ts';
@@ -223,6 +224,7 @@ export function buildStatus(input: StatusInput): Status {
       startedAt: w.startedAt,
       uptimeSeconds: Number.isFinite(started) ? Math.max(0, Math.round((nowMs - started) / 1000)) : 0,
       lastHeartbeat: active.get(w.id)?.heartbeat ?? null,
+      ...workerReadiness(w),
     };
   });
 

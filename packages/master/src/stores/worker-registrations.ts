@@ -12,6 +12,8 @@ import {
 } from '@sluice/shared';
 
 export interface WorkerView extends WorkerRegistration {
+  ready: boolean;
+  notReadyReason: string | null;
   /** Ranges in flight whose current attempt is active on this worker. */
   activeRanges: number;
 }
@@ -27,6 +29,12 @@ export async function readWorkers(zk: ZkSession): Promise<WorkerRegistration[]> 
   return out;
 }
 
+/** A registration's readiness; registrations of releases before it are ready. */
+export function workerReadiness(w: WorkerRegistration): { ready: boolean; notReadyReason: string | null } {
+  const ready = w.ready !== false;
+  return { ready, notReadyReason: ready ? null : (w.notReadyReason ?? 'not ready') };
+}
+
 /** Pure: registrations plus their active range counts. */
 export function workerViews(
   workers: readonly WorkerRegistration[],
@@ -36,5 +44,5 @@ export function workerViews(
   for (const r of ranges) {
     if (r.state === 'active' && r.worker) active.set(r.worker, (active.get(r.worker) ?? 0) + 1);
   }
-  return workers.map((w) => ({ ...w, activeRanges: active.get(w.id) ?? 0 }));
+  return workers.map((w) => ({ ...w, ...workerReadiness(w), activeRanges: active.get(w.id) ?? 0 }));
 }

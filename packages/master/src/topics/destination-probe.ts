@@ -12,32 +12,26 @@
  *   3. a DELETE of that object: nothing is left behind (the audit ignores probe keys in case a
  *      crash comes between 2 and 3).
  *
+ * The steps are shared/s3/write-probe.ts's, which workers run with their own credentials too.
+ *
  * What the destination's owner must fix (a missing bucket, a permission) becomes
  * SLUICE_ERR_DESTINATION_UNUSABLE (422) naming the bucket and what to do; S3 being unreachable
- * stays SLUICE_ERR_S3 (503: try again). Workers' credentials are not checked here.
+ * stays SLUICE_ERR_S3 (503: try again). Workers' credentials are checked by their readiness.
  */
-import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
-  deleteKeys,
   ErrorCodes,
-  encryptionHeaders,
-  headBucket,
   type OutputSpec,
-  probeKey,
-  putJson,
+  probeDestinationWrite,
   SluiceError,
+  type WriteProbeOptions,
 } from '@sluice/shared';
 
 /** Checks that a topic's destination can be written; throws the SluiceError to answer with. */
 export type DestinationCheck = (topic: string, spec: OutputSpec) => Promise<void>;
 
-export interface DestinationProbeOptions {
-  /** The server has conditional writes (SLUICE_S3_CONDITIONAL_WRITES). */
-  conditionalWrites: boolean;
-  /** Who writes the probe (the master's id), named in the probe object. */
-  writer: string;
-}
+/** The probe's settings (the master's id as writer). */
+export type DestinationProbeOptions = WriteProbeOptions;
 
 /**
  * The error to answer with for a failed probe step: the caller's problem (422) when the
@@ -61,24 +55,8 @@ export function destinationProblem(err: unknown, topic: string, spec: OutputSpec
 /** A {@link DestinationCheck} that probes with the given S3 client (see the file comment). */
 export function destinationProbe(s3: S3Client, opts: DestinationProbeOptions): DestinationCheck {
   return async (topic, spec) => {
-    const { bucket, prefix } = spec.destination;
-    const key = probeKey(prefix, topic, `${Date.now()}-${randomBytes(6).toString('hex')}`);
     try {
-      await headBucket(s3, bucket);
-      // Without conditional writes a plain PUT: the key is unique, there is nothing to guard.
-      await putJson(
-        s3,
-        bucket,
-        key,
-        { probe: 'Sluice checks it may write here; deleted at once', writer: opts.writer },
-        {
-          create: opts.conditionalWrites,
-          conditionalWrites: opts.conditionalWrites,
-          encryption: encryptionHeaders(spec),
-          op: 'PutObject (write probe)',
-        },
-      );
-      await deleteKeys(s3, bucket, [key]);
+      await probeDestinationWrite(s3, topic, spec, opts);
     } catch (err) {
       throw destinationProblem(err, topic, spec);
     }

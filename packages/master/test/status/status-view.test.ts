@@ -140,6 +140,8 @@ test('lag in records and time, where each partition is stuck, failures, gaps and
         concurrency: 2,
         httpAddress: null,
         startedAt: 'garbage',
+        ready: false,
+        notReadyReason: 'SLUICE_ERR_UNAUTHORIZED: S3 refused the credentials',
       },
     ],
     queue: { queue: null, queueError: 'Redis did not answer' },
@@ -201,6 +203,14 @@ test('lag in records and time, where each partition is stuck, failures, gaps and
     [
       ['w1', 1, 3600, '2026-11-25T09:59:55.000Z'],
       ['w2', 0, 0, null],
+    ],
+  );
+  // A registration without readiness (an older worker) is ready; a worker stopped by a fault of its own says why.
+  assert.deepEqual(
+    s.workers.map((w) => [w.id, w.ready, w.notReadyReason]),
+    [
+      ['w1', true, null],
+      ['w2', false, 'SLUICE_ERR_UNAUTHORIZED: S3 refused the credentials'],
     ],
   );
   assert.equal(s.queueError, 'Redis did not answer');

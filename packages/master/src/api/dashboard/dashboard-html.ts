@@ -52,7 +52,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <section class="panel">
       <div class="panel-head"><h2>Workers</h2><div class="hint" id="queue"></div></div>
       <table class="grid" id="workers">
-        <thead><tr><th>Worker</th><th>Host</th><th class="num">Active</th><th class="num">Uptime</th><th>Last progress</th></tr></thead>
+        <thead><tr><th>Worker</th><th>Host</th><th class="num">Active</th><th class="num">Uptime</th><th>Last progress</th><th>Ready</th></tr></thead>
         <tbody></tbody>
       </table>
     </section>

@@ -297,7 +297,7 @@ export const DASHBOARD_JS = `'use strict';
     var body = $('workers').tBodies[0];
     clear(body);
     var nowMs = Date.parse(s.generatedAt);
-    if (s.workers.length === 0) body.appendChild(el('tr', null, [el('td', { cls: 'empty', colSpan: 5, text: 'No worker is alive.' })]));
+    if (s.workers.length === 0) body.appendChild(el('tr', null, [el('td', { cls: 'empty', colSpan: 6, text: 'No worker is alive.' })]));
     s.workers.forEach(function (w) {
       body.appendChild(el('tr', null, [
         td(w.id, 'mono', 'version ' + w.version + (w.httpAddress ? ' · ' + w.httpAddress : '')),
@@ -305,6 +305,7 @@ export const DASHBOARD_JS = `'use strict';
         td(w.activeRanges + ' / ' + w.concurrency, 'num'),
         td(fmtDuration(w.uptimeSeconds * 1000), 'num'),
         td(w.lastHeartbeat ? fmtAgo(w.lastHeartbeat, nowMs) : 'idle', w.lastHeartbeat ? '' : 'muted'),
+        w.ready === false ? td('not ready: ' + (w.notReadyReason || 'unknown'), 'err') : td('ready', 'muted'),
       ]));
     });
     var q = s.queue;
