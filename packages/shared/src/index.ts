@@ -32,11 +32,13 @@ export {
   decideJob,
   fail,
   failedRetryDelayMs,
+  followOutput,
   gapOffsetsOf,
   isStalled,
   type JobDecision,
   jobRequeueReason,
   keysToRemove,
+  mayFollowOutput,
   newPartitionState,
   newRange,
   newRanges,
@@ -50,6 +52,7 @@ export {
   requeueStillDue,
   type StartSpan,
   type SupervisionFacts,
+  sameOutput,
   start,
 } from './exactly-once.ts';
 export { jsonlLineHead, parseJsonlLineHead } from './jsonl-line.ts';
@@ -110,12 +113,15 @@ export {
 export { createLogger, type Logger } from './logger.ts';
 export { mapLimit } from './map-limit.ts';
 export {
+  abandonedFolder,
+  abandonedRecordKey,
   bucketFolder,
   commitRecordKey,
   commitsFolder,
   contentEncoding,
   contentType,
   dataObjectKey,
+  isAbandonedKey,
   isProbeKey,
   parseCommitRecordKey,
   parseDataObjectName,
@@ -151,6 +157,8 @@ export {
   rangeOfJob,
 } from './range-job.ts';
 export {
+  type AbandonedRange,
+  type AbandonedRecord,
   type CommitRecord,
   decodeJson,
   encodeJson,
@@ -209,6 +217,9 @@ export {
 } from './topic-config.ts';
 export { SLUICE_VERSION } from './version.ts';
 export {
+  ABANDONED_PATH,
+  abandonedPath,
+  abandonedTopicPath,
   auditStatePath,
   BASE_PATHS,
   ELECTION_PATH,

@@ -29,6 +29,8 @@ import {
   isSluiceError,
   type Logger,
   listOpenUploads,
+  type OutputSpec,
+  outputSpecOf,
   parseRangeId,
   type RangeState,
   RETRIES_PATH,
@@ -39,7 +41,7 @@ import type { FencedWriter } from '../leadership/fenced-writer.ts';
 import type { MasterMetrics } from '../status/metrics.ts';
 import type { PartitionCache } from './partition-cache.ts';
 import type { RegisteredTopic } from './planning-loop.ts';
-import { type LineRange, RangeSupervision, readRange } from './range-engine.ts';
+import { followOutputOf, type LineRange, RangeSupervision, readRange } from './range-engine.ts';
 import type { RangeEnqueuer, RangeQueue } from './range-enqueuer.ts';
 import { topicLine } from './range-line.ts';
 
@@ -152,8 +154,28 @@ export class Supervisor {
     const stopped = () => this.#stopped;
     await this.#engine.supervise(ranges, stopped);
     if (this.#stopped) return;
+    await this.#follow(ranges);
+    if (this.#stopped) return;
     const live = await this.#engine.workersLeft();
     if (live) await this.#engine.heldJobs(ranges, live, stopped);
+  }
+
+  /**
+   * Ranges that never wrote a byte follow their topic's changed output (a PATCHed
+   * destination): see `mayFollowOutput`. A deleting topic's ranges stay as they are.
+   */
+  async #follow(ranges: readonly LineRange[]): Promise<void> {
+    const outputs = new Map<string, OutputSpec>();
+    for (const t of this.#o.topics()) {
+      if (t.record.state !== 'deleting') outputs.set(t.record.topic, outputSpecOf(t.record));
+    }
+    if (outputs.size === 0) return;
+    await followOutputOf(
+      this.#engine,
+      ranges,
+      (topic) => outputs.get(topic) ?? null,
+      () => this.#stopped,
+    );
   }
 
   /** Operator requests under /sluice/retries: requeue each range (unless done), then remove the request. */
