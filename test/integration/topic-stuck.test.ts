@@ -107,7 +107,11 @@ async function queuedJobs(topic: string): Promise<string[]> {
   }
 }
 
-async function register(t: TestTopic, bucket: string): Promise<void> {
+/** Registers the topic (201); returns where each partition starts (`starts` of the answer). */
+async function register(
+  t: TestTopic,
+  bucket: string,
+): Promise<Array<{ partition: number; startOffset: string; resumed: boolean }>> {
   const res = await api.post('/api/v1/topics', {
     topic: t.name,
     destination: { bucket, prefix },
@@ -116,6 +120,7 @@ async function register(t: TestTopic, bucket: string): Promise<void> {
     flushIntervalMs: 300,
   });
   assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body.starts;
 }
 
 interface RangeView {
@@ -292,10 +297,19 @@ test('a forced DELETE of a topic whose destination works also leaves the record 
   } finally {
     worker = await cluster.startWorker();
   }
-  // Registered again into the same bucket: everything is copied now, the audit is clean,
-  // lists the abandoned ranges once (two copies read), and the record in S3 is no extra object.
-  await register(topic, bucket);
-  await waitCommitted(api, topic.name, await highWatermarks(topic.admin, topic.name));
+  // Registered again into the same bucket, it resumes after the abandoned offsets as after
+  // commit records (a done range above an abandoned one must not be copied twice); the audit
+  // is clean, lists the abandoned ranges once (two copies read), and the record in S3 is no
+  // extra object.
+  const hw = await highWatermarks(topic.admin, topic.name);
+  const starts = await register(topic, bucket);
+  assert.deepEqual(
+    [...starts].sort((a, b) => a.partition - b.partition),
+    [...hw]
+      .sort(([a], [b]) => a - b)
+      .map(([partition, o]) => ({ partition, startOffset: o.toString(), resumed: true })),
+  );
+  await waitCommitted(api, topic.name, hw);
   const audit = await api.get(`/api/v1/topics/${topic.name}/audit`);
   assert.equal(audit.body.ok, true, JSON.stringify(audit.body.findings));
   const spans = (audit.body.abandoned as Array<{ start: string; end: string }>).reduce(
