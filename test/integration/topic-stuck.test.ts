@@ -31,9 +31,8 @@ import { Queue } from 'bullmq';
 import { apiClient } from '../helpers/api.ts';
 import { type Api, verifyEnd, waitCommitted } from '../helpers/end-check.ts';
 import { createTopic, highWatermarks, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
-import { produceAll } from '../helpers/load.ts';
+import { produceTagged } from '../helpers/load.ts';
 import { type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
-import { makeEvents, type ProducedRecord } from '../helpers/records.ts';
 import { createBucket, getText, s3Client } from '../helpers/s3.ts';
 import { ZkView } from '../helpers/zk-view.ts';
 
@@ -74,11 +73,7 @@ async function newTopic(name: string): Promise<TestTopic> {
   return t;
 }
 
-async function produce(t: TestTopic, count: number, tag: string): Promise<ProducedRecord[]> {
-  const events = makeEvents(count, { startMs: Date.now(), spanMs: 60_000, partitions: 2, prefix: tag });
-  await produceAll(t.producer, t.name, events);
-  return events;
-}
+const produce = produceTagged;
 
 /** Every object deleted, then DeleteBucket, as an operator would; done when S3 says the bucket is gone. */
 async function removeBucket(bucket: string): Promise<void> {

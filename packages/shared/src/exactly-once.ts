@@ -255,20 +255,6 @@ export type RequeueReason =
   | 'queue-lost'
   | 'destination-changed';
 
-/** JSON with object keys sorted, so that two snapshots compare by content, not key order. */
-function canonicalJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : x,
-  );
-}
-
-/** The two output snapshots name the same objects with the same bytes (every field, any key order). */
-export function sameOutput(a: OutputSpec, b: OutputSpec): boolean {
-  return canonicalJson(a) === canonicalJson(b);
-}
-
 /**
  * Invariants 3 and 4 after a topic's output changed (issue 15: a range planned for a bucket
  * that is gone must not hold the in-flight limit for ever): may the range drop its snapshot
@@ -281,7 +267,10 @@ export function sameOutput(a: OutputSpec, b: OutputSpec): boolean {
  *    it is uploaded, and the version-checked write of the new attempt makes every later
  *    `recordKeys` of an older attempt fail, so no data object of the range exists or can
  *    appear under the old snapshot;
- *  - its snapshot differs from `current`.
+ *  - the destination (bucket or prefix) of its snapshot differs from `current`'s. A change of
+ *    format, compression or the like alone applies to ranges planned afterwards, as a PATCH
+ *    says; a new destination is the way out of one that stopped working, so the ranges follow
+ *    it, taking the whole current output with it.
  * Keys of a range that may have written stay what they were: such a range keeps its snapshot.
  */
 export function mayFollowOutput(
@@ -290,7 +279,8 @@ export function mayFollowOutput(
 ): boolean {
   if (record.state !== 'planned' && record.state !== 'failed') return false;
   if (record.keys.length > 0) return false;
-  return !sameOutput(record.output, current);
+  const from = record.output.destination;
+  return from.bucket !== current.destination.bucket || from.prefix !== current.destination.prefix;
 }
 
 /**

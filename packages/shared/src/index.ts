@@ -52,7 +52,6 @@ export {
   requeueStillDue,
   type StartSpan,
   type SupervisionFacts,
-  sameOutput,
   start,
 } from './exactly-once.ts';
 export { jsonlLineHead, parseJsonlLineHead } from './jsonl-line.ts';

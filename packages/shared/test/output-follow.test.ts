@@ -14,7 +14,6 @@ import {
   type OutputSpec,
   type RangeRecord,
   requeue,
-  sameOutput,
   TOPIC_DEFAULTS,
 } from '@sluice/shared';
 
@@ -69,17 +68,15 @@ test('a range that may have written, or may be writing, keeps its snapshot', () 
   assert.equal(mayFollowOutput(range(), old), false, 'nothing to follow when the output is unchanged');
 });
 
-test('any output field counts, in any key order', () => {
-  assert.equal(sameOutput(old, { ...old }), true);
-  const reordered = {
-    ...old,
-    partitionBy: { granularity: 'hour', field: 'ts', kind: 'event-time' },
-  } as OutputSpec;
-  assert.equal(sameOutput(old, reordered), true, 'key order is not a change');
-  assert.equal(sameOutput(old, { ...old, destination: { bucket: 'gone', prefix: 'other' } }), false);
-  assert.equal(sameOutput(old, { ...old, compression: 'zstd' }), false);
-  assert.equal(sameOutput(old, { ...old, partitionBy: { kind: 'none' } }), false);
-  assert.equal(mayFollowOutput(range(), { ...old, format: 'raw' }), true, 'a format change is followed too');
+test('only a new destination is followed; it takes the whole current output', () => {
+  assert.equal(
+    mayFollowOutput(range(), { ...old, format: 'raw' }),
+    false,
+    'a format change alone applies to ranges planned afterwards',
+  );
+  const elsewhere = { ...old, format: 'raw', destination: { bucket: 'gone', prefix: 'moved' } } as OutputSpec;
+  assert.equal(mayFollowOutput(range(), elsewhere), true, 'a new prefix is a new destination');
+  assert.deepEqual(followOutput(range(), elsewhere).output, elsewhere);
 });
 
 test('the followed range is a new attempt with the new snapshot, its old failures forgotten', () => {

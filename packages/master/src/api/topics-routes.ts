@@ -201,7 +201,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         tags: ['topics'],
         summary: 'Change a topic’s policy, or pause and resume it',
         description:
-          'Changes apply to ranges planned afterwards. A topic being deleted takes no changes (409). A new destination is proved writable first, as at registration (422).',
+          'Changes apply to ranges planned afterwards; after a destination change, ranges that have not written anything yet (planned or failed, no object started) follow it under a new attempt. A topic being deleted takes no changes (409). A new destination is proved writable first, as at registration (422).',
         security: bearerSecurity,
         params: topicParamsSchema,
         body: topicPatchBodySchema,

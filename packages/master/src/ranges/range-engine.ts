@@ -304,6 +304,22 @@ export class RangeSupervision {
   }
 
   /**
+   * The range's next record, written fenced at the version read. False when the node changed
+   * or went meanwhile: nothing was written, the next pass decides again.
+   */
+  async #setAt(now: LineRange, next: RangeRecord): Promise<boolean> {
+    try {
+      await this.#o.writer.multi([
+        { op: 'set', path: now.path, data: encodeJson(next), version: now.version },
+      ]);
+      return true;
+    } catch (err) {
+      if (isBadVersion(err) || isNoNode(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
    * The range takes `output` under a new attempt when it still may (re-read: nothing written,
    * `mayFollowOutput`), written fenced at the version read; then the old job goes and the new
    * attempt's is enqueued. False when it may not, or changed meanwhile.
@@ -313,14 +329,7 @@ export class RangeSupervision {
     if (!now || !mayFollowOutput(now.record, output)) return false;
     const rec = now.record;
     const next = followOutput(rec, output);
-    try {
-      await this.#o.writer.multi([
-        { op: 'set', path: now.path, data: encodeJson(next), version: now.version },
-      ]);
-    } catch (err) {
-      if (isBadVersion(err) || isNoNode(err)) return false;
-      throw err;
-    }
+    if (!(await this.#setAt(now, next))) return false;
     await this.#o.enqueuer.removeJob(lineJobId(r.line, rec));
     this.#o.onRequeue?.('destination-changed');
     this.#o.log.info(
@@ -348,14 +357,7 @@ export class RangeSupervision {
     if (!now || !requeueStillDue(r, now, reason)) return;
     const rec = now.record;
     const next = requeue(rec, reason);
-    try {
-      await this.#o.writer.multi([
-        { op: 'set', path: now.path, data: encodeJson(next), version: now.version },
-      ]);
-    } catch (err) {
-      if (isBadVersion(err) || isNoNode(err)) return; // changed meanwhile: the next pass decides
-      throw err;
-    }
+    if (!(await this.#setAt(now, next))) return;
     this.#o.enqueuer.forget(lineJobId(r.line, rec));
     this.#o.onRequeue?.(reason);
     this.#o.log.warn(

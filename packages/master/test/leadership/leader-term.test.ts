@@ -20,11 +20,10 @@ import {
   rangePath,
   type TopicRecord,
   topicPath,
-  type WorkerRegistration,
   workerPath,
   type ZkSession,
 } from '@sluice/shared';
-import { eventually, rangeResult, topicRecord } from '@sluice/test-kit';
+import { eventually, rangeResult, topicRecord, workerRegistration } from '@sluice/test-kit';
 import { leaderTerm } from '../helpers/leader-fixture.ts';
 
 async function readJson<T>(s: ZkSession, path: string): Promise<T> {
@@ -47,6 +46,14 @@ async function work(
   const path = rangePath({ topic, partition, start, end });
   const node = await s.get(path);
   await s.set(path, encodeJson(fn(decodeJson<RangeRecord>(node?.data, path))), node!.version);
+}
+
+/** A worker registered (ephemeral node) since a minute ago, on a session of its own. */
+async function liveWorker(zk: { session(): Promise<ZkSession> }, id: string) {
+  const session = await zk.session();
+  const reg = workerRegistration(id, new Date(Date.now() - 60_000).toISOString());
+  await session.create(workerPath(id), encodeJson(reg), { ephemeral: true });
+  return { session, reg };
 }
 
 function done(r: RangeRecord): RangeRecord {
@@ -211,18 +218,7 @@ test('the supervisor requeues ranges of a lost worker, stalled and failed ranges
   const record = (start: bigint) => readJson<RangeRecord>(s, rangePath(at(start)));
 
   // A worker registers, starts [0,100), and dies.
-  const ws = await zk.session();
-  const reg: WorkerRegistration = {
-    v: 1,
-    id: 'w1',
-    host: 'h',
-    pid: 1,
-    version: 'x',
-    concurrency: 1,
-    httpAddress: null,
-    startedAt: new Date(Date.now() - 60_000).toISOString(),
-  };
-  await ws.create(workerPath('w1'), encodeJson(reg), { ephemeral: true });
+  const { session: ws, reg } = await liveWorker(zk, 'w1');
   const active = (r: RangeRecord): RangeRecord => {
     const now = new Date().toISOString();
     return { ...r, state: 'active', worker: 'w1', startedAt: now, progressAt: now, updatedAt: now };
@@ -321,18 +317,7 @@ test('after a destination change, ranges that never wrote follow it under a new 
     error: 'NoSuchBucket',
     updatedAt: failedAt,
   }));
-  const ws = await zk.session();
-  const reg: WorkerRegistration = {
-    v: 1,
-    id: 'w1',
-    host: 'h',
-    pid: 1,
-    version: 'x',
-    concurrency: 1,
-    httpAddress: null,
-    startedAt: new Date(Date.now() - 60_000).toISOString(),
-  };
-  await ws.create(workerPath('w1'), encodeJson(reg), { ephemeral: true });
+  const { session: ws } = await liveWorker(zk, 'w1');
   const now = new Date().toISOString();
   await work(s, 'orders', 0, 200n, 300n, (r) => ({
     ...r,
