@@ -12,7 +12,9 @@
  *  - supervise ({@link RangeSupervision}, invariant 7): worker lost (gone, or registered
  *    again since it started the range), stalled, failed past its backoff, a planned range
  *    whose job a departed worker holds, a range whose job the queue lost; each requeue is a
- *    fenced write of `requeue(record, reason)` at the version read, then the new attempt's job.
+ *    fenced write of `requeue(record, reason)` at the version read, then the new attempt's job;
+ *  - follow (`followOutputOf`): a topic range that never wrote takes a changed destination
+ *    under a new attempt (`followOutput`), the superseded job removed.
  *
  * Callers own the rest: which lines exist and when passes run (planning-loop.ts, tracker.ts,
  * supervisor.ts for topics; replay-runner.ts for replays).
@@ -379,7 +381,7 @@ export class RangeSupervision {
 
 /**
  * Issue 15: ranges of a topic line that never wrote a byte take the topic's current output
- * (`mayFollowOutput`: planned or failed, no key recorded, another snapshot) under a new
+ * (`mayFollowOutput`: planned or failed, no key recorded, another destination) under a new
  * attempt, so a changed destination frees the ranges planned for the old one. Each is
  * re-read and written fenced at the version read; the old attempt's job is removed, the new
  * one enqueued. Returns how many followed.

@@ -8,6 +8,8 @@
  *  - stalled: `active` without progress for the stall timeout.
  *  - failed: `failed` ranges after `failedRetryDelayMs(failures)` since their last update.
  *  - operator: a request under `/sluice/retries/{rangeId}` (watched); removed once handled.
+ *  - destination-changed: at each sweep, a range that never wrote (planned or failed, no key
+ *    recorded) of a topic whose destination changed takes the new one (`mayFollowOutput`).
  *  - queue-lost: every reconcile interval, a `planned` or `active` range whose job is not in
  *    BullMQ (Redis lost its data, or a job vanished) is requeued. The worker of the new
  *    attempt recognises a range that was in fact finished by its commit record in S3.
