@@ -1,6 +1,6 @@
 /** Producing test records: all at once, or as a steady load while a test breaks things. */
 import type { Producer } from 'kafkajs';
-import type { ProducedRecord } from './records.ts';
+import { makeEvents, type ProducedRecord } from './records.ts';
 
 export function toHeaders(h: Array<[string, string]>): Record<string, string[]> {
   // kafkajs sends a header key with an array value as repeated headers, in order.
@@ -30,6 +30,20 @@ export async function produceAll(
       })),
     });
   }
+}
+
+/**
+ * `count` events over two partitions, timestamped across the last minute, their keys and
+ * values marked with `tag` (so that batches are told apart), produced to `t` at once.
+ */
+export async function produceTagged(
+  t: { producer: Producer; name: string },
+  count: number,
+  tag: string,
+): Promise<ProducedRecord[]> {
+  const events = makeEvents(count, { startMs: Date.now(), spanMs: 60_000, partitions: 2, prefix: tag });
+  await produceAll(t.producer, t.name, events);
+  return events;
 }
 
 export interface Load {

@@ -241,10 +241,21 @@ test('status and workers show the leader, topics, workers and failures; ranges r
   assert.match(malformed.stderr, /HTTP 400 .*range id must look like/);
 });
 
-test('topics remove unregisters; a master that cannot be reached exits 3 and says what to check', async () => {
+test('topics remove unregisters, delete --force gives up what cannot finish; a master that cannot be reached exits 3 and says what to check', async () => {
   const remove = await sluice(['topics', 'remove', broken.name]);
   assert.equal(remove.code, 0, remove.stderr);
   assert.match(remove.stdout, /is being removed/);
+  // Its bucket is gone, so its ranges never finish and it stays `deleting`: --force ends that.
+  const forced = await sluice(['topics', 'delete', broken.name, '--force']);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.match(forced.stdout, /unfinished ranges are abandoned and recorded/);
+  const api = apiClient(master.url, cluster.token);
+  await waitFor(
+    `${broken.name} to be removed`,
+    async () => (await api.get(`/api/v1/topics/${broken.name}`)).status === 404,
+    30_000,
+    250,
+  );
   const port = await freePort();
   const down = await sluice(['status'], { SLUICE_API_URL: `http://127.0.0.1:${port}` });
   assert.equal(down.code, 3);

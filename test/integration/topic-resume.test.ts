@@ -10,9 +10,9 @@ import { after, before, test } from 'node:test';
 import { apiClient } from '../helpers/api.ts';
 import { type Api, verifyEnd, waitCommitted } from '../helpers/end-check.ts';
 import { createTopic, highWatermarks, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
-import { produceAll } from '../helpers/load.ts';
+import { produceTagged } from '../helpers/load.ts';
 import { TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
-import { makeEvents, type ProducedRecord } from '../helpers/records.ts';
+import type { ProducedRecord } from '../helpers/records.ts';
 import { createBucket, s3Client } from '../helpers/s3.ts';
 
 const kafka = kafkaClient();
@@ -49,11 +49,7 @@ async function newTopic(name: string): Promise<TestTopic> {
   return t;
 }
 
-async function produce(t: TestTopic, count: number, tag: string): Promise<ProducedRecord[]> {
-  const events = makeEvents(count, { startMs: Date.now(), spanMs: 60_000, partitions: 2, prefix: tag });
-  await produceAll(t.producer, t.name, events);
-  return events;
-}
+const produce = produceTagged;
 
 function body(t: TestTopic, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {

@@ -260,7 +260,63 @@ export function isStalled(record: RangeRecord, stallTimeoutMs: number, nowMs = D
 }
 
 /** Why a new attempt of a range exists (`RangeRecord.requeueReason`). */
-export type RequeueReason = 'worker-lost' | 'stalled' | 'failed' | 'worker-fault' | 'operator' | 'queue-lost';
+export type RequeueReason =
+  | 'worker-lost'
+  | 'stalled'
+  | 'failed'
+  | 'worker-fault'
+  | 'operator'
+  | 'queue-lost'
+  | 'destination-changed';
+
+/**
+ * Invariants 3 and 4 after a topic's output changed (issue 15: a range planned for a bucket
+ * that is gone must not hold the in-flight limit for ever): may the range drop its snapshot
+ * and take `current` under a new attempt? Only when no attempt can have written anything
+ * under the old snapshot, nor can still write:
+ *  - not `done` (a done range's objects and commit record are final);
+ *  - not `active`: a worker is working the current attempt now, and a range without data
+ *    objects (a retention gap) writes its commit record without recording a key first;
+ *  - no key recorded: every attempt records a data key in the node BEFORE the first byte of
+ *    it is uploaded, and the version-checked write of the new attempt makes every later
+ *    `recordKeys` of an older attempt fail, so no data object of the range exists or can
+ *    appear under the old snapshot;
+ *  - the destination (bucket or prefix) of its snapshot differs from `current`'s. A change of
+ *    format, compression or the like alone applies to ranges planned afterwards, as a PATCH
+ *    says; a new destination is the way out of one that stopped working, so the ranges follow
+ *    it, taking the whole current output with it.
+ * Keys of a range that may have written stay what they were: such a range keeps its snapshot.
+ */
+export function mayFollowOutput(
+  record: Pick<RangeRecord, 'state' | 'keys' | 'output'>,
+  current: OutputSpec,
+): boolean {
+  if (record.state !== 'planned' && record.state !== 'failed') return false;
+  if (record.keys.length > 0) return false;
+  const from = record.output.destination;
+  return from.bucket !== current.destination.bucket || from.prefix !== current.destination.prefix;
+}
+
+/**
+ * The new attempt of a range that follows the topic's changed output ({@link mayFollowOutput}):
+ * the new snapshot, planned afresh. Its failures are forgotten, since they were the old
+ * destination's: the backoff of the new attempt starts over.
+ */
+export function followOutput(record: RangeRecord, current: OutputSpec): RangeRecord {
+  if (!mayFollowOutput(record, current)) {
+    throw new SluiceError(
+      ErrorCodes.RANGE_STATE,
+      `range ${rangeLabel(record)} may have written under its snapshot (state ${record.state}, ${record.keys.length} keys recorded): it keeps it`,
+      { retryable: false },
+    );
+  }
+  return {
+    ...requeue(record, 'destination-changed'),
+    output: current,
+    failures: 0,
+    error: null,
+  };
+}
 
 /** What the leader knows about a range in flight when it supervises it. */
 export interface SupervisionFacts {

@@ -33,11 +33,13 @@ export {
   decideJob,
   fail,
   failedRetryDelayMs,
+  followOutput,
   gapOffsetsOf,
   isStalled,
   type JobDecision,
   jobRequeueReason,
   keysToRemove,
+  mayFollowOutput,
   newPartitionState,
   newRange,
   newRanges,
@@ -111,12 +113,15 @@ export {
 export { createLogger, type Logger } from './logger.ts';
 export { mapLimit } from './map-limit.ts';
 export {
+  abandonedFolder,
+  abandonedRecordKey,
   bucketFolder,
   commitRecordKey,
   commitsFolder,
   contentEncoding,
   contentType,
   dataObjectKey,
+  isAbandonedKey,
   isProbeKey,
   parseCommitRecordKey,
   parseDataObjectName,
@@ -152,6 +157,8 @@ export {
   rangeOfJob,
 } from './range-job.ts';
 export {
+  type AbandonedRange,
+  type AbandonedRecord,
   type CommitRecord,
   decodeJson,
   encodeJson,
@@ -212,6 +219,9 @@ export {
 } from './topic-config.ts';
 export { SLUICE_VERSION } from './version.ts';
 export {
+  ABANDONED_PATH,
+  abandonedPath,
+  abandonedTopicPath,
   auditStatePath,
   BASE_PATHS,
   ELECTION_PATH,

@@ -18,6 +18,7 @@
  *
  *     {prefix}/{topic}/_sluice/commits/partition={partition}/{start20}-{end20}.json   range commit record
  *     {prefix}/{topic}/_sluice/probe/{id}                                              write probe
+ *     {prefix}/{topic}/_sluice/abandoned/{name}.json                                  ranges a forced DELETE gave up
  *
  * The master writes a probe object and deletes it at once when a topic is registered, its
  * destination changed or a dry run asked for, to prove it may write there; one can outlive a
@@ -128,6 +129,24 @@ export function parseCommitRecordKey(
 /** The key of a destination write probe; `id` makes it unique (no two probes share an object). */
 export function probeKey(prefix: string, topic: string, id: string): string {
   return `${topicRoot(prefix, topic)}_sluice/probe/${id}`;
+}
+
+/**
+ * The copy in S3 of what a forced DELETE abandoned (`AbandonedRecord`, also kept in ZooKeeper
+ * under `abandonedPath`): beside the commit records, so an audit that has only the bucket
+ * still learns why those offsets have none.
+ */
+export function abandonedRecordKey(prefix: string, topic: string, name: string): string {
+  return `${abandonedFolder(prefix, topic)}${name}.json`;
+}
+
+export function abandonedFolder(prefix: string, topic: string): string {
+  return `${topicRoot(prefix, topic)}_sluice/abandoned/`;
+}
+
+/** True when the key is a record of abandoned ranges of the topic folder `root`. */
+export function isAbandonedKey(key: string, root: string): boolean {
+  return key.startsWith(`${root}_sluice/abandoned/`) && key.endsWith('.json');
 }
 
 /** True when the key is a write probe (see {@link probeKey}) of the topic folder `root`. */

@@ -55,6 +55,39 @@ export interface RangeResult {
   completedAt: string;
 }
 
+/** One range a forced DELETE gave up: its offsets have no commit record (invariant 11). */
+export interface AbandonedRange {
+  partition: number;
+  /** `[start, end)`: the range's offsets. */
+  start: string;
+  end: string;
+  /** The range's state when abandoned (`planned`, `active` or `failed`) and its attempt. */
+  state: RangeState;
+  attempt: number;
+  /** The last error of the range, if any: why it had not finished. */
+  error: string | null;
+  /** Data keys its attempts recorded: objects that may exist without a commit record. */
+  keys: string[];
+}
+
+/**
+ * What `DELETE /api/v1/topics/{topic}?force=true` abandoned, written by the leader before it
+ * removes the ranges: in ZooKeeper (`abandonedPath`, outlives the topic's node) and, when the
+ * destination takes it, in S3 (`abandonedRecordKey`). The audit reads both.
+ */
+export interface AbandonedRecord {
+  v: 1;
+  topic: string;
+  topicId: string;
+  /** The topic's destination when it was deleted. */
+  destination: { bucket: string; prefix: string };
+  abandonedAt: string;
+  /** Why, in words: the operator's forced deletion. */
+  reason: string;
+  /** Every range that was not done, in partition and offset order. */
+  ranges: AbandonedRange[];
+}
+
 /** The S3 commit record (manifest): written after the range's data objects, never rewritten. */
 export interface CommitRecord extends RangeResult {
   v: 1;
@@ -102,7 +135,7 @@ export interface RangeRecord {
    * Absent otherwise.
    */
   workerFault?: boolean;
-  /** Why the current attempt exists when it is a requeue (`worker-lost`, `stalled`, `failed`, `worker-fault`, `operator`, `queue-lost`). */
+  /** Why the current attempt exists when it is a requeue (`worker-lost`, `stalled`, `failed`, `worker-fault`, `operator`, `queue-lost`, `destination-changed`). */
   requeueReason: string | null;
   result: RangeResult | null;
 }

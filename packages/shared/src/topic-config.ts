@@ -85,6 +85,11 @@ export interface TopicRecord extends TopicConfig {
    * takes it when it first plans). Absent in records stored before it existed.
    */
   starts?: PartitionStart[];
+  /**
+   * Set by `DELETE …?force=true` (with `state: deleting`): the leader abandons the ranges in
+   * flight instead of waiting for them, and records them (`AbandonedRecord`). Absent otherwise.
+   */
+  forcedAt?: string;
 }
 
 /** Where one partition starts (see {@link TopicRecord.starts}). */

@@ -33,6 +33,22 @@ export const WORKERS_PATH = `${ROOT}/workers`;
 export const TOPICS_PATH = `${ROOT}/topics`;
 export const RETRIES_PATH = `${ROOT}/retries`;
 
+/**
+ * `/sluice/abandoned/{topic}/{name}`: what a forced DELETE abandoned (`AbandonedRecord`). Kept
+ * outside the topic's node on purpose: the topic's node goes with the deletion, this record
+ * stays, so the audit of a later registration still knows those offsets were given up.
+ * Created on first use (mkdirp), never removed by Sluice.
+ */
+export const ABANDONED_PATH = `${ROOT}/abandoned`;
+
+export function abandonedTopicPath(topic: string): string {
+  return `${ABANDONED_PATH}/${topic}`;
+}
+
+export function abandonedPath(topic: string, name: string): string {
+  return `${abandonedTopicPath(topic)}/${name}`;
+}
+
 /** Paths every program may assume exist once a master has started. */
 export const BASE_PATHS = [ROOT, ELECTION_PATH, WORKERS_PATH, TOPICS_PATH, RETRIES_PATH] as const;
 

@@ -44,6 +44,7 @@ test('every secret setting of the table has a _FILE form, and no other setting h
   assert.deepEqual(withFile.sort(), [
     'SLUICE_API_TOKEN_FILE',
     'SLUICE_KAFKA_SASL_PASSWORD_FILE',
+    'SLUICE_METRICS_TOKEN_FILE',
     'SLUICE_REDIS_URL_FILE',
     'SLUICE_ZOOKEEPER_DIGEST_FILE',
   ]);

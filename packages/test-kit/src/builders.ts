@@ -1,11 +1,17 @@
 /**
  * Builders for the records tests put into ZooKeeper by hand: a topic's record, a partition's
- * state and a range's commit record (its `result`). Each gives a valid record with plain
- * values and takes the fields a test cares about as overrides, so that a change of a record's
- * shape is made here once rather than in every test file. Range records themselves are built
+ * state, a range's commit record (its `result`) and a worker's registration. Each gives a
+ * valid record with plain values and takes the fields a test cares about as overrides, so that
+ * a change of a record's shape is made here once rather than in every test file. Range records themselves are built
  * by the rulebook's range-creation function of `@sluice/shared`.
  */
-import { type PartitionState, type RangeResult, TOPIC_DEFAULTS, type TopicRecord } from '@sluice/shared';
+import {
+  type PartitionState,
+  type RangeResult,
+  TOPIC_DEFAULTS,
+  type TopicRecord,
+  type WorkerRegistration,
+} from '@sluice/shared';
 
 /** An active topic record to bucket `bucket-a`, prefix `raw`, with small ranges and a short flush. */
 export function topicRecord(topic: string, over: Partial<TopicRecord> = {}): TopicRecord {
@@ -60,4 +66,9 @@ export function rangeResult(records: number, rawBytes: number, over: Partial<Ran
     completedAt: new Date().toISOString(),
     ...over,
   };
+}
+
+/** A worker's registration (its ephemeral node's content), registered at `startedAt`. */
+export function workerRegistration(id: string, startedAt: string): WorkerRegistration {
+  return { v: 1, id, host: 'h', pid: 1, version: 'x', concurrency: 1, httpAddress: null, startedAt };
 }

@@ -3,7 +3,7 @@
  * the benchmark and the scripts import it; runtime code never does, and the images leave it
  * out.
  */
-export { partitionState, rangeResult, topicRecord } from './builders.ts';
+export { partitionState, rangeResult, topicRecord, workerRegistration } from './builders.ts';
 export { FakeKafka } from './fake-kafka.ts';
 export { FakeZk, FakeZkSession } from './fake-zk.ts';
 export {

@@ -49,7 +49,7 @@ type AuditQuery = Request<typeof auditQuerySchema>;
 const findingSchema = {
   type: 'object',
   description:
-    'One problem. `kind`: gap (with `cause` retention or unknown), overlap, missing-object, size-mismatch, checksum-mismatch, content-mismatch, unreadable-object, extra-object, bad-commit-record, count-mismatch. `message` says it in words.',
+    'One problem. `kind`: gap (with `cause` retention, unknown, or abandoned: offsets a forced DELETE gave up), overlap, missing-object, size-mismatch, checksum-mismatch, content-mismatch, unreadable-object, extra-object, bad-commit-record, count-mismatch. `message` says it in words.',
   properties: {
     kind: { type: 'string' },
     message: { type: 'string' },
@@ -108,6 +108,10 @@ export const auditReportSchema = {
           bytes: { type: 'integer' },
           retentionGapOffsets: { type: 'string' },
           unknownGapOffsets: { type: 'string' },
+          abandonedOffsets: {
+            type: 'string',
+            description: 'Offsets without a commit record that a forced DELETE abandoned.',
+          },
         },
         required: ['partition', 'from', 'to', 'committedOffset', 'ranges', 'records', 'objects', 'bytes'],
       },
@@ -119,6 +123,24 @@ export const auditReportSchema = {
     },
     pendingObjects: { type: 'integer', description: 'Objects of ranges in flight (not committed yet).' },
     markers: { type: 'integer', description: '`_SUCCESS` markers seen.' },
+    abandoned: {
+      type: 'array',
+      description:
+        'Ranges that forced deletions of this topic (DELETE ?force=true) gave up, in any destination the topic had: their offsets were never written there by Sluice.',
+      items: {
+        type: 'object',
+        properties: {
+          partition: { type: 'integer' },
+          start: { type: 'string' },
+          end: { type: 'string', description: 'Exclusive.' },
+          destination: { type: 'string', description: '`bucket/prefix` the range was planned for.' },
+          abandonedAt: { type: 'string', format: 'date-time' },
+          reason: { type: 'string' },
+          error: { type: ['string', 'null'], description: 'The range’s last error.' },
+        },
+        required: ['partition', 'start', 'end', 'destination', 'abandonedAt', 'reason', 'error'],
+      },
+    },
   },
   required: [
     'topic',

@@ -207,9 +207,15 @@ const topicRecordProperties = {
       required: ['partition', 'startOffset', 'resumed'],
     },
   },
+  forcedAt: {
+    type: 'string',
+    format: 'date-time',
+    description:
+      'When `DELETE ?force=true` was asked for: the leader abandons the ranges in flight and records them (GET /api/v1/topics/{topic}/audit lists them under `abandoned`). Absent otherwise.',
+  },
 } as const;
 
-// finalizeLatenessMs, resume and starts came later: records stored before lack them. Every other field is
+// finalizeLatenessMs, resume, starts and forcedAt came later: records stored before lack them. Every other field is
 // required, listed as a literal so that the answer types know it (the check below fails to
 // compile when a field is added above and not here).
 const topicRecordRequired = [
@@ -233,7 +239,7 @@ const topicRecordRequired = [
   'updatedAt',
 ] as const;
 type NotRequired = Exclude<keyof typeof topicRecordProperties, (typeof topicRecordRequired)[number]>;
-const onlyLaterFieldsAreOptional: NotRequired extends 'finalizeLatenessMs' | 'resume' | 'starts'
+const onlyLaterFieldsAreOptional: NotRequired extends 'finalizeLatenessMs' | 'resume' | 'starts' | 'forcedAt'
   ? true
   : never = true;
 void onlyLaterFieldsAreOptional;

@@ -29,6 +29,20 @@ import {
   topicRecordSchema,
 } from './topic-schemas.ts';
 
+/** `DELETE …?force=true`: give up the ranges in flight instead of waiting for them. */
+const deleteQuerySchema = {
+  type: 'object',
+  properties: {
+    force: {
+      type: 'string',
+      enum: ['true', 'false'],
+      description:
+        'true: abandon the unfinished ranges (recorded, and reported by the audit) instead of waiting for them; for a topic stuck in `deleting`.',
+    },
+  },
+  additionalProperties: false,
+} as const;
+
 interface TopicParams {
   topic: string;
 }
@@ -187,7 +201,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         tags: ['topics'],
         summary: 'Change a topic’s policy, or pause and resume it',
         description:
-          'Changes apply to ranges planned afterwards. A topic being deleted takes no changes (409). A new destination is proved writable first, as at registration (422).',
+          'Changes apply to ranges planned afterwards; after a destination change, ranges that have not written anything yet (planned or failed, no object started) follow it under a new attempt. A topic being deleted takes no changes (409). A new destination is proved writable first, as at registration (422).',
         security: bearerSecurity,
         params: topicParamsSchema,
         body: topicPatchBodySchema,
@@ -212,9 +226,10 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         tags: ['topics'],
         summary: 'Unregister a topic',
         description:
-          'Sets the topic to `deleting`: the leader plans nothing more, lets ranges in flight finish and then removes its ZooKeeper state. Objects in S3 are not touched.',
+          'Sets the topic to `deleting`: the leader plans nothing more, lets ranges in flight finish and then removes its ZooKeeper state. Objects in S3 are not touched. With `force=true` (also on a topic already `deleting`) the leader does not wait: it abandons the unfinished ranges, records exactly which offsets it gave up and why (in ZooKeeper under /sluice/abandoned/{topic}/ and, when the destination takes it, in `{prefix}/{topic}/_sluice/abandoned/`), and the audit reports those offsets as abandoned.',
         security: bearerSecurity,
         params: topicParamsSchema,
+        querystring: deleteQuerySchema,
         response: {
           202: { ...topicRecordSchema, description: 'The record, now `deleting`.' },
           ...errorResponses(400, 401, 403, 404),
@@ -222,10 +237,11 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
       },
     },
     async (req, reply) => {
+      const force = req.query.force === 'true';
       const record = await updateTopic(deps.zk(), req.params.topic, (r) =>
-        deletingTopicRecord(r, new Date()),
+        deletingTopicRecord(r, new Date(), force),
       );
-      req.log.info({ topic: record.topic }, 'topic deletion requested');
+      req.log.info({ topic: record.topic, force }, 'topic deletion requested');
       return reply.code(202).send(record);
     },
   );

@@ -30,6 +30,8 @@ commands:
   topics pause <topic>                  stop planning new ranges (ranges in flight finish)
   topics resume <topic>                 resume planning
   topics remove <topic>                 unregister (ranges in flight finish; S3 is left alone)
+  topics delete <topic> [--force]       the same; --force abandons unfinished ranges (recorded,
+                                        reported by the audit) for a topic stuck in deleting
   status                                leader, lag in records and time, throughput,
                                         per-topic progress, workers, failures, gaps
   workers                               live workers and their active ranges
@@ -150,6 +152,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       'to-time': { type: 'string' },
       deep: { type: 'boolean', default: false },
       fresh: { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
     },
   });
   const [cmd, sub, arg] = positionals;
@@ -255,16 +258,17 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         out(json, t, () => `${t.topic} ${t.paused ? 'paused' : 'resumed'}`);
         return EXIT.OK;
       }
-      case 'remove': {
+      case 'remove':
+      case 'delete': {
+        const force = values.force ?? false;
         const t = await api.call<TopicRecordAnswer>(
           'DELETE',
-          `/api/v1/topics/${encodeURIComponent(needTopic())}`,
+          `/api/v1/topics/${encodeURIComponent(needTopic())}${force ? '?force=true' : ''}`,
         );
-        out(
-          json,
-          t,
-          () =>
-            `${needTopic()} is being removed: ranges in flight finish, then its state in ZooKeeper goes; S3 is left alone`,
+        out(json, t, () =>
+          force
+            ? `${needTopic()} is being removed: unfinished ranges are abandoned and recorded (the audit lists them), then its state in ZooKeeper goes; S3 is left alone`
+            : `${needTopic()} is being removed: ranges in flight finish, then its state in ZooKeeper goes; S3 is left alone`,
         );
         return EXIT.OK;
       }

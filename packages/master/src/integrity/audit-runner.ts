@@ -11,8 +11,15 @@
  * looked for). With a window (partition or offsets) only the commit records of the window are
  * read and each object they list is checked with a HEAD request; extra objects are not looked
  * for then.
+ *
+ * Records of abandoned ranges (forced deletions, topic-abandon.ts) come from ZooKeeper (every
+ * destination the topic had) and from `_sluice/abandoned/` of the audited folder.
  */
 import {
+  type AbandonedRecord,
+  abandonedFolder,
+  abandonedPath,
+  abandonedTopicPath,
   commitsFolder,
   decodeJson,
   mapLimit,
@@ -61,6 +68,43 @@ export async function auditPartitions(zk: ZkSession, topic: string): Promise<Aud
   return out.sort((a, b) => a.partition - b.partition);
 }
 
+/**
+ * What forced deletions of the topic abandoned: the records in ZooKeeper, then their copies in
+ * the folder (`keys`: the folder's abandoned-record keys, when a listing already has them).
+ * An unreadable record is skipped: it is Sluice's own, and the ZooKeeper copy says the same.
+ */
+export async function abandonedRecords(
+  zk: ZkSession,
+  store: OutputStore,
+  topic: Pick<TopicRecord, 'topic' | 'destination'>,
+  keys?: readonly string[],
+): Promise<AbandonedRecord[]> {
+  const out: AbandonedRecord[] = [];
+  for (const name of await zk.children(abandonedTopicPath(topic.topic))) {
+    const path = abandonedPath(topic.topic, name);
+    const node = await zk.get(path);
+    if (!node) continue;
+    try {
+      out.push(decodeJson<AbandonedRecord>(node.data, path));
+    } catch {
+      // not a record of this release
+    }
+  }
+  const { bucket, prefix } = topic.destination;
+  const folder = abandonedFolder(prefix, topic.topic);
+  const inS3 = keys ?? (await store.list(bucket, folder)).map((o) => o.key);
+  for (const key of inS3.filter((k) => k.startsWith(folder) && k.endsWith('.json'))) {
+    const text = await store.text(bucket, key);
+    if (text === null) continue;
+    try {
+      out.push(JSON.parse(text) as AbandonedRecord);
+    } catch {
+      // not JSON: not a record Sluice wrote
+    }
+  }
+  return out;
+}
+
 function inWindow(key: string, w: AuditWindow): boolean {
   const c = parseCommitRecordKey(key);
   if (!c) return w.partition === undefined && w.from === undefined && w.to === undefined;
@@ -107,6 +151,7 @@ export async function runAudit(
       if (size !== null && size !== undefined) objects.set(k, size);
     });
   }
+  const abandoned = await abandonedRecords(zk, store, topic, whole ? [...objects.keys()] : undefined);
   let readBack: Map<string, ReadBack> | undefined;
   if (opts.deep) {
     const present = listed.filter((k) => objects.has(k));
@@ -124,5 +169,7 @@ export async function runAudit(
     complete: whole,
     ...(readBack ? { readBack } : {}),
     window,
+    abandoned,
+    bucket,
   });
 }

@@ -18,6 +18,10 @@
  *    commit record, a `_SUCCESS` marker, an object some commit record lists, an object of a
  *    range not committed yet (in flight), or a destination write probe the master did not get
  *    to delete (`_sluice/probe/`, object-key.ts); anything else is an extra object.
+ *  - Abandoned offsets: ranges a forced DELETE gave up (`AbandonedRecord`, topic-abandon.ts)
+ *    are listed under `abandoned`, whatever destination they were for; a hole of this
+ *    destination's tiling that they cover is a gap of cause `abandoned`, not `unknown`, and
+ *    objects they recorded without a commit record are theirs, not extra.
  *  - Counts: the records of the commit records below the committed offset add up to the
  *    partition state's `committedRecords` (when the state knows its start).
  *
@@ -25,11 +29,14 @@
  * that overlap it; extra objects are then looked for only among keys that name a range.
  */
 import {
+  type AbandonedRecord,
   type CommitRecord,
+  isAbandonedKey,
   isProbeKey,
   parseCommitRecordKey,
   parseDataObjectName,
   parseSuccessMarkerKey,
+  topicRoot,
 } from '@sluice/shared';
 
 export interface AuditPartition {
@@ -79,9 +86,26 @@ export interface AuditInput {
   /** Objects read back (deep audit), by key. */
   readBack?: Map<string, ReadBack>;
   window?: { partition?: number; from?: bigint; to?: bigint };
+  /** What forced deletions of this topic abandoned, from ZooKeeper and S3 (duplicates allowed). */
+  abandoned?: AbandonedRecord[];
+  /** The audited bucket: an abandoned range explains holes only of its own bucket and folder. */
+  bucket?: string;
 }
 
-export type GapCause = 'retention' | 'unknown';
+export type GapCause = 'retention' | 'unknown' | 'abandoned';
+
+/** One abandoned range as the audit reports it. */
+export interface AbandonedSpan {
+  partition: number;
+  start: string;
+  end: string;
+  /** `bucket/prefix` it was planned for. */
+  destination: string;
+  abandonedAt: string;
+  reason: string;
+  /** The range's last error, if any. */
+  error: string | null;
+}
 
 export type Finding =
   | { kind: 'gap'; partition: number; start: string; end: string; cause: GapCause; detail: string }
@@ -119,6 +143,8 @@ export interface PartitionAudit {
   retentionGapOffsets: string;
   /** Offsets no commit record covers, within the window. */
   unknownGapOffsets: string;
+  /** Offsets no commit record covers that a forced DELETE abandoned, within the window. */
+  abandonedOffsets: string;
 }
 
 export interface AuditReport {
@@ -134,6 +160,8 @@ export interface AuditReport {
   pendingObjects: number;
   /** `_SUCCESS` markers seen. */
   markers: number;
+  /** Ranges forced deletions of this topic gave up, in any destination, within the window. */
+  abandoned: AbandonedSpan[];
 }
 
 const max = (a: bigint, b: bigint) => (a > b ? a : b);
@@ -191,11 +219,80 @@ function overlapsWindow(
   return (from === undefined || s.end > from) && (to === undefined || s.start < to);
 }
 
+/** `bucket/prefix` of a destination, as the audit names it. */
+function destinationName(d: { bucket: string; prefix: string }): string {
+  return d.prefix ? `${d.bucket}/${d.prefix}` : d.bucket;
+}
+
+/**
+ * The abandoned ranges of every record, each once (a record is read from ZooKeeper and from
+ * S3), in partition and offset order; `here` marks those of the audited folder.
+ */
+function abandonedSpans(
+  records: readonly AbandonedRecord[],
+  root: string,
+  bucket: string | undefined,
+): Array<AbandonedSpan & { here: boolean; keys: string[] }> {
+  const seen = new Map<string, AbandonedSpan & { here: boolean; keys: string[] }>();
+  for (const rec of records) {
+    const dest = destinationName(rec.destination);
+    const here =
+      topicRoot(rec.destination.prefix, rec.topic) === root &&
+      (bucket === undefined || rec.destination.bucket === bucket);
+    for (const r of rec.ranges ?? []) {
+      const id = `${dest}|${r.partition}|${r.start}|${r.end}`;
+      if (seen.has(id)) continue;
+      seen.set(id, {
+        partition: r.partition,
+        start: r.start,
+        end: r.end,
+        destination: dest,
+        abandonedAt: rec.abandonedAt,
+        reason: rec.reason,
+        error: r.error,
+        here,
+        keys: r.keys ?? [],
+      });
+    }
+  }
+  return [...seen.values()].sort(
+    (a, b) => a.partition - b.partition || Number(BigInt(a.start) - BigInt(b.start)),
+  );
+}
+
+/**
+ * Splits a hole `[start, end)` of the tiling into the parts abandoned ranges cover (cause
+ * `abandoned`) and the rest (cause `unknown`), in order.
+ */
+function holeParts(
+  start: bigint,
+  end: bigint,
+  abandoned: ReadonlyArray<{ start: bigint; end: bigint }>,
+): Array<{ start: bigint; end: bigint; abandoned: boolean }> {
+  const out: Array<{ start: bigint; end: bigint; abandoned: boolean }> = [];
+  let at = start;
+  for (const a of abandoned) {
+    if (a.end <= at || a.start >= end) continue;
+    if (a.start > at) out.push({ start: at, end: a.start, abandoned: false });
+    const e = min(a.end, end);
+    out.push({ start: max(at, a.start), end: e, abandoned: true });
+    at = e;
+  }
+  if (at < end) out.push({ start: at, end, abandoned: false });
+  return out;
+}
+
 /** The audit of one topic. */
 export function auditTopic(input: AuditInput): AuditReport {
   const { topic, root, window = {} } = input;
   const findings: Finding[] = [];
   const wantPartition = (p: number) => window.partition === undefined || window.partition === p;
+  const abandoned = abandonedSpans(input.abandoned ?? [], root, input.bucket).filter(
+    (a) =>
+      wantPartition(a.partition) &&
+      overlapsWindow({ start: BigInt(a.start), end: BigInt(a.end) }, window.from, window.to),
+  );
+  const abandonedKeys = new Set(abandoned.filter((a) => a.here).flatMap((a) => a.keys));
 
   // Commit records, checked and grouped by partition.
   const byPartition = new Map<number, Span[]>();
@@ -245,9 +342,29 @@ export function auditTopic(input: AuditInput): AuditReport {
       bytes: 0,
       retentionGapOffsets: '0',
       unknownGapOffsets: '0',
+      abandonedOffsets: '0',
     };
     let retention = 0n;
     let unknown = 0n;
+    let given = 0n;
+    const abandonedHere = abandoned
+      .filter((a) => a.here && a.partition === partition)
+      .map((a) => ({ start: BigInt(a.start), end: BigInt(a.end) }));
+    /** A hole of the tiling: abandoned where a forced deletion says so, unknown elsewhere. */
+    const hole = (start: bigint, end: bigint, detail: string) => {
+      for (const part of holeParts(start, end, abandonedHere)) {
+        if (part.abandoned) given += part.end - part.start;
+        else unknown += part.end - part.start;
+        findings.push({
+          kind: 'gap',
+          partition,
+          start: part.start.toString(),
+          end: part.end.toString(),
+          cause: part.abandoned ? 'abandoned' : 'unknown',
+          detail: part.abandoned ? 'a forced DELETE abandoned these offsets (see abandoned)' : detail,
+        });
+      }
+    };
 
     // Overlaps: any two commit records sharing an offset (in or above the committed offset).
     let reach: Span | null = null;
@@ -271,30 +388,11 @@ export function auditTopic(input: AuditInput): AuditReport {
         if (s.end <= at) continue;
         if (s.start >= to) break;
         if (s.start > at) {
-          const end = min(s.start, to);
-          unknown += end - at;
-          findings.push({
-            kind: 'gap',
-            partition,
-            start: at.toString(),
-            end: end.toString(),
-            cause: 'unknown',
-            detail: 'no commit record covers these offsets below the committed offset',
-          });
+          hole(at, min(s.start, to), 'no commit record covers these offsets below the committed offset');
         }
         at = max(at, s.end);
       }
-      if (at < to) {
-        unknown += to - at;
-        findings.push({
-          kind: 'gap',
-          partition,
-          start: at.toString(),
-          end: to.toString(),
-          cause: 'unknown',
-          detail: 'the committed offset is beyond the last commit record',
-        });
-      }
+      if (at < to) hole(at, to, 'the committed offset is beyond the last commit record');
     }
 
     for (const s of inWindow) {
@@ -394,6 +492,7 @@ export function auditTopic(input: AuditInput): AuditReport {
     }
     view.retentionGapOffsets = retention.toString();
     view.unknownGapOffsets = unknown.toString();
+    view.abandonedOffsets = given.toString();
     partitions.push(view);
   }
 
@@ -406,6 +505,7 @@ export function auditTopic(input: AuditInput): AuditReport {
       if (!key.startsWith(root)) continue;
       const rel = key.slice(root.length);
       if (commitKeys.has(key) || listed.has(key) || isProbeKey(key, root)) continue;
+      if (isAbandonedKey(key, root) || abandonedKeys.has(key)) continue;
       if (parseSuccessMarkerKey(key)?.root === root) {
         markers++;
         continue;
@@ -437,6 +537,7 @@ export function auditTopic(input: AuditInput): AuditReport {
     findings,
     pendingObjects,
     markers,
+    abandoned: abandoned.map(({ here, keys, ...a }) => a),
   };
 }
 

@@ -109,6 +109,8 @@ export class LeaderTerm {
       maxInFlightPerPartition: opts.config.maxInFlightPerPartition,
       log: this.#log,
       metrics: opts.metrics,
+      ...(opts.s3 ? { s3: opts.s3 } : {}),
+      conditionalWrites: opts.config.s3.conditionalWrites,
     });
     this.#supervisor = new Supervisor({
       writer: this.#writer,

@@ -9,6 +9,7 @@
  * and only then enqueued (invariant 2): a crash between the two leaves a planned range
  * without a job, which the supervisor's reconcile pass requeues.
  */
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   decodeJson,
   ErrorCodes,
@@ -35,6 +36,7 @@ import {
 import type { FencedWriter } from '../leadership/fenced-writer.ts';
 import type { MasterMetrics } from '../status/metrics.ts';
 import { expectedStartOffset } from '../status/partition-view.ts';
+import { type AbandonOptions, abandonRanges } from '../topics/topic-abandon.ts';
 import type { PartitionCache, PartitionEntry } from './partition-cache.ts';
 import { noteArrival, planRanges } from './planner.ts';
 import { createRanges } from './range-engine.ts';
@@ -70,6 +72,9 @@ export interface PlanningLoopOptions {
   log: Logger;
   metrics?: MasterMetrics;
   now?: () => number;
+  /** For the S3 copy of what a forced DELETE abandons (topic-abandon.ts); none: ZooKeeper only. */
+  s3?: S3Client;
+  conditionalWrites?: boolean;
 }
 
 export class PlanningLoop {
@@ -81,6 +86,7 @@ export class PlanningLoop {
   readonly #log: Logger;
   readonly #metrics: MasterMetrics | undefined;
   readonly #now: () => number;
+  readonly #abandon: AbandonOptions;
 
   constructor(opts: PlanningLoopOptions) {
     this.#writer = opts.writer;
@@ -91,6 +97,13 @@ export class PlanningLoop {
     this.#log = opts.log;
     this.#metrics = opts.metrics;
     this.#now = opts.now ?? Date.now;
+    this.#abandon = {
+      writer: opts.writer,
+      enqueuer: opts.enqueuer,
+      log: opts.log,
+      ...(opts.s3 ? { s3: opts.s3 } : {}),
+      conditionalWrites: opts.conditionalWrites ?? false,
+    };
   }
 
   /**
@@ -272,11 +285,20 @@ export class PlanningLoop {
     for (const r of records) await this.#enqueuer.enqueue(r);
   }
 
-  /** A deleting topic goes once nothing of it is in flight: its nodes, then the topic node. */
+  /**
+   * A deleting topic goes once nothing of it is in flight: its nodes, then the topic node. A
+   * forced deletion (`forcedAt`) first abandons what is in flight (topic-abandon.ts).
+   */
   async #removeIfDrained(t: RegisteredTopic, log: Logger): Promise<void> {
     const topic = t.record.topic;
     await this.#cache.load(this.#writer.zk, topic);
-    if (this.#cache.inFlight(topic) > 0) return;
+    if (this.#cache.inFlight(topic) > 0) {
+      if (t.record.forcedAt === undefined) return;
+      const parts = this.#cache.partitions(topic).map((p) => p.partition);
+      await abandonRanges(this.#abandon, t.record, parts);
+      await this.#cache.load(this.#writer.zk, topic);
+      if (this.#cache.inFlight(topic) > 0) return;
+    }
     const partitions = this.#cache.partitions(topic);
     for (let i = 0; i < partitions.length; i += REMOVE_BATCH) {
       await this.#writer.multi(

@@ -12,7 +12,9 @@
  *  - supervise ({@link RangeSupervision}, invariant 7): worker lost (gone, or registered
  *    again since it started the range), stalled, failed past its backoff, a planned range
  *    whose job a departed worker holds, a range whose job the queue lost; each requeue is a
- *    fenced write of `requeue(record, reason)` at the version read, then the new attempt's job.
+ *    fenced write of `requeue(record, reason)` at the version read, then the new attempt's job;
+ *  - follow (`followOutputOf`): a topic range that never wrote takes a changed destination
+ *    under a new attempt (`followOutput`), the superseded job removed.
  *
  * Callers own the rest: which lines exist and when passes run (planning-loop.ts, tracker.ts,
  * supervisor.ts for topics; replay-runner.ts for replays).
@@ -21,11 +23,14 @@ import {
   advanceCommitted,
   decodeJson,
   encodeJson,
+  followOutput,
   isBadVersion,
   isNoNode,
   jobRequeueReason,
   type Logger,
+  mayFollowOutput,
   newRanges,
+  type OutputSpec,
   parseRangeNodeName,
   type RangeOrigin,
   type RangeRecord,
@@ -301,6 +306,50 @@ export class RangeSupervision {
   }
 
   /**
+   * The range's next record, written fenced at the version read. False when the node changed
+   * or went meanwhile: nothing was written, the next pass decides again.
+   */
+  async #setAt(now: LineRange, next: RangeRecord): Promise<boolean> {
+    try {
+      await this.#o.writer.multi([
+        { op: 'set', path: now.path, data: encodeJson(next), version: now.version },
+      ]);
+      return true;
+    } catch (err) {
+      if (isBadVersion(err) || isNoNode(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * The range takes `output` under a new attempt when it still may (re-read: nothing written,
+   * `mayFollowOutput`), written fenced at the version read; then the old job goes and the new
+   * attempt's is enqueued. False when it may not, or changed meanwhile.
+   */
+  async follow(r: LineRange, output: OutputSpec): Promise<boolean> {
+    const now = await readRange(this.#o.writer.zk, r.line, r);
+    if (!now || !mayFollowOutput(now.record, output)) return false;
+    const rec = now.record;
+    const next = followOutput(rec, output);
+    if (!(await this.#setAt(now, next))) return false;
+    await this.#o.enqueuer.removeJob(lineJobId(r.line, rec));
+    this.#o.onRequeue?.('destination-changed');
+    this.#o.log.info(
+      {
+        topic: rec.topic,
+        partition: rec.partition,
+        range: rangeLabel(rec),
+        attempt: next.attempt,
+        from: `${rec.output.destination.bucket}/${rec.output.destination.prefix}`,
+        to: `${output.destination.bucket}/${output.destination.prefix}`,
+      },
+      'range follows the changed output',
+    );
+    await this.#o.enqueuer.enqueue(next, r.line);
+    return true;
+  }
+
+  /**
    * A new attempt of one range: re-reads it, requeues it unless it is done (or changed since
    * `r` was read, for the automatic reasons), writes it fenced at the version read, then
    * enqueues the new attempt.
@@ -310,14 +359,7 @@ export class RangeSupervision {
     if (!now || !requeueStillDue(r, now, reason)) return;
     const rec = now.record;
     const next = requeue(rec, reason);
-    try {
-      await this.#o.writer.multi([
-        { op: 'set', path: now.path, data: encodeJson(next), version: now.version },
-      ]);
-    } catch (err) {
-      if (isBadVersion(err) || isNoNode(err)) return; // changed meanwhile: the next pass decides
-      throw err;
-    }
+    if (!(await this.#setAt(now, next))) return;
     this.#o.enqueuer.forget(lineJobId(r.line, rec));
     this.#o.onRequeue?.(reason);
     this.#o.log.warn(
@@ -335,6 +377,29 @@ export class RangeSupervision {
     );
     await this.#o.enqueuer.enqueue(next, r.line);
   }
+}
+
+/**
+ * Issue 15: ranges of a topic line that never wrote a byte take the topic's current output
+ * (`mayFollowOutput`: planned or failed, no key recorded, another destination) under a new
+ * attempt, so a changed destination frees the ranges planned for the old one. Each is
+ * re-read and written fenced at the version read; the old attempt's job is removed, the new
+ * one enqueued. Returns how many followed.
+ */
+export async function followOutputOf(
+  engine: RangeSupervision,
+  ranges: readonly LineRange[],
+  current: (topic: string) => OutputSpec | null,
+  stopped: () => boolean = () => false,
+): Promise<number> {
+  let n = 0;
+  for (const r of ranges) {
+    if (stopped()) break;
+    const output = current(r.record.topic);
+    if (r.line.replay !== null || !output || !mayFollowOutput(r.record, output)) continue;
+    if (await engine.follow(r, output)) n++;
+  }
+  return n;
 }
 
 /**

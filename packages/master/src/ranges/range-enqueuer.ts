@@ -94,4 +94,23 @@ export class RangeEnqueuer {
   forget(id: string): void {
     this.#pending.delete(id);
   }
+
+  /**
+   * Removes the job of an attempt that is no longer current (superseded, or its range
+   * abandoned), so it neither waits in Redis nor takes a worker only to be found stale.
+   * Best effort: a job a worker holds now is locked and stays; that worker meets
+   * SLUICE_ERR_STALE_ATTEMPT (or a missing node) at its next write and drops it.
+   */
+  async removeJob(id: string): Promise<boolean> {
+    this.#pending.delete(id);
+    try {
+      const job = (await this.#queue.getJob(id)) as { remove?: () => Promise<void> } | null | undefined;
+      if (!job?.remove) return false;
+      await job.remove();
+      return true;
+    } catch (err) {
+      this.#log.debug({ err, job: id }, 'superseded job not removed (a worker holds it, or Redis is away)');
+      return false;
+    }
+  }
 }

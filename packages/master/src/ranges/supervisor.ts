@@ -8,6 +8,8 @@
  *  - stalled: `active` without progress for the stall timeout.
  *  - failed: `failed` ranges after `failedRetryDelayMs(failures)` since their last update.
  *  - operator: a request under `/sluice/retries/{rangeId}` (watched); removed once handled.
+ *  - destination-changed: at each sweep, a range that never wrote (planned or failed, no key
+ *    recorded) of a topic whose destination changed takes the new one (`mayFollowOutput`).
  *  - queue-lost: every reconcile interval, a `planned` or `active` range whose job is not in
  *    BullMQ (Redis lost its data, or a job vanished) is requeued. The worker of the new
  *    attempt recognises a range that was in fact finished by its commit record in S3.
@@ -29,6 +31,8 @@ import {
   isSluiceError,
   type Logger,
   listOpenUploads,
+  type OutputSpec,
+  outputSpecOf,
   parseRangeId,
   type RangeState,
   RETRIES_PATH,
@@ -39,7 +43,7 @@ import type { FencedWriter } from '../leadership/fenced-writer.ts';
 import type { MasterMetrics } from '../status/metrics.ts';
 import type { PartitionCache } from './partition-cache.ts';
 import type { RegisteredTopic } from './planning-loop.ts';
-import { type LineRange, RangeSupervision, readRange } from './range-engine.ts';
+import { followOutputOf, type LineRange, RangeSupervision, readRange } from './range-engine.ts';
 import type { RangeEnqueuer, RangeQueue } from './range-enqueuer.ts';
 import { topicLine } from './range-line.ts';
 
@@ -152,8 +156,28 @@ export class Supervisor {
     const stopped = () => this.#stopped;
     await this.#engine.supervise(ranges, stopped);
     if (this.#stopped) return;
+    await this.#follow(ranges);
+    if (this.#stopped) return;
     const live = await this.#engine.workersLeft();
     if (live) await this.#engine.heldJobs(ranges, live, stopped);
+  }
+
+  /**
+   * Ranges that never wrote a byte follow their topic's changed output (a PATCHed
+   * destination): see `mayFollowOutput`. A deleting topic's ranges stay as they are.
+   */
+  async #follow(ranges: readonly LineRange[]): Promise<void> {
+    const outputs = new Map<string, OutputSpec>();
+    for (const t of this.#o.topics()) {
+      if (t.record.state !== 'deleting') outputs.set(t.record.topic, outputSpecOf(t.record));
+    }
+    if (outputs.size === 0) return;
+    await followOutputOf(
+      this.#engine,
+      ranges,
+      (topic) => outputs.get(topic) ?? null,
+      () => this.#stopped,
+    );
   }
 
   /** Operator requests under /sluice/retries: requeue each range (unless done), then remove the request. */

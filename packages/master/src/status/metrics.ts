@@ -80,7 +80,7 @@ export class MasterMetrics {
     });
     this.requeues = new Counter({
       name: 'sluice_requeues_total',
-      help: 'Range requeues by reason (worker-lost, stalled, failed, worker-fault, operator, queue-lost).',
+      help: 'Range requeues by reason (worker-lost, stalled, failed, worker-fault, operator, queue-lost, destination-changed).',
       labelNames: ['reason'],
       registers,
     });

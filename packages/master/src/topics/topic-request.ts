@@ -74,8 +74,13 @@ export function patchedTopicRecord(record: TopicRecord, patch: TopicPatchBody, n
   };
 }
 
-/** The record once DELETE was asked for (unchanged when it already was). */
-export function deletingTopicRecord(record: TopicRecord, now: Date): TopicRecord {
-  if (record.state === 'deleting') return record;
-  return { ...record, state: 'deleting', updatedAt: now.toISOString() };
+/**
+ * DELETE: `deleting`; with `force`, also `forcedAt` (the leader abandons what is in flight).
+ * A forced DELETE of a topic already deleting forces it; repeating either changes nothing.
+ */
+export function deletingTopicRecord(record: TopicRecord, now: Date, force = false): TopicRecord {
+  const forced = force && record.forcedAt === undefined;
+  if (record.state === 'deleting' && !forced) return record;
+  const at = now.toISOString();
+  return { ...record, state: 'deleting', updatedAt: at, ...(forced ? { forcedAt: at } : {}) };
 }

@@ -7,10 +7,17 @@
  * Per partition, the commit records under `{prefix}/{topic}/_sluice/commits/partition={p}/`
  * of the same Kafka topic id (a re-created topic's offsets start again: its old incarnation's
  * records say nothing of the new one) are walked in offset order from the first; the
- * partition resumes at the end of that contiguous run. Partitions without such records start
- * where `startFrom` says; so do all when the request says `resume: false`.
+ * partition resumes at the end of that contiguous run. Ranges a forced DELETE abandoned (their
+ * records beside the commit records, `_sluice/abandoned/`, topic-abandon.ts) join the run as
+ * commit records do: a done range above an abandoned one keeps its commit record, and
+ * resuming at the abandoned offsets would copy it again under other keys. Abandoned offsets
+ * stay abandoned (the audit says so); a replay copies them while Kafka has them. Partitions
+ * without such records start where `startFrom` says; so do all when the request says
+ * `resume: false`.
  */
 import {
+  type AbandonedRecord,
+  abandonedFolder,
   commitsFolder,
   type Destination,
   type KafkaAdmin,
@@ -37,7 +44,7 @@ const READ_CONCURRENCY = 8;
  * one; partitions without any are absent.
  */
 export async function committedEnds(
-  store: Pick<OutputStore, 'list' | 'commits'>,
+  store: Pick<OutputStore, 'list' | 'commits' | 'text'>,
   destination: Destination,
   topic: string,
   topicId: string,
@@ -62,6 +69,11 @@ export async function committedEnds(
     list.push({ start: k.start, end: k.end });
     spans.set(k.partition, list);
   }
+  for (const r of await abandonedRanges(store, destination, topic, topicId)) {
+    const list = spans.get(r.partition) ?? [];
+    list.push({ start: BigInt(r.start), end: BigInt(r.end) });
+    spans.set(r.partition, list);
+  }
   const ends = new Map<number, bigint>();
   for (const [partition, list] of spans) {
     list.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
@@ -73,6 +85,30 @@ export async function committedEnds(
     ends.set(partition, reach);
   }
   return ends;
+}
+
+/** The ranges of `topicId` that forced deletions abandoned, from their records in the destination. */
+async function abandonedRanges(
+  store: Pick<OutputStore, 'list' | 'text'>,
+  destination: Destination,
+  topic: string,
+  topicId: string,
+): Promise<AbandonedRecord['ranges']> {
+  const out: AbandonedRecord['ranges'] = [];
+  const folder = abandonedFolder(destination.prefix, topic);
+  for (const { key } of await store.list(destination.bucket, folder)) {
+    if (!key.endsWith('.json')) continue;
+    const text = await store.text(destination.bucket, key);
+    if (text === null) continue;
+    let rec: AbandonedRecord;
+    try {
+      rec = JSON.parse(text) as AbandonedRecord;
+    } catch {
+      continue; // not a record Sluice wrote
+    }
+    if (rec.topicId === topicId && Array.isArray(rec.ranges)) out.push(...rec.ranges);
+  }
+  return out;
 }
 
 /** Where each partition starts: after its commit records when it has some (and `resume`), else per `startFrom`. */

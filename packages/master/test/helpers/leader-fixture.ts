@@ -22,8 +22,10 @@ export class FakeQueue implements RangeQueue {
     if (!this.jobs.has(opts.jobId)) this.jobs.set(opts.jobId, { name, data, opts });
     return {};
   }
+  /** The job, which can be removed as BullMQ's can (`remove`). */
   async getJob(id: string): Promise<unknown> {
-    return this.jobs.get(id);
+    const job = this.jobs.get(id);
+    return job ? { ...job, remove: async () => void this.jobs.delete(id) } : undefined;
   }
 }
 

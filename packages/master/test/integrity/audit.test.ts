@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  type AbandonedRecord,
+  abandonedRecordKey,
   type CommitRecord,
   commitRecordKey,
   dataObjectKey,
@@ -332,6 +334,52 @@ describe('auditTopic', () => {
     assert.deepEqual(
       all.findings.map((f) => f.kind),
       ['missing-object'],
+    );
+  });
+  test('offsets a forced DELETE abandoned are a gap of cause abandoned, listed under abandoned; its records and keys are no extra objects', () => {
+    const c = clean();
+    const [lost] = c.splice(1, 1); // [100, 200) of partition 0 never committed
+    const objects = objectsOf(c);
+    const leftover = lost!.record!.objects[0]!.key; // uploaded, never listed by a commit record
+    objects.set(leftover, 7);
+    const record = (
+      destination: AbandonedRecord['destination'],
+      start: string,
+      end: string,
+    ): AbandonedRecord => ({
+      v: 1,
+      topic: TOPIC,
+      topicId: 'id',
+      destination,
+      abandonedAt: '2026-11-25T10:00:00.000Z',
+      reason: 'the operator deleted the topic with force=true',
+      ranges: [
+        { partition: 0, start, end, state: 'failed', attempt: 3, error: 'NoSuchBucket', keys: [leftover] },
+      ],
+    });
+    const here = record({ bucket: 'b', prefix: PREFIX }, '100', '150');
+    objects.set(abandonedRecordKey(PREFIX, TOPIC, 'x'), 300);
+    // An earlier destination's record is reported, but explains no hole of this one.
+    const elsewhere = record({ bucket: 'gone', prefix: PREFIX }, '150', '200');
+    const partitions = [{ partition: 0, startOffset: 0n, committedOffset: 300n, committedRecords: 20 }];
+    const r = auditTopic(input(c, { objects, partitions, bucket: 'b', abandoned: [here, here, elsewhere] }));
+    assert.deepEqual(
+      r.findings.map((f) => (f.kind === 'gap' ? [f.kind, f.start, f.end, f.cause] : [f.kind])),
+      [
+        ['gap', '100', '150', 'abandoned'],
+        ['gap', '150', '200', 'unknown'],
+      ],
+      r.findings.map(describeFinding).join('\n'),
+    );
+    assert.equal(r.partitions[0]!.abandonedOffsets, '50');
+    assert.equal(r.partitions[0]!.unknownGapOffsets, '50');
+    assert.deepEqual(
+      r.abandoned.map((a) => [a.partition, a.start, a.end, a.destination, a.error]),
+      [
+        [0, '100', '150', `b/${PREFIX}`, 'NoSuchBucket'],
+        [0, '150', '200', `gone/${PREFIX}`, 'NoSuchBucket'],
+      ],
+      'each abandoned range once, whichever copy it was read from',
     );
   });
 });

@@ -6,6 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  type AbandonedRecord,
+  abandonedPath,
+  abandonedTopicPath,
   decodeJson,
   encodeJson,
   type PartitionState,
@@ -17,11 +20,10 @@ import {
   rangePath,
   type TopicRecord,
   topicPath,
-  type WorkerRegistration,
   workerPath,
   type ZkSession,
 } from '@sluice/shared';
-import { eventually, rangeResult, topicRecord } from '@sluice/test-kit';
+import { eventually, rangeResult, topicRecord, workerRegistration } from '@sluice/test-kit';
 import { leaderTerm } from '../helpers/leader-fixture.ts';
 
 async function readJson<T>(s: ZkSession, path: string): Promise<T> {
@@ -44,6 +46,14 @@ async function work(
   const path = rangePath({ topic, partition, start, end });
   const node = await s.get(path);
   await s.set(path, encodeJson(fn(decodeJson<RangeRecord>(node?.data, path))), node!.version);
+}
+
+/** A worker registered (ephemeral node) since a minute ago, on a session of its own. */
+async function liveWorker(zk: { session(): Promise<ZkSession> }, id: string) {
+  const session = await zk.session();
+  const reg = workerRegistration(id, new Date(Date.now() - 60_000).toISOString());
+  await session.create(workerPath(id), encodeJson(reg), { ephemeral: true });
+  return { session, reg };
 }
 
 function done(r: RangeRecord): RangeRecord {
@@ -208,18 +218,7 @@ test('the supervisor requeues ranges of a lost worker, stalled and failed ranges
   const record = (start: bigint) => readJson<RangeRecord>(s, rangePath(at(start)));
 
   // A worker registers, starts [0,100), and dies.
-  const ws = await zk.session();
-  const reg: WorkerRegistration = {
-    v: 1,
-    id: 'w1',
-    host: 'h',
-    pid: 1,
-    version: 'x',
-    concurrency: 1,
-    httpAddress: null,
-    startedAt: new Date(Date.now() - 60_000).toISOString(),
-  };
-  await ws.create(workerPath('w1'), encodeJson(reg), { ephemeral: true });
+  const { session: ws, reg } = await liveWorker(zk, 'w1');
   const active = (r: RangeRecord): RangeRecord => {
     const now = new Date().toISOString();
     return { ...r, state: 'active', worker: 'w1', startedAt: now, progressAt: now, updatedAt: now };
@@ -287,4 +286,123 @@ test('the supervisor requeues ranges of a lost worker, stalled and failed ranges
   const text = await metrics.registry.metrics();
   assert.match(text, /sluice_requeues_total\{reason="worker-lost"\} 2/);
   assert.match(text, /sluice_requeues_total\{reason="queue-lost"\} 7/);
+});
+
+/** Rewrites the stored topic record (what PATCH and DELETE do through the API). */
+async function setTopic(s: ZkSession, topic: string, fn: (r: TopicRecord) => TopicRecord): Promise<void> {
+  const node = await s.get(topicPath(topic));
+  await s.set(
+    topicPath(topic),
+    encodeJson(fn(decodeJson<TopicRecord>(node?.data, topicPath(topic)))),
+    node!.version,
+  );
+}
+
+test('after a destination change, ranges that never wrote follow it under a new attempt; the others keep theirs', async (t) => {
+  const { zk, s, kafka, queue, term } = await leaderTerm(t, 'follow');
+  await s.create(topicPath('orders'), encodeJson(topicRecord('orders')));
+  kafka.set('orders', 'id-1', [[0, 0n, 400n]]);
+  await term.tick();
+  assert.equal(queue.jobs.size, 4);
+  const at = (start: bigint) => ({ topic: 'orders', partition: 0, start, end: start + 100n });
+  const record = (start: bigint) => readJson<RangeRecord>(s, rangePath(at(start)));
+
+  // [0,100) failed at once against the missing bucket; [100,200) waits, planned;
+  // [200,300) is being worked by a live worker; [300,400) recorded a key before failing.
+  const failedAt = new Date().toISOString();
+  await work(s, 'orders', 0, 0n, 100n, (r) => ({
+    ...r,
+    state: 'failed',
+    failures: 3,
+    error: 'NoSuchBucket',
+    updatedAt: failedAt,
+  }));
+  const { session: ws } = await liveWorker(zk, 'w1');
+  const now = new Date().toISOString();
+  await work(s, 'orders', 0, 200n, 300n, (r) => ({
+    ...r,
+    state: 'active',
+    worker: 'w1',
+    startedAt: now,
+    progressAt: now,
+  }));
+  const key = 'raw/orders/dt=2026-01-01/hr=00/orders-0-00000000000000000300-00000000000000000400.jsonl.gz';
+  await work(s, 'orders', 0, 300n, 400n, (r) => ({
+    ...r,
+    state: 'failed',
+    failures: 1,
+    keys: [key],
+    updatedAt: failedAt,
+  }));
+
+  await setTopic(s, 'orders', (r) => ({ ...r, destination: { bucket: 'bucket-b', prefix: 'raw' } }));
+  await term.tick();
+  await term.supervisor.sweep();
+
+  for (const start of [0n, 100n]) {
+    const r = await record(start);
+    assert.equal(r.attempt, 2, `[${start}, ${start + 100n}) has a new attempt`);
+    assert.equal(r.state, 'planned');
+    assert.equal(r.output.destination.bucket, 'bucket-b');
+    assert.equal(r.requeueReason, 'destination-changed');
+    assert.equal(r.failures, 0);
+    const id = `orders-0-${start}-${start + 100n}`;
+    assert.equal(queue.jobs.has(`${id}-a1`), false, 'the superseded job is removed');
+    assert.equal(
+      queue.jobs.get(`${id}-a2`)?.data.output.destination.bucket,
+      'bucket-b',
+      'the new job carries the new bucket',
+    );
+  }
+  for (const start of [200n, 300n]) {
+    const r = await record(start);
+    assert.equal(r.attempt, 1, `[${start}, ${start + 100n}) may have written: same attempt`);
+    assert.equal(r.output.destination.bucket, 'bucket-a', 'and the old snapshot');
+  }
+  await ws.close();
+});
+
+test('a forced DELETE abandons the unfinished ranges, records exactly their offsets, removes their jobs and the topic', async (t) => {
+  const { s, kafka, queue, term } = await leaderTerm(t, 'force');
+  await s.create(topicPath('orders'), encodeJson(topicRecord('orders')));
+  kafka.set('orders', 'id-1', [[0, 0n, 400n]]);
+  await term.tick();
+  // [0,100) done and committed; [100,200) failing; [200,300) recorded a key; [300,400) done above the hole.
+  await work(s, 'orders', 0, 0n, 100n, done);
+  await work(s, 'orders', 0, 100n, 200n, (r) => ({
+    ...r,
+    state: 'failed',
+    failures: 2,
+    error: 'NoSuchBucket: the bucket does not exist',
+  }));
+  const key = 'raw/orders/x/orders-0-00000000000000000200-00000000000000000300.jsonl.gz';
+  await work(s, 'orders', 0, 200n, 300n, (r) => ({ ...r, keys: [key] }));
+  await work(s, 'orders', 0, 300n, 400n, done);
+  await setTopic(s, 'orders', (r) => ({ ...r, state: 'deleting' }));
+  await term.tick();
+  assert.equal(await s.exists(topicPath('orders')), true, 'a plain DELETE waits for the ranges in flight');
+  assert.equal(await s.exists(abandonedTopicPath('orders')), false);
+
+  const forcedAt = new Date().toISOString();
+  await setTopic(s, 'orders', (r) => ({ ...r, forcedAt }));
+  await term.tick();
+  assert.equal(await s.exists(topicPath('orders')), false, 'the forced DELETE removed the topic at once');
+  const names = await s.children(abandonedTopicPath('orders'));
+  assert.equal(names.length, 1);
+  const rec = await readJson<AbandonedRecord>(s, abandonedPath('orders', names[0]!));
+  assert.deepEqual(
+    rec.ranges.map((r) => [r.partition, r.start, r.end, r.state, r.error, r.keys]),
+    [
+      [0, '100', '200', 'failed', 'NoSuchBucket: the bucket does not exist', []],
+      [0, '200', '300', 'planned', null, [key]],
+    ],
+    'exactly the unfinished ranges: not the committed one, not the one done above the hole',
+  );
+  assert.deepEqual(rec.destination, { bucket: 'bucket-a', prefix: 'raw' });
+  assert.match(rec.reason, /force=true/);
+  assert.deepEqual(
+    [...queue.jobs.keys()].filter((id) => id.startsWith('orders-0-100-') || id.startsWith('orders-0-200-')),
+    [],
+    'the abandoned attempts’ jobs are gone',
+  );
 });

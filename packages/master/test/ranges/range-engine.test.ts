@@ -14,11 +14,10 @@ import {
   rangePath,
   replayRangePath,
   topicPath,
-  type WorkerRegistration,
   workerPath,
   type ZkSession,
 } from '@sluice/shared';
-import { topicRecord } from '@sluice/test-kit';
+import { topicRecord, workerRegistration } from '@sluice/test-kit';
 import { jobOptionsOf } from '../../src/ranges/range-enqueuer.ts';
 import {
   lineJobData,
@@ -88,16 +87,7 @@ test('supervision requeues a replay range exactly like a topic range when its wo
 
   // w1 started a range on each line, lost its session and registered again since.
   const startedAt = new Date(Date.now() - 10_000).toISOString();
-  const registration = (id: string, at: string): WorkerRegistration => ({
-    v: 1,
-    id,
-    host: 'h',
-    pid: 1,
-    version: 'x',
-    concurrency: 1,
-    httpAddress: null,
-    startedAt: at,
-  });
+  const registration = workerRegistration;
   const w1 = await zk.session();
   await w1.create(workerPath('w1'), encodeJson(registration('w1', new Date().toISOString())), {
     ephemeral: true,

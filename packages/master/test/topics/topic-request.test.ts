@@ -126,3 +126,14 @@ test('a topic being deleted takes no changes; deleting twice changes nothing', (
     (err) => isSluiceError(err, ErrorCodes.TOPIC_STATE) && /being deleted/.test(err.message),
   );
 });
+
+test('a forced DELETE marks the topic forced, also when it is already deleting; forcing twice changes nothing', () => {
+  const rec = newTopicRecord(topicConfigFromBody({ topic: 't', destination: { bucket: 'lake' } }), 'id', NOW);
+  assert.equal(deletingTopicRecord(rec, LATER).forcedAt, undefined, 'a plain DELETE is not forced');
+  const stuck = deletingTopicRecord(rec, LATER);
+  const forced = deletingTopicRecord(stuck, NOW, true);
+  assert.equal(forced.state, 'deleting');
+  assert.equal(forced.forcedAt, NOW.toISOString(), 'a stuck deletion can be forced');
+  assert.equal(deletingTopicRecord(forced, LATER, true), forced, 'the first request names the record');
+  assert.equal(deletingTopicRecord(forced, LATER), forced, 'a plain DELETE does not undo the force');
+});

@@ -4,29 +4,74 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type CommitRecord, commitRecordKey, type PartitionOffsets } from '@sluice/shared';
+import {
+  type AbandonedRecord,
+  abandonedRecordKey,
+  type CommitRecord,
+  commitRecordKey,
+  type PartitionOffsets,
+} from '@sluice/shared';
 import type { ListedCommit } from '../../src/integrity/audit.ts';
 import { committedEnds, partitionStarts } from '../../src/topics/topic-resume.ts';
 
 const destination = { bucket: 'lake', prefix: 'raw' };
 
-/** A destination holding commit records `[partition, start, end, topicId]`, plus one object that is not one. */
-function storeOf(records: Array<[number, number, number, string]>) {
+/**
+ * A destination holding commit records `[partition, start, end, topicId]`, plus one object that
+ * is not one, and the records of ranges forced deletions abandoned (`abandoned`).
+ */
+function storeOf(records: Array<[number, number, number, string]>, abandoned: AbandonedRecord[] = []) {
   const byKey = new Map<string, ListedCommit>();
   for (const [partition, start, end, topicId] of records) {
     const key = commitRecordKey('raw', { topic: 't', partition, start: BigInt(start), end: BigInt(end) });
     byKey.set(key, { key, record: { topicId } as CommitRecord });
   }
+  const texts = new Map(
+    abandoned.map((r, i) => [abandonedRecordKey('raw', 't', `r${i}`), JSON.stringify(r)]),
+  );
   return {
     async list(_bucket: string, prefix: string) {
-      const keys = [...byKey.keys(), `${prefix}partition=0/notes.txt`];
+      const keys = [...byKey.keys(), ...texts.keys(), `${prefix}partition=0/notes.txt`];
       return keys.filter((k) => k.startsWith(prefix)).map((key) => ({ key, size: 1 }));
     },
     async commits(_bucket: string, keys: readonly string[]) {
       return keys.map((k) => byKey.get(k) ?? { key: k, record: null, error: 'vanished while being read' });
     },
+    async text(_bucket: string, key: string) {
+      return texts.get(key) ?? null;
+    },
   };
 }
+
+test('ranges a forced DELETE abandoned join the run: the done range above them is not copied again', async () => {
+  const abandoned = (topicId: string, start: string, end: string): AbandonedRecord => ({
+    v: 1,
+    topic: 't',
+    topicId,
+    destination,
+    abandonedAt: '2026-01-01T00:00:00.000Z',
+    reason: 'force',
+    ranges: [{ partition: 0, start, end, state: 'failed', attempt: 2, error: 'x', keys: [] }],
+  });
+  const ends = await committedEnds(
+    storeOf(
+      [
+        [0, 0, 100, 'id'],
+        [0, 200, 300, 'id'], // done above the abandoned [100, 200)
+        [1, 0, 50, 'id'],
+        [1, 80, 90, 'id'],
+      ],
+      [abandoned('id', '100', '200'), abandoned('other', '50', '80')],
+    ),
+    destination,
+    't',
+    'id',
+  );
+  assert.deepEqual([...ends].sort(), [
+    [0, 300n],
+    [1, 50n], // another incarnation's abandoned offsets fill no hole
+  ]);
+});
 
 test('a partition resumes at the end of the contiguous run of its commit records from the first', async () => {
   const ends = await committedEnds(
