@@ -40,6 +40,8 @@ export {
   newPartitionState,
   newRange,
   newRanges,
+  operatorRetry,
+  operatorRetryDue,
   progress,
   type RangeOrigin,
   type RequeueReason,
@@ -161,6 +163,7 @@ export {
   type RangeRecord,
   type RangeResult,
   type RangeState,
+  type RetryRequest,
   type VerifyMismatch,
   type WorkerRegistration,
 } from './records.ts';

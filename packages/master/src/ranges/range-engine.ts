@@ -12,7 +12,8 @@
  *  - supervise ({@link RangeSupervision}, invariant 7): worker lost (gone, or registered
  *    again since it started the range), stalled, failed past its backoff, a planned range
  *    whose job a departed worker holds, a range whose job the queue lost; each requeue is a
- *    fenced write of `requeue(record, reason)` at the version read, then the new attempt's job.
+ *    fenced write of `requeue(record, reason)` at the version read, then the superseded job
+ *    leaves the queue (unless a worker holds it) and the new attempt's job is added.
  *
  * Callers own the rest: which lines exist and when passes run (planning-loop.ts, tracker.ts,
  * supervisor.ts for topics; replay-runner.ts for replays).
@@ -318,7 +319,7 @@ export class RangeSupervision {
       if (isBadVersion(err) || isNoNode(err)) return; // changed meanwhile: the next pass decides
       throw err;
     }
-    this.#o.enqueuer.forget(lineJobId(r.line, rec));
+    await this.#o.enqueuer.removeSuperseded(lineJobId(r.line, rec));
     this.#o.onRequeue?.(reason);
     this.#o.log.warn(
       {

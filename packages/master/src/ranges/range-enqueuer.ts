@@ -14,6 +14,11 @@ import { lineJobData, linePriority, type RangeLine, topicLine } from './range-li
 export interface RangeQueue {
   add(name: string, data: RangeJobData, opts: RangeJobOptions): Promise<unknown>;
   getJob(jobId: string): Promise<unknown>;
+  /**
+   * Removes a job unless a worker holds it (BullMQ's `Queue.remove`: 1 when removed, 0 when
+   * it is locked; a job that is not there counts as removed).
+   */
+  remove(jobId: string): Promise<number>;
 }
 
 export interface RangeJobOptions {
@@ -93,5 +98,20 @@ export class RangeEnqueuer {
   /** Drops pending adds of ranges no longer current (requeued or pruned). */
   forget(id: string): void {
     this.#pending.delete(id);
+  }
+
+  /**
+   * A requeue superseded the job `id`: it leaves Redis now unless a worker holds it (that
+   * worker meets STALE_ATTEMPT at its next write and its job ends). Otherwise every requeue
+   * of a waiting range would leave one more job that a worker takes only to find it stale.
+   * Never throws: a job left behind costs a worker one stale look, nothing more.
+   */
+  async removeSuperseded(id: string): Promise<void> {
+    this.forget(id);
+    try {
+      await this.#queue.remove(id);
+    } catch (err) {
+      this.#log.warn({ err, job: id }, 'superseded job not removed; a worker will find it stale');
+    }
   }
 }

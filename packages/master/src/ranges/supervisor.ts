@@ -8,6 +8,7 @@
  *  - stalled: `active` without progress for the stall timeout.
  *  - failed: `failed` ranges after `failedRetryDelayMs(failures)` since their last update.
  *  - operator: a request under `/sluice/retries/{rangeId}` (watched); removed once handled.
+ *    It names the attempt it retries: requests made together make one new attempt.
  *  - queue-lost: every reconcile interval, a `planned` or `active` range whose job is not in
  *    BullMQ (Redis lost its data, or a job vanished) is requeued. The worker of the new
  *    attempt recognises a range that was in fact finished by its commit record in S3.
@@ -24,16 +25,20 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   abortUpload,
+  decodeJson,
   ErrorCodes,
   isNoNode,
   isSluiceError,
   type Logger,
   listOpenUploads,
+  operatorRetryDue,
   parseRangeId,
   type RangeState,
   RETRIES_PATH,
+  type RetryRequest,
   topicRoot,
   WORKERS_PATH,
+  type ZkSession,
 } from '@sluice/shared';
 import type { FencedWriter } from '../leadership/fenced-writer.ts';
 import type { MasterMetrics } from '../status/metrics.ts';
@@ -168,6 +173,11 @@ export class Supervisor {
         const r = await readRange(zk, topicLine(range.topic, range.partition), range);
         if (!r) {
           this.#log.info({ range: name }, 'retry request for a range not in flight; dropped');
+        } else if (!operatorRetryDue(r.record, await requestedAttempt(zk, requestPath))) {
+          this.#log.info(
+            { range: name, attempt: r.record.attempt },
+            'retry request for an attempt already superseded or done; dropped',
+          );
         } else {
           await this.#engine.requeue(r, 'operator');
         }
@@ -220,5 +230,17 @@ export class Supervisor {
       }
     }
     return aborted;
+  }
+}
+
+/** The attempt a retry request names; undefined for requests of older releases (or unreadable). */
+async function requestedAttempt(zk: Pick<ZkSession, 'get'>, path: string): Promise<number | undefined> {
+  const node = await zk.get(path);
+  if (!node || node.data.length === 0) return undefined;
+  try {
+    const attempt = decodeJson<Partial<RetryRequest>>(node.data, path).attempt;
+    return typeof attempt === 'number' ? attempt : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -25,6 +25,10 @@ export class FakeQueue implements RangeQueue {
   async getJob(id: string): Promise<unknown> {
     return this.jobs.get(id);
   }
+  async remove(id: string): Promise<number> {
+    this.jobs.delete(id);
+    return 1;
+  }
 }
 
 /** A running replay of `clicks` (as `topicRecord('clicks')`) over offsets [50, 350) of partition 0. */
