@@ -147,6 +147,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: 'Not found.',
   409: 'Conflicts with the current state.',
   422: 'The destination cannot be used: the bucket does not exist, or the master’s S3 credentials may not write or delete there.',
+  429: 'A limit on work running at once is reached; the message names it, and how to wait or raise it.',
   500: 'Internal error.',
   503: 'A dependency (ZooKeeper, Kafka, S3) is not reachable; try again.',
 };
