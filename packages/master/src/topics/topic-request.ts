@@ -45,17 +45,16 @@ export function refuseTinyRanges(
   mins: RangeMinimums,
 ): void {
   const problems: Problem[] = [];
-  const why = 'each range is a queue job, a ZooKeeper node and a commit record of its own';
-  if (body.maxRangeMessages !== undefined && body.maxRangeMessages < mins.minRangeMessages) {
+  const floors = [
+    ['maxRangeMessages', 'SLUICE_MIN_RANGE_MESSAGES', mins.minRangeMessages],
+    ['maxRangeBytes', 'SLUICE_MIN_RANGE_BYTES', mins.minRangeBytes],
+  ] as const;
+  for (const [field, setting, min] of floors) {
+    const asked = body[field];
+    if (asked === undefined || asked >= min) continue;
     problems.push({
-      path: 'maxRangeMessages',
-      message: `must be at least ${mins.minRangeMessages} (SLUICE_MIN_RANGE_MESSAGES), got ${body.maxRangeMessages}: ${why}; ask for ${mins.minRangeMessages} or more, or lower SLUICE_MIN_RANGE_MESSAGES on the masters`,
-    });
-  }
-  if (body.maxRangeBytes !== undefined && body.maxRangeBytes < mins.minRangeBytes) {
-    problems.push({
-      path: 'maxRangeBytes',
-      message: `must be at least ${mins.minRangeBytes} (SLUICE_MIN_RANGE_BYTES), got ${body.maxRangeBytes}: ${why}; ask for ${mins.minRangeBytes} or more, or lower SLUICE_MIN_RANGE_BYTES on the masters`,
+      path: field,
+      message: `must be at least ${min} (${setting}), got ${asked}: each range is a queue job, a ZooKeeper node and a commit record of its own; ask for ${min} or more, or lower ${setting} on the masters`,
     });
   }
   if (problems.length > 0) throw new ValidationError(problems);
