@@ -165,6 +165,9 @@ async function point(
     async getJob() {
       return null;
     },
+    async remove() {
+      return 1;
+    },
   };
   const log = createLogger('bench-master-scale', 'silent');
   const master: {

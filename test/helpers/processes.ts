@@ -74,6 +74,9 @@ export class TestCluster {
       SLUICE_STALL_TIMEOUT_MS: '20000',
       SLUICE_RECONCILE_INTERVAL_MS: '3000',
       SLUICE_WORKER_PROGRESS_INTERVAL_MS: '1000',
+      // Tests cut ranges of tens to hundreds of records on purpose (many ranges from little
+      // data); the installation's floor on range sizes is lowered for them, as an operator can.
+      SLUICE_MIN_RANGE_MESSAGES: '1',
       ...opts.env,
     };
   }

@@ -54,7 +54,8 @@ test('a replay needs a registered topic, one kind of window and a destination of
     ...base,
     destination: { bucket: f.bucket, prefix: 'raw' },
   });
-  assert.equal(inside.statusCode, 400);
+  assert.equal(inside.statusCode, 409);
+  assert.equal(json(inside).code, 'SLUICE_ERR_DESTINATION_OVERLAP');
   assert.match(json(inside).message, /inside the folder of topic/);
   const unregistered = await f.call('POST', '/api/v1/replays', { ...base, topic: 'not-registered-here' });
   assert.equal(unregistered.statusCode, 404);

@@ -381,8 +381,9 @@ describe('integrity: audit, finalizer, replay, dry run', () => {
       // A destination inside (or holding) the live topic's folder is refused.
       for (const prefix of ['live', `live/${topic}/again`]) {
         const bad = await api.post('/api/v1/replays', { topic, destination: { bucket, prefix } });
-        assert.equal(bad.status, 400, `prefix "${prefix}": ${JSON.stringify(bad.body)}`);
-        assert.match(bad.body.message, /destination\.prefix/);
+        assert.equal(bad.status, 409, `prefix "${prefix}": ${JSON.stringify(bad.body)}`);
+        assert.equal(bad.body.code, 'SLUICE_ERR_DESTINATION_OVERLAP');
+        assert.match(bad.body.message, /destination\.prefix: .* the folder of topic/);
       }
 
       // The topic keeps flowing while the replay runs.

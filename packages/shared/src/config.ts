@@ -57,6 +57,12 @@ export interface MasterConfig extends CommonConfig {
   finalizeIntervalMs: number;
   abandonedUploadAgeMs: number;
   jobAttempts: number;
+  /** Replays running at once; a replay asked for beyond it is refused (429). */
+  maxRunningReplays: number;
+  /** Smallest `maxRangeMessages` a topic or replay request may ask for. */
+  minRangeMessages: number;
+  /** Smallest `maxRangeBytes` a topic or replay request may ask for. */
+  minRangeBytes: number;
   /** The guards of the HTTP API (api/server-options.ts, api/request-guard.ts, api/audit-gate.ts). */
   http: HttpGuardSettings;
 }
@@ -603,6 +609,29 @@ const S = {
     meaning:
       'tries of one range attempt (with exponential backoff from 1 s) before the range is marked failed; the leader then requeues it with backoff from 5 s to 5 min',
   }),
+  maxRunningReplays: setting({
+    name: 'SLUICE_MAX_RUNNING_REPLAYS',
+    programs: 'master',
+    parser: integer(1, 1000),
+    default: 4,
+    meaning:
+      'replays running at once; POST /api/v1/replays beyond it is refused with 429 (wait for one to finish, cancel one, or raise this)',
+  }),
+  minRangeMessages: setting({
+    name: 'SLUICE_MIN_RANGE_MESSAGES',
+    programs: 'master',
+    parser: integer(1, 1_000_000_000),
+    default: 1000,
+    meaning:
+      'smallest `maxRangeMessages` a topic or replay may ask for: every range is a queue job, a ZooKeeper node and a commit record, so tiny ranges cost one job per handful of records',
+  }),
+  minRangeBytes: setting({
+    name: 'SLUICE_MIN_RANGE_BYTES',
+    programs: 'master',
+    parser: integer(1024, 50 * 1024 * MiB),
+    default: MiB,
+    meaning: 'smallest `maxRangeBytes` a topic or replay may ask for, for the same reason',
+  }),
   verifyOnRetry: setting({
     name: 'SLUICE_VERIFY_ON_RETRY',
     programs: 'worker',
@@ -932,6 +961,9 @@ export function loadMasterConfig(env: Env = process.env): Readonly<MasterConfig>
     abandonedUploadAgeMs: r.get(S.abandonedUploadAgeMs),
     jobAttempts: r.get(S.jobAttempts),
     http: httpGuard(r),
+    maxRunningReplays: r.get(S.maxRunningReplays),
+    minRangeMessages: r.get(S.minRangeMessages),
+    minRangeBytes: r.get(S.minRangeBytes),
   });
 }
 

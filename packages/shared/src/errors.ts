@@ -50,6 +50,13 @@ export const ErrorCodes = {
    * exist, or the credentials may not read, write or delete there (the registration probe).
    */
   DESTINATION_UNUSABLE: 'SLUICE_ERR_DESTINATION_UNUSABLE',
+  /**
+   * A destination folder overlaps the folder of another topic or running replay (same bucket,
+   * one folder equal to or inside the other): each writer's folder must be its own.
+   */
+  DESTINATION_OVERLAP: 'SLUICE_ERR_DESTINATION_OVERLAP',
+  /** A cap on concurrent work (a setting) is reached: wait, or raise the setting. */
+  LIMIT_REACHED: 'SLUICE_ERR_LIMIT_REACHED',
   /** Another live attempt wrote the same object first (conditional write refused). */
   S3_WRITE_CONFLICT: 'SLUICE_ERR_S3_WRITE_CONFLICT',
   /** Missing or wrong credentials. */

@@ -392,6 +392,31 @@ export function requeueStillDue(
 }
 
 /**
+ * What an operator's retry of a range does (POST /api/v1/ranges/{id}/retry), from its node:
+ *  - `done`: nothing to retry (refused);
+ *  - `already-queued`: a new attempt is waiting in the queue and no worker started it yet
+ *    (state `planned` after a requeue): another would only replace it, so the request is a
+ *    no-op that says so;
+ *  - `request`: a request naming the current attempt is recorded for the leader.
+ */
+export function operatorRetry(record: RangeRecord): 'done' | 'already-queued' | 'request' {
+  if (record.state === 'done') return 'done';
+  if (record.state === 'planned' && record.attempt > 1) return 'already-queued';
+  return 'request';
+}
+
+/**
+ * Whether the leader acts on an operator's retry request: the range is not done and is still
+ * at the attempt the request was made for (`requestedAttempt`; requests of older releases name
+ * none). Requests made together name the same attempt, so they make one new attempt, not one
+ * each.
+ */
+export function operatorRetryDue(record: RangeRecord, requestedAttempt: number | undefined): boolean {
+  if (record.state === 'done') return false;
+  return requestedAttempt === undefined || record.attempt === requestedAttempt;
+}
+
+/**
  * Invariant 5: from the committed offset, the contiguous run of done ranges. Returns the new
  * committed offset and the ranges it covers (to prune), in order. Never moves backward.
  */

@@ -43,6 +43,8 @@ export {
   newPartitionState,
   newRange,
   newRanges,
+  operatorRetry,
+  operatorRetryDue,
   progress,
   type RangeOrigin,
   type RequeueReason,
@@ -169,6 +171,7 @@ export {
   type RangeRecord,
   type RangeResult,
   type RangeState,
+  type RetryRequest,
   type VerifyMismatch,
   type WorkerRegistration,
 } from './records.ts';

@@ -140,6 +140,18 @@ export interface RangeRecord {
   result: RangeResult | null;
 }
 
+/**
+ * `/sluice/retries/{rangeId}`: an operator's retry request, written by any master and removed
+ * by the leader once handled. `attempt` is the attempt it retries (absent in requests of older
+ * releases): the leader acts only while the range is still at it.
+ */
+export interface RetryRequest {
+  v: 1;
+  rangeId: string;
+  requestedAt: string;
+  attempt?: number;
+}
+
 /** `/sluice/topics/{t}/partitions/{p}`: written only by the leader, fenced. */
 export interface PartitionState {
   v: 1;

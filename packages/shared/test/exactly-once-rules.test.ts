@@ -15,6 +15,8 @@ import {
   newRange,
   newRanges,
   type OutputSpec,
+  operatorRetry,
+  operatorRetryDue,
   type RangeRecord,
   type RangeResult,
   rangeId,
@@ -218,6 +220,27 @@ test('a requeue decided on an earlier read applies only if nothing changed, exce
   assert.ok(!requeueStillDue(read, { record: { ...read.record, attempt: 2 }, version: 4 }, 'failed'));
   assert.ok(requeueStillDue(read, { record: { ...read.record, attempt: 2 }, version: 9 }, 'operator'));
   assert.ok(!requeueStillDue(read, { record: { ...read.record, state: 'done' }, version: 9 }, 'operator'));
+});
+
+test('an operator retry of a range whose requeued attempt waits in the queue is a no-op; of a done range refused', () => {
+  assert.equal(operatorRetry(range({ state: 'done' })), 'done');
+  assert.equal(operatorRetry(range({ state: 'planned', attempt: 2 })), 'already-queued');
+  assert.equal(
+    operatorRetry(range({ state: 'planned', attempt: 1 })),
+    'request',
+    'first attempt: may be retried',
+  );
+  for (const state of ['active', 'failed'] as const) {
+    assert.equal(operatorRetry(range({ state, attempt: 5 })), 'request', state);
+  }
+});
+
+test('the leader acts on a retry request only while the range is at the attempt it names', () => {
+  const at3 = range({ state: 'failed', attempt: 3 });
+  assert.ok(operatorRetryDue(at3, 3));
+  assert.ok(!operatorRetryDue(at3, 2), 'a request made before the last requeue');
+  assert.ok(operatorRetryDue(at3, undefined), 'requests of older releases name no attempt');
+  assert.ok(!operatorRetryDue(range({ state: 'done', attempt: 3 }), 3));
 });
 
 test('log lines name a range by its API id', () => {

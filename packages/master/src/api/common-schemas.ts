@@ -148,7 +148,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   409: 'Conflicts with the current state.',
   421: 'The request’s Host is not in SLUICE_ALLOWED_HOSTS (a guard against DNS rebinding).',
   422: 'The destination cannot be used: the bucket does not exist, or the master’s S3 credentials may not write or delete there.',
-  429: 'Too many changes or audits from this client (SLUICE_RATE_LIMIT_PER_MINUTE), or an audit of this topic is already running; try again after the `Retry-After` seconds.',
+  429: 'Too many requests: changes or audits from this client beyond SLUICE_RATE_LIMIT_PER_MINUTE, an audit of this topic already running, or a limit on work running at once (the message names it); try again after the `Retry-After` seconds, or raise the limit.',
   500: 'Internal error.',
   503: 'A dependency (ZooKeeper, Kafka, S3) is not reachable; try again.',
 };

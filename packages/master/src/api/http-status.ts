@@ -28,6 +28,9 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.S3_WRITE_CONFLICT]: 409,
   // The request is well formed but names a bucket Sluice cannot write to: the caller fixes it.
   [ErrorCodes.DESTINATION_UNUSABLE]: 422,
+  // Another topic or replay writes there: a conflict with the state of the installation.
+  [ErrorCodes.DESTINATION_OVERLAP]: 409,
+  [ErrorCodes.LIMIT_REACHED]: 429,
   [ErrorCodes.UNAUTHORIZED]: 401,
   [ErrorCodes.FORBIDDEN]: 403,
   [ErrorCodes.RATE_LIMITED]: 429,

@@ -31,10 +31,10 @@ export const replaysRoutes: RoutePlugin = async (app, { deps }) => {
         tags: ['replays'],
         summary: 'Export a window of a topic again, to another prefix or in another format',
         description:
-          'Resolves the window to fixed offsets per partition (what Kafka has now), stores the replay and answers 201; the leader then writes its ranges, with their own commit records under the replay’s prefix, while the topic’s ingestion goes on. 400 when the destination is inside (or holds) a registered topic’s or a running replay’s folder.',
+          'Resolves the window to fixed offsets per partition (what Kafka has now), stores the replay and answers 201; the leader then writes its ranges, with their own commit records under the replay’s prefix, while the topic’s ingestion goes on. 409 (SLUICE_ERR_DESTINATION_OVERLAP) when the destination is inside (or holds) a registered topic’s or a running replay’s folder; 429 (SLUICE_ERR_LIMIT_REACHED) when SLUICE_MAX_RUNNING_REPLAYS replays are running already: the request is refused, not queued.',
         security: bearerSecurity,
         body: replayBodySchema,
-        response: { 201: replayViewSchema, ...errorResponses(400, 401, 403, 404, 409) },
+        response: { 201: replayViewSchema, ...errorResponses(400, 401, 403, 404, 409, 429) },
       },
     },
     async (req, reply) => {

@@ -86,8 +86,14 @@ const policyProperties = {
     default: TOPIC_DEFAULTS.compression,
   },
   partitionBy,
-  maxRangeMessages: bounded('maxRangeMessages', 'Most offsets in one range.'),
-  maxRangeBytes: bounded('maxRangeBytes', 'About this many uncompressed bytes in one range.'),
+  maxRangeMessages: bounded(
+    'maxRangeMessages',
+    'Most offsets in one range. At least the masters’ SLUICE_MIN_RANGE_MESSAGES (1,000 by default; 400 below it).',
+  ),
+  maxRangeBytes: bounded(
+    'maxRangeBytes',
+    'About this many uncompressed bytes in one range. At least the masters’ SLUICE_MIN_RANGE_BYTES (1 MiB by default; 400 below it).',
+  ),
   flushIntervalMs: bounded(
     'flushIntervalMs',
     'Cut a shorter range once the oldest unplanned record has waited this long (ms).',

@@ -10,11 +10,13 @@ import { partitionViews } from '../status/partition-view.ts';
 import { lazyOutputStore } from '../stores/output-store.ts';
 import { readPartitions, readTopicsPartitions } from '../stores/partition-reader.ts';
 import { createTopic, listTopics, notRegistered, readTopic, updateTopic } from '../stores/topic-store.ts';
+import { refuseFolderInUse, topicFolder } from '../topics/output-folders.ts';
 import { dryRunRegistration, dryRunSchema } from '../topics/topic-dry-run.ts';
 import {
   deletingTopicRecord,
   newTopicRecord,
   patchedTopicRecord,
+  refuseTinyRanges,
   topicConfigFromBody,
 } from '../topics/topic-request.ts';
 import { resumingRegistration } from '../topics/topic-resume.ts';
@@ -68,6 +70,7 @@ async function checkNewDestination(
   const stored = await readTopic(deps.zk(), topic);
   if (!stored) throw notRegistered(topic);
   const next = patchedTopicRecord(stored.record, patch, now);
+  await refuseFolderInUse(deps.zk(), topicFolder(next), topic);
   await deps.checkDestination(topic, next);
 }
 
@@ -84,7 +87,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         tags: ['topics'],
         summary: 'Register a topic',
         description:
-          'Validates the config, looks the topic up in Kafka, proves the destination writable with the master’s S3 credentials (HEAD of the bucket, then a PUT and a DELETE of one object under `{prefix}/{topic}/_sluice/probe/`; 422 when the bucket does not exist or may not be written) and stores it in ZooKeeper; the leader starts planning its ranges. With `dryRun=true` nothing is stored: the answer (200) says what registering would do, after the same checks.',
+          'Validates the config, refuses a destination folder `{prefix}/{topic}/` equal to, inside or holding another topic’s or a running replay’s (409 SLUICE_ERR_DESTINATION_OVERLAP), looks the topic up in Kafka, proves the destination writable with the master’s S3 credentials (HEAD of the bucket, then a PUT and a DELETE of one object under `{prefix}/{topic}/_sluice/probe/`; 422 when the bucket does not exist or may not be written) and stores it in ZooKeeper; the leader starts planning its ranges. With `dryRun=true` nothing is stored: the answer (200) says what registering would do, after the same checks.',
         security: bearerSecurity,
         querystring: {
           type: 'object',
@@ -109,9 +112,12 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
       },
     },
     async (req, reply) => {
+      refuseTinyRanges(req.body, deps.config);
+      const config = topicConfigFromBody(req.body);
+      // Another topic's or a running replay's folder is refused before Kafka or S3 is asked.
+      await refuseFolderInUse(deps.zk(), topicFolder(config), config.topic);
       if (req.query.dryRun === 'true')
         return reply.code(200).send(await dryRunRegistration(deps, storeOf(), req.body));
-      const config = topicConfigFromBody(req.body);
       const meta = await requireTopicMetadata(deps.kafka, config.topic);
       const fresh = newTopicRecord(config, meta.topicId, new Date());
       await deps.checkDestination(fresh.topic, fresh);
@@ -201,7 +207,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         tags: ['topics'],
         summary: 'Change a topic’s policy, or pause and resume it',
         description:
-          'Changes apply to ranges planned afterwards; after a destination change, ranges that have not written anything yet (planned or failed, no object started) follow it under a new attempt. A topic being deleted takes no changes (409). A new destination is proved writable first, as at registration (422).',
+          'Changes apply to ranges planned afterwards; after a destination change, ranges that have not written anything yet (planned or failed, no object started) follow it under a new attempt. A topic being deleted takes no changes (409). A new destination is checked first, as at registration: a folder overlapping another topic’s or a running replay’s is 409, one that cannot be written 422.',
         security: bearerSecurity,
         params: topicParamsSchema,
         body: topicPatchBodySchema,
@@ -209,6 +215,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
       },
     },
     async (req) => {
+      refuseTinyRanges(req.body, deps.config);
       const now = new Date();
       if (req.body.destination) await checkNewDestination(deps, req.params.topic, req.body, now);
       const record = await updateTopic(deps.zk(), req.params.topic, (r) =>

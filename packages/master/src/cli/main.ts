@@ -312,8 +312,18 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   }
   if (cmd === 'ranges' && sub === 'retry') {
     const id = arg ?? usage('sluice ranges retry needs a range id: {topic}-{partition}-{start}-{end}');
-    const r = await api.call('POST', `/api/v1/ranges/${encodeURIComponent(id)}/retry`);
-    out(json, r, () => `retry of ${id} requested`);
+    const r = await api.call<{ result?: string; attempt?: number }>(
+      'POST',
+      `/api/v1/ranges/${encodeURIComponent(id)}/retry`,
+    );
+    // A retry already pending or queued changes nothing: say so rather than "requested".
+    out(json, r, () =>
+      r.result === 'already-queued'
+        ? `attempt ${r.attempt} of ${id} is already queued; nothing changed`
+        : r.result === 'already-requested'
+          ? `retry of ${id} already requested; nothing changed`
+          : `retry of ${id} requested`,
+    );
     return EXIT.OK;
   }
   return usage(`unknown command "${[cmd, sub].filter(Boolean).join(' ')}"`);

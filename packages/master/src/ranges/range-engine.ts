@@ -12,7 +12,8 @@
  *  - supervise ({@link RangeSupervision}, invariant 7): worker lost (gone, or registered
  *    again since it started the range), stalled, failed past its backoff, a planned range
  *    whose job a departed worker holds, a range whose job the queue lost; each requeue is a
- *    fenced write of `requeue(record, reason)` at the version read, then the new attempt's job;
+ *    fenced write of `requeue(record, reason)` at the version read, then the superseded job
+ *    leaves the queue (unless a worker holds it) and the new attempt's job is added.
  *  - follow (`followOutputOf`): a topic range that never wrote takes a changed destination
  *    under a new attempt (`followOutput`), the superseded job removed.
  *
@@ -332,7 +333,7 @@ export class RangeSupervision {
     const rec = now.record;
     const next = followOutput(rec, output);
     if (!(await this.#setAt(now, next))) return false;
-    await this.#o.enqueuer.removeJob(lineJobId(r.line, rec));
+    await this.#o.enqueuer.removeSuperseded(lineJobId(r.line, rec));
     this.#o.onRequeue?.('destination-changed');
     this.#o.log.info(
       {
@@ -360,7 +361,7 @@ export class RangeSupervision {
     const rec = now.record;
     const next = requeue(rec, reason);
     if (!(await this.#setAt(now, next))) return;
-    this.#o.enqueuer.forget(lineJobId(r.line, rec));
+    await this.#o.enqueuer.removeSuperseded(lineJobId(r.line, rec));
     this.#o.onRequeue?.(reason);
     this.#o.log.warn(
       {

@@ -14,6 +14,11 @@ import { lineJobData, linePriority, type RangeLine, topicLine } from './range-li
 export interface RangeQueue {
   add(name: string, data: RangeJobData, opts: RangeJobOptions): Promise<unknown>;
   getJob(jobId: string): Promise<unknown>;
+  /**
+   * Removes a job unless a worker holds it (BullMQ's `Queue.remove`: 1 when removed, 0 when
+   * it is locked; a job that is not there counts as removed).
+   */
+  remove(jobId: string): Promise<number>;
 }
 
 export interface RangeJobOptions {
@@ -96,21 +101,17 @@ export class RangeEnqueuer {
   }
 
   /**
-   * Removes the job of an attempt that is no longer current (superseded, or its range
-   * abandoned), so it neither waits in Redis nor takes a worker only to be found stale.
-   * Best effort: a job a worker holds now is locked and stays; that worker meets
-   * SLUICE_ERR_STALE_ATTEMPT (or a missing node) at its next write and drops it.
+   * A requeue superseded the job `id`: it leaves Redis now unless a worker holds it (that
+   * worker meets STALE_ATTEMPT at its next write and its job ends). Otherwise every requeue
+   * of a waiting range would leave one more job that a worker takes only to find it stale.
+   * Never throws: a job left behind costs a worker one stale look, nothing more.
    */
-  async removeJob(id: string): Promise<boolean> {
-    this.#pending.delete(id);
+  async removeSuperseded(id: string): Promise<void> {
+    this.forget(id);
     try {
-      const job = (await this.#queue.getJob(id)) as { remove?: () => Promise<void> } | null | undefined;
-      if (!job?.remove) return false;
-      await job.remove();
-      return true;
+      await this.#queue.remove(id);
     } catch (err) {
-      this.#log.debug({ err, job: id }, 'superseded job not removed (a worker holds it, or Redis is away)');
-      return false;
+      this.#log.warn({ err, job: id }, 'superseded job not removed; a worker will find it stale');
     }
   }
 }

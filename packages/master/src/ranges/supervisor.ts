@@ -8,6 +8,7 @@
  *  - stalled: `active` without progress for the stall timeout.
  *  - failed: `failed` ranges after `failedRetryDelayMs(failures)` since their last update.
  *  - operator: a request under `/sluice/retries/{rangeId}` (watched); removed once handled.
+ *    It names the attempt it retries: requests made together make one new attempt.
  *  - destination-changed: at each sweep, a range that never wrote (planned or failed, no key
  *    recorded) of a topic whose destination changed takes the new one (`mayFollowOutput`).
  *  - queue-lost: every reconcile interval, a `planned` or `active` range whose job is not in
@@ -26,18 +27,22 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   abortUpload,
+  decodeJson,
   ErrorCodes,
   isNoNode,
   isSluiceError,
   type Logger,
   listOpenUploads,
   type OutputSpec,
+  operatorRetryDue,
   outputSpecOf,
   parseRangeId,
   type RangeState,
   RETRIES_PATH,
+  type RetryRequest,
   topicRoot,
   WORKERS_PATH,
+  type ZkSession,
 } from '@sluice/shared';
 import type { FencedWriter } from '../leadership/fenced-writer.ts';
 import type { MasterMetrics } from '../status/metrics.ts';
@@ -192,6 +197,11 @@ export class Supervisor {
         const r = await readRange(zk, topicLine(range.topic, range.partition), range);
         if (!r) {
           this.#log.info({ range: name }, 'retry request for a range not in flight; dropped');
+        } else if (!operatorRetryDue(r.record, await requestedAttempt(zk, requestPath))) {
+          this.#log.info(
+            { range: name, attempt: r.record.attempt },
+            'retry request for an attempt already superseded or done; dropped',
+          );
         } else {
           await this.#engine.requeue(r, 'operator');
         }
@@ -244,5 +254,17 @@ export class Supervisor {
       }
     }
     return aborted;
+  }
+}
+
+/** The attempt a retry request names; undefined for requests of older releases (or unreadable). */
+async function requestedAttempt(zk: Pick<ZkSession, 'get'>, path: string): Promise<number | undefined> {
+  const node = await zk.get(path);
+  if (!node || node.data.length === 0) return undefined;
+  try {
+    const attempt = decodeJson<Partial<RetryRequest>>(node.data, path).attempt;
+    return typeof attempt === 'number' ? attempt : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -76,33 +76,6 @@ export function newReplayId(nowMs: number, random: string): string {
   return `r-${nowMs.toString(36)}-${random.toLowerCase().replace(/[^a-z0-9]/g, '')}`;
 }
 
-export interface OutputFolder {
-  /** What the folder belongs to, for the message: `topic "clicks"`, `replay r-…`. */
-  what: string;
-  bucket: string;
-  /** `{prefix}/{topic}/` */
-  root: string;
-}
-
-/**
- * Why a replay may not write to `dest`, or null. A replay must not write inside a folder that
- * another writer owns (a topic's `{prefix}/{topic}/` or a running replay's), nor own a folder
- * that holds one: keys are offsets, so the same range would name the same objects and commit
- * records, and audits of either would see the other's objects as extra.
- */
-export function destinationConflict(dest: OutputFolder, others: readonly OutputFolder[]): string | null {
-  for (const o of others) {
-    if (o.bucket !== dest.bucket) continue;
-    if (dest.root.startsWith(o.root)) {
-      return `s3://${dest.bucket}/${dest.root} is inside the folder of ${o.what} (s3://${o.bucket}/${o.root}); choose a prefix outside it, e.g. "replays/<name>"`;
-    }
-    if (o.root.startsWith(dest.root)) {
-      return `s3://${dest.bucket}/${dest.root} holds the folder of ${o.what} (s3://${o.bucket}/${o.root}); choose a prefix that does not`;
-    }
-  }
-  return null;
-}
-
 export interface KafkaBounds {
   partition: number;
   earliest: bigint;

@@ -1,14 +1,13 @@
 /**
  * Creating a replay from a `POST /api/v1/replays` body: check the request, take the topic's
  * output settings with what the request changes, refuse a destination that is somebody else's
- * folder, resolve the window against what Kafka has now, and store the replay. The route only
+ * folder (topics/output-folders.ts), resolve the window against what Kafka has now, and store the replay. The route only
  * answers with what this returns; the leader's replay runner (replay-runner.ts) does the rest.
  */
 import { randomBytes } from 'node:crypto';
 import {
   bucketNameProblem,
   createKafkaClient,
-  type Destination,
   ErrorCodes,
   errorText,
   KafkaErrorCodes,
@@ -32,9 +31,10 @@ import { requestOffsetProblems } from '../api/common-schemas.ts';
 import type { ReplayBody } from '../api/replay-schemas.ts';
 import { requireTopicMetadata } from '../kafka/kafka-view.ts';
 import { createReplay, listReplays } from '../stores/replay-store.ts';
-import { listTopics, notRegistered, readTopic } from '../stores/topic-store.ts';
+import { notRegistered, readTopic } from '../stores/topic-store.ts';
+import { refuseFolderInUse } from '../topics/output-folders.ts';
+import { refuseTinyRanges } from '../topics/topic-request.ts';
 import {
-  destinationConflict,
   type KafkaBounds,
   newReplayId,
   type ReplayRecord,
@@ -155,26 +155,24 @@ function replayOutput(topic: TopicRecord, body: ReplayBody): OutputSpec {
   return output;
 }
 
-/** The replay's folder, refused (400) when it is inside or holds somebody else's. */
-async function freeRoot(zk: ZkSession, topic: string, destination: Destination): Promise<string> {
-  const root = topicRoot(destination.prefix, topic);
-  const others = [
-    ...(await listTopics(zk)).map((t) => ({
-      what: `topic "${t.record.topic}"`,
-      bucket: t.record.destination.bucket,
-      root: topicRoot(t.record.destination.prefix, t.record.topic),
-    })),
-    ...(await listReplays(zk))
-      .filter((r) => r.state === 'running')
-      .map((r) => ({
-        what: `replay ${r.id}`,
-        bucket: r.output.destination.bucket,
-        root: topicRoot(r.output.destination.prefix, r.topic),
-      })),
-  ];
-  const conflict = destinationConflict({ what: 'the replay', bucket: destination.bucket, root }, others);
-  if (conflict) throw new ValidationError([{ path: 'destination.prefix', message: conflict }]);
-  return root;
+/**
+ * Refuses a replay while `cap` replays run (SLUICE_MAX_RUNNING_REPLAYS): each runs lines of
+ * ranges beside the topics' ingestion, so their number is bounded. Refused rather than queued,
+ * so that the answer says at once what happens. Two requests at the same instant may both pass
+ * (one over the cap): a bound on work, not a lock.
+ */
+async function refuseBeyondCap(zk: ZkSession, cap: number): Promise<void> {
+  const running = (await listReplays(zk)).filter((r) => r.state === 'running');
+  if (running.length < cap) return;
+  throw new SluiceError(
+    ErrorCodes.LIMIT_REACHED,
+    `the running replays (${running.length}: ${running
+      .slice(0, 5)
+      .map((r) => r.id)
+      .join(
+        ', ',
+      )}${running.length > 5 ? ', …' : ''}) reach SLUICE_MAX_RUNNING_REPLAYS=${cap}; wait until one finishes (GET /api/v1/replays), cancel one (DELETE /api/v1/replays/{id}), or raise SLUICE_MAX_RUNNING_REPLAYS on the masters`,
+  );
 }
 
 /** What Kafka has now for the window's partitions (and its times, when it has them). */
@@ -225,11 +223,14 @@ export async function createReplayFromRequest(
   const topicProblem = topicNameProblem(body.topic);
   if (topicProblem) throw new ValidationError([{ path: 'topic', message: topicProblem }]);
   const window = windowOf(body);
+  refuseTinyRanges(body, deps.config);
   const stored = await readTopic(zk, body.topic);
   if (!stored) throw notRegistered(body.topic);
   const topic = stored.record;
   const output = replayOutput(topic, body);
-  const root = await freeRoot(zk, topic.topic, output.destination);
+  await refuseBeyondCap(zk, deps.config.maxRunningReplays);
+  const root = topicRoot(output.destination.prefix, topic.topic);
+  await refuseFolderInUse(zk, { what: 'the replay', bucket: output.destination.bucket, root });
   const resolved = resolveWindow(window, await kafkaBounds(deps, topic, window));
 
   const now = new Date();

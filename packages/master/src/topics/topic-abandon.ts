@@ -137,7 +137,7 @@ export async function abandonRanges(
       }
     }
     for (const r of ranges) {
-      if (r.record.state !== 'done') await o.enqueuer.removeJob(lineJobId(r.line, r.record));
+      if (r.record.state !== 'done') await o.enqueuer.removeSuperseded(lineJobId(r.line, r.record));
     }
   }
 

@@ -8,6 +8,7 @@ import {
   type Destination,
   ErrorCodes,
   normalizeDestination,
+  type Problem,
   SluiceError,
   TOPIC_DEFAULTS,
   type TopicConfig,
@@ -25,6 +26,38 @@ function check(cfg: TopicConfig): TopicConfig {
   const problems = topicConfigProblems(cfg);
   if (problems.length > 0) throw new ValidationError(problems);
   return { ...cfg, destination: normalizeDestination(cfg.destination) };
+}
+
+/** The smallest range sizes a request may ask for (SLUICE_MIN_RANGE_MESSAGES, SLUICE_MIN_RANGE_BYTES). */
+export interface RangeMinimums {
+  minRangeMessages: number;
+  minRangeBytes: number;
+}
+
+/**
+ * Refuses range sizes below the installation's minimums, among the fields a request sets (a
+ * topic stored earlier with smaller ranges may still be paused or changed otherwise). Every
+ * range is a queue job, a ZooKeeper node and a commit record: `maxRangeMessages: 1` would make
+ * one of each per record.
+ */
+export function refuseTinyRanges(
+  body: { maxRangeMessages?: number | undefined; maxRangeBytes?: number | undefined },
+  mins: RangeMinimums,
+): void {
+  const problems: Problem[] = [];
+  const floors = [
+    ['maxRangeMessages', 'SLUICE_MIN_RANGE_MESSAGES', mins.minRangeMessages],
+    ['maxRangeBytes', 'SLUICE_MIN_RANGE_BYTES', mins.minRangeBytes],
+  ] as const;
+  for (const [field, setting, min] of floors) {
+    const asked = body[field];
+    if (asked === undefined || asked >= min) continue;
+    problems.push({
+      path: field,
+      message: `must be at least ${min} (${setting}), got ${asked}: each range is a queue job, a ZooKeeper node and a commit record of its own; ask for ${min} or more, or lower ${setting} on the masters`,
+    });
+  }
+  if (problems.length > 0) throw new ValidationError(problems);
 }
 
 /** The config a registration asks for: defaults filled in, every problem reported at once. */

@@ -16,18 +16,48 @@ before(async () => {
     attempt: 3,
   });
   await f.putRange({ topic: 'orders.v1', partition: 2, start: '200', end: '300', state: 'done' });
+  await f.putRange({
+    topic: 'orders.v1',
+    partition: 2,
+    start: '400',
+    end: '500',
+    state: 'planned',
+    attempt: 2,
+  });
 });
 after(() => f?.close());
 
-test('a retry of a range in flight is recorded for the leader (202)', async () => {
+test('a retry of a range in flight is recorded for the leader (202), naming the attempt it retries', async () => {
   const res = await f.call('POST', '/api/v1/ranges/orders.v1-2-100-200/retry');
   assert.equal(res.statusCode, 202, res.body);
-  assert.deepEqual(json(res), { id: 'orders.v1-2-100-200', state: 'failed', attempt: 3 });
+  assert.deepEqual(json(res), {
+    id: 'orders.v1-2-100-200',
+    state: 'failed',
+    attempt: 3,
+    result: 'requested',
+  });
   const node = await f.zk.get(`${RETRIES_PATH}/orders.v1-2-100-200`);
   assert.ok(node, 'the retry request node exists');
-  assert.equal(decodeJson<{ rangeId: string }>(node.data, 'retry').rangeId, 'orders.v1-2-100-200');
-  // Asking twice before the leader acted is fine.
-  assert.equal((await f.call('POST', '/api/v1/ranges/orders.v1-2-100-200/retry')).statusCode, 202);
+  const request = decodeJson<{ rangeId: string; attempt: number }>(node.data, 'retry');
+  assert.equal(request.rangeId, 'orders.v1-2-100-200');
+  assert.equal(request.attempt, 3);
+  // Asking again before the leader acted changes nothing, and says so.
+  const again = await f.call('POST', '/api/v1/ranges/orders.v1-2-100-200/retry');
+  assert.equal(again.statusCode, 200, again.body);
+  assert.equal(json(again).result, 'already-requested');
+  assert.equal(json(again).attempt, 3);
+});
+
+test('a retry of a range whose requeued attempt waits in the queue is a no-op that says so (200)', async () => {
+  const res = await f.call('POST', '/api/v1/ranges/orders.v1-2-400-500/retry');
+  assert.equal(res.statusCode, 200, res.body);
+  assert.deepEqual(json(res), {
+    id: 'orders.v1-2-400-500',
+    state: 'planned',
+    attempt: 2,
+    result: 'already-queued',
+  });
+  assert.equal(await f.zk.exists(`${RETRIES_PATH}/orders.v1-2-400-500`), false, 'no request recorded');
 });
 
 test('a range that is not in flight is 404', async () => {

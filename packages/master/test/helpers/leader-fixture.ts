@@ -27,6 +27,10 @@ export class FakeQueue implements RangeQueue {
     const job = this.jobs.get(id);
     return job ? { ...job, remove: async () => void this.jobs.delete(id) } : undefined;
   }
+  async remove(id: string): Promise<number> {
+    this.jobs.delete(id);
+    return 1;
+  }
 }
 
 /** A running replay of `clicks` (as `topicRecord('clicks')`) over offsets [50, 350) of partition 0. */

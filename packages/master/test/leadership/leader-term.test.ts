@@ -241,6 +241,7 @@ test('the supervisor requeues ranges of a lost worker, stalled and failed ranges
   assert.equal(lost.requeueReason, 'worker-lost');
   assert.equal(lost.worker, null);
   assert.ok(queue.jobs.has(`${rangeId(at(0n))}-a2`), 'the new attempt is enqueued');
+  assert.ok(!queue.jobs.has(`${rangeId(at(0n))}-a1`), 'the superseded job left the queue');
   assert.equal((await record(100n)).requeueReason, 'worker-lost');
 
   // Stalled: active, no progress for longer than the stall timeout (1 s).
@@ -269,6 +270,17 @@ test('the supervisor requeues ranges of a lost worker, stalled and failed ranges
   await eventually(async () => (await record(0n)).attempt === 3, 10_000, 'the operator retry');
   assert.equal((await record(0n)).requeueReason, 'operator');
   await eventually(async () => (await s.children(RETRIES_PATH)).length === 0, 5_000, 'the request to go');
+  assert.ok(!queue.jobs.has(`${rangeId(at(0n))}-a2`), 'the superseded job left the queue');
+  // A request naming an attempt already superseded is dropped: a burst of requests made
+  // against attempt 2 makes one new attempt, not one each.
+  const stale = { v: 1, rangeId: rangeId(at(0n)), requestedAt: new Date().toISOString(), attempt: 2 };
+  await s.create(`${RETRIES_PATH}/${rangeId(at(0n))}`, encodeJson(stale));
+  await eventually(
+    async () => (await s.children(RETRIES_PATH)).length === 0,
+    5_000,
+    'the stale request to go',
+  );
+  assert.equal((await record(0n)).attempt, 3, 'a request for attempt 2 does not requeue attempt 3');
 
   // Redis lost everything: every planned or active range is requeued.
   queue.jobs.clear();

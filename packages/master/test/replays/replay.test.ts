@@ -20,13 +20,13 @@ import { topicRecord } from '@sluice/test-kit';
 import type { SampledRecord } from '../../src/kafka/kafka-sample.ts';
 import { REPLAY_PRIORITY } from '../../src/ranges/range-line.ts';
 import {
-  destinationConflict,
   type ReplayPartitionState,
   type ReplayRecord,
   resolveWindow,
 } from '../../src/replays/replay-record.ts';
 import { commitReplayPartition } from '../../src/replays/replay-runner.ts';
 import { createReplay } from '../../src/stores/replay-store.ts';
+import { destinationConflict } from '../../src/topics/output-folders.ts';
 import { estimateRegistration } from '../../src/topics/registration-estimate.ts';
 import { leaderTerm, replayRecord } from '../helpers/leader-fixture.ts';
 

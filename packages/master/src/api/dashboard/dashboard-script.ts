@@ -335,7 +335,10 @@ export const DASHBOARD_JS = `'use strict';
       var btn = el('button', { cls: 'small', text: 'Retry', data: { action: 'retry', range: f.id } });
       btn.disabled = f.state === 'done';
       btn.addEventListener('click', function () {
-        act(btn, 'POST', '/api/v1/ranges/' + encodeURIComponent(f.id) + '/retry', undefined, function () {
+        act(btn, 'POST', '/api/v1/ranges/' + encodeURIComponent(f.id) + '/retry', undefined, function (res) {
+          // A retry already pending or queued changes nothing: the toast says so.
+          if (res && res.result === 'already-queued') return 'attempt ' + res.attempt + ' of ' + f.id + ' is already queued; nothing changed';
+          if (res && res.result === 'already-requested') return 'retry of ' + f.id + ' already requested; nothing changed';
           return 'retry of ' + f.id + ' requested; the leader requeues it';
         });
       });
