@@ -50,6 +50,11 @@ export const ErrorCodes = {
    * exist, or the credentials may not read, write or delete there (the registration probe).
    */
   DESTINATION_UNUSABLE: 'SLUICE_ERR_DESTINATION_UNUSABLE',
+  /**
+   * A topic's event-time field does not read as dates in its declared unit in a sample of the
+   * topic (registration, dry run, change of `partitionBy`).
+   */
+  EVENT_TIME_UNUSABLE: 'SLUICE_ERR_EVENT_TIME_UNUSABLE',
   /** Another live attempt wrote the same object first (conditional write refused). */
   S3_WRITE_CONFLICT: 'SLUICE_ERR_S3_WRITE_CONFLICT',
   /** Missing or wrong credentials. */

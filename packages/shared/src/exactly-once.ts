@@ -131,6 +131,7 @@ export function newPartitionState(start: bigint, nowIso: string): PartitionState
     committedRecords: 0,
     committedBytes: 0,
     committedRanges: 0,
+    eventTimeFallbacks: 0,
     gapOffsets: '0',
     bytesPerOffset: 0,
     committedMaxTimestamp: null,
@@ -353,6 +354,8 @@ export interface CommitTotals {
   committedRecords: number;
   committedBytes: number;
   committedRanges: number;
+  /** Absent in states written before it was counted (see PartitionState). */
+  eventTimeFallbacks?: number;
   gapOffsets: string;
 }
 
@@ -375,8 +378,10 @@ export function commitTotals(
   let records = totals.committedRecords;
   let bytes = totals.committedBytes;
   let gaps = BigInt(totals.gapOffsets);
+  let fallbacks = totals.eventTimeFallbacks ?? 0;
   for (const r of covered) {
     records += r.result?.records ?? 0;
+    fallbacks += r.result?.eventTimeFallbacks ?? 0;
     bytes += r.result?.objectBytes ?? 0;
     gaps += gapOffsetsOf(r.result);
   }
@@ -385,6 +390,7 @@ export function commitTotals(
     committedRecords: records,
     committedBytes: bytes,
     committedRanges: totals.committedRanges + covered.length,
+    eventTimeFallbacks: fallbacks,
     gapOffsets: gaps.toString(),
   };
 }

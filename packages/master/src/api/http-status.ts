@@ -28,6 +28,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.S3_WRITE_CONFLICT]: 409,
   // The request is well formed but names a bucket Sluice cannot write to: the caller fixes it.
   [ErrorCodes.DESTINATION_UNUSABLE]: 422,
+  [ErrorCodes.EVENT_TIME_UNUSABLE]: 422,
   [ErrorCodes.UNAUTHORIZED]: 401,
   [ErrorCodes.FORBIDDEN]: 403,
   [ErrorCodes.UNAVAILABLE]: 503,

@@ -10,6 +10,7 @@ import { partitionViews } from '../status/partition-view.ts';
 import { lazyOutputStore } from '../stores/output-store.ts';
 import { readPartitions, readTopicsPartitions } from '../stores/partition-reader.ts';
 import { createTopic, listTopics, notRegistered, readTopic, updateTopic } from '../stores/topic-store.ts';
+import { checkTopicEventTime } from '../topics/event-time-check.ts';
 import { dryRunRegistration, dryRunSchema } from '../topics/topic-dry-run.ts';
 import {
   deletingTopicRecord,
@@ -42,19 +43,19 @@ async function checkTopicParam(req: FastifyRequest): Promise<void> {
 }
 
 /**
- * A PATCH that changes the destination: the destination the record would have is proved
- * writable before anything is stored (the change itself is applied by updateTopic).
+ * A PATCH that changes the destination or the partitioning: the destination the record would
+ * have is proved writable, and an event-time field readable in a sample of the topic, before
+ * anything is stored (the change itself is applied by updateTopic).
  */
-async function checkNewDestination(
-  deps: ApiDeps,
-  topic: string,
-  patch: TopicPatchBody,
-  now: Date,
-): Promise<void> {
+async function checkPatch(deps: ApiDeps, topic: string, patch: TopicPatchBody, now: Date): Promise<void> {
   const stored = await readTopic(deps.zk(), topic);
   if (!stored) throw notRegistered(topic);
   const next = patchedTopicRecord(stored.record, patch, now);
-  await deps.checkDestination(topic, next);
+  if (patch.destination) await deps.checkDestination(topic, next);
+  if (patch.partitionBy) {
+    const meta = await requireTopicMetadata(deps.kafka, topic);
+    await checkTopicEventTime(deps.kafka, deps.config, next, meta.partitions, 'end');
+  }
 }
 
 export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
@@ -70,7 +71,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         tags: ['topics'],
         summary: 'Register a topic',
         description:
-          'Validates the config, looks the topic up in Kafka, proves the destination writable with the master’s S3 credentials (HEAD of the bucket, then a PUT and a DELETE of one object under `{prefix}/{topic}/_sluice/probe/`; 422 when the bucket does not exist or may not be written) and stores it in ZooKeeper; the leader starts planning its ranges. With `dryRun=true` nothing is stored: the answer (200) says what registering would do, after the same checks.',
+          'Validates the config, looks the topic up in Kafka, proves the destination writable with the master’s S3 credentials (HEAD of the bucket, then a PUT and a DELETE of one object under `{prefix}/{topic}/_sluice/probe/`; 422 when the bucket does not exist or may not be written), reads a sample of the topic when it is partitioned by event time (422 when the field does not read as dates from 2000 to one day ahead in `partitionBy.unit`) and stores it in ZooKeeper; the leader starts planning its ranges. With `dryRun=true` nothing is stored: the answer (200) says what registering would do, after the same checks.',
         security: bearerSecurity,
         querystring: {
           type: 'object',
@@ -108,6 +109,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         meta.partitions,
         req.body.resume ?? true,
       );
+      await checkTopicEventTime(deps.kafka, deps.config, record, meta.partitions, 'starts');
       await createTopic(deps.zk(), record);
       req.log.info(
         { topic: record.topic, topicId: record.topicId, starts: record.starts },
@@ -187,7 +189,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         tags: ['topics'],
         summary: 'Change a topic’s policy, or pause and resume it',
         description:
-          'Changes apply to ranges planned afterwards. A topic being deleted takes no changes (409). A new destination is proved writable first, as at registration (422).',
+          'Changes apply to ranges planned afterwards. A topic being deleted takes no changes (409). A new destination is proved writable first, and a new event-time partitioning checked on the newest records, as at registration (422).',
         security: bearerSecurity,
         params: topicParamsSchema,
         body: topicPatchBodySchema,
@@ -196,7 +198,8 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
     },
     async (req) => {
       const now = new Date();
-      if (req.body.destination) await checkNewDestination(deps, req.params.topic, req.body, now);
+      if (req.body.destination || req.body.partitionBy)
+        await checkPatch(deps, req.params.topic, req.body, now);
       const record = await updateTopic(deps.zk(), req.params.topic, (r) =>
         patchedTopicRecord(r, req.body, now),
       );
