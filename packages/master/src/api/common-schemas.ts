@@ -124,6 +124,11 @@ export const partitionByViewSchema = {
     kind: { type: 'string' },
     granularity: { type: 'string' },
     field: { type: 'string' },
+    unit: {
+      type: 'string',
+      description:
+        'event-time: how the field is read (s, ms, us, ns, iso8601); absent: epoch ms or ISO-8601 text.',
+    },
   },
   required: ['kind'],
 } as const;
@@ -146,7 +151,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: 'No token is configured on the master (SLUICE_API_TOKEN).',
   404: 'Not found.',
   409: 'Conflicts with the current state.',
-  422: 'The destination cannot be used: the bucket does not exist, or the master’s S3 credentials may not write or delete there.',
+  422: 'The destination cannot be used (the bucket does not exist, or the master’s S3 credentials may not write or delete there), or a sample of the topic does not read as dates in `partitionBy.unit`.',
   500: 'Internal error.',
   503: 'A dependency (ZooKeeper, Kafka, S3) is not reachable; try again.',
 };
