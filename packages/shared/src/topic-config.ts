@@ -102,6 +102,12 @@ export interface PartitionStart {
   partition: number;
   startOffset: string;
   resumed: boolean;
+  /**
+   * With `resume: false` only, for partitions that had them: the end of the contiguous commit
+   * records of this topic id the registration did not resume after (the audit reports what was
+   * written twice or skipped from it).
+   */
+  commitRecordsEnd?: string;
 }
 
 /** The offset a partition resumes at after commit records of an earlier registration, if it does. */

@@ -99,6 +99,28 @@ export const auditReportSchema = {
     },
     pendingObjects: { type: 'integer', description: 'Objects of ranges in flight (not committed yet).' },
     markers: { type: 'integer', description: '`_SUCCESS` markers seen.' },
+    startedWithoutResume: {
+      type: ['object', 'null'],
+      description:
+        'Set when the topic was registered with `resume: false`: when, where each partition started, where the commit records of the topic id ended then, and which offsets were therefore written twice or not copied.',
+      properties: {
+        registeredAt: { type: 'string', format: 'date-time' },
+        partitions: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              partition: { type: 'integer' },
+              startOffset: { type: 'string' },
+              commitRecordsEnd: { type: ['string', 'null'] },
+              detail: { type: 'string' },
+            },
+            required: ['partition', 'startOffset', 'commitRecordsEnd', 'detail'],
+          },
+        },
+      },
+      required: ['registeredAt', 'partitions'],
+    },
   },
   required: ['topic', 'checkedAt', 'ok', 'problems', 'counts', 'partitions', 'findings', 'truncated'],
 } as const;

@@ -209,6 +209,11 @@ const topicRecordProperties = {
           description:
             'Whether the partition resumes after commit records of an earlier registration of this topic.',
         },
+        commitRecordsEnd: {
+          ...offsetBody,
+          description:
+            'With `resume: false`, for partitions that had commit records of this topic id: where they ended (not resumed after; the audit reports the consequence).',
+        },
       },
       required: ['partition', 'startOffset', 'resumed'],
     },
