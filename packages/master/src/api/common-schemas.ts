@@ -151,6 +151,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: 'No token is configured on the master (SLUICE_API_TOKEN).',
   404: 'Not found.',
   409: 'Conflicts with the current state.',
+  413: 'The body is larger than the API accepts; the message says the limit in bytes.',
   422: 'The destination cannot be used (the bucket does not exist, or the master’s S3 credentials may not write or delete there), or a sample of the topic does not read as dates in `partitionBy.unit`.',
   500: 'Internal error.',
   503: 'A dependency (ZooKeeper, Kafka, S3) is not reachable; try again.',

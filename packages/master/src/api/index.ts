@@ -26,7 +26,7 @@ import { sharedSchemas } from './common-schemas.ts';
 import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { errorAnswer } from './error-answer.ts';
 import { healthRoutes } from './health-routes.ts';
-import { BODY_LIMIT_BYTES, parseJsonBody, tooLargeMessage } from './json-body.ts';
+import { BODY_LIMIT_BYTES, documentBodyLimit, parseJsonBody, tooLargeMessage } from './json-body.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 import { rangesRoutes } from './ranges-routes.ts';
 import { replaysRoutes } from './replays-routes.ts';
@@ -104,6 +104,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // After the token check: a change without a valid token is 401 whatever its method.
   methodNotAllowed(app);
 
+  documentBodyLimit(app);
   await registerApiDocs(app);
   await app.register(healthRoutes, { deps });
   await app.register(topicsRoutes, { prefix: '/api/v1/topics', deps });
