@@ -7,43 +7,17 @@
  * in the status and the master's metrics, not only in commit records.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { timeFolder } from '@sluice/shared';
-import { apiClient } from '../helpers/api.ts';
-import { type Api, waitCommitted } from '../helpers/end-check.ts';
-import { createTopic, highWatermarks, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
-import { type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
+import { waitCommitted } from '../helpers/end-check.ts';
+import { highWatermarks, type TestTopic } from '../helpers/kafka.ts';
+import { waitFor } from '../helpers/processes.ts';
 import { metricValue, scrape } from '../helpers/prometheus.ts';
-import { createBucket, listAll, s3Client } from '../helpers/s3.ts';
+import { listAll } from '../helpers/s3.ts';
+import { topicStack } from '../helpers/topic-stack.ts';
 
-const kafka = kafkaClient();
-const s3 = s3Client();
-const cluster = new TestCluster({ name: 'event-time-units' });
-const bucket = uniqueName('event-time').toLowerCase();
+const { s3, bucket, api, master, newTopic } = topicStack('event-time-units');
 const prefix = 'units';
-const topics: TestTopic[] = [];
-let api: Api;
-let master: SluiceProcess;
-let dropBucket: () => Promise<void>;
-
-before(async () => {
-  dropBucket = (await createBucket(s3, bucket)).delete;
-  master = await cluster.startMaster();
-  await cluster.startWorker();
-  api = apiClient(master.url, cluster.token);
-});
-
-after(async () => {
-  await cluster.stopAll();
-  for (const t of topics) await t.delete();
-  await dropBucket?.();
-});
-
-async function newTopic(name: string): Promise<TestTopic> {
-  const t = await createTopic(kafka, uniqueName(name), 2);
-  topics.push(t);
-  return t;
-}
 
 function body(t: TestTopic, unit?: string): Record<string, unknown> {
   return {
@@ -127,7 +101,7 @@ test('epoch seconds: unit "s" lands in the day of the events; "ms" and no unit a
     3,
   );
   assert.equal(
-    metricValue(await scrape(master.url), 'sluice_event_time_fallbacks_total', { topic: t.name }),
+    metricValue(await scrape(master().url), 'sluice_event_time_fallbacks_total', { topic: t.name }),
     3,
   );
 

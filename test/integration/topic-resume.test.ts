@@ -7,48 +7,22 @@
  * reports it (when, where each partition started, what was skipped or written twice).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { apiClient } from '../helpers/api.ts';
-import { type Api, verifyEnd, waitCommitted } from '../helpers/end-check.ts';
-import { createTopic, highWatermarks, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
+import { test } from 'node:test';
+import { verifyEnd, waitCommitted } from '../helpers/end-check.ts';
+import { highWatermarks, type TestTopic } from '../helpers/kafka.ts';
 import { produceAll } from '../helpers/load.ts';
-import { TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
+import { waitFor } from '../helpers/processes.ts';
 import { makeEvents, type ProducedRecord } from '../helpers/records.ts';
-import { createBucket, s3Client } from '../helpers/s3.ts';
+import { topicStack } from '../helpers/topic-stack.ts';
 
-const kafka = kafkaClient();
-const s3 = s3Client();
-const cluster = new TestCluster({ name: 'topic-resume' });
-const bucket = uniqueName('topic-resume').toLowerCase();
+const { s3, bucket, api, newTopic } = topicStack('topic-resume');
 const prefix = 'resume';
-const topics: TestTopic[] = [];
-let api: Api;
-let dropBucket: () => Promise<void>;
 
 interface Start {
   partition: number;
   startOffset: string;
   resumed: boolean;
   commitRecordsEnd?: string;
-}
-
-before(async () => {
-  dropBucket = (await createBucket(s3, bucket)).delete;
-  const master = await cluster.startMaster();
-  await cluster.startWorker();
-  api = apiClient(master.url, cluster.token);
-});
-
-after(async () => {
-  await cluster.stopAll();
-  for (const t of topics) await t.delete();
-  await dropBucket?.();
-});
-
-async function newTopic(name: string): Promise<TestTopic> {
-  const t = await createTopic(kafka, uniqueName(name), 2);
-  topics.push(t);
-  return t;
 }
 
 async function produce(t: TestTopic, count: number, tag: string): Promise<ProducedRecord[]> {

@@ -12,7 +12,13 @@ import { runAudit } from '../integrity/audit-runner.ts';
 import { lazyOutputStore } from '../stores/output-store.ts';
 import { notRegistered, readTopic } from '../stores/topic-store.ts';
 import type { RoutePlugin } from './api-deps.ts';
-import { errorResponses, offsetText, requestOffsetProblems, topicParamsSchema } from './common-schemas.ts';
+import {
+  errorResponses,
+  offsetText,
+  ref,
+  requestOffsetProblems,
+  topicParamsSchema,
+} from './common-schemas.ts';
 import type { Answer, Request } from './type-provider.ts';
 
 /** Findings answered at most; `problems` and `counts` always count all. */
@@ -111,8 +117,8 @@ export const auditReportSchema = {
             type: 'object',
             properties: {
               partition: { type: 'integer' },
-              startOffset: { type: 'string' },
-              commitRecordsEnd: { type: ['string', 'null'] },
+              startOffset: ref('Offset'),
+              commitRecordsEnd: ref('NullableOffset'),
               detail: { type: 'string' },
             },
             required: ['partition', 'startOffset', 'commitRecordsEnd', 'detail'],
