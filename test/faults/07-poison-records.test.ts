@@ -14,6 +14,8 @@ import { commitSpans, verifyEnd } from '../helpers/end-check.ts';
 import { FaultRun } from '../helpers/fault-run.ts';
 import type { TestTopic } from '../helpers/kafka.ts';
 import { produceAll, toHeaders } from '../helpers/load.ts';
+import { waitFor } from '../helpers/processes.ts';
+import { metricValue, scrape } from '../helpers/prometheus.ts';
 import { hourFolder, makeEvents, type ProducedRecord } from '../helpers/records.ts';
 import { getText } from '../helpers/s3.ts';
 
@@ -136,6 +138,19 @@ test('poison records fall back to Kafka time, are counted, keep their bytes, and
   }
   assert.equal(counted, fallbacks, 'records without a usable event time are counted');
   assert.equal(binaryCounted, binary, 'values that are not UTF-8 are counted');
+  // Counted where an operator looks too, not only in commit records (issue 15 point 4).
+  await waitFor(
+    'the status to count the fallbacks',
+    async () =>
+      (await api.get('/api/v1/status')).body.topics.find((x: { topic: string }) => x.topic === topic.name)
+        ?.eventTimeFallbacks === fallbacks,
+    30_000,
+    300,
+  );
+  assert.equal(
+    metricValue(await scrape(master.url), 'sluice_event_time_fallbacks_total', { topic: topic.name }),
+    fallbacks,
+  );
   t.diagnostic(
     `${produced.length} records: ${fallbacks} bucketed by Kafka time and counted (${odd.length} with timestamps past year 9999), ` +
       `${binary} non-UTF-8 values kept as base64; every partition committed to its high watermark`,

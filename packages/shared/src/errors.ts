@@ -57,6 +57,11 @@ export const ErrorCodes = {
   DESTINATION_OVERLAP: 'SLUICE_ERR_DESTINATION_OVERLAP',
   /** A cap on concurrent work (a setting) is reached: wait, or raise the setting. */
   LIMIT_REACHED: 'SLUICE_ERR_LIMIT_REACHED',
+  /**
+   * A topic's event-time field does not read as dates in its declared unit in a sample of the
+   * topic (registration, dry run, change of `partitionBy`).
+   */
+  EVENT_TIME_UNUSABLE: 'SLUICE_ERR_EVENT_TIME_UNUSABLE',
   /** Another live attempt wrote the same object first (conditional write refused). */
   S3_WRITE_CONFLICT: 'SLUICE_ERR_S3_WRITE_CONFLICT',
   /** Missing or wrong credentials. */

@@ -131,6 +131,7 @@ export function newPartitionState(start: bigint, nowIso: string): PartitionState
     committedRecords: 0,
     committedBytes: 0,
     committedRanges: 0,
+    eventTimeFallbacks: 0,
     gapOffsets: '0',
     bytesPerOffset: 0,
     committedMaxTimestamp: null,
@@ -449,6 +450,8 @@ export interface CommitTotals {
   committedRecords: number;
   committedBytes: number;
   committedRanges: number;
+  /** Absent in states written before it was counted (see PartitionState). */
+  eventTimeFallbacks?: number;
   gapOffsets: string;
 }
 
@@ -471,8 +474,10 @@ export function commitTotals(
   let records = totals.committedRecords;
   let bytes = totals.committedBytes;
   let gaps = BigInt(totals.gapOffsets);
+  let fallbacks = totals.eventTimeFallbacks ?? 0;
   for (const r of covered) {
     records += r.result?.records ?? 0;
+    fallbacks += r.result?.eventTimeFallbacks ?? 0;
     bytes += r.result?.objectBytes ?? 0;
     gaps += gapOffsetsOf(r.result);
   }
@@ -481,6 +486,7 @@ export function commitTotals(
     committedRecords: records,
     committedBytes: bytes,
     committedRanges: totals.committedRanges + covered.length,
+    eventTimeFallbacks: fallbacks,
     gapOffsets: gaps.toString(),
   };
 }

@@ -26,6 +26,15 @@ export {
   ValidationError,
 } from './errors.ts';
 export {
+  EVENT_TIME_UNITS,
+  type EventTimeUnit,
+  FOLDER_END_MS,
+  FOLDER_MIN_MS,
+  fieldAt,
+  parseEventTime,
+  parseIsoTime,
+} from './event-time.ts';
+export {
   advanceCommitted,
   checkTiling,
   commitTotals,

@@ -161,6 +161,12 @@ export interface PartitionState {
   committedRecords: number;
   committedBytes: number;
   committedRanges: number;
+  /**
+   * Records of committed ranges bucketed by Kafka time because their event-time field was
+   * missing or did not parse (the sum of their commit records' `eventTimeFallbacks`). Absent
+   * in states written before it was counted: read as 0.
+   */
+  eventTimeFallbacks?: number;
   /** Offsets lost to retention before Sluice could read them. */
   gapOffsets: string;
   /** Average encoded bytes per offset of committed ranges (planner's size estimate), 0 when unknown. */

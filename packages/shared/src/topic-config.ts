@@ -6,6 +6,7 @@
  * a policy change applies to ranges planned after it, never to a range already planned.
  */
 import type { Problem } from './errors.ts';
+import type { EventTimeUnit } from './event-time.ts';
 
 export type Format = 'jsonl' | 'raw';
 export type Compression = 'gzip' | 'zstd' | 'none';
@@ -13,7 +14,16 @@ export type Granularity = 'hour' | 'day';
 export type PartitionBy =
   | { kind: 'none' }
   | { kind: 'kafka-time'; granularity: Granularity }
-  | { kind: 'event-time'; field: string; granularity: Granularity };
+  | {
+      kind: 'event-time';
+      field: string;
+      granularity: Granularity;
+      /**
+       * How the field's value is read (event-time.ts). Absent: epoch milliseconds or ISO-8601
+       * text, as before units existed (and in ranges planned before).
+       */
+      unit?: EventTimeUnit;
+    };
 export type StartFrom = 'earliest' | 'latest';
 export type ServerSideEncryption = 'none' | 'AES256' | 'aws:kms';
 
@@ -97,6 +107,12 @@ export interface PartitionStart {
   partition: number;
   startOffset: string;
   resumed: boolean;
+  /**
+   * With `resume: false` only, for partitions that had them: the end of the contiguous commit
+   * records of this topic id the registration did not resume after (the audit reports what was
+   * written twice or skipped from it).
+   */
+  commitRecordsEnd?: string;
 }
 
 /** The offset a partition resumes at after commit records of an earlier registration, if it does. */

@@ -122,7 +122,7 @@ test('a new partition state starts its line at the given offset with nothing com
   assert.equal(s.committedMaxTimestamp, null);
 });
 
-test('commit totals add records, bytes, ranges and gap offsets, and never move backward', () => {
+test('commit totals add records, bytes, ranges, event-time fallbacks and gap offsets, and never move backward', () => {
   const totals = {
     committedOffset: '100',
     committedRecords: 5,
@@ -132,14 +132,16 @@ test('commit totals add records, bytes, ranges and gap offsets, and never move b
   };
   const covered = [
     range({ state: 'done', result: result(10, 100, [{ start: '100', end: '110', cause: 'retention' }]) }),
-    range({ start: '200', end: '300', state: 'done', result: result(7, 70) }),
+    range({ start: '200', end: '300', state: 'done', result: { ...result(7, 70), eventTimeFallbacks: 2 } }),
     range({ start: '300', end: '310', state: 'done', result: null }),
   ];
+  // A state written before fallbacks were counted lacks the counter: it starts at 0.
   assert.deepEqual(commitTotals(totals, 310n, covered), {
     committedOffset: '310',
     committedRecords: 22,
     committedBytes: 220,
     committedRanges: 4,
+    eventTimeFallbacks: 2,
     gapOffsets: '13',
   });
   assert.throws(() => commitTotals(totals, 99n, []), isInvariant);

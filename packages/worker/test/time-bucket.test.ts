@@ -1,66 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fieldAt, parseEventTime, parseIsoTime, TimeBucketer } from '../src/time-bucket.ts';
+import { TimeBucketer } from '../src/time-bucket.ts';
 
 const T = Date.UTC(2026, 10, 25, 8, 30, 0); // 2026-11-25T08:30:00Z
-
-describe('parseIsoTime', () => {
-  test('UTC, offsets, fractions, date only', () => {
-    assert.equal(parseIsoTime('2026-11-25T08:30:00Z'), T);
-    assert.equal(parseIsoTime('2026-11-25T08:30:00.123Z'), T + 123);
-    assert.equal(parseIsoTime('2026-11-25T08:30:00.123456789Z'), T + 123);
-    assert.equal(parseIsoTime('2026-11-25T10:30:00+02:00'), T);
-    assert.equal(parseIsoTime('2026-11-25T03:00:00-0530'), T);
-    assert.equal(parseIsoTime('2026-11-25 08:30:00Z'), T);
-    assert.equal(parseIsoTime('2026-11-25'), Date.UTC(2026, 10, 25));
-  });
-
-  test('no zone means UTC, never the local zone', () => {
-    assert.equal(parseIsoTime('2026-11-25T08:30:00'), T);
-    assert.equal(parseIsoTime('2026-11-25T08:30'), T);
-  });
-
-  test('rejects what is not a valid ISO-8601 time', () => {
-    for (const bad of [
-      'yesterday',
-      '2026-02-30T00:00:00Z',
-      '2026-13-01',
-      '2026-11-25T25:00:00Z',
-      'Wed, 25 Nov 2026 08:30:00 GMT',
-      '11/25/2026',
-      '',
-    ]) {
-      assert.equal(parseIsoTime(bad), undefined, bad);
-    }
-  });
-});
-
-describe('parseEventTime', () => {
-  test('epoch milliseconds as a number or a numeric string', () => {
-    assert.equal(parseEventTime(T), T);
-    assert.equal(parseEventTime(String(T)), T);
-    assert.equal(parseEventTime(T + 0.7), T);
-  });
-
-  test('ISO strings', () => {
-    assert.equal(parseEventTime('2026-11-25T08:30:00Z'), T);
-  });
-
-  test('garbage and out-of-range times are not times', () => {
-    for (const bad of [null, true, {}, [], 'soon', Number.NaN, Number.POSITIVE_INFINITY, 1e20, '-1e99']) {
-      assert.equal(parseEventTime(bad), undefined, String(bad));
-    }
-  });
-});
-
-test('fieldAt follows a dotted path through objects only', () => {
-  const v = { event: { ts: 5, list: [1] }, 'a.b': 1 };
-  assert.equal(fieldAt(v, ['event', 'ts']), 5);
-  assert.equal(fieldAt(v, ['event', 'missing']), undefined);
-  assert.equal(fieldAt(v, ['event', 'list', '0']), undefined);
-  assert.equal(fieldAt('str', ['length']), undefined);
-  assert.equal(fieldAt({}, ['constructor']), undefined);
-});
 
 describe('TimeBucketer', () => {
   test('none: one folder', () => {
@@ -82,6 +24,13 @@ describe('TimeBucketer', () => {
     assert.equal(b.folderOf(kafkaTs, { meta: { at: T } }), 'dt=2026-11-25/hr=08/');
     assert.equal(b.folderOf(kafkaTs, { meta: { at: String(T) } }), 'dt=2026-11-25/hr=08/');
     assert.equal(b.fallbacks, 0);
+  });
+
+  test('event-time in a declared unit: epoch seconds land in their hour, not in 1970', () => {
+    const b = new TimeBucketer({ kind: 'event-time', field: 'ts', granularity: 'hour', unit: 's' });
+    assert.equal(b.folderOf(0, { ts: T / 1000 }), 'dt=2026-11-25/hr=08/');
+    assert.equal(b.folderOf(0, { ts: '2026-11-25T08:30:00Z' }), 'dt=1970-01-01/hr=00/', 'not seconds');
+    assert.equal(b.fallbacks, 1);
   });
 
   test('event-time: missing or unparseable field falls back to Kafka time and is counted', () => {

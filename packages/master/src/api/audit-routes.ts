@@ -20,6 +20,7 @@ import {
   bearerSecurity,
   errorResponses,
   offsetText,
+  ref,
   requestOffsetProblems,
   topicParamsSchema,
 } from './common-schemas.ts';
@@ -140,6 +141,28 @@ export const auditReportSchema = {
         },
         required: ['partition', 'start', 'end', 'destination', 'abandonedAt', 'reason', 'error'],
       },
+    },
+    startedWithoutResume: {
+      type: ['object', 'null'],
+      description:
+        'Set when the topic was registered with `resume: false`: when, where each partition started, where the commit records of the topic id ended then, and which offsets were therefore written twice or not copied.',
+      properties: {
+        registeredAt: { type: 'string', format: 'date-time' },
+        partitions: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              partition: { type: 'integer' },
+              startOffset: ref('Offset'),
+              commitRecordsEnd: ref('NullableOffset'),
+              detail: { type: 'string' },
+            },
+            required: ['partition', 'startOffset', 'commitRecordsEnd', 'detail'],
+          },
+        },
+      },
+      required: ['registeredAt', 'partitions'],
     },
   },
   required: [

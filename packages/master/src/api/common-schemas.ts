@@ -124,6 +124,11 @@ export const partitionByViewSchema = {
     kind: { type: 'string' },
     granularity: { type: 'string' },
     field: { type: 'string' },
+    unit: {
+      type: 'string',
+      description:
+        'event-time: how the field is read (s, ms, us, ns, iso8601); absent: epoch ms or ISO-8601 text.',
+    },
   },
   required: ['kind'],
 } as const;
@@ -146,8 +151,9 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: 'No token is configured on the master (SLUICE_API_TOKEN).',
   404: 'Not found.',
   409: 'Conflicts with the current state.',
+  413: 'The body is larger than the API accepts; the message says the limit in bytes.',
   421: 'The request’s Host is not in SLUICE_ALLOWED_HOSTS (a guard against DNS rebinding).',
-  422: 'The destination cannot be used: the bucket does not exist, or the master’s S3 credentials may not write or delete there.',
+  422: 'The destination cannot be used (the bucket does not exist, or the master’s S3 credentials may not write or delete there), or a sample of the topic does not read as dates in `partitionBy.unit`.',
   429: 'Too many requests: changes or audits from this client beyond SLUICE_RATE_LIMIT_PER_MINUTE, an audit of this topic already running, or a limit on work running at once (the message names it); try again after the `Retry-After` seconds, or raise the limit.',
   500: 'Internal error.',
   503: 'A dependency (ZooKeeper, Kafka, S3) is not reachable; try again.',

@@ -31,6 +31,7 @@ const STATUS: Record<ErrorCode, number> = {
   // Another topic or replay writes there: a conflict with the state of the installation.
   [ErrorCodes.DESTINATION_OVERLAP]: 409,
   [ErrorCodes.LIMIT_REACHED]: 429,
+  [ErrorCodes.EVENT_TIME_UNUSABLE]: 422,
   [ErrorCodes.UNAUTHORIZED]: 401,
   [ErrorCodes.FORBIDDEN]: 403,
   [ErrorCodes.RATE_LIMITED]: 429,

@@ -32,7 +32,7 @@ import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { errorAnswer } from './error-answer.ts';
 import { healthRoutes } from './health-routes.ts';
 import { hostAllowList } from './host-allow-list.ts';
-import { BODY_LIMIT_BYTES, parseJsonBody, tooLargeMessage } from './json-body.ts';
+import { BODY_LIMIT_BYTES, documentBodyLimit, parseJsonBody, tooLargeMessage } from './json-body.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 import { rangesRoutes } from './ranges-routes.ts';
 import { rateLimit } from './rate-limit.ts';
@@ -124,6 +124,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // After the token check: a change without a valid token is 401 whatever its method.
   methodNotAllowed(app);
 
+  documentBodyLimit(app);
   await registerApiDocs(app);
   await app.register(healthRoutes, { deps });
   await app.register(topicsRoutes, { prefix: '/api/v1/topics', deps });

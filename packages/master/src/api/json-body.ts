@@ -7,6 +7,8 @@
  * {@link tooLargeMessage}.
  */
 import { type Problem, ValidationError } from '@sluice/shared';
+import type { FastifyInstance } from 'fastify';
+import { errorResponses } from './common-schemas.ts';
 
 /** Largest request body accepted; a topic registration is well under 2 KiB. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -71,4 +73,20 @@ export function parseJsonBody(text: string): unknown {
 /** The words of a 413: which request, and the limit in bytes. */
 export function tooLargeMessage(method: string, url: string): string {
   return `body: the body of ${method} ${url.split('?')[0]} is larger than the limit of ${BODY_LIMIT_BYTES} bytes; send a smaller body (a topic registration is well under 2 KiB)`;
+}
+
+/**
+ * Documents the 413 on every route a body can be sent to (any method but GET, HEAD and
+ * OPTIONS: Fastify applies the limit before routing to a handler), so that the OpenAPI document
+ * lists it and the serializer knows its shape. An `onRoute` hook rather than a line per route:
+ * a route added later gets it too. Added before the docs plugin, whose own hook then sees it.
+ */
+export function documentBodyLimit(app: FastifyInstance): void {
+  const tooLarge = errorResponses(413)[413];
+  app.addHook('onRoute', (route) => {
+    const methods = [route.method].flat();
+    if (methods.every((m) => m === 'GET' || m === 'HEAD' || m === 'OPTIONS')) return;
+    const response = route.schema?.response as Record<number, unknown> | undefined;
+    if (response && response[413] === undefined) response[413] = tooLarge;
+  });
 }

@@ -72,6 +72,11 @@ const partitionSchema = {
     lagMs: lagMsSchema,
     committedRecords: { type: 'integer' },
     committedBytes: { type: 'integer' },
+    eventTimeFallbacks: {
+      type: 'integer',
+      description:
+        'Committed records bucketed by Kafka time because their event-time field was missing or did not parse in `partitionBy.unit`.',
+    },
     gapOffsets: {
       type: 'string',
       pattern: '^\\d+$',
@@ -89,6 +94,7 @@ const partitionSchema = {
     'lagMs',
     'committedRecords',
     'committedBytes',
+    'eventTimeFallbacks',
     'gapOffsets',
     'ranges',
     'head',
@@ -111,6 +117,11 @@ const topicSchema = {
     lagMs: { ...lagMsSchema, description: 'The largest lagMs of its partitions.' },
     committedRecords: { type: 'integer' },
     committedBytes: { type: 'integer' },
+    eventTimeFallbacks: {
+      type: 'integer',
+      description:
+        'Committed records of its partitions bucketed by Kafka time because their event-time field was missing or did not parse in `partitionBy.unit`.',
+    },
     ranges: ref('RangeCounts'),
     throughput: throughputSchema,
     partitions: { type: 'array', items: partitionSchema },
@@ -127,6 +138,7 @@ const topicSchema = {
     'lagMs',
     'committedRecords',
     'committedBytes',
+    'eventTimeFallbacks',
     'ranges',
     'throughput',
     'partitions',

@@ -4,7 +4,7 @@
  * here; rules JSON schema cannot say readably (bucket names, key prefixes, field paths) are
  * checked by `topicConfigProblems` from the shared contract.
  */
-import { LIMITS, STORAGE_CLASSES, TOPIC_DEFAULTS } from '@sluice/shared';
+import { EVENT_TIME_UNITS, LIMITS, STORAGE_CLASSES, TOPIC_DEFAULTS } from '@sluice/shared';
 import { nullableOffsetBody, offsetBody, ref } from './common-schemas.ts';
 import type { Answer, Request } from './type-provider.ts';
 
@@ -50,6 +50,12 @@ const partitionBy = {
         kind: { const: 'event-time' },
         field: { type: 'string', description: 'Dotted path of the time field in JSON values.' },
         granularity,
+        unit: {
+          type: 'string',
+          enum: EVENT_TIME_UNITS,
+          description:
+            'How the field is read: `s`, `ms`, `us`, `ns` (a number or numeric string since the epoch) or `iso8601` (a text). Omitted: epoch milliseconds or ISO-8601 text. A sample of the topic must parse in it, to a date from 2000 to one day ahead (422 otherwise).',
+        },
       },
       required: ['kind', 'field', 'granularity'],
       additionalProperties: false,
@@ -208,6 +214,11 @@ const topicRecordProperties = {
           type: 'boolean',
           description:
             'Whether the partition resumes after commit records of an earlier registration of this topic.',
+        },
+        commitRecordsEnd: {
+          ...offsetBody,
+          description:
+            'With `resume: false`, for partitions that had commit records of this topic id: where they ended (not resumed after; the audit reports the consequence).',
         },
       },
       required: ['partition', 'startOffset', 'resumed'],

@@ -10,6 +10,7 @@ import { partitionViews } from '../status/partition-view.ts';
 import { lazyOutputStore } from '../stores/output-store.ts';
 import { readPartitions, readTopicsPartitions } from '../stores/partition-reader.ts';
 import { createTopic, listTopics, notRegistered, readTopic, updateTopic } from '../stores/topic-store.ts';
+import { checkTopicEventTime } from '../topics/event-time-check.ts';
 import { refuseFolderInUse, topicFolder } from '../topics/output-folders.ts';
 import { dryRunRegistration, dryRunSchema } from '../topics/topic-dry-run.ts';
 import {
@@ -58,20 +59,22 @@ async function checkTopicParam(req: FastifyRequest): Promise<void> {
 }
 
 /**
- * A PATCH that changes the destination: the destination the record would have is proved
- * writable before anything is stored (the change itself is applied by updateTopic).
+ * A PATCH that changes the destination or the partitioning: the destination the record would
+ * have is proved writable, and an event-time field readable in a sample of the topic, before
+ * anything is stored (the change itself is applied by updateTopic).
  */
-async function checkNewDestination(
-  deps: ApiDeps,
-  topic: string,
-  patch: TopicPatchBody,
-  now: Date,
-): Promise<void> {
+async function checkPatch(deps: ApiDeps, topic: string, patch: TopicPatchBody, now: Date): Promise<void> {
   const stored = await readTopic(deps.zk(), topic);
   if (!stored) throw notRegistered(topic);
   const next = patchedTopicRecord(stored.record, patch, now);
-  await refuseFolderInUse(deps.zk(), topicFolder(next), topic);
-  await deps.checkDestination(topic, next);
+  if (patch.destination) {
+    await refuseFolderInUse(deps.zk(), topicFolder(next), topic);
+    await deps.checkDestination(topic, next);
+  }
+  if (patch.partitionBy) {
+    const meta = await requireTopicMetadata(deps.kafka, topic);
+    await checkTopicEventTime(deps.kafka, deps.config, next, meta.partitions, 'end');
+  }
 }
 
 export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
@@ -87,7 +90,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         tags: ['topics'],
         summary: 'Register a topic',
         description:
-          'Validates the config, refuses a destination folder `{prefix}/{topic}/` equal to, inside or holding another topic’s or a running replay’s (409 SLUICE_ERR_DESTINATION_OVERLAP), looks the topic up in Kafka, proves the destination writable with the master’s S3 credentials (HEAD of the bucket, then a PUT and a DELETE of one object under `{prefix}/{topic}/_sluice/probe/`; 422 when the bucket does not exist or may not be written) and stores it in ZooKeeper; the leader starts planning its ranges. With `dryRun=true` nothing is stored: the answer (200) says what registering would do, after the same checks.',
+          'Validates the config, refuses a destination folder `{prefix}/{topic}/` equal to, inside or holding another topic’s or a running replay’s (409 SLUICE_ERR_DESTINATION_OVERLAP), looks the topic up in Kafka, proves the destination writable with the master’s S3 credentials (HEAD of the bucket, then a PUT and a DELETE of one object under `{prefix}/{topic}/_sluice/probe/`; 422 when the bucket does not exist or may not be written), reads a sample of the topic when it is partitioned by event time (422 when the field does not read as dates from 2000 to one day ahead in `partitionBy.unit`) and stores it in ZooKeeper; the leader starts planning its ranges. With `dryRun=true` nothing is stored: the answer (200) says what registering would do, after the same checks.',
         security: bearerSecurity,
         querystring: {
           type: 'object',
@@ -128,6 +131,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         meta.partitions,
         req.body.resume ?? true,
       );
+      await checkTopicEventTime(deps.kafka, deps.config, record, meta.partitions, 'starts');
       await createTopic(deps.zk(), record);
       req.log.info(
         { topic: record.topic, topicId: record.topicId, starts: record.starts },
@@ -207,7 +211,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         tags: ['topics'],
         summary: 'Change a topic’s policy, or pause and resume it',
         description:
-          'Changes apply to ranges planned afterwards; after a destination change, ranges that have not written anything yet (planned or failed, no object started) follow it under a new attempt. A topic being deleted takes no changes (409). A new destination is checked first, as at registration: a folder overlapping another topic’s or a running replay’s is 409, one that cannot be written 422.',
+          'Changes apply to ranges planned afterwards; after a destination change, ranges that have not written anything yet (planned or failed, no object started) follow it under a new attempt. A topic being deleted takes no changes (409). A new destination is checked first, as at registration: a folder overlapping another topic’s or a running replay’s is 409, one that cannot be written 422; a new event-time partitioning is checked on the newest records (422).',
         security: bearerSecurity,
         params: topicParamsSchema,
         body: topicPatchBodySchema,
@@ -217,7 +221,8 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
     async (req) => {
       refuseTinyRanges(req.body, deps.config);
       const now = new Date();
-      if (req.body.destination) await checkNewDestination(deps, req.params.topic, req.body, now);
+      if (req.body.destination || req.body.partitionBy)
+        await checkPatch(deps, req.params.topic, req.body, now);
       const record = await updateTopic(deps.zk(), req.params.topic, (r) =>
         patchedTopicRecord(r, req.body, now),
       );

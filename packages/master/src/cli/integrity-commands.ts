@@ -117,6 +117,12 @@ export async function auditCommand(
     for (const f of r.findings) lines.push(`  ${f.kind}: ${f.message}`);
     if (r.truncated) lines.push(`  … and more (see --json)`);
     if (r.pendingObjects) lines.push(`objects of ranges in flight (not checked): ${r.pendingObjects}`);
+    const off = r.startedWithoutResume;
+    if (off) {
+      lines.push(`registered with resume: false at ${off.registeredAt}:`);
+      for (const p of off.partitions)
+        lines.push(`  partition ${p.partition} started at ${formatCount(p.startOffset)}: ${p.detail}`);
+    }
     return lines.join('\n');
   });
   return r.ok ? EXIT.OK : EXIT.PROBLEMS;

@@ -57,8 +57,9 @@ exit codes: 0 ok, 1 the API refused or failed, 2 usage error, 3 master unreachab
   --format F                 jsonl | raw (default jsonl)
   --compression C            gzip | zstd | none (default gzip)
   --partition-by P           none | kafka-time:hour | kafka-time:day |
-                             event-time:<field>:hour | event-time:<field>:day
-                             (default kafka-time:hour)
+                             event-time:<field>:hour | event-time:<field>:day,
+                             optionally :<unit> after it, one of s, ms, us, ns,
+                             iso8601 (e.g. event-time:ts:hour:s; default kafka-time:hour)
   --max-range-messages N     most offsets per range (default 5000000)
   --max-range-bytes N        about this many uncompressed bytes per range (default 268435456)
   --flush-interval-ms N      cut a shorter range after unplanned records waited this long (default 600000)
@@ -88,11 +89,21 @@ function parsePartitionBy(v: string | undefined): unknown {
   if (parts[0] === 'kafka-time' && parts.length === 2 && (parts[1] === 'hour' || parts[1] === 'day')) {
     return { kind: 'kafka-time', granularity: parts[1] };
   }
-  if (parts[0] === 'event-time' && parts.length === 3 && (parts[2] === 'hour' || parts[2] === 'day')) {
-    return { kind: 'event-time', field: parts[1], granularity: parts[2] };
+  if (
+    parts[0] === 'event-time' &&
+    (parts.length === 3 || parts.length === 4) &&
+    (parts[2] === 'hour' || parts[2] === 'day')
+  ) {
+    // The unit is checked by the API's schema, which names the accepted ones.
+    return {
+      kind: 'event-time',
+      field: parts[1],
+      granularity: parts[2],
+      ...(parts[3] ? { unit: parts[3] } : {}),
+    };
   }
   return usage(
-    `--partition-by "${v}" is not one of none, kafka-time:hour|day, event-time:<field>:hour|day`,
+    `--partition-by "${v}" is not one of none, kafka-time:hour|day, event-time:<field>:hour|day[:s|ms|us|ns|iso8601]`,
     'topics add',
   );
 }

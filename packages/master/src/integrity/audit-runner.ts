@@ -34,6 +34,7 @@ import {
 import type { OutputStore } from '../stores/output-store.ts';
 import { type AuditPartition, type AuditReport, auditTopic, type ReadBack } from './audit.ts';
 import { readBackObject } from './object-read-back.ts';
+import { type ResumeOffReport, resumeOffReport } from './resume-off-report.ts';
 
 export interface AuditWindow {
   partition?: number;
@@ -117,9 +118,10 @@ function inWindow(key: string, w: AuditWindow): boolean {
 export async function runAudit(
   zk: ZkSession,
   store: OutputStore,
-  topic: Pick<TopicRecord, 'topic' | 'destination'>,
+  topic: Pick<TopicRecord, 'topic' | 'destination'> &
+    Partial<Pick<TopicRecord, 'resume' | 'starts' | 'createdAt'>>,
   opts: AuditOptions = {},
-): Promise<AuditReport> {
+): Promise<AuditReport & { startedWithoutResume: ResumeOffReport | null }> {
   const { bucket, prefix } = topic.destination;
   const root = topicRoot(prefix, topic.topic);
   const window = opts.window ?? {};
@@ -160,7 +162,7 @@ export async function runAudit(
     );
     readBack = new Map(present.map((k, i) => [k, results[i]!]));
   }
-  return auditTopic({
+  const report = auditTopic({
     topic: topic.topic,
     root,
     partitions,
@@ -172,4 +174,6 @@ export async function runAudit(
     abandoned,
     bucket,
   });
+  // A registration that did not resume explains overlaps (or offsets never copied) the findings show.
+  return { ...report, startedWithoutResume: resumeOffReport(topic, window.partition) };
 }

@@ -165,11 +165,15 @@ export class Tracker {
     if (gaps > 0n) this.#metrics.gapOffsets.inc({ topic: entry.topic }, Number(gaps));
     let records = 0;
     let bytes = 0;
+    let fallbacks = 0;
     for (const c of covered) {
       records += c.record.result?.records ?? 0;
       bytes += c.record.result?.objectBytes ?? 0;
+      fallbacks += c.record.result?.eventTimeFallbacks ?? 0;
     }
     this.#metrics.committedRecords.inc({ topic: entry.topic }, records);
+    // Counted from 0 for every topic that has committed, so a rate() or an alert sees the series.
+    this.#metrics.eventTimeFallbacks.inc({ topic: entry.topic }, fallbacks);
     this.#metrics.committedBytes.inc({ topic: entry.topic }, bytes);
     this.#metrics.committedOffset.set(
       { topic: entry.topic, partition: String(entry.partition) },

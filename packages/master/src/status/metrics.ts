@@ -18,6 +18,7 @@ export class MasterMetrics {
   readonly rangesPlanned: Counter<'topic' | 'reason'>;
   readonly requeues: Counter<'reason'>;
   readonly gapOffsets: Counter<'topic'>;
+  readonly eventTimeFallbacks: Counter<'topic'>;
   readonly isLeader: Gauge;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -87,6 +88,12 @@ export class MasterMetrics {
     this.gapOffsets = new Counter({
       name: 'sluice_gaps_offsets_total',
       help: 'Offsets lost to retention before Sluice could read them, in ranges committed by this master.',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.eventTimeFallbacks = new Counter({
+      name: 'sluice_event_time_fallbacks_total',
+      help: 'Records bucketed by Kafka time because their event-time field was missing or did not parse in the topic’s unit, in ranges committed by this master.',
       labelNames: ['topic'],
       registers,
     });

@@ -168,6 +168,7 @@ export function buildStatus(input: StatusInput): Status {
         lagMs: lagMsOf(lag, input.recordTime(record.topic, p.partition), nowMs),
         committedRecords: state?.committedRecords ?? 0,
         committedBytes: state?.committedBytes ?? 0,
+        eventTimeFallbacks: state?.eventTimeFallbacks ?? 0,
         gapOffsets: lost.toString(),
         ranges: counts,
         head: headRange
@@ -197,6 +198,7 @@ export function buildStatus(input: StatusInput): Status {
       lagMs: maxKnown(partitions.map((p) => p.lagMs)),
       committedRecords: partitions.reduce((n, p) => n + p.committedRecords, 0),
       committedBytes: partitions.reduce((n, p) => n + p.committedBytes, 0),
+      eventTimeFallbacks: partitions.reduce((n, p) => n + p.eventTimeFallbacks, 0),
       ranges: topicRanges,
       throughput: input.throughput.topic(record.topic),
       partitions,

@@ -24,6 +24,7 @@ import {
 } from '@sluice/shared';
 import type { SampledRecord } from '../kafka/kafka-sample.ts';
 import { fullRangeOffsets } from '../ranges/planner.ts';
+import { eventTimeOf } from './event-time-sample.ts';
 
 export interface PartitionFacts {
   partition: number;
@@ -88,24 +89,6 @@ export function encodedBytes(r: SampledRecord, format: TopicConfig['format'], to
   );
 }
 
-/** The event time of a JSON value's dotted field (ISO text or epoch ms), or null. */
-export function eventTimeOf(value: Buffer | null, field: string): number | null {
-  if (!value) return null;
-  let v: unknown;
-  try {
-    v = JSON.parse(value.toString('utf8'));
-  } catch {
-    return null;
-  }
-  for (const seg of field.split('.')) {
-    if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, seg)) return null;
-    v = (v as Record<string, unknown>)[seg];
-  }
-  const t =
-    typeof v === 'number' ? v : typeof v === 'string' ? (/^\d+$/.test(v) ? Number(v) : Date.parse(v)) : NaN;
-  return Number.isFinite(t) ? Math.floor(t) : null;
-}
-
 function unitMsOf(g: Granularity): number {
   return g === 'hour' ? 3_600_000 : 86_400_000;
 }
@@ -141,7 +124,7 @@ export function estimateRegistration(
     if (first && backlog > 0n) {
       const t =
         cfg.partitionBy.kind === 'event-time'
-          ? (eventTimeOf(first.value, cfg.partitionBy.field) ?? first.timestamp)
+          ? (eventTimeOf(first.value, cfg.partitionBy) ?? first.timestamp)
           : first.timestamp;
       const end = start + (backlog < rangeOffsets ? backlog : rangeOffsets);
       try {

@@ -1,7 +1,8 @@
 /**
  * `POST /api/v1/topics?dryRun=true`: what registering would do, without doing it (nothing is
  * written to ZooKeeper). The same validation and answers as a registration (400, 404, 409,
- * 422 for a destination that cannot be written: destination-probe.ts);
+ * 422 for a destination that cannot be written: destination-probe.ts, or event times that do
+ * not read in their unit: event-time-check.ts);
  * then the partitions, the backlog in records and bytes, the number and typical size of the
  * objects, and the first keys, estimated as registration-estimate.ts says.
  */
@@ -14,6 +15,8 @@ import { sampleRecords } from '../kafka/kafka-sample.ts';
 import { requireTopicMetadata } from '../kafka/kafka-view.ts';
 import type { OutputStore } from '../stores/output-store.ts';
 import { readTopic } from '../stores/topic-store.ts';
+import { checkEventTimeSample } from './event-time-check.ts';
+import { sampleOffsets } from './event-time-sample.ts';
 import {
   estimateRegistration,
   type PartitionFacts,
@@ -125,6 +128,12 @@ export async function dryRunRegistration(
   const ends = await committedEnds(store, config.destination, config.topic, meta.topicId);
   const begins = partitionStarts(offsets, config.startFrom, ends, body.resume ?? true);
   const starts = offsets.map((o, i) => ({ o, start: begins[i]!.startOffset, resumed: begins[i]!.resumed }));
+  await checkEventTimeSample(
+    deps.config,
+    config.topic,
+    config.partitionBy,
+    sampleOffsets(starts.map(({ o, start }) => ({ ...o, start }))),
+  );
   const withBacklog = starts.filter((s) => s.o.lastStable > s.start).slice(0, SAMPLED_PARTITIONS);
   const [heads, tails] = await Promise.all([
     sampleRecords(

@@ -140,12 +140,22 @@ export async function resumingRegistration(
   partitions: number[],
   resume: boolean,
 ): Promise<TopicRecord> {
+  // Read with `resume: false` too: where the commit records end is what the audit reports then.
   const [offsets, ends] = await Promise.all([
     kafka.offsets(record.topic, partitions),
-    resume
-      ? committedEnds(store, record.destination, record.topic, record.topicId)
-      : new Map<number, bigint>(),
+    committedEnds(store, record.destination, record.topic, record.topicId),
   ]);
   const starts = partitionStarts(offsets, record.startFrom, ends, resume);
-  return { ...record, resume, starts: starts.map((s) => ({ ...s, startOffset: s.startOffset.toString() })) };
+  return {
+    ...record,
+    resume,
+    starts: starts.map((s) => {
+      const end = resume ? undefined : ends.get(s.partition);
+      return {
+        ...s,
+        startOffset: s.startOffset.toString(),
+        ...(end === undefined ? {} : { commitRecordsEnd: end.toString() }),
+      };
+    }),
+  };
 }

@@ -1,6 +1,6 @@
 /**
  * Requests the API refuses say what was refused and why (issue 15 point 5, issue 18 point 5):
- * prototype keys, bodies over the limit, offsets outside the signed 64-bit range and control
+ * prototype keys, bodies over the limit (and their 413 in the OpenAPI document), offsets outside the signed 64-bit range and control
  * or format characters in key prefixes. In-memory ZooKeeper; no service.
  */
 import assert from 'node:assert/strict';
@@ -65,6 +65,26 @@ test('a body over the limit is 413 naming the request and the limit in bytes', a
   assert.equal(res.statusCode, 413);
   assert.equal(json(res).code, 'FST_ERR_CTP_BODY_TOO_LARGE');
   assert.match(json(res).message, /POST \/api\/v1\/topics is larger than the limit of 65536 bytes/);
+});
+
+test('the OpenAPI document lists the 413 of every operation a body can be sent to', async () => {
+  const doc = json(await f.call('GET', '/docs/json'));
+  const withBody: string[] = [];
+  for (const [path, ops] of Object.entries(
+    doc.paths as Record<string, Record<string, { responses: object }>>,
+  )) {
+    for (const [method, op] of Object.entries(ops)) {
+      const has413 = Object.hasOwn(op.responses, '413');
+      if (method === 'get' || method === 'head') assert.equal(has413, false, `${method} ${path}`);
+      else {
+        assert.equal(has413, true, `${method} ${path} lacks 413`);
+        withBody.push(`${method} ${path}`);
+      }
+    }
+  }
+  assert.ok(withBody.includes('post /api/v1/topics'), withBody.join(', '));
+  assert.ok(withBody.includes('patch /api/v1/topics/{topic}'), withBody.join(', '));
+  assert.ok(withBody.includes('post /api/v1/replays'), withBody.join(', '));
 });
 
 test('offsets outside the signed 64-bit range are refused by audits, naming the field and the range', async () => {

@@ -272,6 +272,8 @@ export const DASHBOARD_JS = `'use strict';
       var nameCell = el('td', null, [el('span', { cls: 'caret', text: open ? '▾' : '▸' }), el('span', { text: t.topic })]);
       var errs = [t.error, t.kafkaError].filter(Boolean);
       if (errs.length) nameCell.appendChild(el('div', { cls: 'err', text: errs.join(' · ') }));
+      // Records whose event time was missing or not in the topic's unit went to Kafka time's folder.
+      if (t.eventTimeFallbacks > 0) nameCell.appendChild(el('div', { cls: 'note', data: { fallbacks: t.topic }, text: fmtInt(t.eventTimeFallbacks) + ' records bucketed by Kafka time: event-time field missing or not in its unit' }));
       var row = el('tr', { cls: 'topic-row', data: { topic: t.topic } }, [
         nameCell,
         el('td', null, [el('span', { cls: 'badge ' + stateText, text: stateText })]),

@@ -68,6 +68,7 @@ tr.detail td { background: #f8fafc; padding: 4px 8px 10px 28px; }
 .lag.amber { background: var(--warn-soft); color: var(--warn); font-weight: 600; }
 .lag.red { background: var(--bad-soft); color: var(--bad); font-weight: 700; }
 .err { color: var(--bad); max-width: 520px; word-break: break-word; }
+.note { color: var(--warn); max-width: 520px; word-break: break-word; }
 .muted { color: var(--muted); }
 .chart { position: relative; height: 190px; }
 .chart svg { width: 100%; height: 100%; display: block; }
