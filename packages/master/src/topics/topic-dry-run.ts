@@ -122,7 +122,7 @@ export async function dryRunRegistration(
   }
   await deps.checkDestination(config.topic, config);
   const offsets = await deps.kafka.offsets(config.topic, meta.partitions);
-  const ends = await committedEnds(store, config.destination, config.topic, meta.topicId);
+  const ends = await committedEnds(store, [config.destination], config.topic, meta.topicId);
   const begins = partitionStarts(offsets, config.startFrom, ends, body.resume ?? true);
   const starts = offsets.map((o, i) => ({ o, start: begins[i]!.startOffset, resumed: begins[i]!.resumed }));
   const withBacklog = starts.filter((s) => s.o.lastStable > s.start).slice(0, SAMPLED_PARTITIONS);

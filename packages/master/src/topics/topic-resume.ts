@@ -5,7 +5,7 @@
  * while it was unregistered: S3's commit records are the truth of a topic's past.
  *
  * Per partition, the commit records under `{prefix}/{topic}/_sluice/commits/partition={p}/`
- * of the same Kafka topic id (a re-created topic's offsets start again: its old incarnation's
+ * (of the current destination and every past one) of the same Kafka topic id (a re-created topic's offsets start again: its old incarnation's
  * records say nothing of the new one) are walked in offset order from the first; the
  * partition resumes at the end of that contiguous run. Partitions without such records start
  * where `startFrom` says; so do all when the request says `resume: false`.
@@ -13,6 +13,7 @@
 import {
   commitsFolder,
   type Destination,
+  destinationsOf,
   type KafkaAdmin,
   type PartitionOffsets,
   parseCommitRecordKey,
@@ -20,6 +21,7 @@ import {
   type StartFrom,
   type TopicRecord,
 } from '@sluice/shared';
+import type { ListedCommit } from '../integrity/audit.ts';
 import type { OutputStore } from '../stores/output-store.ts';
 
 /** Where one partition starts (the record's `starts`, with the offset as a number). */
@@ -32,58 +34,103 @@ interface Start {
 /** Commit records read at once. */
 const READ_CONCURRENCY = 8;
 
+/** What a partition's commit records of one topic id say (see {@link commitRunOf}). */
+export interface CommitRun {
+  /** The end of the contiguous run of commit records from the first one: where the partition resumes. */
+  end: bigint;
+  /** Commit records of this topic id the partition has, in every destination read. */
+  commitRecords: number;
+  /** The first offsets no commit record covers after the run, when records lie beyond them. */
+  hole: { from: bigint; to: bigint } | null;
+}
+
+/** Pure: the run of a partition's commit record spans `[start, end)` (any order, overlaps allowed). */
+export function commitRunOf(spans: ReadonlyArray<{ start: bigint; end: bigint }>): CommitRun {
+  const sorted = [...spans].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  let reach = sorted[0]!.end;
+  let hole: CommitRun['hole'] = null;
+  for (const s of sorted) {
+    if (s.start > reach) {
+      hole = { from: reach, to: s.start };
+      break;
+    }
+    if (s.end > reach) reach = s.end;
+  }
+  return { end: reach, commitRecords: sorted.length, hole };
+}
+
 /**
- * Per partition, the end of the contiguous run of commit records of `topicId` from its first
- * one; partitions without any are absent.
+ * Per partition, the run of commit records of `topicId` in all of `destinations` (a topic's
+ * current and past destinations: a destination change splits its past between them);
+ * partitions without any are absent.
  */
-export async function committedEnds(
+export async function commitRuns(
+  store: Pick<OutputStore, 'list' | 'commits'>,
+  destinations: readonly Destination[],
+  topic: string,
+  topicId: string,
+): Promise<Map<number, CommitRun>> {
+  const spans = new Map<number, Array<{ start: bigint; end: bigint }>>();
+  for (const destination of destinations) {
+    for (const c of await destinationCommits(store, destination, topic)) {
+      // Unreadable records and those of another incarnation do not count as this topic's past.
+      if (c.record === null || c.record.topicId !== topicId) continue;
+      const k = parseCommitRecordKey(c.key)!;
+      const list = spans.get(k.partition) ?? [];
+      list.push({ start: k.start, end: k.end });
+      spans.set(k.partition, list);
+    }
+  }
+  return new Map([...spans].map(([partition, list]) => [partition, commitRunOf(list)]));
+}
+
+/** The commit records of `topic` in one destination (none when its bucket does not exist). */
+async function destinationCommits(
   store: Pick<OutputStore, 'list' | 'commits'>,
   destination: Destination,
   topic: string,
-  topicId: string,
-): Promise<Map<number, bigint>> {
+): Promise<ListedCommit[]> {
   let listed: Awaited<ReturnType<OutputStore['list']>>;
   try {
     listed = await store.list(destination.bucket, commitsFolder(destination.prefix, topic));
   } catch (err) {
     // A bucket that does not exist holds no past; whether it may be registered is not decided here.
     if (err instanceof SluiceError && (err.cause as { name?: string } | undefined)?.name === 'NoSuchBucket')
-      return new Map();
+      return [];
     throw err;
   }
   const keys = listed.map((l) => l.key).filter((k) => parseCommitRecordKey(k) !== null);
-  const commits = await store.commits(destination.bucket, keys, READ_CONCURRENCY);
-  const spans = new Map<number, Array<{ start: bigint; end: bigint }>>();
-  for (const c of commits) {
-    // Unreadable records and those of another incarnation do not count as this topic's past.
-    if (c.record === null || c.record.topicId !== topicId) continue;
-    const k = parseCommitRecordKey(c.key)!;
-    const list = spans.get(k.partition) ?? [];
-    list.push({ start: k.start, end: k.end });
-    spans.set(k.partition, list);
-  }
-  const ends = new Map<number, bigint>();
-  for (const [partition, list] of spans) {
-    list.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-    let reach = list[0]!.end;
-    for (const s of list) {
-      if (s.start > reach) break;
-      if (s.end > reach) reach = s.end;
-    }
-    ends.set(partition, reach);
-  }
-  return ends;
+  return store.commits(destination.bucket, keys, READ_CONCURRENCY);
 }
 
-/** Where each partition starts: after its commit records when it has some (and `resume`), else per `startFrom`. */
+/**
+ * Per partition, the end of the contiguous run of commit records of `topicId` from its first
+ * one; partitions without any are absent.
+ */
+export async function committedEnds(
+  store: Pick<OutputStore, 'list' | 'commits'>,
+  destinations: readonly Destination[],
+  topic: string,
+  topicId: string,
+): Promise<Map<number, bigint>> {
+  const runs = await commitRuns(store, destinations, topic, topicId);
+  return new Map([...runs].map(([p, r]) => [p, r.end]));
+}
+
+/**
+ * Where each partition starts: after its commit records when it has some (and `resume`); else
+ * where an earlier registration started it (`origin`: recovery, whose partitions that never
+ * committed must not skip what was produced since); else per `startFrom`.
+ */
 export function partitionStarts(
   offsets: readonly PartitionOffsets[],
   startFrom: StartFrom,
   ends: ReadonlyMap<number, bigint>,
   resume: boolean,
+  origin: ReadonlyMap<number, bigint> = new Map(),
 ): Start[] {
   return offsets.map((o) => {
-    const end = resume ? ends.get(o.partition) : undefined;
+    const end = resume ? (ends.get(o.partition) ?? origin.get(o.partition)) : undefined;
     if (end !== undefined) return { partition: o.partition, startOffset: end, resumed: true };
     return {
       partition: o.partition,
@@ -99,17 +146,20 @@ export function partitionStarts(
  */
 export async function resumingRegistration(
   kafka: KafkaAdmin,
-  store: OutputStore,
+  store: Pick<OutputStore, 'list' | 'commits'>,
   record: TopicRecord,
   partitions: number[],
   resume: boolean,
+  opts: { runs?: ReadonlyMap<number, CommitRun>; origin?: ReadonlyMap<number, bigint> } = {},
 ): Promise<TopicRecord> {
-  const [offsets, ends] = await Promise.all([
+  const [offsets, runs] = await Promise.all([
     kafka.offsets(record.topic, partitions),
-    resume
-      ? committedEnds(store, record.destination, record.topic, record.topicId)
-      : new Map<number, bigint>(),
+    opts.runs ??
+      (resume
+        ? commitRuns(store, destinationsOf(record), record.topic, record.topicId)
+        : new Map<number, CommitRun>()),
   ]);
-  const starts = partitionStarts(offsets, record.startFrom, ends, resume);
+  const ends = new Map([...runs].map(([p, r]) => [p, r.end]));
+  const starts = partitionStarts(offsets, record.startFrom, ends, resume, opts.origin);
   return { ...record, resume, starts: starts.map((s) => ({ ...s, startOffset: s.startOffset.toString() })) };
 }
