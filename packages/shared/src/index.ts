@@ -113,11 +113,13 @@ export {
   bucketFolder,
   commitRecordKey,
   commitsFolder,
+  configObjectKey,
   contentEncoding,
   contentType,
   dataObjectKey,
   isProbeKey,
   parseCommitRecordKey,
+  parseConfigObjectKey,
   parseDataObjectName,
   parseFileExtension,
   parseSuccessMarkerKey,
@@ -172,6 +174,7 @@ export {
   encryptionHeaders,
   headBucket,
   type ListedKey,
+  listFolders,
   listKeys,
   listOpenUploads,
   type OpenUpload,
@@ -187,6 +190,7 @@ export {
   controlCharacterProblem,
   DEFAULT_FINALIZE_LATENESS_MS,
   type Destination,
+  destinationsOf,
   type Format,
   type Granularity,
   LIMITS,
@@ -195,6 +199,8 @@ export {
   outputSpecOf,
   type PartitionBy,
   type PartitionStart,
+  type PastDestination,
+  pastDestinationsAfter,
   prefixProblem,
   type RangePolicy,
   resumeOffsetOf,
@@ -207,6 +213,12 @@ export {
   topicConfigProblems,
   topicNameProblem,
 } from './topic-config.ts';
+export {
+  CONFIG_OBJECT_KIND,
+  parseTopicConfigObject,
+  type TopicConfigObject,
+  topicConfigObject,
+} from './topic-config-object.ts';
 export { SLUICE_VERSION } from './version.ts';
 export {
   auditStatePath,

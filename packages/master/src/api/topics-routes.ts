@@ -10,6 +10,7 @@ import { partitionViews } from '../status/partition-view.ts';
 import { lazyOutputStore } from '../stores/output-store.ts';
 import { readPartitions, readTopicsPartitions } from '../stores/partition-reader.ts';
 import { createTopic, listTopics, notRegistered, readTopic, updateTopic } from '../stores/topic-store.ts';
+import { writeConfigObject } from '../topics/config-object-writer.ts';
 import { dryRunRegistration, dryRunSchema } from '../topics/topic-dry-run.ts';
 import {
   deletingTopicRecord,
@@ -109,6 +110,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         req.body.resume ?? true,
       );
       await createTopic(deps.zk(), record);
+      await writeConfigObject(storeOf(), record, req.log);
       req.log.info(
         { topic: record.topic, topicId: record.topicId, starts: record.starts },
         'topic registered',
@@ -200,6 +202,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
       const record = await updateTopic(deps.zk(), req.params.topic, (r) =>
         patchedTopicRecord(r, req.body, now),
       );
+      await writeConfigObject(storeOf(), record, req.log);
       req.log.info({ topic: record.topic, fields: Object.keys(req.body) }, 'topic changed');
       return record;
     },

@@ -17,7 +17,8 @@
  *  - Nothing unaccounted for: with a full listing, every object below `{prefix}/{topic}/` is a
  *    commit record, a `_SUCCESS` marker, an object some commit record lists, an object of a
  *    range not committed yet (in flight), or a destination write probe the master did not get
- *    to delete (`_sluice/probe/`, object-key.ts); anything else is an extra object.
+ *    to delete (`_sluice/probe/`, object-key.ts), or the topic's config object
+ *    (`_sluice/config.json`); anything else is an extra object.
  *  - Counts: the records of the commit records below the committed offset add up to the
  *    partition state's `committedRecords` (when the state knows its start).
  *
@@ -28,6 +29,7 @@ import {
   type CommitRecord,
   isProbeKey,
   parseCommitRecordKey,
+  parseConfigObjectKey,
   parseDataObjectName,
   parseSuccessMarkerKey,
 } from '@sluice/shared';
@@ -405,7 +407,9 @@ export function auditTopic(input: AuditInput): AuditReport {
     for (const [key, size] of [...input.objects].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       if (!key.startsWith(root)) continue;
       const rel = key.slice(root.length);
+      // Probes and the config object (object-key.ts) are Sluice's own, not data.
       if (commitKeys.has(key) || listed.has(key) || isProbeKey(key, root)) continue;
+      if (parseConfigObjectKey(key)?.root === root) continue;
       if (parseSuccessMarkerKey(key)?.root === root) {
         markers++;
         continue;
