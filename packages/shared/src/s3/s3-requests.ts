@@ -72,6 +72,34 @@ export async function listKeys(
 }
 
 /**
+ * The "folders" directly below `prefix` (which ends with `/` or is empty): the common prefixes
+ * of a ListObjectsV2 with delimiter `/`, each ending with `/`. One page per 1,000 folders, not
+ * per object: recovery finds topic folders this way without listing their data.
+ */
+export async function listFolders(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    let page: ListObjectsV2CommandOutput;
+    try {
+      page = await s3.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          Delimiter: '/',
+          ContinuationToken: token,
+        }),
+      );
+    } catch (err) {
+      throw s3Failure(err, 'ListObjectsV2', bucket, prefix);
+    }
+    for (const p of page.CommonPrefixes ?? []) if (p.Prefix) out.push(p.Prefix);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
+/**
  * Checks that the bucket exists and the credentials may see it (HeadBucket). A HEAD answer has
  * no body, so a missing bucket comes back as a bare 404: it is reported as `NoSuchBucket`.
  */
