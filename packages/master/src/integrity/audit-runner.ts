@@ -11,21 +11,34 @@
  * looked for). With a window (partition or offsets) only the commit records of the window are
  * read and each object they list is checked with a HEAD request; extra objects are not looked
  * for then.
+ *
+ * A topic whose destination changed (`pastDestinations`) has its first ranges' commit records
+ * in the destinations it left: those are read too (commit records in the window, a HEAD of
+ * each object they list), so its offset line is checked whole.
  */
 import {
   commitsFolder,
+  type Destination,
   decodeJson,
+  destinationsOf,
   mapLimit,
   type PartitionState,
   parseCommitRecordKey,
   partitionPath,
   partitionsPath,
+  SluiceError,
   type TopicRecord,
   topicRoot,
   type ZkSession,
 } from '@sluice/shared';
 import type { OutputStore } from '../stores/output-store.ts';
-import { type AuditPartition, type AuditReport, auditTopic, type ReadBack } from './audit.ts';
+import {
+  type AuditPartition,
+  type AuditReport,
+  auditTopic,
+  type ListedCommit,
+  type ReadBack,
+} from './audit.ts';
 import { readBackObject } from './object-read-back.ts';
 
 export interface AuditWindow {
@@ -70,10 +83,53 @@ function inWindow(key: string, w: AuditWindow): boolean {
   return true;
 }
 
+/**
+ * What a past destination holds of the topic (in the window): its commit records, the sizes
+ * of the objects they list (HEAD each), and those objects read back when `deep`. A bucket
+ * removed since holds nothing: the offsets it held then show as gaps.
+ */
+async function pastDestinationOutput(
+  store: OutputStore,
+  d: Destination,
+  topic: string,
+  window: AuditWindow,
+  opts: { deep: boolean; concurrency: number },
+): Promise<{ commits: ListedCommit[]; objects: Map<string, number>; readBack: Map<string, ReadBack> }> {
+  const objects = new Map<string, number>();
+  const readBack = new Map<string, ReadBack>();
+  let keys: string[];
+  try {
+    keys = (await store.list(d.bucket, commitsFolder(d.prefix, topic, window.partition)))
+      .map((o) => o.key)
+      .filter((k) => inWindow(k, window));
+  } catch (err) {
+    if (err instanceof SluiceError && (err.cause as { name?: string } | undefined)?.name === 'NoSuchBucket')
+      return { commits: [], objects, readBack };
+    throw err;
+  }
+  const commits = await store.commits(d.bucket, keys, opts.concurrency);
+  const listed = commits.flatMap((c) =>
+    c.record && Array.isArray(c.record.objects) ? c.record.objects.map((o) => o.key) : [],
+  );
+  const sizes = await mapLimit(listed, opts.concurrency, (k) => store.size(d.bucket, k));
+  listed.forEach((k, i) => {
+    const size = sizes[i];
+    if (size !== null && size !== undefined) objects.set(k, size);
+  });
+  if (opts.deep) {
+    const present = listed.filter((k) => objects.has(k));
+    const results = await mapLimit(present, Math.min(opts.concurrency, 4), (k) =>
+      readBackObject(store.s3, d.bucket, k),
+    );
+    for (const [i, k] of present.entries()) readBack.set(k, results[i]!);
+  }
+  return { commits, objects, readBack };
+}
+
 export async function runAudit(
   zk: ZkSession,
   store: OutputStore,
-  topic: Pick<TopicRecord, 'topic' | 'destination'>,
+  topic: Pick<TopicRecord, 'topic' | 'destination' | 'pastDestinations'>,
   opts: AuditOptions = {},
 ): Promise<AuditReport> {
   const { bucket, prefix } = topic.destination;
@@ -115,9 +171,25 @@ export async function runAudit(
     );
     readBack = new Map(present.map((k, i) => [k, results[i]!]));
   }
+  // A topic that moved keeps its past in the destinations it left (their commit records cover its first offsets).
+  const pastRoots: string[] = [];
+  for (const d of destinationsOf(topic).slice(1)) {
+    const past = await pastDestinationOutput(store, d, topic.topic, window, {
+      deep: opts.deep ?? false,
+      concurrency,
+    });
+    pastRoots.push(topicRoot(d.prefix, topic.topic));
+    commits.push(...past.commits);
+    for (const [k, size] of past.objects) if (!objects.has(k)) objects.set(k, size);
+    if (opts.deep) {
+      readBack ??= new Map();
+      for (const [k, r] of past.readBack) readBack.set(k, r);
+    }
+  }
   return auditTopic({
     topic: topic.topic,
     root,
+    ...(pastRoots.length > 0 ? { pastRoots } : {}),
     partitions,
     commits,
     objects,

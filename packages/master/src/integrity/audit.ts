@@ -69,6 +69,11 @@ export interface AuditInput {
   topic: string;
   /** `{prefix}/{topic}/` (topicRoot). */
   root: string;
+  /**
+   * The topic folders of its past destinations (`pastDestinations`): commit records there, and
+   * the objects they list, are the topic's too. Extra objects are looked for under `root` only.
+   */
+  pastRoots?: readonly string[];
   partitions: AuditPartition[];
   commits: ListedCommit[];
   /** Size of every object known to exist (key → bytes); a key absent here does not exist (see `complete`). */
@@ -151,11 +156,12 @@ interface Span {
 /** The commit record's own consistency: its name, topic, partition and objects agree. */
 function commitProblems(
   topic: string,
-  root: string,
+  roots: readonly string[],
   c: ListedCommit,
 ): { partition: number; span: Span } | string {
   const name = parseCommitRecordKey(c.key);
-  if (!name || name.root !== root) return 'not a commit record name';
+  if (!name || !roots.includes(name.root)) return 'not a commit record name';
+  const root = name.root;
   const { partition, start, end } = name;
   const r = c.record;
   if (!r) return c.error ?? 'unreadable';
@@ -196,6 +202,7 @@ function overlapsWindow(
 /** The audit of one topic. */
 export function auditTopic(input: AuditInput): AuditReport {
   const { topic, root, window = {} } = input;
+  const roots = [root, ...(input.pastRoots ?? [])];
   const findings: Finding[] = [];
   const wantPartition = (p: number) => window.partition === undefined || window.partition === p;
 
@@ -204,10 +211,10 @@ export function auditTopic(input: AuditInput): AuditReport {
   const commitKeys = new Set<string>();
   for (const c of input.commits) {
     commitKeys.add(c.key);
-    const checked = commitProblems(topic, root, c);
+    const checked = commitProblems(topic, roots, c);
     if (typeof checked === 'string') {
       const name = parseCommitRecordKey(c.key);
-      if (!name || name.root !== root || wantPartition(name.partition))
+      if (!name || !roots.includes(name.root) || wantPartition(name.partition))
         findings.push({ kind: 'bad-commit-record', key: c.key, detail: checked });
       continue;
     }
