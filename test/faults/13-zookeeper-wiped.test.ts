@@ -51,7 +51,10 @@ test('chroot deleted under load: stop, start on the empty chroot, recover; every
   let master = await cluster.startMaster();
   // S3 answers each request of the first worker after 300 ms, so that the deletion finds ranges in flight.
   const slow = await run.s3Proxy(300);
-  let worker = await cluster.startWorker({ SLUICE_S3_ENDPOINT: slow.endpoint, SLUICE_WORKER_CONCURRENCY: '4' });
+  let worker = await cluster.startWorker({
+    SLUICE_S3_ENDPOINT: slow.endpoint,
+    SLUICE_WORKER_CONCURRENCY: '4',
+  });
   let api = apiClient(master.url, cluster.token);
   const produced = makeEvents(6_000, { startMs: Date.now(), spanMs: 60_000, partitions: 2 });
   await produceAll(topic.producer, topic.name, produced.slice(0, 1_000));

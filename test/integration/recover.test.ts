@@ -133,6 +133,17 @@ test('ZooKeeper chroot deleted: a fresh master rebuilds both topics from S3 and 
     a!.name,
     'the registration wrote its config object beside its commit records',
   );
+  // The second topic moves to another prefix before the loss and writes nothing there: its past
+  // (every commit record) is in the destination it left, which its record and config object list.
+  const moved = await api.patch(`/api/v1/topics/${b!.name}`, { destination: { bucket, prefix: 'rec-b2' } });
+  assert.equal(moved.status, 200, JSON.stringify(moved.body));
+  assert.deepEqual(
+    (moved.body.pastDestinations as Array<{ bucket: string; prefix: string }>).map((d) => [
+      d.bucket,
+      d.prefix,
+    ]),
+    [[bucket, 'rec-b']],
+  );
 
   // 2. ZooKeeper's data is lost: the processes stop, the chroot is deleted, Sluice starts on it empty.
   await Promise.all([master.stop(), worker.stop()]);
@@ -171,6 +182,7 @@ test('ZooKeeper chroot deleted: a fresh master rebuilds both topics from S3 and 
     assert.equal(p.hole, null);
   }
 
+  // From the destination the second topic left: its config object there says where it is now.
   const cli = await sluiceCli(master, ['recover', '--bucket', bucket, '--prefix', 'rec-b']);
   assert.equal(cli.code, 0, cli.stdout);
   const lines = cli.stdout.split('\n').filter((l) => l.startsWith(b!.name));
@@ -197,23 +209,44 @@ test('ZooKeeper chroot deleted: a fresh master rebuilds both topics from S3 and 
     ['already-registered', 'already-registered'],
   );
 
-  // 5. More data; everything produced since the first registration is in S3 exactly once.
+  // 5. More data; everything produced since the first registration is in S3 exactly once: the
+  // first topic's in its one prefix, the second's new records in its new prefix from where the
+  // old one ended (the audit checks its whole offset line, over both destinations).
+  const second = new Map<string, ProducedRecord[]>();
+  for (const topic of [a!, b!]) second.set(topic.name, await produce(topic, 300, `${topic.name}-2`));
+  const endA = await verifyEnd({
+    api,
+    s3,
+    admin: a!.admin,
+    bucket,
+    prefix: 'rec-a',
+    topic: a!.name,
+    produced: [...produced.get(a!.name)!, ...second.get(a!.name)!],
+  });
+  const endB = await verifyEnd({
+    api,
+    s3,
+    admin: b!.admin,
+    bucket,
+    prefix: 'rec-b2',
+    topic: b!.name,
+    produced: second.get(b!.name)!,
+    logStartOffsets: before.get(b!.name)!,
+  });
+  t.diagnostic(
+    `commit records: ${a!.name} ${endA.commitRecords}, ${b!.name} ${endB.commitRecords} in rec-b2`,
+  );
   for (const topic of [a!, b!]) {
-    produced.get(topic.name)!.push(...(await produce(topic, 300, `${topic.name}-2`)));
+    const audit = await api.get(`/api/v1/topics/${topic.name}/audit`);
+    assert.equal(audit.status, 200, JSON.stringify(audit.body));
+    assert.equal((audit.body as { ok?: boolean }).ok, true, JSON.stringify(audit.body));
+    // The whole offset line of each partition, from 0 to the high watermark, over every destination.
+    const hw = await highWatermarks(topic.admin, topic.name);
+    assert.deepEqual(
+      (audit.body as { partitions: Array<{ partition: number; from: string; to: string }> }).partitions.map(
+        (p) => [p.partition, p.from, p.to],
+      ),
+      [...hw].sort(([x], [y]) => x - y).map(([p, o]) => [p, '0', o.toString()]),
+    );
   }
-  for (const topic of [a!, b!]) {
-    const end = await verifyEnd({
-      api,
-      s3,
-      admin: topic.admin,
-      bucket,
-      prefix: prefixOf.get(topic.name)!,
-      topic: topic.name,
-      produced: produced.get(topic.name)!,
-    });
-    t.diagnostic(`${topic.name}: 600 records, ${end.commitRecords} commit records`);
-  }
-  const audit = await api.get(`/api/v1/topics/${a!.name}/audit`);
-  assert.equal(audit.status, 200, JSON.stringify(audit.body));
-  assert.equal((audit.body as { ok?: boolean }).ok, true, JSON.stringify(audit.body));
 });
