@@ -13,15 +13,15 @@
  * suite's 13-zookeeper-wiped deletes it under the running processes.)
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { configObjectKey, ZkSession } from '@sluice/shared';
 import { loadStackEnv } from '@sluice/test-kit';
 import { apiClient } from '../helpers/api.ts';
+import { runSluiceCli } from '../helpers/cli-run.ts';
 import { type Api, verifyEnd, waitCommitted } from '../helpers/end-check.ts';
 import { createTopic, highWatermarks, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
 import { produceAll } from '../helpers/load.ts';
-import { REPO, type SluiceProcess, TestCluster, uniqueName } from '../helpers/processes.ts';
+import { TestCluster, uniqueName } from '../helpers/processes.ts';
 import { makeEvents, type ProducedRecord } from '../helpers/records.ts';
 import { createBucket, getText, s3Client } from '../helpers/s3.ts';
 
@@ -57,28 +57,6 @@ async function produce(t: TestTopic, count: number, tag: string): Promise<Produc
   const events = makeEvents(count, { startMs: Date.now(), spanMs: 60_000, partitions: 2, prefix: tag });
   await produceAll(t.producer, t.name, events);
   return events;
-}
-
-function sluiceCli(master: SluiceProcess, args: string[]): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'npx',
-      ['--no-install', 'sluice', ...args],
-      {
-        cwd: REPO,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? '/tmp',
-          SLUICE_API_URL: master.url,
-          SLUICE_API_TOKEN: cluster.token,
-        },
-        timeout: 60_000,
-      },
-      (err, stdout) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout: String(stdout) });
-      },
-    );
-  });
 }
 
 /** Deletes the installation's whole chroot, as `deleteall /it/...` in zkCli would. */
@@ -183,7 +161,7 @@ test('ZooKeeper chroot deleted: a fresh master rebuilds both topics from S3 and 
   }
 
   // From the destination the second topic left: its config object there says where it is now.
-  const cli = await sluiceCli(master, ['recover', '--bucket', bucket, '--prefix', 'rec-b']);
+  const cli = await runSluiceCli(master, cluster.token, ['recover', '--bucket', bucket, '--prefix', 'rec-b']);
   assert.equal(cli.code, 0, cli.stdout);
   const lines = cli.stdout.split('\n').filter((l) => l.startsWith(b!.name));
   assert.deepEqual(
