@@ -12,11 +12,14 @@
  */
 import {
   commitsFolder,
+  configObjectKey,
   type Destination,
   destinationsOf,
   type KafkaAdmin,
   type PartitionOffsets,
+  type PastDestination,
   parseCommitRecordKey,
+  parseTopicConfigObject,
   SluiceError,
   type StartFrom,
   type TopicRecord,
@@ -141,17 +144,45 @@ export function partitionStarts(
 }
 
 /**
+ * The past destinations the config object in the record's destination lists, when it is one of
+ * this topic id: a topic that moved and is registered again (after ZooKeeper lost it, say) keeps
+ * its past in the destinations it left. None when there is no such object (or bucket).
+ */
+export async function knownPastDestinations(
+  store: Pick<OutputStore, 'text'>,
+  record: Pick<TopicRecord, 'topic' | 'topicId' | 'destination'>,
+): Promise<PastDestination[]> {
+  const { bucket, prefix } = record.destination;
+  let text: string | null;
+  try {
+    text = await store.text(bucket, configObjectKey(prefix, record.topic));
+  } catch (err) {
+    if (err instanceof SluiceError && (err.cause as { name?: string } | undefined)?.name === 'NoSuchBucket')
+      return [];
+    throw err;
+  }
+  if (text === null) return [];
+  const known = parseTopicConfigObject(text);
+  if (typeof known === 'string' || known.topicId !== record.topicId) return [];
+  return known.pastDestinations;
+}
+
+/**
  * A new record with its resume decision: `resume`, and `starts` (where each partition starts;
  * the leader starts the `resumed` ones there). The registration answers with it.
  */
 export async function resumingRegistration(
   kafka: KafkaAdmin,
-  store: Pick<OutputStore, 'list' | 'commits'>,
+  store: Pick<OutputStore, 'list' | 'commits' | 'text'>,
   record: TopicRecord,
   partitions: number[],
   resume: boolean,
   opts: { runs?: ReadonlyMap<number, CommitRun>; origin?: ReadonlyMap<number, bigint> } = {},
 ): Promise<TopicRecord> {
+  if (resume && !opts.runs && !record.pastDestinations?.length) {
+    const past = await knownPastDestinations(store, record);
+    if (past.length > 0) record = { ...record, pastDestinations: past };
+  }
   const [offsets, runs] = await Promise.all([
     kafka.offsets(record.topic, partitions),
     opts.runs ??

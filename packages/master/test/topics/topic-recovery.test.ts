@@ -22,6 +22,7 @@ import {
   recoverTopics,
   recoveryDecision,
 } from '../../src/topics/topic-recovery.ts';
+import { resumingRegistration } from '../../src/topics/topic-resume.ts';
 
 /** An S3 of buckets of objects (text), with what recovery asks of it. */
 class MemoryS3 {
@@ -242,4 +243,21 @@ test('newest config object per topic wins, whatever the order found', () => {
   assert.equal(newestConfigs(found)[0]!.bucket, 'y');
   assert.equal(newestConfigs([...found].reverse())[0]!.bucket, 'y');
   assert.equal(recoveryDecision(a, false, 'id-1'), null, 'same topic id, not registered: recovered');
+});
+
+test('a registration into a destination whose config object lists past destinations resumes after their commit records too', async () => {
+  const { s3, kafka } = setup();
+  const t0 = '2026-01-01T00:00:00.000Z';
+  registered(s3, 'moved', { topicId: 'm-id', pastDestinations: [{ ...old, since: t0, until: t0 }] });
+  s3.commit(old, 'moved', 0, 0, 100, 'm-id');
+  kafka.set('moved', 'm-id', [[0, 0n, 200n]]);
+  const fresh = topicRecord('moved', { destination: { ...lake }, topicId: 'm-id' });
+
+  const again = await resumingRegistration(kafka, s3, fresh, [0], true);
+  assert.deepEqual(again.starts, [{ partition: 0, startOffset: '100', resumed: true }]);
+  assert.deepEqual(again.pastDestinations, [{ ...old, since: t0, until: t0 }], 'the record keeps them');
+
+  // The config object of another incarnation (other topic id) says nothing of this one.
+  const other = await resumingRegistration(kafka, s3, { ...fresh, topicId: 'new-id' }, [0], true);
+  assert.deepEqual(other.starts, [{ partition: 0, startOffset: '0', resumed: false }]);
 });
