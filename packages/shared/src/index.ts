@@ -167,7 +167,7 @@ export {
   type WorkerRegistration,
 } from './records.ts';
 export { createS3Client } from './s3/s3-client.ts';
-export { isConditionFailure, isNotFound, s3Error, s3Failure } from './s3/s3-errors.ts';
+export { isConditionFailure, isNoSuchBucket, isNotFound, s3Error, s3Failure } from './s3/s3-errors.ts';
 export {
   abortUpload,
   deleteKeys,

@@ -21,12 +21,12 @@ import {
   type Destination,
   decodeJson,
   destinationsOf,
+  isNoSuchBucket,
   mapLimit,
   type PartitionState,
   parseCommitRecordKey,
   partitionPath,
   partitionsPath,
-  SluiceError,
   type TopicRecord,
   topicRoot,
   type ZkSession,
@@ -103,8 +103,7 @@ async function pastDestinationOutput(
       .map((o) => o.key)
       .filter((k) => inWindow(k, window));
   } catch (err) {
-    if (err instanceof SluiceError && (err.cause as { name?: string } | undefined)?.name === 'NoSuchBucket')
-      return { commits: [], objects, readBack };
+    if (isNoSuchBucket(err)) return { commits: [], objects, readBack };
     throw err;
   }
   const commits = await store.commits(d.bucket, keys, opts.concurrency);

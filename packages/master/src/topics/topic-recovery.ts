@@ -25,6 +25,7 @@ import {
   type Destination,
   destinationsOf,
   ErrorCodes,
+  isNoSuchBucket,
   type KafkaAdmin,
   type Logger,
   parseConfigObjectKey,
@@ -108,8 +109,7 @@ function folderOf(prefix: string): string {
 /** A destination that cannot be listed because of the request (no such bucket, no right to it) is a 422. */
 function unusable(err: unknown, d: Destination): unknown {
   if (!(err instanceof SluiceError)) return err;
-  const cause = (err.cause as { name?: string } | undefined)?.name;
-  if (cause !== 'NoSuchBucket' && err.code !== ErrorCodes.FORBIDDEN && err.code !== ErrorCodes.UNAUTHORIZED)
+  if (!isNoSuchBucket(err) && err.code !== ErrorCodes.FORBIDDEN && err.code !== ErrorCodes.UNAUTHORIZED)
     return err;
   return new SluiceError(
     ErrorCodes.DESTINATION_UNUSABLE,

@@ -15,12 +15,12 @@ import {
   configObjectKey,
   type Destination,
   destinationsOf,
+  isNoSuchBucket,
   type KafkaAdmin,
   type PartitionOffsets,
   type PastDestination,
   parseCommitRecordKey,
   parseTopicConfigObject,
-  SluiceError,
   type StartFrom,
   type TopicRecord,
 } from '@sluice/shared';
@@ -98,8 +98,7 @@ async function destinationCommits(
     listed = await store.list(destination.bucket, commitsFolder(destination.prefix, topic));
   } catch (err) {
     // A bucket that does not exist holds no past; whether it may be registered is not decided here.
-    if (err instanceof SluiceError && (err.cause as { name?: string } | undefined)?.name === 'NoSuchBucket')
-      return [];
+    if (isNoSuchBucket(err)) return [];
     throw err;
   }
   const keys = listed.map((l) => l.key).filter((k) => parseCommitRecordKey(k) !== null);
@@ -157,8 +156,7 @@ export async function knownPastDestinations(
   try {
     text = await store.text(bucket, configObjectKey(prefix, record.topic));
   } catch (err) {
-    if (err instanceof SluiceError && (err.cause as { name?: string } | undefined)?.name === 'NoSuchBucket')
-      return [];
+    if (isNoSuchBucket(err)) return [];
     throw err;
   }
   if (text === null) return [];
