@@ -9,7 +9,8 @@
  * name, not a key), Kafka's topic id (a re-created topic must not resume the old one's
  * offsets), the past destinations, where each partition started at registration (partitions
  * that never committed start there again, so nothing produced since is skipped), the layout
- * version of the tree that wrote it, and when it was written.
+ * version of the tree that wrote it, and when it was written; once the topic is deleted, when
+ * (a topic an operator unregistered is not brought back by recovery).
  */
 import { ZK_LAYOUT_VERSION } from './layout-version.ts';
 import type { PartitionStart, PastDestination, TopicConfig, TopicRecord } from './topic-config.ts';
@@ -30,6 +31,11 @@ export interface TopicConfigObject {
   /** The registration's `starts` (topic-config.ts), absent when it had none. */
   starts?: PartitionStart[];
   createdAt: string;
+  /**
+   * When the topic was unregistered (DELETE): recovery does not register it again. Absent while
+   * it is registered; a new registration writes the object without it.
+   */
+  deletedAt?: string;
 }
 
 /** The config object of a stored record, written at `now`. */
@@ -56,6 +62,7 @@ export function topicConfigObject(record: TopicRecord, now: Date): TopicConfigOb
     pastDestinations: pastDestinations ?? [],
     ...(starts ? { starts } : {}),
     createdAt,
+    ...(record.state === 'deleting' ? { deletedAt: record.updatedAt } : {}),
   };
 }
 

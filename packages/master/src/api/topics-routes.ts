@@ -228,6 +228,8 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
       const record = await updateTopic(deps.zk(), req.params.topic, (r) =>
         deletingTopicRecord(r, new Date()),
       );
+      // Recovery must not bring back a topic the operator unregistered.
+      await writeConfigObject(storeOf(), record, req.log);
       req.log.info({ topic: record.topic }, 'topic deletion requested');
       return reply.code(202).send(record);
     },

@@ -16,19 +16,20 @@ Registers again, from S3 alone, the topics whose registrations ZooKeeper lost: t
 folders directly below s3://B/P/ are scanned for the config object Sluice writes beside
 their commit records (_sluice/config.json); each topic ZooKeeper does not have is registered
 from it, every partition going on at the end of its contiguous commit records. Topics still
-registered are left alone; a topic Kafka re-created (other topic id) is reported, not resumed.
+registered are left alone, deleted ones are not brought back; a topic Kafka re-created
+(other topic id) is reported, not resumed.
 Run it against a master on the new (or emptied) ZooKeeper; once per destination used.
 
   --bucket B    destination bucket the topics were registered with (required)
   --prefix P    key prefix they were registered with (default: none)
   --dry-run     show what would be recovered; register nothing
 
-exit codes: 0 every topic found was recovered (or already registered), 4 a topic was not
+exit codes: 0 every topic found was recovered (or already registered, or deleted), 4 a topic was not
             (its line says why), 1-3 as for every command`,
 };
 
 /** Outcomes that leave nothing for the operator to do. */
-const SETTLED = new Set(['recovered', 'would-recover', 'already-registered']);
+const SETTLED = new Set(['recovered', 'would-recover', 'already-registered', 'deleted']);
 
 /** The text of a recovery answer: one line per topic and partition, then what needs the operator. */
 export function recoverText(r: RecoverAnswer): string {

@@ -10,7 +10,8 @@
  *      objects; a topic found in several destinations (it moved) is taken from its newest one;
  *   2. per topic, decide ({@link recoveryDecision}): a topic ZooKeeper has is left alone; one
  *      Kafka does not have, or has under another topic id (re-created: its offsets started
- *      again, the old commit records say nothing of it), is reported and not registered;
+ *      again, the old commit records say nothing of it), is reported and not registered; so is
+ *      one an operator deleted (its config object says when);
  *   3. the others are registered from their config object, each partition starting at the end
  *      of its contiguous commit records in every destination the topic ever had, through the
  *      same resume logic as a registration (topic-resume.ts); a partition without any starts
@@ -62,6 +63,7 @@ export type RecoveryOutcome =
   | 'recovered'
   | 'would-recover'
   | 'already-registered'
+  | 'deleted'
   | 'topic-id-differs'
   | 'not-in-kafka'
   | 'failed';
@@ -180,6 +182,11 @@ export function recoveryDecision(
       outcome: 'already-registered',
       message: `topic "${topic}" is registered; left alone (its registration in ZooKeeper is the truth while it exists)`,
     };
+  if (object.deletedAt !== undefined)
+    return {
+      outcome: 'deleted',
+      message: `topic "${topic}" was unregistered (DELETE) at ${object.deletedAt}; not registered again. Register it with POST /api/v1/topics if it should be (it resumes after its commit records)`,
+    };
   if (kafkaTopicId === null)
     return {
       outcome: 'not-in-kafka',
@@ -234,7 +241,10 @@ async function recoverOne(deps: RecoveryDeps, found: FoundConfig, dryRun: boolea
     partitions: [] as RecoveredPartition[],
   };
   const registered = (await readTopic(deps.zk, topic)) !== null;
-  const meta = registered ? null : ((await deps.kafka.topicMetadata([topic])).get(topic) ?? null);
+  const meta =
+    registered || object.deletedAt !== undefined
+      ? null
+      : ((await deps.kafka.topicMetadata([topic])).get(topic) ?? null);
   const decided = recoveryDecision(object, registered, meta?.topicId ?? null);
   if (decided) return { ...base, ...decided };
 

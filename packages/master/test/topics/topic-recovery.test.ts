@@ -261,3 +261,18 @@ test('a registration into a destination whose config object lists past destinati
   const other = await resumingRegistration(kafka, s3, { ...fresh, topicId: 'new-id' }, [0], true);
   assert.deepEqual(other.starts, [{ partition: 0, startOffset: '0', resumed: false }]);
 });
+
+test('a topic an operator deleted is not brought back: its config object says when it was deleted', async () => {
+  const { s3, zk, kafka, deps } = setup();
+  const gone = registered(s3, 'retired', { state: 'deleting', updatedAt: '2026-03-01T00:00:00.000Z' });
+  kafka.set('retired', gone.topicId, [[0, 0n, 10n]]);
+
+  const report = await recoverTopics(deps, [lake], false);
+
+  assert.deepEqual(
+    report.topics.map((t) => [t.topic, t.outcome]),
+    [['retired', 'deleted']],
+  );
+  assert.match(report.topics[0]!.message, /2026-03-01T00:00:00.000Z/);
+  assert.equal(await readTopic(zk, 'retired'), null);
+});
