@@ -4,25 +4,12 @@
  * (0 done, 1 the API said no, 2 usage, 3 master unreachable).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { apiClient } from '../helpers/api.ts';
+import { type CliRun, runSluiceCli } from '../helpers/cli-run.ts';
 import { createTopic, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
-import {
-  freePort,
-  REPO,
-  type SluiceProcess,
-  TestCluster,
-  uniqueName,
-  waitFor,
-} from '../helpers/processes.ts';
+import { freePort, type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
 import { createBucket, s3Client } from '../helpers/s3.ts';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 const cluster = new TestCluster({ name: 'cli' });
 const kafka = kafkaClient();
@@ -33,28 +20,8 @@ let master: SluiceProcess;
 let weblogs: TestTopic;
 let broken: TestTopic;
 
-function sluice(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      'npx',
-      ['--no-install', 'sluice', ...args],
-      {
-        cwd: REPO,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? '/tmp',
-          SLUICE_API_URL: master.url,
-          SLUICE_API_TOKEN: cluster.token,
-          ...env,
-        },
-        timeout: 60_000,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr).replace(/^npm warn .*\n/gm, '') });
-      },
-    );
-  });
+function sluice(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runSluiceCli(master, cluster.token, args, env);
 }
 
 before(async () => {

@@ -2,7 +2,8 @@
  * Issue 15, point 2: a destination bucket that does not exist must be refused when the topic is
  * registered, changed or dry-run, not found out range by range afterwards. Against the real
  * S3 server, ZooKeeper and Kafka of the local stack (`buildApi` + inject, the master's own S3
- * credentials). The probe's object must be gone afterwards and the audit must stay clean.
+ * credentials). The probe's object must be gone afterwards (only the topic's config object,
+ * written at registration and on every change, stays) and the audit must stay clean.
  *
  * Not covered here: a bucket the credentials may not write to. The local versitygw runs with
  * one root account and no bucket policies, so no such bucket can be made; the 403 answers are
@@ -11,9 +12,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { ErrorCodes, probeKey } from '@sluice/shared';
+import { configObjectKey, ErrorCodes, probeKey } from '@sluice/shared';
 import { type ApiFixture, apiFixture, json } from '../../packages/master/test/api/api-fixture.ts';
-import { listAll, s3Client } from '../helpers/s3.ts';
+import { getText, listAll, s3Client } from '../helpers/s3.ts';
 
 let f: ApiFixture;
 let topic: string;
@@ -29,6 +30,11 @@ after(async () => {
   s3.destroy();
   await f?.close();
 });
+
+/** Every key in the fixture's bucket, sorted. */
+async function keys(): Promise<string[]> {
+  return (await listAll(s3, f.bucket)).map((o) => o.key).sort();
+}
 
 function assertRefused(res: Awaited<ReturnType<ApiFixture['call']>>, bucket: string): void {
   assert.equal(res.statusCode, 422, res.body);
@@ -64,9 +70,9 @@ test('a registration into a real bucket leaves no probe object, and the dry run 
     destination: { bucket: f.bucket, prefix: 'raw' },
   });
   assert.equal(res.statusCode, 201, res.body);
-  // Both wrote a probe (the check is no no-op) and deleted it.
+  // Both wrote a probe (the check is no no-op) and deleted it; the registration left its config object only.
   assert.deepEqual(f.probed.slice(-2), [f.bucket, f.bucket]);
-  assert.deepEqual(await listAll(s3, f.bucket), []);
+  assert.deepEqual(await keys(), [configObjectKey('raw', topic)]);
 });
 
 test('a destination change to a bucket that does not exist is refused; the topic keeps its destination', async () => {
@@ -78,7 +84,14 @@ test('a destination change to a bucket that does not exist is refused; the topic
     destination: { bucket: f.bucket, prefix: 'moved' },
   });
   assert.equal(moved.statusCode, 200, moved.body);
-  assert.deepEqual(await listAll(s3, f.bucket), []);
+  // The change wrote the config object into the new destination (with the old one as past destination).
+  assert.deepEqual(await keys(), [configObjectKey('moved', topic), configObjectKey('raw', topic)]);
+  const written = JSON.parse(await getText(s3, f.bucket, configObjectKey('moved', topic)));
+  assert.deepEqual(written.config.destination, { bucket: f.bucket, prefix: 'moved' });
+  assert.deepEqual(
+    written.pastDestinations.map((d: { bucket: string; prefix: string }) => [d.bucket, d.prefix]),
+    [[f.bucket, 'raw']],
+  );
 });
 
 test('a probe object left behind (a crash between PUT and DELETE) does not trouble the audit', async () => {

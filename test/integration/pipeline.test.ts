@@ -113,8 +113,12 @@ describe('pipeline', () => {
       assert.ok(keys.some((k) => k.includes('/dt=2026-11-24/hr=23/')));
       assert.ok(keys.some((k) => k.includes('/dt=2026-11-25/hr=00/')));
       assert.ok(
-        keys.every((k) => /\.jsonl\.gz$|\/_sluice\/commits\/partition=\d+\/\d{20}-\d{20}\.json$/.test(k)),
-        'only data objects and commit records',
+        keys.every((k) =>
+          /\.jsonl\.gz$|\/_sluice\/commits\/partition=\d+\/\d{20}-\d{20}\.json$|\/_sluice\/config\.json$/.test(
+            k,
+          ),
+        ),
+        'only data objects, commit records and the config object',
       );
     } finally {
       await t.delete();

@@ -129,12 +129,14 @@ export {
   bucketFolder,
   commitRecordKey,
   commitsFolder,
+  configObjectKey,
   contentEncoding,
   contentType,
   dataObjectKey,
   isAbandonedKey,
   isProbeKey,
   parseCommitRecordKey,
+  parseConfigObjectKey,
   parseDataObjectName,
   parseFileExtension,
   parseSuccessMarkerKey,
@@ -185,13 +187,14 @@ export {
   type WorkerRegistration,
 } from './records.ts';
 export { createS3Client } from './s3/s3-client.ts';
-export { isConditionFailure, isNotFound, s3Error, s3Failure } from './s3/s3-errors.ts';
+export { isConditionFailure, isNoSuchBucket, isNotFound, s3Error, s3Failure } from './s3/s3-errors.ts';
 export {
   abortUpload,
   deleteKeys,
   encryptionHeaders,
   headBucket,
   type ListedKey,
+  listFolders,
   listKeys,
   listOpenUploads,
   type OpenUpload,
@@ -209,6 +212,7 @@ export {
   controlCharacterProblem,
   DEFAULT_FINALIZE_LATENESS_MS,
   type Destination,
+  destinationsOf,
   type Format,
   type Granularity,
   LIMITS,
@@ -217,6 +221,8 @@ export {
   outputSpecOf,
   type PartitionBy,
   type PartitionStart,
+  type PastDestination,
+  pastDestinationsAfter,
   prefixProblem,
   type RangePolicy,
   resumeOffsetOf,
@@ -229,6 +235,12 @@ export {
   topicConfigProblems,
   topicNameProblem,
 } from './topic-config.ts';
+export {
+  CONFIG_OBJECT_KIND,
+  parseTopicConfigObject,
+  type TopicConfigObject,
+  topicConfigObject,
+} from './topic-config-object.ts';
 export { SLUICE_VERSION } from './version.ts';
 export {
   ABANDONED_PATH,

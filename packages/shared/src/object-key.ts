@@ -19,10 +19,16 @@
  *     {prefix}/{topic}/_sluice/commits/partition={partition}/{start20}-{end20}.json   range commit record
  *     {prefix}/{topic}/_sluice/probe/{id}                                              write probe
  *     {prefix}/{topic}/_sluice/abandoned/{name}.json                                  ranges a forced DELETE gave up
+ *     {prefix}/{topic}/_sluice/config.json                                             topic config object
  *
  * The master writes a probe object and deletes it at once when a topic is registered, its
  * destination changed or a dry run asked for, to prove it may write there; one can outlive a
  * crash between the two requests, and the audit ignores it.
+ *
+ * The master (re)writes the config object at registration and on every change of the topic:
+ * the registered config, Kafka's topic id and every past destination, so that Sluice's state
+ * can be rebuilt from S3 alone when ZooKeeper's data is lost (`sluice recover`). The audit
+ * ignores it too.
  *
  * and the master's hour finalizer marks a complete time folder (time-partitioned topics only):
  *
@@ -152,6 +158,22 @@ export function isAbandonedKey(key: string, root: string): boolean {
 /** True when the key is a write probe (see {@link probeKey}) of the topic folder `root`. */
 export function isProbeKey(key: string, root: string): boolean {
   return key.startsWith(`${root}_sluice/probe/`);
+}
+
+/** The key of a topic's config object (see the file comment). */
+export function configObjectKey(prefix: string, topic: string): string {
+  return `${topicRoot(prefix, topic)}_sluice/config.json`;
+}
+
+/**
+ * Parses a config object key back (see {@link configObjectKey}), or null when it is not one:
+ * `root` is the topic folder (`{prefix}/{topic}/`), `prefix` and `topic` its two parts.
+ */
+export function parseConfigObjectKey(key: string): { root: string; prefix: string; topic: string } | null {
+  const m = /^(?:(.*)\/)?([^/]+)\/_sluice\/config\.json$/.exec(key);
+  if (!m) return null;
+  const prefix = m[1] ?? '';
+  return { root: topicRoot(prefix, m[2]!), prefix, topic: m[2]! };
 }
 
 /** The name of the file that marks a time folder complete. */

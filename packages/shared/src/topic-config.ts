@@ -100,6 +100,52 @@ export interface TopicRecord extends TopicConfig {
    * flight instead of waiting for them, and records them (`AbandonedRecord`). Absent otherwise.
    */
   forcedAt?: string;
+  /**
+   * Every destination the topic wrote to before its current one, oldest first, appended when a
+   * change moves the destination: its commit records stay the topic's past, which resume, the
+   * audit and recovery read. Absent in records stored before it existed (and while empty).
+   */
+  pastDestinations?: PastDestination[];
+}
+
+/** A destination a topic left (see {@link TopicRecord.pastDestinations}). */
+export interface PastDestination extends Destination {
+  /** When the topic started writing there (its registration, or the change that moved it there). */
+  since: string;
+  /** When a change moved the topic away from it. */
+  until: string;
+}
+
+function sameDestination(a: Destination, b: Destination): boolean {
+  return a.bucket === b.bucket && a.prefix === b.prefix;
+}
+
+/**
+ * The record's past destinations after a change that moves it from `record.destination` to
+ * `next` at `now`: the one left is appended (with when the topic had written there since),
+ * unless the destination did not change.
+ */
+export function pastDestinationsAfter(
+  record: Pick<TopicRecord, 'destination' | 'pastDestinations' | 'createdAt'>,
+  next: Destination,
+  now: string,
+): PastDestination[] {
+  const past = record.pastDestinations ?? [];
+  if (sameDestination(record.destination, next)) return past;
+  const since = past.length > 0 ? past[past.length - 1]!.until : record.createdAt;
+  return [...past, { ...record.destination, since, until: now }];
+}
+
+/**
+ * Every destination that may hold the topic's commit records: the current one first, then the
+ * past ones newest first, each once.
+ */
+export function destinationsOf(record: Pick<TopicRecord, 'destination' | 'pastDestinations'>): Destination[] {
+  const out: Destination[] = [{ ...record.destination }];
+  for (const d of [...(record.pastDestinations ?? [])].reverse()) {
+    if (!out.some((o) => sameDestination(o, d))) out.push({ bucket: d.bucket, prefix: d.prefix });
+  }
+  return out;
 }
 
 /** Where one partition starts (see {@link TopicRecord.starts}). */

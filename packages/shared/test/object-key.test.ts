@@ -7,10 +7,12 @@ import { test } from 'node:test';
 import {
   type Compression,
   commitRecordKey,
+  configObjectKey,
   dataObjectKey,
   type Format,
   type Granularity,
   parseCommitRecordKey,
+  parseConfigObjectKey,
   parseDataObjectName,
   parseFileExtension,
   parseSuccessMarkerKey,
@@ -112,3 +114,17 @@ test('a file extension parses back to the format and compression it was made fro
 function unit(g: Granularity): number {
   return g === 'hour' ? 3_600_000 : 86_400_000;
 }
+
+test('the config object key parses back to its prefix and topic; other keys do not', () => {
+  for (const prefix of ['', 'raw', 'raw/kafka']) {
+    const key = configObjectKey(prefix, 'orders.v1');
+    assert.deepEqual(parseConfigObjectKey(key), {
+      root: topicRoot(prefix, 'orders.v1'),
+      prefix,
+      topic: 'orders.v1',
+    });
+  }
+  assert.equal(parseConfigObjectKey('raw/orders/_sluice/probe/1'), null);
+  assert.equal(parseConfigObjectKey('raw/orders/_sluice/commits/partition=0/config.json'), null);
+  assert.equal(parseConfigObjectKey('raw/orders/config.json'), null);
+});

@@ -8,6 +8,7 @@ import {
   type ErrorCode,
   ErrorCodes,
   isConditionFailure,
+  isNoSuchBucket,
   isNotFound,
   isSluiceError,
   mapLimit,
@@ -108,4 +109,12 @@ test('mapLimit: results in input order, never more than the limit at once', asyn
     }),
     /two/,
   );
+});
+
+test('a missing bucket: the answer itself, or a SluiceError made from it; never a missing key', () => {
+  const answer = sdkError('NoSuchBucket', 404);
+  assert.equal(isNoSuchBucket(answer), true);
+  assert.equal(isNoSuchBucket(s3Failure(answer, 'ListObjectsV2', 'lake', 'raw/')), true);
+  assert.equal(isNoSuchBucket(s3Failure(sdkError('NoSuchKey', 404), 'GetObject', 'lake', 'k')), false);
+  assert.equal(isNoSuchBucket(new Error('NoSuchBucket')), false);
 });

@@ -22,6 +22,7 @@ export async function registerApiDocs(app: FastifyInstance): Promise<void> {
         { name: 'ranges', description: 'Ranges in flight' },
         { name: 'workers', description: 'Live workers' },
         { name: 'status', description: 'Overview' },
+        { name: 'recover', description: 'Registrations rebuilt from S3 after ZooKeeper lost its data' },
         { name: 'health', description: 'Probes and metrics' },
       ],
       components: {

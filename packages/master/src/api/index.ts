@@ -13,6 +13,7 @@
  *   /api/v1/replays                    replays-routes.ts
  *   /api/v1/ranges                     ranges-routes.ts
  *   /api/v1/workers                    workers-routes.ts
+ *   /api/v1/recover                    recover-routes.ts (registrations rebuilt from S3)
  *   /api/v1/status                     status-routes.ts (answers made by status-service.ts)
  *   /dashboard                         dashboard/: the operator's page over /api/v1/status
  *
@@ -36,6 +37,7 @@ import { BODY_LIMIT_BYTES, documentBodyLimit, parseJsonBody, tooLargeMessage } f
 import { methodNotAllowed } from './method-not-allowed.ts';
 import { rangesRoutes } from './ranges-routes.ts';
 import { rateLimit } from './rate-limit.ts';
+import { recoverRoutes } from './recover-routes.ts';
 import { replaysRoutes } from './replays-routes.ts';
 import { logRequest } from './request-log.ts';
 import { capConnections, serverOptions } from './server-options.ts';
@@ -133,6 +135,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(replaysRoutes, { prefix: '/api/v1/replays', deps });
   await app.register(rangesRoutes, { prefix: '/api/v1/ranges', deps });
   await app.register(workersRoutes, { prefix: '/api/v1/workers', deps });
+  await app.register(recoverRoutes, { prefix: '/api/v1/recover', deps });
   const status = new StatusService(deps);
   status.start();
   app.addHook('onClose', () => status.close());

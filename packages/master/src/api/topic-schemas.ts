@@ -230,9 +230,24 @@ const topicRecordProperties = {
     description:
       'When `DELETE ?force=true` was asked for: the leader abandons the ranges in flight and records them (GET /api/v1/topics/{topic}/audit lists them under `abandoned`). Absent otherwise.',
   },
+  pastDestinations: {
+    type: 'array',
+    description:
+      'Every destination the topic wrote to before its current one, oldest first (appended when a change moves the destination). Their commit records stay the topic’s past: resume, the audit and `recover` read them too. Absent while the destination never changed.',
+    items: {
+      type: 'object',
+      properties: {
+        bucket: { type: 'string' },
+        prefix: { type: 'string' },
+        since: { type: 'string', format: 'date-time', description: 'When the topic started writing there.' },
+        until: { type: 'string', format: 'date-time', description: 'When a change moved it away.' },
+      },
+      required: ['bucket', 'prefix', 'since', 'until'],
+    },
+  },
 } as const;
 
-// finalizeLatenessMs, resume, starts and forcedAt came later: records stored before lack them. Every other field is
+// finalizeLatenessMs, resume, starts, forcedAt and pastDestinations came later: records stored before lack them. Every other field is
 // required, listed as a literal so that the answer types know it (the check below fails to
 // compile when a field is added above and not here).
 const topicRecordRequired = [
@@ -256,7 +271,12 @@ const topicRecordRequired = [
   'updatedAt',
 ] as const;
 type NotRequired = Exclude<keyof typeof topicRecordProperties, (typeof topicRecordRequired)[number]>;
-const onlyLaterFieldsAreOptional: NotRequired extends 'finalizeLatenessMs' | 'resume' | 'starts' | 'forcedAt'
+const onlyLaterFieldsAreOptional: NotRequired extends
+  | 'finalizeLatenessMs'
+  | 'resume'
+  | 'starts'
+  | 'forcedAt'
+  | 'pastDestinations'
   ? true
   : never = true;
 void onlyLaterFieldsAreOptional;

@@ -10,6 +10,7 @@ import { partitionViews } from '../status/partition-view.ts';
 import { lazyOutputStore } from '../stores/output-store.ts';
 import { readPartitions, readTopicsPartitions } from '../stores/partition-reader.ts';
 import { createTopic, listTopics, notRegistered, readTopic, updateTopic } from '../stores/topic-store.ts';
+import { writeConfigObject } from '../topics/config-object-writer.ts';
 import { checkTopicEventTime } from '../topics/event-time-check.ts';
 import { refuseFolderInUse, topicFolder } from '../topics/output-folders.ts';
 import { dryRunRegistration, dryRunSchema } from '../topics/topic-dry-run.ts';
@@ -133,6 +134,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
       );
       await checkTopicEventTime(deps.kafka, deps.config, record, meta.partitions, 'starts');
       await createTopic(deps.zk(), record);
+      await writeConfigObject(storeOf(), record, req.log);
       req.log.info(
         { topic: record.topic, topicId: record.topicId, starts: record.starts },
         'topic registered',
@@ -226,6 +228,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
       const record = await updateTopic(deps.zk(), req.params.topic, (r) =>
         patchedTopicRecord(r, req.body, now),
       );
+      await writeConfigObject(storeOf(), record, req.log);
       req.log.info({ topic: record.topic, fields: Object.keys(req.body) }, 'topic changed');
       return record;
     },
@@ -253,6 +256,8 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
       const record = await updateTopic(deps.zk(), req.params.topic, (r) =>
         deletingTopicRecord(r, new Date(), force),
       );
+      // Recovery must not bring back a topic the operator unregistered.
+      await writeConfigObject(storeOf(), record, req.log);
       req.log.info({ topic: record.topic, force }, 'topic deletion requested');
       return reply.code(202).send(record);
     },

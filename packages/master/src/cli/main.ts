@@ -14,6 +14,7 @@ import type { WorkerListAnswer } from '../api/workers-routes.ts';
 import type { DryRunView } from '../topics/topic-dry-run.ts';
 import { CliError, createApiClient, EXIT } from './api-client.ts';
 import { auditCommand, dryRunText, INTEGRITY_HELP, replayCommand } from './integrity-commands.ts';
+import { RECOVER_HELP, recoverCommand } from './recover-command.ts';
 import { statusText } from './status-text.ts';
 import { formatCount, formatDuration, table } from './table.ts';
 import { escapeForTerminal, printAnswer } from './terminal-text.ts';
@@ -39,6 +40,8 @@ commands:
   audit <topic> [--deep]                is everything in S3, exactly once? (see: sluice audit --help)
   replay start <topic> --bucket B ...   export a window again (see: sluice replay start --help)
   replay list | show <id> | cancel <id> replays and their progress
+  recover --bucket B [--prefix P]       after ZooKeeper lost its data: register the topics
+                                        again from S3 (see: sluice recover --help)
 
 options (every command):
   --api-url URL   master address (default $SLUICE_API_URL or http://127.0.0.1:8080)
@@ -70,6 +73,7 @@ exit codes: 0 ok, 1 the API refused or failed, 2 usage error, 3 master unreachab
   --finalize-lateness-ms N   time-partitioned: _SUCCESS once partitions are this far past an hour (default 600000)
   --dry-run                  register nothing: show partitions, backlog, objects and first keys`,
   ...INTEGRITY_HELP,
+  ...RECOVER_HELP,
 };
 
 function usage(msg: string, topic = 'main'): never {
@@ -174,7 +178,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         ? 'audit'
         : cmd === 'replay'
           ? 'replay start'
-          : 'main';
+          : cmd === 'recover'
+            ? 'recover'
+            : 'main';
   if (values.help || !cmd) {
     process.stdout.write(`${HELP[helpKey]}\n`);
     return cmd || values.help ? EXIT.OK : EXIT.USAGE;
@@ -321,6 +327,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     const partitionBy = values['partition-by'] ? parsePartitionBy(values['partition-by']) : undefined;
     return replayCommand(api, sub, arg, { ...values, partitionBy }, json);
   }
+  if (cmd === 'recover') return recoverCommand(api, values, json);
   if (cmd === 'ranges' && sub === 'retry') {
     const id = arg ?? usage('sluice ranges retry needs a range id: {topic}-{partition}-{start}-{end}');
     const r = await api.call<{ result?: string; attempt?: number }>(

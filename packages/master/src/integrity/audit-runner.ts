@@ -14,6 +14,9 @@
  *
  * Records of abandoned ranges (forced deletions, topic-abandon.ts) come from ZooKeeper (every
  * destination the topic had) and from `_sluice/abandoned/` of the audited folder.
+ * A topic whose destination changed (`pastDestinations`) has its first ranges' commit records
+ * in the destinations it left: those are read too (commit records in the window, a HEAD of
+ * each object they list), so its offset line is checked whole.
  */
 import {
   type AbandonedRecord,
@@ -21,7 +24,10 @@ import {
   abandonedPath,
   abandonedTopicPath,
   commitsFolder,
+  type Destination,
   decodeJson,
+  destinationsOf,
+  isNoSuchBucket,
   mapLimit,
   type PartitionState,
   parseCommitRecordKey,
@@ -32,7 +38,13 @@ import {
   type ZkSession,
 } from '@sluice/shared';
 import type { OutputStore } from '../stores/output-store.ts';
-import { type AuditPartition, type AuditReport, auditTopic, type ReadBack } from './audit.ts';
+import {
+  type AuditPartition,
+  type AuditReport,
+  auditTopic,
+  type ListedCommit,
+  type ReadBack,
+} from './audit.ts';
 import { readBackObject } from './object-read-back.ts';
 import { type ResumeOffReport, resumeOffReport } from './resume-off-report.ts';
 
@@ -115,10 +127,52 @@ function inWindow(key: string, w: AuditWindow): boolean {
   return true;
 }
 
+/**
+ * What a past destination holds of the topic (in the window): its commit records, the sizes
+ * of the objects they list (HEAD each), and those objects read back when `deep`. A bucket
+ * removed since holds nothing: the offsets it held then show as gaps.
+ */
+async function pastDestinationOutput(
+  store: OutputStore,
+  d: Destination,
+  topic: string,
+  window: AuditWindow,
+  opts: { deep: boolean; concurrency: number },
+): Promise<{ commits: ListedCommit[]; objects: Map<string, number>; readBack: Map<string, ReadBack> }> {
+  const objects = new Map<string, number>();
+  const readBack = new Map<string, ReadBack>();
+  let keys: string[];
+  try {
+    keys = (await store.list(d.bucket, commitsFolder(d.prefix, topic, window.partition)))
+      .map((o) => o.key)
+      .filter((k) => inWindow(k, window));
+  } catch (err) {
+    if (isNoSuchBucket(err)) return { commits: [], objects, readBack };
+    throw err;
+  }
+  const commits = await store.commits(d.bucket, keys, opts.concurrency);
+  const listed = commits.flatMap((c) =>
+    c.record && Array.isArray(c.record.objects) ? c.record.objects.map((o) => o.key) : [],
+  );
+  const sizes = await mapLimit(listed, opts.concurrency, (k) => store.size(d.bucket, k));
+  listed.forEach((k, i) => {
+    const size = sizes[i];
+    if (size !== null && size !== undefined) objects.set(k, size);
+  });
+  if (opts.deep) {
+    const present = listed.filter((k) => objects.has(k));
+    const results = await mapLimit(present, Math.min(opts.concurrency, 4), (k) =>
+      readBackObject(store.s3, d.bucket, k),
+    );
+    for (const [i, k] of present.entries()) readBack.set(k, results[i]!);
+  }
+  return { commits, objects, readBack };
+}
+
 export async function runAudit(
   zk: ZkSession,
   store: OutputStore,
-  topic: Pick<TopicRecord, 'topic' | 'destination'> &
+  topic: Pick<TopicRecord, 'topic' | 'destination' | 'pastDestinations'> &
     Partial<Pick<TopicRecord, 'resume' | 'starts' | 'createdAt'>>,
   opts: AuditOptions = {},
 ): Promise<AuditReport & { startedWithoutResume: ResumeOffReport | null }> {
@@ -162,9 +216,25 @@ export async function runAudit(
     );
     readBack = new Map(present.map((k, i) => [k, results[i]!]));
   }
+  // A topic that moved keeps its past in the destinations it left (their commit records cover its first offsets).
+  const pastRoots: string[] = [];
+  for (const d of destinationsOf(topic).slice(1)) {
+    const past = await pastDestinationOutput(store, d, topic.topic, window, {
+      deep: opts.deep ?? false,
+      concurrency,
+    });
+    pastRoots.push(topicRoot(d.prefix, topic.topic));
+    commits.push(...past.commits);
+    for (const [k, size] of past.objects) if (!objects.has(k)) objects.set(k, size);
+    if (opts.deep) {
+      readBack ??= new Map();
+      for (const [k, r] of past.readBack) readBack.set(k, r);
+    }
+  }
   const report = auditTopic({
     topic: topic.topic,
     root,
+    ...(pastRoots.length > 0 ? { pastRoots } : {}),
     partitions,
     commits,
     objects,

@@ -17,7 +17,8 @@
  *  - Nothing unaccounted for: with a full listing, every object below `{prefix}/{topic}/` is a
  *    commit record, a `_SUCCESS` marker, an object some commit record lists, an object of a
  *    range not committed yet (in flight), or a destination write probe the master did not get
- *    to delete (`_sluice/probe/`, object-key.ts); anything else is an extra object.
+ *    to delete (`_sluice/probe/`, object-key.ts), or the topic's config object
+ *    (`_sluice/config.json`); anything else is an extra object.
  *  - Abandoned offsets: ranges a forced DELETE gave up (`AbandonedRecord`, topic-abandon.ts)
  *    are listed under `abandoned`, whatever destination they were for; a hole of this
  *    destination's tiling that they cover is a gap of cause `abandoned`, not `unknown`, and
@@ -34,6 +35,7 @@ import {
   isAbandonedKey,
   isProbeKey,
   parseCommitRecordKey,
+  parseConfigObjectKey,
   parseDataObjectName,
   parseSuccessMarkerKey,
   topicRoot,
@@ -74,6 +76,11 @@ export interface AuditInput {
   topic: string;
   /** `{prefix}/{topic}/` (topicRoot). */
   root: string;
+  /**
+   * The topic folders of its past destinations (`pastDestinations`): commit records there, and
+   * the objects they list, are the topic's too. Extra objects are looked for under `root` only.
+   */
+  pastRoots?: readonly string[];
   partitions: AuditPartition[];
   commits: ListedCommit[];
   /** Size of every object known to exist (key → bytes); a key absent here does not exist (see `complete`). */
@@ -177,11 +184,12 @@ interface Span {
 /** The commit record's own consistency: its name, topic, partition and objects agree. */
 function commitProblems(
   topic: string,
-  root: string,
+  roots: readonly string[],
   c: ListedCommit,
 ): { partition: number; span: Span } | string {
   const name = parseCommitRecordKey(c.key);
-  if (!name || name.root !== root) return 'not a commit record name';
+  if (!name || !roots.includes(name.root)) return 'not a commit record name';
+  const root = name.root;
   const { partition, start, end } = name;
   const r = c.record;
   if (!r) return c.error ?? 'unreadable';
@@ -285,6 +293,7 @@ function holeParts(
 /** The audit of one topic. */
 export function auditTopic(input: AuditInput): AuditReport {
   const { topic, root, window = {} } = input;
+  const roots = [root, ...(input.pastRoots ?? [])];
   const findings: Finding[] = [];
   const wantPartition = (p: number) => window.partition === undefined || window.partition === p;
   const abandoned = abandonedSpans(input.abandoned ?? [], root, input.bucket).filter(
@@ -299,10 +308,10 @@ export function auditTopic(input: AuditInput): AuditReport {
   const commitKeys = new Set<string>();
   for (const c of input.commits) {
     commitKeys.add(c.key);
-    const checked = commitProblems(topic, root, c);
+    const checked = commitProblems(topic, roots, c);
     if (typeof checked === 'string') {
       const name = parseCommitRecordKey(c.key);
-      if (!name || name.root !== root || wantPartition(name.partition))
+      if (!name || !roots.includes(name.root) || wantPartition(name.partition))
         findings.push({ kind: 'bad-commit-record', key: c.key, detail: checked });
       continue;
     }
@@ -504,8 +513,10 @@ export function auditTopic(input: AuditInput): AuditReport {
     for (const [key, size] of [...input.objects].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       if (!key.startsWith(root)) continue;
       const rel = key.slice(root.length);
+      // Probes and the config object (object-key.ts) are Sluice's own, not data.
       if (commitKeys.has(key) || listed.has(key) || isProbeKey(key, root)) continue;
       if (isAbandonedKey(key, root) || abandonedKeys.has(key)) continue;
+      if (parseConfigObjectKey(key)?.root === root) continue;
       if (parseSuccessMarkerKey(key)?.root === root) {
         markers++;
         continue;

@@ -10,6 +10,7 @@ import {
   createS3Client,
   errorText,
   type ListedKey,
+  listFolders,
   listKeys,
   type MasterConfig,
   mapLimit,
@@ -41,6 +42,11 @@ export class OutputStore {
     opts: { startAfter?: string; limit?: number } = {},
   ): Promise<ListedKey[]> {
     return listKeys(this.#s3, bucket, prefix, opts);
+  }
+
+  /** The folders directly below `prefix` (ending with `/`, or empty), each ending with `/`. */
+  folders(bucket: string, prefix: string): Promise<string[]> {
+    return listFolders(this.#s3, bucket, prefix);
   }
 
   /** The object's size, or null when it does not exist. */

@@ -23,7 +23,7 @@ import {
   type RegistrationEstimate,
 } from './registration-estimate.ts';
 import { topicConfigFromBody } from './topic-request.ts';
-import { committedEnds, partitionStarts } from './topic-resume.ts';
+import { committedEnds, knownPastDestinations, partitionStarts } from './topic-resume.ts';
 
 /** Partitions sampled at most (the others share their estimate). */
 const SAMPLED_PARTITIONS = 16;
@@ -125,7 +125,8 @@ export async function dryRunRegistration(
   }
   await deps.checkDestination(config.topic, config);
   const offsets = await deps.kafka.offsets(config.topic, meta.partitions);
-  const ends = await committedEnds(store, config.destination, config.topic, meta.topicId);
+  const past = await knownPastDestinations(store, { ...config, topicId: meta.topicId });
+  const ends = await committedEnds(store, [config.destination, ...past], config.topic, meta.topicId);
   const begins = partitionStarts(offsets, config.startFrom, ends, body.resume ?? true);
   const starts = offsets.map((o, i) => ({ o, start: begins[i]!.startOffset, resumed: begins[i]!.resumed }));
   await checkEventTimeSample(

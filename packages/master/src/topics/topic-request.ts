@@ -9,6 +9,7 @@ import {
   ErrorCodes,
   normalizeDestination,
   type Problem,
+  pastDestinationsAfter,
   SluiceError,
   TOPIC_DEFAULTS,
   type TopicConfig,
@@ -90,14 +91,26 @@ export function patchedTopicRecord(record: TopicRecord, patch: TopicPatchBody, n
     );
   }
   const { destination, paused, ...rest } = patch;
-  const { topicId, paused: wasPaused, state, error, createdAt, updatedAt, ...config } = record;
+  const {
+    topicId,
+    paused: wasPaused,
+    state,
+    error,
+    createdAt,
+    updatedAt,
+    pastDestinations: _past,
+    ...config
+  } = record;
   const next = check({
     ...config,
     ...rest,
     ...(destination ? { destination: destinationOf(destination) } : {}),
   });
+  // The destination left keeps the topic's past: resume, the audit and recovery read it too.
+  const pastDestinations = pastDestinationsAfter(record, next.destination, now.toISOString());
   return {
     ...next,
+    ...(pastDestinations.length > 0 ? { pastDestinations } : {}),
     topicId,
     paused: paused ?? wasPaused,
     state,

@@ -5,7 +5,7 @@
  * while it was unregistered: S3's commit records are the truth of a topic's past.
  *
  * Per partition, the commit records under `{prefix}/{topic}/_sluice/commits/partition={p}/`
- * of the same Kafka topic id (a re-created topic's offsets start again: its old incarnation's
+ * (of the current destination and every past one) of the same Kafka topic id (a re-created topic's offsets start again: its old incarnation's
  * records say nothing of the new one) are walked in offset order from the first; the
  * partition resumes at the end of that contiguous run. Ranges a forced DELETE abandoned (their
  * records beside the commit records, `_sluice/abandoned/`, topic-abandon.ts) join the run as
@@ -19,14 +19,19 @@ import {
   type AbandonedRecord,
   abandonedFolder,
   commitsFolder,
+  configObjectKey,
   type Destination,
+  destinationsOf,
+  isNoSuchBucket,
   type KafkaAdmin,
   type PartitionOffsets,
+  type PastDestination,
   parseCommitRecordKey,
-  SluiceError,
+  parseTopicConfigObject,
   type StartFrom,
   type TopicRecord,
 } from '@sluice/shared';
+import type { ListedCommit } from '../integrity/audit.ts';
 import type { OutputStore } from '../stores/output-store.ts';
 
 /** Where one partition starts (the record's `starts`, with the offset as a number). */
@@ -39,52 +44,100 @@ interface Start {
 /** Commit records read at once. */
 const READ_CONCURRENCY = 8;
 
+/** What a partition's commit records of one topic id say (see {@link commitRunOf}). */
+export interface CommitRun {
+  /** The end of the contiguous run of commit records from the first one: where the partition resumes. */
+  end: bigint;
+  /** Commit records of this topic id the partition has, in every destination read. */
+  commitRecords: number;
+  /** The first offsets no commit record covers after the run, when records lie beyond them. */
+  hole: { from: bigint; to: bigint } | null;
+}
+
+/** Pure: the run of a partition's commit record spans `[start, end)` (any order, overlaps allowed). */
+export function commitRunOf(spans: ReadonlyArray<{ start: bigint; end: bigint }>): CommitRun {
+  const sorted = [...spans].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  let reach = sorted[0]!.end;
+  let hole: CommitRun['hole'] = null;
+  for (const s of sorted) {
+    if (s.start > reach) {
+      hole = { from: reach, to: s.start };
+      break;
+    }
+    if (s.end > reach) reach = s.end;
+  }
+  return { end: reach, commitRecords: sorted.length, hole };
+}
+
+/**
+ * Per partition, the run of commit records of `topicId` in all of `destinations` (a topic's
+ * current and past destinations: a destination change splits its past between them);
+ * partitions without any are absent.
+ */
+export async function commitRuns(
+  store: Pick<OutputStore, 'list' | 'commits' | 'text'>,
+  destinations: readonly Destination[],
+  topic: string,
+  topicId: string,
+): Promise<Map<number, CommitRun>> {
+  const spans = new Map<number, Array<{ start: bigint; end: bigint }>>();
+  for (const destination of destinations) {
+    for (const c of await destinationCommits(store, destination, topic)) {
+      // Unreadable records and those of another incarnation do not count as this topic's past.
+      if (c.record === null || c.record.topicId !== topicId) continue;
+      const k = parseCommitRecordKey(c.key)!;
+      const list = spans.get(k.partition) ?? [];
+      list.push({ start: k.start, end: k.end });
+      spans.set(k.partition, list);
+    }
+  }
+  const counts = new Map([...spans].map(([p, list]) => [p, list.length]));
+  // Abandoned ranges join the run like commit records (see the header); they are not commit records.
+  for (const destination of destinations) {
+    for (const r of await abandonedRanges(store, destination, topic, topicId)) {
+      const list = spans.get(r.partition) ?? [];
+      list.push({ start: BigInt(r.start), end: BigInt(r.end) });
+      spans.set(r.partition, list);
+    }
+  }
+  return new Map(
+    [...spans].map(([partition, list]) => [
+      partition,
+      { ...commitRunOf(list), commitRecords: counts.get(partition) ?? 0 },
+    ]),
+  );
+}
+
+/** The commit records of `topic` in one destination (none when its bucket does not exist). */
+async function destinationCommits(
+  store: Pick<OutputStore, 'list' | 'commits'>,
+  destination: Destination,
+  topic: string,
+): Promise<ListedCommit[]> {
+  let listed: Awaited<ReturnType<OutputStore['list']>>;
+  try {
+    listed = await store.list(destination.bucket, commitsFolder(destination.prefix, topic));
+  } catch (err) {
+    // A bucket that does not exist holds no past; whether it may be registered is not decided here.
+    if (isNoSuchBucket(err)) return [];
+    throw err;
+  }
+  const keys = listed.map((l) => l.key).filter((k) => parseCommitRecordKey(k) !== null);
+  return store.commits(destination.bucket, keys, READ_CONCURRENCY);
+}
+
 /**
  * Per partition, the end of the contiguous run of commit records of `topicId` from its first
  * one; partitions without any are absent.
  */
 export async function committedEnds(
   store: Pick<OutputStore, 'list' | 'commits' | 'text'>,
-  destination: Destination,
+  destinations: readonly Destination[],
   topic: string,
   topicId: string,
 ): Promise<Map<number, bigint>> {
-  let listed: Awaited<ReturnType<OutputStore['list']>>;
-  try {
-    listed = await store.list(destination.bucket, commitsFolder(destination.prefix, topic));
-  } catch (err) {
-    // A bucket that does not exist holds no past; whether it may be registered is not decided here.
-    if (err instanceof SluiceError && (err.cause as { name?: string } | undefined)?.name === 'NoSuchBucket')
-      return new Map();
-    throw err;
-  }
-  const keys = listed.map((l) => l.key).filter((k) => parseCommitRecordKey(k) !== null);
-  const commits = await store.commits(destination.bucket, keys, READ_CONCURRENCY);
-  const spans = new Map<number, Array<{ start: bigint; end: bigint }>>();
-  for (const c of commits) {
-    // Unreadable records and those of another incarnation do not count as this topic's past.
-    if (c.record === null || c.record.topicId !== topicId) continue;
-    const k = parseCommitRecordKey(c.key)!;
-    const list = spans.get(k.partition) ?? [];
-    list.push({ start: k.start, end: k.end });
-    spans.set(k.partition, list);
-  }
-  for (const r of await abandonedRanges(store, destination, topic, topicId)) {
-    const list = spans.get(r.partition) ?? [];
-    list.push({ start: BigInt(r.start), end: BigInt(r.end) });
-    spans.set(r.partition, list);
-  }
-  const ends = new Map<number, bigint>();
-  for (const [partition, list] of spans) {
-    list.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-    let reach = list[0]!.end;
-    for (const s of list) {
-      if (s.start > reach) break;
-      if (s.end > reach) reach = s.end;
-    }
-    ends.set(partition, reach);
-  }
-  return ends;
+  const runs = await commitRuns(store, destinations, topic, topicId);
+  return new Map([...runs].map(([p, r]) => [p, r.end]));
 }
 
 /** The ranges of `topicId` that forced deletions abandoned, from their records in the destination. */
@@ -96,7 +149,14 @@ async function abandonedRanges(
 ): Promise<AbandonedRecord['ranges']> {
   const out: AbandonedRecord['ranges'] = [];
   const folder = abandonedFolder(destination.prefix, topic);
-  for (const { key } of await store.list(destination.bucket, folder)) {
+  let listed: Awaited<ReturnType<OutputStore['list']>>;
+  try {
+    listed = await store.list(destination.bucket, folder);
+  } catch (err) {
+    if (isNoSuchBucket(err)) return []; // a bucket gone holds no record
+    throw err;
+  }
+  for (const { key } of listed) {
     if (!key.endsWith('.json')) continue;
     const text = await store.text(destination.bucket, key);
     if (text === null) continue;
@@ -111,15 +171,20 @@ async function abandonedRanges(
   return out;
 }
 
-/** Where each partition starts: after its commit records when it has some (and `resume`), else per `startFrom`. */
+/**
+ * Where each partition starts: after its commit records when it has some (and `resume`); else
+ * where an earlier registration started it (`origin`: recovery, whose partitions that never
+ * committed must not skip what was produced since); else per `startFrom`.
+ */
 export function partitionStarts(
   offsets: readonly PartitionOffsets[],
   startFrom: StartFrom,
   ends: ReadonlyMap<number, bigint>,
   resume: boolean,
+  origin: ReadonlyMap<number, bigint> = new Map(),
 ): Start[] {
   return offsets.map((o) => {
-    const end = resume ? ends.get(o.partition) : undefined;
+    const end = resume ? (ends.get(o.partition) ?? origin.get(o.partition)) : undefined;
     if (end !== undefined) return { partition: o.partition, startOffset: end, resumed: true };
     return {
       partition: o.partition,
@@ -130,22 +195,51 @@ export function partitionStarts(
 }
 
 /**
+ * The past destinations the config object in the record's destination lists, when it is one of
+ * this topic id: a topic that moved and is registered again (after ZooKeeper lost it, say) keeps
+ * its past in the destinations it left. None when there is no such object (or bucket).
+ */
+export async function knownPastDestinations(
+  store: Pick<OutputStore, 'text'>,
+  record: Pick<TopicRecord, 'topic' | 'topicId' | 'destination'>,
+): Promise<PastDestination[]> {
+  const { bucket, prefix } = record.destination;
+  let text: string | null;
+  try {
+    text = await store.text(bucket, configObjectKey(prefix, record.topic));
+  } catch (err) {
+    if (isNoSuchBucket(err)) return [];
+    throw err;
+  }
+  if (text === null) return [];
+  const known = parseTopicConfigObject(text);
+  if (typeof known === 'string' || known.topicId !== record.topicId) return [];
+  return known.pastDestinations;
+}
+
+/**
  * A new record with its resume decision: `resume`, and `starts` (where each partition starts;
  * the leader starts the `resumed` ones there). The registration answers with it.
  */
 export async function resumingRegistration(
   kafka: KafkaAdmin,
-  store: OutputStore,
+  store: Pick<OutputStore, 'list' | 'commits' | 'text'>,
   record: TopicRecord,
   partitions: number[],
   resume: boolean,
+  opts: { runs?: ReadonlyMap<number, CommitRun>; origin?: ReadonlyMap<number, bigint> } = {},
 ): Promise<TopicRecord> {
+  if (resume && !opts.runs && !record.pastDestinations?.length) {
+    const past = await knownPastDestinations(store, record);
+    if (past.length > 0) record = { ...record, pastDestinations: past };
+  }
   // Read with `resume: false` too: where the commit records end is what the audit reports then.
-  const [offsets, ends] = await Promise.all([
+  const [offsets, runs] = await Promise.all([
     kafka.offsets(record.topic, partitions),
-    committedEnds(store, record.destination, record.topic, record.topicId),
+    opts.runs ?? commitRuns(store, destinationsOf(record), record.topic, record.topicId),
   ]);
-  const starts = partitionStarts(offsets, record.startFrom, ends, resume);
+  const ends = new Map([...runs].map(([p, r]) => [p, r.end]));
+  const starts = partitionStarts(offsets, record.startFrom, ends, resume, opts.origin);
   return {
     ...record,
     resume,

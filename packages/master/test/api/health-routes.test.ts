@@ -46,6 +46,7 @@ test('the OpenAPI document lists every route, its schemas and the bearer scheme'
   assert.match(doc.openapi, /^3\./);
   assert.deepEqual(Object.keys(doc.paths).sort(), [
     '/api/v1/ranges/{id}/retry',
+    '/api/v1/recover',
     '/api/v1/replays',
     '/api/v1/replays/{id}',
     '/api/v1/status',
@@ -66,6 +67,7 @@ test('the OpenAPI document lists every route, its schemas and the bearer scheme'
   assert.deepEqual(body.required, ['topic', 'destination']);
   assert.ok(post.responses['201'] && post.responses['400'] && post.responses['409']);
   assert.equal(doc.components.securitySchemes.bearerAuth.scheme, 'bearer');
+  assert.deepEqual(doc.paths['/api/v1/recover'].post.security, [{ bearerAuth: [] }]);
   const partition =
     doc.paths['/api/v1/topics/{topic}'].get.responses['200'].content['application/json'].schema.properties
       .partitions.items;

@@ -5,6 +5,7 @@ import {
   abandonedRecordKey,
   type CommitRecord,
   commitRecordKey,
+  configObjectKey,
   dataObjectKey,
   type ObjectEntry,
   type OutputSpec,
@@ -260,6 +261,34 @@ describe('auditTopic', () => {
         .sort(),
       [`${ROOT}_sluice/probes/x`, `${ROOT}other/_sluice/probe/x`],
     );
+  });
+
+  test("the topic's config object is no extra object", () => {
+    const objects = objectsOf(clean());
+    objects.set(configObjectKey(PREFIX, TOPIC), 900);
+    const r = auditTopic(input(clean(), { objects }));
+    assert.equal(r.ok, true, r.findings.map(describeFinding).join('\n'));
+  });
+
+  test("a topic that moved: its past destination's commit records and objects count with pastRoots", () => {
+    // Partition 0's first two ranges were written under `old/` before the destination changed.
+    const moved = (c: ListedCommit): ListedCommit => {
+      const json = JSON.stringify(c.record).replaceAll(`"${PREFIX}/`, '"old/');
+      return { key: c.key.replace(`${PREFIX}/`, 'old/'), record: JSON.parse(json) as CommitRecord };
+    };
+    const commits = [
+      moved(commit(0, 0, 100)),
+      moved(commit(0, 100, 200)),
+      commit(0, 200, 300),
+      commit(1, 50, 150),
+    ];
+    const r = auditTopic(input(commits, { pastRoots: [`old/${TOPIC}/`] }));
+    assert.equal(r.ok, true, r.findings.map(describeFinding).join('\n'));
+    assert.equal(r.partitions[0]!.ranges, 3);
+    // Without them the old records are no commit records of this topic, and their offsets a gap.
+    const without = auditTopic(input(commits));
+    assert.equal(without.ok, false);
+    assert.ok(without.findings.some((f) => f.kind === 'gap' && f.partition === 0 && f.start === '0'));
   });
 
   test('a light audit (no full listing) reports no extra objects', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ErrorCodes, isSluiceError, TOPIC_DEFAULTS, ValidationError } from '@sluice/shared';
+import { destinationsOf, ErrorCodes, isSluiceError, TOPIC_DEFAULTS, ValidationError } from '@sluice/shared';
 import {
   deletingTopicRecord,
   newTopicRecord,
@@ -136,4 +136,28 @@ test('a forced DELETE marks the topic forced, also when it is already deleting; 
   assert.equal(forced.forcedAt, NOW.toISOString(), 'a stuck deletion can be forced');
   assert.equal(deletingTopicRecord(forced, LATER, true), forced, 'the first request names the record');
   assert.equal(deletingTopicRecord(forced, LATER), forced, 'a plain DELETE does not undo the force');
+});
+
+test('a destination change appends the destination left to pastDestinations; other changes do not', () => {
+  const rec = newTopicRecord(
+    topicConfigFromBody({ topic: 't', destination: { bucket: 'lake', prefix: 'a' } }),
+    'id-1',
+    NOW,
+  );
+  assert.equal(patchedTopicRecord(rec, { compression: 'zstd' }, LATER).pastDestinations, undefined);
+  const moved = patchedTopicRecord(rec, { destination: { bucket: 'lake-2' } }, LATER);
+  assert.deepEqual(moved.pastDestinations, [
+    { bucket: 'lake', prefix: 'a', since: NOW.toISOString(), until: LATER.toISOString() },
+  ]);
+  const END = new Date('2026-01-04T00:00:00.000Z');
+  const back = patchedTopicRecord(moved, { destination: { bucket: 'lake', prefix: 'a' } }, END);
+  assert.deepEqual(back.pastDestinations, [
+    { bucket: 'lake', prefix: 'a', since: NOW.toISOString(), until: LATER.toISOString() },
+    { bucket: 'lake-2', prefix: '', since: LATER.toISOString(), until: END.toISOString() },
+  ]);
+  assert.deepEqual(destinationsOf(back), [
+    { bucket: 'lake', prefix: 'a' },
+    { bucket: 'lake-2', prefix: '' },
+  ]);
+  assert.deepEqual(patchedTopicRecord(back, { paused: true }, END).pastDestinations, back.pastDestinations);
 });

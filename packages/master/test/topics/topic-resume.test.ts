@@ -63,7 +63,7 @@ test('ranges a forced DELETE abandoned join the run: the done range above them i
       ],
       [abandoned('id', '100', '200'), abandoned('other', '50', '80')],
     ),
-    destination,
+    [destination],
     't',
     'id',
   );
@@ -82,7 +82,7 @@ test('a partition resumes at the end of the contiguous run of its commit records
       [1, 50, 80, 'id'],
       [1, 0, 60, 'id'], // overlapping records (a registration with resume:false) still join the run
     ]),
-    destination,
+    [destination],
     't',
     'id',
   );
@@ -99,7 +99,7 @@ test("another incarnation's commit records (other topic id) are not this topic's
       [1, 0, 100, 'old'],
       [1, 0, 40, 'new'],
     ]),
-    destination,
+    [destination],
     't',
     'new',
   );

@@ -30,6 +30,15 @@ export function isNotFound(err: unknown): boolean {
   return name === 'NoSuchKey' || name === 'NotFound' || (statusOf(err) === 404 && name !== 'NoSuchBucket');
 }
 
+/**
+ * True when a request failed because the bucket does not exist: a SluiceError made by
+ * {@link s3Failure} from S3's `NoSuchBucket` (its cause), or that answer itself.
+ */
+export function isNoSuchBucket(err: unknown): boolean {
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  return nameOf(err) === 'NoSuchBucket' || (cause !== undefined && nameOf(cause) === 'NoSuchBucket');
+}
+
 /** True when S3 refused a conditional write because the key exists (or is being written). */
 export function isConditionFailure(err: unknown): boolean {
   const name = nameOf(err);

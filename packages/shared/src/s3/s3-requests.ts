@@ -36,6 +36,38 @@ function sendOptions(signal: AbortSignal | undefined): { abortSignal?: AbortSign
 }
 
 /**
+ * Calls `take` with each page of a ListObjectsV2 of `prefix` (with `extra` parameters; those
+ * of `first` on the first page only) until the listing ends or `take` returns false.
+ */
+async function eachListPage(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  extra: { Delimiter?: string; first?: { StartAfter?: string } },
+  take: (page: ListObjectsV2CommandOutput) => boolean,
+): Promise<void> {
+  let token: string | undefined;
+  do {
+    let page: ListObjectsV2CommandOutput;
+    try {
+      page = await s3.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          ContinuationToken: token,
+          ...(extra.Delimiter ? { Delimiter: extra.Delimiter } : {}),
+          ...(token === undefined ? extra.first : {}),
+        }),
+      );
+    } catch (err) {
+      throw s3Failure(err, 'ListObjectsV2', bucket, prefix);
+    }
+    if (!take(page)) return;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+}
+
+/**
  * Keys below `prefix` in lexical order, after `startAfter`, at most `limit` (all when
  * omitted). ListObjectsV2 pages of 1,000.
  */
@@ -46,28 +78,29 @@ export async function listKeys(
   opts: { startAfter?: string; limit?: number } = {},
 ): Promise<ListedKey[]> {
   const out: ListedKey[] = [];
-  let token: string | undefined;
-  do {
-    let page: ListObjectsV2CommandOutput;
-    try {
-      page = await s3.send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          Prefix: prefix,
-          ContinuationToken: token,
-          ...(token === undefined && opts.startAfter ? { StartAfter: opts.startAfter } : {}),
-        }),
-      );
-    } catch (err) {
-      throw s3Failure(err, 'ListObjectsV2', bucket, prefix);
-    }
+  const first = opts.startAfter ? { StartAfter: opts.startAfter } : {};
+  await eachListPage(s3, bucket, prefix, { first }, (page) => {
     for (const o of page.Contents ?? []) {
       if (!o.Key) continue;
       out.push({ key: o.Key, size: o.Size ?? 0 });
-      if (opts.limit !== undefined && out.length >= opts.limit) return out;
+      if (opts.limit !== undefined && out.length >= opts.limit) return false;
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+    return true;
+  });
+  return out;
+}
+
+/**
+ * The "folders" directly below `prefix` (which ends with `/` or is empty): the common prefixes
+ * of a ListObjectsV2 with delimiter `/`, each ending with `/`. One page per 1,000 folders, not
+ * per object: recovery finds topic folders this way without listing their data.
+ */
+export async function listFolders(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  await eachListPage(s3, bucket, prefix, { Delimiter: '/' }, (page) => {
+    for (const p of page.CommonPrefixes ?? []) if (p.Prefix) out.push(p.Prefix);
+    return true;
+  });
   return out;
 }
 
