@@ -171,15 +171,21 @@ export async function verifyEnd(o: EndCheckOptions): Promise<EndCheckResult> {
   for (const p of view.partitions) {
     assert.deepEqual(p.ranges, [], `partition ${p.partition}: no range left in flight`);
   }
-  const status = (await o.api.get('/api/v1/status')).body as {
-    topics: Array<{
-      topic: string;
-      state: string;
-      error: string | null;
-      partitions: Array<{ ranges: Record<string, number> }>;
-    }>;
+  // The status answer is cached for a second and computed from a ZooKeeper read that may have
+  // begun before the last commit: read it until it caught up (bounded), then assert on it.
+  type StatusBody = {
+    topics: Array<{ topic: string; state: string; error: string | null }>;
     recentFailures: Array<{ topic: string }>;
   };
+  const deadline = Date.now() + 15_000;
+  let status: StatusBody;
+  for (;;) {
+    status = (await o.api.get('/api/v1/status')).body as StatusBody;
+    const t = status.topics.find((x) => x.topic === o.topic);
+    const settled = t?.state === 'active' && !status.recentFailures.some((f) => f.topic === o.topic);
+    if (settled || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
   const mine = status.topics.find((t) => t.topic === o.topic);
   assert.ok(mine, 'status lists the topic');
   assert.equal(mine.state, 'active', `topic state (error: ${mine.error})`);

@@ -7,7 +7,8 @@
  *  - Tiling: per partition, the commit records cover [start, committedOffset) with no hole and
  *    no overlap (invariant 1). `start` is where the partition started (its state's
  *    `startOffset`: the log start at registration, or the last stable offset with `startFrom:
- *    latest`); for states written before that field existed, the first commit record's start.
+ *    latest`), or the first commit record's start when that is lower (a registration that
+ *    resumed after earlier commit records, a recovery) or the state predates the field.
  *    A hole is a gap of cause `unknown` (no commit record covers it); offsets a commit record
  *    lists in its `gaps` were deleted by retention before Sluice read them: gaps of cause
  *    `retention`. Commit records above the committed offset belong to ranges done but not
@@ -334,7 +335,16 @@ export function auditTopic(input: AuditInput): AuditReport {
     );
     for (const s of spans) for (const o of s.record.objects) listed.add(o.key);
     const committed = state?.committedOffset ?? null;
-    const start = state?.startOffset ?? spans[0]?.start ?? committed;
+    // Commit records below the state's start are the partition's past (a registration that
+    // resumed, a recovery, a destination left): the line is checked whole, from the first.
+    const first = spans[0]?.start;
+    const stateStart = state?.startOffset ?? null;
+    const start =
+      stateStart === null
+        ? (first ?? committed)
+        : first !== undefined && first < stateStart
+          ? first
+          : stateStart;
     let from = start;
     let to = committed;
     if (window.from !== undefined && from !== null) from = max(from, window.from);
