@@ -157,7 +157,15 @@ test('a topic re-created under the same name is stopped with a clear error, and 
     'no range planned after the re-creation',
   );
   const afterAll = await snapshotObjects(s3, bucket, `${prefix}/${topic.name}/`);
-  assert.deepEqual(changedObjects(before, afterAll), [], 'no object of the old incarnation changed');
+  // The topic's config object (`_sluice/config.json`) is rewritten on every change of the
+  // topic by design (the pause above): it describes the topic, it is no output of a range.
+  const output = <V>(m: Map<string, V>) =>
+    new Map([...m].filter(([k]) => !k.endsWith('/_sluice/config.json')));
+  assert.deepEqual(
+    changedObjects(output(before), output(afterAll)),
+    [],
+    'no object of the old incarnation changed',
+  );
   assert.deepEqual(
     [...afterAll.keys()].sort(),
     [...before.keys()].sort(),
