@@ -44,6 +44,7 @@ import {
   absorb,
   afterFinalizing,
   type CommitObjects,
+  committedCommitKeys,
   dueUnits,
   emptyState,
   type FinalizerState,
@@ -150,18 +151,20 @@ export class FinalizerLoop {
         limit: COMMITS_PER_PASS,
       });
       if (listed.length === COMMITS_PER_PASS) caughtUp = false;
-      if (listed.length === 0) continue;
-      for (const c of await this.#o.store.commits(
-        bucket,
+      // Only records below the committed offset read at step 1 (see committedCommitKeys).
+      const keys = committedCommitKeys(
         listed.map((k) => k.key),
-      )) {
+        BigInt(states.get(p)!.committedOffset),
+      );
+      if (keys.length === 0) continue;
+      for (const c of await this.#o.store.commits(bucket, keys)) {
         if (!c.record) {
           log.warn({ key: c.key, err: c.error }, 'commit record unreadable; not counted');
           continue;
         }
         commits.push({ key: c.key, objects: Array.isArray(c.record.objects) ? c.record.objects : [] });
       }
-      cursor[String(p)] = listed[listed.length - 1]!.key;
+      cursor[String(p)] = keys[keys.length - 1]!;
     }
     const absorbed = absorb(state, commits);
     state = { ...absorbed.state, cursor, updatedAt: nowIso };

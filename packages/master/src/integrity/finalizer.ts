@@ -12,8 +12,8 @@
  * covers producers' clocks and batching; for `event-time` it also bounds how far event time
  * may trail Kafka time.
  *
- * Counting. Objects and records of a folder come from the commit records, each read once
- * (a cursor per partition): a folder still open gathers them in `pending`; finalizing writes
+ * Counting. Objects and records of a folder come from the commit records below each
+ * partition's committed offset, each read once (a cursor per partition): a folder still open gathers them in `pending`; finalizing writes
  * them into the marker. A commit record seen after its folder was finalized brings late data.
  *
  * Late data (policy). Records that arrive for a folder already finalized are written into
@@ -23,7 +23,7 @@
  * is idempotent across leader changes. A job that already ran on the folder must rerun to
  * see them; the marker's `updatedAt` and `lateRecords` tell it.
  */
-import { type Granularity, timeFolder, timeFolderStart } from '@sluice/shared';
+import { type Granularity, parseCommitRecordKey, timeFolder, timeFolderStart } from '@sluice/shared';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -178,6 +178,25 @@ export function dueUnits(
   let u = state.newestFinalized === null ? floor : Math.max(state.newestFinalized + len, floor);
   for (; u + len <= watermarkMs && due.size < max * 2; u += len) due.add(u);
   return [...due].sort((a, b) => a - b).slice(0, max);
+}
+
+/**
+ * The commit records a pass may count for one partition: `keys` (listed in key order, that is
+ * by start offset) up to the first that ends beyond the partition's committed offset. Records
+ * above it belong to ranges done but not committed, which finish in any order: counting one
+ * and moving the cursor past it would hide a lower record written later, and the folder it
+ * fills would be finalized without it. Below the committed offset every record exists (a range
+ * is committed only after its commit record is written), so none can appear behind the cursor.
+ */
+export function committedCommitKeys(keys: readonly string[], committed: bigint): string[] {
+  const out: string[] = [];
+  for (const key of keys) {
+    const k = parseCommitRecordKey(key);
+    if (!k) continue;
+    if (k.end > committed) break;
+    out.push(key);
+  }
+  return out;
 }
 
 /** The state once `units` (in order) are finalized. */

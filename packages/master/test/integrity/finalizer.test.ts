@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { timeFolderStart } from '@sluice/shared';
+import { commitRecordKey, timeFolderStart } from '@sluice/shared';
 import {
   absorb,
   afterFinalizing,
+  committedCommitKeys,
   DAY_MS,
   dueUnits,
   emptyState,
@@ -139,4 +140,18 @@ describe('finalizer', () => {
     assert.deepEqual(dueUnits(s, d + DAY_MS, d), [d]);
     assert.equal(successMarker('clicks', 'day', d, { objects: 1, records: 3 }, 'x').folder, 'dt=2026-11-25/');
   });
+});
+
+test('a pass counts commit records only up to the committed offset: a lower record written later is not skipped', () => {
+  const key = (start: number, end: number) =>
+    commitRecordKey('logs', { topic: 't', partition: 0, start: BigInt(start), end: BigInt(end) });
+  // [250, 500) finished before [0, 250): both listed in key order, nothing committed yet.
+  assert.deepEqual(committedCommitKeys([key(250, 500)], 0n), [], 'a record above the committed offset waits');
+  assert.deepEqual(committedCommitKeys([key(0, 250), key(250, 500), key(500, 600)], 500n), [
+    key(0, 250),
+    key(250, 500),
+  ]);
+  assert.deepEqual(committedCommitKeys([key(0, 250), 'logs/t/_sluice/commits/partition=0/notes.txt'], 250n), [
+    key(0, 250),
+  ]);
 });
