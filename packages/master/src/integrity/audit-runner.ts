@@ -20,7 +20,6 @@
  */
 import {
   type AbandonedRecord,
-  abandonedFolder,
   abandonedPath,
   abandonedTopicPath,
   commitsFolder,
@@ -38,6 +37,7 @@ import {
   type ZkSession,
 } from '@sluice/shared';
 import type { OutputStore } from '../stores/output-store.ts';
+import { abandonedRecordsIn } from '../topics/topic-resume.ts';
 import {
   type AuditPartition,
   type AuditReport,
@@ -103,18 +103,7 @@ export async function abandonedRecords(
       // not a record of this release
     }
   }
-  const { bucket, prefix } = topic.destination;
-  const folder = abandonedFolder(prefix, topic.topic);
-  const inS3 = keys ?? (await store.list(bucket, folder)).map((o) => o.key);
-  for (const key of inS3.filter((k) => k.startsWith(folder) && k.endsWith('.json'))) {
-    const text = await store.text(bucket, key);
-    if (text === null) continue;
-    try {
-      out.push(JSON.parse(text) as AbandonedRecord);
-    } catch {
-      // not JSON: not a record Sluice wrote
-    }
-  }
+  out.push(...(await abandonedRecordsIn(store, topic.destination, topic.topic, keys)));
   return out;
 }
 

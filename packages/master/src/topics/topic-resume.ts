@@ -140,6 +140,39 @@ export async function committedEnds(
   return new Map([...runs].map(([p, r]) => [p, r.end]));
 }
 
+/**
+ * The records of ranges forced deletions abandoned (topic-abandon.ts) beside `topic`'s commit
+ * records in one destination; none when its bucket is gone. `keys`: a listing of the topic's
+ * folder the caller already made (the audit's), instead of listing again.
+ */
+export async function abandonedRecordsIn(
+  store: Pick<OutputStore, 'list' | 'text'>,
+  destination: Destination,
+  topic: string,
+  keys?: readonly string[],
+): Promise<AbandonedRecord[]> {
+  const folder = abandonedFolder(destination.prefix, topic);
+  let listed: readonly string[];
+  try {
+    listed = keys ?? (await store.list(destination.bucket, folder)).map((o) => o.key);
+  } catch (err) {
+    if (isNoSuchBucket(err)) return []; // a bucket gone holds no record
+    throw err;
+  }
+  const out: AbandonedRecord[] = [];
+  for (const key of listed) {
+    if (!key.startsWith(folder) || !key.endsWith('.json')) continue;
+    const text = await store.text(destination.bucket, key);
+    if (text === null) continue;
+    try {
+      out.push(JSON.parse(text) as AbandonedRecord);
+    } catch {
+      // not JSON: not a record Sluice wrote
+    }
+  }
+  return out;
+}
+
 /** The ranges of `topicId` that forced deletions abandoned, from their records in the destination. */
 async function abandonedRanges(
   store: Pick<OutputStore, 'list' | 'text'>,
@@ -147,28 +180,9 @@ async function abandonedRanges(
   topic: string,
   topicId: string,
 ): Promise<AbandonedRecord['ranges']> {
-  const out: AbandonedRecord['ranges'] = [];
-  const folder = abandonedFolder(destination.prefix, topic);
-  let listed: Awaited<ReturnType<OutputStore['list']>>;
-  try {
-    listed = await store.list(destination.bucket, folder);
-  } catch (err) {
-    if (isNoSuchBucket(err)) return []; // a bucket gone holds no record
-    throw err;
-  }
-  for (const { key } of listed) {
-    if (!key.endsWith('.json')) continue;
-    const text = await store.text(destination.bucket, key);
-    if (text === null) continue;
-    let rec: AbandonedRecord;
-    try {
-      rec = JSON.parse(text) as AbandonedRecord;
-    } catch {
-      continue; // not a record Sluice wrote
-    }
-    if (rec.topicId === topicId && Array.isArray(rec.ranges)) out.push(...rec.ranges);
-  }
-  return out;
+  return (await abandonedRecordsIn(store, destination, topic))
+    .filter((rec) => rec.topicId === topicId && Array.isArray(rec.ranges))
+    .flatMap((rec) => rec.ranges);
 }
 
 /**
