@@ -174,6 +174,9 @@ for v in "$CHART"/ci/*-values.yaml; do
   step "helm lint --strict $CHART -f $v" "$HELM" lint --strict "$CHART" -f "$v"
   step "helm template $CHART -f $v" helm_render "$OUT/rendered/helm-$name.yaml" -f "$v"
 done
+# values.schema.json: a misspelt value fails the install instead of being ignored.
+misspelt_value_refused() { ! "$HELM" template sluice "$CHART" --set keda.enable=true >/dev/null 2>&1; }
+step "helm template $CHART refuses a misspelt value (values.schema.json)" misspelt_value_refused
 RENDERED=("$OUT"/rendered/*.yaml)
 
 # 3 and 4. schemas: built-in kinds by Kubernetes' schemas, custom resources by their CRDs'
