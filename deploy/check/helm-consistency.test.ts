@@ -151,3 +151,24 @@ test('a value without a comment in values.yaml fails', () => {
     /keda\.maxReplicaCount has no comment/,
   );
 });
+
+test('a setting value the program refuses fails, in the chart and in the kustomize render alike', () => {
+  for (const side of ['chart', 'kustomize'] as const)
+    assertFails(
+      inputs((i) => {
+        const cm = defaultPair(i)[side].find((o) => o.kind === 'ConfigMap');
+        cm!.data.SLUICE_WORKER_CONCURRENCY = 'two';
+      }),
+      /programs load the settings .*Deployment\/sluice-worker container worker: .*SLUICE_WORKER_CONCURRENCY/,
+    );
+});
+
+test('a misspelt setting name in a pod’s env fails', () => {
+  assertFails(
+    inputs((i) => {
+      const env: Obj[] = container(defaultPair(i).chart, 'sluice-master').env;
+      env.find((e) => e.name === 'SLUICE_API_TOKEN_FILE')!.name = 'SLUICE_API_TOKENS_FILE';
+    }),
+    /container master: .*SLUICE_API_TOKENS_FILE/,
+  );
+});

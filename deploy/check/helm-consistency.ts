@@ -13,14 +13,26 @@
  *   3. the chart rendered with its default values has the objects of deploy/k8s/base, and with
  *      ci/all-on-values.yaml those of deploy/k8s/overlays/example, field by field (ports, probe
  *      paths, settings, resources, selectors, ...), apart from Helm's own labels and the
- *      differences listed below with their reasons.
+ *      differences listed below with their reasons;
+ *   4. in each of those renders, the environment the masters' and workers' pods get (ConfigMap,
+ *      env, the Secret's keys as files) loads in the program's own config loader without a
+ *      problem or an unknown-setting warning.
  *
  *   node deploy/check/helm-consistency.ts --values-table    prints the README's values table
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { REQUIRED, SETTING_TABLE, type Setting } from '../../packages/shared/src/config.ts';
+import {
+  loadMasterConfig,
+  loadWorkerConfig,
+  REQUIRED,
+  SETTING_TABLE,
+  type Setting,
+  unknownSettingWarnings,
+} from '../../packages/shared/src/config.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML of any shape, checked field by field
 type Obj = Record<string, any>;
@@ -300,6 +312,66 @@ export function renderProblems(pair: RenderPair): string[] {
   return problems;
 }
 
+// --- 4. the programs load what a render gives them -------------------------------------------
+
+const SECRETS_DIR = '/etc/sluice/secrets/';
+
+/** What a Secret key could hold: tokens of 64 hex characters, a digest, a Redis URL. */
+function secretSample(key: string): string {
+  const hex = randomBytes(32).toString('hex');
+  if (key === 'SLUICE_ZOOKEEPER_DIGEST') return `sluice:${hex}`;
+  if (key === 'SLUICE_REDIS_URL') return `redis://:${hex}@redis:6379`;
+  return hex;
+}
+
+/**
+ * The environment a container of `objects` starts with: its ConfigMaps (envFrom), its env
+ * values ($(POD_IP) given a sample address; optional Secret references left out) and its
+ * SLUICE_*_FILE settings pointing into `dir`, where a sample of each key is written.
+ */
+function containerEnv(objects: Obj[], c: Obj, dir: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const from of c.envFrom ?? []) {
+    const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === from.configMapRef?.name);
+    Object.assign(env, cm?.data ?? {});
+  }
+  for (const e of c.env ?? []) {
+    if (typeof e.value !== 'string') continue;
+    let value = e.value.replace('$(POD_IP)', '10.1.2.3');
+    if (value.startsWith(SECRETS_DIR)) {
+      const key = value.slice(SECRETS_DIR.length);
+      value = join(dir, key);
+      writeFileSync(value, secretSample(key), { mode: 0o600 });
+    }
+    env[e.name] = value;
+  }
+  return env;
+}
+
+export function programLoadProblems(objects: Obj[]): string[] {
+  const problems: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-helm-check-'));
+  try {
+    for (const d of objects.filter((o) => o.kind === 'Deployment')) {
+      for (const c of d.spec?.template?.spec?.containers ?? []) {
+        const load = c.name === 'master' ? loadMasterConfig : c.name === 'worker' ? loadWorkerConfig : null;
+        if (!load) continue;
+        const env = containerEnv(objects, c, dir);
+        const where = `Deployment/${d.metadata?.name} container ${c.name}`;
+        try {
+          load(env);
+        } catch (err) {
+          problems.push(`${where}: ${(err as Error).message.replace(/\n\s*/g, ' ')}`);
+        }
+        problems.push(...unknownSettingWarnings(env).map((w) => `${where}: ${w}`));
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return problems;
+}
+
 // --- inputs ---------------------------------------------------------------------------------
 
 /** The renders of run.sh compared, with the differences each pair is allowed and why. */
@@ -380,7 +452,13 @@ export function chartFindings(i: ChartInputs): Finding[] {
       name: `${CHART_DIR}/README.md's values table is the one values.yaml makes`,
       problems: valuesTableProblems(i),
     },
-    ...i.pairs.map((p) => ({ name: `helm vs kustomize: ${p.name}`, problems: renderProblems(p) })),
+    ...i.pairs.flatMap((p) => [
+      { name: `helm vs kustomize: ${p.name}`, problems: renderProblems(p) },
+      {
+        name: `the programs load the settings of each pod (${p.name})`,
+        problems: [...programLoadProblems(p.chart), ...programLoadProblems(p.kustomize)],
+      },
+    ]),
   ];
 }
 
