@@ -21,6 +21,7 @@ import {
   configTableRows,
   findConfigTable,
 } from '../../packages/shared/src/config-table.ts';
+import { chartFindings, loadChartInputs, type YamlModule } from './helm-consistency.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML and JSON of any shape, checked field by field
 type Obj = Record<string, any>;
@@ -31,7 +32,7 @@ if (!root || !toolsDir || !renderedDir || !composeJson) {
   process.exit(2);
 }
 const require = createRequire(join(toolsDir, 'npm', 'package.json'));
-const YAML = require('yaml') as { parseAllDocuments(s: string): { toJS(): unknown }[] };
+const YAML = require('yaml') as YamlModule;
 
 let failures = 0;
 let _passes = 0;
@@ -89,8 +90,9 @@ function unknownSettings(where: string, names: Iterable<string>): string[] {
 // --- Kubernetes -----------------------------------------------------------------------------
 
 // Secrets the operator creates (deploy/README.md), never in a render: the base ships none so
-// that no placeholder token or password can be deployed.
-const OPERATOR_SECRETS = new Set(['sluice-secrets']);
+// that no placeholder token or password can be deployed; nor does the Helm chart, which also
+// reads KEDA's Redis credentials from an existing Secret.
+const OPERATOR_SECRETS = new Set(['sluice-secrets', 'sluice-keda-redis']);
 
 const renders = readdirSync(renderedDir)
   .filter((f) => f.endsWith('.yaml'))
@@ -256,7 +258,7 @@ for (const file of renders) {
   }
   for (const ta of of('TriggerAuthentication'))
     for (const r of ta.spec?.secretTargetRef ?? [])
-      if (!byName('Secret', r.name))
+      if (!byName('Secret', r.name) && !OPERATOR_SECRETS.has(r.name))
         refProblems.push(`TriggerAuthentication ${ta.metadata.name}: Secret ${r.name} is not in the render`);
   check(`${label}: services, monitors, budgets and autoscalers point at what exists`, refProblems);
 }
@@ -416,5 +418,11 @@ async function healthcheckBehaves(): Promise<string[]> {
   return problems;
 }
 check(`${dockerDir}/healthcheck.mjs: 0 on 200, 1 on 503 or no answer`, await healthcheckBehaves());
+
+// --- the Helm chart against the kustomize renders, the settings table and its README ----------
+
+const chart = loadChartInputs(root, renderedDir, YAML);
+check('the Helm chart and its renders are there', chart.missing);
+for (const f of chartFindings(chart.inputs)) check(f.name, f.problems);
 
 process.exit(failures > 0 ? 1 : 0);

@@ -5,7 +5,9 @@
 #
 #   1. hadolint lints deploy/docker/Dockerfile.* (deploy/check/hadolint.yaml: any finding fails),
 #      and this script is linted with shellcheck
-#   2. kustomize renders deploy/k8s/base and every deploy/k8s/overlays/* (with their components)
+#   2. kustomize renders deploy/k8s/base and every deploy/k8s/overlays/* (with their components);
+#      helm lints deploy/helm/sluice (strict) and renders it with its default values and with
+#      deploy/helm/sluice/ci/*-values.yaml (everything optional on)
 #   3. kubernetes-validate checks every rendered object of a built-in kind against Kubernetes'
 #      own schemas, strictly (unknown fields fail), for each version in K8S_VERSIONS
 #   4. tools/crd-check.mjs checks the custom resources (ServiceMonitor, ScaledObject,
@@ -16,7 +18,9 @@
 #   6. check.ts: every SLUICE_ variable passed anywhere is in the settings table
 #      (packages/shared/src/config.ts), README.md's Configuration table is the one it makes, pods hardened and
 #      probed, objects refer to objects that exist, Dockerfiles copy what exists, the container
-#      health check behaves
+#      health check behaves; the chart agrees with the kustomize renders, the settings table and
+#      its README (helm-consistency.ts), and helm-consistency.test.ts shows that check failing
+#      on planted disagreements
 #
 # Usage: bash deploy/check/run.sh      (npm run deploy:check)
 # Needs: bash, python3 (3.9+, with venv), go (1.25+), Node.js 24 (scripts/ensure-node.sh).
@@ -27,6 +31,7 @@ HERE="$ROOT/deploy/check"
 TOOLS="$ROOT/.cache/deploy-check"
 OUT="$TOOLS/out"
 KUSTOMIZE_VERSION=v5.8.2 # v5.8.3 asks for Go 1.27
+HELM_VERSION=v4.3.2      # asks for Go 1.26
 K8S_VERSIONS=(1.30.0 1.37.0)
 START=$SECONDS
 
@@ -88,6 +93,16 @@ install_kustomize() {
   echo "$KUSTOMIZE_VERSION" >"$TOOLS/kustomize.stamp"
 }
 
+install_helm() {
+  fresh helm "$HELM_VERSION" && [ -x "$TOOLS/bin/helm" ] && return 0
+  say "building helm $HELM_VERSION from the Go module proxy (4 CPU-minutes: 13 minutes on 2 busy cores)"
+  GOBIN="$TOOLS/bin" go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" >&2 ||
+    die "go install helm.sh/helm/v4/cmd/helm@$HELM_VERSION failed"
+  echo "$HELM_VERSION" >"$TOOLS/helm.stamp"
+}
+
 install_compose_check() {
   local want
   want="$(stamp_of "$HERE"/compose-check/go.mod "$HERE"/compose-check/go.sum "$HERE"/compose-check/*.go)"
@@ -101,11 +116,16 @@ install_compose_check() {
 install_python
 install_npm
 install_kustomize
+install_helm
 install_compose_check
 
 HADOLINT="$TOOLS/venv/bin/hadolint"
 KUSTOMIZE="$TOOLS/bin/kustomize"
-say "tools: hadolint $("$HADOLINT" --version | awk '{print $NF}'), shellcheck $("$TOOLS/venv/bin/shellcheck" --version | awk '/^version/{print $2}'), kustomize $("$KUSTOMIZE" version)," \
+HELM="$TOOLS/bin/helm"
+# Helm keeps its caches and settings here, not in the user's home.
+export HELM_CACHE_HOME="$TOOLS/helm-home/cache" HELM_CONFIG_HOME="$TOOLS/helm-home/config" \
+  HELM_DATA_HOME="$TOOLS/helm-home/data"
+say "tools: hadolint $("$HADOLINT" --version | awk '{print $NF}'), shellcheck $("$TOOLS/venv/bin/shellcheck" --version | awk '/^version/{print $2}'), kustomize $("$KUSTOMIZE" version), helm $("$HELM" version --template '{{.Version}}')," \
   "kubernetes-validate $("$TOOLS/venv/bin/pip" show kubernetes-validate 2>/dev/null | awk '/^Version/{print $2}')," \
   "compose-go $(awk '/compose-spec\/compose-go/{print $NF; exit}' "$HERE/compose-check/go.mod"), node $(node --version)"
 
@@ -143,6 +163,20 @@ for k in deploy/k8s/base deploy/k8s/overlays/*; do
   render() { "$KUSTOMIZE" build "$1" >"$2"; }
   step "kustomize build $k" render "$k" "$OUT/rendered/${name//\//-}.yaml"
 done
+# The chart: linted strictly (a warning fails) and rendered as release "sluice" in namespace
+# "sluice", with its default values and with each ci/*-values.yaml.
+CHART=deploy/helm/sluice
+step "helm lint --strict $CHART" "$HELM" lint --strict "$CHART"
+helm_render() { "$HELM" template sluice "$CHART" --namespace sluice "${@:2}" >"$1"; }
+step "helm template $CHART" helm_render "$OUT/rendered/helm-default.yaml"
+for v in "$CHART"/ci/*-values.yaml; do
+  name="$(basename "$v" -values.yaml)"
+  step "helm lint --strict $CHART -f $v" "$HELM" lint --strict "$CHART" -f "$v"
+  step "helm template $CHART -f $v" helm_render "$OUT/rendered/helm-$name.yaml" -f "$v"
+done
+# values.schema.json: a misspelt value fails the install instead of being ignored.
+misspelt_value_refused() { ! "$HELM" template sluice "$CHART" --set keda.enable=true >/dev/null 2>&1; }
+step "helm template $CHART refuses a misspelt value (values.schema.json)" misspelt_value_refused
 RENDERED=("$OUT"/rendered/*.yaml)
 
 # 3 and 4. schemas: built-in kinds by Kubernetes' schemas, custom resources by their CRDs'
@@ -190,6 +224,10 @@ else
   FAILED=$((FAILED + 1))
   echo "FAIL consistency checks: skipped, compose.yaml did not load"
 fi
+# The chart check's self-test: it must fail on each planted disagreement.
+step "helm-consistency.test.ts: the chart check fails on planted disagreements" \
+  env DEPLOY_CHECK_TOOLS="$TOOLS" DEPLOY_CHECK_RENDERED="$OUT/rendered" \
+  node --test --test-reporter=spec "$HERE/helm-consistency.test.ts"
 
 say "done in $((SECONDS - START)) s; outputs in .cache/deploy-check/out"
 echo "deploy-check: $PASSED passed, $FAILED failed"
