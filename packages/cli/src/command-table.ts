@@ -44,14 +44,19 @@ export const OPTIONS = {
 
 export type OptionName = keyof typeof OPTIONS;
 
-/** The options of a topic's output policy: what `topics add` sets and `topics update` changes. */
-const POLICY = [
+/** Where and how output is written: options of registrations and of replays alike. */
+const OUTPUT = [
   'bucket',
   'prefix',
   'format',
   'compression',
   'partition-by',
   'max-range-messages',
+] as const satisfies readonly OptionName[];
+
+/** The options of a topic's policy: what `topics add` sets and `topics update` changes. */
+const POLICY = [
+  ...OUTPUT,
   'max-range-bytes',
   'flush-interval-ms',
   'storage-class',
@@ -74,19 +79,7 @@ export const COMMANDS: Readonly<Record<string, readonly OptionName[]>> = {
   workers: [],
   'ranges retry': [],
   audit: ['partition', 'from-offset', 'to-offset', 'deep', 'fresh'],
-  'replay start': [
-    'bucket',
-    'prefix',
-    'format',
-    'compression',
-    'partition-by',
-    'max-range-messages',
-    'partition',
-    'from-offset',
-    'to-offset',
-    'from-time',
-    'to-time',
-  ],
+  'replay start': [...OUTPUT, 'partition', 'from-offset', 'to-offset', 'from-time', 'to-time'],
   'replay list': [],
   'replay show': [],
   'replay cancel': [],
@@ -101,11 +94,10 @@ export const GROUPS: ReadonlySet<string> = new Set(
     .map((c) => c.split(' ')[0] ?? ''),
 );
 
-/** Values an option takes from a fixed set, for completion. */
+/** Values an option takes from a fixed set, for completion (not --partition-by: bash splits its words at the colons). */
 export const OPTION_VALUES: Partial<Record<OptionName, readonly string[]>> = {
   format: ['jsonl', 'raw'],
   compression: ['gzip', 'zstd', 'none'],
-  'partition-by': ['none', 'kafka-time:hour', 'kafka-time:day', 'event-time:'],
   'start-from': ['earliest', 'latest'],
   sse: ['none', 'AES256', 'aws:kms'],
 };

@@ -11,52 +11,35 @@ const flags = (names: readonly OptionName[]): string => names.map((n) => `--${n}
 
 function bashFunction(): string {
   const firstWords = [...new Set(Object.keys(COMMANDS).map((c) => c.split(' ')[0]))].join(' ');
-  const verbs = [...GROUPS].map(
-    (g) =>
-      `    ${g}) verbs="${Object.keys(COMMANDS)
-        .filter((c) => c.startsWith(`${g} `))
-        .map((c) => c.slice(g.length + 1))
-        .join(' ')}" ;;`,
-  );
-  const options = Object.keys(COMMANDS).map((c) => `    "${c}") opts="${flags(optionsOf(c))}" ;;`);
+  const verbs = [...GROUPS].map((g) => {
+    const of = Object.keys(COMMANDS).filter((c) => c.startsWith(`${g} `));
+    return `    ${g}) cmd="$cmd \${COMP_WORDS[2]}"; [ "$COMP_CWORD" -eq 2 ] && words="${of.map((c) => c.slice(g.length + 1)).join(' ')}" ;;`;
+  });
+  const options = Object.keys(COMMANDS).map((c) => `    "${c}") words="${flags(optionsOf(c))}" ;;`);
   const values = Object.entries(OPTION_VALUES).map(([o, v]) => `    --${o}) words="${v.join(' ')}" ;;`);
+  // Each step sets the words to offer unless an earlier one did: an option's values, the
+  // commands, a group's verbs, the options of the command typed (once a "-" is typed).
   return `_sluice() {
-  local cur prev cmd verbs opts words
+  local cur prev cmd words=""
   cur="\${COMP_WORDS[COMP_CWORD]}"
   prev="\${COMP_WORDS[COMP_CWORD-1]}"
-  COMPREPLY=()
-  words=""
   case "$prev" in
 ${values.join('\n')}
     completion) [ "$COMP_CWORD" -eq 2 ] && words="bash zsh" ;;
   esac
-  if [ -n "$words" ]; then
-    COMPREPLY=($(compgen -W "$words" -- "$cur"))
-    return 0
-  fi
-  if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=($(compgen -W "${firstWords} ${flags(optionsOf(''))}" -- "$cur"))
-    return 0
-  fi
-  cmd="\${COMP_WORDS[1]}"
-  verbs=""
-  case "$cmd" in
+  [ -z "$words" ] && [ "$COMP_CWORD" -eq 1 ] && words="${firstWords} ${flags(optionsOf(''))}"
+  if [ -z "$words" ] && [ "$COMP_CWORD" -gt 1 ]; then
+    cmd="\${COMP_WORDS[1]}"
+    case "$cmd" in
 ${verbs.join('\n')}
-  esac
-  if [ -n "$verbs" ]; then
-    if [ "$COMP_CWORD" -eq 2 ]; then
-      COMPREPLY=($(compgen -W "$verbs" -- "$cur"))
-      return 0
-    fi
-    cmd="$cmd \${COMP_WORDS[2]}"
+    esac
   fi
-  opts=""
-  case "$cmd" in
+  if [ -z "$words" ] && [[ "$cur" == -* ]]; then
+    case "$cmd" in
 ${options.join('\n')}
-  esac
-  if [[ "$cur" == -* ]]; then
-    COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    esac
   fi
+  COMPREPLY=($(compgen -W "$words" -- "$cur"))
   return 0
 }
 complete -F _sluice sluice`;

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import type { StatusAnswer, WorkerListAnswer } from '@sluice/master/answer-types';
 import { readSecretFile } from '../../shared/src/secret-file.ts';
 import { CliError, createApiClient, EXIT } from './api-client.ts';
-import { commandOf, OPTIONS, refuseForeignOptions } from './command-table.ts';
+import { commandOf, GROUPS, OPTIONS, refuseForeignOptions } from './command-table.ts';
 import { completionScript } from './completion.ts';
 import { auditCommand, INTEGRITY_HELP, replayCommand } from './integrity-commands.ts';
 import { RECOVER_HELP, recoverCommand } from './recover-command.ts';
@@ -105,16 +105,14 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const command = commandOf(positionals);
   const [cmd, sub, arg] = positionals;
   if (values.help || !cmd) {
-    const page =
-      command === 'replay list' || command === 'replay show' || command === 'replay cancel'
-        ? 'replay start'
-        : command;
+    // One help page tells of every replay command.
+    const page = cmd === 'replay' ? 'replay start' : command;
     process.stdout.write(`${HELP[page ?? 'main'] ?? HELP.main}\n`);
     return cmd || values.help ? EXIT.OK : EXIT.USAGE;
   }
   if (command === undefined) {
     return usage(
-      cmd === 'topics' || cmd === 'replay' || cmd === 'ranges'
+      GROUPS.has(cmd)
         ? sub
           ? `unknown command "${cmd} ${sub}"`
           : `sluice ${cmd} needs a command`
