@@ -12,7 +12,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 . scripts/ensure-node.sh
 
-[ -d node_modules/kafkajs ] || npm ci --no-audit --no-fund
+[ -d node_modules/@platformatic/kafka ] || npm ci --no-audit --no-fund
 if [ ! -f packages/master/dist/main.js ] || [ ! -f packages/worker/dist/main.js ]; then npm run build; fi
 npm run --silent stack:up
 

@@ -3,9 +3,11 @@
  * settings in the environment): creates a topic and a bucket, produces realistic web
  * server log events for a while, registers the topic through the REST API, and shows
  * records committed, lag and objects written until everything produced is in S3.
+ * It talks to Kafka with @platformatic/kafka, the client the workers are built on (kafkajs
+ * printed Node's TimeoutNegativeWarning into the demo's progress lines).
  */
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { Kafka, logLevel } from 'kafkajs';
+import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
 
 const env = process.env;
 const api = env.SLUICE_DEMO_API ?? 'http://127.0.0.1:8080';
@@ -16,11 +18,7 @@ const topic = env.SLUICE_DEMO_TOPIC ?? 'weblogs';
 const bucket = env.SLUICE_DEMO_BUCKET ?? 'sluice-demo';
 const partitions = 6;
 
-const kafka = new Kafka({
-  clientId: 'sluice-demo',
-  brokers: (env.SLUICE_KAFKA_BROKERS ?? '').split(','),
-  logLevel: logLevel.NOTHING,
-});
+const kafka = { clientId: 'sluice-demo', bootstrapBrokers: (env.SLUICE_KAFKA_BROKERS ?? '').split(',') };
 const s3 = new S3Client({
   endpoint: env.SLUICE_S3_ENDPOINT,
   region: env.SLUICE_S3_REGION ?? 'us-east-1',
@@ -66,10 +64,11 @@ const paths = [
   '/search?q=kafka',
 ];
 const agents = ['Mozilla/5.0 (X11; Linux x86_64)', 'curl/8.5.0', 'Mozilla/5.0 (Macintosh)', 'okhttp/4.12'];
-function event(i: number): { key: string; value: string; headers: Record<string, string> } {
+function event(i: number): { topic: string; key: string; value: string; headers: Record<string, string> } {
   const status = i % 53 === 0 ? 500 : i % 17 === 0 ? 404 : 200;
   const host = `web-${String(i % 40).padStart(2, '0')}`;
   return {
+    topic,
     key: host,
     value: JSON.stringify({
       ts: new Date().toISOString(),
@@ -89,16 +88,11 @@ function event(i: number): { key: string; value: string; headers: Record<string,
 async function main(): Promise<void> {
   await waitForMaster();
   await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch(() => {});
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = new Admin(kafka);
   if (!(await admin.listTopics()).includes(topic)) {
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
+    await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
   }
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const producer = new Producer({ ...kafka, idempotent: true, serializers: stringSerializers });
 
   const reg = await call('POST', '/api/v1/topics', {
     topic,
@@ -119,7 +113,7 @@ async function main(): Promise<void> {
     while (Date.now() < until) {
       const tick = Date.now();
       const n = Math.max(1, Math.round(rate / 5));
-      await producer.send({ topic, messages: Array.from({ length: n }, (_, k) => event(produced + k)) });
+      await producer.send({ messages: Array.from({ length: n }, (_, k) => event(produced + k)) });
       produced += n;
       await new Promise((r) => setTimeout(r, Math.max(0, 200 - (Date.now() - tick))));
     }
@@ -150,8 +144,8 @@ async function main(): Promise<void> {
     done = !producingNow && lag === 0 && hw >= produced;
   }
   await producing;
-  await producer.disconnect();
-  await admin.disconnect();
+  await producer.close();
+  await admin.close();
   const objs = await s3.send(
     new ListObjectsV2Command({ Bucket: bucket, Prefix: `demo/${topic}/dt=`, MaxKeys: 5 }),
   );

@@ -1,7 +1,8 @@
 /**
  * The `sluice` CLI as an operator runs it (`npx --no-install sluice …`, the built bin) against
  * a real master and worker: every command, `--json`, `--help`, and the exit codes
- * (0 done, 1 the API said no, 2 usage, 3 master unreachable).
+ * (0 done, 1 the API said no, 2 usage, 3 master unreachable). The packed CLI installed outside
+ * the repository is tested in cli-package.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -137,6 +138,34 @@ test('topics list and show, as tables and as JSON', async () => {
   const none = await sluice(['topics', 'show', 'not-registered-here']);
   assert.equal(none.code, 1);
   assert.match(none.stderr, /HTTP 404 \[SLUICE_ERR_TOPIC_NOT_REGISTERED\]/);
+});
+
+test('topics update changes the policy, sizes and durations in human units; the API refuses a value beyond its bounds with exit 1', async () => {
+  const api = apiClient(master.url, cluster.token);
+  const update = await sluice([
+    'topics',
+    'update',
+    weblogs.name,
+    '--max-range-bytes',
+    '64MiB',
+    '--flush-interval-ms',
+    '2m',
+    '--finalize-lateness-ms',
+    '1h30m',
+  ]);
+  assert.equal(update.code, 0, update.stderr);
+  assert.match(update.stdout, new RegExp(`^updated ${weblogs.name} `));
+  const rec = (await api.get(`/api/v1/topics/${weblogs.name}`)).body;
+  assert.equal(rec.maxRangeBytes, 64 * 1024 * 1024);
+  assert.equal(rec.flushIntervalMs, 120_000);
+  assert.equal(rec.finalizeLatenessMs, 5_400_000);
+  assert.equal(rec.compression, 'zstd', 'what was not given is unchanged');
+  const tooLong = await sluice(['topics', 'update', weblogs.name, '--flush-interval-ms', '2d']);
+  assert.equal(tooLong.code, 1);
+  assert.match(tooLong.stderr, /HTTP 400 .*flushIntervalMs/);
+  const foreign = await sluice(['topics', 'update', weblogs.name, '--deep']);
+  assert.equal(foreign.code, 2);
+  assert.match(foreign.stderr, /--deep is an option of "sluice audit", not of "sluice topics update"/);
 });
 
 test('topics pause and resume change the topic; without a token the API refuses with exit 1 and a hint', async () => {

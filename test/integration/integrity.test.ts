@@ -90,7 +90,7 @@ describe('integrity: audit, finalizer, replay, dry run', () => {
     return new Promise((resolve) => {
       execFile(
         process.execPath,
-        [`${REPO}/packages/master/bin/sluice.js`, ...args, '--api-url', master.url, '--token', cluster.token],
+        [`${REPO}/packages/cli/bin/sluice.js`, ...args, '--api-url', master.url, '--token', cluster.token],
         { cwd: REPO, timeout: 120_000 },
         (err, stdout, stderr) => {
           const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;

@@ -61,7 +61,7 @@ function sluice(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [join(REPO, 'packages', 'master', 'bin', 'sluice.js'), '--api-url', master.url, ...args],
+      [join(REPO, 'packages', 'cli', 'bin', 'sluice.js'), '--api-url', master.url, ...args],
       { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' }, timeout: 60_000 },
       (err, stdout, stderr) =>
         resolve({

@@ -12,8 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { EXIT } from '../../src/cli/api-client.ts';
-import { run } from '../../src/cli/main.ts';
+import { EXIT } from '../src/api-client.ts';
+import { run } from '../src/main.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-token-'));
 const seen: (string | undefined)[] = [];

@@ -3,9 +3,7 @@
  * clients of `GET /api/v1/topics/{topic}/audit`, `/api/v1/replays` and
  * `POST /api/v1/topics?dryRun=true`.
  */
-import type { AuditAnswer } from '../api/audit-routes.ts';
-import type { ReplayAnswer, ReplayListAnswer } from '../api/replay-schemas.ts';
-import type { DryRunView } from '../topics/topic-dry-run.ts';
+import type { AuditAnswer, DryRunView, ReplayAnswer, ReplayListAnswer } from '@sluice/master/answer-types';
 import { type ApiClient, CliError, EXIT } from './api-client.ts';
 import { formatCount, table } from './table.ts';
 import { printAnswer } from './terminal-text.ts';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { escapeForTerminal, jsonForTerminal, printAnswer } from '../../src/cli/terminal-text.ts';
+import { escapeForTerminal, jsonForTerminal, printAnswer } from '../src/terminal-text.ts';
 
 const NASTY = 'raw\u009b2J\u001b[31m\u202Etxt\u200B\uFEFF\r\u007f\u{E0001}';
 

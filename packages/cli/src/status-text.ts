@@ -1,5 +1,5 @@
 /** Pure: `GET /api/v1/status` → the text `sluice status` prints. */
-import type { StatusAnswer } from '../api/status-schema.ts';
+import type { StatusAnswer } from '@sluice/master/answer-types';
 import { formatBytes, formatCount, formatDuration, formatRate, table } from './table.ts';
 
 type Rate = StatusAnswer['throughput']['m1'];

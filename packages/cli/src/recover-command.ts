@@ -4,7 +4,7 @@
  * one line per topic and partition: where it goes on, how many commit records say so, and any
  * hole found; then why a topic was not recovered. Exit 4 when a topic needs the operator.
  */
-import type { RecoverAnswer } from '../api/recover-routes.ts';
+import type { RecoverAnswer } from '@sluice/master/answer-types';
 import { type ApiClient, CliError, EXIT } from './api-client.ts';
 import { table } from './table.ts';
 import { printAnswer } from './terminal-text.ts';

@@ -1,0 +1,195 @@
+/**
+ * What `sluice` sends and says for the commands of issue 17: `topics update` (a PATCH of only
+ * the options given, sizes and durations in human units), `--version`, an option given to a
+ * command it does not belong to, and the completion script run by bash itself. Checked
+ * against a local HTTP server that records each request (no Sluice service needed).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { EXIT } from '../src/api-client.ts';
+import { run } from '../src/main.ts';
+
+interface Seen {
+  method: string;
+  url: string;
+  body: unknown;
+}
+const seen: Seen[] = [];
+const stored = { topic: 't', destination: { bucket: 'old-bucket', prefix: 'old/prefix' }, paused: false };
+const server = createServer((req, res) => {
+  let text = '';
+  req.on('data', (c) => {
+    text += c;
+  });
+  req.on('end', () => {
+    const body = text ? JSON.parse(text) : undefined;
+    seen.push({ method: req.method ?? '', url: req.url ?? '', body });
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...stored, ...body }));
+  });
+});
+let url = '';
+
+before(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(() => server.close());
+
+/** Runs the CLI in-process; its exit code and what it printed. */
+async function sluice(args: string[]): Promise<{ code: number; stdout: string; message: string }> {
+  seen.length = 0;
+  let stdout = '';
+  const write = process.stdout.write;
+  // The CLI writes strings; the test runner's own reports (binary chunks) must still pass.
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    if (typeof chunk !== 'string') return write.call(process.stdout, chunk, ...rest);
+    stdout += chunk;
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    return { code: await run([...args, '--api-url', url], {}), stdout, message: '' };
+  } catch (e) {
+    const err = e as Error & { exitCode?: number };
+    return { code: err.exitCode ?? -1, stdout, message: err.message };
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+test('topics update PATCHes only the options given, sizes and durations turned into bytes and ms', async () => {
+  const r = await sluice([
+    'topics',
+    'update',
+    't',
+    '--max-range-bytes',
+    '256MiB',
+    '--flush-interval-ms',
+    '10m',
+    '--finalize-lateness-ms',
+    '90s',
+    '--compression',
+    'zstd',
+  ]);
+  assert.equal(r.code, EXIT.OK, r.message);
+  assert.deepEqual(seen, [
+    {
+      method: 'PATCH',
+      url: '/api/v1/topics/t',
+      body: {
+        compression: 'zstd',
+        maxRangeBytes: 268_435_456,
+        flushIntervalMs: 600_000,
+        finalizeLatenessMs: 90_000,
+      },
+    },
+  ]);
+  assert.match(r.stdout, /^updated t \(ranges planned from now on follow it\):\n {2}compression: zstd\n/);
+  assert.match(r.stdout, / {2}maxRangeBytes: 268435456\n/);
+});
+
+test('topics update --prefix alone keeps the bucket it has; an update of nothing is refused', async () => {
+  const r = await sluice(['topics', 'update', 't', '--prefix', 'new/prefix']);
+  assert.equal(r.code, EXIT.OK, r.message);
+  assert.deepEqual(
+    seen.map((s) => [s.method, s.url, s.body]),
+    [
+      ['GET', '/api/v1/topics/t', undefined],
+      ['PATCH', '/api/v1/topics/t', { destination: { bucket: 'old-bucket', prefix: 'new/prefix' } }],
+    ],
+  );
+  const nothing = await sluice(['topics', 'update', 't']);
+  assert.equal(nothing.code, EXIT.USAGE);
+  assert.match(nothing.message, /^sluice topics update t changes nothing: give an option to change/);
+  assert.equal(seen.length, 0);
+});
+
+test('topics add takes human units too; a bad one is refused before anything is sent', async () => {
+  const r = await sluice([
+    'topics',
+    'add',
+    't',
+    '--bucket',
+    'b',
+    '--max-range-bytes',
+    '1GB',
+    '--flush-interval-ms',
+    '5s',
+  ]);
+  assert.equal(r.code, EXIT.OK, r.message);
+  assert.deepEqual(seen[0]?.body, {
+    topic: 't',
+    destination: { bucket: 'b', prefix: '' },
+    maxRangeBytes: 1_000_000_000,
+    flushIntervalMs: 5_000,
+  });
+  const bad = await sluice(['topics', 'add', 't', '--bucket', 'b', '--flush-interval-ms', 'soon']);
+  assert.equal(bad.code, EXIT.USAGE);
+  assert.match(bad.message, /^--flush-interval-ms "soon" is not a duration; give /);
+  assert.equal(seen.length, 0);
+});
+
+test('an option of another command exits 2 naming the option and the commands it belongs to; nothing is sent', async () => {
+  const r = await sluice(['status', '--bucket', 'b']);
+  assert.equal(r.code, EXIT.USAGE);
+  assert.equal(
+    r.message,
+    '--bucket is an option of "sluice topics add", "sluice topics update", "sluice replay start", "sluice recover", not of "sluice status" (sluice status --help lists its options)',
+  );
+  const deep = await sluice(['topics', 'pause', 't', '--deep']);
+  assert.equal(deep.code, EXIT.USAGE);
+  assert.match(deep.message, /^--deep is an option of "sluice audit", not of "sluice topics pause"/);
+  const startFrom = await sluice(['topics', 'update', 't', '--start-from', 'latest']);
+  assert.equal(startFrom.code, EXIT.USAGE);
+  assert.match(
+    startFrom.message,
+    /^--start-from is an option of "sluice topics add", not of "sluice topics update"/,
+  );
+  assert.equal(seen.length, 0);
+  assert.equal(
+    (await sluice(['topics', 'pause', 't', '--json'])).code,
+    EXIT.OK,
+    'global options go with every command',
+  );
+});
+
+test('--version prints the version of the CLI package', async () => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const r = await sluice(['--version']);
+  assert.equal(r.code, EXIT.OK);
+  assert.equal(r.stdout, `${pkg.version}\n`);
+});
+
+test('the bash completion completes commands, verbs, the options of the command typed, and fixed values', async () => {
+  const script = (await sluice(['completion', 'bash'])).stdout;
+  const complete = (...words: string[]) =>
+    execFileSync(
+      'bash',
+      [
+        '-c',
+        `${script}\nCOMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _sluice; echo "\${COMPREPLY[*]}"`,
+        'bash',
+        ...words,
+      ],
+      { encoding: 'utf8' },
+    ).trim();
+  assert.equal(complete('sluice', 'st'), 'status');
+  assert.equal(complete('sluice', 'topics', 'u'), 'update');
+  assert.equal(
+    complete('sluice', 'topics', 'add', 'x', '--max-range-'),
+    '--max-range-messages --max-range-bytes',
+  );
+  assert.equal(complete('sluice', 'status', '--'), '--api-url --token --token-file --json --help --version');
+  assert.equal(complete('sluice', 'topics', 'update', 't', '--start'), '', 'not an option of topics update');
+  assert.equal(complete('sluice', 'topics', 'add', 't', '--compression', ''), 'gzip zstd none');
+  assert.equal(complete('sluice', 'completion', ''), 'bash zsh');
+  const zsh = (await sluice(['completion', 'zsh'])).stdout;
+  assert.match(zsh, /^#compdef sluice\n/);
+  assert.ok(zsh.includes('bashcompinit') && zsh.includes('complete -F _sluice sluice'));
+  const fish = await sluice(['completion', 'fish']);
+  assert.equal(fish.code, EXIT.USAGE);
+  assert.match(fish.message, /needs the shell: bash or zsh \(not "fish"\)/);
+});
