@@ -15,6 +15,7 @@
 # Needs root, buildah and mmdebstrap (apt-get install buildah mmdebstrap). Settings:
 #   SLUICE_IMAGE_TAG      tag of sluice-master and sluice-worker (default: dev)
 #   SLUICE_BASE_IMAGE     build on this image instead (e.g. the official node:24-bookworm-slim)
+#   SLUICE_IMAGES_NO_CACHE=1  build every layer afresh (a release: the same commit, the same layers)
 #   STORAGE_DRIVER        buildah's storage driver (overlay by default; vfs where overlay fails)
 set -euo pipefail
 
@@ -113,6 +114,7 @@ build_image() {
   # network, so that `npm ci` reaches the registry; Docker's image format, since the OCI
   # format has no HEALTHCHECK (buildah would drop it).
   buildah bud --quiet --isolation chroot --network host --layers --format docker \
+    ${SLUICE_IMAGES_NO_CACHE:+--no-cache} \
     --timestamp "$SOURCE_DATE_EPOCH" \
     --build-arg BASE_IMAGE="$base" "${secret[@]}" \
     --ignorefile "$ROOT/deploy/docker/Dockerfile.$program.dockerignore" \
