@@ -196,7 +196,12 @@ test('a master and two workers from the images move a topic to S3 exactly once, 
     topic: topic.name,
     produced,
   });
+  // Which worker wrote how many ranges (for the reader: the queue decides, so no assertion).
+  const share = workers.map((w) => {
+    const written = podman(['logs', w.name]).stdout.match(/"msg":"range written"/g) ?? [];
+    return `${w.name.replace(`${cluster.name}-`, '')} ${written.length}`;
+  });
   t.diagnostic(
-    `${end.commitRecords} commit records, ${end.dataObjects} data objects, ${produced.length} records`,
+    `${end.commitRecords} commit records, ${end.dataObjects} data objects, ${produced.length} records; ranges written: ${share.join(', ')}`,
   );
 });
