@@ -5,7 +5,7 @@
  * capabilities, no new privileges, the images' own non-root user), on the host's network
  * against the shared local stack. They move a topic to S3 exactly once (the end check of the
  * fault tests); the images' health checks answer; the processes run as uid 1000 and cannot
- * write their root filesystem; `sluice` is on the master image's PATH.
+ * write their root filesystem; `sluice`, the CLI package's bin, is on both images' PATH.
  *
  * Needs podman and the two images: `npm run images && npm run test:images`. Without them
  * the test fails and says which is missing.
@@ -186,6 +186,17 @@ test('a master and two workers from the images move a topic to S3 exactly once, 
     { ...process.env, SLUICE_API_URL: master.url, SLUICE_API_TOKEN: cluster.token },
   );
   assert.equal(add.status, 0, `sluice topics add in the master container: ${add.stdout} ${add.stderr}`);
+
+  // The worker image carries the same CLI (packages/cli), at the repository's version.
+  const cliVersion = (JSON.parse(readFileSync('packages/cli/package.json', 'utf8')) as { version: string })
+    .version;
+  const workerCli = podman(['exec', workers[0]?.name ?? '', 'sluice', '--version']);
+  assert.equal(
+    workerCli.status,
+    0,
+    `sluice --version in a worker container: ${workerCli.stdout} ${workerCli.stderr}`,
+  );
+  assert.equal(workerCli.stdout.trim(), cliVersion, 'the worker image runs the CLI package of this checkout');
 
   const end = await verifyEnd({
     api,
