@@ -2,7 +2,7 @@
  * The worker's Prometheus metrics, in a registry of their own (so that several workers can
  * run in one process, as tests do), plus Node's default process metrics.
  */
-import { BUILD_INFO_HELP, buildInfoLabels } from '@sluice/shared';
+import { BUILD_INFO, buildInfoLabels } from '@sluice/shared';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export class WorkerMetrics {
@@ -79,12 +79,7 @@ export class WorkerMetrics {
       help: 'Ranges being worked on now',
       registers,
     });
-    this.buildInfo = new Gauge({
-      name: 'sluice_build_info',
-      help: BUILD_INFO_HELP,
-      labelNames: ['version', 'node'],
-      registers,
-    });
+    this.buildInfo = new Gauge({ ...BUILD_INFO, labelNames: [...BUILD_INFO.labelNames], registers });
     this.buildInfo.set(buildInfoLabels(), 1);
     collectDefaultMetrics({ register: this.registry });
   }

@@ -5,7 +5,7 @@
  * (never ranges, workers or offsets), so a series count stays bounded by the topics; the
  * alerting rules in deploy/prometheus read these names.
  */
-import { BUILD_INFO_HELP, buildInfoLabels, type RangeState, type TopicRecord } from '@sluice/shared';
+import { BUILD_INFO, buildInfoLabels, type RangeState, type TopicRecord } from '@sluice/shared';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 const RANGE_STATES: readonly RangeState[] = ['planned', 'active', 'done', 'failed'];
@@ -136,12 +136,7 @@ export class MasterMetrics {
       help: 'Workers registered in ZooKeeper, as last read by the leader.',
       registers,
     });
-    this.buildInfo = new Gauge({
-      name: 'sluice_build_info',
-      help: BUILD_INFO_HELP,
-      labelNames: ['version', 'node'],
-      registers,
-    });
+    this.buildInfo = new Gauge({ ...BUILD_INFO, labelNames: [...BUILD_INFO.labelNames], registers });
     this.buildInfo.set(buildInfoLabels(), 1);
   }
 
@@ -165,12 +160,18 @@ export class MasterMetrics {
       for (const state of RANGE_STATES) this.ranges.set({ topic, state }, c[state]);
   }
 
-  /** The flush interval of each topic that should be moving (active and not paused); others have none. */
+  /**
+   * The flush interval of each topic that should be moving (active and not paused); others have
+   * none. Each registered topic's gap counter starts at 0, so that its first gap is an increase
+   * (`increase()` cannot see a series that is born above 0).
+   */
   topicSettings(records: readonly TopicRecord[]): void {
     this.flushIntervalSeconds.reset();
-    for (const r of records)
+    for (const r of records) {
+      this.gapOffsets.inc({ topic: r.topic }, 0);
       if (r.state === 'active' && !r.paused)
         this.flushIntervalSeconds.set({ topic: r.topic }, r.flushIntervalMs / 1000);
+    }
   }
 
   /** Sets the partition gauges; `highWatermark` only when known. */

@@ -30,7 +30,8 @@ test('flush intervals only for topics expected to move; a deposed leader clears 
   m.rangeStates(['orders'], [{ topic: 'orders', state: 'failed' }]);
   let text = await m.registry.metrics();
   assert.match(text, /^sluice_topic_flush_interval_seconds\{topic="orders"\} 60$/m);
-  assert.doesNotMatch(text, /topic="(paused|gone)"/);
+  assert.doesNotMatch(text, /sluice_topic_flush_interval_seconds\{topic="(paused|gone)"/);
+  assert.match(text, /^sluice_gaps_offsets_total\{topic="paused"\} 0$/m, 'a gap counter from 0');
   assert.match(text, /^sluice_ranges\{topic="orders",state="failed"\} 1$/m);
   assert.match(text, /^sluice_ranges\{topic="orders",state="active"\} 0$/m);
 
