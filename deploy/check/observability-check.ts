@@ -14,7 +14,9 @@
  *
  * The PrometheusRule of deploy/k8s/components/prometheus-rules is made from the rules file (a
  * kustomization cannot load a file outside its folder): the check fails when it differs, and
- * `--write` writes it anew. Prints one line per check (`ok` or `FAIL`), exits 1 when any failed.
+ * `--write` writes it anew. It also writes the dashboard's queries as recording rules into
+ * <rendered dir>/../dashboard-queries.yaml, for run.sh's promtool to parse. Prints one line per
+ * check (`ok` or `FAIL`), exits 1 when any failed.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -188,6 +190,29 @@ check(`${DASHBOARD}: every expression names only metrics the master or the worke
         : [`variable $${v.name}: ${q} is not label_values(metric, label)`];
     }),
 ]);
+// For promtool (run.sh): each panel query as a recording rule, Grafana's variables replaced by
+// values they take, so that `promtool check rules` parses every dashboard expression.
+writeFileSync(
+  join(renderedDir, '..', 'dashboard-queries.yaml'),
+  YAML.stringify(
+    {
+      groups: [
+        {
+          name: 'sluice-dashboard',
+          rules: targets.map(({ p, t }) => ({
+            record: `sluice_dashboard:panel_${p.id}:${String(t.refId).toLowerCase()}`,
+            expr: String(t.expr)
+              .replaceAll('$__rate_interval', '5m')
+              .replaceAll('$__range', '1h')
+              .replaceAll('$topic', '.*'),
+          })),
+        },
+      ],
+    },
+    { lineWidth: 0 },
+  ),
+);
+
 {
   const problems: string[] = [];
   if (typeof dash.uid !== 'string' || !/^[\w-]{1,40}$/.test(dash.uid))

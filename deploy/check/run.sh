@@ -17,7 +17,8 @@
 #      (packages/shared/src/config.ts), README.md's Configuration table is the one it makes, pods hardened and
 #      probed, objects refer to objects that exist, Dockerfiles copy what exists, the container
 #      health check behaves
-#   7. promtool checks and unit-tests the alerting rules (deploy/prometheus); observability-check.ts:
+#   7. promtool checks and unit-tests the alerting rules (deploy/prometheus) and parses the
+#      dashboard's queries; observability-check.ts:
 #      every expression of the rules and of the Grafana dashboard (deploy/grafana) names a metric
 #      the programs export, every alert has a test where it fires and one where it does not, the
 #      PrometheusRule component is made from the rules file, the master reads the metrics token
@@ -213,6 +214,7 @@ PROMTOOL="$TOOLS/bin/promtool"
 step "promtool check rules deploy/prometheus/sluice-rules.yaml" "$PROMTOOL" check rules deploy/prometheus/sluice-rules.yaml
 step "promtool test rules deploy/prometheus/tests" "$PROMTOOL" test rules deploy/prometheus/tests/*.yaml
 counted observability-check.ts node --conditions=source "$HERE/observability-check.ts" "$ROOT" "$TOOLS" "$OUT/rendered"
+step "promtool parses every query of deploy/grafana/sluice-dashboard.json" "$PROMTOOL" check rules "$OUT/dashboard-queries.yaml"
 
 say "done in $((SECONDS - START)) s; outputs in .cache/deploy-check/out"
 echo "deploy-check: $PASSED passed, $FAILED failed"
