@@ -10,7 +10,7 @@
 #      deploy/helm/sluice/ci/*-values.yaml (everything optional on)
 #   3. kubernetes-validate checks every rendered object of a built-in kind against Kubernetes'
 #      own schemas, strictly (unknown fields fail), for each version in K8S_VERSIONS
-#   4. tools/crd-check.mjs checks the custom resources (ServiceMonitor, ScaledObject,
+#   4. tools/crd-check.mjs checks the custom resources (ServiceMonitor, PrometheusRule, ScaledObject,
 #      TriggerAuthentication) against their CRD schemas and for unknown fields; a kind that
 #      neither 3 nor 4 knows fails
 #   5. compose-check loads deploy/docker/compose.yaml as Docker Compose does (schema,
@@ -21,6 +21,12 @@
 #      health check behaves; the chart agrees with the kustomize renders, the settings table and
 #      its README (helm-consistency.ts), and helm-consistency.test.ts shows that check failing
 #      on planted disagreements
+#   7. promtool checks and unit-tests the alerting rules (deploy/prometheus) and parses the
+#      dashboard's queries; observability-check.ts:
+#      every expression of the rules and of the Grafana dashboard (deploy/grafana) names a metric
+#      the programs export, every alert has a test where it fires and one where it does not, the
+#      PrometheusRule component is made from the rules file, the master reads the metrics token
+#      its ServiceMonitor sends
 #
 # Usage: bash deploy/check/run.sh      (npm run deploy:check)
 # Needs: bash, python3 (3.9+, with venv), go (1.25+), Node.js 24 (scripts/ensure-node.sh).
@@ -32,6 +38,7 @@ TOOLS="$ROOT/.cache/deploy-check"
 OUT="$TOOLS/out"
 KUSTOMIZE_VERSION=v5.8.2 # v5.8.3 asks for Go 1.27
 HELM_VERSION=v4.3.2      # asks for Go 1.26
+PROMTOOL_VERSION=v0.316.0 # github.com/prometheus/prometheus's Go module version of Prometheus 3.16
 K8S_VERSIONS=(1.30.0 1.37.0)
 START=$SECONDS
 
@@ -82,15 +89,15 @@ install_npm() {
   cp "$HERE/tools/crd-check.mjs" "$HERE/tools/tsconfig.crd.json" "$TOOLS/npm/"
 }
 
-# Go builds the two Go tools; GOTOOLCHAIN=local: never fetch another Go toolchain.
+# Go builds the Go tools; GOTOOLCHAIN=local: never fetch another Go toolchain.
 export GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:--buildvcs=false}"
 
-install_kustomize() {
-  fresh kustomize "$KUSTOMIZE_VERSION" && [ -x "$TOOLS/bin/kustomize" ] && return 0
-  say "building kustomize $KUSTOMIZE_VERSION from the Go module proxy (about a minute on 2 cores)"
-  GOBIN="$TOOLS/bin" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >&2 ||
-    die "go install sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION failed"
-  echo "$KUSTOMIZE_VERSION" >"$TOOLS/kustomize.stamp"
+# go_tool NAME MODULE VERSION DURATION: go-installs MODULE@VERSION as bin/NAME, once per version.
+go_tool() {
+  fresh "$1" "$3" && [ -x "$TOOLS/bin/$1" ] && return 0
+  say "building $1 $3 from the Go module proxy ($4 on 2 cores)"
+  GOBIN="$TOOLS/bin" go install "$2@$3" >&2 || die "go install $2@$3 failed"
+  echo "$3" >"$TOOLS/$1.stamp"
 }
 
 install_helm() {
@@ -102,6 +109,8 @@ install_helm() {
     die "go install helm.sh/helm/v4/cmd/helm@$HELM_VERSION failed"
   echo "$HELM_VERSION" >"$TOOLS/helm.stamp"
 }
+install_kustomize() { go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION" "about a minute"; }
+install_promtool() { go_tool promtool github.com/prometheus/prometheus/cmd/promtool "$PROMTOOL_VERSION" "several minutes"; }
 
 install_compose_check() {
   local want
@@ -118,6 +127,7 @@ install_npm
 install_kustomize
 install_helm
 install_compose_check
+install_promtool
 
 HADOLINT="$TOOLS/venv/bin/hadolint"
 KUSTOMIZE="$TOOLS/bin/kustomize"
@@ -210,16 +220,23 @@ step "custom resources match their CRD schemas, no unknown fields" crd_objects
 compose() { "$TOOLS/bin/compose-check" deploy/docker/compose.yaml >"$OUT/compose.json"; }
 step "deploy/docker/compose.yaml loads as Docker Compose loads it" compose
 
+# counted NAME COMMAND...: runs a checker that prints one `ok` or `FAIL` line per check and
+# counts each; a crash is a failure even when it printed no FAIL line.
+counted() {
+  local name="$1" log="$OUT/$1.log" rc fails
+  shift
+  "$@" >"$log" 2>&1
+  rc=$?
+  cat "$log"
+  PASSED=$((PASSED + $(grep -c '^ok ' "$log")))
+  fails=$(grep -c '^FAIL ' "$log")
+  [ "$rc" -ne 0 ] && [ "$fails" -eq 0 ] && fails=1 && echo "FAIL $name exited with status $rc"
+  FAILED=$((FAILED + fails))
+}
+
 # 6. consistency: counted one line each
 if [ -s "$OUT/compose.json" ]; then
-  node "$HERE/check.ts" "$ROOT" "$TOOLS" "$OUT/rendered" "$OUT/compose.json" >"$OUT/check.log" 2>&1
-  rc=$?
-  cat "$OUT/check.log"
-  PASSED=$((PASSED + $(grep -c '^ok ' "$OUT/check.log")))
-  fails=$(grep -c '^FAIL ' "$OUT/check.log")
-  # A crash of check.ts is a failure even when it printed no FAIL line.
-  [ "$rc" -ne 0 ] && [ "$fails" -eq 0 ] && fails=1 && echo "FAIL check.ts exited with status $rc"
-  FAILED=$((FAILED + fails))
+  counted check.ts node "$HERE/check.ts" "$ROOT" "$TOOLS" "$OUT/rendered" "$OUT/compose.json"
 else
   FAILED=$((FAILED + 1))
   echo "FAIL consistency checks: skipped, compose.yaml did not load"
@@ -228,6 +245,13 @@ fi
 step "helm-consistency.test.ts: the chart check fails on planted disagreements" \
   env DEPLOY_CHECK_TOOLS="$TOOLS" DEPLOY_CHECK_RENDERED="$OUT/rendered" \
   node --test --test-reporter=spec "$HERE/helm-consistency.test.ts"
+
+# 7. monitoring: alerting rules, their unit tests, the dashboard, scraping with protected reads
+PROMTOOL="$TOOLS/bin/promtool"
+step "promtool check rules deploy/prometheus/sluice-rules.yaml" "$PROMTOOL" check rules deploy/prometheus/sluice-rules.yaml
+step "promtool test rules deploy/prometheus/tests" "$PROMTOOL" test rules deploy/prometheus/tests/*.yaml
+counted observability-check.ts node --conditions=source "$HERE/observability-check.ts" "$ROOT" "$TOOLS" "$OUT/rendered"
+step "promtool parses every query of deploy/grafana/sluice-dashboard.json" "$PROMTOOL" check rules "$OUT/dashboard-queries.yaml"
 
 say "done in $((SECONDS - START)) s; outputs in .cache/deploy-check/out"
 echo "deploy-check: $PASSED passed, $FAILED failed"

@@ -19,6 +19,7 @@ import { FaultRun } from '../helpers/fault-run.ts';
 import type { TestTopic } from '../helpers/kafka.ts';
 import { produceAll, steadyLoad } from '../helpers/load.ts';
 import { type SluiceProcess, waitFor } from '../helpers/processes.ts';
+import { metricValue } from '../helpers/prometheus.ts';
 import { makeEvents } from '../helpers/records.ts';
 import type { S3FaultProxy } from '../helpers/s3-fault-proxy.ts';
 import type { ZkView } from '../helpers/zk-view.ts';
@@ -204,6 +205,6 @@ test('SIGKILLed workers: their ranges run elsewhere within the session timeout +
   // Session timeout, ZooKeeper's expiry tick, the leader's sweep and a free worker slot; far below BullMQ's 30 s.
   assert.ok(max < SESSION_MS + 5_000, `a range waited ${max} ms after its worker died`);
   const metrics = String((await api.get('/metrics')).body);
-  const lost = Number(/sluice_requeues_total\{reason="worker-lost"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+  const lost = metricValue(metrics, 'sluice_requeues_total', { topic: topic.name, reason: 'worker-lost' });
   assert.ok(lost >= 3, `worker-lost requeues counted: ${lost}`);
 });

@@ -21,6 +21,7 @@ import { FaultRun } from '../helpers/fault-run.ts';
 import type { TestTopic } from '../helpers/kafka.ts';
 import { produceAll } from '../helpers/load.ts';
 import { type SluiceProcess, waitFor } from '../helpers/processes.ts';
+import { metricValue } from '../helpers/prometheus.ts';
 import { makeEvents } from '../helpers/records.ts';
 import type { S3Request } from '../helpers/s3-fault-proxy.ts';
 import type { ZkView } from '../helpers/zk-view.ts';
@@ -190,7 +191,7 @@ test('a worker failing for a reason of its own takes no job until its probe pass
   assert.ok(requeueReasons.has('worker-fault'), `requeue reasons seen: ${[...requeueReasons].join(', ')}`);
   const metrics = String((await api.get('/metrics')).body);
   const requeues = (reason: string) =>
-    Number(new RegExp(`sluice_requeues_total\\{reason="${reason}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    metricValue(metrics, 'sluice_requeues_total', { topic: topic.name, reason });
   assert.ok(requeues('worker-fault') >= 2, `worker-fault requeues: ${requeues('worker-fault')}`);
   assert.equal(requeues('failed'), 0, 'no range requeued after a backoff');
 

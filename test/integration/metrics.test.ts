@@ -1,10 +1,15 @@
 /**
  * Prometheus metrics and probes of a real master and worker while data flows: the names an
- * operator alerts on are there, and their values move (committed offsets, records written,
- * upload and fetch latencies).
+ * operator alerts on are there (deploy/prometheus/sluice-rules.yaml reads them), and their
+ * values move (committed offsets, records written, upload and fetch latencies); with reads
+ * protected, Prometheus scrapes with the metrics token the way the Kubernetes base does.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { SLUICE_VERSION } from '@sluice/shared';
 import { apiClient } from '../helpers/api.ts';
 import { createTopic, kafkaClient, type TestTopic } from '../helpers/kafka.ts';
 import { type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
@@ -25,6 +30,11 @@ const MASTER_METRICS = [
   'sluice_committed_records_total',
   'sluice_committed_bytes_total',
   'sluice_master_errors_total',
+  'sluice_leader_pass_duration_seconds',
+  'sluice_leader_pass_interval_seconds',
+  'sluice_live_workers',
+  'sluice_topic_flush_interval_seconds',
+  'sluice_build_info',
 ];
 const WORKER_METRICS = [
   'sluice_worker_ranges_total',
@@ -35,6 +45,7 @@ const WORKER_METRICS = [
   'sluice_worker_gaps_total',
   'sluice_worker_errors_total',
   'sluice_worker_active_ranges',
+  'sluice_build_info',
 ];
 
 const cluster = new TestCluster({ name: 'metrics' });
@@ -138,6 +149,63 @@ test('the master exposes lag, committed offsets, ranges, requeues, gaps and erro
   assert.ok(lagSeconds >= 0 && lagSeconds < 120, `lag seconds ${lagSeconds}`);
 });
 
+test('the leader reports what the alerting rules compare: ranges and flush interval per topic, pass times, live workers, its release', async () => {
+  const text = await waitFor(
+    'a sweep that saw the worker and a timed pass',
+    async () => {
+      const t = await scrape(master.url);
+      return metricValue(t, 'sluice_live_workers') === 1 &&
+        metricValue(t, 'sluice_leader_pass_duration_seconds_count') > 1 &&
+        t.includes(`sluice_ranges{topic="${topic.name}"`)
+        ? t
+        : false;
+    },
+    30_000,
+    500,
+  );
+  // SLUICE_PLAN_INTERVAL_MS of the test cluster: 250; the topic's flushIntervalMs: 500.
+  assert.equal(metricValue(text, 'sluice_leader_pass_interval_seconds'), 0.25);
+  assert.equal(metricValue(text, 'sluice_topic_flush_interval_seconds', { topic: topic.name }), 0.5);
+  // Every state of the topic has a series (0 when none), so an alert sees a topic recover.
+  for (const state of ['planned', 'active', 'done', 'failed'])
+    assert.match(
+      text,
+      new RegExp(`^sluice_ranges\\{topic="${topic.name}",state="${state}"\\} \\d+$`, 'm'),
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('sluice_ranges{'))
+        .join('\n'),
+    );
+  assert.equal(metricValue(text, 'sluice_build_info', { version: SLUICE_VERSION, node: process.version }), 1);
+  // The standby has the release too, and no leader numbers for a rule to pick up.
+  const standbyText = await scrape(standby.url);
+  assert.equal(metricValue(standbyText, 'sluice_build_info', { version: SLUICE_VERSION }), 1);
+  assert.doesNotMatch(standbyText, /^sluice_ranges\{/m);
+});
+
+test('with SLUICE_PROTECT_READS, /metrics answers the metrics token from a file and nothing else', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-metrics-token-'));
+  const scrapeToken = 'scrape-' + cluster.token.slice(0, 40);
+  writeFileSync(join(dir, 'SLUICE_METRICS_TOKEN'), `${scrapeToken}\n`, { mode: 0o600 });
+  const guarded = await cluster.startMaster({
+    SLUICE_PROTECT_READS: 'true',
+    SLUICE_METRICS_TOKEN_FILE: join(dir, 'SLUICE_METRICS_TOKEN'),
+  });
+  const get = (path: string, token?: string) =>
+    fetch(`${guarded.url}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  assert.equal((await get('/metrics')).status, 401, 'no token: refused');
+  const scraped = await get('/metrics', scrapeToken);
+  assert.equal(scraped.status, 200);
+  assert.equal(metricValue(await scraped.text(), 'sluice_is_leader'), 0);
+  assert.equal(
+    (await get('/api/v1/status', scrapeToken)).status,
+    401,
+    'the metrics token opens nothing else',
+  );
+  assert.equal((await get('/api/v1/status', cluster.token)).status, 200);
+  await guarded.stop('SIGTERM', 15_000);
+});
+
 test('the worker exposes records and bytes written, upload and fetch latencies, ranges, gaps and errors, and they move', async () => {
   const first = await waitFor(
     'records written by the worker',
@@ -153,7 +221,11 @@ test('the worker exposes records and bytes written, upload and fetch latencies, 
   assert.ok(metricValue(first, 'sluice_worker_bytes_total', { kind: 'stored' }) > 0);
   assert.ok(metricValue(first, 'sluice_worker_upload_seconds_count') > 0, 'uploads timed');
   assert.ok(metricValue(first, 'sluice_worker_fetch_seconds_count') > 0, 'fetches timed');
-  assert.ok(metricValue(first, 'sluice_worker_ranges_total', { outcome: 'written' }) > 0);
+  assert.ok(metricValue(first, 'sluice_worker_ranges_total', { topic: topic.name, outcome: 'written' }) > 0);
+  assert.equal(
+    metricValue(first, 'sluice_build_info', { version: SLUICE_VERSION, node: process.version }),
+    1,
+  );
   await waitFor(
     'the worker records counter to grow',
     async () => {

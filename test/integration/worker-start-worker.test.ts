@@ -112,7 +112,7 @@ test('takes a range job from BullMQ, writes it, reports health and metrics, and 
   );
 
   const metrics = await (await fetch(`${worker.httpAddress}/metrics`)).text();
-  assert.match(metrics, /sluice_worker_ranges_total\{outcome="written"\} 1/);
+  assert.match(metrics, /sluice_worker_ranges_total\{topic="clicks",outcome="written"\} 1/);
   assert.match(metrics, /sluice_worker_records_total 100/);
   assert.match(metrics, /sluice_worker_bytes_total\{kind="stored"\} \d+/);
   assert.match(metrics, /sluice_worker_active_ranges 0/);

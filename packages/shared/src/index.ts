@@ -241,7 +241,7 @@ export {
   type TopicConfigObject,
   topicConfigObject,
 } from './topic-config-object.ts';
-export { SLUICE_VERSION } from './version.ts';
+export { BUILD_INFO, buildInfoLabels, SLUICE_VERSION } from './version.ts';
 export {
   ABANDONED_PATH,
   abandonedPath,

@@ -94,13 +94,13 @@ export function createRangeJobHandler(deps: RangeJobHandlerDeps) {
     metrics?.activeRanges.inc();
     try {
       const out = await processor.process(data, signal);
-      metrics?.ranges.inc({ outcome: out.outcome });
+      metrics?.ranges.inc({ topic: data.topic, outcome: out.outcome });
       return 'result' in out
         ? { outcome: out.outcome, records: out.result.records, objects: out.result.objects.length }
         : { outcome: out.outcome };
     } catch (err) {
       if (signal?.aborted) {
-        metrics?.ranges.inc({ outcome: 'aborted' });
+        metrics?.ranges.inc({ topic: data.topic, outcome: 'aborted' });
         log.warn({ jobId: job.id, reason: errorText(signal.reason) }, 'range aborted');
         throw err;
       }
@@ -108,7 +108,7 @@ export function createRangeJobHandler(deps: RangeJobHandlerDeps) {
       metrics?.errors.inc({ kind });
       const fault = ownFaults ? classifyAttemptFailure(err) : { kind: 'range' as const };
       if (ownFaults && fault.kind === 'worker') {
-        metrics?.ranges.inc({ outcome: 'worker-fault' });
+        metrics?.ranges.inc({ topic: data.topic, outcome: 'worker-fault' });
         log.error(
           { jobId: job.id, range: rangeLabel(data), attempt: data.attempt, err },
           'range attempt failed for a reason of this worker; the range goes to another worker',
@@ -134,7 +134,7 @@ export function createRangeJobHandler(deps: RangeJobHandlerDeps) {
         last ? 'range failed' : 'range attempt failed; will retry',
       );
       if (last) {
-        metrics?.ranges.inc({ outcome: 'failed' });
+        metrics?.ranges.inc({ topic: data.topic, outcome: 'failed' });
         try {
           await processor.recordFailure(data, err);
         } catch (zkErr) {

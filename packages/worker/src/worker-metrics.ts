@@ -2,12 +2,17 @@
  * The worker's Prometheus metrics, in a registry of their own (so that several workers can
  * run in one process, as tests do), plus Node's default process metrics.
  */
+import { BUILD_INFO, buildInfoLabels } from '@sluice/shared';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export class WorkerMetrics {
   readonly registry = new Registry();
-  /** Ranges finished, by outcome: written, committed-earlier, already-done, stale, gone, failed, worker-fault, aborted. */
-  readonly ranges: Counter<'outcome'>;
+  /**
+   * Ranges finished, by topic and outcome: written, committed-earlier, already-done, stale,
+   * gone, failed, worker-fault, aborted. Jobs exist only for registered topics, so the topic
+   * label stays bounded by them.
+   */
+  readonly ranges: Counter<'topic' | 'outcome'>;
   readonly records: Counter;
   /** `raw`: encoded bytes before compression; `stored`: bytes stored in S3. */
   readonly bytes: Counter<'kind'>;
@@ -19,13 +24,14 @@ export class WorkerMetrics {
   /** SLUICE_VERIFY_ON_RETRY differences, by cause: `retention` (Kafka deleted or compacted since) or `nondeterministic`. */
   readonly verifyMismatches: Counter<'cause'>;
   readonly activeRanges: Gauge;
+  readonly buildInfo: Gauge<'version' | 'node'>;
 
   constructor() {
     const registers = [this.registry];
     this.ranges = new Counter({
       name: 'sluice_worker_ranges_total',
-      help: 'Range jobs finished, by outcome',
-      labelNames: ['outcome'],
+      help: 'Range jobs finished, by topic and outcome',
+      labelNames: ['topic', 'outcome'],
       registers,
     });
     this.records = new Counter({
@@ -73,6 +79,8 @@ export class WorkerMetrics {
       help: 'Ranges being worked on now',
       registers,
     });
+    this.buildInfo = new Gauge({ ...BUILD_INFO, labelNames: [...BUILD_INFO.labelNames], registers });
+    this.buildInfo.set(buildInfoLabels(), 1);
     collectDefaultMetrics({ register: this.registry });
   }
 }

@@ -144,6 +144,7 @@ export class LeaderTerm {
   async start(): Promise<void> {
     const cfg = this.#o.config;
     this.#log.info('leader term starting');
+    this.#o.metrics?.passIntervalSeconds.set(cfg.planIntervalMs / 1000);
     if (!(await this.#migrateLayout())) return;
     try {
       await this.#exclusive(() => this.tick());
@@ -175,12 +176,19 @@ export class LeaderTerm {
   /** One planning interval: topics, then commits, then new ranges. */
   async tick(): Promise<void> {
     if (this.#stopped) return;
-    const topics = await readTopics(this.#writer.zk);
-    this.#topics = topics;
-    await this.#planning.syncTopics(topics);
-    await this.#tracker.pass();
-    if (this.#stopped) return;
-    await this.#planning.pass(topics);
+    // Timed whole: the alert on a pass slower than SLUICE_PLAN_INTERVAL_MS compares with this.
+    const timed = this.#o.metrics?.passSeconds.startTimer();
+    try {
+      const topics = await readTopics(this.#writer.zk);
+      this.#topics = topics;
+      this.#o.metrics?.topicSettings(topics.map((t) => t.record));
+      await this.#planning.syncTopics(topics);
+      await this.#tracker.pass();
+      if (this.#stopped) return;
+      await this.#planning.pass(topics);
+    } finally {
+      timed?.();
+    }
   }
 
   /** For tests: replays, finalizer and audit passes. */

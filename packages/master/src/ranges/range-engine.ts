@@ -169,8 +169,8 @@ export interface RangeSupervisionOptions {
   enqueuer: RangeEnqueuer;
   stallTimeoutMs: number;
   log: Logger;
-  /** Told of every requeue written (metrics). */
-  onRequeue?: (reason: RequeueReason) => void;
+  /** Told of every requeue written, with the range's topic (metrics). */
+  onRequeue?: (reason: RequeueReason, topic: string) => void;
   now?: () => number;
 }
 
@@ -255,6 +255,11 @@ export class RangeSupervision {
     return someoneLeft ? live : null;
   }
 
+  /** How many workers {@link workersLeft} found registered at its last call (0 before it). */
+  get workersSeen(): number {
+    return this.#knownWorkers?.size ?? 0;
+  }
+
   /**
    * A worker that took a job and died before starting its range leaves the range planned
    * and the job active in BullMQ until BullMQ's stalled check (30 s and more) gives it back:
@@ -334,7 +339,7 @@ export class RangeSupervision {
     const next = followOutput(rec, output);
     if (!(await this.#setAt(now, next))) return false;
     await this.#o.enqueuer.removeSuperseded(lineJobId(r.line, rec));
-    this.#o.onRequeue?.('destination-changed');
+    this.#o.onRequeue?.('destination-changed', rec.topic);
     this.#o.log.info(
       {
         topic: rec.topic,
@@ -362,7 +367,7 @@ export class RangeSupervision {
     const next = requeue(rec, reason);
     if (!(await this.#setAt(now, next))) return;
     await this.#o.enqueuer.removeSuperseded(lineJobId(r.line, rec));
-    this.#o.onRequeue?.(reason);
+    this.#o.onRequeue?.(reason, rec.topic);
     this.#o.log.warn(
       {
         ...(r.line.replay === null ? {} : { replay: r.line.replay }),

@@ -37,7 +37,6 @@ import {
   operatorRetryDue,
   outputSpecOf,
   parseRangeId,
-  type RangeState,
   RETRIES_PATH,
   type RetryRequest,
   topicRoot,
@@ -89,7 +88,9 @@ export class Supervisor {
       enqueuer: opts.enqueuer,
       stallTimeoutMs: opts.stallTimeoutMs,
       log: opts.log,
-      ...(opts.metrics ? { onRequeue: (reason) => opts.metrics?.requeues.inc({ reason }) } : {}),
+      ...(opts.metrics
+        ? { onRequeue: (reason, topic) => opts.metrics?.requeues.inc({ topic, reason }) }
+        : {}),
       ...(opts.now ? { now: opts.now } : {}),
     });
   }
@@ -145,25 +146,26 @@ export class Supervisor {
     return out;
   }
 
-  /** One supervision pass: worker-lost, stalled and failed ranges; the ranges gauge. */
+  /** One supervision pass: worker-lost, stalled and failed ranges; the ranges and workers gauges. */
   async sweep(): Promise<void> {
     if (this.#stopped) return;
     const ranges = await this.#readAll();
-    const counts: Record<RangeState, number> = { planned: 0, active: 0, done: 0, failed: 0 };
     const liveKeys = new Set<string>();
     for (const r of ranges) {
-      counts[r.record.state]++;
       if (r.record.state !== 'done') for (const k of r.record.keys) liveKeys.add(k);
     }
     this.#liveKeys = liveKeys;
-    if (this.#o.metrics)
-      for (const [state, n] of Object.entries(counts)) this.#o.metrics.ranges.set({ state }, n);
+    this.#o.metrics?.rangeStates(
+      this.#o.topics().map((t) => t.record.topic),
+      ranges.map((r) => r.record),
+    );
     const stopped = () => this.#stopped;
     await this.#engine.supervise(ranges, stopped);
     if (this.#stopped) return;
     await this.#follow(ranges);
     if (this.#stopped) return;
     const live = await this.#engine.workersLeft();
+    this.#o.metrics?.liveWorkers.set(this.#engine.workersSeen);
     if (live) await this.#engine.heldJobs(ranges, live, stopped);
   }
 

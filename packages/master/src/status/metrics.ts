@@ -1,9 +1,14 @@
 /**
  * The master's Prometheus metrics, on a registry of its own (several masters may run in one
  * process in tests). Partition gauges are set only by the leader; a master that is deposed
- * clears them, so a standby never reports stale numbers.
+ * clears them, so a standby never reports stale numbers. Labels name registered topics only
+ * (never ranges, workers or offsets), so a series count stays bounded by the topics; the
+ * alerting rules in deploy/prometheus read these names.
  */
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { BUILD_INFO, buildInfoLabels, type RangeState, type TopicRecord } from '@sluice/shared';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+const RANGE_STATES: readonly RangeState[] = ['planned', 'active', 'done', 'failed'];
 
 export class MasterMetrics {
   readonly registry: Registry;
@@ -14,12 +19,18 @@ export class MasterMetrics {
   readonly committedRecords: Counter<'topic'>;
   readonly committedBytes: Counter<'topic'>;
   readonly errors: Counter<'kind'>;
-  readonly ranges: Gauge<'state'>;
+  readonly ranges: Gauge<'topic' | 'state'>;
   readonly rangesPlanned: Counter<'topic' | 'reason'>;
-  readonly requeues: Counter<'reason'>;
+  readonly requeues: Counter<'topic' | 'reason'>;
   readonly gapOffsets: Counter<'topic'>;
   readonly eventTimeFallbacks: Counter<'topic'>;
   readonly isLeader: Gauge;
+  /** One planning interval's pass of the leader (topics, commits, new ranges). */
+  readonly passSeconds: Histogram;
+  readonly passIntervalSeconds: Gauge;
+  readonly flushIntervalSeconds: Gauge<'topic'>;
+  readonly liveWorkers: Gauge;
+  readonly buildInfo: Gauge<'version' | 'node'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     this.registry = new Registry();
@@ -69,8 +80,8 @@ export class MasterMetrics {
     });
     this.ranges = new Gauge({
       name: 'sluice_ranges',
-      help: 'Ranges in flight by state (planned, active, done, failed), as last read by the leader.',
-      labelNames: ['state'],
+      help: 'Ranges in flight by topic and state (planned, active, done, failed), as last read by the leader.',
+      labelNames: ['topic', 'state'],
       registers,
     });
     this.rangesPlanned = new Counter({
@@ -81,8 +92,8 @@ export class MasterMetrics {
     });
     this.requeues = new Counter({
       name: 'sluice_requeues_total',
-      help: 'Range requeues by reason (worker-lost, stalled, failed, worker-fault, operator, queue-lost, destination-changed).',
-      labelNames: ['reason'],
+      help: 'Range requeues by topic and reason (worker-lost, stalled, failed, worker-fault, operator, queue-lost, destination-changed).',
+      labelNames: ['topic', 'reason'],
       registers,
     });
     this.gapOffsets = new Counter({
@@ -103,6 +114,64 @@ export class MasterMetrics {
       registers,
     });
     this.isLeader.set(0);
+    this.passSeconds = new Histogram({
+      name: 'sluice_leader_pass_duration_seconds',
+      help: "Duration of the leader's planning pass (registered topics, commits, new ranges), run every SLUICE_PLAN_INTERVAL_MS.",
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    });
+    this.passIntervalSeconds = new Gauge({
+      name: 'sluice_leader_pass_interval_seconds',
+      help: "The leader's planning interval (SLUICE_PLAN_INTERVAL_MS) in seconds; a pass that takes longer falls behind.",
+      registers,
+    });
+    this.flushIntervalSeconds = new Gauge({
+      name: 'sluice_topic_flush_interval_seconds',
+      help: 'flushIntervalMs of each active, unpaused topic in seconds: a lag in time well beyond it means the topic is behind.',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.liveWorkers = new Gauge({
+      name: 'sluice_live_workers',
+      help: 'Workers registered in ZooKeeper, as last read by the leader.',
+      registers,
+    });
+    this.buildInfo = new Gauge({ ...BUILD_INFO, labelNames: [...BUILD_INFO.labelNames], registers });
+    this.buildInfo.set(buildInfoLabels(), 1);
+  }
+
+  /**
+   * Ranges in flight per topic and state: every registered topic gets all four states (0 when
+   * none), and a topic no longer registered loses its series.
+   */
+  rangeStates(topics: readonly string[], states: Iterable<{ topic: string; state: RangeState }>): void {
+    const counts = new Map<string, Record<RangeState, number>>();
+    for (const topic of topics) counts.set(topic, { planned: 0, active: 0, done: 0, failed: 0 });
+    for (const r of states) {
+      let c = counts.get(r.topic);
+      if (!c) {
+        c = { planned: 0, active: 0, done: 0, failed: 0 };
+        counts.set(r.topic, c);
+      }
+      c[r.state]++;
+    }
+    this.ranges.reset();
+    for (const [topic, c] of counts)
+      for (const state of RANGE_STATES) this.ranges.set({ topic, state }, c[state]);
+  }
+
+  /**
+   * The flush interval of each topic that should be moving (active and not paused); others have
+   * none. Each registered topic's gap counter starts at 0, so that its first gap is an increase
+   * (`increase()` cannot see a series that is born above 0).
+   */
+  topicSettings(records: readonly TopicRecord[]): void {
+    this.flushIntervalSeconds.reset();
+    for (const r of records) {
+      this.gapOffsets.inc({ topic: r.topic }, 0);
+      if (r.state === 'active' && !r.paused)
+        this.flushIntervalSeconds.set({ topic: r.topic }, r.flushIntervalMs / 1000);
+    }
   }
 
   /** Sets the partition gauges; `highWatermark` only when known. */
@@ -142,6 +211,9 @@ export class MasterMetrics {
       this.lagRecords.reset();
       this.lagSeconds.reset();
       this.ranges.reset();
+      this.passIntervalSeconds.reset();
+      this.flushIntervalSeconds.reset();
+      this.liveWorkers.reset();
     }
   }
 }

@@ -139,6 +139,36 @@ test('plans a registered topic: partition state, then range nodes, then jobs', a
   const text = await metrics.registry.metrics();
   assert.match(text, /sluice_partition_committed_offset\{topic="orders",partition="0"\} 200/);
   assert.match(text, /sluice_ranges_planned_total\{topic="orders",reason="full"\} 3/);
+  // What the alerting rules read: every pass timed, the interval it is held to, the topic's
+  // flush interval (the yardstick of its lag in time).
+  assert.match(text, /^sluice_leader_pass_duration_seconds_count 3$/m);
+  assert.match(text, /^sluice_topic_flush_interval_seconds\{topic="orders"\} 0\.1$/m);
+});
+
+test('the ranges gauge counts each registered topic by state, zero included, and drops a topic gone', async (t) => {
+  const { s, kafka, term, metrics } = await leaderTerm(t, 'range-states');
+  await s.create(topicPath('orders'), encodeJson(topicRecord('orders')));
+  await s.create(topicPath('clicks'), encodeJson(topicRecord('clicks', { paused: true })));
+  kafka.set('orders', 'id-1', [[0, 0n, 250n]]);
+  await term.tick();
+  await work(s, 'orders', 0, 0n, 100n, done);
+  await term.supervisor.sweep();
+  let text = await metrics.registry.metrics();
+  assert.match(text, /^sluice_ranges\{topic="orders",state="planned"\} 1$/m);
+  assert.match(text, /^sluice_ranges\{topic="orders",state="done"\} 1$/m);
+  assert.match(text, /^sluice_ranges\{topic="clicks",state="failed"\} 0$/m, 'a topic with nothing in flight');
+  assert.match(text, /^sluice_live_workers 0$/m);
+  assert.doesNotMatch(
+    text,
+    /sluice_topic_flush_interval_seconds\{topic="clicks"\}/,
+    'a paused topic is not expected to move',
+  );
+
+  await s.removeRecursive(topicPath('clicks'));
+  await term.tick();
+  await term.supervisor.sweep();
+  text = await metrics.registry.metrics();
+  assert.doesNotMatch(text, /^sluice_ranges\{topic="clicks"/m);
 });
 
 test('a partition added later starts at its log start; a "latest" topic starts at the last stable offset', async (t) => {
@@ -227,6 +257,7 @@ test('the supervisor requeues ranges of a lost worker, stalled and failed ranges
   await work(s, 'orders', 0, 100n, 200n, active);
   await term.supervisor.sweep();
   assert.equal((await record(0n)).attempt, 1, 'a live worker keeps its range');
+  assert.match(await metrics.registry.metrics(), /^sluice_live_workers 1$/m);
 
   await ws.close();
   const lost = await eventually(
@@ -296,8 +327,8 @@ test('the supervisor requeues ranges of a lost worker, stalled and failed ranges
   await term.supervisor.reconcile();
   assert.equal((await record(0n)).state, 'done');
   const text = await metrics.registry.metrics();
-  assert.match(text, /sluice_requeues_total\{reason="worker-lost"\} 2/);
-  assert.match(text, /sluice_requeues_total\{reason="queue-lost"\} 7/);
+  assert.match(text, /sluice_requeues_total\{topic="orders",reason="worker-lost"\} 2/);
+  assert.match(text, /sluice_requeues_total\{topic="orders",reason="queue-lost"\} 7/);
 });
 
 /** Rewrites the stored topic record (what PATCH and DELETE do through the API). */
