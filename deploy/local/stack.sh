@@ -315,10 +315,13 @@ ssl.truststore.type=PEM
 ssl.truststore.location=$TLS_DIR/ca.crt
 ssl.client.auth=none
 listener.name.mtls.ssl.client.auth=required
-listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN,OAUTHBEARER
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USERNAME="$KAFKA_SASL_PASSWORD";
+# OAUTHBEARER with Kafka's unsecured-token validator (tokens signed with alg "none"): for
+# testing a client's token handling only, never a production setting.
+listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
 log.dirs=$DATA_DIR/kafka
 num.network.threads=3
 num.io.threads=4
@@ -571,7 +574,7 @@ kafka_security_env() {
   echo "SLUICE_STACK_KAFKA_TLS_BROKERS=$HOST:$KAFKA_TLS_PORT"
   echo "SLUICE_STACK_KAFKA_SASL_BROKERS=$HOST:$KAFKA_SASL_PORT"
   echo "SLUICE_STACK_KAFKA_MTLS_BROKERS=$HOST:$KAFKA_MTLS_PORT"
-  echo "SLUICE_STACK_KAFKA_SASL_MECHANISMS=scram-sha-512,scram-sha-256,plain"
+  echo "SLUICE_STACK_KAFKA_SASL_MECHANISMS=scram-sha-512,scram-sha-256,plain,oauthbearer"
   echo "SLUICE_STACK_KAFKA_SASL_USERNAME=$(env_value "$KAFKA_SASL_USERNAME")"
   echo "SLUICE_STACK_KAFKA_SASL_PASSWORD=$(env_value "$KAFKA_SASL_PASSWORD")"
   echo "SLUICE_STACK_KAFKA_CA_FILE=$(env_value "$TLS_DIR/ca.crt")"

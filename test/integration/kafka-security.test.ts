@@ -3,7 +3,7 @@
  * and a worker that know only a secured listener move a topic to S3 exactly once through each
  * of the stack's secured Kafka listeners (TLS, SASL_SSL with SCRAM-SHA-512, mutual TLS), one
  * of them with its queue on Redis over TLS (rediss://); the other SASL mechanisms the
- * listener offers authenticate; and settings that cannot work (a wrong password, a
+ * listener offers (SCRAM-SHA-256, PLAIN, OAUTHBEARER) authenticate; and settings that cannot work (a wrong password, a
  * certificate no configured CA vouches for, a listener that wants a client certificate)
  * stop the programs at start with a code and a message that says which.
  *
@@ -11,6 +11,9 @@
  * certificate and the SASL user come from stack.env (loadStackSecurity).
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { checkKafkaAccess, createRedis } from '@sluice/shared';
 import { loadStackSecurity } from '@sluice/test-kit';
@@ -27,7 +30,26 @@ const kafka = kafkaClient();
 const s3 = s3Client();
 const bucket = uniqueName('it-kafka-security').toLowerCase();
 const topics: TestTopic[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-security-'));
 let dropBucket: () => Promise<void>;
+
+/**
+ * A file holding an unsigned OAUTHBEARER token (alg "none", which the stack's broker accepts
+ * through Kafka's unsecured validator) for user `sluice`, expiring `expiresInS` from now.
+ */
+function tokenFile(name: string, expiresInS: number): string {
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const path = join(dir, name);
+  writeFileSync(
+    path,
+    `${b64({ alg: 'none' })}.${b64({ sub: 'sluice', iat: now - 7200, exp: now + expiresInS })}.\n`,
+    {
+      mode: 0o600,
+    },
+  );
+  return path;
+}
 
 /** The settings for each secured listener, as an operator would write them. */
 const LISTENERS = {
@@ -60,6 +82,7 @@ before(async () => {
 after(async () => {
   for (const t of topics) await t.delete();
   await dropBucket?.();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 for (const [listener, settings] of Object.entries(LISTENERS)) {
@@ -113,6 +136,22 @@ describe('the SASL_SSL listener', () => {
       assert.equal(answer, null, 'Kafka answered');
     });
   }
+
+  test('authenticates with oauthbearer, the token read from its file', async () => {
+    const answer = await checkKafkaAccess({
+      kafkaBrokers: [sec.kafkaSaslBrokers],
+      kafkaClientId: 'sluice-test',
+      kafkaSsl: true,
+      kafkaSslFiles: { ca: sec.caFile, cert: '', key: '' },
+      kafkaSasl: {
+        mechanism: 'oauthbearer',
+        username: '',
+        password: '',
+        tokenFile: tokenFile('valid', 3600),
+      },
+    });
+    assert.equal(answer, null, 'Kafka answered');
+  });
 });
 
 describe('settings that cannot work stop the programs at start, saying which', () => {
@@ -148,6 +187,25 @@ describe('settings that cannot work stop the programs at start, saying which', (
     assert.equal(code, 1, out);
     assert.match(out, /SLUICE_ERR_KAFKA_AUTH/);
     assert.match(out, /SLUICE_KAFKA_SSL_CERT_FILE and SLUICE_KAFKA_SSL_KEY_FILE/);
+  });
+
+  test('an expired OAUTHBEARER token: the worker exits 1 with SLUICE_ERR_KAFKA_AUTH naming the token file', async () => {
+    const expired = tokenFile('expired', -3600);
+    const { code, out } = await cluster.runUntil('worker', {
+      SLUICE_KAFKA_BROKERS: sec.kafkaSaslBrokers,
+      SLUICE_KAFKA_SSL: 'true',
+      SLUICE_KAFKA_SSL_CA_FILE: sec.caFile,
+      SLUICE_KAFKA_SASL_MECHANISM: 'oauthbearer',
+      SLUICE_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: expired,
+    });
+    assert.equal(code, 1, out);
+    assert.match(out, /SLUICE_ERR_KAFKA_AUTH/);
+    assert.match(
+      out,
+      new RegExp(
+        `refused the SASL OAUTHBEARER token of SLUICE_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE \\(${expired}\\)`,
+      ),
+    );
   });
 
   test('plaintext settings against a TLS listener: SLUICE_ERR_KAFKA_TLS asking for SLUICE_KAFKA_SSL=true', async () => {

@@ -25,7 +25,7 @@ export interface S3Settings {
   maxAttempts: number;
 }
 
-export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512' | 'oauthbearer';
 
 /** Paths of PEM files; '' where a file is not set. */
 export interface KafkaSslFiles {
@@ -40,7 +40,8 @@ export interface CommonConfig {
   kafkaSsl: boolean;
   /** PEM files for TLS to the brokers; '' where not set (Node's CAs, no client certificate). */
   kafkaSslFiles: KafkaSslFiles;
-  kafkaSasl: { mechanism: KafkaSaslMechanism; username: string; password: string } | null;
+  /** `username` and `password` are '' with `oauthbearer`, which sends the token in `tokenFile`. */
+  kafkaSasl: { mechanism: KafkaSaslMechanism; username: string; password: string; tokenFile?: string } | null;
   zookeeper: string;
   zookeeperDigest: string;
   zkSessionTimeoutMs: number;
@@ -278,9 +279,9 @@ const S = {
   kafkaSaslMechanism: setting<KafkaSaslMechanism | 'none'>({
     name: 'SLUICE_KAFKA_SASL_MECHANISM',
     programs: 'both',
-    parser: choice(['none', 'plain', 'scram-sha-256', 'scram-sha-512']),
+    parser: choice(['none', 'plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer']),
     default: 'none',
-    meaning: '`none`, `plain`, `scram-sha-256`, `scram-sha-512`',
+    meaning: '`none`, `plain`, `scram-sha-256`, `scram-sha-512`, `oauthbearer`',
   }),
   kafkaSaslUsername: setting({
     name: 'SLUICE_KAFKA_SASL_USERNAME',
@@ -298,6 +299,15 @@ const S = {
     shownDefault: '',
     secret: { path: 'kafkaSasl.password' },
     meaning: 'SASL password (secret)',
+  }),
+  kafkaSaslOauthbearerTokenFile: setting({
+    name: 'SLUICE_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE',
+    programs: 'both',
+    parser: text,
+    default: REQUIRED,
+    shownDefault: '',
+    meaning:
+      'file holding the OAUTHBEARER token (with `oauthbearer`), read again for each new connection so a sidecar can renew it',
   }),
   zookeeper: setting({
     name: 'SLUICE_ZOOKEEPER',
@@ -968,6 +978,15 @@ function kafkaSslFiles(r: Reader, ssl: boolean): KafkaSslFiles {
   return files;
 }
 
+/** The OAUTHBEARER token's file: it must hold a token now; it is read again for each connection. */
+function oauthbearerTokenFile(r: Reader): string {
+  const path = r.get(S.kafkaSaslOauthbearerTokenFile);
+  if (!path) return path;
+  const read = readSecretFile(path);
+  if ('problem' in read) r.problem(S.kafkaSaslOauthbearerTokenFile, read.problem);
+  return path;
+}
+
 function common(r: Reader): CommonConfig {
   const host = r.get(S.hostname);
   r.ctx.host = host;
@@ -1004,7 +1023,9 @@ function common(r: Reader): CommonConfig {
   const sasl =
     saslMech === 'none'
       ? null
-      : { mechanism: saslMech, username: r.get(S.kafkaSaslUsername), password: r.get(S.kafkaSaslPassword) };
+      : saslMech === 'oauthbearer'
+        ? { mechanism: saslMech, username: '', password: '', tokenFile: oauthbearerTokenFile(r) }
+        : { mechanism: saslMech, username: r.get(S.kafkaSaslUsername), password: r.get(S.kafkaSaslPassword) };
   const queuePrefix = r.get(S.queuePrefix);
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(queuePrefix)) {
     r.problem(S.queuePrefix, 'must be 1 to 64 of letters, digits, ".", "_" and "-"');

@@ -108,3 +108,25 @@ test('SLUICE_REDIS_TLS_CA_FILE goes with a rediss:// URL only', () => {
     /SLUICE_REDIS_TLS_CA_FILE is set but SLUICE_REDIS_URL is not rediss:\/\//,
   );
 });
+
+test('oauthbearer takes its token from a file that must exist, and sends it as the token', async () => {
+  const token = file('token', 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJzbHVpY2UifQ.\n');
+  const oauth = { ...base, SLUICE_KAFKA_SASL_MECHANISM: 'oauthbearer' };
+  assert.match(
+    refusal(() => loadWorkerConfig(oauth)),
+    /SLUICE_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE is required/,
+  );
+  const missing = join(dir, 'no-token');
+  assert.match(
+    refusal(() => loadWorkerConfig({ ...oauth, SLUICE_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: missing })),
+    new RegExp(`SLUICE_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE names the file ${missing}, which does not exist`),
+  );
+  const cfg = loadWorkerConfig({ ...oauth, SLUICE_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: token });
+  const sasl = kafkaClientOptions(cfg).sasl;
+  assert.equal(sasl?.mechanism, 'OAUTHBEARER');
+  const provider = sasl?.token;
+  assert.ok(typeof provider === 'function', 'the token is a provider, called for each connection');
+  // Read at each connection: a renewed file gives the new token.
+  writeFileSync(token, 'renewed.token.\n');
+  assert.equal(await provider(), 'renewed.token.');
+});

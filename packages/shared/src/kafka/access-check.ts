@@ -45,8 +45,20 @@ export function kafkaAccessProblem(err: unknown, cfg: KafkaSettings): SluiceErro
   const fail = (code: typeof ErrorCodes.KAFKA_AUTH | typeof ErrorCodes.KAFKA_TLS, message: string) =>
     new SluiceError(code, `${at} ${message}`, { retryable: false, cause: err });
 
+  const sasl = cfg.kafkaSasl;
+  // A refused OAUTHBEARER token leaves the connection in the middle of its SASL exchange, and
+  // the next request is answered ILLEGAL_SASL_STATE (34) instead of an authentication error.
+  const saslState = errors.some((e) => (e as { apiCode?: unknown }).apiCode === 34);
+  if (
+    sasl?.mechanism === 'oauthbearer' &&
+    (saslState || errors.some((e) => codeOf(e) === 'PLT_KFK_AUTHENTICATION'))
+  ) {
+    return fail(
+      ErrorCodes.KAFKA_AUTH,
+      `refused the SASL OAUTHBEARER token of SLUICE_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE (${sasl.tokenFile}): it has expired, is not valid yet, or the broker's validator does not accept its issuer, audience or signature; renew the token in that file (it is read again for each new connection)`,
+    );
+  }
   if (errors.some((e) => codeOf(e) === 'PLT_KFK_AUTHENTICATION')) {
-    const sasl = cfg.kafkaSasl;
     const said = errors.map((e) => (e as { serverErrorMessage?: unknown }).serverErrorMessage).find(Boolean);
     return fail(
       ErrorCodes.KAFKA_AUTH,

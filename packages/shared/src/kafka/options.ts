@@ -26,10 +26,11 @@ const SASL_MECHANISMS = {
   plain: 'PLAIN',
   'scram-sha-256': 'SCRAM-SHA-256',
   'scram-sha-512': 'SCRAM-SHA-512',
+  oauthbearer: 'OAUTHBEARER',
 } as const;
 
 /**
- * A PEM file's content. Read each time a client is made (not once at start), so a certificate
+ * A file's content (a PEM file, the OAUTHBEARER token). Read each time a client is made (not once at start), so a certificate
  * renewed in its mounted Secret is used by the next client; the settings check at start made
  * sure it was readable then.
  */
@@ -45,6 +46,21 @@ function pem(path: string, setting: string): Buffer {
   }
 }
 
+/**
+ * The OAUTHBEARER token, read from its file for each new connection: tokens expire, and a
+ * sidecar (or a projected service-account token) renews the file in place.
+ */
+function oauthbearerToken(path: string): string {
+  const token = pem(path, 'SLUICE_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE').toString('utf8').trim();
+  if (token === '') {
+    throw new SluiceError(
+      ErrorCodes.CONFIG,
+      `SLUICE_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE names ${path}, which is empty now; whatever renews the token must write it there`,
+    );
+  }
+  return token;
+}
+
 /** Node's TLS options for the brokers: the CAs to trust and the client certificate, when set. */
 function tlsOptions(cfg: KafkaSettings): NonNullable<BaseOptions['tls']> {
   const files = cfg.kafkaSslFiles;
@@ -53,6 +69,14 @@ function tlsOptions(cfg: KafkaSettings): NonNullable<BaseOptions['tls']> {
     ...(files?.cert ? { cert: pem(files.cert, 'SLUICE_KAFKA_SSL_CERT_FILE') } : {}),
     ...(files?.key ? { key: pem(files.key, 'SLUICE_KAFKA_SSL_KEY_FILE') } : {}),
   };
+}
+
+function saslOptions(sasl: NonNullable<KafkaSettings['kafkaSasl']>): NonNullable<BaseOptions['sasl']> {
+  const tokenFile = sasl.tokenFile;
+  if (sasl.mechanism === 'oauthbearer' && tokenFile) {
+    return { mechanism: 'OAUTHBEARER', token: () => oauthbearerToken(tokenFile) };
+  }
+  return { mechanism: SASL_MECHANISMS[sasl.mechanism], username: sasl.username, password: sasl.password };
 }
 
 /** Options for a @platformatic/kafka client from Sluice's settings, with the library's retries off. */
@@ -67,15 +91,7 @@ export function kafkaClientOptions(cfg: KafkaSettings): BaseOptions {
     requestTimeout: 30_000,
     retries: 0,
     ...(cfg.kafkaSsl ? { tls: tlsOptions(cfg), tlsServerName: byName } : {}),
-    ...(cfg.kafkaSasl
-      ? {
-          sasl: {
-            mechanism: SASL_MECHANISMS[cfg.kafkaSasl.mechanism],
-            username: cfg.kafkaSasl.username,
-            password: cfg.kafkaSasl.password,
-          },
-        }
-      : {}),
+    ...(cfg.kafkaSasl ? { sasl: saslOptions(cfg.kafkaSasl) } : {}),
   };
 }
 
