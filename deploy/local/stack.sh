@@ -354,14 +354,17 @@ scram_users_made() { : >"$(scram_marker)"; }
 
 add_scram_users() {
   [ -f "$(scram_marker)" ] && return 0
-  if ! java -Xmx128m -cp "$KAFKA_HOME/libs/*" -Dlog4j2.configurationFile="$HERE/kafka/log4j2.xml" \
-    kafka.admin.ConfigCommand --bootstrap-server "$HOST:$KAFKA_PORT" --alter --entity-type users \
-    --entity-name "$KAFKA_SASL_USERNAME" \
-    --add-config "SCRAM-SHA-512=[password=$KAFKA_SASL_PASSWORD],SCRAM-SHA-256=[password=$KAFKA_SASL_PASSWORD]" \
-    >"$LOG_DIR/kafka-scram.log" 2>&1; then
-    say "adding the SCRAM user $KAFKA_SASL_USERNAME to Kafka failed; see $LOG_DIR/kafka-scram.log"
-    return 1
-  fi
+  local mechanism
+  # One mechanism per call: Kafka refuses two changes of one user's credentials in a request.
+  for mechanism in SCRAM-SHA-512 SCRAM-SHA-256; do
+    if ! java -Xmx128m -cp "$KAFKA_HOME/libs/*" -Dlog4j2.configurationFile="$HERE/kafka/log4j2.xml" \
+      org.apache.kafka.tools.ConfigCommand --bootstrap-server "$HOST:$KAFKA_PORT" --alter --entity-type users \
+      --entity-name "$KAFKA_SASL_USERNAME" --add-config "$mechanism=[password=$KAFKA_SASL_PASSWORD]" \
+      >"$LOG_DIR/kafka-scram.log" 2>&1; then
+      say "adding the $mechanism user $KAFKA_SASL_USERNAME to Kafka failed; see $LOG_DIR/kafka-scram.log"
+      return 1
+    fi
+  done
   scram_users_made
 }
 
