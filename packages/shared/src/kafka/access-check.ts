@@ -46,6 +46,12 @@ export function kafkaAccessProblem(err: unknown, cfg: KafkaSettings): SluiceErro
     new SluiceError(code, `${at} ${message}`, { retryable: false, cause: err });
 
   const sasl = cfg.kafkaSasl;
+  if (errors.some((e) => /cannot find a suitable SASL mechanism/i.test(e.message))) {
+    return fail(
+      ErrorCodes.KAFKA_AUTH,
+      `does not offer SASL ${sasl?.mechanism.toUpperCase() ?? ''} on this listener: point SLUICE_KAFKA_BROKERS at the listener with SASL (SASL_SSL or SASL_PLAINTEXT), or set SLUICE_KAFKA_SASL_MECHANISM to one it offers (none for a listener without SASL)`,
+    );
+  }
   // A refused OAUTHBEARER token leaves the connection in the middle of its SASL exchange, and
   // the next request is answered ILLEGAL_SASL_STATE (34) instead of an authentication error.
   const saslState = errors.some((e) => (e as { apiCode?: unknown }).apiCode === 34);

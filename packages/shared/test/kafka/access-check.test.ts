@@ -36,6 +36,16 @@ test('SASL refused: SLUICE_ERR_KAFKA_AUTH naming the mechanism, the user and the
   assert.ok(!String(problem?.message).includes('secret-password'));
 });
 
+test('a listener without the SASL mechanism: SLUICE_ERR_KAFKA_AUTH saying so, not blaming the password', () => {
+  const problem = kafkaAccessProblem(
+    noBroker(new AuthenticationError('Cannot find a suitable SASL mechanism.')),
+    cfg,
+  );
+  assert.equal(problem?.code, 'SLUICE_ERR_KAFKA_AUTH');
+  assert.match(String(problem?.message), /does not offer SASL SCRAM-SHA-512 on this listener/);
+  assert.doesNotMatch(String(problem?.message), /SLUICE_KAFKA_SASL_PASSWORD/);
+});
+
 test('an untrusted certificate: SLUICE_ERR_KAFKA_TLS asking for the CA file, or saying the one set is not it', () => {
   const untrusted = noBroker(
     nodeError('SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'),
