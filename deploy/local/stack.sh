@@ -17,10 +17,15 @@
 #   SLUICE_STACK_DIR [<repo>/.sluice]         state folder; data in $SLUICE_STACK_DATA_DIR [$SLUICE_STACK_DIR/data]
 #   SLUICE_STACK_CACHE_DIR [<repo>/.cache]    where Kafka, ZooKeeper and versitygw are installed
 #   SLUICE_STACK_KAFKA_PORT [19092]  SLUICE_STACK_KAFKA_CONTROLLER_PORT [19093]
-#   SLUICE_STACK_ZK_PORT [12181]  SLUICE_STACK_REDIS_PORT [16379]  SLUICE_STACK_S3_PORT [19000]
+#   SLUICE_STACK_KAFKA_TLS_PORT [19094] (SSL)  SLUICE_STACK_KAFKA_SASL_PORT [19095] (SASL_SSL)
+#   SLUICE_STACK_KAFKA_MTLS_PORT [19096] (SSL with client certificates required)
+#   SLUICE_STACK_ZK_PORT [12181]  SLUICE_STACK_REDIS_PORT [16379]  SLUICE_STACK_REDIS_TLS_PORT [16380]
+#   SLUICE_STACK_S3_PORT [19000]
 #   SLUICE_STACK_KAFKA_VERSION [4.4.0]  SLUICE_STACK_ZK_VERSION [3.9.5]  SLUICE_STACK_VERSITYGW_VERSION [v1.8.0]
 #   SLUICE_STACK_KAFKA_HEAP [768m]  SLUICE_STACK_ZK_HEAP [256m]
 #   SLUICE_STACK_S3_ACCESS_KEY / SLUICE_STACK_S3_SECRET_KEY   local-only credentials of the S3 server
+#   SLUICE_STACK_KAFKA_SASL_USERNAME [sluice] / SLUICE_STACK_KAFKA_SASL_PASSWORD   local-only SASL user
+#     (SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN on the SASL_SSL listener)
 #   SLUICE_STACK_TIMEOUT_S [180]              how long `up` waits for each service to answer
 #   SLUICE_STACK_REDIS_SERVER [redis-server on PATH]  SLUICE_STACK_VERSITYGW_BIN [built from source]
 set -euo pipefail
@@ -42,8 +47,12 @@ CACHE_DIR="$(abs_path "${SLUICE_STACK_CACHE_DIR:-.cache}")"
 
 KAFKA_PORT="${SLUICE_STACK_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${SLUICE_STACK_KAFKA_CONTROLLER_PORT:-19093}"
+KAFKA_TLS_PORT="${SLUICE_STACK_KAFKA_TLS_PORT:-19094}"
+KAFKA_SASL_PORT="${SLUICE_STACK_KAFKA_SASL_PORT:-19095}"
+KAFKA_MTLS_PORT="${SLUICE_STACK_KAFKA_MTLS_PORT:-19096}"
 ZK_PORT="${SLUICE_STACK_ZK_PORT:-12181}"
 REDIS_PORT="${SLUICE_STACK_REDIS_PORT:-16379}"
+REDIS_TLS_PORT="${SLUICE_STACK_REDIS_TLS_PORT:-16380}"
 S3_PORT="${SLUICE_STACK_S3_PORT:-19000}"
 
 KAFKA_VERSION="${SLUICE_STACK_KAFKA_VERSION:-4.4.0}"
@@ -59,6 +68,12 @@ S3_REGION=us-east-1
 # Local-only credentials: the S3 server listens on 127.0.0.1 and holds throwaway test data.
 S3_ACCESS_KEY="${SLUICE_STACK_S3_ACCESS_KEY:-sluice-local}"
 S3_SECRET_KEY="${SLUICE_STACK_S3_SECRET_KEY:-sluice-local-secret}"
+# Local-only SASL user of the Kafka's SASL_SSL listener, same spirit as the S3 credentials.
+KAFKA_SASL_USERNAME="${SLUICE_STACK_KAFKA_SASL_USERNAME:-sluice}"
+KAFKA_SASL_PASSWORD="${SLUICE_STACK_KAFKA_SASL_PASSWORD:-sluice-local-kafka-secret}"
+# The CA, the servers' certificate and a client certificate (for mutual TLS), made by
+# make_tls_material; kept across `reset` (they hold no data) and remade when one is missing.
+TLS_DIR="$STACK_DIR/tls"
 TIMEOUT_S="${SLUICE_STACK_TIMEOUT_S:-180}"
 STOP_TIMEOUT_S=30
 
@@ -226,6 +241,59 @@ spawn() {
   echo "$!" >"$(pid_file "$svc")"
 }
 
+# ------------------------------------------------------------------------------ TLS material
+
+need_openssl() {
+  command -v openssl >/dev/null 2>&1 && return 0
+  apt_install_or_explain openssl "openssl is needed to make the stack's TLS certificates"
+}
+
+# Signs a certificate for <name> (CN <cn>) with the stack's CA; <usage> is serverAuth or clientAuth.
+sign_cert() {
+  local dir="$1" name="$2" cn="$3" usage="$4" ext
+  ext="basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=$usage"
+  # The servers answer on $HOST; a client checks that name against the certificate.
+  [ "$usage" = serverAuth ] && ext="$ext
+subjectAltName=IP:$HOST,DNS:localhost"
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/$name.key" -out "$dir/$name.csr" -subj "/CN=$cn" \
+    && openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAserial "$dir/ca.srl" \
+      -CAcreateserial -days 3650 -sha256 -extfile <(printf '%s\n' "$ext") -out "$dir/$name.crt" \
+    && rm -f "$dir/$name.csr"
+}
+
+# A CA of this stack, a certificate for the servers (Kafka's SSL, SASL_SSL and MTLS listeners,
+# Redis's TLS port) and one for a client (the MTLS listener asks for it), all PEM with
+# unencrypted PKCS#8 keys; Kafka reads its key and chain from one PEM file (ssl.keystore.type=PEM).
+# Made once with openssl, no download; remade whole when a file is missing.
+make_tls_material() {
+  local d="$TLS_DIR" f complete=1
+  for f in ca.crt server.crt server.key server-keystore.pem client.crt client.key; do
+    [ -f "$d/$f" ] || complete=0
+  done
+  [ "$complete" = 1 ] && return 0
+  need_openssl
+  rm -rf "$d.partial"
+  mkdir -p "$d.partial"
+  if ! (
+    umask 077
+    cd "$d.partial"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 -sha256 \
+      -subj "/CN=Sluice local stack CA" -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      && sign_cert . server "$HOST" serverAuth \
+      && sign_cert . client sluice-client clientAuth \
+      && cat server.key server.crt >server-keystore.pem
+  ) >"$LOG_DIR/tls-material.log" 2>&1; then
+    rm -rf "$d.partial"
+    die "making the stack's TLS certificates with openssl failed; see $LOG_DIR/tls-material.log"
+  fi
+  rm -rf "$d"
+  mv "$d.partial" "$d"
+  say "made a CA and certificates for the TLS listeners in $d"
+}
+
 # ------------------------------------------------------------------------------ services
 
 write_kafka_config() {
@@ -234,11 +302,26 @@ write_kafka_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=$HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
+# PLAINTEXT is what the programs' settings in stack.env use; SSL (TLS), SASL_SSL (SCRAM or
+# PLAIN over TLS) and MTLS (TLS with a client certificate required) are for the security tests.
+listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT,SSL://$HOST:$KAFKA_TLS_PORT,SASL_SSL://$HOST:$KAFKA_SASL_PORT,MTLS://$HOST:$KAFKA_MTLS_PORT
+advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT,SSL://$HOST:$KAFKA_TLS_PORT,SASL_SSL://$HOST:$KAFKA_SASL_PORT,MTLS://$HOST:$KAFKA_MTLS_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,MTLS:SSL
+ssl.keystore.type=PEM
+ssl.keystore.location=$TLS_DIR/server-keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.crt
+ssl.client.auth=none
+listener.name.mtls.ssl.client.auth=required
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN,OAUTHBEARER
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USERNAME="$KAFKA_SASL_PASSWORD";
+# OAUTHBEARER with Kafka's unsecured-token validator (tokens signed with alg "none"): for
+# testing a client's token handling only, never a production setting.
+listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
 log.dirs=$DATA_DIR/kafka
 num.network.threads=3
 num.io.threads=4
@@ -264,9 +347,31 @@ log.cleaner.enable=true
 EOF
 }
 
+# Storage formatted before the SASL listener existed has no SCRAM users: add_scram_users adds
+# them once the broker answers; this marker says they are there.
+scram_marker() { echo "$DATA_DIR/kafka/.sluice-scram-$KAFKA_SASL_USERNAME"; }
+scram_users_made() { : >"$(scram_marker)"; }
+
+add_scram_users() {
+  [ -f "$(scram_marker)" ] && return 0
+  local mechanism
+  # One mechanism per call: Kafka refuses two changes of one user's credentials in a request.
+  for mechanism in SCRAM-SHA-512 SCRAM-SHA-256; do
+    if ! java -Xmx128m -cp "$KAFKA_HOME/libs/*" -Dlog4j2.configurationFile="$HERE/kafka/log4j2.xml" \
+      org.apache.kafka.tools.ConfigCommand --bootstrap-server "$HOST:$KAFKA_PORT" --alter --entity-type users \
+      --entity-name "$KAFKA_SASL_USERNAME" --add-config "$mechanism=[password=$KAFKA_SASL_PASSWORD]" \
+      >"$LOG_DIR/kafka-scram.log" 2>&1; then
+      say "adding the $mechanism user $KAFKA_SASL_USERNAME to Kafka failed; see $LOG_DIR/kafka-scram.log"
+      return 1
+    fi
+  done
+  scram_users_made
+}
+
 start_kafka() {
   install_kafka
   need_java
+  make_tls_material
   write_kafka_config
   mkdir -p "$DATA_DIR/kafka"
   if [ ! -f "$DATA_DIR/kafka/meta.properties" ]; then
@@ -281,9 +386,12 @@ start_kafka() {
     done
     if ! java -Xmx256m -cp "$KAFKA_HOME/libs/*" -Dlog4j2.configurationFile="$HERE/kafka/log4j2.xml" \
       kafka.tools.StorageTool format --standalone --cluster-id "$cluster_id" --config "$CONF_DIR/kafka.properties" \
+      --add-scram "SCRAM-SHA-512=[name=$KAFKA_SASL_USERNAME,password=$KAFKA_SASL_PASSWORD]" \
+      --add-scram "SCRAM-SHA-256=[name=$KAFKA_SASL_USERNAME,password=$KAFKA_SASL_PASSWORD]" \
       >"$LOG_DIR/kafka-format.log" 2>&1; then
       die "formatting Kafka storage in $DATA_DIR/kafka failed; see $LOG_DIR/kafka-format.log"
     fi
+    scram_users_made
   fi
   spawn kafka java "-Xms256m" "-Xmx$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true -Dsluice.stack=kafka \
@@ -318,6 +426,7 @@ EOF
 
 start_redis() {
   install_redis
+  make_tls_material
   mkdir -p "$DATA_DIR/redis"
   cat >"$CONF_DIR/redis.conf" <<EOF
 # Generated by deploy/local/stack.sh; edit the script, not this file.
@@ -332,6 +441,12 @@ save ""
 maxmemory-policy noeviction
 loglevel notice
 logfile ""
+# rediss:// for the TLS test; clients need no certificate of their own.
+tls-port $REDIS_TLS_PORT
+tls-cert-file $TLS_DIR/server.crt
+tls-key-file $TLS_DIR/server.key
+tls-ca-cert-file $TLS_DIR/ca.crt
+tls-auth-clients no
 EOF
   spawn redis "$(redis_bin)" "$CONF_DIR/redis.conf"
 }
@@ -352,6 +467,7 @@ wait_ready() {
   while :; do
     if last="$(probe "$svc" 2>&1)"; then
       say "$svc is up on $HOST:$(service_port "$svc") ($last)"
+      if [ "$svc" = kafka ]; then add_scram_users || return 1; fi
       return 0
     fi
     pid="$(service_pid "$svc")"
@@ -392,15 +508,17 @@ stop_service() {
 # Fails when a stopped service's port is taken by something else (checked for all services
 # before any is started, so a clash leaves nothing half-started).
 check_ports_free() {
-  local svc port
+  local svc port extra
   for svc in "$@"; do
     port="$(service_port "$svc")"
     if port_in_use "$port"; then
       die "port $HOST:$port for $svc is taken by another process; stop it or choose another port with SLUICE_STACK_$(port_var "$svc")"
     fi
-    if [ "$svc" = kafka ] && port_in_use "$KAFKA_CONTROLLER_PORT"; then
-      die "port $HOST:$KAFKA_CONTROLLER_PORT for the Kafka controller is taken; choose another with SLUICE_STACK_KAFKA_CONTROLLER_PORT"
-    fi
+    for extra in $(extra_ports "$svc"); do
+      if port_in_use "${extra#*=}"; then
+        die "port $HOST:${extra#*=} for $svc is taken by another process; stop it or choose another port with SLUICE_STACK_${extra%=*}"
+      fi
+    done
   done
 }
 
@@ -430,6 +548,14 @@ start_service() {
   "start_$svc"
 }
 
+# The ports of a service besides its main one, as <name of its SLUICE_STACK_ setting>=<port>.
+extra_ports() {
+  case "$1" in
+    kafka) echo "KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT KAFKA_TLS_PORT=$KAFKA_TLS_PORT KAFKA_SASL_PORT=$KAFKA_SASL_PORT KAFKA_MTLS_PORT=$KAFKA_MTLS_PORT" ;;
+    redis) echo "REDIS_TLS_PORT=$REDIS_TLS_PORT" ;;
+  esac
+}
+
 port_var() {
   case "$1" in kafka) echo KAFKA_PORT ;; zookeeper) echo ZK_PORT ;; redis) echo REDIS_PORT ;; s3) echo S3_PORT ;; esac
 }
@@ -440,6 +566,30 @@ env_value() {
     *[!A-Za-z0-9_./:@%+,=-]*) printf "'%s'" "${1//\'/\'\\\'\'}" ;;
     *) printf '%s' "$1" ;;
   esac
+}
+
+# The secured listeners, for the security tests, when the running Kafka has them (a Kafka
+# started by an older stack.sh has not until `stack.sh restart kafka`). The programs' settings
+# above keep describing the PLAINTEXT listener.
+kafka_security_env() {
+  grep -q "^listeners=.*SASL_SSL://" "$CONF_DIR/kafka.properties" 2>/dev/null || return 0
+  echo "# Kafka's secured listeners (SSL, SASL_SSL, and SSL with client certificates required)."
+  echo "SLUICE_STACK_KAFKA_TLS_BROKERS=$HOST:$KAFKA_TLS_PORT"
+  echo "SLUICE_STACK_KAFKA_SASL_BROKERS=$HOST:$KAFKA_SASL_PORT"
+  echo "SLUICE_STACK_KAFKA_MTLS_BROKERS=$HOST:$KAFKA_MTLS_PORT"
+  echo "SLUICE_STACK_KAFKA_SASL_MECHANISMS=scram-sha-512,scram-sha-256,plain,oauthbearer"
+  echo "SLUICE_STACK_KAFKA_SASL_USERNAME=$(env_value "$KAFKA_SASL_USERNAME")"
+  echo "SLUICE_STACK_KAFKA_SASL_PASSWORD=$(env_value "$KAFKA_SASL_PASSWORD")"
+  echo "SLUICE_STACK_KAFKA_CA_FILE=$(env_value "$TLS_DIR/ca.crt")"
+  echo "SLUICE_STACK_KAFKA_CLIENT_CERT_FILE=$(env_value "$TLS_DIR/client.crt")"
+  echo "SLUICE_STACK_KAFKA_CLIENT_KEY_FILE=$(env_value "$TLS_DIR/client.key")"
+}
+
+# Redis's TLS port, when the running Redis has one (as for Kafka above).
+redis_tls_env() {
+  grep -q "^tls-port " "$CONF_DIR/redis.conf" 2>/dev/null || return 0
+  echo "SLUICE_STACK_REDIS_TLS_URL=rediss://$HOST:$REDIS_TLS_PORT"
+  echo "SLUICE_STACK_REDIS_TLS_CA_FILE=$(env_value "$TLS_DIR/ca.crt")"
 }
 
 write_env_file() {
@@ -464,10 +614,12 @@ write_env_file() {
     echo "SLUICE_STACK_KAFKA_HOME=$(env_value "$KAFKA_HOME")"
     echo "SLUICE_STACK_KAFKA_VERSION=$KAFKA_VERSION"
     echo "SLUICE_STACK_KAFKA_CONTROLLER=$HOST:$KAFKA_CONTROLLER_PORT"
+    kafka_security_env
     echo "SLUICE_STACK_ZK_HOME=$(env_value "$ZK_HOME")"
     echo "SLUICE_STACK_ZK_VERSION=$ZK_VERSION"
     echo "SLUICE_STACK_S3_SERVER=versitygw"
     echo "SLUICE_STACK_S3_DATA_DIR=$(env_value "$DATA_DIR/s3")"
+    redis_tls_env
   } >"$tmp"
   mv -f "$tmp" "$ENV_FILE"
 }

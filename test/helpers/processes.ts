@@ -145,6 +145,50 @@ export class TestCluster {
     return this.#start('worker', extra, release);
   }
 
+  /**
+   * Runs a program's bin with the cluster's settings and `env` until it exits, or (with `until`)
+   * until its output matches, then stops it: its exit code (null when stopped) and output. For
+   * what a program says at start, and whether it stops there.
+   */
+  runUntil(
+    kind: 'master' | 'worker',
+    env: Record<string, string>,
+    until?: RegExp,
+  ): Promise<{ code: number | null; out: string }> {
+    const child = spawn(process.execPath, [join(REPO, 'packages', kind, 'bin', `sluice-${kind}.js`)], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        ...this.env,
+        SLUICE_HTTP_PORT: '0',
+        SLUICE_LOG_LEVEL: 'info',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`sluice-${kind} neither exited nor printed ${until} within 30 s:\n${out}`));
+      }, 30_000);
+      const seen = (d: Buffer) => {
+        out += d;
+        if (until?.test(out)) {
+          clearTimeout(timer);
+          child.kill('SIGKILL');
+          resolve({ code: null, out });
+        }
+      };
+      child.stdout.on('data', seen);
+      child.stderr.on('data', seen);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, out });
+      });
+    });
+  }
+
   /** Stops every process still running (SIGTERM, then SIGKILL). */
   async stopAll(): Promise<void> {
     await Promise.all([...this.#procs].map((p) => p.stop('SIGTERM', 15_000)));

@@ -7,7 +7,7 @@
  * SLUICE_REDIS_URL, when their Redis is off loopback without a password.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -105,7 +105,10 @@ test("the digest from the file closes the master's ZooKeeper nodes to anonymous 
 
 test('a secret file that does not exist stops the master at start (exit 2), naming the setting and the file', async () => {
   const missing = join(dir, 'not-mounted');
-  const { code, out } = await runUntil('master', { SLUICE_API_TOKEN: '', SLUICE_API_TOKEN_FILE: missing });
+  const { code, out } = await cluster.runUntil('master', {
+    SLUICE_API_TOKEN: '',
+    SLUICE_API_TOKEN_FILE: missing,
+  });
   assert.equal(code, 2, out);
   assert.match(out, new RegExp(`SLUICE_API_TOKEN_FILE names the file ${missing}, which does not exist`));
 });
@@ -114,7 +117,7 @@ test('master and worker warn at start, naming SLUICE_REDIS_URL, when Redis is of
   // A host that is not loopback (and not reachable: the warning comes before any connection).
   const env = { SLUICE_REDIS_URL: 'redis://redis.invalid:16379' };
   for (const kind of ['master', 'worker'] as const) {
-    const { out } = await runUntil(kind, env, /SLUICE_REDIS_URL has no password/);
+    const { out } = await cluster.runUntil(kind, env, /SLUICE_REDIS_URL has no password/);
     assert.match(
       out,
       /"level":"?(40|warn)"?.*INSECURE: Redis \(redis\.invalid\) is not on loopback and SLUICE_REDIS_URL has no password.*set SLUICE_REDIS_URL=rediss:\/\/:password@redis\.invalid:16379/,
@@ -131,46 +134,3 @@ test('neither secret from a file reaches the master log', async () => {
   assert.ok(!log.includes(cluster.token), 'the log carries the API token');
   assert.ok(!log.includes(digestPassword), 'the log carries the ZooKeeper password');
 });
-
-/**
- * Runs a program's bin with the cluster's settings and `env` until it exits, or (with `until`)
- * until its output matches, then stops it: its exit code (null when stopped) and output.
- */
-function runUntil(
-  kind: 'master' | 'worker',
-  env: Record<string, string>,
-  until?: RegExp,
-): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, [join(REPO, 'packages', kind, 'bin', `sluice-${kind}.js`)], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      ...cluster.env,
-      SLUICE_HTTP_PORT: '0',
-      SLUICE_LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`sluice-${kind} neither exited nor printed ${until} within 30 s:\n${out}`));
-    }, 30_000);
-    const seen = (d: Buffer) => {
-      out += d;
-      if (until?.test(out)) {
-        clearTimeout(timer);
-        child.kill('SIGKILL');
-        resolve({ code: null, out });
-      }
-    };
-    child.stdout.on('data', seen);
-    child.stderr.on('data', seen);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}

@@ -10,6 +10,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   BASE_PATHS,
+  checkKafkaAccess,
   createKafkaAdmin,
   createLogger,
   createRedis,
@@ -105,6 +106,11 @@ class Master {
       },
       'master starting',
     );
+    // Bad TLS or SASL settings stop the start here, saying which; an unreachable Kafka does not.
+    if (this.#ownsKafka) {
+      const unreachable = await checkKafkaAccess(this.#cfg);
+      if (unreachable) this.#log.warn({ err: unreachable }, 'kafka did not answer at start; starting anyway');
+    }
     await this.#openSession();
     this.#app = await buildApi({
       config: this.#cfg as MasterConfig,

@@ -25,17 +25,29 @@ export interface S3Settings {
   maxAttempts: number;
 }
 
-export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512' | 'oauthbearer';
+
+/** Paths of PEM files; '' where a file is not set. */
+export interface KafkaSslFiles {
+  ca: string;
+  cert: string;
+  key: string;
+}
 
 export interface CommonConfig {
   kafkaBrokers: string[];
   kafkaClientId: string;
   kafkaSsl: boolean;
-  kafkaSasl: { mechanism: KafkaSaslMechanism; username: string; password: string } | null;
+  /** PEM files for TLS to the brokers; '' where not set (Node's CAs, no client certificate). */
+  kafkaSslFiles: KafkaSslFiles;
+  /** `username` and `password` are '' with `oauthbearer`, which sends the token in `tokenFile`. */
+  kafkaSasl: { mechanism: KafkaSaslMechanism; username: string; password: string; tokenFile?: string } | null;
   zookeeper: string;
   zookeeperDigest: string;
   zkSessionTimeoutMs: number;
   redisUrl: string;
+  /** PEM file of the CAs trusted for a `rediss://` URL; '' for Node's built-in list. */
+  redisTlsCaFile: string;
   queuePrefix: string;
   s3: S3Settings;
   httpHost: string;
@@ -240,12 +252,36 @@ const S = {
     default: false,
     meaning: 'TLS to the brokers',
   }),
+  kafkaSslCaFile: setting({
+    name: 'SLUICE_KAFKA_SSL_CA_FILE',
+    programs: 'both',
+    parser: text,
+    default: '',
+    shownDefault: "empty (Node's CAs)",
+    meaning: "PEM file of the CAs that signed the brokers' certificates (with `SLUICE_KAFKA_SSL=true`)",
+  }),
+  kafkaSslCertFile: setting({
+    name: 'SLUICE_KAFKA_SSL_CERT_FILE',
+    programs: 'both',
+    parser: text,
+    default: '',
+    meaning:
+      'PEM client certificate for brokers that require one (mutual TLS), with `SLUICE_KAFKA_SSL_KEY_FILE`',
+  }),
+  kafkaSslKeyFile: setting({
+    name: 'SLUICE_KAFKA_SSL_KEY_FILE',
+    programs: 'both',
+    parser: text,
+    default: '',
+    meaning:
+      "PEM private key of that certificate, unencrypted (mount it from a Secret, readable only by Sluice's user)",
+  }),
   kafkaSaslMechanism: setting<KafkaSaslMechanism | 'none'>({
     name: 'SLUICE_KAFKA_SASL_MECHANISM',
     programs: 'both',
-    parser: choice(['none', 'plain', 'scram-sha-256', 'scram-sha-512']),
+    parser: choice(['none', 'plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer']),
     default: 'none',
-    meaning: '`none`, `plain`, `scram-sha-256`, `scram-sha-512`',
+    meaning: '`none`, `plain`, `scram-sha-256`, `scram-sha-512`, `oauthbearer`',
   }),
   kafkaSaslUsername: setting({
     name: 'SLUICE_KAFKA_SASL_USERNAME',
@@ -263,6 +299,15 @@ const S = {
     shownDefault: '',
     secret: { path: 'kafkaSasl.password' },
     meaning: 'SASL password (secret)',
+  }),
+  kafkaSaslOauthbearerTokenFile: setting({
+    name: 'SLUICE_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE',
+    programs: 'both',
+    parser: text,
+    default: REQUIRED,
+    shownDefault: '',
+    meaning:
+      'file holding the OAUTHBEARER token (with `oauthbearer`), read again for each new connection so a sidecar can renew it',
   }),
   zookeeper: setting({
     name: 'SLUICE_ZOOKEEPER',
@@ -302,6 +347,14 @@ const S = {
     default: REQUIRED,
     secret: { path: 'redisUrl', parts: redisUrlSecrets },
     meaning: '`redis://[:password@]host:6379[/db]` or `rediss://` for TLS',
+  }),
+  redisTlsCaFile: setting({
+    name: 'SLUICE_REDIS_TLS_CA_FILE',
+    programs: 'both',
+    parser: text,
+    default: '',
+    shownDefault: "empty (Node's CAs)",
+    meaning: "PEM file of the CAs that signed Redis's certificate, for a `rediss://` URL",
   }),
   queuePrefix: setting({
     name: 'SLUICE_QUEUE_PREFIX',
@@ -863,6 +916,77 @@ export function securityWarnings(
   return out;
 }
 
+/** What a PEM file must hold: certificates, or one private key. */
+const PEM_KINDS = {
+  certificate: { marker: /-----BEGIN CERTIFICATE-----/, example: 'ca.crt from `openssl req -x509 ...`' },
+  key: {
+    marker: /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----/,
+    example: 'client.key from `openssl req -newkey ...`',
+  },
+} as const;
+
+/** Checks that a PEM setting names a readable file of the right kind; '' (not set) passes. */
+function pemFileRule(r: Reader, s: Setting<string>, path: string, kind: keyof typeof PEM_KINDS): void {
+  if (!path) return;
+  const read = readSecretFile(path);
+  if ('problem' in read) r.problem(s, read.problem);
+  else if (kind === 'key' && read.value.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
+    r.problem(
+      s,
+      `names ${path}, an encrypted key, which Sluice cannot unlock; store it unencrypted (\`openssl pkey -in ${path} -out client.key\`) in a file only Sluice's user may read`,
+    );
+  } else if (!PEM_KINDS[kind].marker.test(read.value)) {
+    r.problem(
+      s,
+      `names ${path}, which holds no PEM ${kind} (expected a file like ${PEM_KINDS[kind].example})`,
+    );
+  }
+}
+
+/**
+ * The PEM files for TLS to Kafka: each readable and of its kind, the certificate and its key
+ * together, and none without SLUICE_KAFKA_SSL=true (they would be silently unused).
+ */
+function kafkaSslFiles(r: Reader, ssl: boolean): KafkaSslFiles {
+  const files = {
+    ca: r.get(S.kafkaSslCaFile),
+    cert: r.get(S.kafkaSslCertFile),
+    key: r.get(S.kafkaSslKeyFile),
+  };
+  const rows = [
+    [S.kafkaSslCaFile, files.ca, 'certificate'],
+    [S.kafkaSslCertFile, files.cert, 'certificate'],
+    [S.kafkaSslKeyFile, files.key, 'key'],
+  ] as const;
+  for (const [s, path, kind] of rows) {
+    if (path && !ssl)
+      r.problem(
+        s,
+        'is set but SLUICE_KAFKA_SSL is not true; set SLUICE_KAFKA_SSL=true (the file is used only over TLS)',
+      );
+    else pemFileRule(r, s, path, kind);
+  }
+  if (Boolean(files.cert) !== Boolean(files.key)) {
+    const [set, missing] = files.cert
+      ? [S.kafkaSslCertFile, S.kafkaSslKeyFile]
+      : [S.kafkaSslKeyFile, S.kafkaSslCertFile];
+    r.problem(
+      missing,
+      `is required with ${set.name}: a client certificate needs its private key, and the other way round`,
+    );
+  }
+  return files;
+}
+
+/** The OAUTHBEARER token's file: it must hold a token now; it is read again for each connection. */
+function oauthbearerTokenFile(r: Reader): string {
+  const path = r.get(S.kafkaSaslOauthbearerTokenFile);
+  if (!path) return path;
+  const read = readSecretFile(path);
+  if ('problem' in read) r.problem(S.kafkaSaslOauthbearerTokenFile, read.problem);
+  return path;
+}
+
 function common(r: Reader): CommonConfig {
   const host = r.get(S.hostname);
   r.ctx.host = host;
@@ -884,6 +1008,13 @@ function common(r: Reader): CommonConfig {
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
     r.problem(S.redisUrl, 'must start with redis:// or rediss:// (example: redis://redis:6379)');
   }
+  const redisTlsCaFile = r.get(S.redisTlsCaFile);
+  if (redisTlsCaFile && redisUrl && !redisUrl.startsWith('rediss://')) {
+    r.problem(
+      S.redisTlsCaFile,
+      'is set but SLUICE_REDIS_URL is not rediss://; use rediss://host:port for TLS to Redis',
+    );
+  } else pemFileRule(r, S.redisTlsCaFile, redisTlsCaFile, 'certificate');
   const endpoint = r.get(S.s3Endpoint);
   if (endpoint && !/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) {
     r.problem(S.s3Endpoint, `must be http(s)://host[:port] or empty for AWS; got "${endpoint}"`);
@@ -892,7 +1023,9 @@ function common(r: Reader): CommonConfig {
   const sasl =
     saslMech === 'none'
       ? null
-      : { mechanism: saslMech, username: r.get(S.kafkaSaslUsername), password: r.get(S.kafkaSaslPassword) };
+      : saslMech === 'oauthbearer'
+        ? { mechanism: saslMech, username: '', password: '', tokenFile: oauthbearerTokenFile(r) }
+        : { mechanism: saslMech, username: r.get(S.kafkaSaslUsername), password: r.get(S.kafkaSaslPassword) };
   const queuePrefix = r.get(S.queuePrefix);
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(queuePrefix)) {
     r.problem(S.queuePrefix, 'must be 1 to 64 of letters, digits, ".", "_" and "-"');
@@ -919,11 +1052,13 @@ function common(r: Reader): CommonConfig {
     kafkaBrokers: brokers,
     kafkaClientId,
     kafkaSsl,
+    kafkaSslFiles: kafkaSslFiles(r, kafkaSsl),
     kafkaSasl: sasl,
     zookeeper: zk,
     zookeeperDigest,
     zkSessionTimeoutMs,
     redisUrl,
+    redisTlsCaFile,
     queuePrefix,
     s3,
     httpHost,

@@ -43,6 +43,16 @@ export const ErrorCodes = {
   ZK: 'SLUICE_ERR_ZK',
   /** A Kafka call failed. */
   KAFKA: 'SLUICE_ERR_KAFKA',
+  /**
+   * Kafka refused who Sluice says it is: SASL rejected the user or password, or the broker
+   * closed every connection before answering (a listener asking for SASL or a client certificate).
+   */
+  KAFKA_AUTH: 'SLUICE_ERR_KAFKA_AUTH',
+  /**
+   * TLS to Kafka cannot work as set: the broker's certificate is not trusted or names another
+   * host, or one side speaks TLS and the other does not.
+   */
+  KAFKA_TLS: 'SLUICE_ERR_KAFKA_TLS',
   /** An S3 call failed. */
   S3: 'SLUICE_ERR_S3',
   /**

@@ -8,10 +8,12 @@ export { FakeKafka } from './fake-kafka.ts';
 export { FakeZk, FakeZkSession } from './fake-zk.ts';
 export {
   loadStackEnv,
+  loadStackSecurity,
   parseEnvFile,
   REPO,
   type StackEnv,
   StackNotRunningError,
+  type StackSecurity,
   stackEnvFile,
   uniqueName,
 } from './stack-env.ts';

@@ -110,3 +110,51 @@ export function loadStackEnv(): StackEnv {
 export function uniqueName(base: string): string {
   return `${base}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
+
+/** The stack's secured Kafka listeners and Redis TLS port, with what a client needs for each. */
+export interface StackSecurity {
+  /** `host:port` of the SSL listener (server certificate only). */
+  kafkaTlsBrokers: string;
+  /** `host:port` of the SASL_SSL listener (SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN). */
+  kafkaSaslBrokers: string;
+  /** `host:port` of the SSL listener that requires a client certificate. */
+  kafkaMtlsBrokers: string;
+  kafkaSaslUsername: string;
+  kafkaSaslPassword: string;
+  /** PEM file of the CA that signed the servers' and the client's certificates. */
+  caFile: string;
+  clientCertFile: string;
+  clientKeyFile: string;
+  /** `rediss://host:port` of the stack's Redis. */
+  redisTlsUrl: string;
+}
+
+const SECURITY_NAMES = {
+  kafkaTlsBrokers: 'SLUICE_STACK_KAFKA_TLS_BROKERS',
+  kafkaSaslBrokers: 'SLUICE_STACK_KAFKA_SASL_BROKERS',
+  kafkaMtlsBrokers: 'SLUICE_STACK_KAFKA_MTLS_BROKERS',
+  kafkaSaslUsername: 'SLUICE_STACK_KAFKA_SASL_USERNAME',
+  kafkaSaslPassword: 'SLUICE_STACK_KAFKA_SASL_PASSWORD',
+  caFile: 'SLUICE_STACK_KAFKA_CA_FILE',
+  clientCertFile: 'SLUICE_STACK_KAFKA_CLIENT_CERT_FILE',
+  clientKeyFile: 'SLUICE_STACK_KAFKA_CLIENT_KEY_FILE',
+  redisTlsUrl: 'SLUICE_STACK_REDIS_TLS_URL',
+} as const satisfies Record<keyof StackSecurity, string>;
+
+/**
+ * The secured listeners of the running stack (`SLUICE_STACK_KAFKA_*`, `SLUICE_STACK_REDIS_TLS_URL`
+ * in stack.env). Throws when they are missing: the stack's Kafka or Redis was started by an
+ * older stack.sh, and a restart of that service (which makes them) is the fix.
+ */
+export function loadStackSecurity(): StackSecurity {
+  const env = loadStackEnv();
+  const missing = Object.values(SECURITY_NAMES).filter((name) => !env[name]);
+  if (missing.length > 0) {
+    throw new Error(
+      `the local stack has no secured listeners (${stackEnvFile()} lacks ${missing.join(', ')}): its Kafka or Redis was started by an older deploy/local/stack.sh; restart them with bash deploy/local/stack.sh restart kafka (and restart redis)`,
+    );
+  }
+  return Object.fromEntries(
+    Object.entries(SECURITY_NAMES).map(([key, name]) => [key, env[name]]),
+  ) as unknown as StackSecurity;
+}

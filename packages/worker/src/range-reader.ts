@@ -37,6 +37,7 @@ import {
   KAFKA_LEADERSHIP_CODES,
   type KafkaClient,
   KafkaErrorCodes,
+  type KafkaSettings,
   kafkaBackoffMs,
   kafkaError,
   kafkaErrorName,
@@ -95,10 +96,7 @@ export interface RangeReaderOptions {
   stallTimeoutMs?: number;
 }
 
-export type RangeReaderConfig = Pick<
-  WorkerConfig,
-  'kafkaBrokers' | 'kafkaClientId' | 'kafkaSsl' | 'kafkaSasl' | 'fetchMaxBytes'
->;
+export type RangeReaderConfig = KafkaSettings & Pick<WorkerConfig, 'fetchMaxBytes'>;
 
 type Settled = { value: PartitionFetch } | { error: unknown };
 

@@ -12,6 +12,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import {
+  checkKafkaAccess,
   createLogger,
   createRedis,
   createS3Client,
@@ -127,7 +128,12 @@ export async function startWorker(
       },
       log,
     );
-    if (!opts.reader) ownReader = createRangeReader(config, log);
+    if (!opts.reader) {
+      // Bad TLS or SASL settings stop the start here, saying which; an unreachable Kafka does not.
+      const unreachable = await checkKafkaAccess(config);
+      if (unreachable) log.warn({ err: unreachable }, 'kafka did not answer at start; starting anyway');
+      ownReader = createRangeReader(config, log);
+    }
     const reader = opts.reader ?? ownReader!;
 
     const registered = await registerWorker({

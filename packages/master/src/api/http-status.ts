@@ -24,6 +24,9 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.ZK_SESSION_LOST]: 503,
   [ErrorCodes.ZK]: 503,
   [ErrorCodes.KAFKA]: 503,
+  // Raised at start only; were one to reach the API, Kafka is unusable until an operator acts.
+  [ErrorCodes.KAFKA_AUTH]: 503,
+  [ErrorCodes.KAFKA_TLS]: 503,
   [ErrorCodes.S3]: 503,
   [ErrorCodes.S3_WRITE_CONFLICT]: 409,
   // The request is well formed but names a bucket Sluice cannot write to: the caller fixes it.

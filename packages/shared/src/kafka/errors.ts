@@ -57,7 +57,7 @@ function fixFor(err: unknown): string {
     return 'check SLUICE_KAFKA_SASL_MECHANISM, SLUICE_KAFKA_SASL_USERNAME and SLUICE_KAFKA_SASL_PASSWORD';
   }
   if (/tls|ssl|certificate/i.test(String(err))) {
-    return 'check SLUICE_KAFKA_SSL (true only when the listener speaks TLS) and the CA trusted by Node (NODE_EXTRA_CA_CERTS)';
+    return 'check SLUICE_KAFKA_SSL (true only when the listener speaks TLS), SLUICE_KAFKA_SSL_CA_FILE (the CA of the brokers) and, where the listener asks for one, the client certificate (SLUICE_KAFKA_SSL_CERT_FILE, SLUICE_KAFKA_SSL_KEY_FILE)';
   }
   return 'check SLUICE_KAFKA_BROKERS (and SLUICE_KAFKA_SSL / SLUICE_KAFKA_SASL_* if the listener needs them) and that Kafka is running';
 }

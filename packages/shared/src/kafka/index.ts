@@ -4,10 +4,12 @@
  * list-offsets / fetch (the three requests Sluice makes) → fetch-response (our Fetch answer
  * parser) and committed-records (the read_committed filter) → errors (codes, retries, the
  * SluiceError a failure becomes) → admin (the master's and tools' view of topics and offsets).
- * The worker's range reader and the master's samplers and views all read Kafka through it.
+ * The worker's range reader and the master's samplers and views all read Kafka through it;
+ * access-check is the one request both programs make at start to catch bad TLS or SASL settings.
  */
 /** The library's names for isolation levels and ListOffsets timestamps, so callers need no import of it. */
 export { FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
+export { checkKafkaAccess, kafkaAccessProblem } from './access-check.ts';
 export { createKafkaAdmin, type KafkaAdmin, type PartitionOffsets, type TopicMetadata } from './admin.ts';
 export { kafkaCall } from './call.ts';
 export {
