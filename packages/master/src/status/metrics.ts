@@ -20,6 +20,7 @@ export class MasterMetrics {
   readonly gapOffsets: Counter<'topic'>;
   readonly eventTimeFallbacks: Counter<'topic'>;
   readonly isLeader: Gauge;
+  readonly groupMirrorFailures: Counter<'topic' | 'reason'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     this.registry = new Registry();
@@ -103,6 +104,12 @@ export class MasterMetrics {
       registers,
     });
     this.isLeader.set(0);
+    this.groupMirrorFailures = new Counter({
+      name: 'sluice_group_mirror_failures_total',
+      help: "Rounds that did not mirror a topic's committed offsets into its consumer group, by reason (failed: Kafka refused or did not answer; group-active: someone consumes with the group; group-ahead: the group is beyond Sluice).",
+      labelNames: ['topic', 'reason'],
+      registers,
+    });
   }
 
   /** Sets the partition gauges; `highWatermark` only when known. */
