@@ -20,6 +20,7 @@ import { waitCommitted } from '../helpers/end-check.ts';
 import { highWatermarks, type TestTopic } from '../helpers/kafka.ts';
 import { produceTagged } from '../helpers/load.ts';
 import { TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
+import { metricValue, scrape } from '../helpers/prometheus.ts';
 import { topicStack } from '../helpers/topic-stack.ts';
 
 const run = promisify(execFile);
@@ -259,6 +260,12 @@ test('a group with an active consumer is left alone and reported', async () => {
     assert.equal(m.group, liveGroup);
     assert.match(m.message ?? '', /has active members/);
     assert.deepEqual([...(await fetchOffsets(t, liveGroup)).values()], [-1n]);
+    const metrics = await scrape(stack.master().url);
+    assert.ok(
+      metricValue(metrics, 'sluice_group_mirror_failures_total', { topic: t.name, reason: 'group-active' }) >=
+        1,
+      'sluice_group_mirror_failures_total counts the skipped round',
+    );
   } finally {
     await consumer.disconnect();
   }
