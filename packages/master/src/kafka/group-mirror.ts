@@ -186,6 +186,9 @@ export class GroupMirror {
     const records = new Map(this.#o.topics().map((r) => [r.topic, r]));
     const groups = new Map<string, string>();
     for (const r of records.values()) {
+      // A stopped topic commits nothing, and after its Kafka topic was re-created its offsets
+      // belong to the old incarnation: they must not reach a group of the new one.
+      if (r.state === 'stopped') continue;
       const group = mirrorGroupOf(r, this.#o.settings);
       if (group) groups.set(r.topic, group);
     }
@@ -262,7 +265,8 @@ export class GroupMirror {
       if (o.errorCode === KafkaErrorCodes.NONE) inGroup.set(p, o.offset);
     const plan = mirrorPlan(committed, inGroup);
     const written = new Map<number, bigint>();
-    if (plan.write.size > 0) {
+    // A term that ended meanwhile writes nothing: the next leader's mirror reads the group afresh.
+    if (plan.write.size > 0 && !this.#stopped) {
       const codes = await kafka.commit(coordinator, group, topic, plan.write);
       for (const [p, offset] of plan.write) {
         const code = codes.get(p) ?? KafkaErrorCodes.COORDINATOR_NOT_AVAILABLE;

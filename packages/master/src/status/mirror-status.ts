@@ -24,7 +24,7 @@ export const mirrorTopicProperties = {
         type: 'string',
         enum: ['off', 'pending', 'following', 'group-active', 'group-ahead', 'failing', 'unknown'],
         description:
-          '`following`: the group holds the committed offsets; `pending`: not written yet; `group-active`: someone consumes with the group, so Sluice leaves it alone; `group-ahead`: the group is beyond Sluice in some partition and is not moved back; `failing`: Kafka refused or did not answer (retried); `unknown`: this master is a standby (ask the leader); `off`: not mirrored.',
+          '`following`: the group holds the committed offsets; `pending`: not written yet; `group-active`: someone consumes with the group, so Sluice leaves it alone; `group-ahead`: the group is beyond Sluice in some partition and is not moved back; `failing`: Kafka refused or did not answer (retried); `unknown`: this master is a standby (ask the leader); `off`: not mirrored (or the topic is stopped, see `message`).',
       },
       message: {
         type: ['string', 'null'],
@@ -74,7 +74,7 @@ interface PartitionMarks {
 
 /** The mirror part of one topic. Pure. */
 export function mirrorOf(
-  record: Pick<TopicRecord, 'topic' | 'mirrorGroup'>,
+  record: Pick<TopicRecord, 'topic' | 'mirrorGroup'> & { state?: TopicRecord['state'] },
   partitions: readonly PartitionMarks[],
   reports: MirrorReports | undefined,
   settings: MirrorGroupSettings,
@@ -83,6 +83,11 @@ export function mirrorOf(
   const group = mirrorGroupOf(record, settings);
   if (!group)
     return { group: null, state: 'off', message: null, mirroredAt: null, lag: null, partitions: [] };
+  if (record.state === 'stopped') {
+    // The mirror skips a stopped topic (kafka/group-mirror.ts says why).
+    const message = 'the topic is stopped (see its error): its group is not written';
+    return { group, state: 'off', message, mirroredAt: null, lag: null, partitions: [] };
+  }
   const report = reports?.get(record.topic);
   const known = report && report.group === group ? report : null;
   const rows = partitions.map((p) => {
@@ -109,7 +114,7 @@ export function withMirror<
   S extends { topics: Array<{ topic: string; partitions: readonly PartitionMarks[] }> },
 >(
   status: S,
-  records: readonly Pick<TopicRecord, 'topic' | 'mirrorGroup'>[],
+  records: readonly Pick<TopicRecord, 'topic' | 'mirrorGroup' | 'state'>[],
   reports: MirrorReports | undefined,
   settings: MirrorGroupSettings,
   isLeader: boolean,

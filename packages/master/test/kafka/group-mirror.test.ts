@@ -204,10 +204,15 @@ test('a Kafka failure is counted and retried in a later round; the commit path n
   assert.equal(f.reports.get('orders')!.state, 'following');
 });
 
-test('mirrorGroup null and the off switch write nothing', async () => {
-  const f = mirrorFixture([topicRecord('quiet', { mirrorGroup: null })]);
+test('mirrorGroup null, a stopped topic and the off switch write nothing', async () => {
+  const f = mirrorFixture([
+    topicRecord('quiet', { mirrorGroup: null }),
+    topicRecord('recreated', { state: 'stopped', error: 'topic id changed' }),
+  ]);
   f.committed.set('quiet', new Map([[0, 10n]]));
+  f.committed.set('recreated', new Map([[0, 10n]]));
   f.mirror.note('quiet');
+  f.mirror.note('recreated');
   await f.mirror.round();
   assert.equal(f.kafka.commits.length, 0);
   assert.equal(f.reports.size, 0);
@@ -253,6 +258,9 @@ test('the status shows the group, its offsets and its lag against the high water
     { partition: 1, offset: null, lag: null },
   ]);
   assert.equal(m.lag, null);
+  const stopped = mirrorOf(topicRecord('orders', { state: 'stopped' }), parts, reports, SETTINGS, true);
+  assert.deepEqual([stopped.group, stopped.state], ['sluice.orders', 'off']);
+  assert.match(stopped.message ?? '', /stopped/);
   // A standby has no reports: it names the group and says it does not know.
   assert.equal(mirrorOf(topicRecord('orders'), parts, new Map(), SETTINGS, false).state, 'unknown');
 });
