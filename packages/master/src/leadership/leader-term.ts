@@ -217,11 +217,6 @@ export class LeaderTerm {
     return this.#integrity;
   }
 
-  /** For tests: the group mirror (null when off). */
-  get mirror(): GroupMirror | null {
-    return this.#mirror;
-  }
-
   /** For tests: one sweep, one reconcile, one retry pass. */
   get supervisor(): Supervisor {
     return this.#supervisor;
