@@ -317,6 +317,51 @@ test('SLUICE_MIRROR_GROUP_OFFSETS=false: an installation writes no group at all'
   }
 });
 
+test('a new leader carries the group on from where the last one left it', async () => {
+  const cluster = new TestCluster({ name: 'group-mirror-failover' });
+  const t = await stack.newTopic('mirror-failover', 1);
+  const g = `sluice.${t.name}`;
+  groupsMade.push(g);
+  try {
+    const first = await cluster.startMaster();
+    await cluster.startWorker();
+    const api = apiClient(first.url, cluster.token);
+    await waitFor('the first master to lead', async () => {
+      const res = await api.get('/api/v1/status');
+      return (res.body as { master: { leader: boolean } }).master.leader;
+    });
+    const second = await cluster.startMaster();
+    await produceTagged(t, 100, 'before');
+    const res = await api.post('/api/v1/topics', {
+      topic: t.name,
+      destination: { bucket: stack.bucket, prefix: 'mirror-failover' },
+      maxRangeMessages: 100,
+      flushIntervalMs: 300,
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    let hw = await highWatermarks(t.admin, t.name);
+    await waitCommitted(api, t.name, hw);
+    await waitFor('the group to hold the first leader’s commits', async () =>
+      same(await fetchOffsets(t, g), hw),
+    );
+    await first.stop('SIGTERM');
+    const next = apiClient(second.url, cluster.token);
+    await produceTagged(t, 100, 'after');
+    hw = await highWatermarks(t.admin, t.name);
+    await waitCommitted(next, t.name, hw);
+    await waitFor('the group to follow the new leader’s commits', async () =>
+      same(await fetchOffsets(t, g), hw),
+    );
+    const { rows } = await describeGroup(g);
+    assert.deepEqual(
+      rows.map((r) => [r.partition, r.currentOffset, r.lag]),
+      byPartition(hw).map(([p, o]) => [p, o.toString(), '0']),
+    );
+  } finally {
+    await cluster.stopAll();
+  }
+});
+
 after(async () => {
   // Kafka would expire the empty groups itself (offsets.retention.minutes); remove them now.
   const admin = stack.kafka.admin();
