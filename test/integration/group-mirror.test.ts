@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { loadStackEnv } from '@sluice/test-kit';
 import type { Consumer } from 'kafkajs';
 import { apiClient } from '../helpers/api.ts';
-import { waitCommitted } from '../helpers/end-check.ts';
+import { type Api, waitCommitted } from '../helpers/end-check.ts';
 import { highWatermarks, type TestTopic } from '../helpers/kafka.ts';
 import { produceTagged } from '../helpers/load.ts';
 import { TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
@@ -122,9 +122,13 @@ async function mirrorStatus(topic: string): Promise<MirrorAnswer> {
   return t.mirror;
 }
 
-/** Registers `t` with small ranges, so that commits come quickly. */
-async function register(t: TestTopic, extra: Record<string, unknown> = {}): Promise<void> {
-  const res = await stack.api.post('/api/v1/topics', {
+/** Registers `t` with small ranges, so that commits come quickly (through `api`: the file's cluster by default). */
+async function register(
+  t: TestTopic,
+  extra: Record<string, unknown> = {},
+  api: Api = stack.api,
+): Promise<void> {
+  const res = await api.post('/api/v1/topics', {
     topic: t.name,
     destination: { bucket: stack.bucket, prefix: 'mirror' },
     maxRangeMessages: 100,
@@ -297,13 +301,7 @@ test('SLUICE_MIRROR_GROUP_OFFSETS=false: an installation writes no group at all'
     await cluster.startWorker();
     const api = apiClient(master.url, cluster.token);
     await produceTagged(t, 100, 'off');
-    const res = await api.post('/api/v1/topics', {
-      topic: t.name,
-      destination: { bucket: stack.bucket, prefix: 'mirror-off' },
-      maxRangeMessages: 100,
-      flushIntervalMs: 300,
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
+    await register(t, {}, api);
     await waitCommitted(api, t.name, await highWatermarks(t.admin, t.name));
     await new Promise((r) => setTimeout(r, 3_000));
     assert.deepEqual([...(await fetchOffsets(t, `sluice.${t.name}`)).values()], [-1n]);
@@ -332,13 +330,7 @@ test('a new leader carries the group on from where the last one left it', async 
     });
     const second = await cluster.startMaster();
     await produceTagged(t, 100, 'before');
-    const res = await api.post('/api/v1/topics', {
-      topic: t.name,
-      destination: { bucket: stack.bucket, prefix: 'mirror-failover' },
-      maxRangeMessages: 100,
-      flushIntervalMs: 300,
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
+    await register(t, {}, api);
     let hw = await highWatermarks(t.admin, t.name);
     await waitCommitted(api, t.name, hw);
     await waitFor('the group to hold the first leader’s commits', async () =>
