@@ -213,7 +213,8 @@ export class GroupMirror {
     const report = this.#reportOf(topic, group);
     const before = report.state;
     try {
-      await this.#write(topic, group, report);
+      // Nothing started yet: the group stays as it is, the report `pending`.
+      if (!(await this.#write(topic, group, report))) return;
       report.state = 'following';
       report.message = null;
       report.mirroredAt = new Date().toISOString();
@@ -237,17 +238,20 @@ export class GroupMirror {
       }
       if (report.state !== before || report.state === 'failing') {
         this.#o.log.warn(
-          { topic, group, state: report.state, err: failed ?? undefined },
-          skipped ? report.message : 'group mirror failed',
+          { topic, group, state: report.state, ...(failed ? { err: failed } : { reason: report.message }) },
+          skipped ? 'group mirror skipped' : 'group mirror failed',
         );
       }
     }
   }
 
-  /** Reads the group, then writes what the monotonic guard allows. Throws Skipped or a Kafka failure. */
-  async #write(topic: string, group: string, report: MirrorReport): Promise<void> {
+  /**
+   * Reads the group, then writes what the monotonic guard allows. False when the topic has no
+   * started partition (nothing to write); throws Skipped or a Kafka failure.
+   */
+  async #write(topic: string, group: string, report: MirrorReport): Promise<boolean> {
     const committed = this.#o.committed(topic);
-    if (committed.size === 0) return;
+    if (committed.size === 0) return false;
     const kafka = this.#o.kafka;
     const coordinator = await kafka.coordinator(group);
     const described = await kafka.describe(coordinator, group);
@@ -285,6 +289,7 @@ export class GroupMirror {
         `consumer group "${group}" is ahead of Sluice in ${shown}; someone else moved it, and Sluice never moves a group backwards: reset or delete the group (kafka-consumer-groups.sh --reset-offsets / --delete) or set the topic's mirrorGroup to another name`,
       );
     }
+    return true;
   }
 
   #live(topic: string, group: string, members: GroupDescription['members']): Skipped {

@@ -275,3 +275,11 @@ test('stop closes the Kafka client and forgets the reports', async () => {
   assert.equal(f.reports.size, 0);
   assert.ok(f.kafka.closed);
 });
+
+test('a topic with no started partition leaves its group alone and stays pending', async () => {
+  const f = mirrorFixture([topicRecord('fresh')]);
+  f.mirror.note('fresh');
+  await f.mirror.round();
+  assert.equal(f.kafka.commits.length, 0);
+  assert.deepEqual([f.reports.get('fresh')?.state, f.reports.get('fresh')?.mirroredAt], ['pending', null]);
+});
