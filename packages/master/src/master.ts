@@ -28,6 +28,7 @@ import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { buildApi } from './api/index.ts';
+import { groupMirrorKafka, type MirrorReports } from './kafka/group-mirror.ts';
 import { LeaderElection } from './leadership/leader-election.ts';
 import { LeaderTerm } from './leadership/leader-term.ts';
 import { MasterMetrics } from './status/metrics.ts';
@@ -57,6 +58,8 @@ class Master {
   readonly #cfg: Readonly<MasterConfig>;
   readonly #log: Logger;
   readonly #metrics = new MasterMetrics();
+  /** The group mirror's reports: written by this master's leader terms, read by its status. */
+  readonly #mirrorReports: MirrorReports = new Map();
   readonly #kafka: KafkaAdmin;
   readonly #ownsKafka: boolean;
   readonly #redis: Redis;
@@ -123,6 +126,7 @@ class Master {
       },
       metrics: this.#metrics.registry,
       masterMetrics: this.#metrics,
+      mirrorReports: this.#mirrorReports,
       log: this.#log,
       checkDestination: destinationProbe(this.#probeS3, {
         conditionalWrites: this.#cfg.s3.conditionalWrites,
@@ -211,6 +215,16 @@ class Master {
       log: this.#log,
       metrics: this.#metrics,
       onFenced: (err) => void this.#stepDown(session, err.message),
+      ...(this.#cfg.mirrorGroupOffsets
+        ? {
+            groupMirror: {
+              kafka: () => groupMirrorKafka(this.#cfg),
+              kafkaBrokers: this.#cfg.kafkaBrokers,
+              settings: this.#cfg,
+              reports: this.#mirrorReports,
+            },
+          }
+        : {}),
     });
     this.#term = term;
     this.#metrics.leader(true);

@@ -77,6 +77,10 @@ export interface MasterConfig extends CommonConfig {
   minRangeBytes: number;
   /** The guards of the HTTP API (api/server-options.ts, api/request-guard.ts, api/audit-gate.ts). */
   http: HttpGuardSettings;
+  /** Whether committed offsets are mirrored into Kafka consumer groups at all (group-mirror.ts). */
+  mirrorGroupOffsets: boolean;
+  /** A topic's mirror group, unless its config names one: this prefix and the topic's name. */
+  mirrorGroupPrefix: string;
 }
 
 /** Limits of the master's HTTP server against slow, flooding or misdirected clients. */
@@ -603,6 +607,22 @@ const S = {
     default: 60_000,
     meaning: 'how often the leader looks for complete hour or day folders to mark with `_SUCCESS`',
   }),
+  mirrorGroupOffsets: setting({
+    name: 'SLUICE_MIRROR_GROUP_OFFSETS',
+    programs: 'master',
+    parser: boolean,
+    default: true,
+    meaning:
+      "mirror each topic's committed offsets into a Kafka consumer group (a topic's `mirrorGroup` names it, `null` turns it off for that topic), so Kafka's lag tools see Sluice; false: no group is written",
+  }),
+  mirrorGroupPrefix: setting({
+    name: 'SLUICE_MIRROR_GROUP_PREFIX',
+    programs: 'master',
+    parser: text,
+    default: 'sluice.',
+    meaning:
+      "the mirror group of a topic whose config names none is this prefix and the topic's name (`sluice.orders`); up to 64 letters, digits, `.`, `_` and `-`",
+  }),
   concurrency: setting({
     name: 'SLUICE_WORKER_CONCURRENCY',
     programs: 'worker',
@@ -1099,7 +1119,16 @@ export function loadMasterConfig(env: Env = process.env): Readonly<MasterConfig>
     maxRunningReplays: r.get(S.maxRunningReplays),
     minRangeMessages: r.get(S.minRangeMessages),
     minRangeBytes: r.get(S.minRangeBytes),
+    mirrorGroupOffsets: r.get(S.mirrorGroupOffsets),
+    mirrorGroupPrefix: mirrorGroupPrefix(r),
   });
+}
+
+function mirrorGroupPrefix(r: Reader): string {
+  const prefix = r.get(S.mirrorGroupPrefix);
+  if (!/^[A-Za-z0-9._-]{0,64}$/.test(prefix))
+    r.problem(S.mirrorGroupPrefix, `must be up to 64 of letters, digits, ".", "_" and "-"; got "${prefix}"`);
+  return prefix;
 }
 
 function httpGuard(r: Reader): HttpGuardSettings {

@@ -67,6 +67,29 @@ export interface TopicConfig extends OutputSpec, RangePolicy {
    * @defaultValue 10 minutes
    */
   finalizeLatenessMs?: number;
+  /**
+   * The Kafka consumer group the topic's committed offsets are mirrored into (see
+   * {@link mirrorGroupOf}): absent for the default name (SLUICE_MIRROR_GROUP_PREFIX and the
+   * topic's name), `null` for no mirroring of this topic.
+   */
+  mirrorGroup?: string | null;
+}
+
+/** Where a topic's mirror group comes from when its config names none, and the off switch. */
+export interface MirrorGroupSettings {
+  /** SLUICE_MIRROR_GROUP_OFFSETS: false writes no group at all. */
+  mirrorGroupOffsets: boolean;
+  /** SLUICE_MIRROR_GROUP_PREFIX */
+  mirrorGroupPrefix: string;
+}
+
+/** The consumer group a topic's committed offsets are mirrored into, or null when they are not. */
+export function mirrorGroupOf(
+  cfg: Pick<TopicConfig, 'topic' | 'mirrorGroup'>,
+  settings: MirrorGroupSettings,
+): string | null {
+  if (!settings.mirrorGroupOffsets || cfg.mirrorGroup === null) return null;
+  return cfg.mirrorGroup ?? `${settings.mirrorGroupPrefix}${cfg.topic}`;
 }
 
 /** `finalizeLatenessMs` of topics that do not set it (and of records stored before it existed). */
@@ -214,6 +237,19 @@ export function topicNameProblem(topic: string): string | null {
   return null;
 }
 
+/**
+ * A consumer group id Sluice will write: 1 to 255 of `[a-zA-Z0-9._-]`. Kafka itself takes
+ * almost any non-empty string; this narrower rule keeps the name safe to type into
+ * `kafka-consumer-groups.sh --group` and to show on a console.
+ */
+export function groupIdProblem(group: string): string | null {
+  if (typeof group !== 'string' || group.length === 0) return 'must be a non-empty string (or null for none)';
+  if (group.length > 255) return `must be at most 255 characters, got ${group.length}`;
+  if (!/^[a-zA-Z0-9._-]+$/.test(group))
+    return 'may contain only letters, digits, ".", "_" and "-" (or be null for no mirror group)';
+  return null;
+}
+
 /** S3's general-purpose bucket naming rules. */
 export function bucketNameProblem(bucket: string): string | null {
   if (bucket.length < 3 || bucket.length > 63) return `must be 3 to 63 characters long, got ${bucket.length}`;
@@ -300,6 +336,7 @@ export function topicConfigProblems(cfg: Partial<TopicConfig>): Problem[] {
     const v = cfg[k];
     if (v !== undefined) add(k, intProblem(v, LIMITS[k].min, LIMITS[k].max));
   }
+  if (typeof cfg.mirrorGroup === 'string') add('mirrorGroup', groupIdProblem(cfg.mirrorGroup));
   if (cfg.partitionBy?.kind === 'event-time')
     add('partitionBy.field', fieldPathProblem(cfg.partitionBy.field));
   // A key id reaches an S3 header and the CLI's output: no control or format characters either.

@@ -2,6 +2,7 @@
 import type { KafkaAdmin, LeaderRecord, Logger, MasterConfig, ZkSession } from '@sluice/shared';
 import type { Queue } from 'bullmq';
 import type { Registry } from 'prom-client';
+import type { MirrorReports } from '../kafka/group-mirror.ts';
 import type { MasterMetrics } from '../status/metrics.ts';
 import type { DestinationCheck } from '../topics/destination-probe.ts';
 import type { TypedPlugin } from './type-provider.ts';
@@ -16,6 +17,8 @@ export interface ApiDeps {
   metrics: Registry;
   /** The master's own metrics, for the time-lag gauges the status view refreshes (leader only). */
   masterMetrics?: MasterMetrics;
+  /** The group mirror's reports (kafka/group-mirror.ts): filled on the leader, empty on a standby. */
+  mirrorReports?: MirrorReports;
   log: Logger;
   /**
    * Proves a topic's destination writable before a registration, a destination change or a dry

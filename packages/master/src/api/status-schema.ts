@@ -4,6 +4,7 @@
  */
 
 import { integrityTopicProperties, replaysStatusSchema } from '../status/integrity-status.ts';
+import { mirrorTopicProperties } from '../status/mirror-status.ts';
 import { lagBody, ref } from './common-schemas.ts';
 import type { Answer } from './type-provider.ts';
 
@@ -126,6 +127,7 @@ const topicSchema = {
     throughput: throughputSchema,
     partitions: { type: 'array', items: partitionSchema },
     ...integrityTopicProperties,
+    ...mirrorTopicProperties,
   },
   required: [
     'topic',

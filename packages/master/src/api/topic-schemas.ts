@@ -128,6 +128,12 @@ const policyProperties = {
     enum: [...STORAGE_CLASSES],
     default: TOPIC_DEFAULTS.storageClass,
   },
+  mirrorGroup: {
+    type: ['string', 'null'],
+    maxLength: 255,
+    description:
+      'The Kafka consumer group the committed offsets are mirrored into, so Kafka’s lag tools show Sluice’s progress: 1 to 255 of letters, digits, ".", "_" and "-". Omitted: the masters’ SLUICE_MIRROR_GROUP_PREFIX and the topic’s name (`sluice.{topic}`); null: not mirrored. A group someone else consumes with is left alone (the status says so).',
+  },
 } as const;
 
 export const topicCreateBodySchema = {
@@ -183,6 +189,11 @@ const topicRecordProperties = {
   serverSideEncryption: { type: 'string' },
   kmsKeyId: { type: 'string' },
   storageClass: { type: 'string' },
+  mirrorGroup: {
+    type: ['string', 'null'],
+    description:
+      'The mirror group the request named (null: none); absent when it named none (then SLUICE_MIRROR_GROUP_PREFIX and the topic’s name).',
+  },
   topicId: { type: 'string', description: "Kafka's topic id at registration." },
   paused: { type: 'boolean' },
   state: {
@@ -247,7 +258,8 @@ const topicRecordProperties = {
   },
 } as const;
 
-// finalizeLatenessMs, resume, starts, forcedAt and pastDestinations came later: records stored before lack them. Every other field is
+// finalizeLatenessMs, resume, starts, forcedAt, pastDestinations and mirrorGroup came later (mirrorGroup is
+// also absent when a request named none): records stored before lack them. Every other field is
 // required, listed as a literal so that the answer types know it (the check below fails to
 // compile when a field is added above and not here).
 const topicRecordRequired = [
@@ -277,6 +289,7 @@ const onlyLaterFieldsAreOptional: NotRequired extends
   | 'starts'
   | 'forcedAt'
   | 'pastDestinations'
+  | 'mirrorGroup'
   ? true
   : never = true;
 void onlyLaterFieldsAreOptional;

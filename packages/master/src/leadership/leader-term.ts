@@ -10,7 +10,8 @@
  *   every upload-abort interval    supervisor: abandoned multipart uploads
  *
  * Beside them, outside that chain, the integrity passes (integrity-passes.ts): replays, the
- * hour finalizer and the continuous audit.
+ * hour finalizer and the continuous audit; and the group mirror (kafka/group-mirror.ts), which
+ * the tracker tells of each commit.
  *
  * Before any of them, the term brings the ZooKeeper tree to this release's layout
  * (upgrade/layout-migration.ts); while it cannot, the leader runs no pass.
@@ -24,10 +25,12 @@ import {
   type KafkaAdmin,
   type Logger,
   type MasterConfig,
+  type MirrorGroupSettings,
   type SluiceError,
   type ZkSession,
 } from '@sluice/shared';
 import { type IntegrityConfig, IntegrityPasses } from '../integrity/integrity-passes.ts';
+import { GroupMirror, type GroupMirrorKafka, type MirrorReports } from '../kafka/group-mirror.ts';
 import { PartitionCache } from '../ranges/partition-cache.ts';
 import { PlanningLoop, type RegisteredTopic, readTopics } from '../ranges/planning-loop.ts';
 import { RangeEnqueuer, type RangeQueue } from '../ranges/range-enqueuer.ts';
@@ -56,6 +59,14 @@ export interface LeaderTermOptions {
   metrics?: MasterMetrics;
   /** The epoch is over (a fenced write was refused). Called once. */
   onFenced: (err: SluiceError) => void;
+  /** Mirroring committed offsets into consumer groups; absent: off (SLUICE_MIRROR_GROUP_OFFSETS=false). */
+  groupMirror?: {
+    /** Makes the Kafka client of one term (closed when the term stops). */
+    kafka: () => GroupMirrorKafka;
+    kafkaBrokers: readonly string[];
+    settings: MirrorGroupSettings;
+    reports: MirrorReports;
+  };
 }
 
 /** How often the supervisor sweeps: a quarter of the stall timeout, 5 s at most, never faster than planning. */
@@ -78,6 +89,7 @@ export class LeaderTerm {
   readonly #planning: PlanningLoop;
   readonly #supervisor: Supervisor;
   readonly #integrity: IntegrityPasses;
+  readonly #mirror: GroupMirror | null;
   readonly #timers = new Set<NodeJS.Timeout>();
   #topics: RegisteredTopic[] = [];
   #chain: Promise<unknown> = Promise.resolve();
@@ -95,11 +107,27 @@ export class LeaderTerm {
       this.#log,
       opts.config.jobAttempts,
     );
+    const gm = opts.groupMirror;
+    this.#mirror = gm
+      ? new GroupMirror({
+          kafka: gm.kafka(),
+          kafkaBrokers: gm.kafkaBrokers,
+          settings: gm.settings,
+          reports: gm.reports,
+          topics: () => this.#topics.map((t) => t.record),
+          committed: (topic) =>
+            new Map(this.#cache.partitions(topic).map((e) => [e.partition, BigInt(e.state.committedOffset)])),
+          log: this.#log,
+          ...(opts.metrics ? { failures: opts.metrics.groupMirrorFailures } : {}),
+        })
+      : null;
+    const mirror = this.#mirror;
     this.#tracker = new Tracker({
       writer: this.#writer,
       cache: this.#cache,
       log: this.#log,
       metrics: opts.metrics,
+      ...(mirror ? { onCommitted: (topic: string) => mirror.note(topic) } : {}),
     });
     this.#planning = new PlanningLoop({
       writer: this.#writer,
@@ -160,6 +188,7 @@ export class LeaderTerm {
       this.#supervisor.abortAbandonedUploads(),
     );
     if (!this.#stopped) this.#integrity.start();
+    if (!this.#stopped) this.#mirror?.start();
   }
 
   /** Stops every pass; resolves when the one running (if any) has ended. */
@@ -169,7 +198,7 @@ export class LeaderTerm {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.#supervisor.stop();
-    await Promise.all([this.#chain.catch(() => undefined), this.#integrity.stop()]);
+    await Promise.all([this.#chain.catch(() => undefined), this.#integrity.stop(), this.#mirror?.stop()]);
     this.#log.info('leader term stopped');
   }
 

@@ -79,6 +79,11 @@ export interface TrackerOptions {
   metrics?: MasterMetrics;
   /** Called with the job ids of pruned ranges (the enqueuer forgets pending adds). */
   onPruned?: (range: RangeRecord) => void;
+  /**
+   * Called after a partition's committed offset advanced in ZooKeeper (the group mirror marks
+   * the topic). Must not throw or wait: the commit is already done.
+   */
+  onCommitted?: (topic: string, partition: number) => void;
 }
 
 export class Tracker {
@@ -87,6 +92,7 @@ export class Tracker {
   readonly #log: Logger;
   readonly #metrics: MasterMetrics | undefined;
   readonly #onPruned: ((range: RangeRecord) => void) | undefined;
+  readonly #onCommitted: ((topic: string, partition: number) => void) | undefined;
 
   constructor(opts: TrackerOptions) {
     this.#writer = opts.writer;
@@ -94,6 +100,7 @@ export class Tracker {
     this.#log = opts.log;
     this.#metrics = opts.metrics;
     this.#onPruned = opts.onPruned;
+    this.#onCommitted = opts.onCommitted;
   }
 
   /** One pass over every cached partition. A NOT_LEADER stops it (the caller steps down). */
@@ -146,6 +153,7 @@ export class Tracker {
     this.#cache.removeRanges(entry, covered);
     for (const r of covered) this.#onPruned?.(r.record);
     this.#recordMetrics(entry, covered);
+    this.#onCommitted?.(entry.topic, entry.partition);
     this.#log.debug(
       {
         topic: entry.topic,

@@ -31,6 +31,7 @@ export class MasterMetrics {
   readonly flushIntervalSeconds: Gauge<'topic'>;
   readonly liveWorkers: Gauge;
   readonly buildInfo: Gauge<'version' | 'node'>;
+  readonly groupMirrorFailures: Counter<'topic' | 'reason'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     this.registry = new Registry();
@@ -134,6 +135,12 @@ export class MasterMetrics {
     this.liveWorkers = new Gauge({
       name: 'sluice_live_workers',
       help: 'Workers registered in ZooKeeper, as last read by the leader.',
+      registers,
+    });
+    this.groupMirrorFailures = new Counter({
+      name: 'sluice_group_mirror_failures_total',
+      help: "Rounds that did not mirror a topic's committed offsets into its consumer group, by reason (failed: Kafka refused or did not answer; group-active: someone consumes with the group; group-ahead: the group is beyond Sluice).",
+      labelNames: ['topic', 'reason'],
       registers,
     });
     this.buildInfo = new Gauge({ ...BUILD_INFO, labelNames: [...BUILD_INFO.labelNames], registers });

@@ -24,6 +24,7 @@ import { readTopicsPartitions } from '../stores/partition-reader.ts';
 import { listTopics } from '../stores/topic-store.ts';
 import { readWorkers } from '../stores/worker-registrations.ts';
 import { readIntegrity, withIntegrity } from './integrity-status.ts';
+import { withMirror } from './mirror-status.ts';
 import { buildStatus, committedTotals, type QueueCounts, type Status, timeQueries } from './status-view.ts';
 import { ThroughputTracker } from './throughput.ts';
 
@@ -158,7 +159,8 @@ export class StatusService {
         }
       }
     }
-    return scrubSecrets(withIntegrity(status, integrity), this.#secrets);
+    const mirrored = withMirror(status, topics, deps.mirrorReports, deps.config, isLeader);
+    return scrubSecrets(withIntegrity(mirrored, integrity), this.#secrets);
   }
 
   async #queueCounts(): Promise<{ queue: QueueCounts; queueError: string | null }> {

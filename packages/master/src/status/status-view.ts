@@ -17,17 +17,22 @@ import type { TimeQuery } from '../kafka/record-times.ts';
 import type { PartitionFlight } from '../stores/partition-reader.ts';
 import { workerReadiness } from '../stores/worker-registrations.ts';
 import type { integrityTopicProperties } from './integrity-status.ts';
+import type { mirrorTopicProperties } from './mirror-status.ts';
 import { expectedStartOffset, lagOf, rangeCounts, rangeIdOf } from './partition-view.ts';
 import type { RatePoint, ThroughputView } from './throughput.ts';
 
 /**
  * The answer's parts, as the schema says them (api/status-schema.ts): written once, there.
- * A topic's integrity fields and the replays are added afterwards (integrity-status.ts).
+ * A topic's integrity fields and the replays are added afterwards (integrity-status.ts), and
+ * so is its group mirror (mirror-status.ts).
  */
 type TopicAnswer = StatusAnswer['topics'][number];
 export type RangeCounts = TopicAnswer['ranges'];
 export type PartitionStatus = TopicAnswer['partitions'][number];
-export type TopicStatus = Omit<TopicAnswer, keyof typeof integrityTopicProperties>;
+export type TopicStatus = Omit<
+  TopicAnswer,
+  keyof typeof integrityTopicProperties | keyof typeof mirrorTopicProperties
+>;
 export type WorkerStatus = StatusAnswer['workers'][number];
 export type FailureStatus = StatusAnswer['recentFailures'][number];
 export type GapStatus = StatusAnswer['gaps'][number];

@@ -161,3 +161,27 @@ test('a destination change appends the destination left to pastDestinations; oth
   ]);
   assert.deepEqual(patchedTopicRecord(back, { paused: true }, END).pastDestinations, back.pastDestinations);
 });
+
+test('mirrorGroup: a name like a topic name, null for none; a bad one names the field and the rule', () => {
+  assert.equal(
+    topicConfigFromBody({ topic: 'orders', destination: { bucket: 'lake' }, mirrorGroup: 'lag.orders-v2' })
+      .mirrorGroup,
+    'lag.orders-v2',
+  );
+  assert.equal(
+    topicConfigFromBody({ topic: 'orders', destination: { bucket: 'lake' }, mirrorGroup: null }).mirrorGroup,
+    null,
+  );
+  assert.deepEqual(
+    problemsOf(() =>
+      topicConfigFromBody({ topic: 'orders', destination: { bucket: 'lake' }, mirrorGroup: 'my group' }),
+    ),
+    ['mirrorGroup: may contain only letters, digits, ".", "_" and "-" (or be null for no mirror group)'],
+  );
+  const record = newTopicRecord(
+    topicConfigFromBody({ topic: 'orders', destination: { bucket: 'lake' } }),
+    'id',
+    NOW,
+  );
+  assert.equal(patchedTopicRecord(record, { mirrorGroup: null }, LATER).mirrorGroup, null);
+});

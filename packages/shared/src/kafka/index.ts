@@ -4,6 +4,8 @@
  * list-offsets / fetch (the three requests Sluice makes) → fetch-response (our Fetch answer
  * parser) and committed-records (the read_committed filter) → errors (codes, retries, the
  * SluiceError a failure becomes) → admin (the master's and tools' view of topics and offsets).
+ * Consumer groups: coordinator (FindCoordinator) → group-view (DescribeGroups, OffsetFetch) and
+ * offset-commit (OffsetCommit as a simple group), for mirroring committed offsets into a group.
  * The worker's range reader and the master's samplers and views all read Kafka through it;
  * access-check is the one request both programs make at start to catch bad TLS or SASL settings.
  */
@@ -23,6 +25,12 @@ export {
   recordTimestamp,
   type WireBatch,
 } from './committed-records.ts';
+export {
+  COORDINATOR_CODES,
+  type Coordinator,
+  CoordinatorError,
+  kafkaGroupCoordinator,
+} from './coordinator.ts';
 export {
   healsByWaiting,
   KAFKA_LEADERSHIP_CODES,
@@ -48,6 +56,12 @@ export {
   FetchParseError,
   parseFetchAnswer,
 } from './fetch-response.ts';
+export {
+  type GroupDescription,
+  type GroupOffsets,
+  kafkaDescribeGroup,
+  kafkaGroupOffsets,
+} from './group-view.ts';
 export { kafkaListOffsets, kafkaLogStartOffset, type ListedOffset } from './list-offsets.ts';
 export {
   type ClusterView,
@@ -57,4 +71,5 @@ export {
   partitionLeader,
   type TopicView,
 } from './metadata.ts';
+export { kafkaOffsetCommit, SLUICE_OFFSET_METADATA } from './offset-commit.ts';
 export { createKafkaClient, type KafkaClient, type KafkaSettings, kafkaClientOptions } from './options.ts';
