@@ -1,7 +1,8 @@
 /**
  * Sluice's one Kafka layer, laid out bottom to top the way @platformatic/kafka lays out its
  * own: options (how a client connects) → call (one request to one broker) → metadata /
- * list-offsets / fetch (the three requests Sluice makes) → fetch-response (our Fetch answer
+ * list-offsets / fetch (the three requests of the data path) and coordinator / offset-fetch
+ * (a consumer group's committed offsets, read at registration) → fetch-response (our Fetch answer
  * parser) and committed-records (the read_committed filter) → errors (codes, retries, the
  * SluiceError a failure becomes) → admin (the master's and tools' view of topics and offsets).
  * The worker's range reader and the master's samplers and views all read Kafka through it.
@@ -21,6 +22,7 @@ export {
   recordTimestamp,
   type WireBatch,
 } from './committed-records.ts';
+export { kafkaGroupCoordinator } from './coordinator.ts';
 export {
   healsByWaiting,
   KAFKA_LEADERSHIP_CODES,
@@ -55,4 +57,5 @@ export {
   partitionLeader,
   type TopicView,
 } from './metadata.ts';
+export { type ConsumerGroupView, kafkaConsumerGroup } from './offset-fetch.ts';
 export { createKafkaClient, type KafkaClient, type KafkaSettings, kafkaClientOptions } from './options.ts';

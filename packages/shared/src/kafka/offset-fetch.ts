@@ -1,0 +1,100 @@
+/**
+ * Kafka layer, consumer group read: the offsets a consumer group committed for one topic
+ * (OffsetFetch) and whether the group has members now (DescribeGroups), both asked of the
+ * group's coordinator. A registration that takes over from another pipeline starts where that
+ * pipeline's group stopped, and refuses while the group still has a consumer: it would keep
+ * moving on after Sluice read its offsets.
+ */
+import type { describeGroupsV5, offsetFetchV9 } from '@platformatic/kafka';
+import { kafkaCall } from './call.ts';
+import { kafkaGroupCoordinator } from './coordinator.ts';
+import { kafkaErrorName } from './errors.ts';
+import type { KafkaClient } from './options.ts';
+
+/** What Kafka says of a consumer group, for one topic. */
+export interface ConsumerGroupView {
+  group: string;
+  /**
+   * The group's state as DescribeGroups reports it: `Empty` (no members, offsets kept),
+   * `Stable`, `PreparingRebalance`, `CompletingRebalance`, or `Dead` (unknown to Kafka).
+   */
+  state: string;
+  /** Members now (consumers of the group that are running). */
+  members: number;
+  /** Client ids and hosts of the members, for a message that says which consumer to stop. */
+  memberClients: string[];
+  /** Committed offsets (the next offset to read) by partition; partitions without one are absent. */
+  offsets: Map<number, bigint>;
+}
+
+/** A group request answered with an error code (a partition's code is kept per partition). */
+export class GroupRequestError extends Error {
+  readonly kafkaCode: number;
+  constructor(what: string, kafkaCode: number) {
+    super(`${what}: ${kafkaErrorName(kafkaCode)}`);
+    this.kafkaCode = kafkaCode;
+  }
+}
+
+/** Consumer group `group`'s committed offsets for `partitions` of `topic`, and its members. */
+export async function kafkaConsumerGroup(
+  client: KafkaClient,
+  group: string,
+  topic: string,
+  partitions: number[],
+): Promise<ConsumerGroupView> {
+  const coordinator = await kafkaGroupCoordinator(client, group);
+  const [fetched, described] = await Promise.all([
+    kafkaCall<offsetFetchV9.OffsetFetchResponse>(client, coordinator, 'OffsetFetch', (api) => {
+      // Version 8 batched groups; every Kafka since 3.0 speaks it.
+      if (api.version < 8) throw new Error(`OffsetFetch v${api.version} is older than Sluice speaks (8+)`);
+      // memberEpoch -1: read as an admin, not as a member of the group; requireStable: wait
+      // for offsets of open transactions rather than read ones that may still move.
+      return [
+        [
+          {
+            groupId: group,
+            memberId: null,
+            memberEpoch: -1,
+            topics: [{ name: topic, partitionIndexes: partitions }],
+          },
+        ],
+        true,
+      ];
+    }),
+    kafkaCall<describeGroupsV5.DescribeGroupsResponse>(client, coordinator, 'DescribeGroups', (api) =>
+      api.version >= 3 ? [[group], false] : [[group]],
+    ),
+  ]);
+  const g = fetched.response.groups.find((x) => x.groupId === group);
+  if (!g) throw new GroupRequestError(`OffsetFetch of group ${JSON.stringify(group)} answered no group`, 15);
+  if (g.errorCode !== 0)
+    throw new GroupRequestError(`OffsetFetch of group ${JSON.stringify(group)}`, g.errorCode);
+  const offsets = new Map<number, bigint>();
+  for (const t of g.topics) {
+    if (t.name !== topic) continue;
+    for (const p of t.partitions) {
+      if (p.errorCode !== 0) {
+        throw new GroupRequestError(
+          `OffsetFetch of group ${JSON.stringify(group)} partition ${p.partitionIndex}`,
+          p.errorCode,
+        );
+      }
+      // -1: the group committed nothing for this partition.
+      if (p.committedOffset >= 0n) offsets.set(p.partitionIndex, p.committedOffset);
+    }
+  }
+  const d = described.response.groups.find((x) => x.groupId === group);
+  // 69 GROUP_ID_NOT_FOUND: a group Kafka does not know (newer brokers say so instead of `Dead`).
+  if (d && d.errorCode !== 0 && d.errorCode !== 69) {
+    throw new GroupRequestError(`DescribeGroups of group ${JSON.stringify(group)}`, d.errorCode);
+  }
+  const members = d && d.errorCode === 0 ? d.members : [];
+  return {
+    group,
+    state: d && d.errorCode === 0 ? d.groupState : 'Dead',
+    members: members.length,
+    memberClients: members.map((m) => `${m.clientId}@${m.clientHost.replace(/^\//, '')}`),
+    offsets,
+  };
+}
