@@ -222,6 +222,7 @@ export {
   groupIdProblem,
   LIMITS,
   normalizeDestination,
+  normalizeStartFrom,
   type OutputSpec,
   outputSpecOf,
   type PartitionBy,

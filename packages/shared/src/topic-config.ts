@@ -218,6 +218,22 @@ export function fixedStartOf(record: Pick<TopicRecord, 'starts'>, partition: num
   return s && (s.resumed || s.resolvedBy !== undefined) ? s.startOffset : undefined;
 }
 
+/**
+ * `startFrom` as stored: the object forms with their defaults written out (`fallback`,
+ * `outOfRange`), so that the record, its GET and the registration answer say the same.
+ */
+export function normalizeStartFrom(startFrom: StartFrom): StartFrom {
+  if (typeof startFrom === 'string' || 'timestamp' in startFrom) return startFrom;
+  if ('offsets' in startFrom) {
+    return {
+      offsets: { ...startFrom.offsets },
+      fallback: startFrom.fallback ?? 'earliest',
+      outOfRange: startFrom.outOfRange ?? 'refuse',
+    };
+  }
+  return { consumerGroup: startFrom.consumerGroup, fallback: startFrom.fallback ?? 'earliest' };
+}
+
 /** `earliest` or `latest`: for the object forms, the position of partitions they do not decide. */
 export function startPositionOf(startFrom: StartFrom): StartPosition {
   if (typeof startFrom === 'string') return startFrom;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   groupIdProblem,
+  normalizeStartFrom,
   partitionKeyProblem,
   startFromProblems,
   startPositionOf,
@@ -68,4 +69,17 @@ test('the position of partitions an object form does not decide', () => {
   assert.equal(startPositionOf({ consumerGroup: 'g' }), 'earliest');
   assert.equal(startPositionOf({ consumerGroup: 'g', fallback: 'latest' }), 'latest');
   assert.equal(startPositionOf({ offsets: { '0': '1' }, fallback: 'latest' }), 'latest');
+});
+
+test('the stored form writes the defaults out, so that GET and PUT see what the record holds', () => {
+  assert.deepEqual(normalizeStartFrom({ offsets: { '0': '5' } }), {
+    offsets: { '0': '5' },
+    fallback: 'earliest',
+    outOfRange: 'refuse',
+  });
+  assert.deepEqual(normalizeStartFrom({ consumerGroup: 'g' }), { consumerGroup: 'g', fallback: 'earliest' });
+  assert.deepEqual(normalizeStartFrom({ timestamp: '2026-01-01T00:00:00Z' }), {
+    timestamp: '2026-01-01T00:00:00Z',
+  });
+  assert.equal(normalizeStartFrom('latest'), 'latest');
 });
