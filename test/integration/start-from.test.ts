@@ -8,6 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Consumer, MessagesStreamModes } from '@platformatic/kafka';
+import { loadStackEnv } from '@sluice/test-kit';
 import { verifyEnd } from '../helpers/end-check.ts';
 import { highWatermarks, type TestTopic } from '../helpers/kafka.ts';
 import { produceAll, toHeaders } from '../helpers/load.ts';
@@ -215,6 +217,105 @@ test('a group that committed nothing for the topic is refused with how to check 
       [0, '20', 'fallback'],
       [1, '7', 'consumerGroup'],
     ],
+  );
+});
+
+test('a group whose offsets retention has since passed starts there: the deleted records are a reported gap, not hidden', async () => {
+  const topic = await newTopic('sf-group-gap');
+  const old = await produce(topic, 40, 'old');
+  const group = uniqueName('behind');
+  const consumer = kafka.consumer({ groupId: group });
+  await consumer.connect();
+  await consumer.subscribe({ topic: topic.name, fromBeginning: true });
+  let consumed = 0;
+  await consumer.run({ autoCommit: false, eachMessage: async () => void consumed++ });
+  try {
+    await waitFor('the consumer to read', async () => consumed >= 40, 60_000);
+    await consumer.commitOffsets([
+      { topic: topic.name, partition: 0, offset: '5' },
+      { topic: topic.name, partition: 1, offset: '5' },
+    ]);
+  } finally {
+    await consumer.disconnect();
+  }
+  // Retention (here DeleteRecords) removes partition 0's offsets below 12 after the old consumer stopped.
+  await highWatermarks(topic.admin, topic.name); // kafkajs finds leaders only for topics it fetched
+  await topic.admin.deleteTopicRecords({ topic: topic.name, partitions: [{ partition: 0, offset: '12' }] });
+  await register(
+    topic,
+    { consumerGroup: group },
+    new Map([
+      [0, [5n, 'consumerGroup']],
+      [1, [5n, 'consumerGroup']],
+    ]),
+  );
+  const fresh = await produce(topic, 20, 'new');
+  const inKafka = new Map([
+    [0, 12n],
+    [1, 5n],
+  ]);
+  await endCheck(topic, [...from(old, inKafka), ...fresh], inKafka);
+  const audit = await api.get(`/api/v1/topics/${topic.name}/audit?partition=0&fresh=true`);
+  assert.equal(audit.status, 200, JSON.stringify(audit.body));
+  const gaps = (
+    audit.body.findings as Array<{ kind: string; start: string; end: string; cause?: string }>
+  ).filter((f) => f.kind === 'gap');
+  assert.deepEqual(
+    gaps.map((g) => [g.start, g.end, g.cause]),
+    [['5', '12', 'retention']],
+    'the audit reports what Kafka deleted between the group and Sluice',
+  );
+});
+
+test("a group of Kafka's newer consumer protocol (KIP-848) is refused while its consumer runs, and read once it stopped", async () => {
+  const topic = await newTopic('sf-group-848');
+  await produce(topic, 30, 'a');
+  const group = uniqueName('kip848');
+  const consumer = new Consumer({
+    groupId: group,
+    clientId: 'old-pipeline-848',
+    bootstrapBrokers: loadStackEnv().SLUICE_KAFKA_BROKERS.split(','),
+    groupProtocol: 'consumer',
+  });
+  let consumed = 0;
+  try {
+    const stream = await consumer.consume({
+      topics: [topic.name],
+      mode: MessagesStreamModes.EARLIEST,
+      autocommit: 100,
+    });
+    stream.on('data', () => void consumed++);
+    await waitFor('the consumer to read and commit', async () => {
+      if (consumed < 30) return false;
+      // Wait for its autocommit to have committed everything it read.
+      const [committed] = await topic.admin.fetchOffsets({ groupId: group, topics: [topic.name] });
+      if (!committed?.partitions.every((p) => p.offset === '15')) return false;
+      const dry = await api.post('/api/v1/topics?dryRun=true', body(topic, { consumerGroup: group }));
+      // Refused while it runs, whether or not it committed yet.
+      assert.equal(dry.status, 409, JSON.stringify(dry.body));
+      assert.equal(dry.body.code, 'SLUICE_ERR_CONSUMER_GROUP_ACTIVE');
+      assert.match(dry.body.message, /old-pipeline-848@/);
+      return true;
+    });
+    await stream.close();
+  } finally {
+    await consumer.close();
+  }
+  const dry = await waitFor(
+    'the stopped group to be read',
+    async () => {
+      const r = await api.post('/api/v1/topics?dryRun=true', body(topic, { consumerGroup: group }));
+      return r.status === 200 ? r : false;
+    },
+    30_000,
+  );
+  assert.deepEqual(
+    (dry.body.partitions as Start[]).map((p) => [p.startOffset, p.resolvedBy]),
+    [
+      ['15', 'consumerGroup'],
+      ['15', 'consumerGroup'],
+    ],
+    'the offsets it committed (autocommit) before it stopped',
   );
 });
 

@@ -120,8 +120,9 @@ function describeCommand(group: string): string {
  * Sluice starts), when it committed nothing for the pending partitions (an unknown or mistyped
  * group: SLUICE_ERR_START_FROM_UNUSABLE, 422), and when a committed offset lies beyond the
  * high watermark (the topic was truncated or re-created since). A committed offset below the
- * log start (retention deleted those records after the old consumer stopped) starts at the log
- * start: nothing older exists to copy.
+ * log start (retention deleted records the old consumer had not read) is kept: the leader plans
+ * the deleted span as a range of its own, whose commit record and the audit report the gap
+ * (cause retention), so the loss is on record rather than hidden by a later start.
  */
 export function groupStarts(
   topic: string,
@@ -156,7 +157,7 @@ export function groupStarts(
       });
     } else {
       out.set(o.partition, {
-        offset: notBelowLogStart(committed, o),
+        offset: committed,
         resolvedBy: 'consumerGroup',
       });
     }

@@ -93,7 +93,7 @@ test('a time: the first offset at or after it per partition; none that new: the 
   });
 });
 
-test('a consumer group: its committed offsets, the fallback where it has none, the log start where retention passed it', () => {
+test('a consumer group: its committed offsets (also below the log start: the gap is reported), the fallback where it has none', () => {
   const view = {
     group: 'secor',
     state: 'Empty',
@@ -105,7 +105,7 @@ test('a consumer group: its committed offsets, the fallback where it has none, t
     ]),
   };
   assert.deepEqual(plain(groupStarts('t', view, 'earliest', three)), {
-    0: '10 consumerGroup',
+    0: '3 consumerGroup',
     1: '20 consumerGroup',
     2: '5 fallback',
   });

@@ -4,8 +4,13 @@
  * group's coordinator. A registration that takes over from another pipeline starts where that
  * pipeline's group stopped, and refuses while the group still has a consumer: it would keep
  * moving on after Sluice read its offsets.
+ *
+ * Groups of Kafka's newer consumer protocol (KIP-848, Kafka 4) are not classic groups:
+ * DescribeGroups answers `Dead` without members for them (or GROUP_ID_NOT_FOUND) even while
+ * their consumers run, so ConsumerGroupDescribe is asked then (seen on Kafka 4.4 with a
+ * consumer of `groupProtocol: "consumer"`; test/integration/start-from.test.ts).
  */
-import type { describeGroupsV5, offsetFetchV9 } from '@platformatic/kafka';
+import type { Broker, consumerGroupDescribeV0, describeGroupsV5, offsetFetchV9 } from '@platformatic/kafka';
 import { kafkaCall } from './call.ts';
 import { kafkaGroupCoordinator } from './coordinator.ts';
 import { kafkaErrorName } from './errors.ts';
@@ -85,16 +90,56 @@ export async function kafkaConsumerGroup(
     }
   }
   const d = described.response.groups.find((x) => x.groupId === group);
-  // 69 GROUP_ID_NOT_FOUND: a group Kafka does not know (newer brokers say so instead of `Dead`).
-  if (d && d.errorCode !== 0 && d.errorCode !== 69) {
+  if (d && d.errorCode !== 0 && d.errorCode !== GROUP_ID_NOT_FOUND) {
     throw new GroupRequestError(`DescribeGroups of group ${JSON.stringify(group)}`, d.errorCode);
   }
-  const members = d && d.errorCode === 0 ? d.members : [];
+  const classic =
+    d && d.errorCode === 0 && d.groupState !== 'Dead'
+      ? {
+          state: d.groupState,
+          members: d.members.map((m) => `${m.clientId}@${m.clientHost.replace(/^\//, '')}`),
+        }
+      : null;
+  const found = classic ?? (await consumerProtocolGroup(client, coordinator, group));
   return {
     group,
-    state: d && d.errorCode === 0 ? d.groupState : 'Dead',
-    members: members.length,
-    memberClients: members.map((m) => `${m.clientId}@${m.clientHost.replace(/^\//, '')}`),
+    state: found?.state ?? 'Dead',
+    members: found?.members.length ?? 0,
+    memberClients: found?.members ?? [],
     offsets,
+  };
+}
+
+/** GROUP_ID_NOT_FOUND: a group the API asked does not know (or, for DescribeGroups, maybe not a classic group). */
+const GROUP_ID_NOT_FOUND = 69;
+
+/**
+ * A group of the newer consumer protocol, from ConsumerGroupDescribe: its state and members;
+ * null when Kafka knows no such group (or is too old to have the API, then no group is one).
+ */
+async function consumerProtocolGroup(
+  client: KafkaClient,
+  coordinator: Broker,
+  group: string,
+): Promise<{ state: string; members: string[] } | null> {
+  let answer: consumerGroupDescribeV0.ConsumerGroupDescribeResponse;
+  try {
+    ({ response: answer } = await kafkaCall<consumerGroupDescribeV0.ConsumerGroupDescribeResponse>(
+      client,
+      coordinator,
+      'ConsumerGroupDescribe',
+      () => [[group], false],
+    ));
+  } catch (err) {
+    if (/unsupported|no usable implementation/i.test(String(err))) return null;
+    throw err;
+  }
+  const g = answer.groups.find((x) => x.groupId === group);
+  if (!g || g.errorCode === GROUP_ID_NOT_FOUND) return null;
+  if (g.errorCode !== 0)
+    throw new GroupRequestError(`ConsumerGroupDescribe of group ${JSON.stringify(group)}`, g.errorCode);
+  return {
+    state: g.groupState,
+    members: g.members.map((m) => `${m.clientId}@${m.clientHost.replace(/^\//, '')}`),
   };
 }
