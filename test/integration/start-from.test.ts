@@ -110,6 +110,34 @@ async function register(
   }
 }
 
+/**
+ * The old pipeline: a kafkajs consumer of `group` (the classic protocol, as Secor's and Kafka
+ * Connect's) reads all `count` records of `topic`, commits `commits` (partition → the next
+ * offset to read, Kafka's convention), runs `whileRunning` while it is still a member, and stops.
+ */
+async function oldConsumer(
+  group: string,
+  topic: TestTopic,
+  count: number,
+  commits: Array<[number, string]>,
+  whileRunning: () => Promise<void> = async () => {},
+): Promise<void> {
+  const consumer = kafka.consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 500 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: topic.name, fromBeginning: true });
+  let consumed = 0;
+  await consumer.run({ autoCommit: false, eachMessage: async () => void consumed++ });
+  try {
+    await waitFor('the old consumer to read every record', async () => consumed >= count, 60_000);
+    await consumer.commitOffsets(
+      commits.map(([partition, offset]) => ({ topic: topic.name, partition, offset })),
+    );
+    await whileRunning();
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
 function endCheck(t: TestTopic, produced: ProducedRecord[], starts: Map<number, bigint>) {
   return verifyEnd({
     api,
@@ -127,39 +155,31 @@ test('a migration from a consumer group: refused while its consumer runs; after 
   const topic = await newTopic('sf-group');
   const old = await produce(topic, 120, 'old');
   const group = uniqueName('old-pipeline');
-  const consumer = kafka.consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 500 });
-  await consumer.connect();
-  await consumer.subscribe({ topic: topic.name, fromBeginning: true });
-  let consumed = 0;
-  await consumer.run({
-    autoCommit: false,
-    eachMessage: async () => {
-      consumed++;
+  // The old pipeline got this far: Kafka's convention, the next offset to read.
+  await oldConsumer(
+    group,
+    topic,
+    old.length,
+    [
+      [0, '23'],
+      [1, '41'],
+    ],
+    async () => {
+      const active = await api.post('/api/v1/topics?dryRun=true', body(topic, { consumerGroup: group }));
+      assert.equal(active.status, 409, JSON.stringify(active.body));
+      assert.equal(active.body.code, 'SLUICE_ERR_CONSUMER_GROUP_ACTIVE');
+      assert.match(
+        active.body.message,
+        new RegExp(`consumer group "${group}" has 1 member now .*stop the consumer`),
+      );
+      assert.match(
+        active.body.message,
+        /kafka-consumer-groups\.sh --bootstrap-server <brokers> --describe --group/,
+      );
+      const refused = await api.post('/api/v1/topics', body(topic, { consumerGroup: group }));
+      assert.equal(refused.status, 409, 'the registration itself is refused too');
     },
-  });
-  try {
-    await waitFor('the old consumer to read every record', async () => consumed >= old.length, 60_000);
-    // The old pipeline got this far: Kafka's convention, the next offset to read.
-    await consumer.commitOffsets([
-      { topic: topic.name, partition: 0, offset: '23' },
-      { topic: topic.name, partition: 1, offset: '41' },
-    ]);
-    const active = await api.post('/api/v1/topics?dryRun=true', body(topic, { consumerGroup: group }));
-    assert.equal(active.status, 409, JSON.stringify(active.body));
-    assert.equal(active.body.code, 'SLUICE_ERR_CONSUMER_GROUP_ACTIVE');
-    assert.match(
-      active.body.message,
-      new RegExp(`consumer group "${group}" has 1 member now .*stop the consumer`),
-    );
-    assert.match(
-      active.body.message,
-      /kafka-consumer-groups\.sh --bootstrap-server <brokers> --describe --group/,
-    );
-    const refused = await api.post('/api/v1/topics', body(topic, { consumerGroup: group }));
-    assert.equal(refused.status, 409, 'the registration itself is refused too');
-  } finally {
-    await consumer.disconnect();
-  }
+  );
 
   const starts = new Map([
     [0, 23n],
@@ -195,17 +215,7 @@ test('a group that committed nothing for the topic is refused with how to check 
 
   // A group that committed partition 1 only: partition 0 follows `fallback: latest`.
   const group = uniqueName('half');
-  const consumer = kafka.consumer({ groupId: group });
-  await consumer.connect();
-  await consumer.subscribe({ topic: topic.name, fromBeginning: true });
-  let consumed = 0;
-  await consumer.run({ autoCommit: false, eachMessage: async () => void consumed++ });
-  try {
-    await waitFor('the consumer to read', async () => consumed >= 40, 60_000);
-    await consumer.commitOffsets([{ topic: topic.name, partition: 1, offset: '7' }]);
-  } finally {
-    await consumer.disconnect();
-  }
+  await oldConsumer(group, topic, 40, [[1, '7']]);
   const dry = await api.post(
     '/api/v1/topics?dryRun=true',
     body(topic, { consumerGroup: group, fallback: 'latest' }),
@@ -224,20 +234,10 @@ test('a group whose offsets retention has since passed starts there: the deleted
   const topic = await newTopic('sf-group-gap');
   const old = await produce(topic, 40, 'old');
   const group = uniqueName('behind');
-  const consumer = kafka.consumer({ groupId: group });
-  await consumer.connect();
-  await consumer.subscribe({ topic: topic.name, fromBeginning: true });
-  let consumed = 0;
-  await consumer.run({ autoCommit: false, eachMessage: async () => void consumed++ });
-  try {
-    await waitFor('the consumer to read', async () => consumed >= 40, 60_000);
-    await consumer.commitOffsets([
-      { topic: topic.name, partition: 0, offset: '5' },
-      { topic: topic.name, partition: 1, offset: '5' },
-    ]);
-  } finally {
-    await consumer.disconnect();
-  }
+  await oldConsumer(group, topic, 40, [
+    [0, '5'],
+    [1, '5'],
+  ]);
   // Retention (here DeleteRecords) removes partition 0's offsets below 12 after the old consumer stopped.
   await highWatermarks(topic.admin, topic.name); // kafkajs finds leaders only for topics it fetched
   await topic.admin.deleteTopicRecords({ topic: topic.name, partitions: [{ partition: 0, offset: '12' }] });

@@ -217,8 +217,10 @@ export function partitionStarts(
 
 /**
  * {@link partitionStarts} after resolving an object form of `startFrom` for the partitions that
- * neither resume nor have an `origin` (Kafka is asked only when some partition needs it). The
- * registration and its dry run both start here.
+ * do not resume (Kafka is asked only when some partition needs it). The registration and its
+ * dry run both start here. Recovery (an `origin`) resolves nothing: the registration it repeats
+ * resolved its partitions then, and one it did not know was added later, so it starts at its
+ * log start like any partition added later (the old group may be long gone by now).
  */
 export async function registrationStarts(
   kafka: KafkaAdmin,
@@ -229,7 +231,8 @@ export async function registrationStarts(
   resume: boolean,
   origin: ReadonlyMap<number, bigint> = new Map(),
 ): Promise<Start[]> {
-  const pending = offsets.filter((o) => !(resume && (ends.has(o.partition) || origin.has(o.partition))));
+  const recovering = origin.size > 0;
+  const pending = recovering ? [] : offsets.filter((o) => !(resume && ends.has(o.partition)));
   const all = offsets.map((o) => o.partition);
   const resolved = await resolveStartFrom(kafka, topic, startFrom, pending, all);
   return partitionStarts(offsets, startFrom, ends, resume, origin, resolved);

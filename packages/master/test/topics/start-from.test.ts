@@ -219,6 +219,25 @@ test('partitions with commit records resume there; the resolved offsets fix the 
   // resume: false: the group's offset even where commit records are.
   const fresh = await registrationStarts(kafka, 't', { consumerGroup: 'old' }, three, ends, false);
   assert.deepEqual(fresh[0], { partition: 0, startOffset: 30n, resumed: false, resolvedBy: 'consumerGroup' });
+  // Recovery repeats a registration: the group (gone by now) is not asked again; a partition
+  // the registration did not know starts at its log start, like any partition added later.
+  const recovered = await registrationStarts(
+    kafka,
+    't',
+    { consumerGroup: 'gone' },
+    three,
+    ends,
+    true,
+    new Map([[1, 9n]]),
+  );
+  assert.deepEqual(
+    recovered.map((s) => [s.partition, s.startOffset, s.resumed]),
+    [
+      [0, 44n, true],
+      [1, 9n, true],
+      [2, 5n, false],
+    ],
+  );
   // The leader takes a fixed start for resumed and resolved partitions, not for plain earliest/latest.
   const record = {
     starts: [
