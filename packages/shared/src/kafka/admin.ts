@@ -210,11 +210,15 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
         return await kafkaConsumerGroup(this.#client, group, topic, partitions);
       } catch (err) {
         if (!(err instanceof CoordinatorError || err instanceof GroupRequestError)) throw err;
-        if (COORDINATOR_RETRY_CODES.has(err.kafkaCode)) throw new Transient(err.message, err.kafkaCode);
-        // 30 GROUP_AUTHORIZATION_FAILED and the like: no retry heals them.
+        // 88 UNSTABLE_OFFSET_COMMIT: a transaction of the group's is still open; it ends soon.
+        if (COORDINATOR_RETRY_CODES.has(err.kafkaCode) || err.kafkaCode === 88) {
+          throw new Transient(err.message, err.kafkaCode);
+        }
+        // 29/30 TOPIC/GROUP_AUTHORIZATION_FAILED and the like: no retry heals them.
+        const denied = err.kafkaCode === 29 || err.kafkaCode === 30;
         throw new SluiceError(
           ErrorCodes.KAFKA,
-          `Kafka at ${this.#cfg.kafkaBrokers.join(',')} refused to read consumer group ${JSON.stringify(group)} (${err.message}); grant the Sluice principal DESCRIBE on the group`,
+          `Kafka at ${this.#cfg.kafkaBrokers.join(',')} refused to read consumer group ${JSON.stringify(group)} (${err.message}); ${denied ? 'grant the Sluice principal DESCRIBE on the group and on the topic' : 'check the group id and the brokers'}`,
           { retryable: false },
         );
       }
