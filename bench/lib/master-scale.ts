@@ -155,6 +155,9 @@ async function point(
     async offsets(_topic: string, partitions: number[]): Promise<PartitionOffsets[]> {
       return partitions.map((partition) => ({ partition, earliest: 0n, latest: lastStable, lastStable }));
     },
+    // Registration-time reads (startFrom's object forms): the benchmark registers no topic.
+    offsetsAtTime: () => Promise.reject(new Error('not used by the benchmark')),
+    consumerGroup: () => Promise.reject(new Error('not used by the benchmark')),
     async close() {},
   };
   let enqueues = 0;

@@ -72,6 +72,17 @@ export const ErrorCodes = {
    * topic (registration, dry run, change of `partitionBy`).
    */
   EVENT_TIME_UNUSABLE: 'SLUICE_ERR_EVENT_TIME_UNUSABLE',
+  /**
+   * A registration's `startFrom` cannot be resolved against Kafka as it is now: an offset
+   * outside the partition's log, a partition the topic lacks, a consumer group with no
+   * committed offsets for the topic.
+   */
+  START_FROM_UNUSABLE: 'SLUICE_ERR_START_FROM_UNUSABLE',
+  /**
+   * `startFrom.consumerGroup` names a group that still has members: the old consumer must be
+   * stopped first, or it keeps committing past where Sluice starts (records copied twice).
+   */
+  CONSUMER_GROUP_ACTIVE: 'SLUICE_ERR_CONSUMER_GROUP_ACTIVE',
   /** Another live attempt wrote the same object first (conditional write refused). */
   S3_WRITE_CONFLICT: 'SLUICE_ERR_S3_WRITE_CONFLICT',
   /** Missing or wrong credentials. */

@@ -7,6 +7,7 @@
  */
 import type { Problem } from './errors.ts';
 import type { EventTimeUnit } from './event-time.ts';
+import { offsetProblem } from './offset-range.ts';
 
 export type Format = 'jsonl' | 'raw';
 export type Compression = 'gzip' | 'zstd' | 'none';
@@ -24,7 +25,41 @@ export type PartitionBy =
        */
       unit?: EventTimeUnit;
     };
-export type StartFrom = 'earliest' | 'latest';
+/** Where a partition starts when nothing more precise applies: its log start or its end. */
+export type StartPosition = 'earliest' | 'latest';
+/**
+ * Where partitions present at registration start (those without commit records of this topic
+ * in the destination: topic-resume.ts). The object forms take over from an earlier pipeline;
+ * the registration resolves them to one offset per partition, stored in the record's `starts`,
+ * so that the leader's planning never asks again (a restart, a new leader, the group moving on).
+ */
+export type StartFrom = StartPosition | StartFromOffsets | StartFromTimestamp | StartFromConsumerGroup;
+
+/** Offsets named per partition; the others start at `fallback`. */
+export interface StartFromOffsets {
+  /** Partition number (decimal text) → the first offset to copy (decimal text). */
+  offsets: Record<string, string>;
+  /** Partitions not named. @defaultValue `earliest` */
+  fallback?: StartPosition;
+  /** An offset outside `[log start, high watermark]`: refused, or moved to the nearer end. @defaultValue `refuse` */
+  outOfRange?: 'refuse' | 'clamp';
+}
+
+/** Per partition the first offset whose record timestamp is at or after this time (ListOffsets). */
+export interface StartFromTimestamp {
+  /** Epoch milliseconds, or ISO-8601 text with a date and time. */
+  timestamp: number | string;
+}
+
+/** The committed offsets of a Kafka consumer group (the pipeline Sluice replaces). */
+export interface StartFromConsumerGroup {
+  consumerGroup: string;
+  /** Partitions the group committed nothing for. @defaultValue `earliest` */
+  fallback?: StartPosition;
+}
+
+/** How a partition's start was decided when `startFrom` is one of the object forms. */
+export type ResolvedBy = 'offsets' | 'offsets-clamped' | 'timestamp' | 'consumerGroup' | 'fallback';
 export type ServerSideEncryption = 'none' | 'AES256' | 'aws:kms';
 
 export interface Destination {
@@ -182,12 +217,105 @@ export interface PartitionStart {
    * written twice or skipped from it).
    */
   commitRecordsEnd?: string;
+  /**
+   * Set when `startFrom` is one of the object forms and the partition did not resume: what
+   * decided `startOffset` (`fallback`: the form's `fallback`, for a partition it did not name
+   * or the group committed nothing for).
+   */
+  resolvedBy?: ResolvedBy;
 }
 
 /** The offset a partition resumes at after commit records of an earlier registration, if it does. */
 export function resumeOffsetOf(record: Pick<TopicRecord, 'starts'>, partition: number): string | undefined {
   const s = record.starts?.find((x) => x.partition === partition);
   return s?.resumed ? s.startOffset : undefined;
+}
+
+/**
+ * Where the leader starts a partition present at registration when the registration fixed it:
+ * after commit records (`resumed`), or as an object form of `startFrom` resolved it. Undefined
+ * when it starts per `earliest`/`latest` as the leader finds them.
+ */
+export function fixedStartOf(record: Pick<TopicRecord, 'starts'>, partition: number): string | undefined {
+  const s = record.starts?.find((x) => x.partition === partition);
+  return s && (s.resumed || s.resolvedBy !== undefined) ? s.startOffset : undefined;
+}
+
+/**
+ * `startFrom` as stored: the object forms with their defaults written out (`fallback`,
+ * `outOfRange`), so that the record, its GET and the registration answer say the same.
+ */
+export function normalizeStartFrom(startFrom: StartFrom): StartFrom {
+  if (typeof startFrom === 'string' || 'timestamp' in startFrom) return startFrom;
+  if ('offsets' in startFrom) {
+    return {
+      offsets: { ...startFrom.offsets },
+      fallback: startFrom.fallback ?? 'earliest',
+      outOfRange: startFrom.outOfRange ?? 'refuse',
+    };
+  }
+  return { consumerGroup: startFrom.consumerGroup, fallback: startFrom.fallback ?? 'earliest' };
+}
+
+/** `earliest` or `latest`: for the object forms, the position of partitions they do not decide. */
+export function startPositionOf(startFrom: StartFrom): StartPosition {
+  if (typeof startFrom === 'string') return startFrom;
+  return 'timestamp' in startFrom ? 'earliest' : (startFrom.fallback ?? 'earliest');
+}
+
+/** Kafka's partition numbers are int32: the decimal text of 0 to 2^31 - 1, without leading zeros. */
+export function partitionKeyProblem(key: string): string | null {
+  if (/^(0|[1-9]\d{0,9})$/.test(key) && Number(key) <= 2 ** 31 - 1) return null;
+  return `must name a partition as a decimal number from 0 to 2147483647 without leading zeros, got ${JSON.stringify(key.length > 20 ? `${key.slice(0, 20)}…` : key)}`;
+}
+
+/** Epoch ms of a `startFrom.timestamp`, or a problem: a whole number, or ISO-8601 with a date and time. */
+export function startTimestampMs(value: number | string): number | string {
+  const maxMs = 8_640_000_000_000_000; // the last instant a JavaScript Date holds
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value) && value >= 0 && value <= maxMs) return value;
+    return `must be epoch milliseconds (a whole number from 0) or ISO-8601 text, got ${value}`;
+  }
+  const iso = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z|[+-]\d{2}:\d{2})?$/i.exec(
+    value,
+  );
+  const ms = iso ? Date.parse(`${iso[1]}T${iso[2]}${iso[3] ?? 'Z'}`) : Number.NaN;
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+  return `must be epoch milliseconds or ISO-8601 text with a date and a time (e.g. "2026-01-31T12:00:00Z"; without a zone it is UTC), got ${JSON.stringify(shown)}`;
+}
+
+/**
+ * A consumer group Sluice starts from (reads). Kafka accepts almost any group id, and the old
+ * pipeline's may use any of them; a registration takes one a person can type and read: 1 to
+ * 255 characters, no control or format characters (they would reach logs and the CLI's
+ * output). A group Sluice writes (its mirror) follows the narrower {@link groupIdProblem}.
+ */
+export function startGroupIdProblem(group: string): string | null {
+  if (group.length === 0)
+    return 'must not be empty: name the consumer group whose committed offsets Sluice starts from';
+  if (group.length > 255) return `must be at most 255 characters, got ${group.length}`;
+  return controlCharacterProblem(group);
+}
+
+/** Problems of an object form of `startFrom` that its JSON schema cannot word (paths under `startFrom.`). */
+export function startFromProblems(startFrom: StartFrom): Problem[] {
+  if (typeof startFrom === 'string') return [];
+  const out: Problem[] = [];
+  if ('offsets' in startFrom) {
+    for (const [key, offset] of Object.entries(startFrom.offsets)) {
+      const problem = partitionKeyProblem(key) ?? offsetProblem(offset);
+      if (problem)
+        out.push({ path: `startFrom.offsets.${JSON.stringify(key).slice(1, -1)}`, message: problem });
+    }
+  } else if ('timestamp' in startFrom) {
+    const ms = startTimestampMs(startFrom.timestamp);
+    if (typeof ms === 'string') out.push({ path: 'startFrom.timestamp', message: ms });
+  } else {
+    const problem = startGroupIdProblem(startFrom.consumerGroup);
+    if (problem) out.push({ path: 'startFrom.consumerGroup', message: problem });
+  }
+  return out;
 }
 
 export const TOPIC_DEFAULTS: Omit<TopicConfig, 'topic' | 'destination'> = {
@@ -337,6 +465,7 @@ export function topicConfigProblems(cfg: Partial<TopicConfig>): Problem[] {
     if (v !== undefined) add(k, intProblem(v, LIMITS[k].min, LIMITS[k].max));
   }
   if (typeof cfg.mirrorGroup === 'string') add('mirrorGroup', groupIdProblem(cfg.mirrorGroup));
+  if (cfg.startFrom !== undefined) out.push(...startFromProblems(cfg.startFrom));
   if (cfg.partitionBy?.kind === 'event-time')
     add('partitionBy.field', fieldPathProblem(cfg.partitionBy.field));
   // A key id reaches an S3 header and the CLI's output: no control or format characters either.

@@ -4,10 +4,14 @@
  * wherever the code under test only asks Kafka about topics and offsets (the leader's
  * planning, the API), so that those tests need no broker.
  */
-import type { KafkaAdmin, PartitionOffsets, TopicMetadata } from '@sluice/shared';
+import type { ConsumerGroupView, KafkaAdmin, PartitionOffsets, TopicMetadata } from '@sluice/shared';
 
 export class FakeKafka implements KafkaAdmin {
   readonly topics = new Map<string, { topicId: string; offsets: PartitionOffsets[] }>();
+  /** Per topic and partition, the first offset at or after a time: `[timestampMs, offset]` ascending. */
+  readonly times = new Map<string, Map<number, Array<[number, bigint]>>>();
+  /** Consumer groups by id: members now and committed offsets per topic and partition. */
+  readonly groups = new Map<string, { members: string[]; offsets: Map<string, Map<number, bigint>> }>();
 
   set(topic: string, topicId: string, offsets: Array<[number, bigint, bigint]>): void {
     this.topics.set(topic, {
@@ -35,6 +39,29 @@ export class FakeKafka implements KafkaAdmin {
 
   async offsets(topic: string, partitions: number[]): Promise<PartitionOffsets[]> {
     return (this.topics.get(topic)?.offsets ?? []).filter((o) => partitions.includes(o.partition));
+  }
+
+  async offsetsAtTime(
+    topic: string,
+    partitions: number[],
+    timestampMs: number,
+  ): Promise<Map<number, bigint | null>> {
+    const byPartition = this.times.get(topic);
+    return new Map(
+      partitions.map((p) => [p, byPartition?.get(p)?.find(([ms]) => ms >= timestampMs)?.[1] ?? null]),
+    );
+  }
+
+  async consumerGroup(group: string, topic: string, partitions: number[]): Promise<ConsumerGroupView> {
+    const g = this.groups.get(group);
+    const committed = g?.offsets.get(topic) ?? new Map<number, bigint>();
+    return {
+      group,
+      state: !g ? 'Dead' : g.members.length > 0 ? 'Stable' : 'Empty',
+      members: g?.members.length ?? 0,
+      memberClients: g?.members ?? [],
+      offsets: new Map([...committed].filter(([p]) => partitions.includes(p))),
+    };
   }
 
   async close(): Promise<void> {}

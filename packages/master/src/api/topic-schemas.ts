@@ -5,7 +5,7 @@
  * checked by `topicConfigProblems` from the shared contract.
  */
 import { EVENT_TIME_UNITS, LIMITS, STORAGE_CLASSES, TOPIC_DEFAULTS } from '@sluice/shared';
-import { nullableOffsetBody, offsetBody, ref } from './common-schemas.ts';
+import { nullableOffsetBody, offsetBody, offsetText, ref } from './common-schemas.ts';
 import type { Answer, Request } from './type-provider.ts';
 
 const granularity = { type: 'string', enum: ['hour', 'day'] } as const;
@@ -136,6 +136,74 @@ const policyProperties = {
   },
 } as const;
 
+const startPosition = { type: 'string', enum: ['earliest', 'latest'] } as const;
+
+/**
+ * The shapes of `startFrom` (start-from.ts resolves the object forms at registration). Each
+ * branch has one required key, by which validation-problems.ts picks the branch whose errors to
+ * report.
+ */
+const startFromBranches = [
+  {
+    ...startPosition,
+    description: '`earliest`: the log start; `latest`: the end as the leader first plans.',
+  },
+  {
+    type: 'object',
+    description: 'Offsets named per partition ("0": "1234"); the others start at `fallback`.',
+    properties: {
+      offsets: {
+        type: 'object',
+        description: 'Partition number → first offset to copy, both as decimal strings.',
+        additionalProperties: offsetText,
+        minProperties: 1,
+        maxProperties: 10000,
+      },
+      fallback: { ...startPosition, default: 'earliest', description: 'Partitions not named.' },
+      outOfRange: {
+        type: 'string',
+        enum: ['refuse', 'clamp'],
+        default: 'refuse',
+        description:
+          'An offset below the log start or above the high watermark: refused (422), or moved to the nearer end.',
+      },
+    },
+    required: ['offsets'],
+    additionalProperties: false,
+  },
+  {
+    type: 'object',
+    description:
+      'Per partition the first offset whose record timestamp is at or after this time (none: the end).',
+    properties: {
+      timestamp: {
+        anyOf: [{ type: 'integer' }, { type: 'string' }],
+        description: 'Epoch milliseconds, or ISO-8601 text with a date and a time (UTC without a zone).',
+      },
+    },
+    required: ['timestamp'],
+    additionalProperties: false,
+  },
+  {
+    type: 'object',
+    description:
+      "A consumer group's committed offsets (the old pipeline's). Refused while the group has members (409): stop the old consumer first.",
+    properties: {
+      consumerGroup: {
+        type: 'string',
+        description: 'The group id (1 to 255 characters, no control characters).',
+      },
+      fallback: {
+        ...startPosition,
+        default: 'earliest',
+        description: 'Partitions the group committed nothing for.',
+      },
+    },
+    required: ['consumerGroup'],
+    additionalProperties: false,
+  },
+] as const;
+
 export const topicCreateBodySchema = {
   type: 'object',
   description: 'A topic to register. Omitted fields take the defaults shown.',
@@ -143,11 +211,10 @@ export const topicCreateBodySchema = {
     topic: { type: 'string', description: 'The Kafka topic; Kafka must have it.' },
     ...policyProperties,
     startFrom: {
-      type: 'string',
-      enum: ['earliest', 'latest'],
+      anyOf: startFromBranches,
       default: TOPIC_DEFAULTS.startFrom,
       description:
-        'Where Sluice starts in partitions that exist at registration and have no commit records of this topic in the destination.',
+        'Where Sluice starts in partitions that exist at registration and have no commit records of this topic in the destination: `earliest`, `latest`, `{ "offsets": { "<partition>": "<offset>" } }`, `{ "timestamp": … }` or `{ "consumerGroup": "<group id>" }`. The object forms are resolved once, at registration, into `starts`; partitions added to the topic later start at their log start.',
     },
     resume: {
       type: 'boolean',
@@ -185,7 +252,7 @@ const topicRecordProperties = {
     type: 'integer',
     description: 'Absent in records stored before the setting existed (then 600000).',
   },
-  startFrom: { type: 'string' },
+  startFrom: { anyOf: startFromBranches, description: 'As registered (object forms as given).' },
   serverSideEncryption: { type: 'string' },
   kmsKeyId: { type: 'string' },
   storageClass: { type: 'string' },
@@ -219,12 +286,18 @@ const topicRecordProperties = {
         startOffset: {
           ...offsetBody,
           description:
-            'First offset Sluice copies: after the commit records when `resumed`, else per `startFrom` (for `latest`, the last stable offset at registration; the leader takes it when it first plans).',
+            'First offset Sluice copies: after the commit records when `resumed`, else per `startFrom` (for `latest`, the last stable offset at registration; the leader takes it when it first plans; an object form of `startFrom` fixes it here, see `resolvedBy`).',
         },
         resumed: {
           type: 'boolean',
           description:
             'Whether the partition resumes after commit records of an earlier registration of this topic.',
+        },
+        resolvedBy: {
+          type: 'string',
+          enum: ['offsets', 'offsets-clamped', 'timestamp', 'consumerGroup', 'fallback'],
+          description:
+            'With an object form of `startFrom`, for partitions that did not resume: what decided `startOffset` (`fallback`: a partition the form did not name, or the group committed nothing for).',
         },
         commitRecordsEnd: {
           ...offsetBody,

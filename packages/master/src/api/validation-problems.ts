@@ -13,6 +13,8 @@ import { OFFSET_PATTERN, offsetProblem, type Problem, ValidationError } from '@s
 export interface SchemaError {
   keyword: string;
   instancePath: string;
+  /** Where in the schema the rule failed (`#/properties/startFrom/anyOf/1/required`). */
+  schemaPath?: string;
   params: Record<string, unknown>;
   message?: string;
   data?: unknown;
@@ -157,11 +159,67 @@ function one(err: SchemaError, context: string): Problem {
       return { path: join(base, tag), message: 'is required and must be a string' };
     }
     case 'oneOf':
-    case 'anyOf':
-      return { path: whole, message: 'does not match any of the accepted shapes' };
+    case 'anyOf': {
+      const shapes = shapesOf(err.parentSchema, err.keyword);
+      return {
+        path: whole,
+        message: shapes.length
+          ? `must be ${shapes.join(', or ')}${got}`
+          : 'does not match any of the accepted shapes',
+      };
+    }
     default:
       return { path: whole, message: err.message ?? `fails the "${err.keyword}" rule` };
   }
+}
+
+/** The branches of an `anyOf`/`oneOf` in words: `"earliest"`, `an object with "offsets"`, … */
+function shapesOf(parentSchema: unknown, keyword: string): string[] {
+  const branches = asObject(parentSchema)?.[keyword];
+  if (!Array.isArray(branches)) return [];
+  return branches.flatMap((b) => {
+    const branch = asObject(b);
+    if (Array.isArray(branch?.enum)) return branch.enum.map((v) => JSON.stringify(v));
+    const required = branch?.required;
+    if (Array.isArray(required) && required.length > 0) {
+      return [`an object with ${required.map((r) => JSON.stringify(r)).join(' and ')}`];
+    }
+    return branch?.type ? [typeName(branch.type)] : [];
+  });
+}
+
+/**
+ * Ajv reports an `anyOf` that failed together with the failure of every branch, most of them
+ * beside the point. When the value is an object holding all the required fields of exactly one
+ * branch, that branch is what was meant: its errors are kept and the others dropped. Otherwise
+ * only the `anyOf` error is kept, which lists the accepted shapes.
+ */
+function focusAlternatives(errors: readonly SchemaError[]): SchemaError[] {
+  let out = [...errors];
+  for (const alt of errors) {
+    if ((alt.keyword !== 'anyOf' && alt.keyword !== 'oneOf') || !alt.schemaPath) continue;
+    const root = `${alt.schemaPath}/`;
+    const branches = asObject(alt.parentSchema)?.[alt.keyword];
+    const data = asObject(alt.data);
+    let meant = -1;
+    if (Array.isArray(branches) && data) {
+      const matching = branches
+        .map((b, i) => {
+          const required = asObject(b)?.required;
+          return Array.isArray(required) && required.length > 0 && required.every((r) => String(r) in data)
+            ? i
+            : -1;
+        })
+        .filter((i) => i >= 0);
+      if (matching.length === 1) meant = matching[0]!;
+    }
+    out = out.filter((e) => {
+      if (e === alt) return meant < 0;
+      if (!e.schemaPath?.startsWith(root)) return true;
+      return meant >= 0 && e.schemaPath.startsWith(`${root}${meant}/`);
+    });
+  }
+  return out;
 }
 
 /**
@@ -171,7 +229,7 @@ function one(err: SchemaError, context: string): Problem {
 export function validationProblems(errors: readonly SchemaError[], context: string): Problem[] {
   const out: Problem[] = [];
   const seen = new Set<string>();
-  for (const e of errors) {
+  for (const e of focusAlternatives(errors)) {
     const p = one(e, context);
     const path = context === 'body' || p.path === context ? p.path : `${context}.${p.path}`;
     const key = `${path}\u0000${p.message}`;

@@ -15,6 +15,7 @@ import {
   ErrorCodes,
   encodeJson,
   errorText,
+  fixedStartOf,
   isNodeExists,
   isSluiceError,
   type KafkaAdmin,
@@ -25,7 +26,6 @@ import {
   type PartitionState,
   partitionPath,
   partitionsPath,
-  resumeOffsetOf,
   SluiceError,
   TOPICS_PATH,
   type TopicMetadata,
@@ -228,7 +228,7 @@ export class PlanningLoop {
     for (const p of missing) {
       const o = offsets.get(p)!;
       const start =
-        expectedStartOffset(rec.startFrom, !atRegistration, o, resumeOffsetOf(rec, p)) ?? o.earliest;
+        expectedStartOffset(rec.startFrom, !atRegistration, o, fixedStartOf(rec, p)) ?? o.earliest;
       const state = newPartitionState(start, now);
       ops.push({ op: 'create', path: partitionPath(rec.topic, p), data: encodeJson(state) });
       created.push({ partition: p, state, version: 0 });

@@ -2,7 +2,7 @@
  * Pure: what ZooKeeper and Kafka know of a topic's partitions → the per-partition progress the
  * API shows. Offsets leave as decimal strings; lag is a JSON number.
  */
-import { type RangeRecord, type RangeState, rangeId, resumeOffsetOf, type TopicRecord } from '@sluice/shared';
+import { fixedStartOf, type RangeRecord, type RangeState, rangeId, type TopicRecord } from '@sluice/shared';
 import type { KafkaTopicView } from '../kafka/kafka-view.ts';
 import type { PartitionFlight } from '../stores/partition-reader.ts';
 
@@ -99,7 +99,7 @@ export function partitionViews(
       const offsets = kafka.offsets.get(partition);
       const committed = flight?.state
         ? BigInt(flight.state.committedOffset)
-        : expectedStartOffset(record.startFrom, topicStarted, offsets, resumeOffsetOf(record, partition));
+        : expectedStartOffset(record.startFrom, topicStarted, offsets, fixedStartOf(record, partition));
       const hw = offsets ? offsets.latest : null;
       return {
         partition,

@@ -4,10 +4,10 @@
  * cost of an answer is its reads, which status-service.ts makes in parallel.
  */
 import {
+  fixedStartOf,
   type LeaderRecord,
   type RangeRecord,
   type RangeState,
-  resumeOffsetOf,
   type TopicRecord,
   type WorkerRegistration,
 } from '@sluice/shared';
@@ -77,7 +77,7 @@ function progressOf(
       const offsets = kafka?.offsets.get(partition);
       const committed = flight?.state
         ? BigInt(flight.state.committedOffset)
-        : expectedStartOffset(record.startFrom, topicStarted, offsets, resumeOffsetOf(record, partition));
+        : expectedStartOffset(record.startFrom, topicStarted, offsets, fixedStartOf(record, partition));
       return {
         partition,
         flight,

@@ -2,11 +2,14 @@
  * `POST /api/v1/topics?dryRun=true`: what registering would do, without doing it (nothing is
  * written to ZooKeeper). The same validation and answers as a registration (400, 404, 409,
  * 422 for a destination that cannot be written: destination-probe.ts, or event times that do
- * not read in their unit: event-time-check.ts);
+ * not read in their unit: event-time-check.ts; 409/422 for a `startFrom` that cannot be resolved:
+ * start-from.ts);
  * then the partitions, the backlog in records and bytes, the number and typical size of the
- * objects, and the first keys, estimated as registration-estimate.ts says.
+ * objects, and the first keys, estimated as registration-estimate.ts says; each partition's
+ * `startOffset` is where the registration would start it, an object form of `startFrom`
+ * resolved (`resolvedBy`).
  */
-import { ErrorCodes, SluiceError, type TopicConfig } from '@sluice/shared';
+import { ErrorCodes, type ResolvedBy, SluiceError, type TopicConfig } from '@sluice/shared';
 import type { ApiDeps } from '../api/api-deps.ts';
 import { offsetBody, ref } from '../api/common-schemas.ts';
 import { type TopicCreateBody, topicRecordSchema } from '../api/topic-schemas.ts';
@@ -23,13 +26,15 @@ import {
   type RegistrationEstimate,
 } from './registration-estimate.ts';
 import { topicConfigFromBody } from './topic-request.ts';
-import { committedEnds, knownPastDestinations, partitionStarts } from './topic-resume.ts';
+import { committedEnds, knownPastDestinations, registrationStarts } from './topic-resume.ts';
 
 /** Partitions sampled at most (the others share their estimate). */
 const SAMPLED_PARTITIONS = 16;
 
 export interface DryRunAnswer extends Omit<RegistrationEstimate, 'partitions'> {
-  partitions: Array<RegistrationEstimate['partitions'][number] & { resumed: boolean }>;
+  partitions: Array<
+    RegistrationEstimate['partitions'][number] & { resumed: boolean; resolvedBy?: ResolvedBy }
+  >;
   dryRun: true;
   topic: string;
   topicId: string;
@@ -52,6 +57,7 @@ export const dryRunSchema = {
           partition: { type: 'integer' },
           startOffset: topicRecordSchema.properties.starts.items.properties.startOffset,
           resumed: topicRecordSchema.properties.starts.items.properties.resumed,
+          resolvedBy: topicRecordSchema.properties.starts.items.properties.resolvedBy,
           endOffset: { ...offsetBody, description: 'The last stable offset now.' },
           backlogRecords: ref('Offset'),
           backlogBytes: { type: ['integer', 'null'] },
@@ -127,8 +133,15 @@ export async function dryRunRegistration(
   const offsets = await deps.kafka.offsets(config.topic, meta.partitions);
   const past = await knownPastDestinations(store, { ...config, topicId: meta.topicId });
   const ends = await committedEnds(store, [config.destination, ...past], config.topic, meta.topicId);
-  const begins = partitionStarts(offsets, config.startFrom, ends, body.resume ?? true);
-  const starts = offsets.map((o, i) => ({ o, start: begins[i]!.startOffset, resumed: begins[i]!.resumed }));
+  const begins = await registrationStarts(
+    deps.kafka,
+    config.topic,
+    config.startFrom,
+    offsets,
+    ends,
+    body.resume ?? true,
+  );
+  const starts = offsets.map((o, i) => ({ o, start: begins[i]!.startOffset, begin: begins[i]! }));
   await checkEventTimeSample(
     deps.config,
     config.topic,
@@ -170,9 +183,13 @@ export async function dryRunRegistration(
     topicId: meta.topicId,
     config,
     ...estimate,
-    partitions: estimate.partitions.map((p) => ({
-      ...p,
-      resumed: starts.find((s) => s.o.partition === p.partition)?.resumed ?? false,
-    })),
+    partitions: estimate.partitions.map((p) => {
+      const begin = starts.find((s) => s.o.partition === p.partition)?.begin;
+      return {
+        ...p,
+        resumed: begin?.resumed ?? false,
+        ...(begin?.resolvedBy ? { resolvedBy: begin.resolvedBy } : {}),
+      };
+    }),
   };
 }

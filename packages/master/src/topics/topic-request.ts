@@ -8,6 +8,7 @@ import {
   type Destination,
   ErrorCodes,
   normalizeDestination,
+  normalizeStartFrom,
   type Problem,
   pastDestinationsAfter,
   SluiceError,
@@ -65,12 +66,13 @@ export function refuseTinyRanges(
 export function topicConfigFromBody(body: TopicCreateBody): TopicConfig {
   // `resume` is a decision of the registration (topic-resume.ts), not part of the config.
   const { destination, partitionBy, resume: _resume, ...rest } = body;
-  return check({
+  const cfg = check({
     ...TOPIC_DEFAULTS,
     ...rest,
     partitionBy: partitionBy ? { ...partitionBy } : { ...TOPIC_DEFAULTS.partitionBy },
     destination: destinationOf(destination),
   });
+  return { ...cfg, startFrom: normalizeStartFrom(cfg.startFrom) };
 }
 
 /** A new record: active, not paused, with Kafka's topic id. */

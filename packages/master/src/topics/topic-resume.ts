@@ -12,8 +12,8 @@
  * commit records do: a done range above an abandoned one keeps its commit record, and
  * resuming at the abandoned offsets would copy it again under other keys. Abandoned offsets
  * stay abandoned (the audit says so); a replay copies them while Kafka has them. Partitions
- * without such records start where `startFrom` says; so do all when the request says
- * `resume: false`.
+ * without such records start where `startFrom` says (its object forms resolved here, once:
+ * start-from.ts); so do all when the request says `resume: false`.
  */
 import {
   type AbandonedRecord,
@@ -28,17 +28,20 @@ import {
   type PastDestination,
   parseCommitRecordKey,
   parseTopicConfigObject,
+  type ResolvedBy,
   type StartFrom,
   type TopicRecord,
 } from '@sluice/shared';
 import type { ListedCommit } from '../integrity/audit.ts';
 import type { OutputStore } from '../stores/output-store.ts';
+import { type ResolvedStart, resolveStartFrom } from './start-from.ts';
 
 /** Where one partition starts (the record's `starts`, with the offset as a number). */
 interface Start {
   partition: number;
   startOffset: bigint;
   resumed: boolean;
+  resolvedBy?: ResolvedBy;
 }
 
 /** Commit records read at once. */
@@ -188,7 +191,8 @@ async function abandonedRanges(
 /**
  * Where each partition starts: after its commit records when it has some (and `resume`); else
  * where an earlier registration started it (`origin`: recovery, whose partitions that never
- * committed must not skip what was produced since); else per `startFrom`.
+ * committed must not skip what was produced since); else where an object form of `startFrom`
+ * resolved it (`resolved`, start-from.ts); else per `startFrom`.
  */
 export function partitionStarts(
   offsets: readonly PartitionOffsets[],
@@ -196,16 +200,42 @@ export function partitionStarts(
   ends: ReadonlyMap<number, bigint>,
   resume: boolean,
   origin: ReadonlyMap<number, bigint> = new Map(),
+  resolved: ReadonlyMap<number, ResolvedStart> = new Map(),
 ): Start[] {
   return offsets.map((o) => {
     const end = resume ? (ends.get(o.partition) ?? origin.get(o.partition)) : undefined;
     if (end !== undefined) return { partition: o.partition, startOffset: end, resumed: true };
+    const r = resolved.get(o.partition);
+    if (r) return { partition: o.partition, startOffset: r.offset, resumed: false, resolvedBy: r.resolvedBy };
     return {
       partition: o.partition,
       startOffset: startFrom === 'latest' ? o.lastStable : o.earliest,
       resumed: false,
     };
   });
+}
+
+/**
+ * {@link partitionStarts} after resolving an object form of `startFrom` for the partitions that
+ * do not resume (Kafka is asked only when some partition needs it). The registration and its
+ * dry run both start here. Recovery (an `origin`) resolves nothing: the registration it repeats
+ * resolved its partitions then, and one it did not know was added later, so it starts at its
+ * log start like any partition added later (the old group may be long gone by now).
+ */
+export async function registrationStarts(
+  kafka: KafkaAdmin,
+  topic: string,
+  startFrom: StartFrom,
+  offsets: readonly PartitionOffsets[],
+  ends: ReadonlyMap<number, bigint>,
+  resume: boolean,
+  origin: ReadonlyMap<number, bigint> = new Map(),
+): Promise<Start[]> {
+  const recovering = origin.size > 0;
+  const pending = recovering ? [] : offsets.filter((o) => !(resume && ends.has(o.partition)));
+  const all = offsets.map((o) => o.partition);
+  const resolved = await resolveStartFrom(kafka, topic, startFrom, pending, all);
+  return partitionStarts(offsets, startFrom, ends, resume, origin, resolved);
 }
 
 /**
@@ -253,7 +283,15 @@ export async function resumingRegistration(
     opts.runs ?? commitRuns(store, destinationsOf(record), record.topic, record.topicId),
   ]);
   const ends = new Map([...runs].map(([p, r]) => [p, r.end]));
-  const starts = partitionStarts(offsets, record.startFrom, ends, resume, opts.origin);
+  const starts = await registrationStarts(
+    kafka,
+    record.topic,
+    record.startFrom,
+    offsets,
+    ends,
+    resume,
+    opts.origin,
+  );
   return {
     ...record,
     resume,

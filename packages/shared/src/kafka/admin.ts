@@ -19,9 +19,11 @@
  */
 import { FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
 import { ErrorCodes, SluiceError } from '../errors.ts';
+import { COORDINATOR_CODES, CoordinatorError } from './coordinator.ts';
 import { healsByWaiting, KafkaErrorCodes, kafkaBackoffMs, kafkaError, kafkaErrorName } from './errors.ts';
 import { kafkaListOffsets } from './list-offsets.ts';
 import { type ClusterView, kafkaMetadata } from './metadata.ts';
+import { type ConsumerGroupView, GroupRequestError, kafkaConsumerGroup } from './offset-fetch.ts';
 import { createKafkaClient, type KafkaClient, type KafkaSettings } from './options.ts';
 
 export interface TopicMetadata {
@@ -47,6 +49,17 @@ export interface KafkaAdmin {
   topicMetadata(topics: string[]): Promise<Map<string, TopicMetadata | null>>;
   /** Offsets of the given partitions of one topic. */
   offsets(topic: string, partitions: number[]): Promise<PartitionOffsets[]>;
+  /**
+   * Per partition, the first offset whose record timestamp is at or after `timestampMs`
+   * (ListOffsets with a time); null where no record is that new (the caller takes the end).
+   */
+  offsetsAtTime(
+    topic: string,
+    partitions: number[],
+    timestampMs: number,
+  ): Promise<Map<number, bigint | null>>;
+  /** A consumer group's committed offsets for `partitions` of `topic`, and its members now. */
+  consumerGroup(group: string, topic: string, partitions: number[]): Promise<ConsumerGroupView>;
   close(): Promise<void>;
 }
 
@@ -155,6 +168,60 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
         latest: latest.get(partition) as bigint,
         lastStable: lastStable.get(partition) as bigint,
       }));
+    });
+  }
+
+  offsetsAtTime(
+    topic: string,
+    partitions: number[],
+    timestampMs: number,
+  ): Promise<Map<number, bigint | null>> {
+    return this.#retrying(
+      `list offsets of topic ${topic} at ${new Date(timestampMs).toISOString()}`,
+      async () => {
+        const view = await kafkaMetadata(this.#client, [topic]);
+        const listed = await kafkaListOffsets(
+          this.#client,
+          view,
+          topic,
+          partitions,
+          BigInt(timestampMs),
+          FetchIsolationLevels.READ_UNCOMMITTED,
+        );
+        const out = new Map<number, bigint | null>();
+        for (const l of listed) {
+          if (l.errorCode !== KafkaErrorCodes.NONE) {
+            throw new Transient(
+              `topic "${topic}" partition ${l.partition}: ${kafkaErrorName(l.errorCode)}`,
+              l.errorCode,
+            );
+          }
+          // -1: no record at or after the time.
+          out.set(l.partition, l.offset < 0n ? null : l.offset);
+        }
+        return out;
+      },
+    );
+  }
+
+  consumerGroup(group: string, topic: string, partitions: number[]): Promise<ConsumerGroupView> {
+    return this.#retrying(`read consumer group ${JSON.stringify(group)}`, async () => {
+      try {
+        return await kafkaConsumerGroup(this.#client, group, topic, partitions);
+      } catch (err) {
+        if (!(err instanceof CoordinatorError || err instanceof GroupRequestError)) throw err;
+        // 88 UNSTABLE_OFFSET_COMMIT: a transaction of the group's is still open; it ends soon.
+        if (COORDINATOR_CODES.has(err.kafkaCode) || err.kafkaCode === 88) {
+          throw new Transient(err.message, err.kafkaCode);
+        }
+        // 29/30 TOPIC/GROUP_AUTHORIZATION_FAILED and the like: no retry heals them.
+        const denied = err.kafkaCode === 29 || err.kafkaCode === 30;
+        throw new SluiceError(
+          ErrorCodes.KAFKA,
+          `Kafka at ${this.#cfg.kafkaBrokers.join(',')} refused to read consumer group ${JSON.stringify(group)} (${err.message}); ${denied ? 'grant the Sluice principal DESCRIBE on the group and on the topic' : 'check the group id and the brokers'}`,
+          { retryable: false },
+        );
+      }
     });
   }
 

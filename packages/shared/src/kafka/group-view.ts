@@ -47,13 +47,18 @@ export interface GroupOffsets {
   partitions: Map<number, { offset: bigint; metadata: string | null; errorCode: number }>;
 }
 
-/** OffsetFetch of `group`'s committed offsets for some partitions of `topic`, on its coordinator. */
+/**
+ * OffsetFetch of `group`'s committed offsets for some partitions of `topic`, on its coordinator.
+ * `requireStable`: wait for the offsets of open transactions rather than read ones that may
+ * still move (a registration that takes over from the group asks for it).
+ */
 export async function kafkaGroupOffsets(
   client: KafkaClient,
   coordinator: Broker,
   group: string,
   topic: string,
   partitions: readonly number[],
+  requireStable = false,
 ): Promise<GroupOffsets> {
   const { response } = await kafkaCall<offsetFetchV9.OffsetFetchResponse>(
     client,
@@ -68,7 +73,7 @@ export async function kafkaGroupOffsets(
           topics: [{ name: topic, partitionIndexes: [...partitions] }],
         },
       ],
-      false,
+      requireStable,
     ],
   );
   const g = response.groups.find((x) => x.groupId === group) ?? response.groups[0];

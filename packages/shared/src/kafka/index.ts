@@ -1,11 +1,13 @@
 /**
  * Sluice's one Kafka layer, laid out bottom to top the way @platformatic/kafka lays out its
  * own: options (how a client connects) → call (one request to one broker) → metadata /
- * list-offsets / fetch (the three requests Sluice makes) → fetch-response (our Fetch answer
+ * list-offsets / fetch (the three requests of the data path) → fetch-response (our Fetch answer
  * parser) and committed-records (the read_committed filter) → errors (codes, retries, the
  * SluiceError a failure becomes) → admin (the master's and tools' view of topics and offsets).
  * Consumer groups: coordinator (FindCoordinator) → group-view (DescribeGroups, OffsetFetch) and
- * offset-commit (OffsetCommit as a simple group), for mirroring committed offsets into a group.
+ * offset-commit (OffsetCommit as a simple group), for mirroring committed offsets into a group;
+ * offset-fetch reads a group (members and committed offsets) for a registration that starts
+ * where it stopped.
  * The worker's range reader and the master's samplers and views all read Kafka through it;
  * access-check is the one request both programs make at start to catch bad TLS or SASL settings.
  */
@@ -72,4 +74,5 @@ export {
   type TopicView,
 } from './metadata.ts';
 export { kafkaOffsetCommit, SLUICE_OFFSET_METADATA } from './offset-commit.ts';
+export { type ConsumerGroupView, kafkaConsumerGroup } from './offset-fetch.ts';
 export { createKafkaClient, type KafkaClient, type KafkaSettings, kafkaClientOptions } from './options.ts';
