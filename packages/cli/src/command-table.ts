@@ -27,6 +27,8 @@ export const OPTIONS = {
   'max-range-bytes': { type: 'string' },
   'flush-interval-ms': { type: 'string' },
   'start-from': { type: 'string' },
+  'start-fallback': { type: 'string' },
+  'mirror-group': { type: 'string' },
   'storage-class': { type: 'string' },
   sse: { type: 'string' },
   'kms-key-id': { type: 'string' },
@@ -63,11 +65,12 @@ const POLICY = [
   'sse',
   'kms-key-id',
   'finalize-lateness-ms',
+  'mirror-group',
 ] as const satisfies readonly OptionName[];
 
 /** Each command (group and verb, e.g. `topics add`) and its own options, in the order of the help. */
 export const COMMANDS: Readonly<Record<string, readonly OptionName[]>> = {
-  'topics add': [...POLICY, 'start-from', 'dry-run'],
+  'topics add': [...POLICY, 'start-from', 'start-fallback', 'dry-run'],
   'topics update': POLICY,
   'topics list': [],
   'topics show': [],
@@ -99,6 +102,7 @@ export const OPTION_VALUES: Partial<Record<OptionName, readonly string[]>> = {
   format: ['jsonl', 'raw'],
   compression: ['gzip', 'zstd', 'none'],
   'start-from': ['earliest', 'latest'],
+  'start-fallback': ['earliest', 'latest'],
   sse: ['none', 'AES256', 'aws:kms'],
 };
 

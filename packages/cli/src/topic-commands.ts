@@ -30,11 +30,18 @@ export const TOPICS_HELP: Record<string, string> = {
   --max-range-messages N     most offsets per range (default 5000000)
   --max-range-bytes SIZE     about this many uncompressed bytes per range (default 256MiB)
   --flush-interval-ms TIME   cut a shorter range after unplanned records waited this long (default 10m)
-  --start-from S             earliest | latest (default earliest)
+  --start-from S             earliest | latest (default earliest), or where another pipeline
+                             stopped: group=<consumer group> (its committed offsets; stop
+                             that consumer first), time=<ISO-8601 or epoch ms> (the first
+                             offset at or after it), offsets=<partition>=<offset>,...
+  --start-fallback S         with group= or offsets=: partitions without an offset start
+                             at earliest (default) or latest
   --storage-class S          S3 storage class (default STANDARD)
   --sse S                    none | AES256 | aws:kms (default none)
   --kms-key-id K             with --sse aws:kms
   --finalize-lateness-ms TIME  time-partitioned: _SUCCESS once partitions are this far past an hour (default 10m)
+  --mirror-group G           the Kafka consumer group Sluice's progress is mirrored into
+                             (default sluice.<topic>; none: no mirror)
   --dry-run                  register nothing: show partitions, backlog, objects and first keys
 
 SIZE: bytes, or with a unit: 256MiB, 1GB (KB, MB, GB, TB: powers of 1000; KiB, MiB, GiB, TiB: of 1024)
@@ -47,7 +54,7 @@ the settings it was planned with). Options as for sluice topics add (but --start
 
   --bucket B  --prefix P  --format F  --compression C  --partition-by P
   --max-range-messages N  --max-range-bytes SIZE  --flush-interval-ms TIME
-  --storage-class S  --sse S  --kms-key-id K  --finalize-lateness-ms TIME`,
+  --storage-class S  --sse S  --kms-key-id K  --finalize-lateness-ms TIME  --mirror-group G`,
 };
 
 /** What the topics commands read of the parsed options. */
@@ -61,6 +68,8 @@ export interface TopicOptions {
   'max-range-bytes'?: string | undefined;
   'flush-interval-ms'?: string | undefined;
   'start-from'?: string | undefined;
+  'start-fallback'?: string | undefined;
+  'mirror-group'?: string | undefined;
   'storage-class'?: string | undefined;
   sse?: string | undefined;
   'kms-key-id'?: string | undefined;
@@ -78,6 +87,47 @@ function intOpt(name: string, v: string | undefined): number | undefined {
   if (!/^\d+$/.test(v))
     usage(`--${name} must be a whole number, got "${v}"`, TOPICS_HELP['topics add'] ?? '');
   return Number(v);
+}
+
+/**
+ * `--start-from` as the API's `startFrom`: `earliest` and `latest` as they are; `group=ID`,
+ * `time=WHEN` and `offsets=P=O,P=O` as its object forms (the master resolves and checks them),
+ * with `--start-fallback` for partitions a group or an offsets list does not name.
+ */
+export function parseStartFrom(v: string, fallback: string | undefined): unknown {
+  const help = TOPICS_HELP['topics add'] ?? '';
+  if (fallback !== undefined && fallback !== 'earliest' && fallback !== 'latest')
+    usage(`--start-fallback must be earliest or latest, got "${fallback}"`, help);
+  if (v === 'earliest' || v === 'latest') {
+    if (fallback !== undefined) usage('--start-fallback goes with --start-from group=… or offsets=…', help);
+    return v;
+  }
+  const eq = v.indexOf('=');
+  const kind = eq < 0 ? v : v.slice(0, eq);
+  const arg = eq < 0 ? '' : v.slice(eq + 1);
+  const withFallback = fallback === undefined ? {} : { fallback };
+  if (kind === 'group' && arg) return { consumerGroup: arg, ...withFallback };
+  if (kind === 'time' && arg) {
+    if (fallback !== undefined) usage('--start-fallback goes with --start-from group=… or offsets=…', help);
+    return { timestamp: /^\d+$/.test(arg) ? Number(arg) : arg };
+  }
+  if (kind === 'offsets' && arg) {
+    const offsets: Record<string, string> = {};
+    for (const pair of arg.split(',')) {
+      const m = /^(\d+)=(\d+)$/.exec(pair.trim());
+      if (!m?.[1] || !m[2])
+        usage(
+          `--start-from offsets=… takes <partition>=<offset> pairs joined by commas (e.g. offsets=0=1200,1=980), got "${pair}"`,
+          help,
+        );
+      offsets[m[1]] = m[2];
+    }
+    return { offsets, ...withFallback };
+  }
+  return usage(
+    `--start-from must be earliest, latest, group=<consumer group>, time=<ISO-8601 or epoch ms> or offsets=<partition>=<offset>,..., got "${v}"`,
+    help,
+  );
 }
 
 export function parsePartitionBy(v: string | undefined): TopicPatchBody['partitionBy'] {
@@ -124,6 +174,7 @@ function policyBody(o: TopicOptions): Record<string, unknown> {
     serverSideEncryption: o.sse,
     kmsKeyId: o['kms-key-id'],
     finalizeLatenessMs: time('finalize-lateness-ms'),
+    mirrorGroup: o['mirror-group'] === 'none' ? null : o['mirror-group'],
   };
   for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
   return body;
@@ -150,7 +201,9 @@ export async function topicsCommand(
         topic: named(),
         destination: { bucket: o.bucket, prefix: o.prefix ?? '' },
         ...policyBody(o),
-        ...(o['start-from'] === undefined ? {} : { startFrom: o['start-from'] }),
+        ...(o['start-from'] === undefined
+          ? {}
+          : { startFrom: parseStartFrom(o['start-from'], o['start-fallback']) }),
       };
       if (o['dry-run']) {
         const dry = await api.call<DryRunView>('POST', '/api/v1/topics?dryRun=true', body);

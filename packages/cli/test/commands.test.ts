@@ -193,3 +193,45 @@ test('the bash completion completes commands, verbs, the options of the command 
   assert.equal(fish.code, EXIT.USAGE);
   assert.match(fish.message, /needs the shell: bash or zsh \(not "fish"\)/);
 });
+
+test('topics add --start-from names where another pipeline stopped: a group, a time or offsets', async () => {
+  const add = (...more: string[]) => sluice(['topics', 'add', 't', '--bucket', 'b', ...more]);
+  const bodyOf = async (...more: string[]) => {
+    const r = await add(...more);
+    assert.equal(r.code, EXIT.OK, r.message);
+    return (seen[0]?.body as { startFrom?: unknown } | undefined)?.startFrom;
+  };
+  assert.deepEqual(await bodyOf('--start-from', 'group=secor_backup', '--start-fallback', 'latest'), {
+    consumerGroup: 'secor_backup',
+    fallback: 'latest',
+  });
+  assert.deepEqual(await bodyOf('--start-from', 'time=2026-12-01T00:00:00Z'), {
+    timestamp: '2026-12-01T00:00:00Z',
+  });
+  assert.deepEqual(await bodyOf('--start-from', 'time=1764547200000'), { timestamp: 1764547200000 });
+  assert.deepEqual(await bodyOf('--start-from', 'offsets=0=1200,1=980'), {
+    offsets: { '0': '1200', '1': '980' },
+  });
+  assert.equal(await bodyOf('--start-from', 'latest'), 'latest');
+
+  for (const [bad, why] of [
+    [['--start-from', 'offsets=0:12'], /<partition>=<offset> pairs/],
+    [['--start-from', 'yesterday'], /must be earliest, latest, group=/],
+    [['--start-from', 'latest', '--start-fallback', 'latest'], /goes with --start-from group=/],
+    [['--start-from', 'group=g', '--start-fallback', 'newest'], /must be earliest or latest/],
+  ] as const) {
+    const r = await add(...bad);
+    assert.equal(r.code, EXIT.USAGE, `${bad.join(' ')} is refused`);
+    assert.match(r.message, why);
+    assert.equal(seen.length, 0, 'nothing is sent');
+  }
+});
+
+test('--mirror-group names the consumer group progress is mirrored into; none turns the mirror off', async () => {
+  let r = await sluice(['topics', 'update', 't', '--mirror-group', 'none']);
+  assert.equal(r.code, EXIT.OK, r.message);
+  assert.deepEqual(seen[0]?.body, { mirrorGroup: null });
+  r = await sluice(['topics', 'add', 't', '--bucket', 'b', '--mirror-group', 'team.orders']);
+  assert.equal(r.code, EXIT.OK, r.message);
+  assert.equal((seen[0]?.body as { mirrorGroup?: unknown } | undefined)?.mirrorGroup, 'team.orders');
+});
