@@ -408,6 +408,8 @@ const PAIRS: { name: string; chart: string; kustomize: string; onlyInChart: Obj;
       'NetworkPolicy/sluice-master':
         'the chart offers one (networkPolicy.enabled); the kustomize base has none',
       'NetworkPolicy/sluice-worker': 'as NetworkPolicy/sluice-master',
+      'ConfigMap/sluice-grafana-dashboard':
+        "the chart offers the dashboard to Grafana's sidecar (grafanaDashboard.enabled); with kustomize, import the JSON",
     },
     onlyInKustomize: {
       'Namespace/sluice': 'Helm makes the namespace itself (helm install --create-namespace)',

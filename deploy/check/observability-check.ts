@@ -13,9 +13,9 @@
  *   node --conditions=source deploy/check/observability-check.ts <repo root> <tools dir> <rendered dir> [--write]
  *
  * The PrometheusRule of deploy/k8s/components/prometheus-rules and the Helm chart's
- * files/sluice-rules.yaml are made from the rules file (neither a kustomization nor a chart can
- * load a file outside its folder): the check fails when one differs, and `--write` writes them
- * anew. It also writes the dashboard's queries as recording rules into
+ * files/sluice-rules.yaml are made from the rules file, and the chart's files/sluice-dashboard.json
+ * is a copy of the dashboard (neither a kustomization nor a chart can load a file outside its
+ * folder): the check fails when one differs, and `--write` writes them anew. It also writes the dashboard's queries as recording rules into
  * <rendered dir>/../dashboard-queries.yaml, for run.sh's promtool to parse. Prints one line per
  * check (`ok` or `FAIL`), exits 1 when any failed.
  */
@@ -37,6 +37,7 @@ const DASHBOARD = 'deploy/grafana/sluice-dashboard.json';
 const DATASOURCE_VARIABLE = '$' + '{datasource}';
 const RULE_OBJECT = 'deploy/k8s/components/prometheus-rules/prometheusrule.yaml';
 const CHART_RULES = 'deploy/helm/sluice/files/sluice-rules.yaml';
+const CHART_DASHBOARD = 'deploy/helm/sluice/files/sluice-dashboard.json';
 
 const write = process.argv.includes('--write');
 const [root, toolsDir, renderedDir] = process.argv
@@ -191,6 +192,9 @@ generated(
 );
 
 // --- the dashboard ----------------------------------------------------------------------------
+// The chart's copy, for its optional ConfigMap that Grafana's dashboard sidecar loads (JSON
+// has no comments: the copy is the file as it is).
+generated(CHART_DASHBOARD, DASHBOARD, readFileSync(join(root, DASHBOARD), 'utf8'));
 const dash = JSON.parse(readFileSync(join(root, DASHBOARD), 'utf8')) as Obj;
 const panels: Obj[] = (dash.panels ?? []).flatMap((p: Obj) => [p, ...(p.panels ?? [])]);
 const targets = panels.flatMap((p) => (p.targets ?? []).map((t: Obj) => ({ p, t })));
