@@ -172,3 +172,25 @@ test('a misspelt setting name in a pod’s env fails', () => {
     /container master: .*SLUICE_API_TOKENS_FILE/,
   );
 });
+
+const tlsRender = (i: ChartInputs) => i.renders.find((r) => r.name.includes('tls-values'))!.objects;
+
+test('a TLS file whose Secret the pod does not mount fails', () => {
+  assertFails(
+    inputs((i) => {
+      const pod = objectOf(tlsRender(i), 'Deployment', 'sluice-worker').spec.template.spec;
+      pod.volumes = pod.volumes.filter((v: Obj) => v.name !== 'kafka-tls');
+    }),
+    /tls-values.*sluice-worker container worker: .*SLUICE_KAFKA_SSL_CA_FILE names the file \/etc\/sluice\/kafka-tls\/ca\.crt, which does not exist/,
+  );
+});
+
+test('TLS files without SLUICE_KAFKA_SSL=true fail', () => {
+  assertFails(
+    inputs((i) => {
+      const c = container(tlsRender(i), 'sluice-master');
+      c.env = c.env.filter((e: Obj) => e.name !== 'SLUICE_KAFKA_SSL');
+    }),
+    /tls-values.*sluice-master container master: .*SLUICE_KAFKA_SSL is not true/,
+  );
+});

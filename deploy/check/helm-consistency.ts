@@ -21,10 +21,10 @@
  *   node deploy/check/helm-consistency.ts --values-table    prints the README's values table
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
   loadMasterConfig,
   loadWorkerConfig,
@@ -60,6 +60,8 @@ export interface ChartInputs {
   values: Obj;
   chartReadme: string;
   pairs: RenderPair[];
+  /** Renders of the chart alone (no kustomize twin), whose pods the programs must start from. */
+  renders: { name: string; objects: Obj[] }[];
 }
 
 export interface Finding {
@@ -314,36 +316,47 @@ export function renderProblems(pair: RenderPair): string[] {
 
 // --- 4. the programs load what a render gives them -------------------------------------------
 
-const SECRETS_DIR = '/etc/sluice/secrets/';
+/** Where the chart and the kustomize base mount files: Secrets' keys and the TLS Secrets'. */
+const MOUNTED_DIR = '/etc/sluice/';
 
-/** What a Secret key could hold: tokens of 64 hex characters, a digest, a Redis URL. */
-function secretSample(key: string): string {
+/** What a mounted file could hold: tokens of 64 hex characters, a digest, a Redis URL, PEM. */
+function fileSample(key: string, env: Record<string, string>): string {
   const hex = randomBytes(32).toString('hex');
   if (key === 'SLUICE_ZOOKEEPER_DIGEST') return `sluice:${hex}`;
-  if (key === 'SLUICE_REDIS_URL') return `redis://:${hex}@redis:6379`;
+  // A CA file for Redis is refused with a redis:// URL: the URL of a TLS setup is rediss://.
+  if (key === 'SLUICE_REDIS_URL')
+    return `${env.SLUICE_REDIS_TLS_CA_FILE ? 'rediss' : 'redis'}://:${hex}@redis:6379`;
+  // The programs look for the PEM markers only: a sample of the right kind passes.
+  if (key.endsWith('.key')) return `-----BEGIN PRIVATE KEY-----\n${hex}\n-----END PRIVATE KEY-----\n`;
+  if (/\.(crt|pem)$/.test(key)) return `-----BEGIN CERTIFICATE-----\n${hex}\n-----END CERTIFICATE-----\n`;
   return hex;
 }
 
 /**
  * The environment a container of `objects` starts with: its ConfigMaps (envFrom), its env
- * values ($(POD_IP) given a sample address; optional Secret references left out) and its
- * SLUICE_*_FILE settings pointing into `dir`, where a sample of each key is written.
+ * values ($(POD_IP) given a sample address; optional Secret references left out), and each
+ * file a setting names under /etc/sluice written with a sample into `dir` when the pod mounts
+ * a volume there (a file of no mount keeps its path, which the programs then find missing).
  */
-function containerEnv(objects: Obj[], c: Obj, dir: string): Record<string, string> {
+function containerEnv(objects: Obj[], pod: Obj, c: Obj, dir: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const from of c.envFrom ?? []) {
     const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === from.configMapRef?.name);
     Object.assign(env, cm?.data ?? {});
   }
-  for (const e of c.env ?? []) {
-    if (typeof e.value !== 'string') continue;
-    let value = e.value.replace('$(POD_IP)', '10.1.2.3');
-    if (value.startsWith(SECRETS_DIR)) {
-      const key = value.slice(SECRETS_DIR.length);
-      value = join(dir, key);
-      writeFileSync(value, secretSample(key), { mode: 0o600 });
-    }
-    env[e.name] = value;
+  for (const e of c.env ?? [])
+    if (typeof e.value === 'string') env[e.name] = e.value.replace('$(POD_IP)', '10.1.2.3');
+  const volumes = new Set((pod.volumes ?? []).map((v: Obj) => v.name));
+  for (const [name, value] of Object.entries(env)) {
+    if (!value.startsWith(MOUNTED_DIR)) continue;
+    const mount = (c.volumeMounts ?? []).find(
+      (m: Obj) => volumes.has(m.name) && value.startsWith(`${String(m.mountPath).replace(/\/$/, '')}/`),
+    );
+    if (!mount) continue;
+    const file = join(dir, value.slice(MOUNTED_DIR.length));
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, fileSample(basename(file), env), { mode: 0o600 });
+    env[name] = file;
   }
   return env;
 }
@@ -356,7 +369,7 @@ export function programLoadProblems(objects: Obj[]): string[] {
       for (const c of d.spec?.template?.spec?.containers ?? []) {
         const load = c.name === 'master' ? loadMasterConfig : c.name === 'worker' ? loadWorkerConfig : null;
         if (!load) continue;
-        const env = containerEnv(objects, c, dir);
+        const env = containerEnv(objects, d.spec.template.spec, c, dir);
         const where = `Deployment/${d.metadata?.name} container ${c.name}`;
         try {
           load(env);
@@ -395,6 +408,8 @@ const PAIRS: { name: string; chart: string; kustomize: string; onlyInChart: Obj;
       'NetworkPolicy/sluice-master':
         'the chart offers one (networkPolicy.enabled); the kustomize base has none',
       'NetworkPolicy/sluice-worker': 'as NetworkPolicy/sluice-master',
+      'ConfigMap/sluice-grafana-dashboard':
+        "the chart offers the dashboard to Grafana's sidecar (grafanaDashboard.enabled); with kustomize, import the JSON",
     },
     onlyInKustomize: {
       'Namespace/sluice': 'Helm makes the namespace itself (helm install --create-namespace)',
@@ -403,6 +418,9 @@ const PAIRS: { name: string; chart: string; kustomize: string; onlyInChart: Obj;
     },
   },
 ];
+
+/** Renders of the chart with values that have no kustomize twin (run.sh makes one per ci/ file). */
+const RENDERS = [{ name: 'chart with ci/tls-values.yaml', file: 'helm-tls.yaml' }];
 
 /** Reads the chart, its README and the renders; a missing file is a problem, not a crash. */
 export function loadChartInputs(
@@ -436,6 +454,7 @@ export function loadChartInputs(
         onlyInChart: p.onlyInChart,
         onlyInKustomize: p.onlyInKustomize,
       })),
+      renders: RENDERS.map((r) => ({ name: r.name, objects: objects(r.file) })),
     },
     missing,
   };
@@ -459,6 +478,10 @@ export function chartFindings(i: ChartInputs): Finding[] {
         problems: [...programLoadProblems(p.chart), ...programLoadProblems(p.kustomize)],
       },
     ]),
+    ...i.renders.map((r) => ({
+      name: `the programs load the settings of each pod, their files mounted (${r.name})`,
+      problems: programLoadProblems(r.objects),
+    })),
   ];
 }
 

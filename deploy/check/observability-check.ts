@@ -12,9 +12,10 @@
  *
  *   node --conditions=source deploy/check/observability-check.ts <repo root> <tools dir> <rendered dir> [--write]
  *
- * The PrometheusRule of deploy/k8s/components/prometheus-rules is made from the rules file (a
- * kustomization cannot load a file outside its folder): the check fails when it differs, and
- * `--write` writes it anew. It also writes the dashboard's queries as recording rules into
+ * The PrometheusRule of deploy/k8s/components/prometheus-rules and the Helm chart's
+ * files/sluice-rules.yaml are made from the rules file, and the chart's files/sluice-dashboard.json
+ * is a copy of the dashboard (neither a kustomization nor a chart can load a file outside its
+ * folder): the check fails when one differs, and `--write` writes them anew. It also writes the dashboard's queries as recording rules into
  * <rendered dir>/../dashboard-queries.yaml, for run.sh's promtool to parse. Prints one line per
  * check (`ok` or `FAIL`), exits 1 when any failed.
  */
@@ -35,6 +36,8 @@ const DASHBOARD = 'deploy/grafana/sluice-dashboard.json';
 /** What every panel's datasource uid must be: the dashboard's data source variable. */
 const DATASOURCE_VARIABLE = '$' + '{datasource}';
 const RULE_OBJECT = 'deploy/k8s/components/prometheus-rules/prometheusrule.yaml';
+const CHART_RULES = 'deploy/helm/sluice/files/sluice-rules.yaml';
+const CHART_DASHBOARD = 'deploy/helm/sluice/files/sluice-dashboard.json';
 
 const write = process.argv.includes('--write');
 const [root, toolsDir, renderedDir] = process.argv
@@ -144,10 +147,31 @@ check(
   ),
 );
 
-{
-  const text = [
-    `# Made from ${RULES} by deploy/check/observability-check.ts --write (npm run deploy:check`,
-    '# fails when the two differ): change the rules there, then write this file anew.',
+/** A file made from another (`from`): written with --write, else a failed check when it differs. */
+function generated(path: string, from: string, text: string): void {
+  if (write) writeFileSync(join(root as string, path), text);
+  let now = '';
+  try {
+    now = readFileSync(join(root as string, path), 'utf8');
+  } catch {}
+  check(
+    `${path}: made from ${from}`,
+    now === text
+      ? []
+      : [
+          `it differs from ${from}: run node deploy/check/observability-check.ts with --write (see its header)`,
+        ],
+  );
+}
+const madeFrom = (from: string) => [
+  `# Made from ${from} by deploy/check/observability-check.ts --write (npm run deploy:check`,
+  '# fails when the two differ): change the rules there, then write this file anew.',
+];
+generated(
+  RULE_OBJECT,
+  RULES,
+  [
+    ...madeFrom(RULES),
     YAML.stringify(
       {
         apiVersion: 'monitoring.coreos.com/v1',
@@ -157,23 +181,20 @@ check(
       },
       { lineWidth: 0 },
     ),
-  ].join('\n');
-  if (write) writeFileSync(join(root, RULE_OBJECT), text);
-  let now = '';
-  try {
-    now = readFileSync(join(root, RULE_OBJECT), 'utf8');
-  } catch {}
-  check(
-    `${RULE_OBJECT}: the rules of ${RULES}`,
-    now === text
-      ? []
-      : [
-          `it differs from ${RULES}: run node deploy/check/observability-check.ts with --write (see its header)`,
-        ],
-  );
-}
+  ].join('\n'),
+);
+// The Helm chart's copy (a chart reads no file outside its folder): the PrometheusRule's spec,
+// which templates/prometheusrule.yaml reads with .Files.Get.
+generated(
+  CHART_RULES,
+  RULES,
+  [...madeFrom(RULES), YAML.stringify({ groups: rules.groups }, { lineWidth: 0 })].join('\n'),
+);
 
 // --- the dashboard ----------------------------------------------------------------------------
+// The chart's copy, for its optional ConfigMap that Grafana's dashboard sidecar loads (JSON
+// has no comments: the copy is the file as it is).
+generated(CHART_DASHBOARD, DASHBOARD, readFileSync(join(root, DASHBOARD), 'utf8'));
 const dash = JSON.parse(readFileSync(join(root, DASHBOARD), 'utf8')) as Obj;
 const panels: Obj[] = (dash.panels ?? []).flatMap((p: Obj) => [p, ...(p.panels ?? [])]);
 const targets = panels.flatMap((p) => (p.targets ?? []).map((t: Obj) => ({ p, t })));

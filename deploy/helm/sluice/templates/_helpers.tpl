@@ -107,8 +107,31 @@ livenessProbe:
 {{- toJson $files -}}
 {{- end -}}
 
-{{/* Volumes of both programs: a writable /tmp (the root filesystem is read-only) and the
-Secret's keys as files readable by the pod's group only. */}}
+{{/* Environment of both programs for TLS files of existing Secrets (kafkaTls, redisTls):
+each key given becomes its SLUICE_*_FILE setting, and kafkaTls turns SLUICE_KAFKA_SSL on (the
+programs refuse TLS files without it). Nothing when no Secret is named. */}}
+{{- define "sluice.tlsEnv" -}}
+{{- $k := .Values.kafkaTls -}}
+{{- if $k.existingSecret }}
+- name: SLUICE_KAFKA_SSL
+  value: "true"
+{{- range $setting, $key := dict "SLUICE_KAFKA_SSL_CA_FILE" $k.caKey "SLUICE_KAFKA_SSL_CERT_FILE" $k.certKey "SLUICE_KAFKA_SSL_KEY_FILE" $k.keyKey }}
+{{- if $key }}
+- name: {{ $setting }}
+  value: /etc/sluice/kafka-tls/{{ $key }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- with .Values.redisTls }}
+{{- if and .existingSecret .caKey }}
+- name: SLUICE_REDIS_TLS_CA_FILE
+  value: /etc/sluice/redis-tls/{{ .caKey }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Volumes of both programs: a writable /tmp (the root filesystem is read-only), the
+Secret's keys as files readable by the pod's group only, and the TLS Secrets when named. */}}
 {{- define "sluice.volumes" -}}
 volumeMounts:
   - name: tmp
@@ -116,6 +139,16 @@ volumeMounts:
   - name: secrets
     mountPath: /etc/sluice/secrets
     readOnly: true
+  {{- if .Values.kafkaTls.existingSecret }}
+  - name: kafka-tls
+    mountPath: /etc/sluice/kafka-tls
+    readOnly: true
+  {{- end }}
+  {{- if .Values.redisTls.existingSecret }}
+  - name: redis-tls
+    mountPath: /etc/sluice/redis-tls
+    readOnly: true
+  {{- end }}
 {{- end -}}
 {{- define "sluice.podVolumes" -}}
 volumes:
@@ -126,4 +159,16 @@ volumes:
     secret:
       secretName: {{ .Values.secrets.existingSecret }}
       defaultMode: 0440
+  {{- with .Values.kafkaTls.existingSecret }}
+  - name: kafka-tls
+    secret:
+      secretName: {{ . }}
+      defaultMode: 0440
+  {{- end }}
+  {{- with .Values.redisTls.existingSecret }}
+  - name: redis-tls
+    secret:
+      secretName: {{ . }}
+      defaultMode: 0440
+  {{- end }}
 {{- end -}}
