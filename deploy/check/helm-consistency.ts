@@ -107,7 +107,9 @@ function tableRows(text: string, header: string): string[][] | null {
 
 export function settingProblems(i: ChartInputs): string[] {
   const byName = new Map(i.settings.map((s) => [s.name as string, s]));
-  const fileSettings = new Map(i.settings.filter((s) => s.secret).map((s) => [`${s.name}_FILE`, s] as const));
+  const fileSettings = new Map<string, (typeof i.settings)[number]>(
+    i.settings.filter((s) => s.secret).map((s) => [`${s.name}_FILE`, s] as const),
+  );
   const overrides = new Map(
     (tableRows(i.chartReadme, OVERRIDES_HEADER) ?? []).map((r) => [r[0]!, r] as const),
   );
