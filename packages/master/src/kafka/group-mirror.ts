@@ -137,6 +137,8 @@ export class GroupMirror {
   readonly #marked = new Set<string>();
   readonly #failures = new Map<string, number>();
   readonly #retryAt = new Map<string, number>();
+  /** Each group's coordinator as last found; forgotten when a round of that group fails. */
+  readonly #coordinators = new Map<string, Coordinator>();
   #timer: NodeJS.Timeout | null = null;
   #round: Promise<void> | null = null;
   #stopped = false;
@@ -225,6 +227,8 @@ export class GroupMirror {
       }
     } catch (err) {
       const skipped = err instanceof Skipped ? err : null;
+      // NOT_COORDINATOR, a broker gone, …: the next round asks where the group lives again.
+      if (!skipped) this.#coordinators.delete(group);
       const failed = skipped ? null : this.#failureOf(err, topic, group);
       report.state = skipped ? skipped.state : 'failing';
       report.message = skipped ? skipped.message : failed!.message;
@@ -253,7 +257,13 @@ export class GroupMirror {
     const committed = this.#o.committed(topic);
     if (committed.size === 0) return false;
     const kafka = this.#o.kafka;
-    const coordinator = await kafka.coordinator(group);
+    // FindCoordinator once per group, not once a round: the coordinator moves only with the
+    // group's partition of __consumer_offsets, and a request to a stale one fails the round.
+    let coordinator = this.#coordinators.get(group);
+    if (!coordinator) {
+      coordinator = await kafka.coordinator(group);
+      this.#coordinators.set(group, coordinator);
+    }
     const described = await kafka.describe(coordinator, group);
     if (described.errorCode !== KafkaErrorCodes.NONE && COORDINATOR_CODES.has(described.errorCode)) {
       throw new CoordinatorError(group, described.errorCode, 'DescribeGroups');
