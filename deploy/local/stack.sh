@@ -44,6 +44,7 @@ RUN_DIR="$STACK_DIR/run"
 CONF_DIR="$STACK_DIR/conf"
 ENV_FILE="$STACK_DIR/stack.env"
 CACHE_DIR="$(abs_path "${SLUICE_STACK_CACHE_DIR:-.cache}")"
+PYTHON_READERS="$CACHE_DIR/python-readers/bin/python"
 
 KAFKA_PORT="${SLUICE_STACK_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${SLUICE_STACK_KAFKA_CONTROLLER_PORT:-19093}"
@@ -620,6 +621,8 @@ write_env_file() {
     echo "SLUICE_STACK_S3_SERVER=versitygw"
     echo "SLUICE_STACK_S3_DATA_DIR=$(env_value "$DATA_DIR/s3")"
     redis_tls_env
+    echo "# pyarrow, DuckDB and fastavro (test/readers/requirements.txt), for reading Parquet and Avro output."
+    echo "SLUICE_STACK_PYTHON=$(env_value "$PYTHON_READERS")"
   } >"$tmp"
   mv -f "$tmp" "$ENV_FILE"
 }
@@ -652,6 +655,9 @@ cmd_up() {
     wait_ready "$svc" || failed=1
   done
   [ "$failed" = 0 ] || die "the stack is not fully up (services still running were left running; 'npm run stack:down' stops them)"
+  # The readers tests check Parquet and Avro output with (pyarrow, DuckDB, fastavro), from PyPI.
+  PYTHON_READERS="$(SLUICE_STACK_CACHE_DIR="$CACHE_DIR" bash "$ROOT/scripts/python-readers.sh")" ||
+    die "could not install the Python readers (scripts/python-readers.sh); see the lines above"
   write_env_file
   if [ "${#stopped[@]}" -gt 0 ]; then
     say "up in $((SECONDS - t0))s (started: ${stopped[*]}); env in $ENV_FILE"
