@@ -2,7 +2,9 @@
  * Values in the Confluent wire format → what the writers need: the writer schema's id, the
  * payload, and the decoded value. Avro payloads are decoded with the writer schema from the
  * registry (avsc), which also proves that the bytes are whole; JSON Schema payloads are JSON
- * text. Protobuf is not decoded yet: such a record is rejected, saying so.
+ * text; Protobuf payloads follow their message indexes and are decoded with the message type
+ * those name in the registered .proto (protobufjs; imports of other files are not resolved:
+ * a record of a type that needs one is rejected, saying so).
  *
  * A value that cannot be decoded is a rejection of that record ({ reject }), never an error of
  * its range; a registry that cannot be reached is (a retryable SLUICE_ERR_SCHEMA_REGISTRY
@@ -10,11 +12,13 @@
  */
 import {
   type RegisteredSchema,
+  readMessageIndexes,
   readWireHeader,
   type SchemaRegistryClient,
   type SchemaRejection,
 } from '@sluice/shared';
 import avro from 'avsc';
+import protobuf from 'protobufjs';
 
 /** A decoded wire-format value. */
 export interface RegistryValue {
@@ -26,7 +30,9 @@ export interface RegistryValue {
   value: unknown;
 }
 
-type Decoder = ((payload: Buffer) => { value: unknown } | SchemaRejection) | SchemaRejection;
+type Decoder =
+  | ((payload: Buffer) => { value: unknown; payload?: Buffer } | SchemaRejection)
+  | SchemaRejection;
 
 export class RegistryValueDecoder {
   readonly #client: SchemaRegistryClient;
@@ -70,7 +76,7 @@ export class RegistryValueDecoder {
     if (typeof decoder !== 'function') return decoder;
     const out = decoder(payload);
     if ('reject' in out) return out;
-    return { schemaId: schema.id, schema, payload, value: out.value };
+    return { schemaId: schema.id, schema, payload: out.payload ?? payload, value: out.value };
   }
 
   #decoderOf(s: RegisteredSchema): Decoder {
@@ -85,9 +91,7 @@ export class RegistryValueDecoder {
       };
     }
     if (s.schemaType === 'JSON') return decodeJsonPayload;
-    if (s.schemaType === 'PROTOBUF') {
-      return { reject: `schema id ${s.id} is a Protobuf schema, which Sluice does not decode yet` };
-    }
+    if (s.schemaType === 'PROTOBUF') return protobufDecoder(s);
     let type: avro.Type;
     try {
       type = avro.Type.forSchema(JSON.parse(s.schema) as avro.Schema);
@@ -124,4 +128,45 @@ function decodeJsonPayload(payload: Buffer): { value: unknown } | SchemaRejectio
   } catch (err) {
     return { reject: `the JSON Schema payload is not JSON text: ${(err as Error).message}` };
   }
+}
+
+/** Protobuf: the message indexes pick the type (top-level, then nested, in declaration order). */
+function protobufDecoder(s: RegisteredSchema): Decoder {
+  let top: protobuf.Type[];
+  try {
+    const parsed = protobuf.parse(s.schema, { keepCase: true });
+    const ns = parsed.package ? parsed.root.lookup(parsed.package) : parsed.root;
+    top = messageTypes(ns);
+  } catch (err) {
+    return {
+      reject: `schema id ${s.id} is not a .proto file protobufjs can read: ${(err as Error).message}`,
+    };
+  }
+  return (bytes) => {
+    const at = readMessageIndexes(bytes, 0);
+    if ('reject' in at) return at;
+    let type: protobuf.Type | undefined;
+    let level = top;
+    for (const i of at.indexes) {
+      type = level[i];
+      if (type === undefined)
+        return { reject: `schema id ${s.id} has no message at indexes [${at.indexes.join(', ')}]` };
+      level = messageTypes(type);
+    }
+    const payload = bytes.subarray(at.payloadOffset);
+    try {
+      const message = type!.decode(payload);
+      const value = type!.toObject(message, { longs: String, enums: String, bytes: String, defaults: true });
+      return { value, payload };
+    } catch (err) {
+      return {
+        reject: `the Protobuf payload does not decode as ${type!.fullName} of schema ${s.id}: ${(err as Error).message}`,
+      };
+    }
+  };
+}
+
+function messageTypes(ns: protobuf.ReflectionObject | null): protobuf.Type[] {
+  if (!(ns instanceof protobuf.Namespace)) return [];
+  return ns.nestedArray.filter((n): n is protobuf.Type => n instanceof protobuf.Type);
 }
