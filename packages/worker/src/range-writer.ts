@@ -188,7 +188,9 @@ export class RangeWriter {
       const ts = Number(rec.timestamp);
       let value: RegistryValue | null = null;
       if (this.#values !== null) {
-        value = await this.#registryValue(rec);
+        // The common case (a known schema, a whole record) costs no await per record.
+        const cached = rec.value === null ? undefined : this.#values.decodeCached(rec.value);
+        value = cached !== undefined && !('reject' in cached) ? cached : await this.#registryValue(rec);
         if (value === null) continue;
       }
       const parsed = needsValue ? (value !== null ? value.value : encoder.parseValue(rec)) : undefined;
