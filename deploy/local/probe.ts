@@ -5,6 +5,7 @@
 //   node deploy/local/probe.ts zookeeper <host> <port>   `srvr` four-letter word: the server is serving
 //   node deploy/local/probe.ts redis     <host> <port>   PING answered with PONG (not LOADING)
 //   node deploy/local/probe.ts s3        <host> <port>   ListBuckets signed with AWS SigV4
+//   node deploy/local/probe.ts registry  <host> <port>   GET <SLUICE_STACK_REGISTRY_PATH>/subjects: a JSON list
 //
 // Only node: built-ins, so stack.sh works before `npm install`. The S3 probe reads the
 // credentials from SLUICE_STACK_S3_ACCESS_KEY, SLUICE_STACK_S3_SECRET_KEY and
@@ -217,6 +218,27 @@ async function probeS3(host: string, port: number): Promise<string> {
   return `ListBuckets OK, ${buckets} bucket(s)`;
 }
 
+// ---------------------------------------------------------------------------- Schema Registry
+
+/** The Confluent-compatible API lists its subjects: Apicurio answers it once storage is ready. */
+async function probeRegistry(host: string, port: number): Promise<string> {
+  const path = process.env.SLUICE_STACK_REGISTRY_PATH ?? '/apis/ccompat/v7';
+  const response = await fetch(`http://${host}:${port}${path}/subjects`, {
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const body = await response.text();
+  let subjects: unknown;
+  try {
+    subjects = JSON.parse(body);
+  } catch {
+    subjects = undefined;
+  }
+  if (response.status !== 200 || !Array.isArray(subjects)) {
+    throw new ProbeError(`GET ${path}/subjects answered HTTP ${response.status}: ${body.slice(0, 200)}`);
+  }
+  return `subjects OK, ${subjects.length} subject(s)`;
+}
+
 // ---------------------------------------------------------------------------- main
 
 const probes: Record<string, (host: string, port: number) => Promise<string>> = {
@@ -224,6 +246,7 @@ const probes: Record<string, (host: string, port: number) => Promise<string>> = 
   zookeeper: probeZookeeper,
   redis: probeRedis,
   s3: probeS3,
+  registry: probeRegistry,
 };
 
 const [service = '', host = '127.0.0.1', portText = ''] = process.argv.slice(2);

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The local stack of Sluice: Apache Kafka (KRaft, one node), ZooKeeper, Redis and an S3
-# server (Versity's S3 gateway), all on 127.0.0.1, for development and the tests in test/.
+# The local stack of Sluice: Apache Kafka (KRaft, one node), ZooKeeper, Redis, an S3 server
+# (Versity's S3 gateway) and a Schema Registry (Apicurio Registry, in memory, answering the
+# Confluent-compatible API), all on 127.0.0.1, for development and the tests in test/.
 #
 #   deploy/local/stack.sh up                 install what is missing, start what is stopped, wait
 #   deploy/local/stack.sh down [--purge]     stop everything; --purge also wipes the data
 #   deploy/local/stack.sh reset              same as down --purge
 #   deploy/local/stack.sh status             one line per service; exit 1 when any is down
-#   deploy/local/stack.sh restart <service>  stop and start one of: kafka zookeeper redis s3
+#   deploy/local/stack.sh restart <service>  stop and start one of: kafka zookeeper redis s3 registry
 #   deploy/local/stack.sh env                print the path of stack.env (written by up)
 #
 # Everything it installs goes into the git-ignored .cache/ folder of the repository; data,
@@ -20,9 +21,10 @@
 #   SLUICE_STACK_KAFKA_TLS_PORT [19094] (SSL)  SLUICE_STACK_KAFKA_SASL_PORT [19095] (SASL_SSL)
 #   SLUICE_STACK_KAFKA_MTLS_PORT [19096] (SSL with client certificates required)
 #   SLUICE_STACK_ZK_PORT [12181]  SLUICE_STACK_REDIS_PORT [16379]  SLUICE_STACK_REDIS_TLS_PORT [16380]
-#   SLUICE_STACK_S3_PORT [19000]
+#   SLUICE_STACK_S3_PORT [19000]  SLUICE_STACK_REGISTRY_PORT [18081]
 #   SLUICE_STACK_KAFKA_VERSION [4.4.0]  SLUICE_STACK_ZK_VERSION [3.9.5]  SLUICE_STACK_VERSITYGW_VERSION [v1.8.0]
-#   SLUICE_STACK_KAFKA_HEAP [768m]  SLUICE_STACK_ZK_HEAP [256m]
+#   SLUICE_STACK_REGISTRY_VERSION [3.0.9] (Apicurio Registry, from Maven Central)
+#   SLUICE_STACK_KAFKA_HEAP [768m]  SLUICE_STACK_ZK_HEAP [256m]  SLUICE_STACK_REGISTRY_HEAP [256m]
 #   SLUICE_STACK_S3_ACCESS_KEY / SLUICE_STACK_S3_SECRET_KEY   local-only credentials of the S3 server
 #   SLUICE_STACK_KAFKA_SASL_USERNAME [sluice] / SLUICE_STACK_KAFKA_SASL_PASSWORD   local-only SASL user
 #     (SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN on the SASL_SSL listener)
@@ -32,7 +34,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$ROOT/deploy/local"
-SERVICES=(zookeeper kafka redis s3)
+SERVICES=(zookeeper kafka redis s3 registry)
 
 abs_path() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$ROOT/$1" ;; esac; }
 
@@ -55,6 +57,7 @@ ZK_PORT="${SLUICE_STACK_ZK_PORT:-12181}"
 REDIS_PORT="${SLUICE_STACK_REDIS_PORT:-16379}"
 REDIS_TLS_PORT="${SLUICE_STACK_REDIS_TLS_PORT:-16380}"
 S3_PORT="${SLUICE_STACK_S3_PORT:-19000}"
+REGISTRY_PORT="${SLUICE_STACK_REGISTRY_PORT:-18081}"
 
 KAFKA_VERSION="${SLUICE_STACK_KAFKA_VERSION:-4.4.0}"
 ZK_VERSION="${SLUICE_STACK_ZK_VERSION:-3.9.5}"
@@ -62,9 +65,15 @@ VERSITYGW_VERSION="${SLUICE_STACK_VERSITYGW_VERSION:-v1.8.0}"
 KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
 ZK_HOME="$CACHE_DIR/zookeeper-$ZK_VERSION"
 VERSITYGW_HOME="$CACHE_DIR/versitygw-$VERSITYGW_VERSION"
+REGISTRY_VERSION="${SLUICE_STACK_REGISTRY_VERSION:-3.0.9}"
+REGISTRY_HOME="$CACHE_DIR/apicurio-registry-$REGISTRY_VERSION"
+REGISTRY_JAR="$REGISTRY_HOME/apicurio-registry-app-$REGISTRY_VERSION-runner.jar"
+# The root of its Confluent-compatible REST API: what SLUICE_SCHEMA_REGISTRY_URL names.
+REGISTRY_CCOMPAT_PATH=/apis/ccompat/v7
 
 KAFKA_HEAP="${SLUICE_STACK_KAFKA_HEAP:-768m}"
 ZK_HEAP="${SLUICE_STACK_ZK_HEAP:-256m}"
+REGISTRY_HEAP="${SLUICE_STACK_REGISTRY_HEAP:-256m}"
 S3_REGION=us-east-1
 # Local-only credentials: the S3 server listens on 127.0.0.1 and holds throwaway test data.
 S3_ACCESS_KEY="${SLUICE_STACK_S3_ACCESS_KEY:-sluice-local}"
@@ -86,6 +95,7 @@ die() { printf 'stack: %s\n' "$*" >&2; exit 1; }
 service_port() {
   case "$1" in
     kafka) echo "$KAFKA_PORT" ;; zookeeper) echo "$ZK_PORT" ;; redis) echo "$REDIS_PORT" ;; s3) echo "$S3_PORT" ;;
+    registry) echo "$REGISTRY_PORT" ;;
     *) die "unknown service '$1' (one of: ${SERVICES[*]})" ;;
   esac
 }
@@ -101,7 +111,7 @@ service_pid() {
   pid="$(cat "$file" 2>/dev/null || true)"
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
   case "$svc" in
-    kafka | zookeeper) marker="sluice.stack=$svc" ;;
+    kafka | zookeeper | registry) marker="sluice.stack=$svc" ;;
     redis) marker="redis-server" ;;
     s3) marker="versitygw" ;;
   esac
@@ -112,7 +122,7 @@ port_in_use() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 probe() {
   SLUICE_STACK_S3_ACCESS_KEY="$S3_ACCESS_KEY" SLUICE_STACK_S3_SECRET_KEY="$S3_SECRET_KEY" \
-    SLUICE_STACK_S3_REGION="$S3_REGION" node "$HERE/probe.ts" "$1" "$HOST" "$(service_port "$1")"
+    SLUICE_STACK_S3_REGION="$S3_REGION" SLUICE_STACK_REGISTRY_PATH="$REGISTRY_CCOMPAT_PATH" node "$HERE/probe.ts" "$1" "$HOST" "$(service_port "$1")"
 }
 
 is_root() { [ "$(id -u)" = 0 ]; }
@@ -145,7 +155,7 @@ need_java() {
 
 need_maven() {
   command -v mvn >/dev/null 2>&1 && return 0
-  apt_install_or_explain maven "Maven is needed once to fetch Kafka and ZooKeeper from Maven Central into .cache/"
+  apt_install_or_explain maven "Maven is needed once to fetch Kafka, ZooKeeper and Apicurio Registry from Maven Central into .cache/"
 }
 
 need_go() {
@@ -185,6 +195,34 @@ install_kafka() {
 install_zookeeper() {
   [ -f "$ZK_HOME/libs/zookeeper-$ZK_VERSION.jar" ] && return 0
   maven_fetch zookeeper "$ZK_HOME" zookeeper.version "$ZK_VERSION"
+}
+
+# Apicurio Registry ships as one zip on Maven Central (a Quarkus app: the runner jar and lib/):
+# `mvn dependency:copy` fetches it (no pom needed), then it is unpacked into REGISTRY_HOME.
+install_registry() {
+  [ -f "$REGISTRY_JAR" ] && return 0
+  local tmp="$REGISTRY_HOME.partial" artifact="io.apicurio:apicurio-registry-app:$REGISTRY_VERSION:zip:all"
+  need_maven
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  say "fetching Apicurio Registry $REGISTRY_VERSION (about 110 MB) from Maven Central into ${REGISTRY_HOME#"$ROOT"/}"
+  if ! mvn -q -B dependency:copy "-Dartifact=$artifact" "-DoutputDirectory=$tmp" >"$LOG_DIR/install-registry.log" 2>&1; then
+    rm -rf "$tmp"
+    die "could not fetch $artifact with Maven; see $LOG_DIR/install-registry.log"
+  fi
+  local zip="$tmp/apicurio-registry-app-$REGISTRY_VERSION-all.zip"
+  if command -v unzip >/dev/null 2>&1; then
+    unzip -q -o "$zip" -d "$tmp" >>"$LOG_DIR/install-registry.log" 2>&1
+  else
+    python3 -m zipfile -e "$zip" "$tmp" >>"$LOG_DIR/install-registry.log" 2>&1
+  fi || {
+    rm -rf "$tmp"
+    die "could not unpack $zip (unzip or python3 is needed); see $LOG_DIR/install-registry.log"
+  }
+  rm -f "$zip"
+  [ -f "$tmp/${REGISTRY_JAR##*/}" ] || { rm -rf "$tmp"; die "the Apicurio zip holds no ${REGISTRY_JAR##*/}"; }
+  rm -rf "$REGISTRY_HOME"
+  mv "$tmp" "$REGISTRY_HOME"
 }
 
 versitygw_bin() {
@@ -461,6 +499,17 @@ start_s3() {
     posix "$DATA_DIR/s3"
 }
 
+start_registry() {
+  install_registry
+  need_java
+  # Quarkus settings: its HTTP port on loopback only, no management port (it would take 9000),
+  # the default in-memory H2 storage (schemas last as long as the process: fine for tests).
+  spawn registry java "-Xmx$REGISTRY_HEAP" -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    -Dsluice.stack=registry "-Dquarkus.http.host=$HOST" "-Dquarkus.http.port=$REGISTRY_PORT" \
+    -Dquarkus.management.enabled=false -Dquarkus.log.console.json=false \
+    -jar "$REGISTRY_JAR"
+}
+
 # Waits until the service answers its probe; fails fast when its process exits.
 wait_ready() {
   local svc="$1" deadline pid last=""
@@ -538,6 +587,10 @@ preflight() {
       ;;
     redis) install_redis ;;
     s3) [ -n "${SLUICE_STACK_VERSITYGW_BIN:-}" ] || [ -x "$(versitygw_bin)" ] || need_go ;;
+    registry)
+      need_java
+      [ -f "$REGISTRY_JAR" ] || need_maven
+      ;;
   esac
 }
 
@@ -558,7 +611,7 @@ extra_ports() {
 }
 
 port_var() {
-  case "$1" in kafka) echo KAFKA_PORT ;; zookeeper) echo ZK_PORT ;; redis) echo REDIS_PORT ;; s3) echo S3_PORT ;; esac
+  case "$1" in kafka) echo KAFKA_PORT ;; zookeeper) echo ZK_PORT ;; redis) echo REDIS_PORT ;; s3) echo S3_PORT ;; registry) echo REGISTRY_PORT ;; esac
 }
 
 # Single-quotes a value for the env file when it holds anything a shell would interpret.
@@ -620,6 +673,8 @@ write_env_file() {
     echo "SLUICE_STACK_ZK_VERSION=$ZK_VERSION"
     echo "SLUICE_STACK_S3_SERVER=versitygw"
     echo "SLUICE_STACK_S3_DATA_DIR=$(env_value "$DATA_DIR/s3")"
+    echo "# Apicurio Registry's Confluent-compatible API (in memory: its schemas go when it stops)."
+    echo "SLUICE_SCHEMA_REGISTRY_URL=http://$HOST:$REGISTRY_PORT$REGISTRY_CCOMPAT_PATH"
     redis_tls_env
     echo "# pyarrow, DuckDB and fastavro (test/readers/requirements.txt), for reading Parquet and Avro output."
     echo "SLUICE_STACK_PYTHON=$(env_value "$PYTHON_READERS")"

@@ -29,6 +29,7 @@ export const OPTIONS = {
   'start-from': { type: 'string' },
   'start-fallback': { type: 'string' },
   'mirror-group': { type: 'string' },
+  schema: { type: 'string' },
   'storage-class': { type: 'string' },
   sse: { type: 'string' },
   'kms-key-id': { type: 'string' },
@@ -66,6 +67,7 @@ const POLICY = [
   'kms-key-id',
   'finalize-lateness-ms',
   'mirror-group',
+  'schema',
 ] as const satisfies readonly OptionName[];
 
 /** Each command (group and verb, e.g. `topics add`) and its own options, in the order of the help. */
@@ -99,8 +101,9 @@ export const GROUPS: ReadonlySet<string> = new Set(
 
 /** Values an option takes from a fixed set, for completion (not --partition-by: bash splits its words at the colons). */
 export const OPTION_VALUES: Partial<Record<OptionName, readonly string[]>> = {
-  format: ['jsonl', 'raw'],
-  compression: ['gzip', 'zstd', 'none'],
+  format: ['jsonl', 'raw', 'avro'],
+  compression: ['gzip', 'zstd', 'none', 'deflate'],
+  schema: ['registry'],
   'start-from': ['earliest', 'latest'],
   'start-fallback': ['earliest', 'latest'],
   sse: ['none', 'AES256', 'aws:kms'],

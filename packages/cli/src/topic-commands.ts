@@ -21,8 +21,10 @@ export const TOPICS_HELP: Record<string, string> = {
 
   --bucket B                 destination bucket (required)
   --prefix P                 key prefix, e.g. raw/kafka (default: none)
-  --format F                 jsonl | raw (default jsonl)
-  --compression C            gzip | zstd | none (default gzip)
+  --format F                 jsonl | raw | avro (default jsonl; avro needs --schema registry)
+  --compression C            gzip | zstd | none (default gzip); avro: deflate | zstd | none
+  --schema registry          values in the Confluent wire format, writer schemas from the
+                             workers' SLUICE_SCHEMA_REGISTRY_URL
   --partition-by P           none | kafka-time:hour | kafka-time:day |
                              event-time:<field>:hour | event-time:<field>:day,
                              optionally :<unit> after it, one of s, ms, us, ns,
@@ -54,7 +56,8 @@ the settings it was planned with). Options as for sluice topics add (but --start
 
   --bucket B  --prefix P  --format F  --compression C  --partition-by P
   --max-range-messages N  --max-range-bytes SIZE  --flush-interval-ms TIME
-  --storage-class S  --sse S  --kms-key-id K  --finalize-lateness-ms TIME  --mirror-group G`,
+  --storage-class S  --sse S  --kms-key-id K  --finalize-lateness-ms TIME  --mirror-group G
+  --schema registry`,
 };
 
 /** What the topics commands read of the parsed options. */
@@ -70,6 +73,7 @@ export interface TopicOptions {
   'start-from'?: string | undefined;
   'start-fallback'?: string | undefined;
   'mirror-group'?: string | undefined;
+  schema?: string | undefined;
   'storage-class'?: string | undefined;
   sse?: string | undefined;
   'kms-key-id'?: string | undefined;
@@ -80,6 +84,13 @@ export interface TopicOptions {
 
 function usage(msg: string, help: string): never {
   throw new CliError(`${msg}\n\n${help}`, EXIT.USAGE);
+}
+
+/** `--schema registry` → `{ source: "registry" }`; the only source there is for now. */
+function schemaOpt(v: string | undefined): { source: 'registry' } | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'registry') usage(`--schema must be registry, got "${v}"`, TOPICS_HELP['topics add'] ?? '');
+  return { source: 'registry' };
 }
 
 function intOpt(name: string, v: string | undefined): number | undefined {
@@ -175,6 +186,7 @@ function policyBody(o: TopicOptions): Record<string, unknown> {
     kmsKeyId: o['kms-key-id'],
     finalizeLatenessMs: time('finalize-lateness-ms'),
     mirrorGroup: o['mirror-group'] === 'none' ? null : o['mirror-group'],
+    schema: schemaOpt(o.schema),
   };
   for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
   return body;

@@ -184,7 +184,7 @@ test('the bash completion completes commands, verbs, the options of the command 
   );
   assert.equal(complete('sluice', 'status', '--'), '--api-url --token --token-file --json --help --version');
   assert.equal(complete('sluice', 'topics', 'update', 't', '--start'), '', 'not an option of topics update');
-  assert.equal(complete('sluice', 'topics', 'add', 't', '--compression', ''), 'gzip zstd none');
+  assert.equal(complete('sluice', 'topics', 'add', 't', '--compression', ''), 'gzip zstd none deflate');
   assert.equal(complete('sluice', 'completion', ''), 'bash zsh');
   const zsh = (await sluice(['completion', 'zsh'])).stdout;
   assert.match(zsh, /^#compdef sluice\n/);
@@ -234,4 +234,14 @@ test('--mirror-group names the consumer group progress is mirrored into; none tu
   r = await sluice(['topics', 'add', 't', '--bucket', 'b', '--mirror-group', 'team.orders']);
   assert.equal(r.code, EXIT.OK, r.message);
   assert.equal((seen[0]?.body as { mirrorGroup?: unknown } | undefined)?.mirrorGroup, 'team.orders');
+});
+
+test('--format avro --schema registry registers Avro files of registry-schema values; another --schema is a usage error', async () => {
+  const r = await sluice(['topics', 'add', 't', '--bucket', 'b', '--format', 'avro', '--schema', 'registry']);
+  assert.equal(r.code, EXIT.OK, r.message);
+  const body = seen[0]?.body as { format?: unknown; schema?: unknown } | undefined;
+  assert.deepEqual([body?.format, body?.schema], ['avro', { source: 'registry' }]);
+  const bad = await sluice(['topics', 'add', 't', '--bucket', 'b', '--schema', 'inline']);
+  assert.equal(bad.code, EXIT.USAGE);
+  assert.match(bad.message, /--schema must be registry, got "inline"/);
 });

@@ -107,6 +107,18 @@ export interface WorkerConfig extends CommonConfig {
   shutdownGraceMs: number;
   probeMaxIntervalMs: number;
   verifyOnRetry: boolean;
+  schemaRegistry: SchemaRegistrySettings;
+}
+
+/** Where topics with `schema: { source: "registry" }` get their writer schemas (worker). */
+export interface SchemaRegistrySettings {
+  /** Root of the Confluent-compatible REST API; empty when no registry is configured. */
+  url: string;
+  /** Basic auth user; empty for none. */
+  username: string;
+  password: string;
+  /** PEM file of the CAs that signed an `https://` registry's certificate; empty for Node's. */
+  caFile: string;
 }
 
 export type Program = 'master' | 'worker';
@@ -712,6 +724,38 @@ const S = {
     default: false,
     meaning: 'when a retry finds a range done, re-read it and compare with its commit record',
   }),
+  schemaRegistryUrl: setting({
+    name: 'SLUICE_SCHEMA_REGISTRY_URL',
+    programs: 'worker',
+    parser: text,
+    default: '',
+    shownDefault: 'empty (none)',
+    meaning:
+      'root of a Schema Registry\'s Confluent-compatible REST API (`http(s)://host:8081`, Apicurio: `…/apis/ccompat/v7`), for topics with `schema: { source: "registry" }`',
+  }),
+  schemaRegistryUsername: setting({
+    name: 'SLUICE_SCHEMA_REGISTRY_USERNAME',
+    programs: 'worker',
+    parser: text,
+    default: '',
+    meaning: 'basic auth user of the Schema Registry, with `SLUICE_SCHEMA_REGISTRY_PASSWORD`',
+  }),
+  schemaRegistryPassword: setting({
+    name: 'SLUICE_SCHEMA_REGISTRY_PASSWORD',
+    programs: 'worker',
+    parser: text,
+    default: '',
+    secret: { path: 'schemaRegistry.password' },
+    meaning: 'basic auth password of the Schema Registry (secret)',
+  }),
+  schemaRegistryCaFile: setting({
+    name: 'SLUICE_SCHEMA_REGISTRY_CA_FILE',
+    programs: 'worker',
+    parser: text,
+    default: '',
+    shownDefault: "empty (Node's CAs)",
+    meaning: "PEM file of the CAs that signed an `https://` Schema Registry's certificate",
+  }),
 };
 
 /** Every setting either program reads, one row each, in the README's order. */
@@ -1171,7 +1215,32 @@ export function loadWorkerConfig(env: Env = process.env): Readonly<WorkerConfig>
     shutdownGraceMs: r.get(S.shutdownGraceMs),
     probeMaxIntervalMs: r.get(S.probeMaxIntervalMs),
     verifyOnRetry: r.get(S.verifyOnRetry),
+    schemaRegistry: schemaRegistrySettings(r),
   });
+}
+
+/** The registry's URL must be http(s); a user needs a password; the CA file must be a PEM. */
+function schemaRegistrySettings(r: Reader): SchemaRegistrySettings {
+  const out = {
+    url: r.get(S.schemaRegistryUrl).replace(/\/+$/, ''),
+    username: r.get(S.schemaRegistryUsername),
+    password: r.get(S.schemaRegistryPassword),
+    caFile: r.get(S.schemaRegistryCaFile),
+  };
+  if (out.url && !/^https?:\/\/[^/\s]+/i.test(out.url)) {
+    r.problem(
+      S.schemaRegistryUrl,
+      `must be an http:// or https:// URL of the registry's API root, e.g. http://registry:8081, got "${out.url}"`,
+    );
+  }
+  if (Boolean(out.username) !== Boolean(out.password)) {
+    const [set, missing] = out.username
+      ? [S.schemaRegistryUsername, S.schemaRegistryPassword]
+      : [S.schemaRegistryPassword, S.schemaRegistryUsername];
+    r.problem(missing, `is required with ${set.name}: basic auth to the Schema Registry needs both`);
+  }
+  pemFileRule(r, S.schemaRegistryCaFile, out.caFile, 'certificate');
+  return out;
 }
 
 // --- secrets -----------------------------------------------------------------------------------

@@ -105,6 +105,10 @@ export const ErrorCodes = {
   INTERNAL: 'SLUICE_ERR_INTERNAL',
   /** Shutting down. */
   SHUTTING_DOWN: 'SLUICE_ERR_SHUTTING_DOWN',
+  /** The Schema Registry could not be reached or answered an error (retryable: the range waits). */
+  SCHEMA_REGISTRY: 'SLUICE_ERR_SCHEMA_REGISTRY',
+  /** A record cannot be written in the topic's schema format (not in the wire format, unknown schema id). */
+  SCHEMA_REJECTED: 'SLUICE_ERR_SCHEMA_REJECTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -12,6 +12,7 @@ export {
   loadMasterConfig,
   loadWorkerConfig,
   type MasterConfig,
+  type SchemaRegistrySettings,
   securityWarnings,
   unknownSettingWarnings,
   type WorkerConfig,
@@ -219,6 +220,23 @@ export {
   putJson,
 } from './s3/s3-requests.ts';
 export { probeDestinationWrite, type WriteProbeOptions } from './s3/write-probe.ts';
+export {
+  type RegisteredSchema,
+  type RegistryGet,
+  type SchemaReference,
+  SchemaRegistryClient,
+  type SchemaRegistryClientOptions,
+  type SchemaRejection,
+  type SchemaType,
+} from './schema-registry/registry-client.ts';
+export {
+  readMessageIndexes,
+  readWireHeader,
+  WIRE_HEADER_BYTES,
+  type WireHeader,
+  type WireRejection,
+  wireHeader,
+} from './schema-registry/wire-format.ts';
 export { readSecretFile } from './secret-file.ts';
 export {
   bucketNameProblem,
@@ -247,6 +265,7 @@ export {
   type RangePolicy,
   type ResolvedBy,
   resumeOffsetOf,
+  type SchemaSpec,
   type ServerSideEncryption,
   STORAGE_CLASSES,
   type StartFrom,
@@ -263,6 +282,7 @@ export {
   type TopicRecord,
   topicConfigProblems,
   topicNameProblem,
+  withFormatCompression,
 } from './topic-config.ts';
 export {
   CONFIG_OBJECT_KIND,

@@ -46,6 +46,8 @@ export function topicRoot(prefix: string, topic: string): string {
 }
 
 export function fileExtension(format: Format, compression: Compression): string {
+  // An Avro container compresses inside (its codec): the file is `.avro` whatever the codec.
+  if (format === 'avro') return 'avro';
   const base = format === 'jsonl' ? 'jsonl' : 'txt';
   if (compression === 'gzip') return `${base}.gz`;
   if (compression === 'zstd') return `${base}.zst`;
@@ -53,11 +55,13 @@ export function fileExtension(format: Format, compression: Compression): string 
 }
 
 export function contentType(format: Format): string {
+  if (format === 'avro') return 'application/avro';
   return format === 'jsonl' ? 'application/x-ndjson' : 'text/plain; charset=utf-8';
 }
 
 /** `Content-Encoding` header value, or undefined for uncompressed objects. */
-export function contentEncoding(compression: Compression): string | undefined {
+export function contentEncoding(compression: Compression, format?: Format): string | undefined {
+  if (format === 'avro') return undefined;
   if (compression === 'gzip') return 'gzip';
   if (compression === 'zstd') return 'zstd';
   return undefined;
@@ -104,10 +108,15 @@ export interface KeyParts {
   end: bigint;
 }
 
-/** The data object key of a range within one time bucket folder (from {@link bucketFolder}). */
-export function dataObjectKey(spec: OutputSpec, range: KeyParts, folder: string): string {
+/**
+ * The data object key of a range within one time bucket folder (from {@link bucketFolder}).
+ * `schemaId`: Avro files hold records of one writer schema each; a range whose records change
+ * schema writes one object per schema id, named `…-{end}-s{schemaId}.avro`.
+ */
+export function dataObjectKey(spec: OutputSpec, range: KeyParts, folder: string, schemaId?: number): string {
   const ext = fileExtension(spec.format, spec.compression);
-  return `${topicRoot(spec.destination.prefix, range.topic)}${folder}${range.topic}-${range.partition}-${padOffset(range.start)}-${padOffset(range.end)}.${ext}`;
+  const schema = schemaId === undefined ? '' : `-s${schemaId}`;
+  return `${topicRoot(spec.destination.prefix, range.topic)}${folder}${range.topic}-${range.partition}-${padOffset(range.start)}-${padOffset(range.end)}${schema}.${ext}`;
 }
 
 export function commitsFolder(prefix: string, topic: string, partition?: number): string {
@@ -199,6 +208,7 @@ export function parseSuccessMarkerKey(key: string): { root: string; folder: stri
  * or null when it has none of them.
  */
 export function parseFileExtension(key: string): { format: Format; compression: Compression } | null {
+  if (key.endsWith('.avro')) return { format: 'avro', compression: 'none' };
   const m = /\.(jsonl|txt)(\.gz|\.zst)?$/.exec(key);
   if (!m) return null;
   return {
@@ -213,7 +223,9 @@ export function parseDataObjectName(
 ): { topic: string; partition: number; start: bigint; end: bigint; folder: string } | null {
   const slash = key.lastIndexOf('/');
   const name = key.slice(slash + 1);
-  const m = /^(.+)-(\d{1,10})-(\d{20})-(\d{20})\.(jsonl|txt)(\.gz|\.zst)?$/.exec(name);
+  const m = /^(.+)-(\d{1,10})-(\d{20})-(\d{20})(?:\.(?:jsonl|txt)(?:\.gz|\.zst)?|-s\d{1,10}\.avro)$/.exec(
+    name,
+  );
   if (!m) return null;
   return {
     topic: m[1]!,

@@ -9,8 +9,15 @@ import type { Problem } from './errors.ts';
 import type { EventTimeUnit } from './event-time.ts';
 import { offsetProblem } from './offset-range.ts';
 
-export type Format = 'jsonl' | 'raw';
-export type Compression = 'gzip' | 'zstd' | 'none';
+export type Format = 'jsonl' | 'raw' | 'avro';
+/** `deflate` is Avro's container codec only; for `avro`, `gzip` is stored as `deflate` (the same algorithm). */
+export type Compression = 'gzip' | 'zstd' | 'none' | 'deflate';
+/**
+ * Where the structure of records comes from. `registry`: values are in the Confluent wire
+ * format (magic byte 0, 4-byte schema id, payload) and their writer schemas come from the
+ * Schema Registry at SLUICE_SCHEMA_REGISTRY_URL; `key: true` decodes keys too (columnar formats).
+ */
+export type SchemaSpec = { source: 'registry'; key?: boolean };
 export type Granularity = 'hour' | 'day';
 export type PartitionBy =
   | { kind: 'none' }
@@ -79,6 +86,8 @@ export interface OutputSpec {
   kmsKeyId: string;
   /** S3 storage class, e.g. `STANDARD`, `STANDARD_IA`, `INTELLIGENT_TIERING`. */
   storageClass: string;
+  /** Required by `avro`; absent for formats that write records as they are. */
+  schema?: SchemaSpec;
 }
 
 export interface RangePolicy {
@@ -476,7 +485,52 @@ export function topicConfigProblems(cfg: Partial<TopicConfig>): Problem[] {
   if (cfg.storageClass !== undefined && !(STORAGE_CLASSES as readonly string[]).includes(cfg.storageClass)) {
     add('storageClass', `must be one of ${STORAGE_CLASSES.join(', ')}`);
   }
+  out.push(...schemaProblems(cfg));
   return out;
+}
+
+/** How `format`, `compression` and `schema` fit together (Avro files need writer schemas). */
+function schemaProblems(cfg: Partial<TopicConfig>): Problem[] {
+  const out: Problem[] = [];
+  if (cfg.format === 'avro') {
+    if (cfg.schema?.source !== 'registry') {
+      out.push({
+        path: 'schema',
+        message:
+          'is required with format "avro": set schema to {"source": "registry"} (values in the Confluent wire format, writer schemas from SLUICE_SCHEMA_REGISTRY_URL)',
+      });
+    } else if (cfg.schema.key === true) {
+      out.push({
+        path: 'schema.key',
+        message: 'must not be true with format "avro": Avro files hold the value records only; leave it out',
+      });
+    }
+    if (cfg.compression === 'gzip') {
+      out.push({ path: 'compression', message: 'must be deflate, zstd or none with format "avro"' });
+    }
+  } else {
+    if (cfg.compression === 'deflate') {
+      out.push({
+        path: 'compression',
+        message: 'deflate is the codec of Avro files only; use gzip, zstd or none, or format "avro"',
+      });
+    }
+    if (cfg.schema !== undefined && cfg.format !== undefined) {
+      out.push({
+        path: 'schema',
+        message: `has no effect with format "${cfg.format}" (it writes records as they are): leave it out, or use format "avro"`,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * An `avro` topic's `gzip` (the registration's default compression) becomes `deflate`, the
+ * same algorithm under the name Avro's container gives it.
+ */
+export function withFormatCompression<T extends Pick<TopicConfig, 'format' | 'compression'>>(cfg: T): T {
+  return cfg.format === 'avro' && cfg.compression === 'gzip' ? { ...cfg, compression: 'deflate' } : cfg;
 }
 
 /** Normalizes a destination: trims a trailing `/` from the prefix. */
@@ -493,5 +547,6 @@ export function outputSpecOf(cfg: OutputSpec): OutputSpec {
     serverSideEncryption: cfg.serverSideEncryption,
     kmsKeyId: cfg.kmsKeyId,
     storageClass: cfg.storageClass,
+    ...(cfg.schema ? { schema: { ...cfg.schema } } : {}),
   };
 }

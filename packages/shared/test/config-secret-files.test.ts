@@ -46,6 +46,7 @@ test('every secret setting of the table has a _FILE form, and no other setting h
     'SLUICE_KAFKA_SASL_PASSWORD_FILE',
     'SLUICE_METRICS_TOKEN_FILE',
     'SLUICE_REDIS_URL_FILE',
+    'SLUICE_SCHEMA_REGISTRY_PASSWORD_FILE',
     'SLUICE_ZOOKEEPER_DIGEST_FILE',
   ]);
   // A _FILE name is known: no "is not a setting" warning; a non-secret's _FILE is unknown.
@@ -148,4 +149,31 @@ test("a program does not read the other program's secret files (one ConfigMap se
     refusal(() => loadMasterConfig({ ...base, SLUICE_API_TOKEN_FILE: missing })),
     /SLUICE_API_TOKEN_FILE names the file/,
   );
+});
+
+test("the Schema Registry's password comes from its file; a user without a password or a URL that is not http(s) is refused", () => {
+  const password = token();
+  const cfg = loadWorkerConfig({
+    ...base,
+    SLUICE_SCHEMA_REGISTRY_URL: 'https://registry.internal:8081/',
+    SLUICE_SCHEMA_REGISTRY_USERNAME: 'sluice',
+    SLUICE_SCHEMA_REGISTRY_PASSWORD_FILE: secretFile(`${password}\n`),
+  });
+  assert.deepEqual(cfg.schemaRegistry, {
+    url: 'https://registry.internal:8081',
+    username: 'sluice',
+    password,
+    caFile: '',
+  });
+  assert.ok(configuredSecrets(cfg).includes(password));
+  const lonely = refusal(() =>
+    loadWorkerConfig({
+      ...base,
+      SLUICE_SCHEMA_REGISTRY_URL: 'http://r:8081',
+      SLUICE_SCHEMA_REGISTRY_USERNAME: 'u',
+    }),
+  );
+  assert.match(lonely, /SLUICE_SCHEMA_REGISTRY_PASSWORD is required with SLUICE_SCHEMA_REGISTRY_USERNAME/);
+  const notHttp = refusal(() => loadWorkerConfig({ ...base, SLUICE_SCHEMA_REGISTRY_URL: 'registry:8081' }));
+  assert.match(notHttp, /SLUICE_SCHEMA_REGISTRY_URL must be an http:\/\/ or https:\/\/ URL/);
 });

@@ -28,6 +28,7 @@ import {
   type RangeResult,
   rangeId,
   rangeOfJob,
+  type SchemaRegistryClient,
   type ZkSession,
 } from '@sluice/shared';
 import type { ObjectStore } from './object-writer.ts';
@@ -66,6 +67,8 @@ export interface RangeProcessorDeps {
   settings: RangeProcessorSettings;
   log: Logger;
   metrics?: WorkerMetrics;
+  /** The Schema Registry's client when SLUICE_SCHEMA_REGISTRY_URL is set. */
+  schemas?: SchemaRegistryClient | undefined;
 }
 
 export class RangeProcessor {
@@ -138,7 +141,14 @@ export class RangeProcessor {
     const existing = await store.getCommitRecord(bucket, commitKey, signal);
     if (existing !== null) {
       if (settings.verifyOnRetry) {
-        const verifyDeps = { zk: this.#deps.zk, reader, workerId: settings.workerId, log, metrics };
+        const verifyDeps = {
+          zk: this.#deps.zk,
+          reader,
+          workerId: settings.workerId,
+          log,
+          metrics,
+          schemas: this.#deps.schemas,
+        };
         await verifyCommitted(rec, existing, job.replay, verifyDeps, signal);
       }
       await removeUnlisted(bucket, rec.keys, existing, commitDeps);
@@ -169,6 +179,7 @@ export class RangeProcessor {
       log,
       metrics,
       signal,
+      schemas: this.#deps.schemas,
     });
     const objectBytes = objects.reduce((n, o) => n + o.bytes, 0);
     const mine: RangeResult = {

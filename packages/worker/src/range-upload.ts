@@ -5,7 +5,7 @@
  * bytes (a superseded attempt may still write a commit record listing it). A failed heartbeat,
  * upload or read aborts the rest at once.
  */
-import type { Gap, Logger, ObjectEntry, OutputSpec, RangeRecord } from '@sluice/shared';
+import type { Gap, Logger, ObjectEntry, OutputSpec, RangeRecord, SchemaRegistryClient } from '@sluice/shared';
 import type { ObjectSink, ObjectStore } from './object-writer.ts';
 import { ProgressHeartbeat } from './progress-heartbeat.ts';
 import { abortReason, linkedController, throwIfAborted } from './range-abort.ts';
@@ -25,6 +25,8 @@ export interface UploadRangeOptions {
   log: Logger;
   metrics?: WorkerMetrics;
   signal?: AbortSignal;
+  /** Writer schemas of `schema: { source: "registry" }` topics. */
+  schemas?: SchemaRegistryClient | undefined;
 }
 
 export interface UploadedRange {
@@ -63,6 +65,7 @@ export async function uploadRange(
       },
     },
     onFailure: (err) => ac.abort(err),
+    ...(opts.schemas ? { schemas: opts.schemas } : {}),
   });
   try {
     const gaps = await feedRange(rec, {

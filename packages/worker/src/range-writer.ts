@@ -11,15 +11,29 @@
  * opens their sinks (invariant 4), so no byte goes anywhere before its key is recorded.
  * Writes wait for the compressor and the upload (backpressure), so memory stays bounded by the
  * part buffers.
+ *
+ * `avro`: values are decoded with their writer schemas from the registry (registry-values.ts)
+ * and copied into Avro container files (avro-container.ts), one object per bucket folder and
+ * writer schema id; the container compresses inside, so the object's stream is not compressed
+ * again. Tombstones have no record to write: they are counted (`tombstones`), not written.
  */
 
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { dataObjectKey, type ObjectEntry, type OutputSpec } from '@sluice/shared';
+import {
+  dataObjectKey,
+  ErrorCodes,
+  type ObjectEntry,
+  type OutputSpec,
+  type SchemaRegistryClient,
+  SluiceError,
+} from '@sluice/shared';
+import { AvroContainerWriter } from './avro-container.ts';
 import { ChunkBuilder } from './chunk-builder.ts';
 import { createCompressor } from './compressor.ts';
 import type { ObjectSink, StoredObject } from './object-writer.ts';
 import { type EncodableRecord, RecordEncoder } from './record-encoder.ts';
+import { type RegistryValue, RegistryValueDecoder } from './registry-values.ts';
 import { TimeBucketer } from './time-bucket.ts';
 
 export const CHUNK_BYTES = 128 * 1024;
@@ -41,6 +55,14 @@ export interface RangeWriterOptions {
   target: ObjectTarget;
   /** Told of the first sink failure at once, so the caller can stop reading. */
   onFailure?: (err: unknown) => void;
+  /** Where `schema: { source: "registry" }` topics get writer schemas (SLUICE_SCHEMA_REGISTRY_URL). */
+  schemas?: SchemaRegistryClient;
+  /**
+   * A record that cannot be written in the topic's format (not in the wire format, a schema id
+   * the registry does not have). Without it the range fails with SLUICE_ERR_SCHEMA_REJECTED
+   * naming the offset and the reason.
+   */
+  onReject?: (rec: EncodableRecord, reason: string) => void | Promise<void>;
 }
 
 /** One object's share of the range while it is being written. */
@@ -56,15 +78,21 @@ class BucketObject {
 
   /** Encoded lines, in chunks of exactly CHUNK_BYTES. */
   readonly out = new ChunkBuilder(CHUNK_BYTES);
+  /** `avro`: the container its records go into (its bytes into {@link out}). */
+  avro: AvroContainerWriter | null = null;
 
   compressor: Transform | null = null;
   sink: ObjectSink | null = null;
   done: Promise<void> | null = null;
   failure: unknown;
 
-  constructor(folder: string, key: string) {
+  /** What the writer finds it by: the folder, and for `avro` the schema id too. */
+  readonly id: string;
+
+  constructor(folder: string, key: string, id: string) {
     this.folder = folder;
     this.key = key;
+    this.id = id;
   }
 
   /** Notes a record whose line was just appended to {@link out}. */
@@ -79,7 +107,8 @@ class BucketObject {
   /** Whole chunks ready to write; with `all`, the remainder too. */
   takeChunks(all: boolean): Buffer[] {
     const out = this.out.take(all);
-    for (const c of out) this.rawBytes += c.length;
+    if (this.avro === null) for (const c of out) this.rawBytes += c.length;
+    else this.rawBytes = this.avro.rawBytes;
     return out;
   }
 }
@@ -99,6 +128,7 @@ export class RangeWriter {
   readonly #encoder: RecordEncoder;
   readonly #bucketer: TimeBucketer;
   readonly #buckets = new Map<string, BucketObject>();
+  readonly #values: RegistryValueDecoder | null;
   #records = 0;
   #failure: unknown;
   #closed = false;
@@ -112,6 +142,37 @@ export class RangeWriter {
       partition: opts.range.partition,
       parseValues: this.#bucketer.needsValue,
     });
+    this.#values = null;
+    if (opts.spec.format === 'avro') {
+      if (opts.schemas === undefined) {
+        throw new SluiceError(
+          ErrorCodes.SCHEMA_REGISTRY,
+          `topic "${opts.range.topic}" writes Avro with writer schemas from a Schema Registry, and this worker has none: set SLUICE_SCHEMA_REGISTRY_URL on the workers`,
+          { retryable: true },
+        );
+      }
+      this.#values = new RegistryValueDecoder(opts.schemas, { avroOnly: true });
+    }
+  }
+
+  /** The registry value of an `avro` record; null for a tombstone or a rejected record (handled here). */
+  async #registryValue(rec: EncodableRecord): Promise<RegistryValue | null> {
+    if (rec.value === null) {
+      this.#encoder.tombstones++;
+      return null;
+    }
+    const values = this.#values!;
+    const out = values.decodeCached(rec.value) ?? (await values.decode(rec.value));
+    if (!('reject' in out)) return out;
+    if (this.#opts.onReject) await this.#opts.onReject(rec, out.reject);
+    else {
+      const { topic, partition } = this.#opts.range;
+      throw new SluiceError(
+        ErrorCodes.SCHEMA_REJECTED,
+        `offset ${rec.offset} of ${topic}-${partition} cannot be written as Avro: ${out.reject}. Sluice keeps no rejected-records objects yet, so the range fails until the record can be read (register its schema) or the topic's format changes`,
+      );
+    }
+    return null;
   }
 
   /** Encodes and routes a batch of records (in offset order), then writes what is ready. */
@@ -125,16 +186,35 @@ export class RangeWriter {
     const needsValue = bucketer.needsValue;
     for (const rec of records) {
       const ts = Number(rec.timestamp);
-      const folder = bucketer.folderOf(ts, needsValue ? encoder.parseValue(rec) : undefined);
-      let b: BucketObject | undefined =
-        last !== null && last.folder === folder ? last : this.#buckets.get(folder);
+      let value: RegistryValue | null = null;
+      if (this.#values !== null) {
+        // The common case (a known schema, a whole record) costs no await per record.
+        const cached = rec.value === null ? undefined : this.#values.decodeCached(rec.value);
+        value = cached !== undefined && !('reject' in cached) ? cached : await this.#registryValue(rec);
+        if (value === null) continue;
+      }
+      const parsed = needsValue ? (value !== null ? value.value : encoder.parseValue(rec)) : undefined;
+      const folder = bucketer.folderOf(ts, parsed);
+      // Avro: one object per folder and writer schema.
+      const id = value === null ? folder : `${folder}\0${value.schemaId}`;
+      let b: BucketObject | undefined = last !== null && last.id === id ? last : this.#buckets.get(id);
       if (b === undefined) {
-        b = new BucketObject(folder, dataObjectKey(this.#opts.spec, this.#opts.range, folder));
-        this.#buckets.set(folder, b);
+        const key = dataObjectKey(this.#opts.spec, this.#opts.range, folder, value?.schemaId);
+        b = new BucketObject(folder, key, id);
+        if (value !== null) {
+          b.avro = new AvroContainerWriter({
+            schema: value.schema.schema,
+            compression: this.#opts.spec.compression,
+            key,
+            out: b.out,
+          });
+        }
+        this.#buckets.set(id, b);
         opening ??= [];
         opening.push(b);
       }
-      encoder.encodeInto(rec, b.out);
+      if (value !== null) b.avro!.append(value.payload);
+      else encoder.encodeInto(rec, b.out);
       b.noteRecord(rec.offset, ts);
       last = b;
       // Hand over full chunks as they fill, not after the whole batch: what is encoded and not
@@ -162,7 +242,8 @@ export class RangeWriter {
   }
 
   #open(b: BucketObject, sink: ObjectSink): void {
-    const compressor = createCompressor(this.#opts.spec.compression);
+    // An Avro container compresses inside: its stream goes up as it is.
+    const compressor = createCompressor(b.avro === null ? this.#opts.spec.compression : 'none');
     b.compressor = compressor;
     b.sink = sink;
     b.done = pipeline(compressor, sink).then(
@@ -217,6 +298,7 @@ export class RangeWriter {
     this.#closed = true;
     const buckets = [...this.#buckets.values()];
     for (const b of buckets) {
+      b.avro?.flush();
       await this.#drain(b, true);
       b.compressor!.end();
     }

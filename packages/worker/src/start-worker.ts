@@ -21,6 +21,8 @@ import {
   probeDestinationWrite,
   RANGE_QUEUE_NAME,
   type RangeJobData,
+  readSecretFile,
+  SchemaRegistryClient,
   SLUICE_VERSION,
   type WorkerConfig,
 } from '@sluice/shared';
@@ -165,6 +167,7 @@ export async function startWorker(
       },
       log,
       metrics,
+      schemas: schemaRegistryOf(config),
     });
 
     // Failures of this worker's own stop it taking jobs until a probe passes (issue 15, point 3).
@@ -229,4 +232,16 @@ export async function startWorker(
     await stop().catch(() => {});
     throw err;
   }
+}
+
+/** The Schema Registry's client, when SLUICE_SCHEMA_REGISTRY_URL is set (the config checked its CA file). */
+function schemaRegistryOf(config: WorkerConfig): SchemaRegistryClient | undefined {
+  const r = config.schemaRegistry;
+  if (!r.url) return undefined;
+  const ca = r.caFile ? readSecretFile(r.caFile) : undefined;
+  return new SchemaRegistryClient({
+    url: r.url,
+    ...(r.username ? { username: r.username, password: r.password } : {}),
+    ...(ca && 'value' in ca ? { ca: ca.value } : {}),
+  });
 }

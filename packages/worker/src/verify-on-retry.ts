@@ -14,6 +14,7 @@ import {
   type Logger,
   type ObjectEntry,
   type RangeRecord,
+  type SchemaRegistryClient,
   type VerifyMismatch,
   verifyMismatchPath,
   type ZkSession,
@@ -31,6 +32,7 @@ export interface VerifyDeps {
   workerId: string;
   log: Logger;
   metrics?: WorkerMetrics;
+  schemas?: SchemaRegistryClient | undefined;
 }
 
 /**
@@ -51,6 +53,7 @@ export async function verifyCommitted(
     range: rangeOfRecord(rec),
     target: { openObjects: async (keys) => keys.map((key) => createHashingSink(key)) },
     onFailure: (err) => ac.abort(err),
+    ...(deps.schemas ? { schemas: deps.schemas } : {}),
   });
   try {
     const gaps = await feedRange(rec, { reader: deps.reader, writer, signal: ac.signal, log, metrics });

@@ -50,6 +50,9 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.NEWER_LAYOUT]: 500,
   [ErrorCodes.INTERNAL]: 500,
   [ErrorCodes.SHUTTING_DOWN]: 503,
+  // Worker-side (a range's error); the API answers them only when it reports a range.
+  [ErrorCodes.SCHEMA_REGISTRY]: 502,
+  [ErrorCodes.SCHEMA_REJECTED]: 422,
 };
 
 /** HTTP status of a Sluice error code (500 for a code this table does not know). */

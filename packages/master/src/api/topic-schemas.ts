@@ -82,14 +82,27 @@ const policyProperties = {
   destination,
   format: {
     type: 'string',
-    enum: ['jsonl', 'raw'],
+    enum: ['jsonl', 'raw', 'avro'],
     default: TOPIC_DEFAULTS.format,
-    description: '`jsonl`: one JSON object per record; `raw`: values as they are.',
+    description:
+      '`jsonl`: one JSON object per record; `raw`: values as they are; `avro`: Avro object container files of the values (needs `schema`).',
   },
   compression: {
     type: 'string',
-    enum: ['gzip', 'zstd', 'none'],
+    enum: ['gzip', 'zstd', 'none', 'deflate'],
     default: TOPIC_DEFAULTS.compression,
+    description: 'For `avro`, the container codec: `deflate` (what `gzip` becomes), `zstd` or `none`.',
+  },
+  schema: {
+    type: 'object',
+    properties: {
+      source: { type: 'string', enum: ['registry'] },
+      key: { type: 'boolean', description: 'Decode keys too (columnar formats).' },
+    },
+    required: ['source'],
+    additionalProperties: false,
+    description:
+      'Where record structure comes from. `registry`: values in the Confluent wire format, writer schemas from SLUICE_SCHEMA_REGISTRY_URL. Required by `avro`.',
   },
   partitionBy,
   maxRangeMessages: bounded(
@@ -244,6 +257,11 @@ const topicRecordProperties = {
   destination: ref('Destination'),
   format: { type: 'string' },
   compression: { type: 'string' },
+  schema: {
+    type: 'object',
+    properties: { source: { type: 'string' }, key: { type: 'boolean' } },
+    description: 'Absent for formats that write records as they are.',
+  },
   partitionBy: ref('PartitionBy'),
   maxRangeMessages: { type: 'integer' },
   maxRangeBytes: { type: 'integer' },
@@ -363,6 +381,7 @@ const onlyLaterFieldsAreOptional: NotRequired extends
   | 'forcedAt'
   | 'pastDestinations'
   | 'mirrorGroup'
+  | 'schema'
   ? true
   : never = true;
 void onlyLaterFieldsAreOptional;

@@ -24,6 +24,7 @@ import {
   topicNameProblem,
   topicRoot,
   ValidationError,
+  withFormatCompression,
   type ZkSession,
 } from '@sluice/shared';
 import type { ApiDeps } from '../api/api-deps.ts';
@@ -128,7 +129,8 @@ function replayOutput(topic: TopicRecord, body: ReplayBody): OutputSpec {
     bucket: body.destination.bucket,
     prefix: body.destination.prefix ?? '',
   });
-  const output: OutputSpec = outputSpecOf({
+  // An avro replay's `gzip` is Avro's `deflate`, as for a registration.
+  const output: OutputSpec = withFormatCompression({
     ...outputSpecOf(topic),
     destination,
     ...(body.format ? { format: body.format } : {}),
@@ -149,6 +151,10 @@ function replayOutput(topic: TopicRecord, body: ReplayBody): OutputSpec {
       kmsKeyId: output.kmsKeyId,
       serverSideEncryption: output.serverSideEncryption,
       storageClass: output.storageClass,
+      format: output.format,
+      compression: output.compression,
+      // The topic's schema goes with it; an avro replay of a topic without one is refused.
+      ...(output.format === 'avro' && output.schema ? { schema: output.schema } : {}),
     }),
   );
   if (problems.length > 0) throw new ValidationError(problems);

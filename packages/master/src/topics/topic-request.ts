@@ -17,6 +17,7 @@ import {
   type TopicRecord,
   topicConfigProblems,
   ValidationError,
+  withFormatCompression,
 } from '@sluice/shared';
 import type { TopicCreateBody, TopicPatchBody } from '../api/topic-schemas.ts';
 
@@ -24,7 +25,8 @@ function destinationOf(d: { bucket: string; prefix?: string }): Destination {
   return { bucket: d.bucket, prefix: d.prefix ?? '' };
 }
 
-function check(cfg: TopicConfig): TopicConfig {
+function check(given: TopicConfig): TopicConfig {
+  const cfg = withFormatCompression(given);
   const problems = topicConfigProblems(cfg);
   if (problems.length > 0) throw new ValidationError(problems);
   return { ...cfg, destination: normalizeDestination(cfg.destination) };

@@ -185,3 +185,46 @@ test('mirrorGroup: a name like a topic name, null for none; a bad one names the 
   );
   assert.equal(patchedTopicRecord(record, { mirrorGroup: null }, LATER).mirrorGroup, null);
 });
+
+test('avro: needs schema { source: "registry" }; gzip is stored as deflate; deflate and schema belong to avro', () => {
+  const base = { topic: 'clicks', destination: { bucket: 'lake' } };
+  const cfg = topicConfigFromBody({ ...base, format: 'avro', schema: { source: 'registry' } });
+  assert.equal(cfg.compression, 'deflate');
+  assert.deepEqual(cfg.schema, { source: 'registry' });
+  assert.equal(
+    topicConfigFromBody({ ...base, format: 'avro', compression: 'zstd', schema: { source: 'registry' } })
+      .compression,
+    'zstd',
+  );
+  assert.deepEqual(
+    problemsOf(() => topicConfigFromBody({ ...base, format: 'avro' })),
+    [
+      'schema: is required with format "avro": set schema to {"source": "registry"} (values in the Confluent wire format, writer schemas from SLUICE_SCHEMA_REGISTRY_URL)',
+    ],
+  );
+  assert.match(
+    problemsOf(() =>
+      topicConfigFromBody({ ...base, format: 'avro', schema: { source: 'registry', key: true } }),
+    )[0]!,
+    /^schema\.key: must not be true with format "avro"/,
+  );
+  assert.deepEqual(
+    problemsOf(() =>
+      topicConfigFromBody({ ...base, compression: 'deflate', schema: { source: 'registry' } }),
+    ),
+    [
+      'compression: deflate is the codec of Avro files only; use gzip, zstd or none, or format "avro"',
+      'schema: has no effect with format "jsonl" (it writes records as they are): leave it out, or use format "avro"',
+    ],
+  );
+  // A PATCH to avro is checked as a whole too.
+  const rec = newTopicRecord(topicConfigFromBody(base), 'id-1', NOW);
+  assert.equal(
+    patchedTopicRecord(rec, { format: 'avro', schema: { source: 'registry' } }, LATER).compression,
+    'deflate',
+  );
+  assert.match(
+    problemsOf(() => patchedTopicRecord(rec, { format: 'avro' }, LATER))[0]!,
+    /^schema: is required/,
+  );
+});
