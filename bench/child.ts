@@ -6,10 +6,12 @@
  *   stages    on a sample of the dataset: the compressors alone, the range writer alone,
  *             and S3 PUT alone (codec-alone.ts, s3-alone.ts)
  *   master-scale  the leader's passes at many partitions (master-scale.ts; needs --expose-gc)
+ *   leader-zk     the leader's passes against the real ZooKeeper (leader-zk.ts)
  */
 import { readFileSync } from 'node:fs';
 import type { Compression, Format } from '@sluice/shared';
 import { compressAlone, encodeAll, sampleRecords, writerAlone } from './lib/codec-alone.ts';
+import { type LeaderZkInput, leaderZk } from './lib/leader-zk.ts';
 import { type MasterScaleInput, masterScale } from './lib/master-scale.ts';
 import type { Measurement } from './lib/measurement.ts';
 import { type RawReadInput, rawRead } from './lib/raw-read.ts';
@@ -90,5 +92,6 @@ let result: unknown;
 if (kind === 'raw-read') result = await rawRead(input as RawReadInput);
 else if (kind === 'stages') result = await stages(input as StagesInput);
 else if (kind === 'master-scale') result = await masterScale(input as MasterScaleInput);
+else if (kind === 'leader-zk') result = await leaderZk(input as LeaderZkInput);
 else throw new Error(`unknown kind ${kind}`);
 process.stdout.write(`${JSON.stringify(result)}\n`);

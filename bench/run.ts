@@ -4,7 +4,7 @@
  *
  *   npm run bench                      full run (about 15-25 minutes on 2 shared cores)
  *   npm run bench -- --quick           smaller datasets, fewer configurations (about 6-8 minutes)
- *   npm run bench -- --only e2e,master sections: baselines, e2e, master, latency
+ *   npm run bench -- --only e2e,master sections: baselines, e2e, master, leader-zk, idle, latency
  *   npm run bench -- --keep-data       keep the Kafka topics for the next run (reused when intact)
  *   npm run bench -- --profile         one worker under load with --cpu-prof, hot spots printed
  *   npm run bench -- --out DIR         where results go (default bench/)
@@ -22,7 +22,9 @@ import { formatHeap, summariseHeap } from './heap-summary.ts';
 import { type Baselines, type Lanes, laneKey, measureBaselines } from './lib/baselines.ts';
 import { type Dataset, type DatasetSpec, deleteDataset, ensureDataset } from './lib/dataset.ts';
 import { deletePrefix, type E2eConfig, runE2e } from './lib/e2e.ts';
+import { measureIdleCost } from './lib/idle-cost.ts';
 import { measureLatency } from './lib/latency.ts';
+import type { LeaderZkInput, LeaderZkPoint } from './lib/leader-zk.ts';
 import type { MasterScalePoint } from './lib/master-scale.ts';
 import { mbps } from './lib/measurement.ts';
 import { loadAverage, machineInfo } from './lib/proc-stats.ts';
@@ -43,7 +45,9 @@ const { values: args } = parseArgs({
 });
 
 const quick = args.quick === true;
-const sections = new Set((args.only ?? 'baselines,e2e,master,latency').split(',').map((s) => s.trim()));
+const sections = new Set(
+  (args.only ?? 'baselines,e2e,master,leader-zk,idle,latency').split(',').map((s) => s.trim()),
+);
 const runId = `bench-${Date.now().toString(36)}`;
 const t0 = Date.now();
 const log = (s: string) =>
@@ -222,6 +226,9 @@ async function main(): Promise<void> {
   let masterPoints: MasterScalePoint[] = [];
   let zkRtt: Results['master']['zkRoundTrip'] = null;
   let latency: Results['latency'] = null;
+  let leaderZk: Results['leaderZk'];
+  let idle: Results['idle'];
+  let startup: Results['startup'];
   let n = 0;
   try {
     for (const plan of plans()) {
@@ -315,6 +322,46 @@ async function main(): Promise<void> {
       zkRtt = await zkRoundTrip(env, `/${runId}-zk-rtt`);
       log(`  ZooKeeper round trip: get ${zkRtt.getMs.toFixed(2)} ms, multi ${zkRtt.multiMs.toFixed(2)} ms`);
     }
+    if (sections.has('leader-zk')) {
+      log('leader: passes against the real ZooKeeper');
+      const input: LeaderZkInput = {
+        zookeeper: env.zookeeper,
+        root: `/${runId}-leader`,
+        partitions: quick ? [1_000, 10_000] : [1_000, 10_000, 50_000],
+        partitionsPerTopic: 100,
+        changedShare: 0.05,
+        planIntervalMs: 1_000,
+        passes: quick ? 5 : 10,
+        warmupPasses: 3,
+        idlePasses: 3,
+      };
+      const points = await runChild<LeaderZkPoint[]>(env.scratchDir, 'leader-zk', input);
+      leaderZk = { planIntervalMs: input.planIntervalMs, changedShare: input.changedShare, points };
+      for (const p of points)
+        log(
+          `  ${p.partitions} partitions: pass p50 ${p.passMsP50.toFixed(0)} ms, p99 ${p.passMsP99.toFixed(0)} ms, leader ${p.leaderCpuPct.toFixed(1)} % of a core, ${p.zkRequestsPerPass} ZooKeeper requests per pass for ${p.changedPerPass} changed partitions (idle pass: ${p.idleZkRequestsPerPass})`,
+        );
+    }
+    if (sections.has('idle')) {
+      log('idle: start-up and idle CPU of the built master and worker');
+      const c = await measureIdleCost({
+        env,
+        bucket,
+        name: `${runId}-idle`,
+        topics: 10,
+        partitionsPerTopic: 100,
+        settleSeconds: 10,
+        windowSeconds: quick ? 20 : 60,
+        log,
+      });
+      idle = {
+        partitions: c.partitions,
+        windowSeconds: c.windowSeconds,
+        leaderCpuPct: c.leaderCpuPct,
+        workerCpuPct: c.workerCpuPct,
+      };
+      startup = { masterCpuS: c.masterStartupCpuS, workerCpuS: c.workerStartupCpuS };
+    }
     if (sections.has('latency')) {
       log('latency: produce to object visible, flushIntervalMs 5000');
       latency = await measureLatency({
@@ -364,6 +411,9 @@ async function main(): Promise<void> {
     e2e,
     master: { points: masterPoints, zkRoundTrip: zkRtt },
     latency,
+    ...(leaderZk ? { leaderZk } : {}),
+    ...(idle ? { idle } : {}),
+    ...(startup ? { startup } : {}),
   };
   const out = String(args.out);
   mkdirSync(out, { recursive: true }); // --out may name a folder that does not exist yet

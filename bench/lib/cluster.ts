@@ -40,8 +40,16 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** Extra node flags for workers (e.g. `--cpu-prof`). */
   workerNodeFlags?: string[];
+  /** Extra node flags for masters. */
+  masterNodeFlags?: string[];
   /** Working directory of the processes. @defaultValue the log folder */
   workDir?: string;
+  /**
+   * Run the built programs (each package's `dist/main.js`, as installed) without the ZooKeeper
+   * counter, instead of the source: for start-up and idle CPU, which the source's type
+   * stripping and the counter would add to. Needs `npm run build`.
+   */
+  fromDist?: boolean;
 }
 
 export class BenchCluster {
@@ -92,14 +100,17 @@ export class BenchCluster {
       ...this.#opts.env,
       ...extra,
     };
+    const dist = this.#opts.fromDist === true;
     const flags = [
-      '--conditions=source',
+      ...(dist ? [] : ['--conditions=source', '--import', join(REPO, 'bench', 'lib', 'zk-counter.ts')]),
       '--no-warnings',
-      '--import',
-      join(REPO, 'bench', 'lib', 'zk-counter.ts'),
-      ...(kind === 'worker' ? (this.#opts.workerNodeFlags ?? []) : []),
+      ...((kind === 'worker' ? this.#opts.workerNodeFlags : this.#opts.masterNodeFlags) ?? []),
     ];
-    const child = spawn(process.execPath, [...flags, join(REPO, 'packages', kind, 'src', 'main.ts')], {
+    const main = dist
+      ? join(REPO, 'packages', kind, 'dist', 'main.js')
+      : join(REPO, 'packages', kind, 'src', 'main.ts');
+    if (dist && !existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
+    const child = spawn(process.execPath, [...flags, main], {
       env,
       // Heap snapshots (--heapsnapshot-signal) land in the working directory.
       cwd: this.#opts.workDir ?? this.#dir,

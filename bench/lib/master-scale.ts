@@ -61,7 +61,7 @@ function gc(): void {
   g();
 }
 
-function topicRecord(name: string): TopicRecord {
+export function topicRecord(name: string): TopicRecord {
   const now = new Date().toISOString();
   return {
     topic: name,
@@ -85,7 +85,7 @@ function topicRecord(name: string): TopicRecord {
   };
 }
 
-function doneResult(r: RangeRecord): RangeResult {
+export function doneResult(r: RangeRecord): RangeResult {
   const n = Number(BigInt(r.end) - BigInt(r.start));
   return {
     attempt: r.attempt,

@@ -6,7 +6,9 @@ import type { StagesOutput } from '../child.ts';
 import { type Baselines, laneKey } from './baselines.ts';
 import type { Dataset } from './dataset.ts';
 import type { E2eResult } from './e2e.ts';
+import type { IdleCost } from './idle-cost.ts';
 import type { LatencyResult } from './latency.ts';
+import type { LeaderZkPoint } from './leader-zk.ts';
 import type { MasterScalePoint } from './master-scale.ts';
 import { type Measurement, mbps } from './measurement.ts';
 import type { MachineInfo } from './proc-stats.ts';
@@ -52,7 +54,45 @@ export interface Results {
   e2e: E2eRow[];
   master: { points: MasterScalePoint[]; zkRoundTrip: ZkRoundTrip | null };
   latency: LatencyResult | null;
+  /** The leader's passes against the real ZooKeeper (`--only leader-zk`); absent: not run. */
+  leaderZk?: { planIntervalMs: number; changedShare: number; points: LeaderZkPoint[] };
+  /** Idle master (leading `partitions`) and worker, % of a core (`--only idle`). */
+  idle?: Pick<IdleCost, 'partitions' | 'windowSeconds' | 'leaderCpuPct' | 'workerCpuPct'>;
+  /** CPU seconds from spawn to ready of the built programs (`--only idle`). */
+  startup?: { masterCpuS: number; workerCpuS: number };
   profile?: string;
+}
+
+/** The leader-at-scale point of `partitions`, if measured. */
+export function leaderZkAt(r: Results, partitions: number): LeaderZkPoint | undefined {
+  return r.leaderZk?.points.find((p) => p.partitions === partitions);
+}
+
+function leaderZkTable(r: Results): string[] {
+  const lz = r.leaderZk;
+  if (!lz || lz.points.length === 0) return ['Not run.'];
+  return [
+    `The leader's passes (leadership/leader-passes.ts) against the local ZooKeeper, a pass every ${f0(lz.planIntervalMs)} ms; each pass ${f0(lz.changedShare * 100)} % of the partitions get a full range of new records, and workers on another thread mark every enqueued range done before the next pass. CPU is the leader's thread over the steady passes and the waits between them. ZooKeeper requests are those the leader sent (a multi counts once).`,
+    '',
+    '| partitions | changed per pass | pass p50 (ms) | pass p99 (ms) | leader CPU (% of a core) | ZooKeeper requests per pass | per changed partition | idle pass (ms) | idle pass requests |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...lz.points.map(
+      (p) =>
+        `| ${f0(p.partitions)} | ${f0(p.changedPerPass)} | ${f0(p.passMsP50)} | ${f0(p.passMsP99)} | ${f1(p.leaderCpuPct)} | ${f0(p.zkRequestsPerPass)} | ${f2(p.zkRequestsPerPass / Math.max(1, p.changedPerPass))} | ${f0(p.idlePassMsP50)} | ${f0(p.idleZkRequestsPerPass)} |`,
+    ),
+  ];
+}
+
+function idleTable(r: Results): string[] {
+  if (!r.idle || !r.startup) return ['Not run.'];
+  return [
+    `The built programs (\`dist\`), default settings. Start-up is CPU from spawn to ready; idle is over ${f0(r.idle.windowSeconds)} s, the master leading ${f0(r.idle.partitions)} registered partitions without records, the worker waiting for jobs.`,
+    '',
+    '| | start-up (CPU s) | idle (% of a core) |',
+    '|---|---:|---:|',
+    `| master (leader) | ${f2(r.startup.masterCpuS)} | ${f2(r.idle.leaderCpuPct)} |`,
+    `| worker | ${f2(r.startup.workerCpuS)} | ${f2(r.idle.workerCpuPct)} |`,
+  ];
 }
 
 const cpuPerGB = (m: Pick<Measurement, 'cpuMs' | 'bytes'>) => m.cpuMs / 1000 / (m.bytes / 1e9);
@@ -374,6 +414,14 @@ export function markdown(r: Results): string {
     ...masterTable(r),
     '',
     `ZooKeeper requests per range in this run's end-to-end runs (${f0(zk.ranges)} ranges; the session watchdog's pings are not counted): the master ${f1(zk.master.reads)} reads and ${f1(zk.master.writes)} writes (including its idle polling while ranges ran), the workers ${f1(zk.workers.reads)} reads and ${f1(zk.workers.writes)} writes (read, start, record keys, complete, progress).`,
+    '',
+    '## The leader at scale, with the real ZooKeeper',
+    '',
+    ...leaderZkTable(r),
+    '',
+    '## Idle cost and start-up',
+    '',
+    ...idleTable(r),
     '',
     '## Latency, produce to object visible',
     '',

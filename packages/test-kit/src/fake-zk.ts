@@ -159,7 +159,11 @@ export class FakeZk {
     set.add({ session, fn });
   }
 
-  /** Fires and forgets the watches of `path` in `map`, after the current call returns (as a network would). */
+  /**
+   * Fires and forgets the watches of `path` in `map`, after the current call returns, but
+   * before its caller goes on: ZooKeeper delivers a watch event before any later answer on
+   * the session, and the leader's watched reads (leadership/watched-zk.ts) rely on that.
+   */
   #fire(map: Map<string, Set<{ session: FakeZkSession; fn: ZkWatcher }>>, path: string, type: number): void {
     const set = map.get(path);
     if (!set) return;
@@ -169,7 +173,7 @@ export class FakeZk {
       getName: () => EVENT_NAMES[type] ?? String(type),
       getPath: () => path,
     };
-    setImmediate(() => {
+    queueMicrotask(() => {
       for (const w of set) if (w.session.alive) w.fn(event);
     });
   }

@@ -31,14 +31,12 @@ import {
 } from '@sluice/shared';
 import { type IntegrityConfig, IntegrityPasses } from '../integrity/integrity-passes.ts';
 import { GroupMirror, type GroupMirrorKafka, type MirrorReports } from '../kafka/group-mirror.ts';
-import { PartitionCache } from '../ranges/partition-cache.ts';
-import { PlanningLoop, type RegisteredTopic, readTopics } from '../ranges/planning-loop.ts';
-import { RangeEnqueuer, type RangeQueue } from '../ranges/range-enqueuer.ts';
+import type { RangeQueue } from '../ranges/range-enqueuer.ts';
 import { Supervisor } from '../ranges/supervisor.ts';
-import { Tracker } from '../ranges/tracker.ts';
 import type { MasterMetrics } from '../status/metrics.ts';
 import { migrateLayout } from '../upgrade/layout-migration.ts';
-import { FencedWriter } from './fenced-writer.ts';
+import type { FencedWriter } from './fenced-writer.ts';
+import { LeaderPasses } from './leader-passes.ts';
 
 export interface LeaderTermOptions {
   zk: ZkSession;
@@ -83,74 +81,68 @@ export class LeaderTerm {
   readonly #o: LeaderTermOptions;
   readonly #log: Logger;
   readonly #writer: FencedWriter;
-  readonly #cache = new PartitionCache();
-  readonly #enqueuer: RangeEnqueuer;
-  readonly #tracker: Tracker;
-  readonly #planning: PlanningLoop;
+  readonly #passes: LeaderPasses;
   readonly #supervisor: Supervisor;
   readonly #integrity: IntegrityPasses;
   readonly #mirror: GroupMirror | null;
   readonly #timers = new Set<NodeJS.Timeout>();
-  #topics: RegisteredTopic[] = [];
   #chain: Promise<unknown> = Promise.resolve();
   #stopped = false;
 
   constructor(opts: LeaderTermOptions) {
     this.#o = opts;
     this.#log = opts.log.child({ epoch: opts.epoch });
-    this.#writer = new FencedWriter(opts.zk, opts.epoch, (err) => {
-      if (!this.#stopped) opts.onFenced(err);
-    });
-    this.#enqueuer = new RangeEnqueuer(
-      opts.queue,
-      (t) => this.#cache.inFlight(t),
-      this.#log,
-      opts.config.jobAttempts,
-    );
     const gm = opts.groupMirror;
+    // The mirror reads the passes' cache and topics, which exist once the passes do.
+    let passes: LeaderPasses | null = null;
     this.#mirror = gm
       ? new GroupMirror({
           kafka: gm.kafka(),
           kafkaBrokers: gm.kafkaBrokers,
           settings: gm.settings,
           reports: gm.reports,
-          topics: () => this.#topics.map((t) => t.record),
+          topics: () => (passes?.topics ?? []).map((t) => t.record),
           committed: (topic) =>
-            new Map(this.#cache.partitions(topic).map((e) => [e.partition, BigInt(e.state.committedOffset)])),
+            new Map(
+              (passes?.cache.partitions(topic) ?? []).map((e) => [
+                e.partition,
+                BigInt(e.state.committedOffset),
+              ]),
+            ),
           log: this.#log,
           ...(opts.metrics ? { failures: opts.metrics.groupMirrorFailures } : {}),
         })
       : null;
     const mirror = this.#mirror;
-    this.#tracker = new Tracker({
-      writer: this.#writer,
-      cache: this.#cache,
-      log: this.#log,
-      metrics: opts.metrics,
-      ...(mirror ? { onCommitted: (topic: string) => mirror.note(topic) } : {}),
-    });
-    this.#planning = new PlanningLoop({
-      writer: this.#writer,
-      cache: this.#cache,
+    passes = new LeaderPasses({
+      zk: opts.zk,
+      epoch: opts.epoch,
+      onFenced: (err) => {
+        if (!this.#stopped) opts.onFenced(err);
+      },
       kafka: opts.kafka,
-      enqueuer: this.#enqueuer,
-      maxInFlightPerPartition: opts.config.maxInFlightPerPartition,
+      queue: opts.queue,
       log: this.#log,
-      metrics: opts.metrics,
+      maxInFlightPerPartition: opts.config.maxInFlightPerPartition,
+      ...(opts.config.jobAttempts !== undefined ? { jobAttempts: opts.config.jobAttempts } : {}),
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
       ...(opts.s3 ? { s3: opts.s3 } : {}),
       conditionalWrites: opts.config.s3.conditionalWrites,
+      ...(mirror ? { onCommitted: (topic: string) => mirror.note(topic) } : {}),
     });
+    this.#passes = passes;
+    this.#writer = passes.writer;
     this.#supervisor = new Supervisor({
       writer: this.#writer,
-      cache: this.#cache,
+      cache: passes.cache,
       queue: opts.queue,
-      enqueuer: this.#enqueuer,
+      enqueuer: passes.enqueuer,
       stallTimeoutMs: opts.config.stallTimeoutMs,
       abandonedUploadAgeMs: opts.config.abandonedUploadAgeMs,
       log: this.#log,
       metrics: opts.metrics,
       s3: opts.s3,
-      topics: () => this.#topics,
+      topics: () => this.#passes.topics,
       exclusive: (fn) => this.#exclusive(fn),
     });
     this.#integrity = new IntegrityPasses({
@@ -161,7 +153,7 @@ export class LeaderTerm {
       log: this.#log,
       ...(opts.metrics ? { registry: opts.metrics.registry } : {}),
       config: opts.config,
-      topics: () => this.#topics.map((t) => t.record),
+      topics: () => this.#passes.topics.map((t) => t.record),
     });
   }
 
@@ -183,7 +175,11 @@ export class LeaderTerm {
     }
     this.#every(cfg.planIntervalMs, () => this.tick());
     this.#every(sweepIntervalMs(cfg), () => this.#supervisor.sweep());
-    this.#every(cfg.reconcileIntervalMs, () => this.#supervisor.reconcile());
+    this.#every(cfg.reconcileIntervalMs, () => {
+      // A full re-read from ZooKeeper now and then, as a belt over the watches (watched-zk.ts).
+      this.#passes.refresh();
+      return this.#supervisor.reconcile();
+    });
     this.#every(uploadAbortIntervalMs(cfg.abandonedUploadAgeMs), () =>
       this.#supervisor.abortAbandonedUploads(),
     );
@@ -197,27 +193,16 @@ export class LeaderTerm {
     this.#stopped = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
+    this.#passes.stop();
     this.#supervisor.stop();
     await Promise.all([this.#chain.catch(() => undefined), this.#integrity.stop(), this.#mirror?.stop()]);
     this.#log.info('leader term stopped');
   }
 
-  /** One planning interval: topics, then commits, then new ranges. */
+  /** One planning interval: topics, then commits, then new ranges (leader-passes.ts). */
   async tick(): Promise<void> {
     if (this.#stopped) return;
-    // Timed whole: the alert on a pass slower than SLUICE_PLAN_INTERVAL_MS compares with this.
-    const timed = this.#o.metrics?.passSeconds.startTimer();
-    try {
-      const topics = await readTopics(this.#writer.zk);
-      this.#topics = topics;
-      this.#o.metrics?.topicSettings(topics.map((t) => t.record));
-      await this.#planning.syncTopics(topics);
-      await this.#tracker.pass();
-      if (this.#stopped) return;
-      await this.#planning.pass(topics);
-    } finally {
-      timed?.();
-    }
+    await this.#passes.tick();
   }
 
   /** For tests: replays, finalizer and audit passes. */

@@ -30,6 +30,8 @@ export interface PartitionEntry {
   ranges: Span[];
   /** When unplanned offsets became visible (planner.ts). Not persisted. */
   arrivals: Arrival[];
+  /** Kafka's offsets and the committed offset when planning last looked (planning-loop.ts). */
+  seen?: { earliest: bigint; latest: bigint; lastStable: bigint; committed: string };
 }
 
 interface TopicEntry {

@@ -8,6 +8,13 @@
  * FIRST (`createRanges` of range-engine.ts, which checks that the new ranges tile the line)
  * and only then enqueued (invariant 2): a crash between the two leaves a planned range
  * without a job, which the supervisor's reconcile pass requeues.
+ *
+ * Kafka's offsets are asked for up to KAFKA_PIPELINE topics at once, and the partitions of all
+ * topics are planned together (each partition's writes are its own line's; the fenced writer
+ * sends them in a few batched multis), so a pass waits a few round trips for its new ranges,
+ * not one per range. A
+ * partition whose offsets did not move since the pass that last looked at it, with nothing
+ * unplanned, is skipped without planning or metrics.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
@@ -20,6 +27,7 @@ import {
   isSluiceError,
   type KafkaAdmin,
   type Logger,
+  mapLimit,
   newPartitionState,
   outputSpecOf,
   type PartitionOffsets,
@@ -42,6 +50,18 @@ import { noteArrival, planRanges } from './planner.ts';
 import { createRanges } from './range-engine.ts';
 import type { RangeEnqueuer } from './range-enqueuer.ts';
 import { topicLine } from './range-line.ts';
+
+/** Topics whose offsets are asked of Kafka at once (one ListOffsets round per topic). */
+const KAFKA_PIPELINE = 16;
+/** Partitions planned at once. */
+const PLAN_AT_ONCE = 4096;
+
+interface PartitionWork {
+  rec: TopicRecord;
+  entry: PartitionEntry;
+  o: PartitionOffsets;
+  log: Logger;
+}
 
 export interface RegisteredTopic {
   record: TopicRecord;
@@ -130,41 +150,80 @@ export class PlanningLoop {
         active.length = 0;
       }
     }
+    const work: PartitionWork[] = [];
     for (const t of topics) {
+      if (t.record.state !== 'deleting') continue;
       const log = this.#log.child({ topic: t.record.topic });
       try {
-        if (t.record.state === 'deleting') {
-          await this.#removeIfDrained(t, log);
-        } else if (active.includes(t) && meta.has(t.record.topic)) {
-          await this.#planTopic(t, meta.get(t.record.topic) ?? null, log);
-        }
+        await this.#removeIfDrained(t, log);
       } catch (err) {
         if (isSluiceError(err, ErrorCodes.NOT_LEADER)) throw err;
         log.warn({ err }, 'planning failed');
       }
     }
+    const planned = active.filter((t) => meta.has(t.record.topic));
+    await mapLimit(planned, KAFKA_PIPELINE, async (t) => {
+      const log = this.#log.child({ topic: t.record.topic });
+      try {
+        work.push(...(await this.#topicWork(t, meta.get(t.record.topic) ?? null, log)));
+      } catch (err) {
+        if (isSluiceError(err, ErrorCodes.NOT_LEADER)) throw err;
+        log.warn({ err }, 'planning failed');
+      }
+    });
+    // New ranges are written by batched multis (fenced-writer.ts): the more partitions at
+    // once, the fewer multis; PLAN_AT_ONCE bounds what waits in memory for its enqueue.
+    await mapLimit(work, PLAN_AT_ONCE, async (w) => {
+      try {
+        await this.#planPartition(w.rec, w.entry, w.o, w.log);
+      } catch (err) {
+        if (isSluiceError(err, ErrorCodes.NOT_LEADER)) throw err;
+        w.log.warn({ err, partition: w.entry.partition }, 'planning failed');
+      }
+    });
   }
 
-  async #planTopic(t: RegisteredTopic, meta: TopicMetadata | null, log: Logger): Promise<void> {
+  /** A topic's partitions that may have something to plan, after its new partitions got their nodes. */
+  async #topicWork(t: RegisteredTopic, meta: TopicMetadata | null, log: Logger): Promise<PartitionWork[]> {
     const rec = t.record;
     if (!meta || meta.topicId !== rec.topicId) {
       await this.#stop(t, meta, log);
-      return;
+      return [];
     }
     let offsets: PartitionOffsets[];
     try {
       offsets = await this.#kafka.offsets(rec.topic, meta.partitions);
     } catch (err) {
       log.warn({ err }, 'kafka offsets failed');
-      return;
+      return [];
     }
     const byPartition = new Map(offsets.map((o) => [o.partition, o]));
     await this.#ensurePartitions(rec, meta.partitions, byPartition, log);
+    const out: PartitionWork[] = [];
     for (const entry of this.#cache.partitions(rec.topic)) {
       const o = byPartition.get(entry.partition);
-      if (!o) continue;
-      await this.#planPartition(rec, entry, o, log);
+      if (o && !this.#unchanged(entry, o)) out.push({ rec, entry, o, log });
     }
+    return out;
+  }
+
+  /**
+   * True when planning `entry` again could do nothing new: Kafka's offsets and the committed
+   * offset are what the last look saw, and everything up to the last stable offset is
+   * planned (so neither a full range nor a flush can be due, nor a retention gap).
+   */
+  #unchanged(entry: PartitionEntry, o: PartitionOffsets): boolean {
+    const seen = entry.seen;
+    const committed = entry.state.committedOffset;
+    entry.seen = { earliest: o.earliest, latest: o.latest, lastStable: o.lastStable, committed };
+    return (
+      seen !== undefined &&
+      seen.earliest === o.earliest &&
+      seen.latest === o.latest &&
+      seen.lastStable === o.lastStable &&
+      seen.committed === committed &&
+      this.#cache.planned(entry) >= o.lastStable
+    );
   }
 
   /** Topic gone from Kafka or re-created: stopped with a message that says what to do. */

@@ -113,7 +113,7 @@ export async function createRanges(
 ): Promise<RangeRecord[]> {
   const records = newRanges(origin, from, spans, nowIso);
   if (records.length === 0) return records;
-  await writer.multi(
+  await writer.multiBatched(
     spans.map((s, i) => ({ op: 'create', path: lineRangePath(line, s), data: encodeJson(records[i]) })),
   );
   return records;
@@ -155,7 +155,7 @@ export async function commitLine<S, R extends StartSpan & { record: RangeRecord;
     ...covered.map((c): ZkOp => ({ op: 'remove', path: lineRangePath(line, c), version: c.version })),
   ];
   try {
-    await writer.multi(ops);
+    await writer.multiBatched(ops);
   } catch (err) {
     if (isBadVersion(err) || isNoNode(err)) return 'raced';
     throw err;

@@ -33,6 +33,7 @@ import {
   isSluiceError,
   type Logger,
   listOpenUploads,
+  mapLimit,
   type OutputSpec,
   operatorRetryDue,
   outputSpecOf,
@@ -50,6 +51,7 @@ import type { RegisteredTopic } from './planning-loop.ts';
 import { followOutputOf, type LineRange, RangeSupervision, readRange } from './range-engine.ts';
 import type { RangeEnqueuer, RangeQueue } from './range-enqueuer.ts';
 import { topicLine } from './range-line.ts';
+import { ZK_PIPELINE } from './tracker.ts';
 
 export interface SupervisorOptions {
   writer: FencedWriter;
@@ -133,17 +135,17 @@ export class Supervisor {
     this.#log.warn({ err }, msg);
   }
 
-  /** Reads every topic range in flight. Ranges that vanished meanwhile are left out. */
+  /**
+   * Reads every topic range in flight, in offset order per partition. Ranges that vanished
+   * meanwhile are left out. Unchanged ones come from the leader's watched session (no
+   * request); the others are read ZK_PIPELINE at a time.
+   */
   async #readAll(): Promise<LineRange[]> {
-    const out: LineRange[] = [];
-    for (const entry of this.#o.cache.all()) {
-      const line = topicLine(entry.topic, entry.partition);
-      for (const s of entry.ranges) {
-        const r = await readRange(this.#o.writer.zk, line, s);
-        if (r) out.push(r);
-      }
-    }
-    return out;
+    const spans = this.#o.cache
+      .all()
+      .flatMap((entry) => entry.ranges.map((s) => ({ line: topicLine(entry.topic, entry.partition), s })));
+    const read = await mapLimit(spans, ZK_PIPELINE, ({ line, s }) => readRange(this.#o.writer.zk, line, s));
+    return read.filter((r): r is LineRange => r !== null);
   }
 
   /** One supervision pass: worker-lost, stalled and failed ranges; the ranges and workers gauges. */

@@ -6,8 +6,11 @@
  * too): the partition node set at its version, each covered range node removed at the
  * version read. Their commit records stay in S3.
  *
- * It reads ranges in offset order and stops at the first one not done, so a pass costs about
- * one read per partition when nothing finished.
+ * It reads ranges in offset order and stops at the first one not done; the leader's session
+ * answers reads of range nodes that did not change from memory (leadership/watched-zk.ts), so
+ * a pass costs ZooKeeper requests only for the ranges that changed. Partitions are tracked
+ * up to ZK_PIPELINE at once: ZooKeeper takes many requests on one session, and a pass that
+ * awaited them one by one took a round trip per commit (bench/README.md).
  */
 import {
   commitTotals,
@@ -16,6 +19,7 @@ import {
   gapOffsetsOf,
   isSluiceError,
   type Logger,
+  mapLimit,
   type PartitionState,
   parseRangeNodeName,
   partitionPath,
@@ -26,6 +30,13 @@ import type { MasterMetrics } from '../status/metrics.ts';
 import type { PartitionCache, PartitionEntry, Span } from './partition-cache.ts';
 import { commitLine, type LineRange, readRange } from './range-engine.ts';
 import { lineRangePath, topicLine } from './range-line.ts';
+
+/**
+ * Requests the leader keeps outstanding on its ZooKeeper session in a pass: enough to hide a
+ * round trip (and let the server group writes into one log flush), few enough that a pass of
+ * 50,000 partitions does not queue them all at once.
+ */
+export const ZK_PIPELINE = 256;
 
 /** Weight of the newest committed ranges in the bytes-per-offset moving average. */
 const BYTES_PER_OFFSET_WEIGHT = 0.3;
@@ -103,20 +114,44 @@ export class Tracker {
     this.#onCommitted = opts.onCommitted;
   }
 
-  /** One pass over every cached partition. A NOT_LEADER stops it (the caller steps down). */
+  /**
+   * One pass over every cached partition with a range in flight, in two steps: the done
+   * ranges of each are read (ZK_PIPELINE reads at a time; unchanged ones cost nothing), then
+   * every commit is issued at once, so that the fenced writer sends them in a few batched
+   * multis instead of one round trip each. A NOT_LEADER stops it (the caller steps down).
+   */
   async pass(): Promise<void> {
-    for (const entry of this.#cache.all()) {
-      try {
-        await this.trackPartition(entry);
-      } catch (err) {
-        if (isSluiceError(err, ErrorCodes.NOT_LEADER)) throw err;
-        this.#log.warn({ err, topic: entry.topic, partition: entry.partition }, 'tracking failed');
-      }
-    }
+    const busy = this.#cache.all().filter((e) => e.ranges.length > 0);
+    const guarded =
+      <T>(fn: (entry: PartitionEntry) => Promise<T>) =>
+      async (entry: PartitionEntry): Promise<T | null> => {
+        try {
+          return await fn(entry);
+        } catch (err) {
+          if (isSluiceError(err, ErrorCodes.NOT_LEADER)) throw err;
+          this.#log.warn({ err, topic: entry.topic, partition: entry.partition }, 'tracking failed');
+          return null;
+        }
+      };
+    const read = await mapLimit(
+      busy,
+      ZK_PIPELINE,
+      guarded((e) => this.#readDone(e)),
+    );
+    await Promise.all(busy.map((e, i) => (read[i] ? guarded((x) => this.#commit(x, read[i]!))(e) : null)));
   }
 
   /** Commits what is done in one partition. Returns the committed offset. */
   async trackPartition(entry: PartitionEntry): Promise<bigint> {
+    const read = await this.#readDone(entry);
+    return read ? this.#commit(entry, read) : BigInt(entry.state.committedOffset);
+  }
+
+  /**
+   * The contiguous run of done ranges from the committed offset, plus the first one not done
+   * (read, so that its watch is set); null when the cache was wrong and was reloaded.
+   */
+  async #readDone(entry: PartitionEntry): Promise<LineRange[] | null> {
     const zk = this.#writer.zk;
     const line = topicLine(entry.topic, entry.partition);
     let committed = BigInt(entry.state.committedOffset);
@@ -130,12 +165,17 @@ export class Tracker {
         const path = lineRangePath(line, span);
         this.#log.warn({ topic: entry.topic, partition: entry.partition, path }, 'range node missing');
         await this.#reload(entry);
-        return BigInt(entry.state.committedOffset);
+        return null;
       }
       if (r.record.state !== 'done') break;
       read.push(r);
       committed = span.end;
     }
+    return read;
+  }
+
+  async #commit(entry: PartitionEntry, read: LineRange[]): Promise<bigint> {
+    const line = topicLine(entry.topic, entry.partition);
     const before = BigInt(entry.state.committedOffset);
     const state0 = entry.state;
     const c = await commitLine(this.#writer, line, before, entry.version, read, (next, covered) =>

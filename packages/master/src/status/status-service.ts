@@ -13,13 +13,17 @@
  *    (record-times.ts, cached by offset).
  *  - On the leader, an answer is made at least every `leaderRefreshMs` to keep the time-lag
  *    gauges of /metrics current.
+ *  - ZooKeeper is read through a watched session (leadership/watched-zk.ts, STATUS_WATCHED):
+ *    partition nodes and range names that did not change since the last answer cost no
+ *    request, so an idle installation's answers and samples cost next to nothing.
  */
-import { errorText } from '@sluice/shared';
+import { errorText, type ZkSession } from '@sluice/shared';
 import type { ApiDeps } from '../api/api-deps.ts';
 import { configuredSecrets, scrubSecrets } from '../api/secret-scrubber.ts';
 import { QUEUE_STATES } from '../api/status-schema.ts';
 import { kafkaTopicViews } from '../kafka/kafka-view.ts';
 import { RecordTimes } from '../kafka/record-times.ts';
+import { STATUS_WATCHED, WatchedZk } from '../leadership/watched-zk.ts';
 import { readTopicsPartitions } from '../stores/partition-reader.ts';
 import { listTopics } from '../stores/topic-store.ts';
 import { readWorkers } from '../stores/worker-registrations.ts';
@@ -52,6 +56,7 @@ export class StatusService {
   #generation = 0;
   #timer: NodeJS.Timeout | null = null;
   #ticking = false;
+  #watched: WatchedZk | null = null;
 
   constructor(deps: ApiDeps, opts: StatusServiceOptions = {}) {
     this.#deps = deps;
@@ -101,6 +106,13 @@ export class StatusService {
     return computing;
   }
 
+  /** The watched session over the master's current one (a new session gets a new one). */
+  #zk(): ZkSession {
+    const session = this.#deps.zk();
+    if (this.#watched?.session !== session) this.#watched = new WatchedZk(session, STATUS_WATCHED);
+    return this.#watched;
+  }
+
   async #tick(): Promise<void> {
     if (this.#ticking) return;
     this.#ticking = true;
@@ -111,7 +123,7 @@ export class StatusService {
       if (leader && this.#deps.masterMetrics && now - lastAnswer >= this.#leaderRefreshMs) {
         await this.get();
       } else if (now - this.#throughput.lastSampleMs >= this.#sampleEveryMs - 1_000) {
-        const zk = this.#deps.zk();
+        const zk = this.#zk();
         const names = (await listTopics(zk)).map((t) => t.record.topic);
         const flights = await readTopicsPartitions(zk, names, { withRanges: false });
         this.#throughput.sample(Date.now(), committedTotals(flights));
@@ -125,7 +137,7 @@ export class StatusService {
 
   async #compute(): Promise<Status> {
     const deps = this.#deps;
-    const zk = deps.zk();
+    const zk = this.#zk();
     const stored = await listTopics(zk);
     const topics = stored.map((t) => t.record);
     const names = topics.map((t) => t.topic);
