@@ -1,6 +1,7 @@
 /**
- * The data path of one range: records → time bucket → encoder → compressor → object sink,
- * one open object per bucket folder, in offset order within each object.
+ * The data path of one range: records → time bucket (and field folders, when the key template
+ * has them) → encoder → compressor → object sink, one open object per folder, in offset order
+ * within each object.
  *
  * Bytes reach each compressor in chunks of exactly {@link CHUNK_BYTES} (the last one
  * shorter): gzip and zstd output depends on how input is split into writes, and fetch sizes
@@ -15,7 +16,7 @@
 
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { dataObjectKey, type ObjectEntry, type OutputSpec } from '@sluice/shared';
+import { dataObjectKey, FieldFolders, keyLayoutOf, type ObjectEntry, type OutputSpec } from '@sluice/shared';
 import { ChunkBuilder } from './chunk-builder.ts';
 import { createCompressor } from './compressor.ts';
 import type { ObjectSink, StoredObject } from './object-writer.ts';
@@ -90,6 +91,8 @@ export interface RangeWriterStats {
   tombstones: number;
   binaryValues: number;
   eventTimeFallbacks: number;
+  /** Field values of the key template's field folders that went to `__null__`; null without field folders. */
+  fieldFallbacks: number | null;
   minTimestamp: number | null;
   maxTimestamp: number | null;
 }
@@ -98,6 +101,7 @@ export class RangeWriter {
   readonly #opts: RangeWriterOptions;
   readonly #encoder: RecordEncoder;
   readonly #bucketer: TimeBucketer;
+  readonly #fields: FieldFolders;
   readonly #buckets = new Map<string, BucketObject>();
   #records = 0;
   #failure: unknown;
@@ -105,12 +109,14 @@ export class RangeWriter {
 
   constructor(opts: RangeWriterOptions) {
     this.#opts = opts;
-    this.#bucketer = new TimeBucketer(opts.spec.partitionBy);
+    const layout = keyLayoutOf(opts.spec);
+    this.#bucketer = new TimeBucketer(opts.spec.partitionBy, layout.time);
+    this.#fields = new FieldFolders(layout);
     this.#encoder = new RecordEncoder({
       format: opts.spec.format,
       topic: opts.range.topic,
       partition: opts.range.partition,
-      parseValues: this.#bucketer.needsValue,
+      parseValues: this.#bucketer.needsValue || !this.#fields.empty,
     });
   }
 
@@ -122,10 +128,13 @@ export class RangeWriter {
     const bucketer = this.#bucketer;
     let opening: BucketObject[] | null = null;
     let last: BucketObject | null = null;
-    const needsValue = bucketer.needsValue;
+    const fields = this.#fields.empty ? null : this.#fields;
+    const needsValue = bucketer.needsValue || fields !== null;
     for (const rec of records) {
       const ts = Number(rec.timestamp);
-      const folder = bucketer.folderOf(ts, needsValue ? encoder.parseValue(rec) : undefined);
+      const value = needsValue ? encoder.parseValue(rec) : undefined;
+      const time = bucketer.folderOf(ts, value);
+      const folder = fields === null ? time : time + fields.folderOf(value);
       let b: BucketObject | undefined =
         last !== null && last.folder === folder ? last : this.#buckets.get(folder);
       if (b === undefined) {
@@ -252,6 +261,7 @@ export class RangeWriter {
       tombstones: this.#encoder.tombstones,
       binaryValues: this.#encoder.binaryValues,
       eventTimeFallbacks: this.#bucketer.fallbacks,
+      fieldFallbacks: this.#fields.empty ? null : this.#fields.fallbacks,
       minTimestamp: this.#records > 0 ? min : null,
       maxTimestamp: this.#records > 0 ? max : null,
     };

@@ -141,7 +141,7 @@ function replayOutput(topic: TopicRecord, body: ReplayBody): OutputSpec {
   const problems: Problem[] = [];
   const bucketProblem = bucketNameProblem(destination.bucket);
   if (bucketProblem) problems.push({ path: 'destination.bucket', message: bucketProblem });
-  const pp = prefixProblem(destination.prefix);
+  const pp = prefixProblem(destination.prefix, topic.topic);
   if (pp) problems.push({ path: 'destination.prefix', message: pp });
   problems.push(
     ...topicConfigProblems({
@@ -149,6 +149,8 @@ function replayOutput(topic: TopicRecord, body: ReplayBody): OutputSpec {
       kmsKeyId: output.kmsKeyId,
       serverSideEncryption: output.serverSideEncryption,
       storageClass: output.storageClass,
+      // The topic's key template, against the replay's partitionBy.
+      ...(output.keyTemplate !== undefined ? { keyTemplate: output.keyTemplate } : {}),
     }),
   );
   if (problems.length > 0) throw new ValidationError(problems);
