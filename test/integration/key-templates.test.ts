@@ -8,8 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Api, verifyEnd } from '../helpers/end-check.ts';
-import type { TestTopic } from '../helpers/kafka.ts';
+import { type Api, verifyEnd, waitCommitted } from '../helpers/end-check.ts';
+import { highWatermarks, type TestTopic } from '../helpers/kafka.ts';
 import { waitFor } from '../helpers/processes.ts';
 import type { OutputLine, ProducedRecord } from '../helpers/records.ts';
 import { getText, listAll } from '../helpers/s3.ts';
@@ -29,15 +29,16 @@ const TENANTS: Array<{ value: unknown; folder: string }> = [
 ];
 const COUNT = 150;
 
-/** `count` records over two partitions and the two hours from BASE, tenants in turn. */
-async function produce(t: TestTopic): Promise<ProducedRecord[]> {
+/** COUNT records (ids from `first`) over two partitions and the two hours from BASE, tenants in turn. */
+async function produce(t: TestTopic, first = 0): Promise<ProducedRecord[]> {
   const produced: ProducedRecord[] = [];
   const messages = [];
-  for (let i = 0; i < COUNT; i++) {
+  for (let n = 0; n < COUNT; n++) {
+    const i = first + n;
     const tenant = TENANTS[i % TENANTS.length]!.value;
     const value = JSON.stringify({ id: i, ...(tenant === undefined ? {} : { tenant }) });
     const key = `${t.name}-${i}`;
-    const ts = BASE + Math.floor((i * 2 * HOUR_MS) / COUNT);
+    const ts = BASE + Math.floor((n * 2 * HOUR_MS) / COUNT);
     produced.push({ key, value, headers: [], eventMs: null, partition: i % 2 });
     messages.push({ partition: i % 2, key, value, timestamp: String(ts) });
   }
@@ -213,6 +214,38 @@ for (const f of FORMS) {
     await checkForm(f);
   });
 }
+
+test('a template change applies to ranges planned after it; the end check and the audit read both layouts', async () => {
+  const t = await newTopic('change');
+  const before = await produce(t);
+  const reg = await api.post('/api/v1/topics', {
+    topic: t.name,
+    destination: { bucket, prefix: 'kt' },
+    maxRangeMessages: 40,
+    flushIntervalMs: 300,
+  });
+  assert.equal(reg.status, 201, JSON.stringify(reg.body));
+  await waitCommitted(api, t.name, await highWatermarks(t.admin, t.name));
+  const template = '{year=YYYY}/{month=MM}/{day=DD}/{hour=HH}/{topic}-{partition}-{start}-{end}';
+  const patch = await api.patch(`/api/v1/topics/${t.name}`, { keyTemplate: template });
+  assert.equal(patch.status, 200, JSON.stringify(patch.body));
+  assert.equal(patch.body.keyTemplate, template);
+  const afterChange = await produce(t, COUNT);
+  const old = new Set(before.map((p) => p.key));
+  await verifyEnd({
+    api,
+    s3,
+    admin: t.admin,
+    bucket,
+    prefix: 'kt',
+    topic: t.name,
+    produced: [...before, ...afterChange],
+    folderOf: (l, p) => (old.has(p.key) ? TIME.hiveDtHr(l.timestamp) : TIME.hiveYmdh(l.timestamp)),
+  });
+  const audit = await api.get(`/api/v1/topics/${t.name}/audit?deep=true`);
+  assert.equal(audit.status, 200, JSON.stringify(audit.body));
+  assert.equal(audit.body.ok, true, JSON.stringify(audit.body.findings));
+});
 
 async function refused(a: Api, body: Record<string, unknown>, path: string, token: RegExp): Promise<void> {
   for (const url of ['/api/v1/topics?dryRun=true', '/api/v1/topics']) {

@@ -29,6 +29,7 @@ export const OPTIONS = {
   'start-from': { type: 'string' },
   'start-fallback': { type: 'string' },
   'mirror-group': { type: 'string' },
+  'key-template': { type: 'string' },
   'storage-class': { type: 'string' },
   sse: { type: 'string' },
   'kms-key-id': { type: 'string' },
@@ -66,6 +67,7 @@ const POLICY = [
   'kms-key-id',
   'finalize-lateness-ms',
   'mirror-group',
+  'key-template',
 ] as const satisfies readonly OptionName[];
 
 /** Each command (group and verb, e.g. `topics add`) and its own options, in the order of the help. */

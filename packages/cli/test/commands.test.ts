@@ -235,3 +235,13 @@ test('--mirror-group names the consumer group progress is mirrored into; none tu
   assert.equal(r.code, EXIT.OK, r.message);
   assert.equal((seen[0]?.body as { mirrorGroup?: unknown } | undefined)?.mirrorGroup, 'team.orders');
 });
+
+test('--key-template is sent as the topic keyTemplate, on add and update', async () => {
+  const template = '{YYYY}/{MM}/{DD}/{HH}/{field:tenant}/{topic}-{partition}-{start}-{end}';
+  let r = await sluice(['topics', 'add', 't', '--bucket', 'b', '--key-template', template]);
+  assert.equal(r.code, EXIT.OK, r.message);
+  assert.equal((seen[0]?.body as { keyTemplate?: unknown } | undefined)?.keyTemplate, template);
+  r = await sluice(['topics', 'update', 't', '--key-template', template]);
+  assert.equal(r.code, EXIT.OK, r.message);
+  assert.deepEqual(seen[0]?.body, { keyTemplate: template });
+});

@@ -203,6 +203,8 @@ export const FIELD_FALLBACK = '__null__';
 /** Escaped values longer than this go to {@link FIELD_FALLBACK} too (S3 keys end at 1,024 bytes). */
 export const FIELD_VALUE_MAX = 128;
 
+const SAFE_VALUE = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
 /**
  * A field value as a folder name: letters, digits, `.`, `_` and `-` as they are, every other
  * UTF-8 byte as `%XX` (how Hive escapes partition values), so `=` and `/` cannot split the
@@ -215,6 +217,8 @@ export function escapeFieldValue(value: unknown): string | null {
     text = String(value);
   else return null;
   if (text === '') return null;
+  // Most values (ids, names, event types) need no escaping: no per-byte work for them.
+  if (text.length <= FIELD_VALUE_MAX && text !== FIELD_FALLBACK && SAFE_VALUE.test(text)) return text;
   let out = '';
   for (const byte of Buffer.from(text, 'utf8')) {
     const c = String.fromCharCode(byte);
