@@ -30,6 +30,7 @@ export const OPTIONS = {
   'start-fallback': { type: 'string' },
   'mirror-group': { type: 'string' },
   schema: { type: 'string' },
+  'key-template': { type: 'string' },
   'storage-class': { type: 'string' },
   sse: { type: 'string' },
   'kms-key-id': { type: 'string' },
@@ -68,6 +69,7 @@ const POLICY = [
   'finalize-lateness-ms',
   'mirror-group',
   'schema',
+  'key-template',
 ] as const satisfies readonly OptionName[];
 
 /** Each command (group and verb, e.g. `topics add`) and its own options, in the order of the help. */

@@ -44,6 +44,9 @@ export const TOPICS_HELP: Record<string, string> = {
   --finalize-lateness-ms TIME  time-partitioned: _SUCCESS once partitions are this far past an hour (default 10m)
   --mirror-group G           the Kafka consumer group Sluice's progress is mirrored into
                              (default sluice.<topic>; none: no mirror)
+  --key-template T           folders and file name below <prefix>/<topic>/, e.g.
+                             '{year=YYYY}/{month=MM}/{day=DD}/{hour=HH}/{field:tenant}/{topic}-{partition}-{start}-{end}'
+                             (default: dt=/hr= folders as --partition-by asks; see the README)
   --dry-run                  register nothing: show partitions, backlog, objects and first keys
 
 SIZE: bytes, or with a unit: 256MiB, 1GB (KB, MB, GB, TB: powers of 1000; KiB, MiB, GiB, TiB: of 1024)
@@ -57,7 +60,7 @@ the settings it was planned with). Options as for sluice topics add (but --start
   --bucket B  --prefix P  --format F  --compression C  --partition-by P
   --max-range-messages N  --max-range-bytes SIZE  --flush-interval-ms TIME
   --storage-class S  --sse S  --kms-key-id K  --finalize-lateness-ms TIME  --mirror-group G
-  --schema registry`,
+  --schema registry  --key-template T`,
 };
 
 /** What the topics commands read of the parsed options. */
@@ -74,6 +77,7 @@ export interface TopicOptions {
   'start-fallback'?: string | undefined;
   'mirror-group'?: string | undefined;
   schema?: string | undefined;
+  'key-template'?: string | undefined;
   'storage-class'?: string | undefined;
   sse?: string | undefined;
   'kms-key-id'?: string | undefined;
@@ -187,6 +191,7 @@ function policyBody(o: TopicOptions): Record<string, unknown> {
     finalizeLatenessMs: time('finalize-lateness-ms'),
     mirrorGroup: o['mirror-group'] === 'none' ? null : o['mirror-group'],
     schema: schemaOpt(o.schema),
+    keyTemplate: o['key-template'],
   };
   for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
   return body;

@@ -245,3 +245,13 @@ test('--format avro --schema registry registers Avro files of registry-schema va
   assert.equal(bad.code, EXIT.USAGE);
   assert.match(bad.message, /--schema must be registry, got "inline"/);
 });
+
+test('--key-template is sent as the topic keyTemplate, on add and update', async () => {
+  const template = '{YYYY}/{MM}/{DD}/{HH}/{field:tenant}/{topic}-{partition}-{start}-{end}';
+  let r = await sluice(['topics', 'add', 't', '--bucket', 'b', '--key-template', template]);
+  assert.equal(r.code, EXIT.OK, r.message);
+  assert.equal((seen[0]?.body as { keyTemplate?: unknown } | undefined)?.keyTemplate, template);
+  r = await sluice(['topics', 'update', 't', '--key-template', template]);
+  assert.equal(r.code, EXIT.OK, r.message);
+  assert.deepEqual(seen[0]?.body, { keyTemplate: template });
+});

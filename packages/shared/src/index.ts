@@ -129,6 +129,19 @@ export {
   type WireBatch,
 } from './kafka/index.ts';
 export {
+  DEFAULT_FILE_TEMPLATE,
+  DEFAULT_KEY_LAYOUT,
+  fieldLabel,
+  KEY_TEMPLATE_MAX_LENGTH,
+  type KeyLayout,
+  type KeyTemplateProblem,
+  keyLayoutOf,
+  MAX_FIELD_FOLDERS,
+  parseKeyTemplate,
+  TIME_TOKENS,
+  type TimeStyle,
+} from './key-template.ts';
+export {
   checkLayout,
   type LayoutRecord,
   layoutOf,
@@ -147,7 +160,12 @@ export {
   configObjectKey,
   contentEncoding,
   contentType,
+  dataFileName,
   dataObjectKey,
+  escapeFieldValue,
+  FIELD_FALLBACK,
+  FIELD_VALUE_MAX,
+  FieldFolders,
   isAbandonedKey,
   isProbeKey,
   parseCommitRecordKey,
@@ -158,8 +176,11 @@ export {
   probeKey,
   SUCCESS_MARKER,
   successMarkerKey,
+  TOPIC_PART_TOKEN,
   timeFolder,
   timeFolderStart,
+  timeUnitOfFolder,
+  topicPrefix,
   topicRoot,
 } from './object-key.ts';
 export {

@@ -49,6 +49,11 @@ export interface RangeResult {
   gaps: Gap[];
   /** Records whose event-time field was missing or unparseable (bucketed by Kafka time instead). */
   eventTimeFallbacks: number;
+  /**
+   * With a key template's field folders only: field values that were missing, empty, not a
+   * string, number or boolean, or too long, whose records went to a `…=__null__/` folder.
+   */
+  fieldFallbacks?: number;
   tombstones: number;
   /** Values in `jsonl` that were not UTF-8 and were written as base64. */
   binaryValues: number;

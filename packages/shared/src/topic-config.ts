@@ -7,6 +7,7 @@
  */
 import type { Problem } from './errors.ts';
 import type { EventTimeUnit } from './event-time.ts';
+import { parseKeyTemplate } from './key-template.ts';
 import { offsetProblem } from './offset-range.ts';
 
 export type Format = 'jsonl' | 'raw' | 'avro';
@@ -88,6 +89,12 @@ export interface OutputSpec {
   storageClass: string;
   /** Required by `avro`; absent for formats that write records as they are. */
   schema?: SchemaSpec;
+  /**
+   * The folders and file name below the topic folder (key-template.ts), e.g.
+   * `{year=YYYY}/{month=MM}/{day=DD}/{hour=HH}/{field:tenant}/{topic}-{partition}-{start}-{end}`.
+   * Absent: today's layout (`dt=`/`hr=` folders as `partitionBy` asks, `{topic}-{partition}-{start}-{end}`).
+   */
+  keyTemplate?: string;
 }
 
 export interface RangePolicy {
@@ -423,8 +430,33 @@ export function controlCharacterProblem(text: string): string | null {
   return `must not contain control characters or format characters (Unicode categories Cc and Cf), found ${shown} at character ${[...text.slice(0, m.index)].length + 1}; remove it`;
 }
 
-/** A key prefix that reaches S3 keys: no absolute paths, no `..` or `.` segments, no control characters. */
-export function prefixProblem(prefix: string): string | null {
+/**
+ * A key prefix that reaches S3 keys: no absolute paths, no `..` or `.` segments, no control
+ * characters; `{topic.N}` tokens only (object-key.ts's topicPrefix). With `topic`, the prefix as
+ * that topic renders it must follow the same rules (its name must have part N, and no part may
+ * make an empty or `_` segment).
+ */
+export function prefixProblem(prefix: string, topic?: string): string | null {
+  if (prefix.includes('{') || prefix.includes('}')) {
+    const stray = /[{}]/.exec(prefix.replace(/\{topic\.\d{1,2}\}/g, ''));
+    if (stray) {
+      return `"${stray[0]}" only in a {topic.N} token (N: the topic name's part, split on ".", 0 first)`;
+    }
+    if (topic !== undefined) {
+      const parts = topic.split('.');
+      for (const m of prefix.matchAll(/\{topic\.(\d{1,2})\}/g)) {
+        if (Number(m[1]) >= parts.length) {
+          return `${m[0]}: topic "${topic}" has ${parts.length} part${parts.length === 1 ? '' : 's'} separated by "." (${m[0]} needs ${Number(m[1]) + 1}); use a smaller N or register topics whose names have that many parts`;
+        }
+        if (parts[Number(m[1])] === '') {
+          return `${m[0]}: part ${m[1]} of topic "${topic}" is empty (two "." in a row, or one at an end), which would make an empty segment`;
+        }
+      }
+      const rendered = prefix.replace(/\{topic\.(\d{1,2})\}/g, (_, n: string) => parts[Number(n)]!);
+      const problem = prefixProblem(rendered);
+      return problem ? `for topic "${topic}" becomes "${rendered}", which ${problem}` : null;
+    }
+  }
   if (prefix.length > LIMITS.prefixLength) return `must be at most ${LIMITS.prefixLength} characters`;
   if (prefix === '') return null;
   if (prefix.startsWith('/')) return 'must not start with "/" (keys are relative to the bucket)';
@@ -467,7 +499,7 @@ export function topicConfigProblems(cfg: Partial<TopicConfig>): Problem[] {
   if (cfg.topic !== undefined) add('topic', topicNameProblem(cfg.topic));
   if (cfg.destination) {
     add('destination.bucket', bucketNameProblem(cfg.destination.bucket));
-    add('destination.prefix', prefixProblem(cfg.destination.prefix ?? ''));
+    add('destination.prefix', prefixProblem(cfg.destination.prefix ?? '', cfg.topic));
   }
   for (const k of ['maxRangeMessages', 'maxRangeBytes', 'flushIntervalMs', 'finalizeLatenessMs'] as const) {
     const v = cfg[k];
@@ -477,6 +509,10 @@ export function topicConfigProblems(cfg: Partial<TopicConfig>): Problem[] {
   if (cfg.startFrom !== undefined) out.push(...startFromProblems(cfg.startFrom));
   if (cfg.partitionBy?.kind === 'event-time')
     add('partitionBy.field', fieldPathProblem(cfg.partitionBy.field));
+  if (cfg.keyTemplate !== undefined) {
+    const layout = parseKeyTemplate(cfg.keyTemplate, cfg.partitionBy ?? TOPIC_DEFAULTS.partitionBy);
+    if ('message' in layout) add('keyTemplate', layout.message);
+  }
   // A key id reaches an S3 header and the CLI's output: no control or format characters either.
   if (cfg.kmsKeyId) add('kmsKeyId', controlCharacterProblem(cfg.kmsKeyId));
   if (cfg.kmsKeyId && cfg.serverSideEncryption !== 'aws:kms') {
@@ -548,5 +584,6 @@ export function outputSpecOf(cfg: OutputSpec): OutputSpec {
     kmsKeyId: cfg.kmsKeyId,
     storageClass: cfg.storageClass,
     ...(cfg.schema ? { schema: { ...cfg.schema } } : {}),
+    ...(cfg.keyTemplate !== undefined ? { keyTemplate: cfg.keyTemplate } : {}),
   };
 }

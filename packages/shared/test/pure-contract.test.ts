@@ -67,7 +67,6 @@ test('object keys follow the documented grammar and sort by offset', () => {
   );
   const parsed = parseDataObjectName(dataObjectKey(spec, r, folder));
   assert.deepEqual(parsed, {
-    topic: 'web.logs',
     partition: 3,
     start: 100n,
     end: 2000n,

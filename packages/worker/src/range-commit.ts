@@ -32,6 +32,7 @@ export function resultOfCommit(c: CommitRecord): RangeResult {
     maxTimestamp: c.maxTimestamp,
     gaps: c.gaps,
     eventTimeFallbacks: c.eventTimeFallbacks,
+    ...(c.fieldFallbacks !== undefined ? { fieldFallbacks: c.fieldFallbacks } : {}),
     tombstones: c.tombstones,
     binaryValues: c.binaryValues,
     completedAt: c.completedAt,

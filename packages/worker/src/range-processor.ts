@@ -193,6 +193,7 @@ export class RangeProcessor {
       maxTimestamp: stats.maxTimestamp,
       gaps,
       eventTimeFallbacks: stats.eventTimeFallbacks,
+      ...(stats.fieldFallbacks !== null ? { fieldFallbacks: stats.fieldFallbacks } : {}),
       tombstones: stats.tombstones,
       binaryValues: stats.binaryValues,
       completedAt: new Date().toISOString(),

@@ -1,6 +1,7 @@
 /**
- * The data path of one range: records → time bucket → encoder → compressor → object sink,
- * one open object per bucket folder, in offset order within each object.
+ * The data path of one range: records → time bucket (and field folders, when the key template
+ * has them) → encoder → compressor → object sink, one open object per folder, in offset order
+ * within each object.
  *
  * Bytes reach each compressor in chunks of exactly {@link CHUNK_BYTES} (the last one
  * shorter): gzip and zstd output depends on how input is split into writes, and fetch sizes
@@ -23,6 +24,8 @@ import { pipeline } from 'node:stream/promises';
 import {
   dataObjectKey,
   ErrorCodes,
+  FieldFolders,
+  keyLayoutOf,
   type ObjectEntry,
   type OutputSpec,
   type SchemaRegistryClient,
@@ -119,6 +122,8 @@ export interface RangeWriterStats {
   tombstones: number;
   binaryValues: number;
   eventTimeFallbacks: number;
+  /** Field values of the key template's field folders that went to `__null__`; null without field folders. */
+  fieldFallbacks: number | null;
   minTimestamp: number | null;
   maxTimestamp: number | null;
 }
@@ -127,6 +132,7 @@ export class RangeWriter {
   readonly #opts: RangeWriterOptions;
   readonly #encoder: RecordEncoder;
   readonly #bucketer: TimeBucketer;
+  readonly #fields: FieldFolders;
   readonly #buckets = new Map<string, BucketObject>();
   readonly #values: RegistryValueDecoder | null;
   #records = 0;
@@ -135,12 +141,14 @@ export class RangeWriter {
 
   constructor(opts: RangeWriterOptions) {
     this.#opts = opts;
-    this.#bucketer = new TimeBucketer(opts.spec.partitionBy);
+    const layout = keyLayoutOf(opts.spec);
+    this.#bucketer = new TimeBucketer(opts.spec.partitionBy, layout.time);
+    this.#fields = new FieldFolders(layout);
     this.#encoder = new RecordEncoder({
       format: opts.spec.format,
       topic: opts.range.topic,
       partition: opts.range.partition,
-      parseValues: this.#bucketer.needsValue,
+      parseValues: this.#bucketer.needsValue || !this.#fields.empty,
     });
     this.#values = null;
     if (opts.spec.format === 'avro') {
@@ -183,7 +191,8 @@ export class RangeWriter {
     const bucketer = this.#bucketer;
     let opening: BucketObject[] | null = null;
     let last: BucketObject | null = null;
-    const needsValue = bucketer.needsValue;
+    const fields = this.#fields.empty ? null : this.#fields;
+    const needsValue = bucketer.needsValue || fields !== null;
     for (const rec of records) {
       const ts = Number(rec.timestamp);
       let value: RegistryValue | null = null;
@@ -194,7 +203,8 @@ export class RangeWriter {
         if (value === null) continue;
       }
       const parsed = needsValue ? (value !== null ? value.value : encoder.parseValue(rec)) : undefined;
-      const folder = bucketer.folderOf(ts, parsed);
+      const time = bucketer.folderOf(ts, parsed);
+      const folder = fields === null ? time : time + fields.folderOf(parsed);
       // Avro: one object per folder and writer schema.
       const id = value === null ? folder : `${folder}\0${value.schemaId}`;
       let b: BucketObject | undefined = last !== null && last.id === id ? last : this.#buckets.get(id);
@@ -334,6 +344,7 @@ export class RangeWriter {
       tombstones: this.#encoder.tombstones,
       binaryValues: this.#encoder.binaryValues,
       eventTimeFallbacks: this.#bucketer.fallbacks,
+      fieldFallbacks: this.#fields.empty ? null : this.#fields.fallbacks,
       minTimestamp: this.#records > 0 ? min : null,
       maxTimestamp: this.#records > 0 ? max : null,
     };

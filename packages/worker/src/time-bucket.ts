@@ -14,6 +14,7 @@ import {
   fieldAt,
   type PartitionBy,
   parseEventTime,
+  type TimeStyle,
 } from '@sluice/shared';
 
 const HOUR_MS = 3_600_000;
@@ -28,13 +29,16 @@ export class TimeBucketer {
   readonly #unitMs: number;
   readonly #path: readonly string[] | null;
   readonly #unit: EventTimeUnit | undefined;
+  readonly #style: TimeStyle;
   #lastSlot = Number.NaN;
   #lastFolder = '';
   /** Records whose event-time field was missing or unparseable. */
   fallbacks = 0;
 
-  constructor(partitionBy: PartitionBy) {
+  /** `style`: of the time folders, from the topic's key template (key-template.ts). */
+  constructor(partitionBy: PartitionBy, style: TimeStyle = 'hive-dt-hr') {
     this.#partitionBy = partitionBy;
+    this.#style = style;
     this.#unitMs = partitionBy.kind === 'none' ? 0 : partitionBy.granularity === 'hour' ? HOUR_MS : DAY_MS;
     this.#path = partitionBy.kind === 'event-time' ? partitionBy.field.split('.') : null;
     this.#unit = partitionBy.kind === 'event-time' ? partitionBy.unit : undefined;
@@ -60,13 +64,13 @@ export class TimeBucketer {
     return Math.min(Math.max(kafkaTimestampMs, FOLDER_MIN_MS), FOLDER_END_MS - 1);
   }
 
-  /** The folder (`dt=…/hr=…/` or `''`) of a record. `parsedValue` is its JSON value, if any. */
+  /** The folder (`dt=…/hr=…/`, another style's, or `''`) of a record. `parsedValue` is its JSON value, if any. */
   folderOf(kafkaTimestampMs: number, parsedValue: unknown): string {
     if (this.#unitMs === 0) return '';
     const t = this.timeOf(kafkaTimestampMs, parsedValue);
     const slot = Math.floor(t / this.#unitMs);
     if (slot !== this.#lastSlot) {
-      this.#lastFolder = bucketFolder(this.#partitionBy, t);
+      this.#lastFolder = bucketFolder(this.#partitionBy, t, this.#style);
       this.#lastSlot = slot;
     }
     return this.#lastFolder;

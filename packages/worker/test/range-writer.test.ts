@@ -69,3 +69,45 @@ test('a writer aborted while its keys are being recorded writes nothing to the s
   assert.ok(opened.every((s) => s.destroyed));
   await assert.rejects(opened[0]!.result, /attempt stale/);
 });
+
+test('field folders: one object per hour and field value, missing values counted, the same keys and bytes on a retry', async () => {
+  const fieldSpec = {
+    ...spec,
+    keyTemplate: '{year=YYYY}/{month=MM}/{day=DD}/{hour=HH}/{field:tenant}/part-{partition}-{start}-{end}',
+  };
+  const records = [
+    jsonRecord(0n, HOUR, { tenant: 'acme' }),
+    jsonRecord(1n, HOUR, { tenant: 'a/b' }),
+    jsonRecord(2n, HOUR + 3_600_000, { tenant: 'acme' }),
+    jsonRecord(3n, HOUR, {}),
+    jsonRecord(4n, HOUR, { tenant: 'acme' }),
+  ];
+  const run = async () => {
+    const writer = new RangeWriter({
+      spec: fieldSpec,
+      range,
+      target: { openObjects: async (keys) => keys.map((k) => createHashingSink(k)) },
+    });
+    await writer.write(records.slice(0, 2));
+    await writer.write(records.slice(2));
+    return { objects: await writer.finish(), stats: writer.stats() };
+  };
+  const first = await run();
+  const hour8 = 'raw/orders/year=2026/month=11/day=25/hour=08/';
+  const name = 'part-0-00000000000000000000-00000000000000000010.jsonl.gz';
+  assert.deepEqual(
+    first.objects.map((o) => [o.key, o.records]),
+    [
+      [`${hour8}tenant=__null__/${name}`, 1],
+      [`${hour8}tenant=a%2Fb/${name}`, 1],
+      [`${hour8}tenant=acme/${name}`, 2],
+      [`raw/orders/year=2026/month=11/day=25/hour=09/tenant=acme/${name}`, 1],
+    ],
+  );
+  assert.equal(first.stats.fieldFallbacks, 1);
+  const again = await run();
+  assert.deepEqual(
+    again.objects.map((o) => [o.key, o.sha256]),
+    first.objects.map((o) => [o.key, o.sha256]),
+  );
+});

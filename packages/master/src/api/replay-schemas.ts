@@ -67,6 +67,10 @@ export const replayViewSchema = {
         serverSideEncryption: { type: 'string' },
         kmsKeyId: { type: 'string' },
         storageClass: { type: 'string' },
+        keyTemplate: {
+          type: 'string',
+          description: 'The topic’s key template; absent for the default layout.',
+        },
       },
       required: ['destination'],
     },

@@ -4,7 +4,13 @@
  * here; rules JSON schema cannot say readably (bucket names, key prefixes, field paths) are
  * checked by `topicConfigProblems` from the shared contract.
  */
-import { EVENT_TIME_UNITS, LIMITS, STORAGE_CLASSES, TOPIC_DEFAULTS } from '@sluice/shared';
+import {
+  EVENT_TIME_UNITS,
+  KEY_TEMPLATE_MAX_LENGTH,
+  LIMITS,
+  STORAGE_CLASSES,
+  TOPIC_DEFAULTS,
+} from '@sluice/shared';
 import { nullableOffsetBody, offsetBody, offsetText, ref } from './common-schemas.ts';
 import type { Answer, Request } from './type-provider.ts';
 
@@ -18,7 +24,7 @@ const destination = {
     prefix: {
       type: 'string',
       description:
-        'Key prefix inside the bucket, without a leading "/", ".." segments or control characters; may be empty.',
+        'Key prefix inside the bucket, without a leading "/", ".." segments or control characters; may be empty. `{topic.N}` is the topic name\'s part N split on "." (0 first): `lake/{topic.0}` puts `sales.orders` under `lake/sales/sales.orders/` (400 when the name has fewer parts).',
       default: '',
     },
   },
@@ -140,6 +146,13 @@ const policyProperties = {
     type: 'string',
     enum: [...STORAGE_CLASSES],
     default: TOPIC_DEFAULTS.storageClass,
+  },
+  keyTemplate: {
+    type: 'string',
+    minLength: 1,
+    maxLength: KEY_TEMPLATE_MAX_LENGTH,
+    description:
+      'The folders and file name below `{prefix}/{topic}/`: time folders first, all of one style — `{dt=YYYY-MM-DD}/{hr=HH}`, `{year=YYYY}/{month=MM}/{day=DD}/{hour=HH}` or `{YYYY}/{MM}/{DD}/{HH}` (without the hour token for granularity `day`, none with partitionBy `none`) — then up to 3 `{field:PATH}` folders (`tenant=acme/`; a missing value: `tenant=__null__/`), then the file name, which must hold `{partition}-{start}-{end}` and may hold `{topic}`; the extension is appended. E.g. `{year=YYYY}/{month=MM}/{day=DD}/{hour=HH}/{field:tenant}/{topic}-{partition}-{start}-{end}`. Omitted: `{dt=YYYY-MM-DD}/{hr=HH}/{topic}-{partition}-{start}-{end}` (folders as partitionBy asks). A change applies to ranges planned afterwards. 400 naming the token when refused.',
   },
   mirrorGroup: {
     type: ['string', 'null'],
@@ -274,6 +287,7 @@ const topicRecordProperties = {
   serverSideEncryption: { type: 'string' },
   kmsKeyId: { type: 'string' },
   storageClass: { type: 'string' },
+  keyTemplate: { type: 'string', description: 'As registered; absent for the default layout.' },
   mirrorGroup: {
     type: ['string', 'null'],
     description:
@@ -349,8 +363,8 @@ const topicRecordProperties = {
   },
 } as const;
 
-// finalizeLatenessMs, resume, starts, forcedAt, pastDestinations and mirrorGroup came later (mirrorGroup is
-// also absent when a request named none): records stored before lack them. Every other field is
+// finalizeLatenessMs, resume, starts, forcedAt, pastDestinations, mirrorGroup and keyTemplate came later
+// (mirrorGroup and keyTemplate are also absent when a request named none): records stored before lack them. Every other field is
 // required, listed as a literal so that the answer types know it (the check below fails to
 // compile when a field is added above and not here).
 const topicRecordRequired = [
@@ -382,6 +396,7 @@ const onlyLaterFieldsAreOptional: NotRequired extends
   | 'pastDestinations'
   | 'mirrorGroup'
   | 'schema'
+  | 'keyTemplate'
   ? true
   : never = true;
 void onlyLaterFieldsAreOptional;

@@ -151,7 +151,7 @@ async function pastDestinationOutput(
   if (opts.deep) {
     const present = listed.filter((k) => objects.has(k));
     const results = await mapLimit(present, Math.min(opts.concurrency, 4), (k) =>
-      readBackObject(store.s3, d.bucket, k),
+      readBackObject(store.s3, d.bucket, k, topic),
     );
     for (const [i, k] of present.entries()) readBack.set(k, results[i]!);
   }
@@ -201,7 +201,7 @@ export async function runAudit(
   if (opts.deep) {
     const present = listed.filter((k) => objects.has(k));
     const results = await mapLimit(present, Math.min(concurrency, 4), (k) =>
-      readBackObject(store.s3, bucket, k),
+      readBackObject(store.s3, bucket, k, topic.topic),
     );
     readBack = new Map(present.map((k, i) => [k, results[i]!]));
   }

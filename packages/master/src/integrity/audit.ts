@@ -204,13 +204,8 @@ function commitProblems(
   let records = 0;
   for (const o of r.objects) {
     const parsed = parseDataObjectName(o.key);
-    if (
-      !parsed ||
-      parsed.topic !== topic ||
-      parsed.partition !== partition ||
-      parsed.start !== start ||
-      parsed.end !== end
-    ) {
+    // The topic is in the key's folder (checked below), not always in its file name (key templates).
+    if (!parsed || parsed.partition !== partition || parsed.start !== start || parsed.end !== end) {
       return `lists ${o.key}, which is not an object of its range`;
     }
     if (!o.key.startsWith(root)) return `lists ${o.key}, outside ${root}`;
@@ -532,7 +527,7 @@ export function auditTopic(input: AuditInput): AuditReport {
         continue;
       }
       const parsed = rel.startsWith('_') ? null : parseDataObjectName(key);
-      if (parsed && parsed.topic === topic) {
+      if (parsed) {
         if (!wantPartition(parsed.partition) || !overlapsWindow(parsed, window.from, window.to)) continue;
         const committed = states.get(parsed.partition)?.committedOffset;
         // A range not committed yet: its commit record may not be written (or listed) yet.

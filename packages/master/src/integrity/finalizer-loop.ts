@@ -28,6 +28,7 @@ import {
   isNoNode,
   isSluiceError,
   type KafkaAdmin,
+  keyLayoutOf,
   type Logger,
   type PartitionState,
   partitionPath,
@@ -103,6 +104,9 @@ export class FinalizerLoop {
   async finalizeTopic(t: TopicRecord): Promise<FinalizeResult | null> {
     if (t.partitionBy.kind === 'none') return null;
     const g = t.partitionBy.granularity;
+    // Markers go into time folders of the current template's style (folders of ranges planned
+    // under an older template count toward the same hour, see absorb).
+    const style = keyLayoutOf(t).time;
     const zk = this.#o.writer.zk;
     const log = this.#o.log.child({ topic: t.topic });
     const { bucket, prefix } = t.destination;
@@ -173,7 +177,7 @@ export class FinalizerLoop {
     let lateRecords = 0;
     for (const late of absorbed.late) {
       lateRecords += late.records;
-      const folder = timeFolder(g, late.unit);
+      const folder = timeFolder(g, late.unit, style);
       const key = successMarkerKey(prefix, t.topic, folder);
       const text = await this.#o.store.text(bucket, key);
       if (text === null) continue; // a folder from before the finalizer knew it: counted, no marker
@@ -198,13 +202,13 @@ export class FinalizerLoop {
     const w = known && caughtUp ? watermark(progress, nowMs, latenessMs) : null;
     let failure: unknown = null;
     for (const unit of dueUnits(state, w, Date.parse(t.createdAt))) {
-      const folder = timeFolder(g, unit);
+      const folder = timeFolder(g, unit, style);
       const counts = state.pending[String(unit)] ?? { objects: 0, records: 0 };
       try {
         const created = await this.#o.store.putJson(
           bucket,
           successMarkerKey(prefix, t.topic, folder),
-          successMarker(t.topic, g, unit, counts, nowIso),
+          successMarker(t.topic, g, unit, counts, nowIso, style),
           'create',
         );
         log.info({ folder, ...counts, created }, 'folder finalized');
@@ -231,6 +235,6 @@ export class FinalizerLoop {
       this.#o.metrics?.finalizedUntil.set({ topic: t.topic }, (state.newestFinalized + unitMs(g)) / 1000);
     }
     if (failure) throw failure;
-    return { state, finalized: finalized.map((u) => timeFolder(g, u)), lateRecords };
+    return { state, finalized: finalized.map((u) => timeFolder(g, u, style)), lateRecords };
   }
 }

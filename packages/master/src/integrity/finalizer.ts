@@ -23,7 +23,13 @@
  * is idempotent across leader changes. A job that already ran on the folder must rerun to
  * see them; the marker's `updatedAt` and `lateRecords` tell it.
  */
-import { type Granularity, parseCommitRecordKey, timeFolder, timeFolderStart } from '@sluice/shared';
+import {
+  type Granularity,
+  parseCommitRecordKey,
+  type TimeStyle,
+  timeFolder,
+  timeUnitOfFolder,
+} from '@sluice/shared';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -133,7 +139,8 @@ export function absorb(
     for (const o of c.objects) {
       if (!o.key.startsWith(state.root)) continue;
       const rel = o.key.slice(state.root.length);
-      const unit = timeFolderStart(rel.slice(0, rel.lastIndexOf('/') + 1), state.granularity);
+      // Any time style (a template change applies to later ranges), field folders inside it.
+      const unit = timeUnitOfFolder(rel.slice(0, rel.lastIndexOf('/') + 1), state.granularity);
       if (unit === null) continue;
       if (state.newestFinalized !== null && unit <= state.newestFinalized) {
         const id = `${unit} ${c.key}`;
@@ -239,11 +246,12 @@ export function successMarker(
   unit: number,
   counts: Counts,
   nowIso: string,
+  style: TimeStyle = 'hive-dt-hr',
 ): SuccessMarker {
   return {
     v: 1,
     topic,
-    folder: timeFolder(g, unit),
+    folder: timeFolder(g, unit, style),
     start: new Date(unit).toISOString(),
     end: new Date(unit + unitMs(g)).toISOString(),
     finalizedAt: nowIso,

@@ -91,9 +91,18 @@ class Hasher extends Transform {
   }
 }
 
-/** Reads `key` back from S3 and tallies it. Never throws: a failure is the result's `error`. */
-export async function readBackObject(s3: S3Client, bucket: string, key: string): Promise<ReadBack> {
-  const range = parseDataObjectName(key);
+/**
+ * Reads `key` (a data object of `topic`) back from S3 and tallies it. Never throws: a failure
+ * is the result's `error`.
+ */
+export async function readBackObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  topic: string,
+): Promise<ReadBack> {
+  const name = parseDataObjectName(key);
+  const range = name && { topic, ...name };
   const hasher = new Hasher();
   const empty = { sha256: '', records: null, firstOffset: null, lastOffset: null, strayLines: 0 };
   if (!range) return { ...empty, error: 'not a data object name' };

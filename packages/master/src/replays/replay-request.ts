@@ -143,7 +143,7 @@ function replayOutput(topic: TopicRecord, body: ReplayBody): OutputSpec {
   const problems: Problem[] = [];
   const bucketProblem = bucketNameProblem(destination.bucket);
   if (bucketProblem) problems.push({ path: 'destination.bucket', message: bucketProblem });
-  const pp = prefixProblem(destination.prefix);
+  const pp = prefixProblem(destination.prefix, topic.topic);
   if (pp) problems.push({ path: 'destination.prefix', message: pp });
   problems.push(
     ...topicConfigProblems({
@@ -155,6 +155,8 @@ function replayOutput(topic: TopicRecord, body: ReplayBody): OutputSpec {
       compression: output.compression,
       // The topic's schema goes with it; an avro replay of a topic without one is refused.
       ...(output.format === 'avro' && output.schema ? { schema: output.schema } : {}),
+      // The topic's key template, against the replay's partitionBy.
+      ...(output.keyTemplate !== undefined ? { keyTemplate: output.keyTemplate } : {}),
     }),
   );
   if (problems.length > 0) throw new ValidationError(problems);

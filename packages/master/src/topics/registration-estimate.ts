@@ -18,13 +18,25 @@
 import {
   bucketFolder,
   dataObjectKey,
+  FieldFolders,
   type Granularity,
+  keyLayoutOf,
   outputSpecOf,
   type TopicConfig,
 } from '@sluice/shared';
 import type { SampledRecord } from '../kafka/kafka-sample.ts';
 import { fullRangeOffsets } from '../ranges/planner.ts';
 import { eventTimeOf } from './event-time-sample.ts';
+
+/** A sampled value's JSON, or undefined when it is none (its field folders fall back). */
+function jsonOf(value: Buffer | null): unknown {
+  if (!value) return undefined;
+  try {
+    return JSON.parse(value.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
 
 export interface PartitionFacts {
   partition: number;
@@ -128,10 +140,12 @@ export function estimateRegistration(
           : first.timestamp;
       const end = start + (backlog < rangeOffsets ? backlog : rangeOffsets);
       try {
+        const layout = keyLayoutOf(cfg);
         firstKey = dataObjectKey(
           spec,
           { topic: cfg.topic, partition: f.partition, start, end },
-          bucketFolder(cfg.partitionBy, t),
+          bucketFolder(cfg.partitionBy, t, layout.time) +
+            new FieldFolders(layout).folderOf(jsonOf(first.value)),
         );
       } catch {
         firstKey = null; // a timestamp outside the years 0000-9999
