@@ -222,7 +222,10 @@ export { probeDestinationWrite, type WriteProbeOptions } from './s3/write-probe.
 export { readSecretFile } from './secret-file.ts';
 export {
   bucketNameProblem,
+  COMPRESSION_LEVELS,
   type Compression,
+  compressionLevelOf,
+  compressionLevelProblem,
   controlCharacterProblem,
   DEFAULT_FINALIZE_LATENESS_MS,
   type Destination,

@@ -162,7 +162,7 @@ export class RangeWriter {
   }
 
   #open(b: BucketObject, sink: ObjectSink): void {
-    const compressor = createCompressor(this.#opts.spec.compression);
+    const compressor = createCompressor(this.#opts.spec.compression, this.#opts.spec.compressionLevel);
     b.compressor = compressor;
     b.sink = sink;
     b.done = pipeline(compressor, sink).then(

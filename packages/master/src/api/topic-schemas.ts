@@ -4,7 +4,13 @@
  * here; rules JSON schema cannot say readably (bucket names, key prefixes, field paths) are
  * checked by `topicConfigProblems` from the shared contract.
  */
-import { EVENT_TIME_UNITS, LIMITS, STORAGE_CLASSES, TOPIC_DEFAULTS } from '@sluice/shared';
+import {
+  COMPRESSION_LEVELS,
+  EVENT_TIME_UNITS,
+  LIMITS,
+  STORAGE_CLASSES,
+  TOPIC_DEFAULTS,
+} from '@sluice/shared';
 import { nullableOffsetBody, offsetBody, offsetText, ref } from './common-schemas.ts';
 import type { Answer, Request } from './type-provider.ts';
 
@@ -90,6 +96,10 @@ const policyProperties = {
     type: 'string',
     enum: ['gzip', 'zstd', 'none'],
     default: TOPIC_DEFAULTS.compression,
+  },
+  compressionLevel: {
+    type: 'integer',
+    description: `The codec's level: gzip ${COMPRESSION_LEVELS.gzip.min}-${COMPRESSION_LEVELS.gzip.max} (default ${COMPRESSION_LEVELS.gzip.default}), zstd ${COMPRESSION_LEVELS.zstd.min}-${COMPRESSION_LEVELS.zstd.max} (default ${COMPRESSION_LEVELS.zstd.default}); not with none. A PATCH that changes compression without it goes back to the new codec's default.`,
   },
   partitionBy,
   maxRangeMessages: bounded(
@@ -244,6 +254,7 @@ const topicRecordProperties = {
   destination: ref('Destination'),
   format: { type: 'string' },
   compression: { type: 'string' },
+  compressionLevel: { type: 'integer', description: "Absent: the codec's default." },
   partitionBy: ref('PartitionBy'),
   maxRangeMessages: { type: 'integer' },
   maxRangeBytes: { type: 'integer' },
@@ -331,8 +342,8 @@ const topicRecordProperties = {
   },
 } as const;
 
-// finalizeLatenessMs, resume, starts, forcedAt, pastDestinations and mirrorGroup came later (mirrorGroup is
-// also absent when a request named none): records stored before lack them. Every other field is
+// finalizeLatenessMs, resume, starts, forcedAt, pastDestinations, mirrorGroup and compressionLevel came later
+// (mirrorGroup is also absent when a request named none, compressionLevel for the codec's default): records stored before lack them. Every other field is
 // required, listed as a literal so that the answer types know it (the check below fails to
 // compile when a field is added above and not here).
 const topicRecordRequired = [
@@ -363,6 +374,7 @@ const onlyLaterFieldsAreOptional: NotRequired extends
   | 'forcedAt'
   | 'pastDestinations'
   | 'mirrorGroup'
+  | 'compressionLevel'
   ? true
   : never = true;
 void onlyLaterFieldsAreOptional;

@@ -128,8 +128,12 @@ function replayOutput(topic: TopicRecord, body: ReplayBody): OutputSpec {
     bucket: body.destination.bucket,
     prefix: body.destination.prefix ?? '',
   });
+  const { compressionLevel, ...topicOutput } = outputSpecOf(topic);
+  // The topic's level only goes with the topic's codec (see patchedTopicRecord).
+  const keepsCodec = !body.compression || body.compression === topic.compression;
   const output: OutputSpec = outputSpecOf({
-    ...outputSpecOf(topic),
+    ...topicOutput,
+    ...(keepsCodec && compressionLevel !== undefined ? { compressionLevel } : {}),
     destination,
     ...(body.format ? { format: body.format } : {}),
     ...(body.compression ? { compression: body.compression } : {}),
