@@ -9,6 +9,7 @@ import type { E2eResult } from './e2e.ts';
 import type { LatencyResult } from './latency.ts';
 import type { MasterScalePoint } from './master-scale.ts';
 import { type Measurement, mbps } from './measurement.ts';
+import type { PeerResults } from './peer.ts';
 import type { MachineInfo } from './proc-stats.ts';
 import { barChart } from './svg-chart.ts';
 import type { ZkRoundTrip } from './zk-round-trip.ts';
@@ -52,6 +53,16 @@ export interface Results {
   e2e: E2eRow[];
   master: { points: MasterScalePoint[]; zkRoundTrip: ZkRoundTrip | null };
   latency: LatencyResult | null;
+  /** Benthos beside Sluice (lib/peer.ts); absent in runs before it existed. */
+  peer?: PeerResults | null;
+  /** Written by the leader-scale section (issue 14): read by name when present. */
+  leaderZk?: { passMs?: Record<string, number>; leaderCpuPct?: Record<string, number> };
+  idle?: {
+    leaderCpuPct?: number;
+    workerCpuPct?: number;
+    leaderStartupCpuSeconds?: number;
+    workerStartupCpuSeconds?: number;
+  };
   profile?: string;
 }
 
@@ -292,6 +303,110 @@ function pinterest(r: Results, zk: ZkPerRange): string[] {
   ];
 }
 
+function peerTable(p: PeerResults): string[] {
+  return [
+    `${p.records.toLocaleString('en-US')} records of ~1 KiB JSON in ${p.partitions} partitions per shape, values written as lines, one object per 10,000 records or 5 s. Benthos ${p.benthosVersion}: kafka_franz → aws_s3 with batching (count 10,000, period 5 s, archive lines, compress), timed from its start. Sluice: ${p.sluice}, timed from the registration. CPU is utime + stime of every process of the system (/proc); "after start-up" leaves out what they used before data moved (Benthos: until /ready answered). Ratio: Kafka bytes / stored bytes. Records are counted line by line in the objects in S3.${p.build ? ` The Go build of Benthos took ${f0(p.build.seconds)} s (${f0(p.build.cpuSeconds)} CPU s) in this run.` : ''}`,
+    '',
+    '| batch shape | system | codec | MB/s | CPU s per GB | after start-up | ratio | lines in S3 / records | objects | peak RSS MiB |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...p.rows.map(
+      (x) =>
+        `| ${x.shape} | ${x.system === 'sluice' ? 'Sluice' : 'Benthos'} | ${x.compression} ${x.level} | ${f0(x.mbps)} | ${f1(x.cpuSecondsPerGB)} | ${f1(x.cpuSecondsPerGBAfterStartup)} | ${f2(x.compressionRatio)} | ${f0(x.linesInS3)} / ${f0(x.records)} | ${f0(x.objects)} | ${f0(x.peakRssMiB)} |`,
+    ),
+  ];
+}
+
+/**
+ * Sluice's CPU per GB over Benthos's, per batch shape, for one codec; null when not measured.
+ * Of Sluice's levels, the cheapest one storing at least Benthos's ratio stands for it (else
+ * the cheapest one): the aim compares cost at an equal or better compression ratio.
+ */
+export function peerRatios(
+  p: PeerResults | null | undefined,
+  codec: 'gzip' | 'zstd',
+): Array<{ shape: string; x: number; level: number; sluiceRatio: number; benthosRatio: number }> | null {
+  const rows = p?.rows.filter((x) => x.compression === codec) ?? [];
+  const out = [];
+  for (const shape of new Set(rows.map((x) => x.shape))) {
+    const b = rows.find((x) => x.shape === shape && x.system === 'benthos');
+    const mine = rows
+      .filter((x) => x.shape === shape && x.system === 'sluice')
+      .sort((a, z) => a.cpuSecondsPerGB - z.cpuSecondsPerGB);
+    const s = mine.find((x) => b && x.compressionRatio >= b.compressionRatio) ?? mine[0];
+    if (s && b)
+      out.push({
+        shape,
+        x: s.cpuSecondsPerGB / b.cpuSecondsPerGB,
+        level: s.level,
+        sluiceRatio: s.compressionRatio,
+        benthosRatio: b.compressionRatio,
+      });
+  }
+  return out.length > 0 ? out : null;
+}
+
+const NOT_MEASURED = (aim: string) => `| ${aim} | not measured in this run | no |`;
+
+/** One row per aim of issue 14, each computed from this run's figures. */
+export function issue14Aims(r: Results): string[] {
+  const out = ['| aim | measured | met |', '|---|---|---|'];
+  const zstd = peerRatios(r.peer, 'zstd');
+  const zAim =
+    "Sluice's CPU per GB (master + workers, start-up included) ≤ 0.5× Benthos's with zstd, every batch shape";
+  out.push(
+    zstd
+      ? `| ${zAim} | ${zstd.map((z) => `${z.shape}: ${f2(z.x)}×`).join('; ')} | ${zstd.every((z) => z.x <= 0.5) ? 'yes' : 'no'} |`
+      : NOT_MEASURED(zAim),
+  );
+  const gzip = peerRatios(r.peer, 'gzip');
+  const gAim =
+    "Sluice's CPU per GB ≤ 1.0× Benthos's with gzip at an equal or better compression ratio, every batch shape";
+  out.push(
+    gzip
+      ? `| ${gAim} | ${gzip.map((g) => `${g.shape}: ${f2(g.x)}× (Sluice gzip ${g.level}), ratio ${f2(g.sluiceRatio)} vs ${f2(g.benthosRatio)}`).join('; ')} | ${gzip.every((g) => g.x <= 1 && g.sluiceRatio >= g.benthosRatio) ? 'yes' : 'no'} |`
+      : NOT_MEASURED(gAim),
+  );
+  const staged = r.e2e.filter((e) => e.stage !== null && !e.note);
+  const tAim = 'end to end ≥ 0.8× the slowest stage alone at the same parallelism, every configuration';
+  if (staged.length > 0) {
+    const worst = staged.reduce((a, e) => ((e.stage?.x ?? 0) < (a.stage?.x ?? 0) ? e : a));
+    out.push(
+      `| ${tAim} | lowest ${f2(worst.stage?.x ?? Number.NaN)}× ${worst.stage?.name} (${worst.dataset}, ${worst.config.format}/${worst.config.compression}, ${lanesText(worst.config.workers, worst.config.concurrency)}) over ${staged.length} configurations | ${staged.every((e) => (e.stage?.x ?? 0) >= 0.8) ? 'yes' : 'no'} |`,
+    );
+  } else out.push(NOT_MEASURED(tAim));
+  const idle = r.idle;
+  const lAim = 'an idle leader with 1,000 partitions under 2 % of a core, start-up under 1 CPU s';
+  out.push(
+    idle?.leaderCpuPct !== undefined
+      ? `| ${lAim} | ${f1(idle.leaderCpuPct)} % of a core${idle.leaderStartupCpuSeconds !== undefined ? `, start-up ${f2(idle.leaderStartupCpuSeconds)} CPU s` : ''} | ${idle.leaderCpuPct < 2 && (idle.leaderStartupCpuSeconds ?? 0) < 1 ? 'yes' : 'no'} |`
+      : NOT_MEASURED(lAim),
+  );
+  const wAim = 'an idle worker under 1 % of a core, start-up under 1 CPU s';
+  out.push(
+    idle?.workerCpuPct !== undefined
+      ? `| ${wAim} | ${f1(idle.workerCpuPct)} % of a core${idle.workerStartupCpuSeconds !== undefined ? `, start-up ${f2(idle.workerStartupCpuSeconds)} CPU s` : ''} | ${idle.workerCpuPct < 1 && (idle.workerStartupCpuSeconds ?? 0) < 1 ? 'yes' : 'no'} |`
+      : NOT_MEASURED(wAim),
+  );
+  const pass = r.leaderZk?.passMs?.['50000'];
+  const cpu = r.leaderZk?.leaderCpuPct?.['50000'];
+  const zAim50 = 'leader at 50,000 partitions (real ZooKeeper): a pass ≤ 1 s, under half a core';
+  out.push(
+    pass !== undefined
+      ? `| ${zAim50} | ${f0(pass)} ms per pass${cpu !== undefined ? `, ${f0(cpu)} % of a core` : ''} | ${pass <= 1000 && (cpu ?? 0) < 50 ? 'yes' : 'no'} |`
+      : NOT_MEASURED(zAim50),
+  );
+  const mem = r.e2e.filter((e) => Number.isFinite(e.xMemoryBound));
+  const mAim = "a worker's peak RSS within ±20 % of the README's formula, whatever the range size";
+  if (mem.length > 0) {
+    const lo = Math.min(...mem.map((e) => e.xMemoryBound));
+    const hi = Math.max(...mem.map((e) => e.xMemoryBound));
+    out.push(
+      `| ${mAim} | ${f2(lo)}-${f2(hi)}× the formula over ${mem.length} configurations | ${lo >= 0.8 && hi <= 1.2 ? 'yes' : 'no'} |`,
+    );
+  } else out.push(NOT_MEASURED(mAim));
+  return out;
+}
+
 function aims(r: Results): string[] {
   const out = ['| aim | measured | met |', '|---|---|---|'];
   for (const d of r.datasets) {
@@ -387,7 +502,17 @@ export function markdown(r: Results): string {
         ]
       : ['Not run.']),
     '',
+    '## Beside Benthos',
+    '',
+    ...(r.peer ? peerTable(r.peer) : ['Not run.']),
+    '',
     '## Aims',
+    '',
+    'The aims of issue 14, each computed from this run (a row whose figure this run did not measure says so and is not met).',
+    '',
+    ...issue14Aims(r),
+    '',
+    '## Earlier aims',
     '',
     ...aims(r),
     '',
