@@ -4,9 +4,11 @@
  *
  *   npm run bench                      full run (about 15-25 minutes on 2 shared cores)
  *   npm run bench -- --quick           smaller datasets, fewer configurations (about 6-8 minutes)
- *   npm run bench -- --only e2e,master sections: baselines, e2e, master, leader-zk, idle, latency
+ *   npm run bench -- --only e2e,master sections: baselines, e2e, master, leader-zk, idle, latency, peer
  *   npm run bench -- --keep-data       keep the Kafka topics for the next run (reused when intact)
  *   npm run bench -- --profile         one worker under load with --cpu-prof, hot spots printed
+ *   npm run bench -- --profile --profile-shape 3   the same on the peer comparison's data of a batch
+ *                                      shape (0-3, lib/peer.ts PEER_SHAPES), raw/zstd 1 × 2
  *   npm run bench -- --out DIR         where results go (default bench/)
  *
  * Writes results.md, results.json and throughput.svg. Fails, naming the service, when the
@@ -27,6 +29,7 @@ import { measureLatency } from './lib/latency.ts';
 import type { LeaderZkInput, LeaderZkPoint } from './lib/leader-zk.ts';
 import type { MasterScalePoint } from './lib/master-scale.ts';
 import { mbps } from './lib/measurement.ts';
+import { PEER_SHAPES, PEER_TOPIC_FIELDS, type PeerResults, peerDatasetSpec, runPeer } from './lib/peer.ts';
 import { loadAverage, machineInfo } from './lib/proc-stats.ts';
 import { chart, deriveRow, type E2eRow, markdown, type Results } from './lib/report.ts';
 import { runChild } from './lib/spawn-child.ts';
@@ -40,13 +43,14 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     'keep-data': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    'profile-shape': { type: 'string' },
     out: { type: 'string', default: join(REPO, 'bench') },
   },
 });
 
 const quick = args.quick === true;
 const sections = new Set(
-  (args.only ?? 'baselines,e2e,master,leader-zk,idle,latency').split(',').map((s) => s.trim()),
+  (args.only ?? 'baselines,e2e,master,leader-zk,idle,latency,peer').split(',').map((s) => s.trim()),
 );
 const runId = `bench-${Date.now().toString(36)}`;
 const t0 = Date.now();
@@ -164,19 +168,26 @@ async function profile(): Promise<void> {
   const s3 = s3Client(env);
   const bucket = runId;
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  const plan = plans()[1] as Plan;
-  const dataset = await ensureDataset(env, plan.spec, log);
+  const shape = args['profile-shape'] === undefined ? undefined : PEER_SHAPES[Number(args['profile-shape'])];
+  if (args['profile-shape'] !== undefined && !shape)
+    throw new Error(`--profile-shape takes 0 to ${PEER_SHAPES.length - 1} (lib/peer.ts PEER_SHAPES)`);
+  const spec = shape ? peerDatasetSpec(shape, quick ? 60_000 : 200_000) : (plans()[1] as Plan).spec;
+  const config = shape ? run(1, 2, 'raw', 'zstd') : run(1, 4, 'jsonl', 'none');
+  const dataset = await ensureDataset(env, spec, log);
   const dir = join(env.scratchDir, 'profiles', runId);
   mkdirSync(dir, { recursive: true });
   try {
-    log(`profiling one worker (1 × 4, jsonl / none) on ${dataset.topic}`);
+    log(
+      `profiling one worker (${config.workers} × ${config.concurrency}, ${config.format} / ${config.compression}) on ${dataset.topic}`,
+    );
     const r = await runE2e({
       env,
       s3,
       bucket,
       name: `${runId}-profile`,
       dataset,
-      config: run(1, 4, 'jsonl', 'none'),
+      config,
+      ...(shape ? { topicFields: PEER_TOPIC_FIELDS } : {}),
       workerNodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--heapsnapshot-signal=SIGUSR2'],
       workDir: dir,
       // One heap snapshot a few seconds into the run, under full load.
@@ -229,6 +240,7 @@ async function main(): Promise<void> {
   let leaderZk: Results['leaderZk'];
   let idle: Results['idle'];
   let startup: Results['startup'];
+  let peer: PeerResults | null = null;
   let n = 0;
   try {
     for (const plan of plans()) {
@@ -378,6 +390,12 @@ async function main(): Promise<void> {
         `  p50 ${(latency.p50Ms / 1000).toFixed(2)} s, p95 ${(latency.p95Ms / 1000).toFixed(2)} s, max ${(latency.maxMs / 1000).toFixed(2)} s`,
       );
     }
+    if (sections.has('peer')) {
+      log(`peer: Benthos and Sluice on the same data, four producer batch shapes`);
+      peer = await retryOnce(() =>
+        runPeer({ env, s3, bucket, runId, quick, keepData: args['keep-data'] === true, log }),
+      );
+    }
   } finally {
     await deletePrefix(s3, bucket, '').catch(() => {});
     await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => {});
@@ -414,6 +432,7 @@ async function main(): Promise<void> {
     ...(leaderZk ? { leaderZk } : {}),
     ...(idle ? { idle } : {}),
     ...(startup ? { startup } : {}),
+    peer,
   };
   const out = String(args.out);
   mkdirSync(out, { recursive: true }); // --out may name a folder that does not exist yet

@@ -23,7 +23,7 @@ export interface NodeProcess {
   exited: Promise<number | string | null>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.on('error', reject);

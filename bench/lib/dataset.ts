@@ -21,6 +21,12 @@ export interface DatasetSpec {
   payloadBytes: number;
   /** Offsets per range, as Sluice is told to cut (`maxRangeMessages`). */
   rangeMessages: number;
+  /**
+   * Who produces and in what record batches: Kafka's ProducerPerformance with `batch.size`
+   * (linger 20 ms), or kafkajs sending `batchBytes` of records to one partition per request.
+   * @defaultValue ProducerPerformance, 512 KiB
+   */
+  producer?: { tool: 'perf' | 'kafkajs'; batchBytes: number };
 }
 
 export interface PartitionEnd {
@@ -122,36 +128,48 @@ export async function ensureDataset(
     mkdirSync(dir, { recursive: true });
     const path = join(dir, `${spec.label}.txt`);
     writeFileSync(path, file);
-    log(`producing ${spec.records} records of ~${spec.payloadBytes} B into ${spec.topic}`);
-    const t0 = performance.now();
-    const res = spawnSync(
-      'java',
-      [
-        '-Xmx768m',
-        '-cp',
-        `${env.kafkaHome}/libs/*`,
-        'org.apache.kafka.tools.ProducerPerformance',
-        '--topic',
-        spec.topic,
-        '--num-records',
-        String(spec.records),
-        '--payload-file',
-        path,
-        '--throughput',
-        '-1',
-        '--producer-props',
-        `bootstrap.servers=${env.brokers.join(',')}`,
-        'acks=1',
-        'linger.ms=20',
-        'batch.size=524288',
-        'compression.type=none',
-      ],
-      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    const producer = spec.producer ?? { tool: 'perf', batchBytes: 524_288 };
+    log(
+      `producing ${spec.records} records of ~${spec.payloadBytes} B into ${spec.topic} (${producedWith(producer)})`,
     );
-    if (res.status !== 0) {
-      throw new Error(
-        `ProducerPerformance failed (${res.status}): ${(res.stderr || res.stdout).slice(-2000)}`,
+    const t0 = performance.now();
+    if (producer.tool === 'kafkajs') {
+      await produceWithKafkajs(
+        env,
+        spec,
+        file,
+        Math.max(1, Math.round(producer.batchBytes / meanValueBytes)),
       );
+    } else {
+      const res = spawnSync(
+        'java',
+        [
+          '-Xmx768m',
+          '-cp',
+          `${env.kafkaHome}/libs/*`,
+          'org.apache.kafka.tools.ProducerPerformance',
+          '--topic',
+          spec.topic,
+          '--num-records',
+          String(spec.records),
+          '--payload-file',
+          path,
+          '--throughput',
+          '-1',
+          '--producer-props',
+          `bootstrap.servers=${env.brokers.join(',')}`,
+          'acks=1',
+          'linger.ms=20',
+          `batch.size=${producer.batchBytes}`,
+          'compression.type=none',
+        ],
+        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      );
+      if (res.status !== 0) {
+        throw new Error(
+          `ProducerPerformance failed (${res.status}): ${(res.stderr || res.stdout).slice(-2000)}`,
+        );
+      }
     }
     produceSeconds = (performance.now() - t0) / 1000;
   }
@@ -166,9 +184,49 @@ export async function ensureDataset(
     meanValueBytes,
     // Estimated here from the payload mix; replaced by the raw read's exact count.
     bytes: Math.round(meanValueBytes * spec.records),
-    producedWith: `Kafka ProducerPerformance (${env.kafkaHome}), acks=1, linger.ms=20, batch.size=512 KiB, no producer compression`,
+    producedWith: `${producedWith(spec.producer ?? { tool: 'perf', batchBytes: 524_288 })}, acks=1, no producer compression`,
     produceSeconds,
   };
+}
+
+function producedWith(p: NonNullable<DatasetSpec['producer']>): string {
+  const kib = `${Math.round(p.batchBytes / 1024)} KiB`;
+  return p.tool === 'kafkajs'
+    ? `kafkajs, ${kib} of records per request to one partition`
+    : `Kafka ProducerPerformance, linger.ms=20, batch.size=${kib}`;
+}
+
+/**
+ * kafkajs in record batches of `perBatch` records: each request carries records for one
+ * partition only (keyless records would otherwise be spread over every partition and make
+ * batches a sixth of the size), one request in flight per partition.
+ */
+async function produceWithKafkajs(
+  env: BenchEnv,
+  spec: DatasetSpec,
+  file: string,
+  perBatch: number,
+): Promise<void> {
+  const lines = file.split('\n').filter((l) => l.length > 0);
+  const producer = kafkaClient(env).producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    let next = 0;
+    const lane = async (partition: number) => {
+      for (;;) {
+        const from = next;
+        if (from >= spec.records) return;
+        next = Math.min(spec.records, from + perBatch);
+        const messages = [];
+        for (let i = from; i < next; i++)
+          messages.push({ value: lines[i % lines.length] as string, partition });
+        await producer.send({ topic: spec.topic, acks: 1, messages });
+      }
+    };
+    await Promise.all(Array.from({ length: spec.partitions }, (_, p) => lane(p)));
+  } finally {
+    await producer.disconnect();
+  }
 }
 
 export async function deleteDataset(env: BenchEnv, topic: string): Promise<void> {

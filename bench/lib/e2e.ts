@@ -20,6 +20,7 @@ import {
   partitionPath,
   ZkSession,
 } from '@sluice/shared';
+import { linesInObject } from './benthos.ts';
 import { BenchCluster } from './cluster.ts';
 import type { Dataset } from './dataset.ts';
 import { rangesOf } from './dataset.ts';
@@ -54,6 +55,10 @@ export interface E2eResult {
   ranges: number;
   workers: WorkerFigures[];
   master: { cpuSeconds: number; peakRssMiB: number };
+  /** CPU the master and workers used before the registration (start-up and idle until then). */
+  startupCpuSeconds: number;
+  /** Lines in the data objects, read back from S3 (only with `countLines`). */
+  linesInS3?: number;
   /** ZooKeeper requests through ZkSession, by process kind and request. */
   zk: { master: Record<string, number>; workers: Record<string, number> };
 }
@@ -62,7 +67,7 @@ function add(into: Record<string, number>, from: Record<string, number>): void {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 }
 
-async function listKeys(
+export async function listKeys(
   s3: S3Client,
   bucket: string,
   prefix: string,
@@ -142,6 +147,10 @@ export interface E2eOptions {
   /** Called with the workers' pids once the topic is registered (profiling). */
   onRunning?: (workerPids: number[]) => void;
   timeoutMs?: number;
+  /** Fields of the registration beyond the config's (the peer comparison's range size, level...). */
+  topicFields?: Record<string, unknown>;
+  /** Count the lines of every data object in S3 before cleaning up (the peer comparison). */
+  countLines?: boolean;
   log: (s: string) => void;
 }
 
@@ -176,6 +185,7 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
         compression: c.compression,
         maxRangeMessages: d.rangeMessages,
         flushIntervalMs: 500,
+        ...o.topicFields,
       }),
     });
     if (res.status !== 201) throw new Error(`registration answered ${res.status}: ${await res.text()}`);
@@ -199,6 +209,12 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
       add(p.name.startsWith('master') ? zkCounts.master : zkCounts.workers, p.counts);
 
     const listed = await listKeys(s3, bucket, `${prefix}/`);
+    let linesInS3: number | undefined;
+    if (o.countLines) {
+      linesInS3 = 0;
+      for (const obj of listed.filter((x) => !x.key.includes('/_sluice/')))
+        linesInS3 += await linesInObject(s3, bucket, obj.key);
+    }
     const commits = listed.filter((o) => o.key.includes('/_sluice/commits/'));
     let records = 0;
     let encodedBytes = 0;
@@ -229,6 +245,8 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
       ranges: commits.length,
       workers: figures,
       master: masterFigures,
+      startupCpuSeconds: masterCpu0 + cpu0.reduce((n, c) => n + c, 0),
+      ...(linesInS3 !== undefined ? { linesInS3 } : {}),
       zk: zkCounts,
     };
     const expected = rangesOf(d).length;

@@ -19,14 +19,22 @@ function clockTicks(): number {
   return ticks;
 }
 
+/** Fields of /proc/<pid>/stat after the command name (in parentheses, it may hold spaces). */
+function statFields(pid: number | 'self'): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** CPU seconds the process has used so far (user + system, all threads). */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which is in parentheses and may hold spaces.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  return (utime + stime) / clockTicks();
+  const rest = statFields(pid);
+  return (Number(rest[11]) + Number(rest[12])) / clockTicks();
+}
+
+/** CPU seconds of this process's children that have exited and been waited for (cutime + cstime). */
+export function childrenCpuSeconds(): number {
+  const rest = statFields('self');
+  return (Number(rest[13]) + Number(rest[14])) / clockTicks();
 }
 
 function statusKb(pid: number, field: string): number {

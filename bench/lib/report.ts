@@ -11,6 +11,7 @@ import type { LatencyResult } from './latency.ts';
 import type { LeaderZkPoint } from './leader-zk.ts';
 import type { MasterScalePoint } from './master-scale.ts';
 import { type Measurement, mbps } from './measurement.ts';
+import type { PeerResults } from './peer.ts';
 import type { MachineInfo } from './proc-stats.ts';
 import { barChart } from './svg-chart.ts';
 import type { ZkRoundTrip } from './zk-round-trip.ts';
@@ -60,6 +61,8 @@ export interface Results {
   idle?: Pick<IdleCost, 'partitions' | 'windowSeconds' | 'leaderCpuPct' | 'workerCpuPct'>;
   /** CPU seconds from spawn to ready of the built programs (`--only idle`). */
   startup?: { masterCpuS: number; workerCpuS: number };
+  /** Benthos beside Sluice (lib/peer.ts); absent in runs before it existed. */
+  peer?: PeerResults | null;
   profile?: string;
 }
 
@@ -332,6 +335,111 @@ function pinterest(r: Results, zk: ZkPerRange): string[] {
   ];
 }
 
+function peerTable(p: PeerResults): string[] {
+  return [
+    `${p.records.toLocaleString('en-US')} records of ~1 KiB JSON in ${p.partitions} partitions per shape, values written as lines, one object per 10,000 records or 5 s. Benthos ${p.benthosVersion}: kafka_franz → aws_s3 with batching (count 10,000, period 5 s, archive lines, compress), timed from its start. Sluice: ${p.sluice}, timed from the registration. CPU is utime + stime of every process of the system (/proc); "after start-up" leaves out what they used before data moved (Benthos: until /ready answered). Ratio: Kafka bytes / stored bytes. Records are counted line by line in the objects in S3.${p.build ? ` The Go build of Benthos took ${f0(p.build.seconds)} s (${f0(p.build.cpuSeconds)} CPU s) in this run.` : ''}`,
+    '',
+    '| batch shape | system | codec | MB/s | CPU s per GB | after start-up | ratio | lines in S3 / records | objects | peak RSS MiB |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...p.rows.map(
+      (x) =>
+        `| ${x.shape} | ${x.system === 'sluice' ? 'Sluice' : 'Benthos'} | ${x.compression} ${x.level} | ${f0(x.mbps)} | ${f1(x.cpuSecondsPerGB)} | ${f1(x.cpuSecondsPerGBAfterStartup)} | ${f2(x.compressionRatio)} | ${f0(x.linesInS3)} / ${f0(x.records)} | ${f0(x.objects)} | ${f0(x.peakRssMiB)} |`,
+    ),
+  ];
+}
+
+/**
+ * Sluice's CPU per GB over Benthos's, per batch shape, for one codec; null when not measured.
+ * Of Sluice's levels, the cheapest one storing at least Benthos's ratio stands for it (else
+ * the cheapest one): the aim compares cost at an equal or better compression ratio.
+ */
+export function peerRatios(
+  p: PeerResults | null | undefined,
+  codec: 'gzip' | 'zstd',
+): Array<{ shape: string; x: number; level: number; sluiceRatio: number; benthosRatio: number }> | null {
+  const rows = p?.rows.filter((x) => x.compression === codec) ?? [];
+  const out = [];
+  for (const shape of new Set(rows.map((x) => x.shape))) {
+    const b = rows.find((x) => x.shape === shape && x.system === 'benthos');
+    const mine = rows
+      .filter((x) => x.shape === shape && x.system === 'sluice')
+      .sort((a, z) => a.cpuSecondsPerGB - z.cpuSecondsPerGB);
+    const s = mine.find((x) => b && x.compressionRatio >= b.compressionRatio) ?? mine[0];
+    if (s && b)
+      out.push({
+        shape,
+        x: s.cpuSecondsPerGB / b.cpuSecondsPerGB,
+        level: s.level,
+        sluiceRatio: s.compressionRatio,
+        benthosRatio: b.compressionRatio,
+      });
+  }
+  return out.length > 0 ? out : null;
+}
+
+const NOT_MEASURED = (aim: string) => `| ${aim} | not measured in this run | no |`;
+
+/** One row per aim of issue 14, each computed from this run's figures. */
+export function issue14Aims(r: Results): string[] {
+  const out = ['| aim | measured | met |', '|---|---|---|'];
+  const zstd = peerRatios(r.peer, 'zstd');
+  const zAim =
+    "Sluice's CPU per GB (master + workers, start-up included) ≤ 0.5× Benthos's with zstd, every batch shape";
+  out.push(
+    zstd
+      ? `| ${zAim} | ${zstd.map((z) => `${z.shape}: ${f2(z.x)}×`).join('; ')} | ${zstd.every((z) => z.x <= 0.5) ? 'yes' : 'no'} |`
+      : NOT_MEASURED(zAim),
+  );
+  const gzip = peerRatios(r.peer, 'gzip');
+  const gAim =
+    "Sluice's CPU per GB ≤ 1.0× Benthos's with gzip at an equal or better compression ratio, every batch shape";
+  out.push(
+    gzip
+      ? `| ${gAim} | ${gzip.map((g) => `${g.shape}: ${f2(g.x)}× (Sluice gzip ${g.level}), ratio ${f2(g.sluiceRatio)} vs ${f2(g.benthosRatio)}`).join('; ')} | ${gzip.every((g) => g.x <= 1 && g.sluiceRatio >= g.benthosRatio) ? 'yes' : 'no'} |`
+      : NOT_MEASURED(gAim),
+  );
+  const staged = r.e2e.filter((e) => e.stage !== null && !e.note);
+  const tAim = 'end to end ≥ 0.8× the slowest stage alone at the same parallelism, every configuration';
+  if (staged.length > 0) {
+    const worst = staged.reduce((a, e) => ((e.stage?.x ?? 0) < (a.stage?.x ?? 0) ? e : a));
+    out.push(
+      `| ${tAim} | lowest ${f2(worst.stage?.x ?? Number.NaN)}× ${worst.stage?.name} (${worst.dataset}, ${worst.config.format}/${worst.config.compression}, ${lanesText(worst.config.workers, worst.config.concurrency)}) over ${staged.length} configurations | ${staged.every((e) => (e.stage?.x ?? 0) >= 0.8) ? 'yes' : 'no'} |`,
+    );
+  } else out.push(NOT_MEASURED(tAim));
+  const idle = r.idle;
+  const startup = r.startup;
+  const lAim = 'an idle leader with 1,000 partitions under 2 % of a core, start-up under 1 CPU s';
+  out.push(
+    idle && startup
+      ? `| ${lAim} | ${f1(idle.leaderCpuPct)} % of a core (${f0(idle.partitions)} partitions), start-up ${f2(startup.masterCpuS)} CPU s | ${idle.leaderCpuPct < 2 && startup.masterCpuS < 1 ? 'yes' : 'no'} |`
+      : NOT_MEASURED(lAim),
+  );
+  const wAim = 'an idle worker under 1 % of a core, start-up under 1 CPU s';
+  out.push(
+    idle && startup
+      ? `| ${wAim} | ${f1(idle.workerCpuPct)} % of a core, start-up ${f2(startup.workerCpuS)} CPU s | ${idle.workerCpuPct < 1 && startup.workerCpuS < 1 ? 'yes' : 'no'} |`
+      : NOT_MEASURED(wAim),
+  );
+  const at50k = leaderZkAt(r, 50_000);
+  const zAim50 =
+    'leader at 50,000 partitions (real ZooKeeper, 5 % changing): a pass ≤ 1 s, under half a core, ZooKeeper requests growing with the partitions that changed';
+  out.push(
+    at50k
+      ? `| ${zAim50} | ${f0(at50k.passMsP50)} ms per pass (p50), ${f1(at50k.leaderCpuPct)} % of a core, ${f0(at50k.zkRequestsPerPass)} ZooKeeper requests for ${f0(at50k.changedPerPass)} changed partitions (${f0(at50k.idleZkRequestsPerPass)} with none) | ${at50k.passMsP50 <= 1000 && at50k.leaderCpuPct < 50 ? 'yes' : 'no'} |`
+      : NOT_MEASURED(zAim50),
+  );
+  const mem = r.e2e.filter((e) => Number.isFinite(e.xMemoryBound));
+  const mAim = "a worker's peak RSS within ±20 % of the README's formula, whatever the range size";
+  if (mem.length > 0) {
+    const lo = Math.min(...mem.map((e) => e.xMemoryBound));
+    const hi = Math.max(...mem.map((e) => e.xMemoryBound));
+    out.push(
+      `| ${mAim} | ${f2(lo)}-${f2(hi)}× the formula over ${mem.length} configurations | ${lo >= 0.8 && hi <= 1.2 ? 'yes' : 'no'} |`,
+    );
+  } else out.push(NOT_MEASURED(mAim));
+  return out;
+}
+
 function aims(r: Results): string[] {
   const out = ['| aim | measured | met |', '|---|---|---|'];
   for (const d of r.datasets) {
@@ -435,7 +543,17 @@ export function markdown(r: Results): string {
         ]
       : ['Not run.']),
     '',
+    '## Beside Benthos',
+    '',
+    ...(r.peer ? peerTable(r.peer) : ['Not run.']),
+    '',
     '## Aims',
+    '',
+    'The aims of issue 14, each computed from this run (a row whose figure this run did not measure says so and is not met).',
+    '',
+    ...issue14Aims(r),
+    '',
+    '## Earlier aims',
     '',
     ...aims(r),
     '',

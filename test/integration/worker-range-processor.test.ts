@@ -373,6 +373,23 @@ describe('range processor (real ZooKeeper and S3)', () => {
     );
   });
 
+  test("compressionLevel: the range's gzip level is the objects' (header XFL: 4 fastest, 2 best), bytes read back whole", async (t) => {
+    const sizes: number[] = [];
+    for (const [level, xfl] of [
+      [1, 4],
+      [9, 2],
+    ] as const) {
+      const s = await setup(t, { partitionBy: { kind: 'none' }, compressionLevel: level });
+      assert.equal((await s.processor(new FakeReader(records())).process(s.job)).outcome, 'written');
+      const [key] = (await s.listKeys()).filter((k) => !k.includes('/_sluice/'));
+      const body = await s.get(key as string);
+      assert.equal(body[8], xfl, `gzip level ${level}: XFL byte`);
+      assert.equal(gunzipSync(body).toString('utf8').trimEnd().split('\n').length, records().length);
+      sizes.push(body.length);
+    }
+    assert.ok((sizes[1] as number) < (sizes[0] as number), `level 9 smaller than 1: ${sizes.join(' vs ')}`);
+  });
+
   test('a retention gap is recorded in the result', async (t) => {
     const s = await setup(t, { partitionBy: { kind: 'none' }, compression: 'zstd', format: 'raw' });
     const out = await s.processor(new FakeReader(records(), { logStart: 1200n })).process(s.job);

@@ -261,7 +261,10 @@ export {
 export { readSecretFile } from './secret-file.ts';
 export {
   bucketNameProblem,
+  COMPRESSION_LEVELS,
   type Compression,
+  compressionLevelOf,
+  compressionLevelProblem,
   controlCharacterProblem,
   DEFAULT_FINALIZE_LATENESS_MS,
   type Destination,

@@ -81,6 +81,11 @@ export interface OutputSpec {
   destination: Destination;
   format: Format;
   compression: Compression;
+  /**
+   * The codec's level ({@link COMPRESSION_LEVELS}); absent for the codec's default, and in
+   * ranges planned before the setting existed. Never with `compression: "none"`.
+   */
+  compressionLevel?: number;
   partitionBy: PartitionBy;
   serverSideEncryption: ServerSideEncryption;
   /** Only with `serverSideEncryption: "aws:kms"`; empty for the account's default key. */
@@ -359,6 +364,35 @@ export const LIMITS = {
   prefixLength: 512,
 } as const;
 
+/**
+ * Levels per codec: what Node's zlib accepts, less zstd's "ultra" levels 20-22 (they need a
+ * window of up to 128 MiB per range). Defaults by measurement (bench/README.md, "Compression
+ * levels"): gzip 6, zstd 3, the codecs' own defaults.
+ */
+export const COMPRESSION_LEVELS = {
+  gzip: { min: 1, max: 9, default: 6 },
+  zstd: { min: 1, max: 19, default: 3 },
+} as const;
+
+/** The level a range's objects are compressed at: the spec's, else the codec's default; null for none. */
+export function compressionLevelOf(
+  spec: Pick<OutputSpec, 'compression' | 'compressionLevel'>,
+): number | null {
+  // Avro's deflate compresses inside its container, at zlib's default: no level to choose.
+  if (spec.compression === 'none' || spec.compression === 'deflate') return null;
+  return spec.compressionLevel ?? COMPRESSION_LEVELS[spec.compression].default;
+}
+
+/** `compressionLevel` against the codec it goes with. */
+export function compressionLevelProblem(compression: Compression, level: number): string | null {
+  if (compression === 'none' || compression === 'deflate')
+    return 'is only allowed with compression "gzip" or "zstd"; remove it, or choose a codec';
+  const { min, max, default: dflt } = COMPRESSION_LEVELS[compression];
+  if (!Number.isSafeInteger(level) || level < min || level > max)
+    return `must be an integer from ${min} to ${max} for ${compression} (default ${dflt}), got ${JSON.stringify(level)}`;
+  return null;
+}
+
 export const STORAGE_CLASSES = [
   'STANDARD',
   'REDUCED_REDUNDANCY',
@@ -506,6 +540,11 @@ export function topicConfigProblems(cfg: Partial<TopicConfig>): Problem[] {
     if (v !== undefined) add(k, intProblem(v, LIMITS[k].min, LIMITS[k].max));
   }
   if (typeof cfg.mirrorGroup === 'string') add('mirrorGroup', groupIdProblem(cfg.mirrorGroup));
+  if (cfg.compressionLevel !== undefined)
+    add(
+      'compressionLevel',
+      compressionLevelProblem(cfg.compression ?? TOPIC_DEFAULTS.compression, cfg.compressionLevel),
+    );
   if (cfg.startFrom !== undefined) out.push(...startFromProblems(cfg.startFrom));
   if (cfg.partitionBy?.kind === 'event-time')
     add('partitionBy.field', fieldPathProblem(cfg.partitionBy.field));
@@ -579,6 +618,7 @@ export function outputSpecOf(cfg: OutputSpec): OutputSpec {
     destination: { ...cfg.destination },
     format: cfg.format,
     compression: cfg.compression,
+    ...(cfg.compressionLevel !== undefined ? { compressionLevel: cfg.compressionLevel } : {}),
     partitionBy: { ...cfg.partitionBy },
     serverSideEncryption: cfg.serverSideEncryption,
     kmsKeyId: cfg.kmsKeyId,

@@ -253,7 +253,10 @@ export class RangeWriter {
 
   #open(b: BucketObject, sink: ObjectSink): void {
     // An Avro container compresses inside: its stream goes up as it is.
-    const compressor = createCompressor(b.avro === null ? this.#opts.spec.compression : 'none');
+    const compressor =
+      b.avro === null
+        ? createCompressor(this.#opts.spec.compression, this.#opts.spec.compressionLevel)
+        : createCompressor('none');
     b.compressor = compressor;
     b.sink = sink;
     b.done = pipeline(compressor, sink).then(

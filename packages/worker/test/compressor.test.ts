@@ -15,8 +15,13 @@ const input = Buffer.from(
   ).join(''),
 );
 
-async function compress(compression: Compression, data: Buffer, chunk: number): Promise<Buffer> {
-  const c = createCompressor(compression);
+async function compress(
+  compression: Compression,
+  data: Buffer,
+  chunk: number,
+  level?: number,
+): Promise<Buffer> {
+  const c = createCompressor(compression, level);
   const out: Buffer[] = [];
   c.on('data', (d: Buffer) => out.push(d));
   const ended = new Promise((resolve, reject) => {
@@ -55,4 +60,24 @@ test('none passes bytes through', async () => {
 test('empty input still makes a valid stream', async () => {
   assert.equal(gunzipSync(await compress('gzip', Buffer.alloc(0), 1)).length, 0);
   assert.equal(zstdDecompressSync(await compress('zstd', Buffer.alloc(0), 1)).length, 0);
+});
+
+test('compressionLevel: absent is the codec default (gzip 6, zstd 3); other levels give other bytes that read back', async () => {
+  for (const [compression, dflt, low, high] of [
+    ['gzip', 6, 1, 9],
+    ['zstd', 3, 1, 19],
+  ] as const) {
+    const plain = await compress(compression, input, 128 * 1024);
+    assert.ok(plain.equals(await compress(compression, input, 128 * 1024, dflt)), `${compression} default`);
+    const fast = await compress(compression, input, 128 * 1024, low);
+    const small = await compress(compression, input, 128 * 1024, high);
+    assert.ok(!fast.equals(plain), `${compression} ${low} differs from ${dflt}`);
+    assert.ok(small.length < fast.length, `${compression} ${high} is smaller than ${low}`);
+    assert.ok(
+      fast.equals(await compress(compression, input, 128 * 1024, low)),
+      `${compression} ${low} repeats`,
+    );
+    const unpack = compression === 'gzip' ? gunzipSync : zstdDecompressSync;
+    assert.ok(unpack(fast).equals(input) && unpack(small).equals(input), `${compression} round trips`);
+  }
 });

@@ -5,6 +5,7 @@
  * checked by `topicConfigProblems` from the shared contract.
  */
 import {
+  COMPRESSION_LEVELS,
   EVENT_TIME_UNITS,
   KEY_TEMPLATE_MAX_LENGTH,
   LIMITS,
@@ -109,6 +110,10 @@ const policyProperties = {
     additionalProperties: false,
     description:
       'Where record structure comes from. `registry`: values in the Confluent wire format, writer schemas from SLUICE_SCHEMA_REGISTRY_URL. Required by `avro`.',
+  },
+  compressionLevel: {
+    type: 'integer',
+    description: `The codec's level: gzip ${COMPRESSION_LEVELS.gzip.min}-${COMPRESSION_LEVELS.gzip.max} (default ${COMPRESSION_LEVELS.gzip.default}), zstd ${COMPRESSION_LEVELS.zstd.min}-${COMPRESSION_LEVELS.zstd.max} (default ${COMPRESSION_LEVELS.zstd.default}); not with none. A PATCH that changes compression without it goes back to the new codec's default.`,
   },
   partitionBy,
   maxRangeMessages: bounded(
@@ -275,6 +280,7 @@ const topicRecordProperties = {
     properties: { source: { type: 'string' }, key: { type: 'boolean' } },
     description: 'Absent for formats that write records as they are.',
   },
+  compressionLevel: { type: 'integer', description: "Absent: the codec's default." },
   partitionBy: ref('PartitionBy'),
   maxRangeMessages: { type: 'integer' },
   maxRangeBytes: { type: 'integer' },
@@ -363,8 +369,9 @@ const topicRecordProperties = {
   },
 } as const;
 
-// finalizeLatenessMs, resume, starts, forcedAt, pastDestinations, mirrorGroup and keyTemplate came later
-// (mirrorGroup and keyTemplate are also absent when a request named none): records stored before lack them. Every other field is
+// finalizeLatenessMs, resume, starts, forcedAt, pastDestinations, mirrorGroup, keyTemplate, schema and
+// compressionLevel came later (mirrorGroup and keyTemplate are also absent when a request named none,
+// schema for formats without one, compressionLevel for the codec's default): records stored before lack them. Every other field is
 // required, listed as a literal so that the answer types know it (the check below fails to
 // compile when a field is added above and not here).
 const topicRecordRequired = [
@@ -397,6 +404,7 @@ const onlyLaterFieldsAreOptional: NotRequired extends
   | 'mirrorGroup'
   | 'schema'
   | 'keyTemplate'
+  | 'compressionLevel'
   ? true
   : never = true;
 void onlyLaterFieldsAreOptional;

@@ -129,9 +129,13 @@ function replayOutput(topic: TopicRecord, body: ReplayBody): OutputSpec {
     bucket: body.destination.bucket,
     prefix: body.destination.prefix ?? '',
   });
+  const { compressionLevel, ...topicOutput } = outputSpecOf(topic);
+  // The topic's level only goes with the topic's codec (see patchedTopicRecord).
+  const keepsCodec = !body.compression || body.compression === topic.compression;
   // An avro replay's `gzip` is Avro's `deflate`, as for a registration.
   const output: OutputSpec = withFormatCompression({
-    ...outputSpecOf(topic),
+    ...topicOutput,
+    ...(keepsCodec && compressionLevel !== undefined ? { compressionLevel } : {}),
     destination,
     ...(body.format ? { format: body.format } : {}),
     ...(body.compression ? { compression: body.compression } : {}),

@@ -105,6 +105,10 @@ export function patchedTopicRecord(record: TopicRecord, patch: TopicPatchBody, n
     pastDestinations: _past,
     ...config
   } = record;
+  // A level belongs to its codec: changing the codec without naming a level goes back to the
+  // new codec's default (a gzip 9 is no zstd 9, and none takes no level).
+  const codecChanged = rest.compression !== undefined && rest.compression !== config.compression;
+  if (codecChanged && rest.compressionLevel === undefined) delete config.compressionLevel;
   const next = check({
     ...config,
     ...rest,

@@ -167,3 +167,21 @@ test('a PATCH of a topic refuses the same characters in its prefix, and a KMS ke
   assert.match(problems.find((p) => p.path === 'destination.prefix')?.message ?? '', /U\+2067/);
   assert.match(problems.find((p) => p.path === 'kmsKeyId')?.message ?? '', /U\+009B/);
 });
+
+test('compressionLevel: refused out of its codec range with 400 naming it; stored and answered by GET', async () => {
+  const res = await f.call('POST', '/api/v1/topics', {
+    topic: 'levels',
+    destination: { bucket: 'abc' },
+    compression: 'gzip',
+    compressionLevel: 12,
+  });
+  assert.equal(res.statusCode, 400, res.body);
+  const problem = (json(res).problems as Array<{ path: string; message: string }>).find(
+    (p) => p.path === 'compressionLevel',
+  );
+  assert.match(problem?.message ?? '', /from 1 to 9 for gzip/);
+  await createTopic(f.zk, { ...topicRecord('leveled'), compression: 'zstd', compressionLevel: 1 });
+  const got = await f.call('GET', '/api/v1/topics/leveled');
+  assert.equal(got.statusCode, 200, got.body);
+  assert.equal(json(got).compressionLevel, 1);
+});

@@ -228,3 +228,36 @@ test('avro: needs schema { source: "registry" }; gzip is stored as deflate; defl
     /^schema: is required/,
   );
 });
+
+test('compressionLevel: per codec, absent for the default; a PATCH changing the codec without a level drops it', () => {
+  const base = { topic: 'orders', destination: { bucket: 'lake' } };
+  const zstd1 = topicConfigFromBody({ ...base, compression: 'zstd', compressionLevel: 1 });
+  assert.equal(zstd1.compressionLevel, 1);
+  assert.equal('compressionLevel' in topicConfigFromBody(base), false);
+  assert.deepEqual(
+    problemsOf(() => topicConfigFromBody({ ...base, compression: 'gzip', compressionLevel: 10 })),
+    ['compressionLevel: must be an integer from 1 to 9 for gzip (default 6), got 10'],
+  );
+  assert.deepEqual(
+    problemsOf(() => topicConfigFromBody({ ...base, compression: 'zstd', compressionLevel: 22 })),
+    ['compressionLevel: must be an integer from 1 to 19 for zstd (default 3), got 22'],
+  );
+  assert.deepEqual(
+    problemsOf(() => topicConfigFromBody({ ...base, compression: 'none', compressionLevel: 3 })),
+    ['compressionLevel: is only allowed with compression "gzip" or "zstd"; remove it, or choose a codec'],
+  );
+  const record = newTopicRecord(zstd1, 'id', NOW);
+  assert.equal(patchedTopicRecord(record, { maxRangeMessages: 5_000 }, LATER).compressionLevel, 1);
+  assert.equal(patchedTopicRecord(record, { compressionLevel: 7 }, LATER).compressionLevel, 7);
+  const toGzip = patchedTopicRecord(record, { compression: 'gzip' }, LATER);
+  assert.equal('compressionLevel' in toGzip, false, 'back to the gzip default');
+  assert.equal('compressionLevel' in patchedTopicRecord(record, { compression: 'none' }, LATER), false);
+  assert.equal(
+    patchedTopicRecord(record, { compression: 'gzip', compressionLevel: 9 }, LATER).compressionLevel,
+    9,
+  );
+  assert.deepEqual(
+    problemsOf(() => patchedTopicRecord(record, { compressionLevel: 20 }, LATER)),
+    ['compressionLevel: must be an integer from 1 to 19 for zstd (default 3), got 20'],
+  );
+});
