@@ -292,6 +292,7 @@ export {
   replayPartitionsPath,
   replayPath,
   replayRangePath,
+  TOPICS_FILE_REPORT_PATH,
   TOPICS_PATH,
   topicPath,
   verifyMismatchesPath,
