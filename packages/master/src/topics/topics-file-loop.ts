@@ -45,6 +45,21 @@ export interface TopicApplied {
   changes: string[];
 }
 
+/**
+ * A topic's change refused by the API: its error code (`SLUICE_ERR_…`, or Fastify's own for a
+ * framework refusal) and message, and the line of the file the refused field is on.
+ */
+export class TopicRefused extends Error {
+  readonly code: string;
+  readonly line: number | null;
+  constructor(code: string, message: string, line: number | null) {
+    super(message);
+    this.name = 'TopicRefused';
+    this.code = code;
+    this.line = line;
+  }
+}
+
 /** The declarative API as the loop uses it. */
 export interface TopicsConverger<T extends TopicsFileTopic> {
   /** The file's topics, or a thrown error naming the file and the line. */
@@ -53,7 +68,7 @@ export interface TopicsConverger<T extends TopicsFileTopic> {
   errorLine(err: unknown): number | null;
   /** Names of the registered topics not already being deleted. */
   registered(): Promise<string[]>;
-  /** Creates or changes one topic to exactly what the file says; throws the API's refusal. */
+  /** Creates or changes one topic to exactly what the file says; throws the API's refusal ({@link TopicRefused}). */
   apply(topic: T): Promise<TopicApplied>;
   /** Unregisters a topic the way `DELETE /api/v1/topics/{topic}` does. */
   remove(topic: string): Promise<void>;
@@ -223,12 +238,14 @@ export class TopicsFileLoop<T extends TopicsFileTopic> {
       err: unknown,
     ) => {
       if (endsTerm(err)) throw err;
-      const code = isSluiceError(err) ? err.code : ErrorCodes.INTERNAL;
-      const message = isSluiceError(err) ? err.message : errorText(err);
-      refusals.push({ topic, action, code, message, line });
+      const known = err instanceof TopicRefused || isSluiceError(err);
+      const code = known ? err.code : ErrorCodes.INTERNAL;
+      const message = known ? err.message : errorText(err);
+      const at = err instanceof TopicRefused && err.line !== null ? err.line : line;
+      refusals.push({ topic, action, code, message, line: at });
       // A refusal retried every interval is logged again only when its reason changes.
       if (refusedBefore.get(topic) !== message)
-        this.#log.warn({ topic, action, line, code, reason: message }, 'topics file: change refused');
+        this.#log.warn({ topic, action, line: at, code, reason: message }, 'topics file: change refused');
     };
     for (const t of file.topics) {
       if (only && !only.has(t.topic)) continue;

@@ -6,11 +6,20 @@
  * stack, through the real planner, is test/integration/topics-file.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { ErrorCodes, SluiceError } from '@sluice/shared';
+import { fileURLToPath } from 'node:url';
+import { ErrorCodes, parseTopicsFile, SluiceError } from '@sluice/shared';
 import { testLogger } from '@sluice/test-kit';
 import { MasterMetrics } from '../../src/status/metrics.ts';
 import type { TopicsFileReport } from '../../src/status/topics-file-status.ts';
@@ -20,6 +29,8 @@ import {
   TopicsFileLoop,
   type TopicsFileTopic,
 } from '../../src/topics/topics-file-loop.ts';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
 interface FakeTopic extends TopicsFileTopic {
   flush: number;
@@ -255,4 +266,19 @@ test('a ConfigMap update (symlink swap of ..data) is noticed by its content', as
   const r = await loop.pass();
   assert.deepEqual(summary(r), ['changed orders']);
   assert.equal(s.api.topics.get('orders'), 2000);
+});
+
+test("the Kubernetes manifests' example topics file is a valid topics file", () => {
+  for (const path of [
+    'deploy/k8s/components/topics-file/topics.yaml',
+    'deploy/helm/sluice/files/topics-example.yaml',
+  ]) {
+    const text = readFileSync(join(REPO, path), 'utf8');
+    const file = parseTopicsFile(text, path);
+    assert.equal(file.prune, false, `${path}: the example deletes nothing`);
+    assert.deepEqual(
+      file.topics.map((t) => t.topic),
+      ['orders', 'clicks'],
+    );
+  }
 });
