@@ -153,7 +153,7 @@ export class MasterMetrics {
     });
     this.topicsFileRefusals = new Gauge({
       name: 'sluice_topics_file_refused_topics',
-      help: 'Topics of SLUICE_TOPICS_FILE whose change the leader could not apply (retried every SLUICE_TOPICS_FILE_INTERVAL_MS; the reasons are in GET /api/v1/status).',
+      help: 'Topics of SLUICE_TOPICS_FILE whose change the leader could not apply (tried again every 30 s, or SLUICE_TOPICS_FILE_INTERVAL_MS when longer; the reasons are in GET /api/v1/status).',
       registers,
     });
     this.buildInfo = new Gauge({ ...BUILD_INFO, labelNames: [...BUILD_INFO.labelNames], registers });

@@ -33,7 +33,7 @@ export const topicsFileStatusSchema = {
       type: 'string',
       enum: ['pending', 'applied', 'partly-refused', 'invalid', 'unreadable'],
       description:
-        '`pending`: no leader has read this file yet; `applied`: every topic of the file is as it says; `partly-refused`: some changes were refused (see `refusals`; retried every SLUICE_TOPICS_FILE_INTERVAL_MS); `invalid`: the file does not parse or breaks the schema, nothing was changed (see `error`, `line`); `unreadable`: the file cannot be read, nothing was changed.',
+        '`pending`: no leader has read this file yet; `applied`: every topic of the file is as it says; `partly-refused`: some changes were refused (see `refusals`; tried again every 30 s, or SLUICE_TOPICS_FILE_INTERVAL_MS when longer); `invalid`: the file does not parse or breaks the schema, nothing was changed (see `error`, `line`); `unreadable`: the file cannot be read, nothing was changed.',
     },
     error: {
       type: ['string', 'null'],

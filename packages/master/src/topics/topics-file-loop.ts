@@ -8,7 +8,8 @@
  *  - New content is parsed whole first: an invalid file changes nothing and is reported naming
  *    the line. A valid one is applied topic by topic through the same planner and checks as
  *    `PUT /api/v1/topics/{topic}` (validation, destination probe, lifecycle rules): a refused
- *    topic is reported with the API's reason and retried every interval, the rest applies.
+ *    topic is reported with the API's reason and tried again every 30 s (or interval), the rest
+ *    applies.
  *  - Registered topics the file does not name are deleted (as `DELETE` does) only when the file
  *    says `prune: true`; otherwise they are kept and reported as `kept`.
  *  - API writes keep working while a file is in force; the next change of the file wins. So the
@@ -93,6 +94,12 @@ export interface TopicsFileLoopOptions<T extends TopicsFileTopic> {
 /** How soon after a change in the file's folder it is read (a ConfigMap update is several renames). */
 const WATCH_DEBOUNCE_MS = 250;
 
+/**
+ * How long refused topics wait before they are tried again: each try is a PUT that counts
+ * against SLUICE_RATE_LIMIT_PER_MINUTE, so at most every 30 s (or the interval, when longer).
+ */
+export const retryRefusedMs = (intervalMs: number) => Math.max(intervalMs, 30_000);
+
 /** Errors that end the leader's term: nothing to report, the next leader converges. */
 const endsTerm = (err: unknown) =>
   isSluiceError(err, ErrorCodes.NOT_LEADER) || isSluiceError(err, ErrorCodes.ZK_SESSION_LOST);
@@ -108,6 +115,8 @@ export class TopicsFileLoop<T extends TopicsFileTopic> {
   #watcher: FSWatcher | null = null;
   #running: Promise<unknown> = Promise.resolve();
   #stopped = false;
+  /** When topics were last applied (ms): refused ones are tried again {@link retryRefusedMs} later. */
+  #triedAt = 0;
 
   constructor(opts: TopicsFileLoopOptions<T>) {
     this.#o = opts;
@@ -183,6 +192,7 @@ export class TopicsFileLoop<T extends TopicsFileTopic> {
     const hash = createHash('sha256').update(text).digest('hex');
     if (prev && prev.hash === hash && prev.result !== 'unreadable') {
       if (prev.result !== 'partly-refused') return this.#save(prev);
+      if (Date.now() - this.#triedAt < retryRefusedMs(this.#o.intervalMs)) return this.#save(prev);
       // Same content: only what was refused is tried again (a topic created in Kafka since, a
       // bucket made writable); what was applied stays, API writes since then included.
       const next = await this.#converge(text, hash, prev);
@@ -191,6 +201,11 @@ export class TopicsFileLoop<T extends TopicsFileTopic> {
       return this.#save(same ? prev : next);
     }
     return this.#save(await this.#converge(text, hash, null));
+  }
+
+  /** Test hook: the next pass retries refused topics whatever the time since the last try. */
+  retryNow(): void {
+    this.#triedAt = 0;
   }
 
   /** A report's fields that carry over from the previous one. */
@@ -227,6 +242,7 @@ export class TopicsFileLoop<T extends TopicsFileTopic> {
       const error = `${errorText(err)} (nothing was changed; the topics stay as last applied)`;
       return { ...this.#base(this.#report ?? null, hash), result: 'invalid', error, line };
     }
+    this.#triedAt = Date.now();
     const only = retry ? new Set(retry.refusals.map((r) => r.topic)) : null;
     const refusedBefore = new Map((retry?.refusals ?? []).map((r) => [r.topic, r.message]));
     const actions: TopicsFileAction[] = retry ? retry.actions.filter((a) => !only!.has(a.topic)) : [];
@@ -243,7 +259,7 @@ export class TopicsFileLoop<T extends TopicsFileTopic> {
       const message = known ? err.message : errorText(err);
       const at = err instanceof TopicRefused && err.line !== null ? err.line : line;
       refusals.push({ topic, action, code, message, line: at });
-      // A refusal retried every interval is logged again only when its reason changes.
+      // A refusal tried again and again is logged again only when its reason changes.
       if (refusedBefore.get(topic) !== message)
         this.#log.warn({ topic, action, line: at, code, reason: message }, 'topics file: change refused');
     };

@@ -216,13 +216,19 @@ test('a refused topic is reported with the reason, the rest applies, and only it
   assert.deepEqual(summary(r), ['created orders']);
   assert.match(await s.metrics.registry.metrics(), /sluice_topics_file_refused_topics 1/);
 
-  // Still refused: the report is not written again; orders is not applied again.
+  // Too soon: nothing is tried again (each try counts against the API's rate limit).
   const [applies, writes] = [s.api.applies, s.reports.writes];
+  await loop.pass();
+  assert.equal(s.api.applies, applies);
+
+  // Still refused: the report is not written again; orders is not applied again.
+  loop.retryNow();
   r = await loop.pass();
   assert.equal(s.api.applies, applies + 1);
   assert.equal(s.reports.writes, writes);
 
   s.api.refuse.clear();
+  loop.retryNow();
   r = await loop.pass();
   assert.equal(r.result, 'applied');
   assert.deepEqual(summary(r), ['created clicks', 'created orders']);
