@@ -19,7 +19,11 @@ export const topicsFileStatusSchema = {
   properties: {
     path: { type: 'string' },
     master: { type: 'string', description: 'The leader that wrote this report.' },
-    readAt: { type: ['string', 'null'], description: 'When the leader last read the file (ISO time).' },
+    readAt: {
+      type: ['string', 'null'],
+      description:
+        'When the leader last read content it had not seen (ISO time); it reads the file every SLUICE_TOPICS_FILE_INTERVAL_MS.',
+    },
     hash: {
       type: ['string', 'null'],
       description: 'SHA-256 of the content last read; null when the file could not be read.',
