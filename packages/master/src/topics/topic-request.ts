@@ -83,9 +83,15 @@ export function newTopicRecord(cfg: TopicConfig, topicId: string, now: Date): To
 
 /**
  * The record after a policy change. A topic being deleted takes no changes: its remaining
- * ranges finish with the settings they were planned with.
+ * ranges finish with the settings they were planned with. `unset` names optional fields the
+ * change removes (a PUT that omits `mirrorGroup` means the default name again).
  */
-export function patchedTopicRecord(record: TopicRecord, patch: TopicPatchBody, now: Date): TopicRecord {
+export function patchedTopicRecord(
+  record: TopicRecord,
+  patch: TopicPatchBody,
+  now: Date,
+  unset: readonly string[] = [],
+): TopicRecord {
   if (record.state === 'deleting') {
     throw new SluiceError(
       ErrorCodes.TOPIC_STATE,
@@ -103,8 +109,10 @@ export function patchedTopicRecord(record: TopicRecord, patch: TopicPatchBody, n
     pastDestinations: _past,
     ...config
   } = record;
+  const kept: Record<string, unknown> = { ...config };
+  for (const field of unset) delete kept[field];
   const next = check({
-    ...config,
+    ...(kept as typeof config),
     ...rest,
     ...(destination ? { destination: destinationOf(destination) } : {}),
   });
