@@ -57,7 +57,12 @@ export const topicsFileStatusSchema = {
         properties: {
           topic: { type: 'string' },
           action: { type: 'string', enum: ['created', 'changed', 'unchanged', 'deleted', 'kept'] },
-          changes: { type: 'array', items: { type: 'string' }, description: 'The fields changed.' },
+          changes: {
+            type: 'array',
+            items: { type: 'string' },
+            description:
+              'Each change as PUT answered it: `field: old → new (when it applies)`, `default` for an unset value.',
+          },
           line: lineSchema,
         },
         required: ['topic', 'action', 'changes', 'line'],

@@ -21,6 +21,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import type { ErrorAnswer } from '../api/error-answer.ts';
 import { listTopics } from '../stores/topic-store.ts';
+import type { TopicChange } from './topic-upsert.ts';
 import { type TopicApplied, TopicRefused, type TopicsConverger } from './topics-file-loop.ts';
 
 /** The client address the loop's requests come from (the rate limit's bucket, the request log). */
@@ -33,14 +34,13 @@ export interface ApiConvergerOptions {
   config: Pick<MasterConfig, 'apiTokens'> & { http: Pick<MasterConfig['http'], 'allowedHosts'> };
 }
 
-/** A change in a PUT answer: a field name, or an object naming one. */
-function changeName(c: unknown): string {
+/** A change of a PUT answer as one line: `flushIntervalMs: 1000 → 2000 (now)`. */
+function changeText(c: unknown): string {
   if (typeof c === 'string') return c;
-  if (c && typeof c === 'object') {
-    const named = (c as { field?: unknown; path?: unknown }).field ?? (c as { path?: unknown }).path;
-    if (typeof named === 'string') return named;
-  }
-  return JSON.stringify(c);
+  const change = c as Partial<TopicChange> | null;
+  if (typeof change?.field !== 'string') return JSON.stringify(c);
+  const show = (v: unknown) => (v === undefined ? 'default' : JSON.stringify(v));
+  return `${change.field}: ${show(change.from)} → ${show(change.to)}${change.applies ? ` (${change.applies})` : ''}`;
 }
 
 export function apiConverger(o: ApiConvergerOptions): TopicsConverger<TopicsFileEntry> {
@@ -98,7 +98,7 @@ export function apiConverger(o: ApiConvergerOptions): TopicsConverger<TopicsFile
       const result = body.result === 'created' || status === 201 ? 'created' : body.result;
       return {
         result: result === 'changed' ? 'changed' : result === 'created' ? 'created' : 'unchanged',
-        changes: Array.isArray(body.changes) ? body.changes.map(changeName) : [],
+        changes: Array.isArray(body.changes) ? body.changes.map(changeText) : [],
       };
     },
     async remove(topic) {
