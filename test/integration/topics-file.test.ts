@@ -4,7 +4,9 @@
  * shows the change, data keeps moving); a topic the file drops stays registered and is reported
  * until the file says `prune: true`, then it is deleted; an invalid file changes nothing and the
  * status names its line; a refused change is reported with the API's reason and line, and is
- * applied once what it needed exists. Each step is checked the way an operator would: the
+ * applied once what it needed exists; a standby shows the same report, and a new leader does
+ * not re-apply the file it finds applied (an API change made since stays until the file
+ * changes). Each step is checked the way an operator would: the
  * status's `topicsFile`, the topic's GET, the data committed in S3, the metrics.
  */
 import assert from 'node:assert/strict';
@@ -12,6 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { apiClient } from '../helpers/api.ts';
 import { waitCommitted } from '../helpers/end-check.ts';
 import { createTopic, highWatermarks, type TestTopic } from '../helpers/kafka.ts';
 import { produceTagged } from '../helpers/load.ts';
@@ -190,4 +193,36 @@ test("a refused change is reported with the API's reason and line, and applied o
     [orders.name],
   );
   assert.equal((await topicGet(late)).status, 200);
+});
+
+test('a standby shows the same report; a new leader does not re-apply the file, so an API change stays until the file changes', async () => {
+  const entries = (flush: number) => [
+    { topic: orders.name, extra: [`flushIntervalMs: ${flush}`] },
+    { topic: late },
+  ];
+  last = await converge(topicsFile(entries(2000), true), 'applied', last.hash);
+  const standby = await stack.cluster.startMaster();
+  const standbyApi = apiClient(standby.url, stack.cluster.token);
+  const seen = (await standbyApi.get('/api/v1/status')).body;
+  assert.equal(seen.master.leader, false);
+  assert.deepEqual(seen.topicsFile, last, 'every master answers with the leader’s report');
+
+  // An operator's change through the API, then the leader goes away.
+  assert.equal((await api.patch(`/api/v1/topics/${orders.name}`, { flushIntervalMs: 4000 })).status, 200);
+  await stack.master().stop();
+  await waitFor(
+    'the standby to lead',
+    async () => (await standbyApi.get('/api/v1/status')).body.master.leader,
+  );
+  await new Promise((r) => setTimeout(r, 2_000)); // four reads of the unchanged file
+  assert.equal((await standbyApi.get(`/api/v1/topics/${orders.name}`)).body.flushIntervalMs, 4000);
+
+  // The next change of the file wins, applied by the new leader.
+  writeFileSync(file, topicsFile(entries(6000), true));
+  const next = await waitFor('the new leader to apply the changed file', async () => {
+    const r = (await standbyApi.get('/api/v1/status')).body.topicsFile as Report & { master: string };
+    return r.hash !== last.hash && r.result === 'applied' ? r : false;
+  });
+  assert.equal(next.master, seen.master.id, 'the new leader wrote the report');
+  assert.equal((await standbyApi.get(`/api/v1/topics/${orders.name}`)).body.flushIntervalMs, 6000);
 });
