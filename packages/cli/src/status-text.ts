@@ -60,6 +60,17 @@ export function statusText(s: StatusAnswer): string {
     lines.push('', 'workers taking no jobs until their probe passes (fix their own setup):');
     for (const w of notReady) lines.push(`  ${w.id}: ${w.notReadyReason ?? 'not ready'}`);
   }
+  const file = s.topicsFile;
+  if (file) {
+    // The leader's report on SLUICE_TOPICS_FILE: whether the file is in force, and what it refused.
+    lines.push(
+      '',
+      `topics file ${file.path}: ${file.result}${file.appliedAt ? ` (applied ${file.appliedAt})` : ''}`,
+    );
+    if (file.error) lines.push(`  ${file.error}`);
+    for (const x of file.refusals)
+      lines.push(`  refused ${x.topic}${x.line ? ` (line ${x.line})` : ''}: ${x.code}: ${x.message}`);
+  }
   const gaps = s.gaps ?? [];
   if (gaps.length > 0) {
     lines.push('', 'offsets lost to retention before they were read:');

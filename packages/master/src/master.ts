@@ -22,6 +22,7 @@ import {
   type RangeJobData,
   redactUrl,
   SLUICE_VERSION,
+  type TopicsFileEntry,
   ZkSession,
 } from '@sluice/shared';
 import { Queue } from 'bullmq';
@@ -32,7 +33,10 @@ import { groupMirrorKafka, type MirrorReports } from './kafka/group-mirror.ts';
 import { LeaderElection } from './leadership/leader-election.ts';
 import { LeaderTerm } from './leadership/leader-term.ts';
 import { MasterMetrics } from './status/metrics.ts';
+import { readTopicsFileReport, writeTopicsFileReport } from './status/topics-file-status.ts';
 import { destinationProbe } from './topics/destination-probe.ts';
+import { apiConverger } from './topics/topics-file-converger.ts';
+import { TopicsFileLoop } from './topics/topics-file-loop.ts';
 
 export interface StartMasterOptions {
   /** Root logger; default: pino at the configured level. */
@@ -71,7 +75,14 @@ class Master {
   #session: ZkSession | null = null;
   #election: LeaderElection | null = null;
   #term: LeaderTerm | null = null;
+  /** The leader's topics-file loop (SLUICE_TOPICS_FILE); it changes topics through #app. */
+  #topicsFile: TopicsFileLoop<TopicsFileEntry> | null = null;
   #app: FastifyInstance | null = null;
+  /** Resolves once #app is built: a leader elected before that starts its topics-file loop then. */
+  #appIsBuilt: () => void = () => undefined;
+  readonly #appBuilt = new Promise<void>((resolve) => {
+    this.#appIsBuilt = resolve;
+  });
   #stopping = false;
   #renewing = false;
   #renewWanted = false;
@@ -134,6 +145,7 @@ class Master {
       }),
       ready: () => this.#ready(),
     });
+    this.#appIsBuilt();
     await this.#app.listen({ host: this.#cfg.httpHost, port: this.#cfg.httpPort });
     const addr = this.#app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : this.#cfg.httpPort;
@@ -229,12 +241,36 @@ class Master {
     this.#term = term;
     this.#metrics.leader(true);
     void term.start();
+    if (this.#cfg.topicsFile) this.#convergeToFile(session);
+  }
+
+  /** Starts this leader's topics-file loop, once the API it applies changes through is built. */
+  #convergeToFile(session: ZkSession): void {
+    const loop = new TopicsFileLoop({
+      path: this.#cfg.topicsFile,
+      intervalMs: this.#cfg.topicsFileIntervalMs,
+      master: this.#cfg.id,
+      converger: apiConverger({ app: () => this.#app, zk: () => session, config: this.#cfg }),
+      reports: {
+        read: () => readTopicsFileReport(session),
+        write: (report) => writeTopicsFileReport(session, report),
+      },
+      log: this.#log,
+      metrics: this.#metrics,
+    });
+    this.#topicsFile = loop;
+    void this.#appBuilt.then(() => {
+      if (this.#topicsFile === loop) loop.start();
+    });
   }
 
   async #endTerm(reason: string): Promise<void> {
     const term = this.#term;
+    const topicsFile = this.#topicsFile;
     this.#term = null;
+    this.#topicsFile = null;
     this.#metrics.leader(false);
+    await topicsFile?.stop();
     if (term) {
       if (this.#stopping) this.#log.info({ reason, epoch: term.epoch }, 'leading stopped');
       else this.#log.warn({ reason, epoch: term.epoch }, 'leading stopped');

@@ -81,6 +81,10 @@ export interface MasterConfig extends CommonConfig {
   mirrorGroupOffsets: boolean;
   /** A topic's mirror group, unless its config names one: this prefix and the topic's name. */
   mirrorGroupPrefix: string;
+  /** The topics file the leader converges to (topics-file-loop.ts); '' when topics come only from the API. */
+  topicsFile: string;
+  /** How often the leader reads the topics file and compares its hash with the last one applied. */
+  topicsFileIntervalMs: number;
 }
 
 /** Limits of the master's HTTP server against slow, flooding or misdirected clients. */
@@ -635,6 +639,23 @@ const S = {
     meaning:
       "the mirror group of a topic whose config names none is this prefix and the topic's name (`sluice.orders`); up to 64 letters, digits, `.`, `_` and `-`",
   }),
+  topicsFile: setting({
+    name: 'SLUICE_TOPICS_FILE',
+    programs: 'master',
+    parser: text,
+    default: '',
+    shownDefault: 'not set',
+    meaning:
+      'a topics file (YAML or JSON, as `sluice apply -f` takes; e.g. a mounted ConfigMap) the leader converges to whenever its content changes; it deletes topics the file no longer names only when the file says `prune: true`',
+  }),
+  topicsFileIntervalMs: setting({
+    name: 'SLUICE_TOPICS_FILE_INTERVAL_MS',
+    programs: 'master',
+    parser: integer(500, 3_600_000),
+    default: 10_000,
+    meaning:
+      "how often the leader reads SLUICE_TOPICS_FILE and compares its content's hash with the last one it applied (a ConfigMap changes by a symlink swap, so the content is compared, not file events)",
+  }),
   concurrency: setting({
     name: 'SLUICE_WORKER_CONCURRENCY',
     programs: 'worker',
@@ -1165,6 +1186,8 @@ export function loadMasterConfig(env: Env = process.env): Readonly<MasterConfig>
     minRangeBytes: r.get(S.minRangeBytes),
     mirrorGroupOffsets: r.get(S.mirrorGroupOffsets),
     mirrorGroupPrefix: mirrorGroupPrefix(r),
+    topicsFile: r.get(S.topicsFile),
+    topicsFileIntervalMs: r.get(S.topicsFileIntervalMs),
   });
 }
 

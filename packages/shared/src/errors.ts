@@ -12,6 +12,11 @@ export const ErrorCodes = {
   CONFIG: 'SLUICE_ERR_CONFIG',
   /** A request or topic config failed validation. */
   VALIDATION: 'SLUICE_ERR_VALIDATION',
+  /**
+   * A topics file (`sluice apply -f`, SLUICE_TOPICS_FILE) is not valid YAML or JSON or not of
+   * the documented shape; the message names the file, line and column.
+   */
+  TOPICS_FILE: 'SLUICE_ERR_TOPICS_FILE',
   /** The topic does not exist in Kafka. */
   TOPIC_NOT_IN_KAFKA: 'SLUICE_ERR_TOPIC_NOT_IN_KAFKA',
   /** The topic is not registered with Sluice. */

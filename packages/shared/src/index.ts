@@ -314,6 +314,14 @@ export {
   type TopicConfigObject,
   topicConfigObject,
 } from './topic-config-object.ts';
+export {
+  entryProblemText,
+  formatTopicsFile,
+  parseTopicsFile,
+  TOPIC_READ_ONLY_FIELDS,
+  type TopicsFile,
+  type TopicsFileEntry,
+} from './topics-file.ts';
 export { BUILD_INFO, buildInfoLabels, SLUICE_VERSION } from './version.ts';
 export {
   ABANDONED_PATH,
@@ -336,6 +344,7 @@ export {
   replayPartitionsPath,
   replayPath,
   replayRangePath,
+  TOPICS_FILE_REPORT_PATH,
   TOPICS_PATH,
   topicPath,
   verifyMismatchesPath,

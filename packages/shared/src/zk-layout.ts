@@ -16,6 +16,7 @@
  *   /sluice/replays/{id}                               persistent: a replay (any master creates it; the leader plans it)
  *   /sluice/replays/{id}/partitions/{p}                persistent: the replay's partition progress (leader only, fenced)
  *   /sluice/replays/{id}/partitions/{p}/{s20}-{e20}    persistent: RangeRecord of a replay range while in flight
+ *   /sluice/topics-file                                persistent: the leader's last report on SLUICE_TOPICS_FILE (topics-file-loop.ts)
  *
  * A topic's node may have children other than `partitions`; whoever removes the topic removes them.
  * Every JSON node carries its record version `v`; the tree as a whole carries a layout version
@@ -32,6 +33,12 @@ export const ELECTION_PREFIX = `${ELECTION_PATH}/c-`;
 export const WORKERS_PATH = `${ROOT}/workers`;
 export const TOPICS_PATH = `${ROOT}/topics`;
 export const RETRIES_PATH = `${ROOT}/retries`;
+/**
+ * What the leader last did with the topics file (SLUICE_TOPICS_FILE): kept in ZooKeeper so
+ * every master's status shows it, and so a new leader does not re-apply a file already applied
+ * (API writes made since stay until the file changes). Created on first use.
+ */
+export const TOPICS_FILE_REPORT_PATH = `${ROOT}/topics-file`;
 
 /**
  * `/sluice/abandoned/{topic}/{name}`: what a forced DELETE abandoned (`AbandonedRecord`). Kept

@@ -14,6 +14,8 @@ export type {
   TopicDetailAnswer,
   TopicListAnswer,
   TopicPatchBody,
+  TopicPutBody,
   TopicRecordAnswer,
+  TopicUpsertAnswer,
 } from './topic-schemas.ts';
 export type { WorkerListAnswer } from './workers-routes.ts';

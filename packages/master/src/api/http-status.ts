@@ -8,6 +8,7 @@ import { type ErrorCode, ErrorCodes } from '@sluice/shared';
 const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.CONFIG]: 500,
   [ErrorCodes.VALIDATION]: 400,
+  [ErrorCodes.TOPICS_FILE]: 400,
   [ErrorCodes.TOPIC_NOT_IN_KAFKA]: 404,
   [ErrorCodes.TOPIC_NOT_REGISTERED]: 404,
   [ErrorCodes.TOPIC_EXISTS]: 409,

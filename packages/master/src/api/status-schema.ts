@@ -5,6 +5,7 @@
 
 import { integrityTopicProperties, replaysStatusSchema } from '../status/integrity-status.ts';
 import { mirrorTopicProperties } from '../status/mirror-status.ts';
+import { topicsFileStatusSchema } from '../status/topics-file-status.ts';
 import { lagBody, ref } from './common-schemas.ts';
 import type { Answer } from './type-provider.ts';
 
@@ -319,6 +320,7 @@ export const statusSchema = {
     },
     queueError: { type: ['string', 'null'] },
     replays: replaysStatusSchema,
+    topicsFile: topicsFileStatusSchema,
   },
   required: [
     'generatedAt',

@@ -270,6 +270,44 @@ export const topicPatchBodySchema = {
   additionalProperties: false,
 } as const;
 
+/**
+ * Fields of a topic's GET answer (or list entry) that no request sets: a PUT accepts and
+ * ignores them, so the whole GET body PUT back changes nothing. A read-only field added to the
+ * record or its views belongs here too (shared's TOPIC_READ_ONLY_FIELDS, which an export leaves
+ * out, lists the same names).
+ */
+const readOnlyIgnored = { description: 'Read-only (a GET answer’s): accepted and ignored.' } as const;
+const topicReadOnlyProperties = {
+  topicId: readOnlyIgnored,
+  paused: {
+    description: 'Read-only here: accepted and ignored (pause with PATCH `{ "paused": true }`).',
+  },
+  state: readOnlyIgnored,
+  error: readOnlyIgnored,
+  createdAt: readOnlyIgnored,
+  updatedAt: readOnlyIgnored,
+  starts: readOnlyIgnored,
+  forcedAt: readOnlyIgnored,
+  pastDestinations: readOnlyIgnored,
+  summary: readOnlyIgnored,
+  kafkaError: readOnlyIgnored,
+  partitions: readOnlyIgnored,
+} as const;
+
+/** PUT: the registration body (`topic` may repeat the path), plus the GET answer's read-only fields. */
+export const topicPutBodySchema = {
+  type: 'object',
+  description:
+    'The topic exactly as it should be: the registration body, omitted fields taking their defaults (unlike PATCH, where they keep their values). `topic` may repeat the path’s. Read-only fields of a GET answer are accepted and ignored; `resume` counts at creation only.',
+  properties: {
+    ...topicCreateBodySchema.properties,
+    topic: { type: 'string', description: 'The path’s topic (optional; another name is 400).' },
+    ...topicReadOnlyProperties,
+  },
+  required: ['destination'],
+  additionalProperties: false,
+} as const;
+
 const topicRecordProperties = {
   topic: { type: 'string' },
   destination: ref('Destination'),
@@ -513,11 +551,51 @@ export const topicDetailSchema = {
   required: [...topicRecordRequired, 'kafkaError', 'partitions'],
 } as const;
 
+/** What a PUT did, or would do with `dryRun=true` (topics/topic-upsert.ts). */
+export const topicUpsertAnswerSchema = {
+  type: 'object',
+  properties: {
+    result: {
+      type: 'string',
+      enum: ['created', 'changed', 'unchanged'],
+      description: 'With `dryRun=true`: what a PUT would do.',
+    },
+    dryRun: { type: 'boolean', description: 'true: nothing was stored.' },
+    changes: {
+      type: 'array',
+      description: 'The fields a change sets, each with when it takes effect; empty unless `changed`.',
+      items: {
+        type: 'object',
+        properties: {
+          field: { type: 'string' },
+          from: { description: 'The stored value; absent when the field was unset (its default).' },
+          to: { description: 'The new value; absent when the field becomes unset (its default).' },
+          applies: {
+            type: 'string',
+            enum: ['now', 'new-ranges'],
+            description:
+              '`now`: from the leader’s next planning round (range sizes, flush interval, finalizer lateness, mirror group); `new-ranges`: ranges planned after the change, a planned range keeping the output settings it was planned with (destination, format, compression, partitioning, encryption, storage class, and any field not listed).',
+          },
+        },
+        required: ['field', 'applies'],
+      },
+    },
+    topic: {
+      ...topicRecordSchema,
+      description:
+        'The record as stored (with `dryRun=true`: as a change would store it; absent for a creation, which the registration decides).',
+    },
+  },
+  required: ['result', 'dryRun', 'changes'],
+} as const;
+
 /** The bodies the schemas accept (the handlers' types, derived, never written again). */
 export type TopicCreateBody = Request<typeof topicCreateBodySchema>;
 export type TopicPatchBody = Request<typeof topicPatchBodySchema>;
+export type TopicPutBody = Request<typeof topicPutBodySchema>;
 
 /** The answers of the topic routes, as the CLI reads them. */
 export type TopicRecordAnswer = Answer<typeof topicRecordSchema>;
 export type TopicListAnswer = Answer<typeof topicListSchema>;
 export type TopicDetailAnswer = Answer<typeof topicDetailSchema>;
+export type TopicUpsertAnswer = Answer<typeof topicUpsertAnswerSchema>;

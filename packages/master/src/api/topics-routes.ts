@@ -1,36 +1,39 @@
 /**
- * `/api/v1/topics`: register, list, show, change and delete topics. Every write goes straight
+ * `/api/v1/topics`: register, list, show, change (PATCH a few fields, PUT the whole config) and
+ * delete topics. Every write goes straight
  * to ZooKeeper (any master may serve it, the leader acts on what it finds there); reads add
  * what Kafka knows about the partitions.
  */
+
+import type { TopicRecord } from '@sluice/shared';
 import { topicNameProblem, ValidationError } from '@sluice/shared';
 import type { FastifyRequest } from 'fastify';
-import { kafkaTopicViews, requireTopicMetadata } from '../kafka/kafka-view.ts';
+import { kafkaTopicViews } from '../kafka/kafka-view.ts';
 import { partitionViews } from '../status/partition-view.ts';
 import { lazyOutputStore } from '../stores/output-store.ts';
 import { readPartitions, readTopicsPartitions } from '../stores/partition-reader.ts';
-import { createTopic, listTopics, notRegistered, readTopic, updateTopic } from '../stores/topic-store.ts';
+import { listTopics, notRegistered, readTopic, updateTopic } from '../stores/topic-store.ts';
 import { writeConfigObject } from '../topics/config-object-writer.ts';
-import { checkTopicEventTime } from '../topics/event-time-check.ts';
-import { refuseFolderInUse, topicFolder } from '../topics/output-folders.ts';
 import { dryRunRegistration, dryRunSchema } from '../topics/topic-dry-run.ts';
+import { deletingTopicRecord } from '../topics/topic-request.ts';
+import { applyTopicUpsert, planTopicUpsert } from '../topics/topic-upsert.ts';
 import {
-  deletingTopicRecord,
-  newTopicRecord,
-  patchedTopicRecord,
-  refuseTinyRanges,
-  topicConfigFromBody,
-} from '../topics/topic-request.ts';
-import { resumingRegistration } from '../topics/topic-resume.ts';
-import type { ApiDeps, RoutePlugin } from './api-deps.ts';
+  changeTopic,
+  checkRegistrationBody,
+  checkTopicChange,
+  registerTopic,
+  type TopicWriteContext,
+} from '../topics/topic-writes.ts';
+import type { RoutePlugin } from './api-deps.ts';
 import { bearerSecurity, errorResponses, topicParamsSchema } from './common-schemas.ts';
 import {
-  type TopicPatchBody,
   topicCreateBodySchema,
   topicDetailSchema,
   topicListSchema,
   topicPatchBodySchema,
+  topicPutBodySchema,
   topicRecordSchema,
+  topicUpsertAnswerSchema,
 } from './topic-schemas.ts';
 
 /** `DELETE …?force=true`: give up the ranges in flight instead of waiting for them. */
@@ -47,6 +50,19 @@ const deleteQuerySchema = {
   additionalProperties: false,
 } as const;
 
+/** `?dryRun=true` of POST and PUT: answer what the request would do, storing nothing. */
+const dryRunQuerySchema = {
+  type: 'object',
+  properties: {
+    dryRun: {
+      type: 'string',
+      enum: ['true', 'false'],
+      description:
+        'Answer what the request would do without storing anything (POST: partitions, backlog, objects, first keys; PUT: the plan).',
+    },
+  },
+} as const;
+
 interface TopicParams {
   topic: string;
 }
@@ -59,29 +75,11 @@ async function checkTopicParam(req: FastifyRequest): Promise<void> {
   if (problem) throw new ValidationError([{ path: 'params.topic', message: problem }]);
 }
 
-/**
- * A PATCH that changes the destination or the partitioning: the destination the record would
- * have is proved writable, and an event-time field readable in a sample of the topic, before
- * anything is stored (the change itself is applied by updateTopic).
- */
-async function checkPatch(deps: ApiDeps, topic: string, patch: TopicPatchBody, now: Date): Promise<void> {
-  const stored = await readTopic(deps.zk(), topic);
-  if (!stored) throw notRegistered(topic);
-  const next = patchedTopicRecord(stored.record, patch, now);
-  if (patch.destination) {
-    await refuseFolderInUse(deps.zk(), topicFolder(next), topic);
-    await deps.checkDestination(topic, next);
-  }
-  if (patch.partitionBy) {
-    const meta = await requireTopicMetadata(deps.kafka, topic);
-    await checkTopicEventTime(deps.kafka, deps.config, next, meta.partitions, 'end');
-  }
-}
-
 export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
   app.addHook('preHandler', checkTopicParam);
   // The destination's commit records decide where a registration starts (topic-resume.ts).
   const storeOf = lazyOutputStore(app, deps.config);
+  const writeContext = (req: FastifyRequest): TopicWriteContext => ({ deps, store: storeOf, log: req.log });
 
   app.post(
     '/',
@@ -93,17 +91,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         description:
           'Validates the config, refuses a destination folder `{prefix}/{topic}/` equal to, inside or holding another topic’s or a running replay’s (409 SLUICE_ERR_DESTINATION_OVERLAP), looks the topic up in Kafka, proves the destination writable with the master’s S3 credentials (HEAD of the bucket, then a PUT and a DELETE of one object under `{prefix}/{topic}/_sluice/probe/`; 422 when the bucket does not exist or may not be written), reads a sample of the topic when it is partitioned by event time (422 when the field does not read as dates from 2000 to one day ahead in `partitionBy.unit`) and stores it in ZooKeeper; the leader starts planning its ranges. With `dryRun=true` nothing is stored: the answer (200) says what registering would do, after the same checks.',
         security: bearerSecurity,
-        querystring: {
-          type: 'object',
-          properties: {
-            dryRun: {
-              type: 'string',
-              enum: ['true', 'false'],
-              description:
-                'Answer what registering would do (partitions, backlog, objects, first keys) without registering.',
-            },
-          },
-        },
+        querystring: dryRunQuerySchema,
         body: topicCreateBodySchema,
         response: {
           200: dryRunSchema,
@@ -116,30 +104,11 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
       },
     },
     async (req, reply) => {
-      refuseTinyRanges(req.body, deps.config);
-      const config = topicConfigFromBody(req.body);
-      // Another topic's or a running replay's folder is refused before Kafka or S3 is asked.
-      await refuseFolderInUse(deps.zk(), topicFolder(config), config.topic);
-      if (req.query.dryRun === 'true')
+      if (req.query.dryRun === 'true') {
+        await checkRegistrationBody(deps, req.body);
         return reply.code(200).send(await dryRunRegistration(deps, storeOf(), req.body));
-      const meta = await requireTopicMetadata(deps.kafka, config.topic);
-      const fresh = newTopicRecord(config, meta.topicId, new Date());
-      await deps.checkDestination(fresh.topic, fresh);
-      const record = await resumingRegistration(
-        deps.kafka,
-        storeOf(),
-        fresh,
-        meta.partitions,
-        req.body.resume ?? true,
-      );
-      await checkTopicEventTime(deps.kafka, deps.config, record, meta.partitions, 'starts');
-      await createTopic(deps.zk(), record);
-      await writeConfigObject(storeOf(), record, req.log);
-      req.log.info(
-        { topic: record.topic, topicId: record.topicId, starts: record.starts },
-        'topic registered',
-      );
-      return reply.code(201).send(record);
+      }
+      return reply.code(201).send(await registerTopic(writeContext(req), req.body));
     },
   );
 
@@ -220,17 +189,52 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         response: { 200: topicRecordSchema, ...errorResponses(400, 401, 403, 404, 409, 422) },
       },
     },
-    async (req) => {
-      refuseTinyRanges(req.body, deps.config);
-      const now = new Date();
-      if (req.body.destination || req.body.partitionBy)
-        await checkPatch(deps, req.params.topic, req.body, now);
-      const record = await updateTopic(deps.zk(), req.params.topic, (r) =>
-        patchedTopicRecord(r, req.body, now),
-      );
-      await writeConfigObject(storeOf(), record, req.log);
-      req.log.info({ topic: record.topic, fields: Object.keys(req.body) }, 'topic changed');
-      return record;
+    async (req) => changeTopic(writeContext(req), req.params.topic, req.body),
+  );
+
+  app.put(
+    '/:topic',
+    {
+      schema: {
+        tags: ['topics'],
+        summary: 'Declare a topic: register it, or change it to exactly this config',
+        description:
+          'Takes the registration body (`topic` may repeat the path’s) and makes the topic exactly that: registers it when it is not (201 `created`, as POST does), else changes the fields that differ (200 `changed`, each change listed with when it applies) or writes nothing at all (200 `unchanged`). Omitted fields mean their defaults, not the stored values (PATCH keeps those). Read-only fields of a GET answer are accepted and ignored, so a GET body PUT back is `unchanged`. A change goes through PATCH’s checks (a new destination proved writable and its folder free, 409/422; a new event-time partitioning readable); a topic being deleted and a different `startFrom` (decided at registration) are refused with 409 naming the field. With `dryRun=true` nothing is stored: the answer (200) is the plan, after the same checks.',
+        security: bearerSecurity,
+        params: topicParamsSchema,
+        querystring: dryRunQuerySchema,
+        body: topicPutBodySchema,
+        response: {
+          200: topicUpsertAnswerSchema,
+          201: { ...topicUpsertAnswerSchema, description: 'The topic was registered.' },
+          ...errorResponses(400, 401, 403, 404, 409, 422),
+        },
+      },
+    },
+    async (req, reply) => {
+      const { topic } = req.params;
+      const stored = await readTopic(deps.zk(), topic);
+      const plan = planTopicUpsert(topic, stored?.record, req.body);
+      if (req.query.dryRun === 'true') {
+        const now = new Date();
+        let record: TopicRecord | undefined;
+        if (plan.result === 'created') {
+          await checkRegistrationBody(deps, plan.body);
+          await dryRunRegistration(deps, storeOf(), plan.body);
+        } else if (plan.result === 'changed') {
+          record = await checkTopicChange(deps, topic, plan.patch, now, plan.unset);
+        } else record = plan.current;
+        return reply.code(200).send({
+          result: plan.result,
+          dryRun: true,
+          changes: plan.changes,
+          ...(record ? { topic: record } : {}),
+        });
+      }
+      const record = await applyTopicUpsert(writeContext(req), plan);
+      return reply
+        .code(plan.result === 'created' ? 201 : 200)
+        .send({ result: plan.result, dryRun: false, changes: plan.changes, topic: record });
     },
   );
 

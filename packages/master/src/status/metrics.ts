@@ -32,6 +32,8 @@ export class MasterMetrics {
   readonly liveWorkers: Gauge;
   readonly buildInfo: Gauge<'version' | 'node'>;
   readonly groupMirrorFailures: Counter<'topic' | 'reason'>;
+  readonly topicsFileApplies: Counter<'result'>;
+  readonly topicsFileRefusals: Gauge;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     this.registry = new Registry();
@@ -143,6 +145,17 @@ export class MasterMetrics {
       labelNames: ['topic', 'reason'],
       registers,
     });
+    this.topicsFileApplies = new Counter({
+      name: 'sluice_topics_file_applies_total',
+      help: 'New contents of SLUICE_TOPICS_FILE the leader read, by result (applied, partly-refused, invalid: nothing changed, unreadable: nothing changed).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.topicsFileRefusals = new Gauge({
+      name: 'sluice_topics_file_refused_topics',
+      help: 'Topics of SLUICE_TOPICS_FILE whose change the leader could not apply (tried again every 30 s, or SLUICE_TOPICS_FILE_INTERVAL_MS when longer; the reasons are in GET /api/v1/status).',
+      registers,
+    });
     this.buildInfo = new Gauge({ ...BUILD_INFO, labelNames: [...BUILD_INFO.labelNames], registers });
     this.buildInfo.set(buildInfoLabels(), 1);
   }
@@ -221,6 +234,7 @@ export class MasterMetrics {
       this.passIntervalSeconds.reset();
       this.flushIntervalSeconds.reset();
       this.liveWorkers.reset();
+      this.topicsFileRefusals.reset();
     }
   }
 }

@@ -31,6 +31,7 @@ import { readIntegrity, withIntegrity } from './integrity-status.ts';
 import { withMirror } from './mirror-status.ts';
 import { buildStatus, committedTotals, type QueueCounts, type Status, timeQueries } from './status-view.ts';
 import { ThroughputTracker } from './throughput.ts';
+import { topicsFileStatus } from './topics-file-status.ts';
 
 const QUEUE_TIMEOUT_MS = 2_000;
 
@@ -141,13 +142,14 @@ export class StatusService {
     const stored = await listTopics(zk);
     const topics = stored.map((t) => t.record);
     const names = topics.map((t) => t.topic);
-    const [leader, workers, flights, kafka, queue, integrity] = await Promise.all([
+    const [leader, workers, flights, kafka, queue, integrity, topicsFile] = await Promise.all([
       deps.election.leader(),
       readWorkers(zk),
       readTopicsPartitions(zk, names, { withRanges: true }),
       kafkaTopicViews(deps.kafka, names),
       this.#queueCounts(),
       readIntegrity(zk, topics),
+      topicsFileStatus(zk, deps.config),
     ]);
     this.#throughput.sample(Date.now(), committedTotals(flights));
     await this.#times.lookup(timeQueries(topics, flights, kafka));
@@ -172,7 +174,7 @@ export class StatusService {
       }
     }
     const mirrored = withMirror(status, topics, deps.mirrorReports, deps.config, isLeader);
-    return scrubSecrets(withIntegrity(mirrored, integrity), this.#secrets);
+    return scrubSecrets({ ...withIntegrity(mirrored, integrity), topicsFile }, this.#secrets);
   }
 
   async #queueCounts(): Promise<{ queue: QueueCounts; queueError: string | null }> {

@@ -85,9 +85,15 @@ export function newTopicRecord(cfg: TopicConfig, topicId: string, now: Date): To
 
 /**
  * The record after a policy change. A topic being deleted takes no changes: its remaining
- * ranges finish with the settings they were planned with.
+ * ranges finish with the settings they were planned with. `unset` names optional fields the
+ * change removes (a PUT that omits `mirrorGroup` means the default name again).
  */
-export function patchedTopicRecord(record: TopicRecord, patch: TopicPatchBody, now: Date): TopicRecord {
+export function patchedTopicRecord(
+  record: TopicRecord,
+  patch: TopicPatchBody,
+  now: Date,
+  unset: readonly string[] = [],
+): TopicRecord {
   if (record.state === 'deleting') {
     throw new SluiceError(
       ErrorCodes.TOPIC_STATE,
@@ -109,8 +115,10 @@ export function patchedTopicRecord(record: TopicRecord, patch: TopicPatchBody, n
   // new codec's default (a gzip 9 is no zstd 9, and none takes no level).
   const codecChanged = rest.compression !== undefined && rest.compression !== config.compression;
   if (codecChanged && rest.compressionLevel === undefined) delete config.compressionLevel;
+  const kept: Record<string, unknown> = { ...config };
+  for (const field of unset) delete kept[field];
   const next = check({
-    ...config,
+    ...(kept as typeof config),
     ...rest,
     ...(destination ? { destination: destinationOf(destination) } : {}),
   });

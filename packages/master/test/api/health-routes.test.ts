@@ -59,7 +59,12 @@ test('the OpenAPI document lists every route, its schemas and the bearer scheme'
     '/readyz',
   ]);
   assert.deepEqual(Object.keys(doc.paths['/api/v1/topics']).sort(), ['get', 'post']);
-  assert.deepEqual(Object.keys(doc.paths['/api/v1/topics/{topic}']).sort(), ['delete', 'get', 'patch']);
+  assert.deepEqual(Object.keys(doc.paths['/api/v1/topics/{topic}']).sort(), [
+    'delete',
+    'get',
+    'patch',
+    'put',
+  ]);
   const post = doc.paths['/api/v1/topics'].post;
   assert.deepEqual(post.security, [{ bearerAuth: [] }]);
   const body = post.requestBody.content['application/json'].schema;

@@ -20,7 +20,8 @@ test('route patterns match one segment per parameter', () => {
 test('TRACE, QUERY or PUT on a known path is 405 and lists the methods it takes', async () => {
   for (const [method, url] of [
     ['TRACE', '/api/v1/status'],
-    ['PUT', '/api/v1/topics/weblogs'],
+    ['PUT', '/api/v1/topics'],
+    ['TRACE', '/api/v1/topics/weblogs'],
     ['QUERY', '/api/v1/ranges/t-0-0-10/retry'],
   ] as const) {
     const res = await f.app.inject({
@@ -34,7 +35,8 @@ test('TRACE, QUERY or PUT on a known path is 405 and lists the methods it takes'
       json(res).message,
       new RegExp(`^${method} is not allowed on ${url.replace(/[/.]/g, '\\$&')}; use `),
     );
-    if (url === '/api/v1/topics/weblogs') assert.equal(allow, 'DELETE, GET, HEAD, PATCH');
+    if (url === '/api/v1/topics/weblogs') assert.equal(allow, 'DELETE, GET, HEAD, PATCH, PUT');
+    if (url === '/api/v1/topics') assert.equal(allow, 'GET, HEAD, POST');
   }
 });
 

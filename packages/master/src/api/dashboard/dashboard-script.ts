@@ -170,6 +170,17 @@ export const DASHBOARD_JS = `'use strict';
     cards.appendChild(card('Workers', fmtInt(sum.workers), sum.workers === 0 ? 'none alive: nothing moves' : 'alive now', sum.workers === 0 && sum.topics > 0 ? 'red' : '', 'workers'));
     cards.appendChild(card('Failures', fmtInt(sum.failures), 'ranges whose last attempt failed', sum.failures > 0 ? 'red' : '', 'failures'));
     cards.appendChild(card('Gaps', fmtOffset(sum.gapOffsets), 'offsets lost to retention', sum.gapOffsets !== '0' ? 'amber' : '', 'gaps'));
+    // Topics file mode (SLUICE_TOPICS_FILE): whether the file is in force, what was refused, the line of an error.
+    var f = s.topicsFile;
+    if (f) {
+      var bad = f.result === 'invalid' || f.result === 'unreadable';
+      var fsub = bad ? (f.line ? 'line ' + f.line + ': ' : '') + 'nothing changed'
+        : f.refusals.length ? f.refusals.length + ' topic(s) refused: ' + f.refusals.map(function (x) { return x.topic; }).join(', ')
+        : f.appliedAt ? 'applied ' + fmtAgo(f.appliedAt, Date.now()) : 'not read by the leader yet';
+      var fc = card('Topics file', f.result, fsub, bad ? 'red' : f.refusals.length ? 'amber' : '', 'topics-file');
+      fc.title = f.path + (f.error ? ' · ' + f.error : '') + f.refusals.map(function (x) { return ' · ' + x.topic + ': ' + x.code + ': ' + x.message; }).join('');
+      cards.appendChild(fc);
+    }
   }
 
   function svg(tag, attrs, text) {
