@@ -5,7 +5,6 @@
  * refused naming the line while nothing is applied.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +12,9 @@ import { after, before, test } from 'node:test';
 import type { Admin } from 'kafkajs';
 import { apiClient } from '../helpers/api.ts';
 import { kafkaClient } from '../helpers/kafka.ts';
-import { REPO, type SluiceProcess, TestCluster, uniqueName } from '../helpers/processes.ts';
+import { type SluiceProcess, TestCluster, uniqueName } from '../helpers/processes.ts';
 import { createBucket, s3Client } from '../helpers/s3.ts';
+import { runSluice } from '../helpers/sluice-cli.ts';
 
 const cluster = new TestCluster({ name: 'apply' });
 const bucket = uniqueName('it-apply').toLowerCase();
@@ -27,24 +27,8 @@ let master: SluiceProcess;
 let api: ReturnType<typeof apiClient>;
 let dropBucket: () => Promise<void>;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function sluice(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [`${REPO}/packages/cli/bin/sluice.js`, ...args, '--api-url', master.url, '--token', cluster.token],
-      { cwd: dir, timeout: 300_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-  });
+function sluice(args: string[]) {
+  return runSluice(master, cluster.token, args, { cwd: dir, timeoutMs: 300_000 });
 }
 
 /** The topics file of `names`, with per-topic lines `extra(name)` may add (indented 4). */
