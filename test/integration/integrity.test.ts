@@ -6,15 +6,15 @@
  * prefix exactly once while the topic keeps flowing, and the registration dry run.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Producer } from 'kafkajs';
 import { apiClient } from '../helpers/api.ts';
 import { createTopic, highWatermarks, kafkaClient } from '../helpers/kafka.ts';
-import { REPO, type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
+import { type SluiceProcess, TestCluster, uniqueName, waitFor } from '../helpers/processes.ts';
 import { makeEvents, type ProducedRecord, verifyExactlyOnce } from '../helpers/records.ts';
 import { createBucket, getText, listAll, s3Client } from '../helpers/s3.ts';
+import { runSluice } from '../helpers/sluice-cli.ts';
 
 const kafka = kafkaClient();
 const s3 = s3Client();
@@ -70,12 +70,6 @@ async function waitCommitted(api: ReturnType<typeof apiClient>, topic: string, h
   );
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 describe('integrity: audit, finalizer, replay, dry run', () => {
   const cluster = new TestCluster({
     name: 'integrity',
@@ -86,19 +80,7 @@ describe('integrity: audit, finalizer, replay, dry run', () => {
   let api: ReturnType<typeof apiClient>;
   let dropBucket: () => Promise<void>;
 
-  function sluice(args: string[]): Promise<Run> {
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [`${REPO}/packages/cli/bin/sluice.js`, ...args, '--api-url', master.url, '--token', cluster.token],
-        { cwd: REPO, timeout: 120_000 },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-          resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-        },
-      );
-    });
-  }
+  const sluice = (args: string[]) => runSluice(master, cluster.token, args);
 
   before(async () => {
     dropBucket = (await createBucket(s3, bucket)).delete;

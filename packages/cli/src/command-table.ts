@@ -44,6 +44,9 @@ export const OPTIONS = {
   deep: { type: 'boolean' },
   fresh: { type: 'boolean' },
   force: { type: 'boolean' },
+  file: { type: 'string', short: 'f' },
+  prune: { type: 'boolean' },
+  output: { type: 'string', short: 'o' },
 } as const satisfies ParseArgsOptionsConfig;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -91,6 +94,8 @@ export const COMMANDS: Readonly<Record<string, readonly OptionName[]>> = {
   'replay show': [],
   'replay cancel': [],
   recover: ['bucket', 'prefix', 'dry-run'],
+  apply: ['file', 'dry-run', 'prune'],
+  export: ['output'],
   completion: [],
 };
 

@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import type { StatusAnswer, WorkerListAnswer } from '@sluice/master/answer-types';
 import { readSecretFile } from '../../shared/src/secret-file.ts';
 import { CliError, createApiClient, EXIT } from './api-client.ts';
+import { APPLY_HELP, applyCommand, exportCommand } from './apply-command.ts';
 import { commandOf, GROUPS, OPTIONS, refuseForeignOptions } from './command-table.ts';
 import { completionScript } from './completion.ts';
 import { auditCommand, INTEGRITY_HELP, replayCommand } from './integrity-commands.ts';
@@ -46,6 +47,9 @@ commands:
   replay list | show <id> | cancel <id> replays and their progress
   recover --bucket B [--prefix P]       after ZooKeeper lost its data: register the topics
                                         again from S3 (see: sluice recover --help)
+  apply -f FILE [--dry-run] [--prune]   make the registered topics what a topics file says
+                                        (see: sluice apply --help)
+  export [-o FILE]                      the registered topics as a topics file
   completion bash|zsh                   shell completion: source <(sluice completion bash)
 
 options (every command):
@@ -62,6 +66,7 @@ exit codes: 0 ok, 1 the API refused or failed, 2 usage error, 3 master unreachab
   ...TOPICS_HELP,
   ...INTEGRITY_HELP,
   ...RECOVER_HELP,
+  ...APPLY_HELP,
 };
 
 function usage(msg: string): never {
@@ -165,6 +170,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     return replayCommand(api, sub, arg, { ...values, partitionBy }, json);
   }
   if (cmd === 'recover') return recoverCommand(api, values, json);
+  if (cmd === 'apply') return applyCommand(api, values, json);
+  if (cmd === 'export') return exportCommand(api, values);
   // ranges retry
   const id = arg ?? usage('sluice ranges retry needs a range id: {topic}-{partition}-{start}-{end}');
   const r = await api.call<{ result?: string; attempt?: number }>(

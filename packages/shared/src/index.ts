@@ -314,14 +314,13 @@ export {
   type TopicConfigObject,
   topicConfigObject,
 } from './topic-config-object.ts';
+export { formatTopicsFile, parseTopicsFile } from './topics-file.ts';
 export {
   entryProblemText,
-  formatTopicsFile,
-  parseTopicsFile,
   TOPIC_READ_ONLY_FIELDS,
   type TopicsFile,
   type TopicsFileEntry,
-} from './topics-file.ts';
+} from './topics-file-entry.ts';
 export { BUILD_INFO, buildInfoLabels, SLUICE_VERSION } from './version.ts';
 export {
   ABANDONED_PATH,

@@ -25,49 +25,21 @@
  * reported at `topics.yaml:14`. Here only the file's shape is checked: its syntax, top-level
  * keys, a list of mappings each naming a topic, and no topic named twice.
  */
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, stringify, type YAMLMap } from 'yaml';
-import { ErrorCodes, type Problem, SluiceError } from './errors.ts';
-
-/** One topic of the file: its registration body and where it was written. */
-export interface TopicsFileEntry {
-  topic: string;
-  /** The POST /api/v1/topics body: `defaults` merged under the entry. */
-  body: Record<string, unknown>;
-  /** Line (1-based) of the entry's first field. */
-  line: number;
-  /** Line of each top-level field of the body (the `defaults` line for one it took from there). */
-  fieldLines: Record<string, number>;
-}
-
-export interface TopicsFile {
-  fileName: string;
-  /** `prune: true` in the file (the master's file mode deletes only then). */
-  prune: boolean;
-  topics: TopicsFileEntry[];
-}
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  stringify,
+  visit,
+  type YAMLMap,
+} from 'yaml';
+import { ErrorCodes, SluiceError } from './errors.ts';
+import { TOPIC_READ_ONLY_FIELDS, type TopicsFile, type TopicsFileEntry } from './topics-file-entry.ts';
 
 const TOP_LEVEL_KEYS = ['apiVersion', 'prune', 'defaults', 'topics'] as const;
-
-/**
- * Fields of a topic's GET answer that a registration does not set (what Sluice learned or
- * decided, and the live views): left out of an export. PUT accepts and ignores them.
- * `resume` is the registration's one-time decision, not the config: also left out.
- */
-export const TOPIC_READ_ONLY_FIELDS = [
-  'topicId',
-  'paused',
-  'state',
-  'error',
-  'createdAt',
-  'updatedAt',
-  'resume',
-  'starts',
-  'forcedAt',
-  'pastDestinations',
-  'summary',
-  'kafkaError',
-  'partitions',
-] as const;
 
 function fail(fileName: string, at: { line: number; col: number } | undefined, message: string): never {
   const where = at ? `${fileName}:${at.line}:${at.col}` : fileName;
@@ -85,6 +57,15 @@ export function parseTopicsFile(text: string, fileName: string): TopicsFile {
     const what = firstError.message.split('\n')[0] ?? 'syntax error';
     fail(fileName, at, `not valid YAML or JSON: ${what}; fix the syntax there`);
   }
+  // Keys become field names: a key that is a list or a mapping, or one that could reach an
+  // object's prototype, has no meaning here.
+  visit(doc, {
+    Pair(_key, pair) {
+      const key = pair.key as Node | null;
+      if (!isScalar(key)) fail(fileName, pos(key), 'a key must be a plain name, not a list or a mapping');
+      if (key.value === '__proto__') fail(fileName, pos(key), 'the key __proto__ is not accepted; remove it');
+    },
+  });
   const root = doc.contents;
   if (isSeq(root)) {
     fail(fileName, pos(root), 'the file is a list; write the list under a `topics:` key (see the README)');
@@ -109,7 +90,7 @@ export function parseTopicsFile(text: string, fileName: string): TopicsFile {
       if (!isMap(value)) fail(fileName, pos(value) ?? at, 'defaults must be a mapping of topic fields');
       if (value.has('topic'))
         fail(fileName, pos(value), 'defaults must not name a topic: name it in each entry of `topics`');
-      defaults = { value: value.toJS(doc) as Record<string, unknown>, line: at?.line ?? 1 };
+      defaults = { value: plain(value, doc, fileName, pos(value)), line: at?.line ?? 1 };
     } else if (key === 'topics') {
       topicsNode = value ?? undefined;
     } else {
@@ -135,22 +116,43 @@ export function parseTopicsFile(text: string, fileName: string): TopicsFile {
     const before = seen.get(name);
     if (before !== undefined)
       fail(fileName, at, `topic "${name}" is named twice (lines ${before} and ${at?.line}); keep one entry`);
-    const line = at?.line ?? 1;
-    seen.set(name, line);
-    entries.push(entryOf(item, doc, lines, name, line, defaults));
+    seen.set(name, at?.line ?? 1);
+    entries.push(entryOf(item, doc, lines, { fileName, topic: name, at }, defaults));
   }
   return { fileName, prune, topics: entries };
+}
+
+/**
+ * A mapping as plain values. Aliases that expand past the parser's limit (a "billion laughs"
+ * file) throw here; that is the file's fault, reported as such.
+ */
+function plain(
+  node: YAMLMap,
+  doc: Parameters<Node['toJS']>[0],
+  fileName: string,
+  at: { line: number; col: number } | undefined,
+): Record<string, unknown> {
+  try {
+    return node.toJS(doc, { maxAliasCount: 1000 }) as Record<string, unknown>;
+  } catch (err) {
+    return fail(
+      fileName,
+      at,
+      `cannot be read: ${(err as Error).message}; expand the aliases (*name) by hand`,
+    );
+  }
 }
 
 function entryOf(
   item: YAMLMap,
   doc: Parameters<Node['toJS']>[0],
   lines: LineCounter,
-  topic: string,
-  line: number,
+  where: { fileName: string; topic: string; at: { line: number; col: number } | undefined },
   defaults: { value: Record<string, unknown>; line: number } | undefined,
 ): TopicsFileEntry {
-  const own = item.toJS(doc) as Record<string, unknown>;
+  const { topic, at } = where;
+  const line = at?.line ?? 1;
+  const own = plain(item, doc, where.fileName, at);
   const fieldLines: Record<string, number> = {};
   for (const k of Object.keys(defaults?.value ?? {})) fieldLines[k] = defaults?.line ?? line;
   for (const pair of item.items) {
@@ -167,16 +169,6 @@ function entryOf(
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/**
- * `topics.yaml:14: orders: flushIntervalMs: must be …`: a problem the master found in an
- * entry's body, at the line of the field it names (`destination.bucket` → `destination:`'s).
- */
-export function entryProblemText(fileName: string, entry: TopicsFileEntry, problem: Problem): string {
-  const field = problem.path.replace(/^body\.?/, '').split(/[.[]/)[0] ?? '';
-  const line = entry.fieldLines[field] ?? entry.line;
-  return `${fileName}:${line}: ${entry.topic}: ${problem.path ? `${problem.path}: ` : ''}${problem.message}`;
 }
 
 /** `topic` and `destination` lead; the other fields follow in name order, so exports diff cleanly. */

@@ -97,6 +97,18 @@ test('bad files are refused naming the file, the line and the column', () => {
   );
   assert.match(refusal('defaults: {topic: x}\ntopics: []\n'), /defaults must not name a topic/);
   assert.match(refusal('# nothing yet\n'), /missing `topics:`|expected a mapping/);
+  assert.match(
+    refusal('topics: [{topic: a, __proto__: {x: 1}}]\n'),
+    /^topics\.yaml:1:21: the key __proto__ is not accepted/,
+  );
+  assert.match(refusal('topics: [{? [a]: b, topic: a}]\n'), /^topics\.yaml:1:13: a key must be a plain name/);
+  const laughs = ['defaults:', ' a: &a [x, x, x, x, x, x, x, x, x]'];
+  for (const [n, prev] of ['b', 'c', 'd', 'e', 'f'].entries())
+    laughs.push(` ${prev}: &${prev} [${Array(9).fill(`*${'abcde'[n]}`).join(', ')}]`);
+  assert.match(
+    refusal(`${laughs.join('\n')}\ntopics: []\n`),
+    /^topics\.yaml:2:2: cannot be read: Excessive alias count/,
+  );
 });
 
 test('a field the master refuses is reported at its line', () => {

@@ -18,4 +18,5 @@ export type {
   TopicRecordAnswer,
   TopicUpsertAnswer,
 } from './topic-schemas.ts';
+export type { TopicsExportAnswer, TopicsFileAnswer } from './topics-file-routes.ts';
 export type { WorkerListAnswer } from './workers-routes.ts';

@@ -42,6 +42,7 @@ import { replaysRoutes } from './replays-routes.ts';
 import { logRequest } from './request-log.ts';
 import { capConnections, serverOptions } from './server-options.ts';
 import { statusRoutes } from './status-routes.ts';
+import { topicsFileRoutes } from './topics-file-routes.ts';
 import { topicsRoutes } from './topics-routes.ts';
 import { schemaErrorFormatter } from './validation-problems.ts';
 import { workersRoutes } from './workers-routes.ts';
@@ -130,6 +131,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await registerApiDocs(app);
   await app.register(healthRoutes, { deps });
   await app.register(topicsRoutes, { prefix: '/api/v1/topics', deps });
+  await app.register(topicsFileRoutes, { prefix: '/api/v1/topics-file', deps });
   const audits = new AuditGate<AuditAnswer>(deps.config.http.auditCacheMs);
   await app.register(auditRoutes, { prefix: '/api/v1/topics', deps, audits });
   await app.register(replaysRoutes, { prefix: '/api/v1/replays', deps });

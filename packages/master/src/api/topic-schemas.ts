@@ -11,6 +11,7 @@ import {
   LIMITS,
   STORAGE_CLASSES,
   TOPIC_DEFAULTS,
+  type TOPIC_READ_ONLY_FIELDS,
 } from '@sluice/shared';
 import { nullableOffsetBody, offsetBody, offsetText, ref } from './common-schemas.ts';
 import type { Answer, Request } from './type-provider.ts';
@@ -293,6 +294,14 @@ const topicReadOnlyProperties = {
   kafkaError: readOnlyIgnored,
   partitions: readOnlyIgnored,
 } as const;
+
+// The fields a PUT ignores are the ones an export leaves out (shared's list also has `resume`,
+// which a PUT reads at creation): adding one to either list without the other does not compile.
+type ReadOnlyField = keyof typeof topicReadOnlyProperties;
+type ExportOmits = Exclude<(typeof TOPIC_READ_ONLY_FIELDS)[number], 'resume'>;
+const sameReadOnlyFields: [ReadOnlyField, ExportOmits] extends [ExportOmits, ReadOnlyField] ? true : never =
+  true;
+void sameReadOnlyFields;
 
 /** PUT: the registration body (`topic` may repeat the path), plus the GET answer's read-only fields. */
 export const topicPutBodySchema = {

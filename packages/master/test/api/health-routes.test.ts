@@ -51,6 +51,8 @@ test('the OpenAPI document lists every route, its schemas and the bearer scheme'
     '/api/v1/replays/{id}',
     '/api/v1/status',
     '/api/v1/topics',
+    '/api/v1/topics-file',
+    '/api/v1/topics-file/parse',
     '/api/v1/topics/{topic}',
     '/api/v1/topics/{topic}/audit',
     '/api/v1/workers',
