@@ -25,10 +25,11 @@ export interface TopicStack {
   newTopic(name: string, partitions?: number): Promise<TestTopic>;
 }
 
-export function topicStack(name: string): TopicStack {
+/** `env`: extra settings of the file's master and worker (e.g. a shorter interval). */
+export function topicStack(name: string, env: Record<string, string> = {}): TopicStack {
   const kafka = kafkaClient();
   const s3 = s3Client();
-  const cluster = new TestCluster({ name });
+  const cluster = new TestCluster({ name, env });
   const bucket = uniqueName(name).toLowerCase();
   const topics: TestTopic[] = [];
   let master: SluiceProcess | undefined;

@@ -244,7 +244,7 @@ export async function topicsCommand(
       const list = await api.call<TopicListAnswer>('GET', '/api/v1/topics');
       out(json, list, () =>
         table(
-          ['TOPIC', 'STATE', 'PAUSED', 'DESTINATION', 'FORMAT', 'PARTITION BY'],
+          ['TOPIC', 'STATE', 'PAUSED', 'DESTINATION', 'FORMAT', 'PARTITION BY', 'PATTERN'],
           list.topics.map((t) => [
             t.topic,
             t.state,
@@ -254,6 +254,7 @@ export async function topicsCommand(
             t.partitionBy.kind === 'none'
               ? 'none'
               : `${t.partitionBy.kind}:${t.partitionBy.field ? `${t.partitionBy.field}:` : ''}${t.partitionBy.granularity}`,
+            t.pattern ?? '-',
           ]),
         ),
       );

@@ -32,7 +32,9 @@ import { groupMirrorKafka, type MirrorReports } from './kafka/group-mirror.ts';
 import { LeaderElection } from './leadership/leader-election.ts';
 import { LeaderTerm } from './leadership/leader-term.ts';
 import { MasterMetrics } from './status/metrics.ts';
-import { destinationProbe } from './topics/destination-probe.ts';
+import { OutputStore } from './stores/output-store.ts';
+import { type DestinationCheck, destinationProbe } from './topics/destination-probe.ts';
+import { PatternDiscovery, type PatternReports } from './topics/pattern-discovery.ts';
 
 export interface StartMasterOptions {
   /** Root logger; default: pino at the configured level. */
@@ -60,6 +62,8 @@ class Master {
   readonly #metrics = new MasterMetrics();
   /** The group mirror's reports: written by this master's leader terms, read by its status. */
   readonly #mirrorReports: MirrorReports = new Map();
+  /** The topic patterns' discovery reports: written while this master leads, read by its API. */
+  readonly #patternReports: PatternReports = new Map();
   readonly #kafka: KafkaAdmin;
   readonly #ownsKafka: boolean;
   readonly #redis: Redis;
@@ -71,6 +75,9 @@ class Master {
   #session: ZkSession | null = null;
   #election: LeaderElection | null = null;
   #term: LeaderTerm | null = null;
+  /** The leader's topic-pattern discovery; it registers through the API's path, not the term's. */
+  #discovery: PatternDiscovery | null = null;
+  #checkDestination: DestinationCheck;
   #app: FastifyInstance | null = null;
   #stopping = false;
   #renewing = false;
@@ -85,6 +92,10 @@ class Master {
     this.#ownsS3 = opts.s3 === undefined;
     this.#s3 = opts.s3 === undefined ? createS3Client(cfg) : opts.s3;
     this.#probeS3 = this.#s3 ?? createS3Client(cfg);
+    this.#checkDestination = destinationProbe(this.#probeS3, {
+      conditionalWrites: cfg.s3.conditionalWrites,
+      writer: cfg.id,
+    });
     this.#redis = createRedis(cfg, 'queue');
     this.#redis.on('error', (err) => this.#log.debug({ err: err.message }, 'redis connection error'));
     this.#queue = new Queue<RangeJobData>(RANGE_QUEUE_NAME, {
@@ -127,11 +138,9 @@ class Master {
       metrics: this.#metrics.registry,
       masterMetrics: this.#metrics,
       mirrorReports: this.#mirrorReports,
+      patternReports: this.#patternReports,
       log: this.#log,
-      checkDestination: destinationProbe(this.#probeS3, {
-        conditionalWrites: this.#cfg.s3.conditionalWrites,
-        writer: this.#cfg.id,
-      }),
+      checkDestination: this.#checkDestination,
       ready: () => this.#ready(),
     });
     await this.#app.listen({ host: this.#cfg.httpHost, port: this.#cfg.httpPort });
@@ -229,12 +238,29 @@ class Master {
     this.#term = term;
     this.#metrics.leader(true);
     void term.start();
+    this.#discovery = new PatternDiscovery({
+      deps: {
+        zk: () => session,
+        kafka: this.#kafka,
+        config: this.#cfg as MasterConfig,
+        checkDestination: this.#checkDestination,
+      },
+      store: new OutputStore(this.#probeS3, { conditionalWrites: this.#cfg.s3.conditionalWrites }),
+      log: this.#log.child({ component: 'pattern-discovery' }),
+      metrics: this.#metrics,
+      reports: this.#patternReports,
+      intervalMs: this.#cfg.patternDiscoveryIntervalMs,
+    });
+    this.#discovery.start();
   }
 
   async #endTerm(reason: string): Promise<void> {
     const term = this.#term;
     this.#term = null;
+    const discovery = this.#discovery;
+    this.#discovery = null;
     this.#metrics.leader(false);
+    await discovery?.stop();
     if (term) {
       if (this.#stopping) this.#log.info({ reason, epoch: term.epoch }, 'leading stopped');
       else this.#log.warn({ reason, epoch: term.epoch }, 'leading stopped');

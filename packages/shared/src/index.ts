@@ -270,6 +270,20 @@ export {
   type TopicConfigObject,
   topicConfigObject,
 } from './topic-config-object.ts';
+export {
+  claimOrder,
+  claimTopics,
+  isInternalTopic,
+  MAX_PATTERN_EXCLUDES,
+  MAX_PATTERN_LENGTH,
+  type PatternClaim,
+  type PatternRule,
+  type PatternSkip,
+  patternNameProblem,
+  regexProblem,
+  TopicPattern,
+  topicPatternProblems,
+} from './topic-pattern.ts';
 export { BUILD_INFO, buildInfoLabels, SLUICE_VERSION } from './version.ts';
 export {
   ABANDONED_PATH,
@@ -282,8 +296,10 @@ export {
   finalizerPath,
   LAYOUT_PATH,
   LEADER_PATH,
+  PATTERNS_PATH,
   partitionPath,
   partitionsPath,
+  patternPath,
   REPLAYS_PATH,
   RETRIES_PATH,
   rangePath,

@@ -106,6 +106,10 @@ const topicSchema = {
   type: 'object',
   properties: {
     topic: { type: 'string' },
+    pattern: {
+      type: ['string', 'null'],
+      description: 'The topic pattern that registered the topic; null for one registered by name.',
+    },
     state: { type: 'string' },
     paused: { type: 'boolean' },
     error: { type: ['string', 'null'] },
@@ -131,6 +135,7 @@ const topicSchema = {
   },
   required: [
     'topic',
+    'pattern',
     'state',
     'paused',
     'error',

@@ -329,6 +329,11 @@ const topicRecordProperties = {
       required: ['bucket', 'prefix', 'since', 'until'],
     },
   },
+  pattern: {
+    type: 'string',
+    description:
+      'The topic pattern that registered the topic (GET /api/v1/patterns/{name}); absent for a topic registered by name.',
+  },
 } as const;
 
 // finalizeLatenessMs, resume, starts, forcedAt, pastDestinations and mirrorGroup came later (mirrorGroup is
@@ -363,6 +368,7 @@ const onlyLaterFieldsAreOptional: NotRequired extends
   | 'forcedAt'
   | 'pastDestinations'
   | 'mirrorGroup'
+  | 'pattern'
   ? true
   : never = true;
 void onlyLaterFieldsAreOptional;

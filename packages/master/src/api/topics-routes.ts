@@ -9,19 +9,14 @@ import { kafkaTopicViews, requireTopicMetadata } from '../kafka/kafka-view.ts';
 import { partitionViews } from '../status/partition-view.ts';
 import { lazyOutputStore } from '../stores/output-store.ts';
 import { readPartitions, readTopicsPartitions } from '../stores/partition-reader.ts';
-import { createTopic, listTopics, notRegistered, readTopic, updateTopic } from '../stores/topic-store.ts';
+import { rememberDeletedTopic } from '../stores/pattern-store.ts';
+import { listTopics, notRegistered, readTopic, updateTopic } from '../stores/topic-store.ts';
 import { writeConfigObject } from '../topics/config-object-writer.ts';
 import { checkTopicEventTime } from '../topics/event-time-check.ts';
 import { refuseFolderInUse, topicFolder } from '../topics/output-folders.ts';
 import { dryRunRegistration, dryRunSchema } from '../topics/topic-dry-run.ts';
-import {
-  deletingTopicRecord,
-  newTopicRecord,
-  patchedTopicRecord,
-  refuseTinyRanges,
-  topicConfigFromBody,
-} from '../topics/topic-request.ts';
-import { resumingRegistration } from '../topics/topic-resume.ts';
+import { checkedRegistration, registerTopic } from '../topics/topic-registration.ts';
+import { deletingTopicRecord, patchedTopicRecord, refuseTinyRanges } from '../topics/topic-request.ts';
 import type { ApiDeps, RoutePlugin } from './api-deps.ts';
 import { bearerSecurity, errorResponses, topicParamsSchema } from './common-schemas.ts';
 import {
@@ -116,29 +111,12 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
       },
     },
     async (req, reply) => {
-      refuseTinyRanges(req.body, deps.config);
-      const config = topicConfigFromBody(req.body);
-      // Another topic's or a running replay's folder is refused before Kafka or S3 is asked.
-      await refuseFolderInUse(deps.zk(), topicFolder(config), config.topic);
-      if (req.query.dryRun === 'true')
+      if (req.query.dryRun === 'true') {
+        // Another topic's or a running replay's folder is refused before Kafka or S3 is asked.
+        await checkedRegistration(deps, req.body);
         return reply.code(200).send(await dryRunRegistration(deps, storeOf(), req.body));
-      const meta = await requireTopicMetadata(deps.kafka, config.topic);
-      const fresh = newTopicRecord(config, meta.topicId, new Date());
-      await deps.checkDestination(fresh.topic, fresh);
-      const record = await resumingRegistration(
-        deps.kafka,
-        storeOf(),
-        fresh,
-        meta.partitions,
-        req.body.resume ?? true,
-      );
-      await checkTopicEventTime(deps.kafka, deps.config, record, meta.partitions, 'starts');
-      await createTopic(deps.zk(), record);
-      await writeConfigObject(storeOf(), record, req.log);
-      req.log.info(
-        { topic: record.topic, topicId: record.topicId, starts: record.starts },
-        'topic registered',
-      );
+      }
+      const record = await registerTopic(deps, storeOf(), req.body, req.log);
       return reply.code(201).send(record);
     },
   );
@@ -241,7 +219,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         tags: ['topics'],
         summary: 'Unregister a topic',
         description:
-          'Sets the topic to `deleting`: the leader plans nothing more, lets ranges in flight finish and then removes its ZooKeeper state. Objects in S3 are not touched. With `force=true` (also on a topic already `deleting`) the leader does not wait: it abandons the unfinished ranges, records exactly which offsets it gave up and why (in ZooKeeper under /sluice/abandoned/{topic}/ and, when the destination takes it, in `{prefix}/{topic}/_sluice/abandoned/`), and the audit reports those offsets as abandoned.',
+          'Sets the topic to `deleting`: the leader plans nothing more, lets ranges in flight finish and then removes its ZooKeeper state. Objects in S3 are not touched. A topic a pattern registered is added to the pattern’s `deletedTopics`, so the pattern does not register it again. With `force=true` (also on a topic already `deleting`) the leader does not wait: it abandons the unfinished ranges, records exactly which offsets it gave up and why (in ZooKeeper under /sluice/abandoned/{topic}/ and, when the destination takes it, in `{prefix}/{topic}/_sluice/abandoned/`), and the audit reports those offsets as abandoned.',
         security: bearerSecurity,
         params: topicParamsSchema,
         querystring: deleteQuerySchema,
@@ -256,8 +234,10 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
       const record = await updateTopic(deps.zk(), req.params.topic, (r) =>
         deletingTopicRecord(r, new Date(), force),
       );
-      // Recovery must not bring back a topic the operator unregistered.
+      // Recovery must not bring back a topic the operator unregistered, nor its pattern.
       await writeConfigObject(storeOf(), record, req.log);
+      if (record.pattern !== undefined)
+        await rememberDeletedTopic(deps.zk(), record.pattern, record.topic, new Date());
       req.log.info({ topic: record.topic, force }, 'topic deletion requested');
       return reply.code(202).send(record);
     },

@@ -32,6 +32,8 @@ export class MasterMetrics {
   readonly liveWorkers: Gauge;
   readonly buildInfo: Gauge<'version' | 'node'>;
   readonly groupMirrorFailures: Counter<'topic' | 'reason'>;
+  /** Registrations the topic patterns' discovery made or tried (pattern-discovery.ts). */
+  readonly patternRegistrations: Counter<'pattern' | 'result'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     this.registry = new Registry();
@@ -141,6 +143,12 @@ export class MasterMetrics {
       name: 'sluice_group_mirror_failures_total',
       help: "Rounds that did not mirror a topic's committed offsets into its consumer group, by reason (failed: Kafka refused or did not answer; group-active: someone consumes with the group; group-ahead: the group is beyond Sluice).",
       labelNames: ['topic', 'reason'],
+      registers,
+    });
+    this.patternRegistrations = new Counter({
+      name: 'sluice_pattern_registrations_total',
+      help: 'Topics a topic pattern registered (result registered), or whose registration failed and is tried again next pass (result refused).',
+      labelNames: ['pattern', 'result'],
       registers,
     });
     this.buildInfo = new Gauge({ ...BUILD_INFO, labelNames: [...BUILD_INFO.labelNames], registers });
