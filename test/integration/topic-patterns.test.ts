@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { runSluiceCli } from '../helpers/cli-run.ts';
 import { verifyEnd } from '../helpers/end-check.ts';
 import { createTopic, type TestTopic } from '../helpers/kafka.ts';
 import { produceTagged } from '../helpers/load.ts';
@@ -128,6 +129,17 @@ test('a pattern registers the topics it takes now and later; exclusions, interna
     (status.body.topics as Array<{ topic: string; pattern: string | null }>).find((x) => x.topic === topic);
   assert.equal(statusOf(later.name)?.pattern, 'lake', 'the status says which pattern brought it in');
   assert.equal(statusOf(named.name)?.pattern, 'named-internal');
+  // The CLI's tables say it too.
+  const sluice = (...args: string[]) => runSluiceCli(stack.master(), stack.cluster.token, args);
+  const listed = await sluice('topics', 'list');
+  assert.equal(listed.code, 0, listed.stderr);
+  const row = listed.stdout.split('\n').find((l) => l.startsWith(`${later.name} `));
+  assert.match(row ?? '', /\slake$/, `sluice topics list shows the pattern: ${listed.stdout}`);
+  const statusText = await sluice('status');
+  assert.match(statusText.stdout.split('\n').find((l) => l.startsWith(`${later.name} `)) ?? '', /\slake$/);
+  const patterns = await sluice('patterns', 'show', 'lake');
+  assert.equal(patterns.code, 0, patterns.stderr);
+  assert.match(patterns.stdout, new RegExp(`topics: .*${esc(later.name)}`));
   const metrics = await scrape(stack.master().url);
   assert.ok(
     metricValue(metrics, 'sluice_pattern_registrations_total', { pattern: 'lake', result: 'registered' }) >=

@@ -42,6 +42,7 @@ export const OPTIONS = {
   deep: { type: 'boolean' },
   fresh: { type: 'boolean' },
   force: { type: 'boolean' },
+  exclude: { type: 'string', multiple: true },
 } as const satisfies ParseArgsOptionsConfig;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -78,6 +79,10 @@ export const COMMANDS: Readonly<Record<string, readonly OptionName[]>> = {
   'topics resume': [],
   'topics remove': [],
   'topics delete': ['force'],
+  'patterns add': [...POLICY, 'exclude', 'start-from', 'start-fallback'],
+  'patterns list': [],
+  'patterns show': [],
+  'patterns delete': [],
   status: [],
   workers: [],
   'ranges retry': [],

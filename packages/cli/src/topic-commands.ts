@@ -158,7 +158,7 @@ export function parsePartitionBy(v: string | undefined): TopicPatchBody['partiti
 }
 
 /** The policy fields the options give (those not given are left out: the API's defaults, or unchanged). */
-function policyBody(o: TopicOptions): Record<string, unknown> {
+export function policyBody(o: TopicOptions): Record<string, unknown> {
   const size = (name: 'max-range-bytes') =>
     o[name] === undefined ? undefined : parseQuantity(name, o[name], 'size');
   const time = (name: 'flush-interval-ms' | 'finalize-lateness-ms') =>
