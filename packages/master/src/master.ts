@@ -77,7 +77,7 @@ class Master {
   #term: LeaderTerm | null = null;
   /** The leader's topic-pattern discovery; it registers through the API's path, not the term's. */
   #discovery: PatternDiscovery | null = null;
-  #checkDestination: DestinationCheck;
+  readonly #checkDestination: DestinationCheck;
   #app: FastifyInstance | null = null;
   #stopping = false;
   #renewing = false;
