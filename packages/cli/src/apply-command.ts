@@ -115,7 +115,8 @@ export async function applyCommand(api: ApiClient, values: ApplyOptions, json: b
   }
   const named = new Set(file.topics.map((t) => t.topic));
   for (const t of registered.topics) {
-    if (named.has(t.topic) || t.state === 'deleting') continue;
+    // A topic a pattern registered is the pattern's, not the file's: never pruned from here.
+    if (named.has(t.topic) || t.state === 'deleting' || t.pattern) continue;
     plans.push(values.prune ? { kind: 'delete', topic: t.topic } : { kind: 'not-in-file', topic: t.topic });
   }
 

@@ -47,6 +47,7 @@ export const OPTIONS = {
   file: { type: 'string', short: 'f' },
   prune: { type: 'boolean' },
   output: { type: 'string', short: 'o' },
+  exclude: { type: 'string', multiple: true },
 } as const satisfies ParseArgsOptionsConfig;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -85,6 +86,10 @@ export const COMMANDS: Readonly<Record<string, readonly OptionName[]>> = {
   'topics resume': [],
   'topics remove': [],
   'topics delete': ['force'],
+  'patterns add': [...POLICY, 'exclude', 'start-from', 'start-fallback'],
+  'patterns list': [],
+  'patterns show': [],
+  'patterns delete': [],
   status: [],
   workers: [],
   'ranges retry': [],

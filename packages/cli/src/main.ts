@@ -16,6 +16,7 @@ import { APPLY_HELP, applyCommand, exportCommand } from './apply-command.ts';
 import { commandOf, GROUPS, OPTIONS, refuseForeignOptions } from './command-table.ts';
 import { completionScript } from './completion.ts';
 import { auditCommand, INTEGRITY_HELP, replayCommand } from './integrity-commands.ts';
+import { PATTERNS_HELP, patternsCommand } from './pattern-commands.ts';
 import { RECOVER_HELP, recoverCommand } from './recover-command.ts';
 import { statusText } from './status-text.ts';
 import { formatDuration, table } from './table.ts';
@@ -38,6 +39,9 @@ commands:
   topics remove <topic>                 unregister (ranges in flight finish; S3 is left alone)
   topics delete <topic> [--force]       the same; --force abandons unfinished ranges (recorded,
                                         reported by the audit) for a topic stuck in deleting
+  patterns add <name> <regex> --bucket B   register every topic whose name matches, now and
+                                        later (see: sluice patterns add --help)
+  patterns list | show <name> | delete <name>   topic patterns, the topics each registered
   status                                leader, lag in records and time, throughput,
                                         per-topic progress, workers, failures, gaps
   workers                               live workers and their active ranges
@@ -64,6 +68,7 @@ options (every command):
 exit codes: 0 ok, 1 the API refused or failed, 2 usage error, 3 master unreachable,
             4 a check found problems (audit)`,
   ...TOPICS_HELP,
+  ...PATTERNS_HELP,
   ...INTEGRITY_HELP,
   ...RECOVER_HELP,
   ...APPLY_HELP,
@@ -135,6 +140,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const json = values.json ?? false;
 
   if (cmd === 'topics') return topicsCommand(api, sub, arg, values, json);
+  if (cmd === 'patterns') return patternsCommand(api, sub, arg, positionals[3], values, json);
   if (cmd === 'status') {
     const s = await api.call<StatusAnswer>('GET', '/api/v1/status');
     out(json, s, () => statusText(s));

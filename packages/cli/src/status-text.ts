@@ -29,7 +29,17 @@ export function statusText(s: StatusAnswer): string {
   } else {
     lines.push(
       table(
-        ['TOPIC', 'STATE', 'PARTITIONS', 'COMMITTED', 'LAG', 'LAG TIME', 'RECORDS/S', 'RANGES P/A/D/F'],
+        [
+          'TOPIC',
+          'STATE',
+          'PARTITIONS',
+          'COMMITTED',
+          'LAG',
+          'LAG TIME',
+          'RECORDS/S',
+          'RANGES P/A/D/F',
+          'PATTERN',
+        ],
         topics.map((t) => [
           t.topic,
           t.state === 'active' && t.paused ? 'paused' : t.state,
@@ -39,6 +49,7 @@ export function statusText(s: StatusAnswer): string {
           formatDuration(t.lagMs),
           formatRate(t.throughput?.m1?.recordsPerSec),
           t.ranges ? `${t.ranges.planned}/${t.ranges.active}/${t.ranges.done}/${t.ranges.failed}` : '-',
+          t.pattern ?? '-',
         ]),
       ),
     );

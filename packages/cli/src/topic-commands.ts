@@ -173,7 +173,7 @@ export function parsePartitionBy(v: string | undefined): TopicPatchBody['partiti
 }
 
 /** The policy fields the options give (those not given are left out: the API's defaults, or unchanged). */
-function policyBody(o: TopicOptions): Record<string, unknown> {
+export function policyBody(o: TopicOptions): Record<string, unknown> {
   const size = (name: 'max-range-bytes') =>
     o[name] === undefined ? undefined : parseQuantity(name, o[name], 'size');
   const time = (name: 'flush-interval-ms' | 'finalize-lateness-ms') =>
@@ -261,7 +261,7 @@ export async function topicsCommand(
       const list = await api.call<TopicListAnswer>('GET', '/api/v1/topics');
       out(json, list, () =>
         table(
-          ['TOPIC', 'STATE', 'PAUSED', 'DESTINATION', 'FORMAT', 'PARTITION BY'],
+          ['TOPIC', 'STATE', 'PAUSED', 'DESTINATION', 'FORMAT', 'PARTITION BY', 'PATTERN'],
           list.topics.map((t) => [
             t.topic,
             t.state,
@@ -271,6 +271,7 @@ export async function topicsCommand(
             t.partitionBy.kind === 'none'
               ? 'none'
               : `${t.partitionBy.kind}:${t.partitionBy.field ? `${t.partitionBy.field}:` : ''}${t.partitionBy.granularity}`,
+            t.pattern ?? '-',
           ]),
         ),
       );

@@ -137,7 +137,7 @@ test('an option of another command exits 2 naming the option and the commands it
   assert.equal(r.code, EXIT.USAGE);
   assert.equal(
     r.message,
-    '--bucket is an option of "sluice topics add", "sluice topics update", "sluice replay start", "sluice recover", not of "sluice status" (sluice status --help lists its options)',
+    '--bucket is an option of "sluice topics add", "sluice topics update", "sluice patterns add", "sluice replay start", "sluice recover", not of "sluice status" (sluice status --help lists its options)',
   );
   const deep = await sluice(['topics', 'pause', 't', '--deep']);
   assert.equal(deep.code, EXIT.USAGE);
@@ -146,7 +146,7 @@ test('an option of another command exits 2 naming the option and the commands it
   assert.equal(startFrom.code, EXIT.USAGE);
   assert.match(
     startFrom.message,
-    /^--start-from is an option of "sluice topics add", not of "sluice topics update"/,
+    /^--start-from is an option of "sluice topics add", "sluice patterns add", not of "sluice topics update"/,
   );
   assert.equal(seen.length, 0);
   assert.equal(
@@ -254,4 +254,42 @@ test('--key-template is sent as the topic keyTemplate, on add and update', async
   r = await sluice(['topics', 'update', 't', '--key-template', template]);
   assert.equal(r.code, EXIT.OK, r.message);
   assert.deepEqual(seen[0]?.body, { keyTemplate: template });
+});
+
+test('patterns add sends the regex, its exclusions and the policy options as the pattern’s settings', async () => {
+  const r = await sluice([
+    'patterns',
+    'add',
+    'orders',
+    'orders\\..*',
+    '--bucket',
+    'lake',
+    '--exclude',
+    'orders\\.test',
+    '--exclude',
+    '.*\\.tmp',
+    '--flush-interval-ms',
+    '5m',
+    '--json',
+  ]);
+  assert.equal(r.code, EXIT.OK, r.message);
+  assert.deepEqual(seen, [
+    {
+      method: 'POST',
+      url: '/api/v1/patterns',
+      body: {
+        name: 'orders',
+        pattern: 'orders\\..*',
+        exclude: ['orders\\.test', '.*\\.tmp'],
+        settings: { destination: { bucket: 'lake', prefix: '' }, flushIntervalMs: 300_000 },
+      },
+    },
+  ]);
+  const noRegex = await sluice(['patterns', 'add', 'orders', '--bucket', 'lake']);
+  assert.equal(noRegex.code, EXIT.USAGE);
+  assert.match(noRegex.message, /needs a name and a regular expression/);
+  assert.equal(seen.length, 0, 'nothing is sent');
+  const foreign = await sluice(['topics', 'add', 't', '--bucket', 'b', '--exclude', 'x']);
+  assert.equal(foreign.code, EXIT.USAGE);
+  assert.match(foreign.message, /--exclude is an option of "sluice patterns add"/);
 });

@@ -34,7 +34,9 @@ import { LeaderElection } from './leadership/leader-election.ts';
 import { LeaderTerm } from './leadership/leader-term.ts';
 import { MasterMetrics } from './status/metrics.ts';
 import { readTopicsFileReport, writeTopicsFileReport } from './status/topics-file-status.ts';
-import { destinationProbe } from './topics/destination-probe.ts';
+import { OutputStore } from './stores/output-store.ts';
+import { type DestinationCheck, destinationProbe } from './topics/destination-probe.ts';
+import { PatternDiscovery, type PatternReports } from './topics/pattern-discovery.ts';
 import { apiConverger } from './topics/topics-file-converger.ts';
 import { TopicsFileLoop } from './topics/topics-file-loop.ts';
 
@@ -64,6 +66,8 @@ class Master {
   readonly #metrics = new MasterMetrics();
   /** The group mirror's reports: written by this master's leader terms, read by its status. */
   readonly #mirrorReports: MirrorReports = new Map();
+  /** The topic patterns' discovery reports: written while this master leads, read by its API. */
+  readonly #patternReports: PatternReports = new Map();
   readonly #kafka: KafkaAdmin;
   readonly #ownsKafka: boolean;
   readonly #redis: Redis;
@@ -77,6 +81,9 @@ class Master {
   #term: LeaderTerm | null = null;
   /** The leader's topics-file loop (SLUICE_TOPICS_FILE); it changes topics through #app. */
   #topicsFile: TopicsFileLoop<TopicsFileEntry> | null = null;
+  /** The leader's topic-pattern discovery; it registers through the API's path, not the term's. */
+  #discovery: PatternDiscovery | null = null;
+  readonly #checkDestination: DestinationCheck;
   #app: FastifyInstance | null = null;
   /** Resolves once #app is built: a leader elected before that starts its topics-file loop then. */
   #appIsBuilt: () => void = () => undefined;
@@ -96,6 +103,10 @@ class Master {
     this.#ownsS3 = opts.s3 === undefined;
     this.#s3 = opts.s3 === undefined ? createS3Client(cfg) : opts.s3;
     this.#probeS3 = this.#s3 ?? createS3Client(cfg);
+    this.#checkDestination = destinationProbe(this.#probeS3, {
+      conditionalWrites: cfg.s3.conditionalWrites,
+      writer: cfg.id,
+    });
     this.#redis = createRedis(cfg, 'queue');
     this.#redis.on('error', (err) => this.#log.debug({ err: err.message }, 'redis connection error'));
     this.#queue = new Queue<RangeJobData>(RANGE_QUEUE_NAME, {
@@ -138,11 +149,9 @@ class Master {
       metrics: this.#metrics.registry,
       masterMetrics: this.#metrics,
       mirrorReports: this.#mirrorReports,
+      patternReports: this.#patternReports,
       log: this.#log,
-      checkDestination: destinationProbe(this.#probeS3, {
-        conditionalWrites: this.#cfg.s3.conditionalWrites,
-        writer: this.#cfg.id,
-      }),
+      checkDestination: this.#checkDestination,
       ready: () => this.#ready(),
     });
     this.#appIsBuilt();
@@ -242,6 +251,7 @@ class Master {
     this.#metrics.leader(true);
     void term.start();
     if (this.#cfg.topicsFile) this.#convergeToFile(session);
+    this.#discoverPatterns(session);
   }
 
   /** Starts this leader's topics-file loop, once the API it applies changes through is built. */
@@ -264,13 +274,33 @@ class Master {
     });
   }
 
+  /** Starts this leader's topic-pattern discovery. */
+  #discoverPatterns(session: ZkSession): void {
+    this.#discovery = new PatternDiscovery({
+      deps: {
+        zk: () => session,
+        kafka: this.#kafka,
+        config: this.#cfg as MasterConfig,
+        checkDestination: this.#checkDestination,
+      },
+      store: new OutputStore(this.#probeS3, { conditionalWrites: this.#cfg.s3.conditionalWrites }),
+      log: this.#log.child({ component: 'pattern-discovery' }),
+      metrics: this.#metrics,
+      reports: this.#patternReports,
+      intervalMs: this.#cfg.patternDiscoveryIntervalMs,
+    });
+    this.#discovery.start();
+  }
+
   async #endTerm(reason: string): Promise<void> {
     const term = this.#term;
     const topicsFile = this.#topicsFile;
     this.#term = null;
     this.#topicsFile = null;
     this.#metrics.leader(false);
-    await topicsFile?.stop();
+    const discovery = this.#discovery;
+    this.#discovery = null;
+    await Promise.all([topicsFile?.stop(), discovery?.stop()]);
     if (term) {
       if (this.#stopping) this.#log.info({ reason, epoch: term.epoch }, 'leading stopped');
       else this.#log.warn({ reason, epoch: term.epoch }, 'leading stopped');

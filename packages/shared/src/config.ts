@@ -67,6 +67,8 @@ export interface MasterConfig extends CommonConfig {
   reconcileIntervalMs: number;
   auditIntervalMs: number;
   finalizeIntervalMs: number;
+  /** How often the leader lists Kafka's topics for the topic patterns. */
+  patternDiscoveryIntervalMs: number;
   abandonedUploadAgeMs: number;
   jobAttempts: number;
   /** Replays running at once; a replay asked for beyond it is refused (429). */
@@ -623,6 +625,14 @@ const S = {
     default: 60_000,
     meaning: 'how often the leader looks for complete hour or day folders to mark with `_SUCCESS`',
   }),
+  patternDiscoveryIntervalMs: setting({
+    name: 'SLUICE_PATTERN_DISCOVERY_INTERVAL_MS',
+    programs: 'master',
+    parser: integer(1_000, 3_600_000),
+    default: 30_000,
+    meaning:
+      "how often the leader lists Kafka's topics and registers those a topic pattern takes (a topic created later is registered within this time)",
+  }),
   mirrorGroupOffsets: setting({
     name: 'SLUICE_MIRROR_GROUP_OFFSETS',
     programs: 'master',
@@ -1178,6 +1188,7 @@ export function loadMasterConfig(env: Env = process.env): Readonly<MasterConfig>
     reconcileIntervalMs: r.get(S.reconcileIntervalMs),
     auditIntervalMs: r.get(S.auditIntervalMs),
     finalizeIntervalMs: r.get(S.finalizeIntervalMs),
+    patternDiscoveryIntervalMs: r.get(S.patternDiscoveryIntervalMs),
     abandonedUploadAgeMs: r.get(S.abandonedUploadAgeMs),
     jobAttempts: r.get(S.jobAttempts),
     http: httpGuard(r),

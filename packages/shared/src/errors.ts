@@ -31,6 +31,10 @@ export const ErrorCodes = {
   RANGE_NOT_FOUND: 'SLUICE_ERR_RANGE_NOT_FOUND',
   /** No replay has this id. */
   REPLAY_NOT_FOUND: 'SLUICE_ERR_REPLAY_NOT_FOUND',
+  /** No topic pattern has this name. */
+  PATTERN_NOT_FOUND: 'SLUICE_ERR_PATTERN_NOT_FOUND',
+  /** A topic pattern of this name already exists. */
+  PATTERN_EXISTS: 'SLUICE_ERR_PATTERN_EXISTS',
   /** A result or write from an attempt that is no longer the range's current attempt. */
   STALE_ATTEMPT: 'SLUICE_ERR_STALE_ATTEMPT',
   /** A range's state does not allow the requested transition. */

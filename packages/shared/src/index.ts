@@ -314,6 +314,20 @@ export {
   type TopicConfigObject,
   topicConfigObject,
 } from './topic-config-object.ts';
+export {
+  claimOrder,
+  claimTopics,
+  isInternalTopic,
+  MAX_PATTERN_EXCLUDES,
+  MAX_PATTERN_LENGTH,
+  type PatternClaim,
+  type PatternRule,
+  type PatternSkip,
+  patternNameProblem,
+  regexProblem,
+  TopicPattern,
+  topicPatternProblems,
+} from './topic-pattern.ts';
 export { formatTopicsFile, parseTopicsFile } from './topics-file.ts';
 export {
   entryProblemText,
@@ -333,8 +347,10 @@ export {
   finalizerPath,
   LAYOUT_PATH,
   LEADER_PATH,
+  PATTERNS_PATH,
   partitionPath,
   partitionsPath,
+  patternPath,
   REPLAYS_PATH,
   RETRIES_PATH,
   rangePath,

@@ -185,6 +185,8 @@ export interface TopicRecord extends TopicConfig {
    * audit and recovery read. Absent in records stored before it existed (and while empty).
    */
   pastDestinations?: PastDestination[];
+  /** The topic pattern that registered the topic (topic-pattern.ts); absent for one registered by name. */
+  pattern?: string;
 }
 
 /** A destination a topic left (see {@link TopicRecord.pastDestinations}). */

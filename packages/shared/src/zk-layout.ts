@@ -9,6 +9,7 @@
  *   /sluice/topics/{topic}                             persistent: TopicRecord (any master writes; the leader acts)
  *   /sluice/topics/{topic}/partitions/{p}              persistent: PartitionState (leader only, fenced)
  *   /sluice/topics/{topic}/partitions/{p}/{s20}-{e20}  persistent: RangeRecord while in flight; pruned once committed
+ *   /sluice/patterns/{name}                            persistent: a topic pattern (any master writes; the leader's discovery reads)
  *   /sluice/retries/{rangeId}                          persistent: an operator's retry request for the leader
  *   /sluice/topics/{topic}/finalizer                   persistent: the hour finalizer's progress (leader only, fenced)
  *   /sluice/topics/{topic}/audit                       persistent: the leader's continuous audit (leader only, fenced)
@@ -39,6 +40,16 @@ export const RETRIES_PATH = `${ROOT}/retries`;
  * (API writes made since stay until the file changes). Created on first use.
  */
 export const TOPICS_FILE_REPORT_PATH = `${ROOT}/topics-file`;
+
+/**
+ * `/sluice/patterns/{name}`: topic patterns (topic-pattern.ts). Created on first use (mkdirp):
+ * an installation without patterns has no node, and older releases never look here.
+ */
+export const PATTERNS_PATH = `${ROOT}/patterns`;
+
+export function patternPath(name: string): string {
+  return `${PATTERNS_PATH}/${name}`;
+}
 
 /**
  * `/sluice/abandoned/{topic}/{name}`: what a forced DELETE abandoned (`AbandonedRecord`). Kept

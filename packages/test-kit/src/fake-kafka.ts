@@ -37,6 +37,10 @@ export class FakeKafka implements KafkaAdmin {
     );
   }
 
+  async topicNames(): Promise<string[]> {
+    return [...this.topics.keys()].sort();
+  }
+
   async offsets(topic: string, partitions: number[]): Promise<PartitionOffsets[]> {
     return (this.topics.get(topic)?.offsets ?? []).filter((o) => partitions.includes(o.partition));
   }

@@ -7,6 +7,7 @@
 
 export type { DryRunView } from '../topics/topic-dry-run.ts';
 export type { AuditAnswer } from './audit-routes.ts';
+export type { PatternListAnswer, PatternViewAnswer } from './pattern-schemas.ts';
 export type { RecoverAnswer } from './recover-routes.ts';
 export type { ReplayAnswer, ReplayListAnswer } from './replay-schemas.ts';
 export type { StatusAnswer } from './status-schema.ts';

@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import type { MirrorReports } from '../kafka/group-mirror.ts';
 import type { MasterMetrics } from '../status/metrics.ts';
 import type { DestinationCheck } from '../topics/destination-probe.ts';
+import type { PatternReports } from '../topics/pattern-discovery.ts';
 import type { TypedPlugin } from './type-provider.ts';
 
 export interface ApiDeps {
@@ -19,6 +20,8 @@ export interface ApiDeps {
   masterMetrics?: MasterMetrics;
   /** The group mirror's reports (kafka/group-mirror.ts): filled on the leader, empty on a standby. */
   mirrorReports?: MirrorReports;
+  /** The topic patterns' last discovery pass (topics/pattern-discovery.ts): the leader's; empty on a standby. */
+  patternReports?: PatternReports;
   log: Logger;
   /**
    * Proves a topic's destination writable before a registration, a destination change or a dry

@@ -16,6 +16,8 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.TOPIC_RECREATED]: 409,
   [ErrorCodes.RANGE_NOT_FOUND]: 404,
   [ErrorCodes.REPLAY_NOT_FOUND]: 404,
+  [ErrorCodes.PATTERN_NOT_FOUND]: 404,
+  [ErrorCodes.PATTERN_EXISTS]: 409,
   [ErrorCodes.STALE_ATTEMPT]: 409,
   [ErrorCodes.RANGE_STATE]: 409,
   // A broken invariant is Sluice's fault, never the caller's.

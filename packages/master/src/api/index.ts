@@ -10,6 +10,7 @@
  *   /healthz /readyz /metrics          health-routes.ts
  *   /api/v1/topics                     topics-routes.ts
  *   /api/v1/topics/{topic}/audit       audit-routes.ts
+ *   /api/v1/patterns                   patterns-routes.ts (topic patterns; the leader's discovery registers their topics)
  *   /api/v1/replays                    replays-routes.ts
  *   /api/v1/ranges                     ranges-routes.ts
  *   /api/v1/workers                    workers-routes.ts
@@ -35,6 +36,7 @@ import { healthRoutes } from './health-routes.ts';
 import { hostAllowList } from './host-allow-list.ts';
 import { BODY_LIMIT_BYTES, documentBodyLimit, parseJsonBody, tooLargeMessage } from './json-body.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
+import { patternsRoutes } from './patterns-routes.ts';
 import { rangesRoutes } from './ranges-routes.ts';
 import { rateLimit } from './rate-limit.ts';
 import { recoverRoutes } from './recover-routes.ts';
@@ -134,6 +136,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(topicsFileRoutes, { prefix: '/api/v1/topics-file', deps });
   const audits = new AuditGate<AuditAnswer>(deps.config.http.auditCacheMs);
   await app.register(auditRoutes, { prefix: '/api/v1/topics', deps, audits });
+  await app.register(patternsRoutes, { prefix: '/api/v1/patterns', deps });
   await app.register(replaysRoutes, { prefix: '/api/v1/replays', deps });
   await app.register(rangesRoutes, { prefix: '/api/v1/ranges', deps });
   await app.register(workersRoutes, { prefix: '/api/v1/workers', deps });

@@ -107,6 +107,10 @@ const topicSchema = {
   type: 'object',
   properties: {
     topic: { type: 'string' },
+    pattern: {
+      type: ['string', 'null'],
+      description: 'The topic pattern that registered the topic; null for one registered by name.',
+    },
     state: { type: 'string' },
     paused: { type: 'boolean' },
     error: { type: ['string', 'null'] },
@@ -132,6 +136,7 @@ const topicSchema = {
   },
   required: [
     'topic',
+    'pattern',
     'state',
     'paused',
     'error',

@@ -414,6 +414,11 @@ const topicRecordProperties = {
       required: ['bucket', 'prefix', 'since', 'until'],
     },
   },
+  pattern: {
+    type: 'string',
+    description:
+      'The topic pattern that registered the topic (GET /api/v1/patterns/{name}); absent for a topic registered by name.',
+  },
 } as const;
 
 // finalizeLatenessMs, resume, starts, forcedAt, pastDestinations, mirrorGroup, keyTemplate, schema and
@@ -452,6 +457,7 @@ const onlyLaterFieldsAreOptional: NotRequired extends
   | 'schema'
   | 'keyTemplate'
   | 'compressionLevel'
+  | 'pattern'
   ? true
   : never = true;
 void onlyLaterFieldsAreOptional;

@@ -12,6 +12,7 @@ import { kafkaTopicViews } from '../kafka/kafka-view.ts';
 import { partitionViews } from '../status/partition-view.ts';
 import { lazyOutputStore } from '../stores/output-store.ts';
 import { readPartitions, readTopicsPartitions } from '../stores/partition-reader.ts';
+import { rememberDeletedTopic } from '../stores/pattern-store.ts';
 import { listTopics, notRegistered, readTopic, updateTopic } from '../stores/topic-store.ts';
 import { writeConfigObject } from '../topics/config-object-writer.ts';
 import { dryRunRegistration, dryRunSchema } from '../topics/topic-dry-run.ts';
@@ -245,7 +246,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         tags: ['topics'],
         summary: 'Unregister a topic',
         description:
-          'Sets the topic to `deleting`: the leader plans nothing more, lets ranges in flight finish and then removes its ZooKeeper state. Objects in S3 are not touched. With `force=true` (also on a topic already `deleting`) the leader does not wait: it abandons the unfinished ranges, records exactly which offsets it gave up and why (in ZooKeeper under /sluice/abandoned/{topic}/ and, when the destination takes it, in `{prefix}/{topic}/_sluice/abandoned/`), and the audit reports those offsets as abandoned.',
+          'Sets the topic to `deleting`: the leader plans nothing more, lets ranges in flight finish and then removes its ZooKeeper state. Objects in S3 are not touched. A topic a pattern registered is added to the pattern’s `deletedTopics`, so the pattern does not register it again. With `force=true` (also on a topic already `deleting`) the leader does not wait: it abandons the unfinished ranges, records exactly which offsets it gave up and why (in ZooKeeper under /sluice/abandoned/{topic}/ and, when the destination takes it, in `{prefix}/{topic}/_sluice/abandoned/`), and the audit reports those offsets as abandoned.',
         security: bearerSecurity,
         params: topicParamsSchema,
         querystring: deleteQuerySchema,
@@ -260,8 +261,10 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
       const record = await updateTopic(deps.zk(), req.params.topic, (r) =>
         deletingTopicRecord(r, new Date(), force),
       );
-      // Recovery must not bring back a topic the operator unregistered.
+      // Recovery must not bring back a topic the operator unregistered, nor its pattern.
       await writeConfigObject(storeOf(), record, req.log);
+      if (record.pattern !== undefined)
+        await rememberDeletedTopic(deps.zk(), record.pattern, record.topic, new Date());
       req.log.info({ topic: record.topic, force }, 'topic deletion requested');
       return reply.code(202).send(record);
     },

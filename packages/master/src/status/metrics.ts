@@ -34,6 +34,8 @@ export class MasterMetrics {
   readonly groupMirrorFailures: Counter<'topic' | 'reason'>;
   readonly topicsFileApplies: Counter<'result'>;
   readonly topicsFileRefusals: Gauge;
+  /** Registrations the topic patterns' discovery made or tried (pattern-discovery.ts). */
+  readonly patternRegistrations: Counter<'pattern' | 'result'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     this.registry = new Registry();
@@ -154,6 +156,12 @@ export class MasterMetrics {
     this.topicsFileRefusals = new Gauge({
       name: 'sluice_topics_file_refused_topics',
       help: 'Topics of SLUICE_TOPICS_FILE whose change the leader could not apply (tried again every 30 s, or SLUICE_TOPICS_FILE_INTERVAL_MS when longer; the reasons are in GET /api/v1/status).',
+      registers,
+    });
+    this.patternRegistrations = new Counter({
+      name: 'sluice_pattern_registrations_total',
+      help: 'Topics a topic pattern registered (result registered), or whose registration failed and is tried again next pass (result refused).',
+      labelNames: ['pattern', 'result'],
       registers,
     });
     this.buildInfo = new Gauge({ ...BUILD_INFO, labelNames: [...BUILD_INFO.labelNames], registers });

@@ -194,6 +194,7 @@ export function buildStatus(input: StatusInput): Status {
     addCounts(totalRanges, topicRanges);
     return {
       topic: record.topic,
+      pattern: record.pattern ?? null,
       state: record.state,
       paused: record.paused,
       error: record.error,

@@ -8,7 +8,6 @@ import {
   decodeJson,
   ErrorCodes,
   encodeJson,
-  isBadVersion,
   isNodeExists,
   isNoNode,
   SluiceError,
@@ -17,14 +16,12 @@ import {
   topicPath,
   type ZkSession,
 } from '@sluice/shared';
+import { updateJsonNode } from './versioned-update.ts';
 
 export interface StoredTopic {
   record: TopicRecord;
   version: number;
 }
-
-/** How often a change is re-applied when other writers keep winning the race. */
-const MAX_UPDATE_TRIES = 20;
 
 export function notRegistered(topic: string): SluiceError {
   return new SluiceError(
@@ -77,27 +74,10 @@ export async function createTopic(zk: ZkSession, record: TopicRecord): Promise<v
  * re-applying it when another writer got there first. Returns the record as written (or as
  * read, when `change` returned it unchanged).
  */
-export async function updateTopic(
+export function updateTopic(
   zk: ZkSession,
   topic: string,
   change: (record: TopicRecord) => TopicRecord,
 ): Promise<TopicRecord> {
-  for (let i = 0; i < MAX_UPDATE_TRIES; i++) {
-    const stored = await readTopic(zk, topic);
-    if (!stored) throw notRegistered(topic);
-    const next = change(stored.record);
-    if (next === stored.record) return next;
-    try {
-      await zk.set(topicPath(topic), encodeJson(next), stored.version);
-      return next;
-    } catch (err) {
-      if (isNoNode(err)) throw notRegistered(topic);
-      if (!isBadVersion(err)) throw err;
-    }
-  }
-  throw new SluiceError(
-    ErrorCodes.ZK,
-    `topic "${topic}" kept changing under this request (${MAX_UPDATE_TRIES} tries); try again`,
-    { retryable: true },
-  );
+  return updateJsonNode(zk, topicPath(topic), `topic "${topic}"`, change, () => notRegistered(topic));
 }

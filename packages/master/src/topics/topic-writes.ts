@@ -21,9 +21,12 @@ import {
 } from './topic-request.ts';
 import { resumingRegistration } from './topic-resume.ts';
 
-/** What a write needs: the API's dependencies, the destination store and a logger. */
+/** What a write needs of the master (the API has more; the patterns' discovery has just this). */
+export type RegistrationDeps = Pick<ApiDeps, 'zk' | 'kafka' | 'config' | 'checkDestination'>;
+
+/** What a write needs: the master's dependencies, the destination store and a logger. */
 export interface TopicWriteContext {
-  deps: ApiDeps;
+  deps: RegistrationDeps;
   store: () => OutputStore;
   log: Pick<Logger, 'info' | 'warn'>;
 }
@@ -32,7 +35,10 @@ export interface TopicWriteContext {
  * The checks of a registration (and of its dry run) that need neither Kafka nor S3: the body's
  * rules and range minimums, and another topic's or a running replay's folder.
  */
-export async function checkRegistrationBody(deps: ApiDeps, body: TopicCreateBody): Promise<TopicConfig> {
+export async function checkRegistrationBody(
+  deps: RegistrationDeps,
+  body: TopicCreateBody,
+): Promise<TopicConfig> {
   refuseTinyRanges(body, deps.config);
   const config = topicConfigFromBody(body);
   await refuseFolderInUse(deps.zk(), topicFolder(config), config.topic);
@@ -42,12 +48,21 @@ export async function checkRegistrationBody(deps: ApiDeps, body: TopicCreateBody
 /**
  * Registers a topic: validation, the folder overlap check, Kafka's metadata, the destination
  * probe, where each partition starts, the event-time sample; then ZooKeeper and the config object.
+ * The topic patterns' discovery registers through here too (`pattern`: the one that brought it in),
+ * so a topic a pattern takes follows exactly the rules of a registration by name.
  */
-export async function registerTopic(ctx: TopicWriteContext, body: TopicCreateBody): Promise<TopicRecord> {
+export async function registerTopic(
+  ctx: TopicWriteContext,
+  body: TopicCreateBody,
+  pattern?: string,
+): Promise<TopicRecord> {
   const { deps } = ctx;
   const config = await checkRegistrationBody(deps, body);
   const meta = await requireTopicMetadata(deps.kafka, config.topic);
-  const fresh = newTopicRecord(config, meta.topicId, new Date());
+  const fresh = {
+    ...newTopicRecord(config, meta.topicId, new Date()),
+    ...(pattern !== undefined ? { pattern } : {}),
+  };
   await deps.checkDestination(fresh.topic, fresh);
   const record = await resumingRegistration(
     deps.kafka,
@@ -59,7 +74,10 @@ export async function registerTopic(ctx: TopicWriteContext, body: TopicCreateBod
   await checkTopicEventTime(deps.kafka, deps.config, record, meta.partitions, 'starts');
   await createTopic(deps.zk(), record);
   await writeConfigObject(ctx.store(), record, ctx.log);
-  ctx.log.info({ topic: record.topic, topicId: record.topicId, starts: record.starts }, 'topic registered');
+  ctx.log.info(
+    { topic: record.topic, topicId: record.topicId, starts: record.starts, pattern },
+    'topic registered',
+  );
   return record;
 }
 
@@ -70,7 +88,7 @@ export async function registerTopic(ctx: TopicWriteContext, body: TopicCreateBod
  * change removes (PUT's omitted optional fields).
  */
 export async function checkTopicChange(
-  deps: ApiDeps,
+  deps: RegistrationDeps,
   topic: string,
   patch: TopicPatchBody,
   now: Date,

@@ -90,7 +90,11 @@ export function apiConverger(o: ApiConvergerOptions): TopicsConverger<TopicsFile
     },
     async registered() {
       const topics = await listTopics(o.zk());
-      return topics.filter((t) => t.record.state !== 'deleting').map((t) => t.record.topic);
+      // A topic a pattern brought in is the pattern's, not the file's: `prune: true` leaves it
+      // (a file that names it takes it over like any registered topic).
+      return topics
+        .filter((t) => t.record.state !== 'deleting' && t.record.pattern === undefined)
+        .map((t) => t.record.topic);
     },
     async apply(entry): Promise<TopicApplied> {
       const { status, body } = await call('PUT', entry.topic, entry.body);

@@ -45,6 +45,8 @@ test('the OpenAPI document lists every route, its schemas and the bearer scheme'
   const doc = json(res);
   assert.match(doc.openapi, /^3\./);
   assert.deepEqual(Object.keys(doc.paths).sort(), [
+    '/api/v1/patterns',
+    '/api/v1/patterns/{name}',
     '/api/v1/ranges/{id}/retry',
     '/api/v1/recover',
     '/api/v1/replays',

@@ -47,6 +47,12 @@ export interface PartitionOffsets {
 export interface KafkaAdmin {
   /** Metadata of each topic; a topic Kafka does not have maps to null. */
   topicMetadata(topics: string[]): Promise<Map<string, TopicMetadata | null>>;
+  /**
+   * The names of every topic Kafka has (that the principal may describe), for the topic
+   * patterns' discovery. Optional: stand-ins of tests and benchmarks that register no pattern
+   * leave it out, and discovery then finds nothing.
+   */
+  topicNames?(): Promise<string[]>;
   /** Offsets of the given partitions of one topic. */
   offsets(topic: string, partitions: number[]): Promise<PartitionOffsets[]>;
   /**
@@ -124,6 +130,13 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
         }
       }
       return result;
+    });
+  }
+
+  topicNames(): Promise<string[]> {
+    return this.#retrying('list topics', async () => {
+      const view = await kafkaMetadata(this.#client, null);
+      return [...view.topics.keys()].sort();
     });
   }
 

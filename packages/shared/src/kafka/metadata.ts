@@ -41,10 +41,11 @@ export interface LeaderRoute {
 }
 
 /**
- * One Metadata request for `topics` (never auto-creating them), with per-topic and
- * per-partition error codes kept. Throws only when no broker answered.
+ * One Metadata request for `topics` (never auto-creating them; null: every topic the principal
+ * may describe), with per-topic and per-partition error codes kept. Throws only when no broker
+ * answered.
  */
-export async function kafkaMetadata(client: KafkaClient, topics: string[]): Promise<ClusterView> {
+export async function kafkaMetadata(client: KafkaClient, topics: string[] | null): Promise<ClusterView> {
   const { response, version } = await kafkaCall<metadataV12.MetadataResponse>(
     client,
     null,

@@ -281,6 +281,8 @@ export const DASHBOARD_JS = `'use strict';
         });
       });
       var nameCell = el('td', null, [el('span', { cls: 'caret', text: open ? '▾' : '▸' }), el('span', { text: t.topic })]);
+      // Which topic pattern brought the topic in (GET /api/v1/patterns/{name}).
+      if (t.pattern) nameCell.appendChild(el('div', { cls: 'note', data: { pattern: t.topic }, text: 'registered by pattern ' + t.pattern }));
       var errs = [t.error, t.kafkaError].filter(Boolean);
       if (errs.length) nameCell.appendChild(el('div', { cls: 'err', text: errs.join(' · ') }));
       // Records whose event time was missing or not in the topic's unit went to Kafka time's folder.
