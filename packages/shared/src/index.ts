@@ -66,6 +66,17 @@ export {
   type SupervisionFacts,
   start,
 } from './exactly-once.ts';
+export {
+  COLUMN_TYPES,
+  type ColumnField,
+  type ColumnType,
+  type ColumnTypeName,
+  EXTRA_COLUMN,
+  type InlineSchema,
+  inlineSchemaProblems,
+  RESERVED_COLUMN_PREFIXES,
+  type TopicSchema,
+} from './inline-schema.ts';
 export { jsonlLineHead, parseJsonlLineHead } from './jsonl-line.ts';
 export {
   type AbortedTransaction,
@@ -153,8 +164,10 @@ export {
   parseConfigObjectKey,
   parseDataObjectName,
   parseFileExtension,
+  parseRejectedObjectKey,
   parseSuccessMarkerKey,
   probeKey,
+  rejectedObjectKey,
   SUCCESS_MARKER,
   successMarkerKey,
   timeFolder,
@@ -196,6 +209,7 @@ export {
   type RangeRecord,
   type RangeResult,
   type RangeState,
+  type RejectedEntry,
   type RetryRequest,
   type VerifyMismatch,
   type WorkerRegistration,
@@ -226,6 +240,7 @@ export {
   controlCharacterProblem,
   DEFAULT_FINALIZE_LATENESS_MS,
   type Destination,
+  defaultCompressionOf,
   destinationsOf,
   type Format,
   fixedStartOf,

@@ -11,7 +11,8 @@
  *   - `start20`/`end20` are the range's offsets zero-padded to 20 digits (end exclusive), so
  *     lexical order is offset order. One range may write one object per time bucket, all with
  *     the range's offsets in their names.
- *   - `ext` is `jsonl` or `txt` (raw), then `.gz` or `.zst` when compressed.
+ *   - `ext` is `jsonl` or `txt` (raw), then `.gz` or `.zst` when compressed; `parquet` for
+ *     Parquet (its codec is inside the file, so no suffix).
  *
  * Sluice's own records live under segments starting with `_`, which Hive, Spark, Trino and
  * Athena skip:
@@ -20,6 +21,7 @@
  *     {prefix}/{topic}/_sluice/probe/{id}                                              write probe
  *     {prefix}/{topic}/_sluice/abandoned/{name}.json                                  ranges a forced DELETE gave up
  *     {prefix}/{topic}/_sluice/config.json                                             topic config object
+ *     {prefix}/{topic}/_sluice/rejected/partition={partition}/{start20}-{end20}.jsonl  a range's rejected records
  *
  * The master writes a probe object and deletes it at once when a topic is registered, its
  * destination changed or a dry run asked for, to prove it may write there; one can outlive a
@@ -46,6 +48,7 @@ export function topicRoot(prefix: string, topic: string): string {
 }
 
 export function fileExtension(format: Format, compression: Compression): string {
+  if (format === 'parquet') return 'parquet';
   const base = format === 'jsonl' ? 'jsonl' : 'txt';
   if (compression === 'gzip') return `${base}.gz`;
   if (compression === 'zstd') return `${base}.zst`;
@@ -53,11 +56,13 @@ export function fileExtension(format: Format, compression: Compression): string 
 }
 
 export function contentType(format: Format): string {
+  if (format === 'parquet') return 'application/vnd.apache.parquet';
   return format === 'jsonl' ? 'application/x-ndjson' : 'text/plain; charset=utf-8';
 }
 
 /** `Content-Encoding` header value, or undefined for uncompressed objects. */
-export function contentEncoding(compression: Compression): string | undefined {
+export function contentEncoding(compression: Compression, format?: Format): string | undefined {
+  if (format === 'parquet') return undefined;
   if (compression === 'gzip') return 'gzip';
   if (compression === 'zstd') return 'zstd';
   return undefined;
@@ -132,6 +137,24 @@ export function parseCommitRecordKey(
   return { root: m[1] ?? '', partition: Number(m[2]), start: BigInt(m[3]!), end: BigInt(m[4]!) };
 }
 
+/**
+ * The key of a range's rejected-records object: one JSON line per record the output format
+ * could not take (offset, timestamp, reason, key and value as base64). Listed in the range's
+ * commit record; the audit counts its records as accounted for.
+ */
+export function rejectedObjectKey(prefix: string, range: KeyParts): string {
+  return `${topicRoot(prefix, range.topic)}_sluice/rejected/partition=${range.partition}/${padOffset(range.start)}-${padOffset(range.end)}.jsonl`;
+}
+
+/** Parses a rejected-records key back (see {@link rejectedObjectKey}), or null when it is not one. */
+export function parseRejectedObjectKey(
+  key: string,
+): { root: string; partition: number; start: bigint; end: bigint } | null {
+  const m = /^(.*\/)?_sluice\/rejected\/partition=(\d{1,10})\/(\d{20})-(\d{20})\.jsonl$/.exec(key);
+  if (!m) return null;
+  return { root: m[1] ?? '', partition: Number(m[2]), start: BigInt(m[3]!), end: BigInt(m[4]!) };
+}
+
 /** The key of a destination write probe; `id` makes it unique (no two probes share an object). */
 export function probeKey(prefix: string, topic: string, id: string): string {
   return `${topicRoot(prefix, topic)}_sluice/probe/${id}`;
@@ -199,6 +222,7 @@ export function parseSuccessMarkerKey(key: string): { root: string; folder: stri
  * or null when it has none of them.
  */
 export function parseFileExtension(key: string): { format: Format; compression: Compression } | null {
+  if (key.endsWith('.parquet')) return { format: 'parquet', compression: 'none' };
   const m = /\.(jsonl|txt)(\.gz|\.zst)?$/.exec(key);
   if (!m) return null;
   return {
@@ -213,7 +237,7 @@ export function parseDataObjectName(
 ): { topic: string; partition: number; start: bigint; end: bigint; folder: string } | null {
   const slash = key.lastIndexOf('/');
   const name = key.slice(slash + 1);
-  const m = /^(.+)-(\d{1,10})-(\d{20})-(\d{20})\.(jsonl|txt)(\.gz|\.zst)?$/.exec(name);
+  const m = /^(.+)-(\d{1,10})-(\d{20})-(\d{20})\.(?:(jsonl|txt)(\.gz|\.zst)?|parquet)$/.exec(name);
   if (!m) return null;
   return {
     topic: m[1]!,

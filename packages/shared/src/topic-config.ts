@@ -7,10 +7,12 @@
  */
 import type { Problem } from './errors.ts';
 import type { EventTimeUnit } from './event-time.ts';
+import { schemaProblems, type TopicSchema } from './inline-schema.ts';
 import { offsetProblem } from './offset-range.ts';
 
-export type Format = 'jsonl' | 'raw';
-export type Compression = 'gzip' | 'zstd' | 'none';
+export type Format = 'jsonl' | 'raw' | 'parquet';
+/** For `parquet` the codec inside the file (`snappy` only there); for the others, of the whole object. */
+export type Compression = 'gzip' | 'zstd' | 'snappy' | 'none';
 export type Granularity = 'hour' | 'day';
 export type PartitionBy =
   | { kind: 'none' }
@@ -79,6 +81,8 @@ export interface OutputSpec {
   kmsKeyId: string;
   /** S3 storage class, e.g. `STANDARD`, `STANDARD_IA`, `INTELLIGENT_TIERING`. */
   storageClass: string;
+  /** `parquet` only: the value's columns (inline-schema.ts). Absent for the other formats. */
+  schema?: TopicSchema;
 }
 
 export interface RangePolicy {
@@ -473,6 +477,12 @@ export function topicConfigProblems(cfg: Partial<TopicConfig>): Problem[] {
   if (cfg.kmsKeyId && cfg.serverSideEncryption !== 'aws:kms') {
     add('kmsKeyId', 'is only allowed with serverSideEncryption "aws:kms"');
   }
+  if (cfg.format !== undefined) out.push(...schemaProblems(cfg.format, cfg.schema));
+  if (cfg.compression === 'snappy' && cfg.format !== undefined && cfg.format !== 'parquet')
+    add(
+      'compression',
+      'snappy is only for format "parquet" (the codec inside the file); use gzip, zstd or none',
+    );
   if (cfg.storageClass !== undefined && !(STORAGE_CLASSES as readonly string[]).includes(cfg.storageClass)) {
     add('storageClass', `must be one of ${STORAGE_CLASSES.join(', ')}`);
   }
@@ -493,5 +503,11 @@ export function outputSpecOf(cfg: OutputSpec): OutputSpec {
     serverSideEncryption: cfg.serverSideEncryption,
     kmsKeyId: cfg.kmsKeyId,
     storageClass: cfg.storageClass,
+    ...(cfg.schema ? { schema: structuredClone(cfg.schema) } : {}),
   };
+}
+
+/** The compression a topic gets when its registration names none: zstd inside Parquet files. */
+export function defaultCompressionOf(format: Format): Compression {
+  return format === 'parquet' ? 'zstd' : TOPIC_DEFAULTS.compression;
 }

@@ -98,7 +98,7 @@ function objectHeaders(spec: OutputSpec): {
   SSEKMSKeyId?: string;
   StorageClass?: StorageClass;
 } {
-  const encoding = contentEncoding(spec.compression);
+  const encoding = contentEncoding(spec.compression, spec.format);
   return {
     ContentType: contentType(spec.format),
     ...(encoding ? { ContentEncoding: encoding } : {}),

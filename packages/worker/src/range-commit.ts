@@ -34,6 +34,7 @@ export function resultOfCommit(c: CommitRecord): RangeResult {
     eventTimeFallbacks: c.eventTimeFallbacks,
     tombstones: c.tombstones,
     binaryValues: c.binaryValues,
+    ...(c.rejected ? { rejected: c.rejected } : {}),
     completedAt: c.completedAt,
   };
 }

@@ -22,6 +22,7 @@ export interface UploadRangeOptions {
   /** Keys earlier attempts recorded: overwritten, not refused, when written again. */
   earlier: ReadonlySet<string>;
   progressIntervalMs: number;
+  parquetRowGroupBytes?: number;
   log: Logger;
   metrics?: WorkerMetrics;
   signal?: AbortSignal;
@@ -63,6 +64,7 @@ export async function uploadRange(
       },
     },
     onFailure: (err) => ac.abort(err),
+    ...(opts.parquetRowGroupBytes ? { parquetRowGroupBytes: opts.parquetRowGroupBytes } : {}),
   });
   try {
     const gaps = await feedRange(rec, {

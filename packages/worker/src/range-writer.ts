@@ -11,15 +11,29 @@
  * opens their sinks (invariant 4), so no byte goes anywhere before its key is recorded.
  * Writes wait for the compressor and the upload (backpressure), so memory stays bounded by the
  * part buffers.
+ *
+ * `parquet`: each bucket's rows gather into row groups (parquet-object.ts) whose bytes go into
+ * the same chunks, through no compressor (the codec is inside the file). A record the topic's
+ * schema does not take goes to the range's rejected-records object (rejected-records.ts),
+ * opened like the others when the range ends.
  */
 
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { dataObjectKey, type ObjectEntry, type OutputSpec } from '@sluice/shared';
+import {
+  dataObjectKey,
+  type ObjectEntry,
+  type OutputSpec,
+  type RejectedEntry,
+  rejectedObjectKey,
+} from '@sluice/shared';
 import { ChunkBuilder } from './chunk-builder.ts';
 import { createCompressor } from './compressor.ts';
 import type { ObjectSink, StoredObject } from './object-writer.ts';
+import { RecordRejection, rowOf } from './parquet-columns.ts';
+import { ParquetObject } from './parquet-object.ts';
 import { type EncodableRecord, RecordEncoder } from './record-encoder.ts';
+import { RejectedRecords } from './rejected-records.ts';
 import { TimeBucketer } from './time-bucket.ts';
 
 export const CHUNK_BYTES = 128 * 1024;
@@ -41,7 +55,11 @@ export interface RangeWriterOptions {
   target: ObjectTarget;
   /** Told of the first sink failure at once, so the caller can stop reading. */
   onFailure?: (err: unknown) => void;
+  /** `parquet`: cut a row group at this many bytes of values (SLUICE_PARQUET_ROW_GROUP_BYTES). @defaultValue 16 MiB */
+  parquetRowGroupBytes?: number;
 }
+
+export const DEFAULT_PARQUET_ROW_GROUP_BYTES = 16 * 1024 * 1024;
 
 /** One object's share of the range while it is being written. */
 class BucketObject {
@@ -56,6 +74,8 @@ class BucketObject {
 
   /** Encoded lines, in chunks of exactly CHUNK_BYTES. */
   readonly out = new ChunkBuilder(CHUNK_BYTES);
+  /** `parquet` only: the file being written; its bytes go into {@link out}. */
+  parquet: ParquetObject | null = null;
 
   compressor: Transform | null = null;
   sink: ObjectSink | null = null;
@@ -92,6 +112,8 @@ export interface RangeWriterStats {
   eventTimeFallbacks: number;
   minTimestamp: number | null;
   maxTimestamp: number | null;
+  /** The range's rejected-records object, once {@link RangeWriter.finish} stored it; else null. */
+  rejected: RejectedEntry | null;
 }
 
 export class RangeWriter {
@@ -102,6 +124,9 @@ export class RangeWriter {
   #records = 0;
   #failure: unknown;
   #closed = false;
+  readonly #rejectedOut = new ChunkBuilder(CHUNK_BYTES);
+  readonly #rejected = new RejectedRecords(this.#rejectedOut);
+  #rejectedEntry: RejectedEntry | null = null;
 
   constructor(opts: RangeWriterOptions) {
     this.#opts = opts;
@@ -114,6 +139,21 @@ export class RangeWriter {
     });
   }
 
+  /**
+   * `parquet`: the record's row, or null when the topic's schema does not take it: the record
+   * then goes to the rejected ones and into no bucket (so no object exists for it alone).
+   */
+  #rowOf(rec: EncodableRecord, parsed: unknown, eventMs: number): Record<string, unknown> | null {
+    const { spec, range } = this.#opts;
+    try {
+      return rowOf(spec.schema!, { ...rec, partition: range.partition }, parsed, eventMs);
+    } catch (err) {
+      if (!(err instanceof RecordRejection)) throw err;
+      this.#rejected.reject(rec, err.message);
+      return null;
+    }
+  }
+
   /** Encodes and routes a batch of records (in offset order), then writes what is ready. */
   async write(records: readonly EncodableRecord[]): Promise<void> {
     this.#check();
@@ -122,10 +162,15 @@ export class RangeWriter {
     const bucketer = this.#bucketer;
     let opening: BucketObject[] | null = null;
     let last: BucketObject | null = null;
-    const needsValue = bucketer.needsValue;
+    const parquet = this.#opts.spec.format === 'parquet';
+    const needsValue = bucketer.needsValue || parquet;
+    let accepted = 0;
     for (const rec of records) {
       const ts = Number(rec.timestamp);
-      const folder = bucketer.folderOf(ts, needsValue ? encoder.parseValue(rec) : undefined);
+      const parsed = needsValue ? encoder.parseValue(rec) : undefined;
+      const folder = bucketer.folderOf(ts, parsed);
+      const row = parquet ? this.#rowOf(rec, parsed, bucketer.lastTimeMs ?? ts) : null;
+      if (parquet && row === null) continue;
       let b: BucketObject | undefined =
         last !== null && last.folder === folder ? last : this.#buckets.get(folder);
       if (b === undefined) {
@@ -134,14 +179,24 @@ export class RangeWriter {
         opening ??= [];
         opening.push(b);
       }
-      encoder.encodeInto(rec, b.out);
+      if (row !== null) {
+        b.parquet ??= new ParquetObject({
+          schema: this.#opts.spec.schema!,
+          compression: this.#opts.spec.compression,
+          rowGroupBytes: this.#opts.parquetRowGroupBytes ?? DEFAULT_PARQUET_ROW_GROUP_BYTES,
+        });
+        // A row group's worth: its bytes join the object's chunks.
+        if (b.parquet.add(row, (rec.value?.length ?? 0) + (rec.key?.length ?? 0) + 64))
+          b.out.bytes(b.parquet.take());
+      } else encoder.encodeInto(rec, b.out);
       b.noteRecord(rec.offset, ts);
+      accepted++;
       last = b;
       // Hand over full chunks as they fill, not after the whole batch: what is encoded and not
       // yet written stays under DRAIN_CHUNKS per object, however much a fetch held.
       if (b.compressor !== null && b.out.fullChunks >= DRAIN_CHUNKS) await this.#drain(b, false);
     }
-    this.#records += records.length;
+    this.#records += accepted;
     if (opening !== null) {
       const sinks = await this.#opts.target.openObjects(opening.map((b) => b.key));
       opening.forEach((b, i) => {
@@ -162,7 +217,8 @@ export class RangeWriter {
   }
 
   #open(b: BucketObject, sink: ObjectSink): void {
-    const compressor = createCompressor(this.#opts.spec.compression);
+    const { format, compression } = this.#opts.spec;
+    const compressor = createCompressor(format === 'parquet' ? 'none' : compression);
     b.compressor = compressor;
     b.sink = sink;
     b.done = pipeline(compressor, sink).then(
@@ -217,14 +273,37 @@ export class RangeWriter {
     this.#closed = true;
     const buckets = [...this.#buckets.values()];
     for (const b of buckets) {
+      // A bucket exists only once a row went in: its file is ended here (last row group, footer).
+      if (b.parquet !== null) b.out.bytes(b.parquet.finish());
       await this.#drain(b, true);
       b.compressor!.end();
     }
     await Promise.all(buckets.map((b) => b.done));
     if (this.#failure !== undefined) throw this.#failure;
     const stored = await Promise.all(buckets.map((b) => b.sink!.result));
+    if (this.#rejected.records > 0) this.#rejectedEntry = await this.#storeRejected();
     const out = buckets.map((b, i) => entryOf(b, stored[i]!));
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** Uploads the rejected-records object (its key recorded first, like every object's). */
+  async #storeRejected(): Promise<RejectedEntry> {
+    const key = rejectedObjectKey(this.#opts.spec.destination.prefix, this.#opts.range);
+    const [sink] = await this.#opts.target.openObjects([key]);
+    const r = this.#rejected;
+    const chunks = this.#rejectedOut.take(true);
+    await pipeline(async function* () {
+      yield* chunks;
+    }, sink!);
+    const stored = await sink!.result;
+    return {
+      key,
+      records: r.records,
+      bytes: stored.bytes,
+      sha256: stored.sha256,
+      firstOffset: r.firstOffset.toString(),
+      lastOffset: r.lastOffset.toString(),
+    };
   }
 
   /** Stops every object (aborting their uploads). */
@@ -254,6 +333,7 @@ export class RangeWriter {
       eventTimeFallbacks: this.#bucketer.fallbacks,
       minTimestamp: this.#records > 0 ? min : null,
       maxTimestamp: this.#records > 0 ? max : null,
+      rejected: this.#rejectedEntry,
     };
   }
 }

@@ -161,6 +161,7 @@ export async function startWorker(
       settings: {
         workerId: config.id,
         progressIntervalMs: config.progressIntervalMs,
+        parquetRowGroupBytes: config.parquetRowGroupBytes,
         verifyOnRetry: config.verifyOnRetry,
       },
       log,

@@ -78,6 +78,11 @@ const partitionSchema = {
       description:
         'Committed records bucketed by Kafka time because their event-time field was missing or did not parse in `partitionBy.unit`.',
     },
+    rejectedRecords: {
+      type: 'integer',
+      description:
+        'Committed records in rejected-records objects (`_sluice/rejected/…`): values the output format could not take.',
+    },
     gapOffsets: {
       type: 'string',
       pattern: '^\\d+$',
@@ -96,6 +101,7 @@ const partitionSchema = {
     'committedRecords',
     'committedBytes',
     'eventTimeFallbacks',
+    'rejectedRecords',
     'gapOffsets',
     'ranges',
     'head',
@@ -123,6 +129,10 @@ const topicSchema = {
       description:
         'Committed records of its partitions bucketed by Kafka time because their event-time field was missing or did not parse in `partitionBy.unit`.',
     },
+    rejectedRecords: {
+      type: 'integer',
+      description: 'Committed records of its partitions in rejected-records objects.',
+    },
     ranges: ref('RangeCounts'),
     throughput: throughputSchema,
     partitions: { type: 'array', items: partitionSchema },
@@ -141,6 +151,7 @@ const topicSchema = {
     'committedRecords',
     'committedBytes',
     'eventTimeFallbacks',
+    'rejectedRecords',
     'ranges',
     'throughput',
     'partitions',

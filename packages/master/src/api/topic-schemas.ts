@@ -4,7 +4,7 @@
  * here; rules JSON schema cannot say readably (bucket names, key prefixes, field paths) are
  * checked by `topicConfigProblems` from the shared contract.
  */
-import { EVENT_TIME_UNITS, LIMITS, STORAGE_CLASSES, TOPIC_DEFAULTS } from '@sluice/shared';
+import { COLUMN_TYPES, EVENT_TIME_UNITS, LIMITS, STORAGE_CLASSES, TOPIC_DEFAULTS } from '@sluice/shared';
 import { nullableOffsetBody, offsetBody, offsetText, ref } from './common-schemas.ts';
 import type { Answer, Request } from './type-provider.ts';
 
@@ -82,14 +82,45 @@ const policyProperties = {
   destination,
   format: {
     type: 'string',
-    enum: ['jsonl', 'raw'],
+    enum: ['jsonl', 'raw', 'parquet'],
     default: TOPIC_DEFAULTS.format,
-    description: '`jsonl`: one JSON object per record; `raw`: values as they are.',
+    description:
+      '`jsonl`: one JSON object per record; `raw`: values as they are; `parquet`: Parquet files with the columns of `schema` and Kafka’s fields (`__kafka_…`).',
   },
   compression: {
     type: 'string',
-    enum: ['gzip', 'zstd', 'none'],
-    default: TOPIC_DEFAULTS.compression,
+    enum: ['gzip', 'zstd', 'snappy', 'none'],
+    description:
+      'Of the whole object for jsonl and raw (default gzip); for parquet the codec inside the file (default zstd; snappy only there).',
+  },
+  schema: {
+    type: 'object',
+    description:
+      'Format parquet: the value’s columns. `{ "source": "inline", "fields": [{ "name", "type", … }], "unknownFields": "drop" | "json" }`; types: string, int32, int64, double, boolean, timestamp (`unit` ms | us), date, decimal (`precision`, `scale`), binary (base64 text), list (`items`), struct (`fields`), map (`values`); `nullable` (default true). Names starting with `__kafka_` or `__sluice_` are refused.',
+    properties: {
+      source: { type: 'string', enum: ['inline'] },
+      fields: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 4096,
+        items: {
+          type: 'object',
+          properties: {
+            name: { type: 'string' },
+            type: { type: 'string', description: COLUMN_TYPES.join(', ') },
+          },
+          required: ['name', 'type'],
+        },
+      },
+      unknownFields: {
+        type: 'string',
+        enum: ['drop', 'json'],
+        description:
+          'Value fields the schema does not name: dropped, or kept as JSON text in `__sluice_extra`. Default drop.',
+      },
+    },
+    required: ['source', 'fields'],
+    additionalProperties: false,
   },
   partitionBy,
   maxRangeMessages: bounded(
@@ -244,6 +275,11 @@ const topicRecordProperties = {
   destination: ref('Destination'),
   format: { type: 'string' },
   compression: { type: 'string' },
+  schema: {
+    type: 'object',
+    additionalProperties: true,
+    description: 'Format parquet: the columns as registered. Absent for the other formats.',
+  },
   partitionBy: ref('PartitionBy'),
   maxRangeMessages: { type: 'integer' },
   maxRangeBytes: { type: 'integer' },
@@ -363,6 +399,7 @@ const onlyLaterFieldsAreOptional: NotRequired extends
   | 'forcedAt'
   | 'pastDestinations'
   | 'mirrorGroup'
+  | 'schema'
   ? true
   : never = true;
 void onlyLaterFieldsAreOptional;

@@ -6,6 +6,7 @@
  */
 import {
   type Destination,
+  defaultCompressionOf,
   ErrorCodes,
   normalizeDestination,
   normalizeStartFrom,
@@ -15,6 +16,7 @@ import {
   TOPIC_DEFAULTS,
   type TopicConfig,
   type TopicRecord,
+  type TopicSchema,
   topicConfigProblems,
   ValidationError,
 } from '@sluice/shared';
@@ -65,10 +67,15 @@ export function refuseTinyRanges(
 /** The config a registration asks for: defaults filled in, every problem reported at once. */
 export function topicConfigFromBody(body: TopicCreateBody): TopicConfig {
   // `resume` is a decision of the registration (topic-resume.ts), not part of the config.
-  const { destination, partitionBy, resume: _resume, ...rest } = body;
+  const { destination, partitionBy, resume: _resume, schema, ...rest } = body;
+  const format = rest.format ?? TOPIC_DEFAULTS.format;
   const cfg = check({
     ...TOPIC_DEFAULTS,
     ...rest,
+    // Parquet's codec is inside the file, and zstd is what it defaults to.
+    compression: rest.compression ?? defaultCompressionOf(format),
+    // The JSON schema checks the outline; inlineSchemaProblems (in check) the columns.
+    ...(schema ? { schema: schema as TopicSchema } : {}),
     partitionBy: partitionBy ? { ...partitionBy } : { ...TOPIC_DEFAULTS.partitionBy },
     destination: destinationOf(destination),
   });
@@ -92,7 +99,7 @@ export function patchedTopicRecord(record: TopicRecord, patch: TopicPatchBody, n
       `topic "${record.topic}" is being deleted and takes no more changes; register it again once it is gone`,
     );
   }
-  const { destination, paused, ...rest } = patch;
+  const { destination, paused, schema, ...rest } = patch;
   const {
     topicId,
     paused: wasPaused,
@@ -103,9 +110,12 @@ export function patchedTopicRecord(record: TopicRecord, patch: TopicPatchBody, n
     pastDestinations: _past,
     ...config
   } = record;
+  // Leaving parquet leaves its schema behind, unless the change names one.
+  if (rest.format !== undefined && rest.format !== 'parquet' && schema === undefined) delete config.schema;
   const next = check({
     ...config,
     ...rest,
+    ...(schema ? { schema: schema as TopicSchema } : {}),
     ...(destination ? { destination: destinationOf(destination) } : {}),
   });
   // The destination left keeps the topic's past: resume, the audit and recovery read it too.
