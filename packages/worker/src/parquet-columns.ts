@@ -264,7 +264,7 @@ function structOf(
   v: Record<string, unknown>,
   at: string,
   unknown: 'drop' | 'json',
-): { row: Record<string, unknown>; extra: string | null } {
+): { row: Record<string, unknown>; extra: Record<string, unknown> | null } {
   const row: Record<string, unknown> = {};
   for (const f of fields) row[f.name] = columnValue(f, v[f.name], at ? `${at}.${f.name}` : f.name);
   if (unknown === 'drop') return { row, extra: null };
@@ -275,7 +275,8 @@ function structOf(
     rest[k] = v[k];
     any = true;
   }
-  return { row, extra: any ? JSON.stringify(rest) : null };
+  // The writer stores it as JSON text (the column's JSON type), in the value's key order.
+  return { row, extra: any ? rest : null };
 }
 
 /** A Kafka record as the row builder needs it (structurally the worker's fetched record). */
