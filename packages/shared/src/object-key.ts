@@ -125,16 +125,26 @@ export function commitRecordKey(prefix: string, range: KeyParts): string {
   return `${commitsFolder(prefix, range.topic, range.partition)}${padOffset(range.start)}-${padOffset(range.end)}.json`;
 }
 
-/**
- * Parses a commit record key back (see {@link commitRecordKey}), or null when it is not one.
- * `root` is the topic folder it lies in (`{prefix}/{topic}/`).
- */
-export function parseCommitRecordKey(
-  key: string,
-): { root: string; partition: number; start: bigint; end: bigint } | null {
-  const m = /^(.*\/)?_sluice\/commits\/partition=(\d{1,10})\/(\d{20})-(\d{20})\.json$/.exec(key);
+/** A range's own record below its topic folder, parsed back: `root` is the topic folder (`{prefix}/{topic}/`). */
+export interface RangeRecordName {
+  root: string;
+  partition: number;
+  start: bigint;
+  end: bigint;
+}
+
+const COMMIT_RECORD_NAME = /^(.*\/)?_sluice\/commits\/partition=(\d{1,10})\/(\d{20})-(\d{20})\.json$/;
+const REJECTED_OBJECT_NAME = /^(.*\/)?_sluice\/rejected\/partition=(\d{1,10})\/(\d{20})-(\d{20})\.jsonl$/;
+
+function parseRangeRecordName(key: string, name: RegExp): RangeRecordName | null {
+  const m = name.exec(key);
   if (!m) return null;
   return { root: m[1] ?? '', partition: Number(m[2]), start: BigInt(m[3]!), end: BigInt(m[4]!) };
+}
+
+/** Parses a commit record key back (see {@link commitRecordKey}), or null when it is not one. */
+export function parseCommitRecordKey(key: string): RangeRecordName | null {
+  return parseRangeRecordName(key, COMMIT_RECORD_NAME);
 }
 
 /**
@@ -147,12 +157,8 @@ export function rejectedObjectKey(prefix: string, range: KeyParts): string {
 }
 
 /** Parses a rejected-records key back (see {@link rejectedObjectKey}), or null when it is not one. */
-export function parseRejectedObjectKey(
-  key: string,
-): { root: string; partition: number; start: bigint; end: bigint } | null {
-  const m = /^(.*\/)?_sluice\/rejected\/partition=(\d{1,10})\/(\d{20})-(\d{20})\.jsonl$/.exec(key);
-  if (!m) return null;
-  return { root: m[1] ?? '', partition: Number(m[2]), start: BigInt(m[3]!), end: BigInt(m[4]!) };
+export function parseRejectedObjectKey(key: string): RangeRecordName | null {
+  return parseRangeRecordName(key, REJECTED_OBJECT_NAME);
 }
 
 /** The key of a destination write probe; `id` makes it unique (no two probes share an object). */

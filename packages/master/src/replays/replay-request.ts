@@ -138,6 +138,8 @@ function replayOutput(topic: TopicRecord, body: ReplayBody): OutputSpec {
     ...(body.kmsKeyId !== undefined ? { kmsKeyId: body.kmsKeyId } : {}),
     ...(body.storageClass ? { storageClass: body.storageClass } : {}),
   });
+  // A replay into another format than Parquet does not carry the topic's columns along.
+  if (output.format !== 'parquet') delete output.schema;
   const problems: Problem[] = [];
   const bucketProblem = bucketNameProblem(destination.bucket);
   if (bucketProblem) problems.push({ path: 'destination.bucket', message: bucketProblem });
@@ -145,6 +147,10 @@ function replayOutput(topic: TopicRecord, body: ReplayBody): OutputSpec {
   if (pp) problems.push({ path: 'destination.prefix', message: pp });
   problems.push(
     ...topicConfigProblems({
+      // Parquet needs the topic's schema: a replay of a topic without one cannot ask for it.
+      format: output.format,
+      compression: output.compression,
+      ...(output.schema ? { schema: output.schema } : {}),
       partitionBy: output.partitionBy,
       kmsKeyId: output.kmsKeyId,
       serverSideEncryption: output.serverSideEncryption,
