@@ -101,7 +101,11 @@ describe('bad registrations are refused with a message naming the problem', () =
       400,
       /format: must be one of jsonl, raw, parquet, got the string "csv"/,
     );
-    await expectProblem(good({ compression: 'lz4' }), 400, /compression: must be one of gzip, zstd, snappy, none/);
+    await expectProblem(
+      good({ compression: 'lz4' }),
+      400,
+      /compression: must be one of gzip, zstd, snappy, none/,
+    );
     await expectProblem(
       good({ partitionBy: { kind: 'weekly' } }),
       400,
