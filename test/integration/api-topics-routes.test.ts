@@ -99,12 +99,12 @@ describe('bad registrations are refused with a message naming the problem', () =
     await expectProblem(
       good({ format: 'csv' }),
       400,
-      /format: must be one of jsonl, raw, avro, got the string "csv"/,
+      /format: must be one of jsonl, raw, avro, parquet, got the string "csv"/,
     );
     await expectProblem(
       good({ compression: 'lz4' }),
       400,
-      /compression: must be one of gzip, zstd, none, deflate/,
+      /compression: must be one of gzip, zstd, snappy, none, deflate/,
     );
     await expectProblem(good({ format: 'avro' }), 400, /schema: is required with format "avro"/);
     await expectProblem(

@@ -165,7 +165,7 @@ describe('avro output with writer schemas from the Schema Registry', () => {
     assert.equal(head.ContentEncoding, undefined);
   });
 
-  test('a record whose schema id the registry does not have fails its range, naming offset and id', async () => {
+  test('a record whose schema id the registry does not have, and a tombstone, go to the rejected-records object; the partition moves on', async () => {
     const t = await stack.newTopic('avro-unknown-id', 1);
     const topic = t.name;
     const id = await registerAvroSchema(url, `${topic}-value`, V1);
@@ -176,6 +176,8 @@ describe('avro output with writer schemas from the Schema Registry', () => {
       messages: [
         { value: good({ seq: 'a', n: 1, page: '/' }) },
         { value: unknown({ seq: 'b', n: 2, page: '/' }) },
+        { key: 'gone', value: null },
+        { value: good({ seq: 'c', n: 3, page: '/' }) },
       ],
     });
     const res = await api.post('/api/v1/topics', {
@@ -186,15 +188,27 @@ describe('avro output with writer schemas from the Schema Registry', () => {
       flushIntervalMs: 500,
     });
     assert.equal(res.status, 201, JSON.stringify(res.body));
-    const error = await firstRangeError(api, topic);
-    assert.match(error, /SLUICE_ERR_SCHEMA_REJECTED/);
-    assert.match(
-      error,
-      /offset 1 of .+-0 cannot be written as Avro: schema id 2000000000 is not in the Schema Registry/,
+    await waitCommitted(api, topic, await highWatermarks(t.admin, topic));
+    const listed = await listAll(s3, bucket, `avro/${topic}/`);
+    const rejectedKeys = listed.filter((o) => o.key.includes('/_sluice/rejected/')).map((o) => o.key);
+    assert.equal(rejectedKeys.length, 1, JSON.stringify(rejectedKeys));
+    const lines = (await getBytes(s3, bucket, rejectedKeys[0]!))
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { offset: number | string; reason: string });
+    assert.deepEqual(
+      lines.map((l) => String(l.offset)),
+      ['1', '2'],
     );
-    // Nothing was committed past the rejected record: it is not dropped silently.
-    const view = await api.get(`/api/v1/topics/${topic}`);
-    assert.equal((view.body.partitions as Array<{ committedOffset: string }>)[0]!.committedOffset, '0');
+    assert.match(lines[0]!.reason, /schema id 2000000000 is not in the Schema Registry/);
+    assert.match(lines[1]!.reason, /^tombstone/);
+    // The others are in the Avro file, read by fastavro.
+    const files = await readAvroObjects(s3, bucket, `avro/${topic}/`);
+    assert.deepEqual(
+      [...files.values()].flatMap((f) => f.records.map((r) => (r as { seq: string }).seq)),
+      ['a', 'c'],
+    );
   });
 
   test('an unreachable registry makes the range retry; it lands once the registry answers again', async () => {

@@ -107,6 +107,7 @@ export interface HttpGuardSettings {
 export interface WorkerConfig extends CommonConfig {
   concurrency: number;
   partSizeBytes: number;
+  parquetRowGroupBytes: number;
   uploadQueueSize: number;
   fetchMaxBytes: number;
   progressIntervalMs: number;
@@ -680,6 +681,14 @@ const S = {
     default: 8 * MiB,
     meaning: 'multipart part size (5 MiB to 512 MiB)',
   }),
+  parquetRowGroupBytes: setting({
+    name: 'SLUICE_PARQUET_ROW_GROUP_BYTES',
+    programs: 'worker',
+    parser: integer(64 * 1024, 1024 * MiB),
+    default: 16 * MiB,
+    meaning:
+      'Parquet topics: a row group is cut once its records hold this many bytes (values and keys); each open Parquet object keeps one row group in memory as JS values, about 3-5 times this',
+  }),
   uploadQueueSize: setting({
     name: 'SLUICE_WORKER_UPLOAD_QUEUE_SIZE',
     programs: 'worker',
@@ -1243,6 +1252,7 @@ export function loadWorkerConfig(env: Env = process.env): Readonly<WorkerConfig>
     ...common(r),
     concurrency: r.get(S.concurrency),
     partSizeBytes: r.get(S.partSizeBytes),
+    parquetRowGroupBytes: r.get(S.parquetRowGroupBytes),
     uploadQueueSize: r.get(S.uploadQueueSize),
     fetchMaxBytes: r.get(S.fetchMaxBytes),
     progressIntervalMs: r.get(S.progressIntervalMs),

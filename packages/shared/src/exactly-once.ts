@@ -452,6 +452,8 @@ export interface CommitTotals {
   committedRanges: number;
   /** Absent in states written before it was counted (see PartitionState). */
   eventTimeFallbacks?: number;
+  /** Records in rejected-records objects; absent in states written before it was counted. */
+  rejectedRecords?: number;
   gapOffsets: string;
 }
 
@@ -475,7 +477,9 @@ export function commitTotals(
   let bytes = totals.committedBytes;
   let gaps = BigInt(totals.gapOffsets);
   let fallbacks = totals.eventTimeFallbacks ?? 0;
+  let rejected = totals.rejectedRecords ?? 0;
   for (const r of covered) {
+    rejected += r.result?.rejected?.records ?? 0;
     records += r.result?.records ?? 0;
     fallbacks += r.result?.eventTimeFallbacks ?? 0;
     bytes += r.result?.objectBytes ?? 0;
@@ -487,6 +491,7 @@ export function commitTotals(
     committedBytes: bytes,
     committedRanges: totals.committedRanges + covered.length,
     eventTimeFallbacks: fallbacks,
+    ...(rejected > 0 || totals.rejectedRecords !== undefined ? { rejectedRecords: rejected } : {}),
     gapOffsets: gaps.toString(),
   };
 }
@@ -522,7 +527,12 @@ export function decideJob(
  * record stands: a superseded attempt may still be alive and about to write a commit record
  * that lists an earlier key, and removing that key first loses its records.
  */
-export function keysToRemove(recorded: Iterable<string>, standing: Pick<RangeResult, 'objects'>): string[] {
+export function keysToRemove(
+  recorded: Iterable<string>,
+  standing: Pick<RangeResult, 'objects' | 'rejected'>,
+): string[] {
   const listed = new Set(standing.objects.map((o) => o.key));
+  // The rejected-records object is the range's too.
+  if (standing.rejected) listed.add(standing.rejected.key);
   return [...new Set(recorded)].filter((k) => !listed.has(k));
 }

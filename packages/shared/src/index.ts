@@ -67,6 +67,17 @@ export {
   type SupervisionFacts,
   start,
 } from './exactly-once.ts';
+export {
+  COLUMN_TYPES,
+  type ColumnField,
+  type ColumnType,
+  type ColumnTypeName,
+  EXTRA_COLUMN,
+  type InlineSchema,
+  inlineSchemaProblems,
+  RESERVED_COLUMN_PREFIXES,
+  type TopicSchema,
+} from './inline-schema.ts';
 export { jsonlLineHead, parseJsonlLineHead } from './jsonl-line.ts';
 export {
   type AbortedTransaction,
@@ -172,8 +183,10 @@ export {
   parseConfigObjectKey,
   parseDataObjectName,
   parseFileExtension,
+  parseRejectedObjectKey,
   parseSuccessMarkerKey,
   probeKey,
+  rejectedObjectKey,
   SUCCESS_MARKER,
   successMarkerKey,
   TOPIC_PART_TOKEN,
@@ -218,6 +231,7 @@ export {
   type RangeRecord,
   type RangeResult,
   type RangeState,
+  type RejectedEntry,
   type RetryRequest,
   type VerifyMismatch,
   type WorkerRegistration,
@@ -268,6 +282,7 @@ export {
   controlCharacterProblem,
   DEFAULT_FINALIZE_LATENESS_MS,
   type Destination,
+  defaultCompressionOf,
   destinationsOf,
   type Format,
   fixedStartOf,

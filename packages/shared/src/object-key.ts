@@ -14,7 +14,8 @@
  *   - `start20`/`end20` are the range's offsets zero-padded to 20 digits (end exclusive), so
  *     lexical order is offset order. One range may write one object per time bucket, all with
  *     the range's offsets in their names.
- *   - `ext` is `jsonl` or `txt` (raw), then `.gz` or `.zst` when compressed.
+ *   - `ext` is `jsonl` or `txt` (raw), then `.gz` or `.zst` when compressed; `parquet` for
+ *     Parquet (its codec is inside the file, so no suffix).
  *
  * A topic's `keyTemplate` (key-template.ts) changes what lies below `{prefix}/{topic}/`: the
  * time folders' style (`dt=…/hr=…/`, `year=…/month=…/day=…/hour=…/` or `YYYY/MM/DD/HH/`),
@@ -29,6 +30,7 @@
  *     {prefix}/{topic}/_sluice/probe/{id}                                              write probe
  *     {prefix}/{topic}/_sluice/abandoned/{name}.json                                  ranges a forced DELETE gave up
  *     {prefix}/{topic}/_sluice/config.json                                             topic config object
+ *     {prefix}/{topic}/_sluice/rejected/partition={partition}/{start20}-{end20}.jsonl  a range's rejected records
  *
  * The master writes a probe object and deletes it at once when a topic is registered, its
  * destination changed or a dry run asked for, to prove it may write there; one can outlive a
@@ -86,6 +88,7 @@ export function topicRoot(prefix: string, topic: string): string {
 export function fileExtension(format: Format, compression: Compression): string {
   // An Avro container compresses inside (its codec): the file is `.avro` whatever the codec.
   if (format === 'avro') return 'avro';
+  if (format === 'parquet') return 'parquet';
   const base = format === 'jsonl' ? 'jsonl' : 'txt';
   if (compression === 'gzip') return `${base}.gz`;
   if (compression === 'zstd') return `${base}.zst`;
@@ -94,12 +97,14 @@ export function fileExtension(format: Format, compression: Compression): string 
 
 export function contentType(format: Format): string {
   if (format === 'avro') return 'application/avro';
+  if (format === 'parquet') return 'application/vnd.apache.parquet';
   return format === 'jsonl' ? 'application/x-ndjson' : 'text/plain; charset=utf-8';
 }
 
 /** `Content-Encoding` header value, or undefined for uncompressed objects. */
 export function contentEncoding(compression: Compression, format?: Format): string | undefined {
   if (format === 'avro') return undefined;
+  if (format === 'parquet') return undefined;
   if (compression === 'gzip') return 'gzip';
   if (compression === 'zstd') return 'zstd';
   return undefined;
@@ -302,16 +307,40 @@ export function commitRecordKey(prefix: string, range: KeyParts): string {
   return `${commitsFolder(prefix, range.topic, range.partition)}${padOffset(range.start)}-${padOffset(range.end)}.json`;
 }
 
-/**
- * Parses a commit record key back (see {@link commitRecordKey}), or null when it is not one.
- * `root` is the topic folder it lies in (`{prefix}/{topic}/`).
- */
-export function parseCommitRecordKey(
-  key: string,
-): { root: string; partition: number; start: bigint; end: bigint } | null {
-  const m = /^(.*\/)?_sluice\/commits\/partition=(\d{1,10})\/(\d{20})-(\d{20})\.json$/.exec(key);
+/** A range's own record below its topic folder, parsed back: `root` is the topic folder (`{prefix}/{topic}/`). */
+export interface RangeRecordName {
+  root: string;
+  partition: number;
+  start: bigint;
+  end: bigint;
+}
+
+const COMMIT_RECORD_NAME = /^(.*\/)?_sluice\/commits\/partition=(\d{1,10})\/(\d{20})-(\d{20})\.json$/;
+const REJECTED_OBJECT_NAME = /^(.*\/)?_sluice\/rejected\/partition=(\d{1,10})\/(\d{20})-(\d{20})\.jsonl$/;
+
+function parseRangeRecordName(key: string, name: RegExp): RangeRecordName | null {
+  const m = name.exec(key);
   if (!m) return null;
   return { root: m[1] ?? '', partition: Number(m[2]), start: BigInt(m[3]!), end: BigInt(m[4]!) };
+}
+
+/** Parses a commit record key back (see {@link commitRecordKey}), or null when it is not one. */
+export function parseCommitRecordKey(key: string): RangeRecordName | null {
+  return parseRangeRecordName(key, COMMIT_RECORD_NAME);
+}
+
+/**
+ * The key of a range's rejected-records object: one JSON line per record the output format
+ * could not take (offset, timestamp, reason, key and value as base64). Listed in the range's
+ * commit record; the audit counts its records as accounted for.
+ */
+export function rejectedObjectKey(prefix: string, range: KeyParts): string {
+  return `${topicRoot(prefix, range.topic)}_sluice/rejected/partition=${range.partition}/${padOffset(range.start)}-${padOffset(range.end)}.jsonl`;
+}
+
+/** Parses a rejected-records key back (see {@link rejectedObjectKey}), or null when it is not one. */
+export function parseRejectedObjectKey(key: string): RangeRecordName | null {
+  return parseRangeRecordName(key, REJECTED_OBJECT_NAME);
 }
 
 /** The key of a destination write probe; `id` makes it unique (no two probes share an object). */
@@ -392,6 +421,7 @@ export function parseSuccessMarkerKey(key: string): { root: string; folder: stri
  */
 export function parseFileExtension(key: string): { format: Format; compression: Compression } | null {
   if (key.endsWith('.avro')) return { format: 'avro', compression: 'none' };
+  if (key.endsWith('.parquet')) return { format: 'parquet', compression: 'none' };
   const m = /\.(jsonl|txt)(\.gz|\.zst)?$/.exec(key);
   if (!m) return null;
   return {
@@ -412,7 +442,7 @@ export function parseDataObjectName(
   const name = key.slice(slash + 1);
   // Avro files add `-s{schemaId}` after the name, which the tail after `{end}` allows.
   const m =
-    /^(?:.*[^0-9])?(\d{1,10})-(\d{20})-(\d{20})(?:[^0-9].*)?\.(?:(?:jsonl|txt)(?:\.gz|\.zst)?|avro)$/.exec(
+    /^(?:.*[^0-9])?(\d{1,10})-(\d{20})-(\d{20})(?:[^0-9].*)?\.(?:(?:jsonl|txt)(?:\.gz|\.zst)?|avro|parquet)$/.exec(
       name,
     );
   if (!m || name.startsWith('_')) return null;

@@ -57,7 +57,24 @@ export interface RangeResult {
   tombstones: number;
   /** Values in `jsonl` that were not UTF-8 and were written as base64. */
   binaryValues: number;
+  /**
+   * Records the output format could not take (a Parquet value that does not fit its schema),
+   * written to the range's rejected-records object instead of a data object; not in `records`.
+   * Absent when there were none (and in results written before it existed).
+   */
+  rejected?: RejectedEntry;
   completedAt: string;
+}
+
+/** A range's rejected-records object (object-key.ts `rejectedObjectKey`). */
+export interface RejectedEntry {
+  key: string;
+  records: number;
+  /** Object size in S3. */
+  bytes: number;
+  sha256: string;
+  firstOffset: string;
+  lastOffset: string;
 }
 
 /** One range a forced DELETE gave up: its offsets have no commit record (invariant 11). */
@@ -172,6 +189,11 @@ export interface PartitionState {
    * in states written before it was counted: read as 0.
    */
   eventTimeFallbacks?: number;
+  /**
+   * Records of committed ranges in their rejected-records objects (the output format could not
+   * take them). Absent until the partition's first: read as 0.
+   */
+  rejectedRecords?: number;
   /** Offsets lost to retention before Sluice could read them. */
   gapOffsets: string;
   /** Average encoded bytes per offset of committed ranges (planner's size estimate), 0 when unknown. */

@@ -7,18 +7,24 @@
  */
 import type { Problem } from './errors.ts';
 import type { EventTimeUnit } from './event-time.ts';
+import { schemaProblems as inlineSchemaProblems, type TopicSchema } from './inline-schema.ts';
 import { parseKeyTemplate } from './key-template.ts';
 import { offsetProblem } from './offset-range.ts';
 
-export type Format = 'jsonl' | 'raw' | 'avro';
-/** `deflate` is Avro's container codec only; for `avro`, `gzip` is stored as `deflate` (the same algorithm). */
-export type Compression = 'gzip' | 'zstd' | 'none' | 'deflate';
+export type Format = 'jsonl' | 'raw' | 'avro' | 'parquet';
 /**
- * Where the structure of records comes from. `registry`: values are in the Confluent wire
- * format (magic byte 0, 4-byte schema id, payload) and their writer schemas come from the
- * Schema Registry at SLUICE_SCHEMA_REGISTRY_URL; `key: true` decodes keys too (columnar formats).
+ * Of the whole object for `jsonl` and `raw`; for `parquet` and `avro` the codec inside the file.
+ * `snappy` is Parquet's only; `deflate` is Avro's container codec only (for `avro`, `gzip` is
+ * stored as `deflate`, the same algorithm).
  */
-export type SchemaSpec = { source: 'registry'; key?: boolean };
+export type Compression = 'gzip' | 'zstd' | 'snappy' | 'none' | 'deflate';
+/**
+ * Where the structure of records comes from. `registry` (format `avro`): values are in the
+ * Confluent wire format (magic byte 0, 4-byte schema id, payload) and their writer schemas come
+ * from the Schema Registry at SLUICE_SCHEMA_REGISTRY_URL. `inline` (format `parquet`): JSON
+ * values mapped onto the declared columns (inline-schema.ts).
+ */
+export type SchemaSpec = { source: 'registry'; key?: boolean } | TopicSchema;
 export type Granularity = 'hour' | 'day';
 export type PartitionBy =
   | { kind: 'none' }
@@ -92,7 +98,7 @@ export interface OutputSpec {
   kmsKeyId: string;
   /** S3 storage class, e.g. `STANDARD`, `STANDARD_IA`, `INTELLIGENT_TIERING`. */
   storageClass: string;
-  /** Required by `avro`; absent for formats that write records as they are. */
+  /** Required by `avro` (registry) and `parquet` (inline); absent for formats that write records as they are. */
   schema?: SchemaSpec;
   /**
    * The folders and file name below the topic folder (key-template.ts), e.g.
@@ -381,13 +387,14 @@ export function compressionLevelOf(
   spec: Pick<OutputSpec, 'compression' | 'compressionLevel'>,
 ): number | null {
   // Avro's deflate compresses inside its container, at zlib's default: no level to choose.
-  if (spec.compression === 'none' || spec.compression === 'deflate') return null;
+  if (spec.compression === 'none' || spec.compression === 'deflate' || spec.compression === 'snappy')
+    return null;
   return spec.compressionLevel ?? COMPRESSION_LEVELS[spec.compression].default;
 }
 
 /** `compressionLevel` against the codec it goes with. */
 export function compressionLevelProblem(compression: Compression, level: number): string | null {
-  if (compression === 'none' || compression === 'deflate')
+  if (compression === 'none' || compression === 'deflate' || compression === 'snappy')
     return 'is only allowed with compression "gzip" or "zstd"; remove it, or choose a codec';
   const { min, max, default: dflt } = COMPRESSION_LEVELS[compression];
   if (!Number.isSafeInteger(level) || level < min || level > max)
@@ -559,17 +566,45 @@ export function topicConfigProblems(cfg: Partial<TopicConfig>): Problem[] {
   if (cfg.kmsKeyId && cfg.serverSideEncryption !== 'aws:kms') {
     add('kmsKeyId', 'is only allowed with serverSideEncryption "aws:kms"');
   }
+  if (cfg.compression === 'snappy' && cfg.format !== undefined && cfg.format !== 'parquet')
+    add(
+      'compression',
+      'snappy is only for format "parquet" (the codec inside the file); use gzip, zstd or none',
+    );
   if (cfg.storageClass !== undefined && !(STORAGE_CLASSES as readonly string[]).includes(cfg.storageClass)) {
     add('storageClass', `must be one of ${STORAGE_CLASSES.join(', ')}`);
   }
-  out.push(...schemaProblems(cfg));
+  out.push(...formatSchemaProblems(cfg));
   return out;
 }
 
-/** How `format`, `compression` and `schema` fit together (Avro files need writer schemas). */
-function schemaProblems(cfg: Partial<TopicConfig>): Problem[] {
+/**
+ * How `format`, `compression` and `schema` fit together: Avro files need writer schemas from the
+ * registry, Parquet files declared columns; the codecs inside those files take no level.
+ */
+function formatSchemaProblems(cfg: Partial<TopicConfig>): Problem[] {
   const out: Problem[] = [];
-  if (cfg.format === 'avro') {
+  if ((cfg.format === 'avro' || cfg.format === 'parquet') && cfg.compressionLevel !== undefined) {
+    out.push({
+      path: 'compressionLevel',
+      message: `is not used with format "${cfg.format}" (its codec runs inside the file at the codec's default level); remove it`,
+    });
+  }
+  if (cfg.format === 'parquet') {
+    if (cfg.schema?.source === 'registry') {
+      out.push({
+        path: 'schema.source',
+        message:
+          'format "parquet" takes an inline schema ({"source": "inline", "fields": [...]}); values with writer schemas from the Schema Registry are written as Avro files (format "avro")',
+      });
+    } else out.push(...inlineSchemaProblems('parquet', cfg.schema));
+    if (cfg.compression === 'deflate') {
+      out.push({
+        path: 'compression',
+        message: 'deflate is the codec of Avro files only; use zstd, snappy, gzip or none',
+      });
+    }
+  } else if (cfg.format === 'avro') {
     if (cfg.schema?.source !== 'registry') {
       out.push({
         path: 'schema',
@@ -595,7 +630,7 @@ function schemaProblems(cfg: Partial<TopicConfig>): Problem[] {
     if (cfg.schema !== undefined && cfg.format !== undefined) {
       out.push({
         path: 'schema',
-        message: `has no effect with format "${cfg.format}" (it writes records as they are): leave it out, or use format "avro"`,
+        message: `has no effect with format "${cfg.format}" (it writes records as they are): leave it out, or use format "avro" (registry) or "parquet" (inline)`,
       });
     }
   }
@@ -625,7 +660,12 @@ export function outputSpecOf(cfg: OutputSpec): OutputSpec {
     serverSideEncryption: cfg.serverSideEncryption,
     kmsKeyId: cfg.kmsKeyId,
     storageClass: cfg.storageClass,
-    ...(cfg.schema ? { schema: { ...cfg.schema } } : {}),
+    ...(cfg.schema ? { schema: structuredClone(cfg.schema) } : {}),
     ...(cfg.keyTemplate !== undefined ? { keyTemplate: cfg.keyTemplate } : {}),
   };
+}
+
+/** The compression a topic gets when its registration names none: zstd inside Parquet files. */
+export function defaultCompressionOf(format: Format): Compression {
+  return format === 'parquet' ? 'zstd' : TOPIC_DEFAULTS.compression;
 }

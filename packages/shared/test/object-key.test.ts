@@ -15,7 +15,9 @@ import {
   parseConfigObjectKey,
   parseDataObjectName,
   parseFileExtension,
+  parseRejectedObjectKey,
   parseSuccessMarkerKey,
+  rejectedObjectKey,
   successMarkerKey,
   timeFolder,
   timeFolderStart,
@@ -109,6 +111,41 @@ test('a file extension parses back to the format and compression it was made fro
   }
   assert.equal(parseFileExtension('raw/t/t.json'), null);
   assert.equal(parseFileExtension('raw/t/_SUCCESS'), null);
+});
+
+test('a Parquet data key ends in .parquet whatever the codec inside, and parses back to its range', () => {
+  for (const compression of ['zstd', 'snappy', 'gzip', 'none'] as Compression[]) {
+    const spec = {
+      destination: { bucket: 'b', prefix: 'p' },
+      format: 'parquet' as const,
+      compression,
+      partitionBy: { kind: 'none' as const },
+      serverSideEncryption: 'none' as const,
+      kmsKeyId: '',
+      storageClass: 'STANDARD',
+    };
+    const key = dataObjectKey(spec, RANGES[0]!, 'dt=2026-11-25/');
+    assert.ok(key.endsWith(`-${'0'.repeat(17)}100-${'0'.repeat(16)}2000.parquet`), key);
+    assert.deepEqual(parseFileExtension(key), { format: 'parquet', compression: 'none' });
+    assert.equal(parseDataObjectName(key)?.end, RANGES[0]!.end);
+  }
+});
+
+test('a rejected-records key parses back to its range and topic folder; a commit record key does not', () => {
+  for (const prefix of PREFIXES) {
+    for (const r of RANGES) {
+      const key = rejectedObjectKey(prefix, r);
+      assert.deepEqual(parseRejectedObjectKey(key), {
+        root: topicRoot(prefix, r.topic),
+        partition: r.partition,
+        start: r.start,
+        end: r.end,
+      });
+      assert.equal(parseCommitRecordKey(key), null);
+      assert.equal(parseRejectedObjectKey(commitRecordKey(prefix, r)), null);
+      assert.equal(parseDataObjectName(key), null);
+    }
+  }
 });
 
 function unit(g: Granularity): number {

@@ -35,6 +35,7 @@ export function resultOfCommit(c: CommitRecord): RangeResult {
     ...(c.fieldFallbacks !== undefined ? { fieldFallbacks: c.fieldFallbacks } : {}),
     tombstones: c.tombstones,
     binaryValues: c.binaryValues,
+    ...(c.rejected ? { rejected: c.rejected } : {}),
     completedAt: c.completedAt,
   };
 }

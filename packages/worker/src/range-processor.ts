@@ -56,6 +56,8 @@ export interface RangeProcessorSettings {
   /** This worker's id, written into the range node and the result. */
   workerId: string;
   progressIntervalMs: number;
+  /** SLUICE_PARQUET_ROW_GROUP_BYTES; absent: the writer's default. */
+  parquetRowGroupBytes?: number;
   verifyOnRetry: boolean;
 }
 
@@ -176,6 +178,7 @@ export class RangeProcessor {
       reader,
       earlier,
       progressIntervalMs: settings.progressIntervalMs,
+      ...(settings.parquetRowGroupBytes ? { parquetRowGroupBytes: settings.parquetRowGroupBytes } : {}),
       log,
       metrics,
       signal,
@@ -196,6 +199,7 @@ export class RangeProcessor {
       ...(stats.fieldFallbacks !== null ? { fieldFallbacks: stats.fieldFallbacks } : {}),
       tombstones: stats.tombstones,
       binaryValues: stats.binaryValues,
+      ...(stats.rejected ? { rejected: stats.rejected } : {}),
       completedAt: new Date().toISOString(),
     };
 

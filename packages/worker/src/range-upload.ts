@@ -22,6 +22,7 @@ export interface UploadRangeOptions {
   /** Keys earlier attempts recorded: overwritten, not refused, when written again. */
   earlier: ReadonlySet<string>;
   progressIntervalMs: number;
+  parquetRowGroupBytes?: number;
   log: Logger;
   metrics?: WorkerMetrics;
   signal?: AbortSignal;
@@ -66,6 +67,7 @@ export async function uploadRange(
     },
     onFailure: (err) => ac.abort(err),
     ...(opts.schemas ? { schemas: opts.schemas } : {}),
+    ...(opts.parquetRowGroupBytes ? { parquetRowGroupBytes: opts.parquetRowGroupBytes } : {}),
   });
   try {
     const gaps = await feedRange(rec, {

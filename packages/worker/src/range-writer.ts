@@ -16,7 +16,12 @@
  * `avro`: values are decoded with their writer schemas from the registry (registry-values.ts)
  * and copied into Avro container files (avro-container.ts), one object per bucket folder and
  * writer schema id; the container compresses inside, so the object's stream is not compressed
- * again. Tombstones have no record to write: they are counted (`tombstones`), not written.
+ * again. A tombstone has no value to write: it goes to the rejected-records object, like a
+ * value the registry cannot give a schema for.
+ * `parquet`: each bucket's rows gather into row groups (parquet-object.ts) whose bytes go into
+ * the same chunks, through no compressor (the codec is inside the file). A record the topic's
+ * schema does not take goes to the range's rejected-records object (rejected-records.ts),
+ * opened like the others when the range ends.
  */
 
 import type { Transform } from 'node:stream';
@@ -28,15 +33,21 @@ import {
   keyLayoutOf,
   type ObjectEntry,
   type OutputSpec,
+  type RejectedEntry,
+  rejectedObjectKey,
   type SchemaRegistryClient,
   SluiceError,
+  type TopicSchema,
 } from '@sluice/shared';
 import { AvroContainerWriter } from './avro-container.ts';
 import { ChunkBuilder } from './chunk-builder.ts';
 import { createCompressor } from './compressor.ts';
 import type { ObjectSink, StoredObject } from './object-writer.ts';
+import { RecordRejection, rowOf } from './parquet-columns.ts';
+import { ParquetObject } from './parquet-object.ts';
 import { type EncodableRecord, RecordEncoder } from './record-encoder.ts';
 import { type RegistryValue, RegistryValueDecoder } from './registry-values.ts';
+import { RejectedRecords } from './rejected-records.ts';
 import { TimeBucketer } from './time-bucket.ts';
 
 export const CHUNK_BYTES = 128 * 1024;
@@ -60,13 +71,11 @@ export interface RangeWriterOptions {
   onFailure?: (err: unknown) => void;
   /** Where `schema: { source: "registry" }` topics get writer schemas (SLUICE_SCHEMA_REGISTRY_URL). */
   schemas?: SchemaRegistryClient;
-  /**
-   * A record that cannot be written in the topic's format (not in the wire format, a schema id
-   * the registry does not have). Without it the range fails with SLUICE_ERR_SCHEMA_REJECTED
-   * naming the offset and the reason.
-   */
-  onReject?: (rec: EncodableRecord, reason: string) => void | Promise<void>;
+  /** `parquet`: cut a row group at this many bytes of values (SLUICE_PARQUET_ROW_GROUP_BYTES). @defaultValue 16 MiB */
+  parquetRowGroupBytes?: number;
 }
+
+export const DEFAULT_PARQUET_ROW_GROUP_BYTES = 16 * 1024 * 1024;
 
 /** One object's share of the range while it is being written. */
 class BucketObject {
@@ -83,6 +92,8 @@ class BucketObject {
   readonly out = new ChunkBuilder(CHUNK_BYTES);
   /** `avro`: the container its records go into (its bytes into {@link out}). */
   avro: AvroContainerWriter | null = null;
+  /** `parquet` only: the file being written; its bytes go into {@link out}. */
+  parquet: ParquetObject | null = null;
 
   compressor: Transform | null = null;
   sink: ObjectSink | null = null;
@@ -126,6 +137,8 @@ export interface RangeWriterStats {
   fieldFallbacks: number | null;
   minTimestamp: number | null;
   maxTimestamp: number | null;
+  /** The range's rejected-records object, once {@link RangeWriter.finish} stored it; else null. */
+  rejected: RejectedEntry | null;
 }
 
 export class RangeWriter {
@@ -138,6 +151,9 @@ export class RangeWriter {
   #records = 0;
   #failure: unknown;
   #closed = false;
+  readonly #rejectedOut = new ChunkBuilder(CHUNK_BYTES);
+  readonly #rejected = new RejectedRecords(this.#rejectedOut);
+  #rejectedEntry: RejectedEntry | null = null;
 
   constructor(opts: RangeWriterOptions) {
     this.#opts = opts;
@@ -163,24 +179,36 @@ export class RangeWriter {
     }
   }
 
-  /** The registry value of an `avro` record; null for a tombstone or a rejected record (handled here). */
+  /**
+   * The registry value of an `avro` record; null for a record that goes to the range's
+   * rejected-records object instead: a tombstone (an Avro file of values has no place for it),
+   * or a value the registry cannot give a schema for. Neither blocks the partition.
+   */
   async #registryValue(rec: EncodableRecord): Promise<RegistryValue | null> {
     if (rec.value === null) {
-      this.#encoder.tombstones++;
+      this.#rejected.reject(rec, 'tombstone: an Avro file holds values, and this record has none');
       return null;
     }
     const values = this.#values!;
     const out = values.decodeCached(rec.value) ?? (await values.decode(rec.value));
     if (!('reject' in out)) return out;
-    if (this.#opts.onReject) await this.#opts.onReject(rec, out.reject);
-    else {
-      const { topic, partition } = this.#opts.range;
-      throw new SluiceError(
-        ErrorCodes.SCHEMA_REJECTED,
-        `offset ${rec.offset} of ${topic}-${partition} cannot be written as Avro: ${out.reject}. Sluice keeps no rejected-records objects yet, so the range fails until the record can be read (register its schema) or the topic's format changes`,
-      );
-    }
+    this.#rejected.reject(rec, out.reject);
     return null;
+  }
+
+  /**
+   * `parquet`: the record's row, or null when the topic's schema does not take it: the record
+   * then goes to the rejected ones and into no bucket (so no object exists for it alone).
+   */
+  #rowOf(rec: EncodableRecord, parsed: unknown, eventMs: number): Record<string, unknown> | null {
+    const { spec, range } = this.#opts;
+    try {
+      return rowOf(spec.schema as TopicSchema, { ...rec, partition: range.partition }, parsed, eventMs);
+    } catch (err) {
+      if (!(err instanceof RecordRejection)) throw err;
+      this.#rejected.reject(rec, err.message);
+      return null;
+    }
   }
 
   /** Encodes and routes a batch of records (in offset order), then writes what is ready. */
@@ -192,7 +220,9 @@ export class RangeWriter {
     let opening: BucketObject[] | null = null;
     let last: BucketObject | null = null;
     const fields = this.#fields.empty ? null : this.#fields;
-    const needsValue = bucketer.needsValue || fields !== null;
+    const parquet = this.#opts.spec.format === 'parquet';
+    const needsValue = bucketer.needsValue || fields !== null || parquet;
+    let accepted = 0;
     for (const rec of records) {
       const ts = Number(rec.timestamp);
       let value: RegistryValue | null = null;
@@ -204,6 +234,8 @@ export class RangeWriter {
       }
       const parsed = needsValue ? (value !== null ? value.value : encoder.parseValue(rec)) : undefined;
       const time = bucketer.folderOf(ts, parsed);
+      const row = parquet ? this.#rowOf(rec, parsed, bucketer.lastTimeMs ?? ts) : null;
+      if (parquet && row === null) continue;
       const folder = fields === null ? time : time + fields.folderOf(parsed);
       // Avro: one object per folder and writer schema.
       const id = value === null ? folder : `${folder}\0${value.schemaId}`;
@@ -224,14 +256,24 @@ export class RangeWriter {
         opening.push(b);
       }
       if (value !== null) b.avro!.append(value.payload);
-      else encoder.encodeInto(rec, b.out);
+      else if (row !== null) {
+        b.parquet ??= new ParquetObject({
+          schema: this.#opts.spec.schema as TopicSchema,
+          compression: this.#opts.spec.compression,
+          rowGroupBytes: this.#opts.parquetRowGroupBytes ?? DEFAULT_PARQUET_ROW_GROUP_BYTES,
+        });
+        // A row group's worth: its bytes join the object's chunks.
+        if (b.parquet.add(row, (rec.value?.length ?? 0) + (rec.key?.length ?? 0) + 64))
+          b.out.bytes(b.parquet.take());
+      } else encoder.encodeInto(rec, b.out);
       b.noteRecord(rec.offset, ts);
+      accepted++;
       last = b;
       // Hand over full chunks as they fill, not after the whole batch: what is encoded and not
       // yet written stays under DRAIN_CHUNKS per object, however much a fetch held.
       if (b.compressor !== null && b.out.fullChunks >= DRAIN_CHUNKS) await this.#drain(b, false);
     }
-    this.#records += records.length;
+    this.#records += accepted;
     if (opening !== null) {
       const sinks = await this.#opts.target.openObjects(opening.map((b) => b.key));
       opening.forEach((b, i) => {
@@ -252,11 +294,11 @@ export class RangeWriter {
   }
 
   #open(b: BucketObject, sink: ObjectSink): void {
-    // An Avro container compresses inside: its stream goes up as it is.
-    const compressor =
-      b.avro === null
-        ? createCompressor(this.#opts.spec.compression, this.#opts.spec.compressionLevel)
-        : createCompressor('none');
+    // Avro and Parquet files compress inside: their streams go up as they are.
+    const inside = b.avro !== null || this.#opts.spec.format === 'parquet';
+    const compressor = inside
+      ? createCompressor('none')
+      : createCompressor(this.#opts.spec.compression, this.#opts.spec.compressionLevel);
     b.compressor = compressor;
     b.sink = sink;
     b.done = pipeline(compressor, sink).then(
@@ -312,14 +354,37 @@ export class RangeWriter {
     const buckets = [...this.#buckets.values()];
     for (const b of buckets) {
       b.avro?.flush();
+      // A bucket exists only once a row went in: its file is ended here (last row group, footer).
+      if (b.parquet !== null) b.out.bytes(b.parquet.finish());
       await this.#drain(b, true);
       b.compressor!.end();
     }
     await Promise.all(buckets.map((b) => b.done));
     if (this.#failure !== undefined) throw this.#failure;
     const stored = await Promise.all(buckets.map((b) => b.sink!.result));
+    if (this.#rejected.records > 0) this.#rejectedEntry = await this.#storeRejected();
     const out = buckets.map((b, i) => entryOf(b, stored[i]!));
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** Uploads the rejected-records object (its key recorded first, like every object's). */
+  async #storeRejected(): Promise<RejectedEntry> {
+    const key = rejectedObjectKey(this.#opts.spec.destination.prefix, this.#opts.range);
+    const [sink] = await this.#opts.target.openObjects([key]);
+    const r = this.#rejected;
+    const chunks = this.#rejectedOut.take(true);
+    await pipeline(async function* () {
+      yield* chunks;
+    }, sink!);
+    const stored = await sink!.result;
+    return {
+      key,
+      records: r.records,
+      bytes: stored.bytes,
+      sha256: stored.sha256,
+      firstOffset: r.firstOffset.toString(),
+      lastOffset: r.lastOffset.toString(),
+    };
   }
 
   /** Stops every object (aborting their uploads). */
@@ -350,6 +415,7 @@ export class RangeWriter {
       fieldFallbacks: this.#fields.empty ? null : this.#fields.fallbacks,
       minTimestamp: this.#records > 0 ? min : null,
       maxTimestamp: this.#records > 0 ? max : null,
+      rejected: this.#rejectedEntry,
     };
   }
 }

@@ -163,6 +163,7 @@ export async function startWorker(
       settings: {
         workerId: config.id,
         progressIntervalMs: config.progressIntervalMs,
+        parquetRowGroupBytes: config.parquetRowGroupBytes,
         verifyOnRetry: config.verifyOnRetry,
       },
       log,

@@ -34,6 +34,8 @@ export class TimeBucketer {
   #lastFolder = '';
   /** Records whose event-time field was missing or unparseable. */
   fallbacks = 0;
+  /** The time (ms) that chose the last record's folder (Parquet's `__sluice_event_time`). */
+  lastTimeMs: number | undefined;
 
   /** `style`: of the time folders, from the topic's key template (key-template.ts). */
   constructor(partitionBy: PartitionBy, style: TimeStyle = 'hive-dt-hr') {
@@ -66,8 +68,12 @@ export class TimeBucketer {
 
   /** The folder (`dt=…/hr=…/`, another style's, or `''`) of a record. `parsedValue` is its JSON value, if any. */
   folderOf(kafkaTimestampMs: number, parsedValue: unknown): string {
-    if (this.#unitMs === 0) return '';
+    if (this.#unitMs === 0) {
+      this.lastTimeMs = kafkaTimestampMs;
+      return '';
+    }
     const t = this.timeOf(kafkaTimestampMs, parsedValue);
+    this.lastTimeMs = t;
     const slot = Math.floor(t / this.#unitMs);
     if (slot !== this.#lastSlot) {
       this.#lastFolder = bucketFolder(this.#partitionBy, t, this.#style);

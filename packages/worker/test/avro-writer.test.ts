@@ -162,9 +162,10 @@ test('each writer schema gets its own object, read back by another Avro reader w
     { id: 3, item: 'c', qty: 4 },
     { id: 6, item: 'f', qty: null },
   ]);
-  // The tombstone has no record to write: counted, in no object.
-  assert.equal(stats.tombstones, 1);
-  assert.equal(stats.records, 6);
+  // The tombstone has no value to write: it is in the rejected-records object.
+  assert.equal(stats.tombstones, 0);
+  assert.equal(stats.rejected?.records, 1);
+  assert.equal(stats.records, 5);
 });
 
 test('a retry writes identical bytes; the sync marker comes from the key', async () => {
@@ -202,23 +203,30 @@ test('codecs: none and zstd write the container codecs null and zstandard', asyn
   assert.ok(bytes.includes(Buffer.from('zstandard')));
 });
 
-test('a record whose schema id the registry does not have fails the range, naming the offset', async () => {
-  await assert.rejects(
-    writeRange([record(0, 11, { id: 1, item: 'a' }), record(1, 99, { id: 2, item: 'b' })]),
-    (err) => {
-      assert.ok(isSluiceError(err, ErrorCodes.SCHEMA_REJECTED));
-      assert.match(
-        err.message,
-        /offset 1 of orders-2 cannot be written as Avro: schema id 99 is not in the Schema Registry/,
-      );
-      return true;
-    },
+test('a record whose schema id the registry does not have, or not in the wire format, goes to the rejected-records object with the reason', async () => {
+  const notWire: FetchedRecord = { ...record(2, 11, { id: 3, item: 'c' }), value: Buffer.from('{"id":3}') };
+  const { objects, entries, stats } = await writeRange([
+    record(0, 11, { id: 1, item: 'a' }),
+    record(1, 99, { id: 2, item: 'b' }),
+    notWire,
+  ]);
+  assert.deepEqual(
+    entries.map((e) => [e.records, e.firstOffset, e.lastOffset]),
+    [[1, '0', '0']],
   );
-  const notWire: FetchedRecord = { ...record(0, 11, { id: 1, item: 'a' }), value: Buffer.from('{"id":1}') };
-  await assert.rejects(
-    writeRange([notWire]),
-    /offset 0 of orders-2 cannot be written as Avro: not in the Confluent wire format/,
+  assert.equal(stats.rejected?.records, 2);
+  const lines = objects
+    .get(stats.rejected!.key)!
+    .toString('utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { offset: string | number; reason: string });
+  assert.deepEqual(
+    lines.map((l) => String(l.offset)),
+    ['1', '2'],
   );
+  assert.match(lines[0]!.reason, /schema id 99 is not in the Schema Registry/);
+  assert.match(lines[1]!.reason, /not in the Confluent wire format/);
 });
 
 test('an avro topic needs a registry on the worker', () => {

@@ -113,6 +113,10 @@ export const auditReportSchema = {
             type: 'string',
             description: 'Offsets without a commit record that a forced DELETE abandoned.',
           },
+          rejectedRecords: {
+            type: 'integer',
+            description: 'Records the output format could not take, in the ranges’ rejected-records objects.',
+          },
         },
         required: ['partition', 'from', 'to', 'committedOffset', 'ranges', 'records', 'objects', 'bytes'],
       },

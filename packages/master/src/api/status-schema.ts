@@ -79,6 +79,11 @@ const partitionSchema = {
       description:
         'Committed records bucketed by Kafka time because their event-time field was missing or did not parse in `partitionBy.unit`.',
     },
+    rejectedRecords: {
+      type: 'integer',
+      description:
+        'Committed records in rejected-records objects (`_sluice/rejected/…`): values the output format could not take.',
+    },
     gapOffsets: {
       type: 'string',
       pattern: '^\\d+$',
@@ -97,6 +102,7 @@ const partitionSchema = {
     'committedRecords',
     'committedBytes',
     'eventTimeFallbacks',
+    'rejectedRecords',
     'gapOffsets',
     'ranges',
     'head',
@@ -128,6 +134,10 @@ const topicSchema = {
       description:
         'Committed records of its partitions bucketed by Kafka time because their event-time field was missing or did not parse in `partitionBy.unit`.',
     },
+    rejectedRecords: {
+      type: 'integer',
+      description: 'Committed records of its partitions in rejected-records objects.',
+    },
     ranges: ref('RangeCounts'),
     throughput: throughputSchema,
     partitions: { type: 'array', items: partitionSchema },
@@ -147,6 +157,7 @@ const topicSchema = {
     'committedRecords',
     'committedBytes',
     'eventTimeFallbacks',
+    'rejectedRecords',
     'ranges',
     'throughput',
     'partitions',

@@ -5,6 +5,7 @@
  * checked by `topicConfigProblems` from the shared contract.
  */
 import {
+  COLUMN_TYPES,
   COMPRESSION_LEVELS,
   EVENT_TIME_UNITS,
   KEY_TEMPLATE_MAX_LENGTH,
@@ -90,31 +91,53 @@ const policyProperties = {
   destination,
   format: {
     type: 'string',
-    enum: ['jsonl', 'raw', 'avro'],
+    enum: ['jsonl', 'raw', 'avro', 'parquet'],
     default: TOPIC_DEFAULTS.format,
     description:
-      '`jsonl`: one JSON object per record; `raw`: values as they are; `avro`: Avro object container files of the values (needs `schema`).',
+      '`jsonl`: one JSON object per record; `raw`: values as they are; `avro`: Avro object container files of the values (needs a `registry` schema); `parquet`: Parquet files with the columns of an `inline` schema and Kafka’s fields (`__kafka_…`).',
   },
   compression: {
     type: 'string',
-    enum: ['gzip', 'zstd', 'none', 'deflate'],
-    default: TOPIC_DEFAULTS.compression,
-    description: 'For `avro`, the container codec: `deflate` (what `gzip` becomes), `zstd` or `none`.',
+    enum: ['gzip', 'zstd', 'snappy', 'none', 'deflate'],
+    description:
+      'Of the whole object for jsonl and raw (default gzip); for parquet the codec inside the file (default zstd; snappy only there); for avro the container codec: `deflate` (what `gzip` becomes, the default), `zstd` or `none`.',
   },
   schema: {
     type: 'object',
+    description:
+      'Where record structure comes from. `{ "source": "registry" }` (format avro): values in the Confluent wire format, writer schemas from SLUICE_SCHEMA_REGISTRY_URL. `{ "source": "inline", "fields": [{ "name", "type", … }], "unknownFields": "drop" | "json" }` (format parquet): JSON values mapped onto the declared columns; types: string, int32, int64, double, boolean, timestamp (`unit` ms | us), date, decimal (`precision`, `scale`), binary (base64 text), list (`items`), struct (`fields`), map (`values`); `nullable` (default true). Names starting with `__kafka_` or `__sluice_` are refused.',
     properties: {
-      source: { type: 'string', enum: ['registry'] },
-      key: { type: 'boolean', description: 'Decode keys too (columnar formats).' },
+      source: { type: 'string', enum: ['registry', 'inline'] },
+      key: {
+        type: 'boolean',
+        description: '`registry`: decode keys too (not with avro, whose files hold values).',
+      },
+      fields: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 4096,
+        items: {
+          type: 'object',
+          properties: {
+            name: { type: 'string' },
+            type: { type: 'string', description: COLUMN_TYPES.join(', ') },
+          },
+          required: ['name', 'type'],
+        },
+      },
+      unknownFields: {
+        type: 'string',
+        enum: ['drop', 'json'],
+        description:
+          'Value fields the schema does not name: dropped, or kept as JSON text in `__sluice_extra`. Default drop.',
+      },
     },
     required: ['source'],
     additionalProperties: false,
-    description:
-      'Where record structure comes from. `registry`: values in the Confluent wire format, writer schemas from SLUICE_SCHEMA_REGISTRY_URL. Required by `avro`.',
   },
   compressionLevel: {
     type: 'integer',
-    description: `The codec's level: gzip ${COMPRESSION_LEVELS.gzip.min}-${COMPRESSION_LEVELS.gzip.max} (default ${COMPRESSION_LEVELS.gzip.default}), zstd ${COMPRESSION_LEVELS.zstd.min}-${COMPRESSION_LEVELS.zstd.max} (default ${COMPRESSION_LEVELS.zstd.default}); not with none. A PATCH that changes compression without it goes back to the new codec's default.`,
+    description: `The codec's level: gzip ${COMPRESSION_LEVELS.gzip.min}-${COMPRESSION_LEVELS.gzip.max} (default ${COMPRESSION_LEVELS.gzip.default}), zstd ${COMPRESSION_LEVELS.zstd.min}-${COMPRESSION_LEVELS.zstd.max} (default ${COMPRESSION_LEVELS.zstd.default}); not with none, nor with avro or parquet (their codecs run inside the file). A PATCH that changes compression without it goes back to the new codec's default.`,
   },
   partitionBy,
   maxRangeMessages: bounded(
@@ -324,8 +347,9 @@ const topicRecordProperties = {
   compression: { type: 'string' },
   schema: {
     type: 'object',
-    properties: { source: { type: 'string' }, key: { type: 'boolean' } },
-    description: 'Absent for formats that write records as they are.',
+    additionalProperties: true,
+    description:
+      'The schema as registered (`registry` or `inline`). Absent for formats that write records as they are.',
   },
   compressionLevel: { type: 'integer', description: "Absent: the codec's default." },
   partitionBy: ref('PartitionBy'),

@@ -13,6 +13,9 @@
  *    lists in its `gaps` were deleted by retention before Sluice read them: gaps of cause
  *    `retention`. Commit records above the committed offset belong to ranges done but not
  *    yet committed; they take part in the overlap check only.
+ *  - Rejected records: a range's rejected-records object (records its output format could not
+ *    take, `_sluice/rejected/…`) is listed by its commit record, and exists with its recorded
+ *    size; its records are counted (`rejectedRecords`) as accounted for, like a data object's.
  *  - Objects: every object a commit record lists exists with its recorded size; with `deep`,
  *    its bytes hash to the recorded SHA-256 and its records, first and last offset match.
  *  - Nothing unaccounted for: with a full listing, every object below `{prefix}/{topic}/` is a
@@ -38,6 +41,7 @@ import {
   parseCommitRecordKey,
   parseConfigObjectKey,
   parseDataObjectName,
+  parseRejectedObjectKey,
   parseSuccessMarkerKey,
   topicRoot,
 } from '@sluice/shared';
@@ -153,6 +157,8 @@ export interface PartitionAudit {
   unknownGapOffsets: string;
   /** Offsets no commit record covers that a forced DELETE abandoned, within the window. */
   abandonedOffsets: string;
+  /** Records of the checked ranges in their rejected-records objects (not in `records`). */
+  rejectedRecords: number;
 }
 
 export interface AuditReport {
@@ -212,6 +218,11 @@ function commitProblems(
     records += o.records;
   }
   if (records !== r.records) return `counts ${r.records} records, its objects ${records}`;
+  if (r.rejected) {
+    const rj = parseRejectedObjectKey(r.rejected.key);
+    if (!rj || rj.root !== root || rj.partition !== partition || rj.start !== start || rj.end !== end)
+      return `lists ${r.rejected.key} as its rejected records, which is not the rejected-records object of its range`;
+  }
   return { partition, span: { start, end, key: c.key, record: r } };
 }
 
@@ -328,7 +339,10 @@ export function auditTopic(input: AuditInput): AuditReport {
     const spans = (byPartition.get(partition) ?? []).sort((a, b) =>
       a.start < b.start ? -1 : a.start > b.start ? 1 : a.end < b.end ? -1 : a.end > b.end ? 1 : 0,
     );
-    for (const s of spans) for (const o of s.record.objects) listed.add(o.key);
+    for (const s of spans) {
+      for (const o of s.record.objects) listed.add(o.key);
+      if (s.record.rejected) listed.add(s.record.rejected.key);
+    }
     const committed = state?.committedOffset ?? null;
     // Commit records below the state's start are the partition's past (a registration that
     // resumed, a recovery, a destination left): the line is checked whole, from the first.
@@ -357,6 +371,7 @@ export function auditTopic(input: AuditInput): AuditReport {
       retentionGapOffsets: '0',
       unknownGapOffsets: '0',
       abandonedOffsets: '0',
+      rejectedRecords: 0,
     };
     let retention = 0n;
     let unknown = 0n;
@@ -430,6 +445,22 @@ export function auditTopic(input: AuditInput): AuditReport {
               ? `Kafka deleted these offsets before Sluice read them (range ${s.start}-${s.end})`
               : `the range ${s.start}-${s.end} could not read these offsets`,
         });
+      }
+      const rejected = s.record.rejected;
+      if (rejected) {
+        view.rejectedRecords += rejected.records;
+        const size = input.objects.get(rejected.key);
+        if (size === undefined)
+          findings.push({ kind: 'missing-object', partition, key: rejected.key, commit: s.key });
+        else if (size !== rejected.bytes)
+          findings.push({
+            kind: 'size-mismatch',
+            partition,
+            key: rejected.key,
+            expected: rejected.bytes,
+            actual: size,
+            commit: s.key,
+          });
       }
       for (const o of s.record.objects) {
         view.objects++;
@@ -526,8 +557,9 @@ export function auditTopic(input: AuditInput): AuditReport {
         markers++;
         continue;
       }
-      const parsed = rel.startsWith('_') ? null : parseDataObjectName(key);
-      if (parsed) {
+      // A rejected-records object lies under `_sluice/`; data objects never do (any template).
+      const parsed = rel.startsWith('_') ? parseRejectedObjectKey(key) : parseDataObjectName(key);
+      if (parsed && (!('root' in parsed) || parsed.root === root)) {
         if (!wantPartition(parsed.partition) || !overlapsWindow(parsed, window.from, window.to)) continue;
         const committed = states.get(parsed.partition)?.committedOffset;
         // A range not committed yet: its commit record may not be written (or listed) yet.

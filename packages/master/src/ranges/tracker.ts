@@ -214,7 +214,9 @@ export class Tracker {
     let records = 0;
     let bytes = 0;
     let fallbacks = 0;
+    let rejected = 0;
     for (const c of covered) {
+      rejected += c.record.result?.rejected?.records ?? 0;
       records += c.record.result?.records ?? 0;
       bytes += c.record.result?.objectBytes ?? 0;
       fallbacks += c.record.result?.eventTimeFallbacks ?? 0;
@@ -222,6 +224,7 @@ export class Tracker {
     this.#metrics.committedRecords.inc({ topic: entry.topic }, records);
     // Counted from 0 for every topic that has committed, so a rate() or an alert sees the series.
     this.#metrics.eventTimeFallbacks.inc({ topic: entry.topic }, fallbacks);
+    this.#metrics.rejectedRecords.inc({ topic: entry.topic }, rejected);
     this.#metrics.committedBytes.inc({ topic: entry.topic }, bytes);
     this.#metrics.committedOffset.set(
       { topic: entry.topic, partition: String(entry.partition) },

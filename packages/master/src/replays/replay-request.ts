@@ -144,6 +144,8 @@ function replayOutput(topic: TopicRecord, body: ReplayBody): OutputSpec {
     ...(body.kmsKeyId !== undefined ? { kmsKeyId: body.kmsKeyId } : {}),
     ...(body.storageClass ? { storageClass: body.storageClass } : {}),
   });
+  // A replay into another format than Parquet does not carry the topic's columns along.
+  if (output.format !== 'parquet') delete output.schema;
   const problems: Problem[] = [];
   const bucketProblem = bucketNameProblem(destination.bucket);
   if (bucketProblem) problems.push({ path: 'destination.bucket', message: bucketProblem });
@@ -157,8 +159,11 @@ function replayOutput(topic: TopicRecord, body: ReplayBody): OutputSpec {
       storageClass: output.storageClass,
       format: output.format,
       compression: output.compression,
-      // The topic's schema goes with it; an avro replay of a topic without one is refused.
-      ...(output.format === 'avro' && output.schema ? { schema: output.schema } : {}),
+      // The topic's schema goes with it: an avro or parquet replay of a topic without one (or with
+      // the other format's) is refused.
+      ...((output.format === 'avro' || output.format === 'parquet') && output.schema
+        ? { schema: output.schema }
+        : {}),
       // The topic's key template, against the replay's partitionBy.
       ...(output.keyTemplate !== undefined ? { keyTemplate: output.keyTemplate } : {}),
     }),

@@ -24,6 +24,7 @@ export class MasterMetrics {
   readonly requeues: Counter<'topic' | 'reason'>;
   readonly gapOffsets: Counter<'topic'>;
   readonly eventTimeFallbacks: Counter<'topic'>;
+  readonly rejectedRecords: Counter<'topic'>;
   readonly isLeader: Gauge;
   /** One planning interval's pass of the leader (topics, commits, new ranges). */
   readonly passSeconds: Histogram;
@@ -110,6 +111,12 @@ export class MasterMetrics {
     this.eventTimeFallbacks = new Counter({
       name: 'sluice_event_time_fallbacks_total',
       help: 'Records bucketed by Kafka time because their event-time field was missing or did not parse in the topic’s unit, in ranges committed by this master.',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.rejectedRecords = new Counter({
+      name: 'sluice_rejected_records_total',
+      help: 'Records the output format could not take (a Parquet value that does not fit the topic’s schema), written to rejected-records objects, in ranges committed by this master.',
       labelNames: ['topic'],
       registers,
     });

@@ -174,6 +174,7 @@ export function buildStatus(input: StatusInput): Status {
         committedRecords: state?.committedRecords ?? 0,
         committedBytes: state?.committedBytes ?? 0,
         eventTimeFallbacks: state?.eventTimeFallbacks ?? 0,
+        rejectedRecords: state?.rejectedRecords ?? 0,
         gapOffsets: lost.toString(),
         ranges: counts,
         head: headRange
@@ -205,6 +206,7 @@ export function buildStatus(input: StatusInput): Status {
       committedRecords: partitions.reduce((n, p) => n + p.committedRecords, 0),
       committedBytes: partitions.reduce((n, p) => n + p.committedBytes, 0),
       eventTimeFallbacks: partitions.reduce((n, p) => n + p.eventTimeFallbacks, 0),
+      rejectedRecords: partitions.reduce((n, p) => n + p.rejectedRecords, 0),
       ranges: topicRanges,
       throughput: input.throughput.topic(record.topic),
       partitions,

@@ -6,11 +6,13 @@
  */
 import {
   type Destination,
+  defaultCompressionOf,
   ErrorCodes,
   normalizeDestination,
   normalizeStartFrom,
   type Problem,
   pastDestinationsAfter,
+  type SchemaSpec,
   SluiceError,
   TOPIC_DEFAULTS,
   type TopicConfig,
@@ -67,10 +69,15 @@ export function refuseTinyRanges(
 /** The config a registration asks for: defaults filled in, every problem reported at once. */
 export function topicConfigFromBody(body: TopicCreateBody): TopicConfig {
   // `resume` is a decision of the registration (topic-resume.ts), not part of the config.
-  const { destination, partitionBy, resume: _resume, ...rest } = body;
+  const { destination, partitionBy, resume: _resume, schema, ...rest } = body;
+  const format = rest.format ?? TOPIC_DEFAULTS.format;
   const cfg = check({
     ...TOPIC_DEFAULTS,
     ...rest,
+    // Parquet's codec is inside the file, and zstd is what it defaults to.
+    compression: rest.compression ?? defaultCompressionOf(format),
+    // The JSON schema checks the outline; inlineSchemaProblems (in check) the columns.
+    ...(schema ? { schema: schema as SchemaSpec } : {}),
     partitionBy: partitionBy ? { ...partitionBy } : { ...TOPIC_DEFAULTS.partitionBy },
     destination: destinationOf(destination),
   });
@@ -100,7 +107,7 @@ export function patchedTopicRecord(
       `topic "${record.topic}" is being deleted and takes no more changes; register it again once it is gone`,
     );
   }
-  const { destination, paused, ...rest } = patch;
+  const { destination, paused, schema, ...rest } = patch;
   const {
     topicId,
     paused: wasPaused,
@@ -117,9 +124,13 @@ export function patchedTopicRecord(
   if (codecChanged && rest.compressionLevel === undefined) delete config.compressionLevel;
   const kept: Record<string, unknown> = { ...config };
   for (const field of unset) delete kept[field];
+  // A new format leaves the old one's schema behind (an Avro topic's registry schema is no
+  // Parquet topic's columns), unless the change names one.
+  if (rest.format !== undefined && rest.format !== config.format && schema === undefined) delete kept.schema;
   const next = check({
     ...(kept as typeof config),
     ...rest,
+    ...(schema ? { schema: schema as SchemaSpec } : {}),
     ...(destination ? { destination: destinationOf(destination) } : {}),
   });
   // The destination left keeps the topic's past: resume, the audit and recovery read it too.

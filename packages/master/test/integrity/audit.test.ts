@@ -10,6 +10,7 @@ import {
   type ObjectEntry,
   type OutputSpec,
   probeKey,
+  rejectedObjectKey,
   TOPIC_DEFAULTS,
 } from '@sluice/shared';
 import {
@@ -114,6 +115,41 @@ describe('auditTopic', () => {
       [
         [0, '0', '300', 3, 30, 3],
         [1, '50', '150', 1, 10, 1],
+      ],
+    );
+  });
+
+  test('rejected records: counted, their object accounted for; missing or a stray one is found', () => {
+    const c = clean();
+    const range = { topic: TOPIC, partition: 0, start: 100n, end: 200n };
+    const rejected = {
+      key: rejectedObjectKey(PREFIX, range),
+      records: 3,
+      bytes: 77,
+      sha256: 'x',
+      firstOffset: '150',
+      lastOffset: '170',
+    };
+    c[1] = { ...c[1]!, record: { ...c[1]!.record!, rejected } };
+    const objects = objectsOf(c);
+    objects.set(rejected.key, 77);
+    const r = auditTopic(input(c, { objects }));
+    assert.equal(r.ok, true, r.findings.map(describeFinding).join('\n'));
+    assert.deepEqual(
+      r.partitions.map((p) => p.rejectedRecords),
+      [3, 0],
+    );
+
+    objects.delete(rejected.key);
+    // A rejected-records object no commit record lists, below the committed offset, is extra.
+    const stray = rejectedObjectKey(PREFIX, { topic: TOPIC, partition: 0, start: 0n, end: 100n });
+    objects.set(stray, 5);
+    const bad = auditTopic(input(c, { objects }));
+    assert.deepEqual(
+      bad.findings.map((f) => [f.kind, 'key' in f ? f.key : '']),
+      [
+        ['missing-object', rejected.key],
+        ['extra-object', stray],
       ],
     );
   });

@@ -214,7 +214,7 @@ test('avro: needs schema { source: "registry" }; gzip is stored as deflate; defl
     ),
     [
       'compression: deflate is the codec of Avro files only; use gzip, zstd or none, or format "avro"',
-      'schema: has no effect with format "jsonl" (it writes records as they are): leave it out, or use format "avro"',
+      'schema: has no effect with format "jsonl" (it writes records as they are): leave it out, or use format "avro" (registry) or "parquet" (inline)',
     ],
   );
   // A PATCH to avro is checked as a whole too.

@@ -1,0 +1,331 @@
+/**
+ * Pure: a topic's inline schema → the Parquet schema of its files, and one Kafka record → one
+ * row of them, or the reason it does not fit (the record then goes to the range's
+ * rejected-records object, rejected-records.ts). No I/O, no clocks: the same record gives the
+ * same row on every retry (invariant 3).
+ *
+ * Kafka's fields come first, as top-level columns (never a struct):
+ *
+ *   __kafka_partition  int32            __kafka_key        binary, null when the key is
+ *   __kafka_offset     int64 (exact)    __kafka_headers    list<struct<key string, value binary>>
+ *   __kafka_timestamp  timestamp(ms)    __kafka_tombstone  boolean: the value was null
+ *   __sluice_event_time timestamp(ms): the time that chose the record's time folder
+ *
+ * then the declared fields in their order, then `__sluice_extra` (a JSON object text of the
+ * fields the schema does not name) when the topic keeps them.
+ */
+
+import { type ColumnField, type ColumnType, EXTRA_COLUMN, type InlineSchema } from '@sluice/shared';
+import type { SchemaElement } from 'hyparquet-writer';
+
+/** What a record does not fit: the reason names the field and what was expected. */
+export class RecordRejection extends Error {}
+
+const reject = (message: string): never => {
+  throw new RecordRejection(message);
+};
+
+/** The columns Sluice adds before the value's, in file order. */
+export const KAFKA_COLUMNS = [
+  '__kafka_partition',
+  '__kafka_offset',
+  '__kafka_timestamp',
+  '__kafka_key',
+  '__kafka_headers',
+  '__kafka_tombstone',
+  '__sluice_event_time',
+] as const;
+
+const TS_MS = { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' } as const;
+
+function repetition(t: ColumnType): 'OPTIONAL' | 'REQUIRED' {
+  return t.nullable === false ? 'REQUIRED' : 'OPTIONAL';
+}
+
+/** The schema elements of one column (depth first, as Parquet's flat schema lists them). */
+function elementsOf(name: string, t: ColumnType): SchemaElement[] {
+  const repetition_type = repetition(t);
+  switch (t.type) {
+    case 'string':
+      return [{ name, repetition_type, type: 'BYTE_ARRAY', converted_type: 'UTF8' }];
+    case 'binary':
+      return [{ name, repetition_type, type: 'BYTE_ARRAY' }];
+    case 'int32':
+      return [{ name, repetition_type, type: 'INT32' }];
+    case 'int64':
+      return [{ name, repetition_type, type: 'INT64' }];
+    case 'double':
+      return [{ name, repetition_type, type: 'DOUBLE' }];
+    case 'boolean':
+      return [{ name, repetition_type, type: 'BOOLEAN' }];
+    case 'date':
+      return [{ name, repetition_type, type: 'INT32', converted_type: 'DATE' }];
+    case 'timestamp':
+      return [
+        {
+          name,
+          repetition_type,
+          type: 'INT64',
+          logical_type: { ...TS_MS, unit: t.unit === 'us' ? 'MICROS' : 'MILLIS' },
+        },
+      ];
+    case 'decimal': {
+      const precision = t.precision ?? 38;
+      // The smallest physical type the precision fits: what parquet-mr and Spark write.
+      const type = precision <= 9 ? 'INT32' : precision <= 18 ? 'INT64' : 'BYTE_ARRAY';
+      return [{ name, repetition_type, type, converted_type: 'DECIMAL', precision, scale: t.scale ?? 0 }];
+    }
+    case 'list':
+      // The three-level list of the Parquet spec (LogicalTypes.md), as pyarrow and Spark write it.
+      return [
+        { name, repetition_type, converted_type: 'LIST', num_children: 1 },
+        { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+        ...elementsOf('element', t.items!),
+      ];
+    case 'map':
+      return [
+        { name, repetition_type, converted_type: 'MAP', num_children: 1 },
+        { name: 'key_value', repetition_type: 'REPEATED', num_children: 2 },
+        { name: 'key', repetition_type: 'REQUIRED', type: 'BYTE_ARRAY', converted_type: 'UTF8' },
+        ...elementsOf('value', t.values!),
+      ];
+    case 'struct':
+      return [
+        { name, repetition_type, num_children: t.fields!.length },
+        ...t.fields!.flatMap((f) => elementsOf(f.name, f)),
+      ];
+    default:
+      throw new RangeError(`unknown column type ${JSON.stringify(t.type)}`);
+  }
+}
+
+/** The Parquet schema of a topic's files: Kafka's columns, the declared ones, the extra one. */
+export function parquetSchemaOf(schema: InlineSchema): SchemaElement[] {
+  const kafka: SchemaElement[] = [
+    { name: '__kafka_partition', repetition_type: 'REQUIRED', type: 'INT32' },
+    { name: '__kafka_offset', repetition_type: 'REQUIRED', type: 'INT64' },
+    { name: '__kafka_timestamp', repetition_type: 'REQUIRED', type: 'INT64', logical_type: TS_MS },
+    { name: '__kafka_key', repetition_type: 'OPTIONAL', type: 'BYTE_ARRAY' },
+    ...elementsOf('__kafka_headers', {
+      type: 'list',
+      nullable: false,
+      items: {
+        type: 'struct',
+        nullable: false,
+        fields: [
+          { name: 'key', type: 'string', nullable: false },
+          { name: 'value', type: 'binary' },
+        ],
+      },
+    }),
+    { name: '__kafka_tombstone', repetition_type: 'REQUIRED', type: 'BOOLEAN' },
+    { name: '__sluice_event_time', repetition_type: 'REQUIRED', type: 'INT64', logical_type: TS_MS },
+  ];
+  const value = schema.fields.flatMap((f) => elementsOf(f.name, f));
+  const extra: SchemaElement[] =
+    schema.unknownFields === 'json'
+      ? [{ name: EXTRA_COLUMN, repetition_type: 'OPTIONAL', type: 'BYTE_ARRAY', converted_type: 'JSON' }]
+      : [];
+  const top = KAFKA_COLUMNS.length + schema.fields.length + extra.length;
+  return [{ name: 'schema', num_children: top }, ...kafka, ...value, ...extra];
+}
+
+/** The names of the top-level columns, in file order. */
+export function columnNamesOf(schema: InlineSchema): string[] {
+  return [
+    ...KAFKA_COLUMNS,
+    ...schema.fields.map((f) => f.name),
+    ...(schema.unknownFields === 'json' ? [EXTRA_COLUMN] : []),
+  ];
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const DAY_MS = 86_400_000;
+
+function kind(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+function int64Of(v: unknown, at: string): bigint {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && /^-?\d{1,19}$/.test(v)) {
+    const n = BigInt(v);
+    if (n >= INT64_MIN && n <= INT64_MAX) return n;
+  }
+  return reject(
+    `${at}: expected an int64 (a whole number; above 2^53 as a decimal string to stay exact), got ${kind(v)}`,
+  );
+}
+
+/** A decimal's unscaled value: JSON number or decimal text, at most `scale` digits after the point. */
+function decimalOf(v: unknown, t: ColumnType, at: string): bigint {
+  const precision = t.precision ?? 38;
+  const scale = t.scale ?? 0;
+  const text = typeof v === 'number' && Number.isFinite(v) ? String(v) : typeof v === 'string' ? v : '';
+  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text);
+  if (!m)
+    return reject(
+      `${at}: expected a decimal(${precision}, ${scale}) as a number or decimal text, got ${kind(v)}`,
+    );
+  const frac = (m[3] ?? '').replace(/0+$/, '');
+  if (frac.length > scale)
+    return reject(
+      `${at}: ${text} has more than ${scale} digits after the point (decimal(${precision}, ${scale}))`,
+    );
+  const digits = `${m[2]}${frac.padEnd(scale, '0')}`.replace(/^0+(?=\d)/, '');
+  if (digits.length > precision)
+    return reject(`${at}: ${text} has more than ${precision} digits (decimal(${precision}, ${scale}))`);
+  const n = BigInt(digits);
+  return m[1] === '-' ? -n : n;
+}
+
+function timestampOf(v: unknown, t: ColumnType, at: string): bigint {
+  const us = t.unit === 'us';
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(v)) {
+    // Fractions below a millisecond are kept for µs columns: Date.parse stops at ms.
+    const ms = Date.parse(v.replace(' ', 'T'));
+    if (Number.isFinite(ms)) {
+      if (!us) return BigInt(ms);
+      const frac = /\.\d{3}(\d{1,3})/.exec(v)?.[1] ?? '';
+      return BigInt(ms) * 1000n + BigInt(frac.padEnd(3, '0') || '0');
+    }
+  }
+  return reject(
+    `${at}: expected a timestamp (epoch ${us ? 'microseconds' : 'milliseconds'} or ISO-8601 text), got ${kind(v)}`,
+  );
+}
+
+function dateOf(v: unknown, at: string): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && Math.abs(v) < 2 ** 31) return v;
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) {
+    const ms = Date.parse(`${v}T00:00:00Z`);
+    if (Number.isFinite(ms) && new Date(ms).toISOString().startsWith(v)) return ms / DAY_MS;
+  }
+  return reject(`${at}: expected a date ("YYYY-MM-DD" or days since 1970-01-01), got ${kind(v)}`);
+}
+
+/** One JSON value as the writer takes it for a column of type `t`; `at` names it in a rejection. */
+export function columnValue(t: ColumnType, v: unknown, at: string): unknown {
+  if (v === null || v === undefined) {
+    if (t.nullable === false)
+      reject(`${at}: is required (nullable: false), got ${v === null ? 'null' : 'nothing'}`);
+    return null;
+  }
+  switch (t.type) {
+    case 'string':
+      return typeof v === 'string' ? v : reject(`${at}: expected a string, got ${kind(v)}`);
+    case 'binary':
+      if (typeof v === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(v) && v.length % 4 === 0)
+        return Buffer.from(v, 'base64');
+      return reject(`${at}: expected binary as base64 text, got ${kind(v)}`);
+    case 'boolean':
+      return typeof v === 'boolean' ? v : reject(`${at}: expected true or false, got ${kind(v)}`);
+    case 'int32':
+      if (typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31) return v;
+      return reject(`${at}: expected an int32 (a whole number from -2^31 to 2^31-1), got ${kind(v)}`);
+    case 'int64':
+      return int64Of(v, at);
+    case 'double':
+      return typeof v === 'number' ? v : reject(`${at}: expected a number, got ${kind(v)}`);
+    case 'timestamp':
+      return timestampOf(v, t, at);
+    case 'date':
+      return dateOf(v, at);
+    case 'decimal':
+      return decimalOf(v, t, at);
+    case 'list':
+      if (!Array.isArray(v)) return reject(`${at}: expected an array, got ${kind(v)}`);
+      return v.map((item, i) => columnValue(t.items!, item, `${at}[${i}]`));
+    case 'map':
+      if (typeof v !== 'object' || Array.isArray(v))
+        return reject(`${at}: expected an object (a map), got ${kind(v)}`);
+      return Object.entries(v as Record<string, unknown>).map(([key, value]) => ({
+        key,
+        value: columnValue(t.values!, value, `${at}.${key}`),
+      }));
+    case 'struct':
+      if (typeof v !== 'object' || Array.isArray(v))
+        return reject(`${at}: expected an object, got ${kind(v)}`);
+      return structOf(t.fields!, v as Record<string, unknown>, at, 'drop').row;
+    default:
+      throw new RangeError(`unknown column type ${JSON.stringify(t.type)}`);
+  }
+}
+
+/** A struct's (or the value's) declared fields, and the JSON text of the ones not declared. */
+function structOf(
+  fields: readonly ColumnField[],
+  v: Record<string, unknown>,
+  at: string,
+  unknown: 'drop' | 'json',
+): { row: Record<string, unknown>; extra: Record<string, unknown> | null } {
+  const row: Record<string, unknown> = {};
+  for (const f of fields) row[f.name] = columnValue(f, v[f.name], at ? `${at}.${f.name}` : f.name);
+  if (unknown === 'drop') return { row, extra: null };
+  const rest: Record<string, unknown> = {};
+  let any = false;
+  for (const k of Object.keys(v)) {
+    if (fields.some((f) => f.name === k)) continue;
+    rest[k] = v[k];
+    any = true;
+  }
+  // The writer stores it as JSON text (the column's JSON type), in the value's key order.
+  return { row, extra: any ? rest : null };
+}
+
+/** A Kafka record as the row builder needs it (structurally the worker's fetched record). */
+export interface RowSource {
+  partition: number;
+  offset: bigint;
+  timestamp: bigint;
+  key: Buffer | null;
+  headers: Array<[Buffer, Buffer | null]>;
+  /** The value's bytes; null for a tombstone. */
+  value: Buffer | null;
+}
+
+/**
+ * One record's row: the top-level column values by name. `parsed` is the value's JSON (as
+ * record-encoder.ts `parseJsonText` gives it: undefined when the value is not JSON text).
+ * Throws {@link RecordRejection} when the value does not fit.
+ */
+export function rowOf(
+  schema: InlineSchema,
+  rec: RowSource,
+  parsed: unknown,
+  eventTimeMs: number,
+): Record<string, unknown> {
+  const row: Record<string, unknown> = {
+    __kafka_partition: rec.partition,
+    __kafka_offset: rec.offset,
+    __kafka_timestamp: rec.timestamp,
+    __kafka_key: rec.key,
+    __kafka_headers: rec.headers.map(([k, v]) => ({ key: k.toString('utf8'), value: v })),
+    __kafka_tombstone: rec.value === null,
+    __sluice_event_time: BigInt(eventTimeMs),
+  };
+  const unknown = schema.unknownFields ?? 'drop';
+  if (rec.value === null) {
+    // A tombstone is a row too: its value columns are null, which required ones cannot be.
+    for (const f of schema.fields) row[f.name] = columnValue(f, null, f.name);
+    if (unknown === 'json') row[EXTRA_COLUMN] = null;
+    return row;
+  }
+  if (parsed === undefined || parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    reject(
+      parsed === undefined
+        ? 'the value is not JSON text (UTF-8 JSON): an inline schema maps the fields of a JSON object'
+        : `the value is ${kind(parsed)}, not a JSON object: an inline schema maps the fields of a JSON object`,
+    );
+  }
+  const { row: fields, extra } = structOf(schema.fields, parsed as Record<string, unknown>, '', unknown);
+  Object.assign(row, fields);
+  if (unknown === 'json') row[EXTRA_COLUMN] = extra;
+  return row;
+}

@@ -1,0 +1,116 @@
+/**
+ * One Parquet object being written: rows gather in memory until a row group's worth, then
+ * that row group is encoded and its bytes handed out (`take`), so memory stays bounded by
+ * the row-group setting whatever the range size. Row groups are cut by the records' own
+ * sizes and count, never by time, and the footer holds no time of writing and a fixed
+ * `created_by`: a retry writes the same bytes (invariant 3).
+ *
+ * The writer is hyparquet-writer, chosen by bench/parquet-writers.ts (bench/README.md); zstd
+ * and gzip come from node:zlib (single-threaded, fixed levels), snappy is its own.
+ */
+import zlib from 'node:zlib';
+import type { Compression, InlineSchema } from '@sluice/shared';
+import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import { columnNamesOf, parquetSchemaOf } from './parquet-columns.ts';
+
+/** Written into every file's footer; the version is left out so that an upgrade writes the same bytes. */
+export const PARQUET_CREATED_BY = 'sluice';
+/** Rows in one row group at most, however small they are. */
+export const ROW_GROUP_MAX_ROWS = 1_000_000;
+const ZSTD_LEVEL = 3;
+const GZIP_LEVEL = 6;
+
+type Codec = 'ZSTD' | 'GZIP' | 'SNAPPY' | 'UNCOMPRESSED';
+
+function codecOf(c: Compression): Codec {
+  return c === 'zstd' ? 'ZSTD' : c === 'gzip' ? 'GZIP' : c === 'snappy' ? 'SNAPPY' : 'UNCOMPRESSED';
+}
+
+const COMPRESSORS = {
+  ZSTD: (b: Uint8Array) =>
+    new Uint8Array(
+      zlib.zstdCompressSync(b, {
+        params: {
+          [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL,
+          [zlib.constants.ZSTD_c_nbWorkers]: 0,
+        },
+      }),
+    ),
+  GZIP: (b: Uint8Array) => new Uint8Array(zlib.gzipSync(b, { level: GZIP_LEVEL })),
+};
+
+/** A ByteWriter whose written bytes can be taken out as they come; `offset` keeps counting the file. */
+class DrainingWriter extends ByteWriter {
+  take(): Buffer {
+    const out = Buffer.from(new Uint8Array(this.buffer, 0, this.index));
+    this.index = 0;
+    return out;
+  }
+}
+
+export interface ParquetObjectOptions {
+  schema: InlineSchema;
+  compression: Compression;
+  /** Cut a row group once its rows' values reach this many bytes (SLUICE_PARQUET_ROW_GROUP_BYTES). */
+  rowGroupBytes: number;
+}
+
+export class ParquetObject {
+  readonly #writer = new DrainingWriter();
+  readonly #pq: ParquetWriter;
+  readonly #names: string[];
+  readonly #rowGroupBytes: number;
+  #columns: unknown[][];
+  #rows = 0;
+  #bytes = 0;
+
+  constructor(opts: ParquetObjectOptions) {
+    this.#names = columnNamesOf(opts.schema);
+    this.#columns = this.#names.map(() => []);
+    this.#rowGroupBytes = opts.rowGroupBytes;
+    this.#pq = new ParquetWriter({
+      writer: this.#writer,
+      schema: parquetSchemaOf(opts.schema),
+      codec: codecOf(opts.compression),
+      compressors: COMPRESSORS,
+      createdBy: PARQUET_CREATED_BY,
+    });
+  }
+
+  /**
+   * Adds a row (from parquet-columns.ts `rowOf`); `weight` is what it counts toward the row
+   * group (the record's value and key bytes). Returns true when a row group was cut: its
+   * bytes are ready to {@link take}.
+   */
+  add(row: Record<string, unknown>, weight: number): boolean {
+    const names = this.#names;
+    for (let i = 0; i < names.length; i++) this.#columns[i]!.push(row[names[i]!] ?? null);
+    this.#rows++;
+    this.#bytes += weight;
+    if (this.#bytes < this.#rowGroupBytes && this.#rows < ROW_GROUP_MAX_ROWS) return false;
+    this.#flush();
+    return true;
+  }
+
+  #flush(): void {
+    if (this.#rows === 0) return;
+    const columnData = this.#names.map((name, i) => ({ name, data: this.#columns[i]! }));
+    // One call, one row group: the writer cuts by rowGroupSize rows, which is all of them.
+    this.#pq.write({ columnData, rowGroupSize: this.#rows });
+    this.#columns = this.#names.map(() => []);
+    this.#rows = 0;
+    this.#bytes = 0;
+  }
+
+  /** The file's bytes written since the last take. */
+  take(): Buffer {
+    return this.#writer.take();
+  }
+
+  /** Writes the last row group and the footer; returns the remaining bytes. */
+  finish(): Buffer {
+    this.#flush();
+    this.#pq.finish();
+    return this.#writer.take();
+  }
+}
