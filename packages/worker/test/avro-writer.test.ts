@@ -10,8 +10,6 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import {
-  ErrorCodes,
-  isSluiceError,
   type OutputSpec,
   outputSpecOf,
   SchemaRegistryClient,
@@ -20,9 +18,9 @@ import {
 } from '@sluice/shared';
 import avro from 'avsc';
 import { syncMarkerOf } from '../src/avro-container.ts';
-import type { ObjectSink, StoredObject } from '../src/object-writer.ts';
 import type { FetchedRecord } from '../src/range-reader.ts';
 import { RangeWriter } from '../src/range-writer.ts';
+import { memorySink } from './helpers/memory-sink.ts';
 
 const V1 = {
   type: 'record',
@@ -61,28 +59,6 @@ function record(offset: number, id: 11 | 12 | 99, value: Record<string, unknown>
     value: value === null ? null : Buffer.concat([wireHeader(id), type.toBuffer(value)]),
     headers: [],
   };
-}
-
-/** A sink that keeps the object's bytes. */
-function memorySink(key: string, store: Map<string, Buffer>): ObjectSink {
-  const chunks: Buffer[] = [];
-  let done!: (o: StoredObject) => void;
-  const result = new Promise<StoredObject>((res) => {
-    done = res;
-  });
-  const sink = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      chunks.push(chunk);
-      cb();
-    },
-    final(cb) {
-      const bytes = Buffer.concat(chunks);
-      store.set(key, bytes);
-      done({ key, bytes: bytes.length, sha256: '', parts: 0 });
-      cb();
-    },
-  });
-  return Object.assign(sink, { key, result });
 }
 
 const spec: OutputSpec = outputSpecOf({

@@ -5,7 +5,6 @@
  * with pyarrow and DuckDB) plus a rejected-records object for what does not fit.
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { zstdDecompressSync } from 'node:zlib';
 import {
@@ -16,10 +15,10 @@ import {
   TOPIC_DEFAULTS,
 } from '@sluice/shared';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
-import type { ObjectSink, StoredObject } from '../src/object-writer.ts';
 import { columnValue, RecordRejection, rowOf } from '../src/parquet-columns.ts';
 import { RangeWriter } from '../src/range-writer.ts';
 import { jsonRecord } from './helpers/fake-reader.ts';
+import { memorySink } from './helpers/memory-sink.ts';
 
 const rejection = (fn: () => unknown): string => {
   try {
@@ -161,28 +160,6 @@ test('registration checks name the field: unknown types, reserved names, decimal
   assert.match(problems[0]!.message, /"__kafka_", which Sluice keeps/);
 });
 
-/** A sink that keeps what it is given. */
-function captureSink(key: string, into: Map<string, Buffer>): ObjectSink {
-  const chunks: Buffer[] = [];
-  let done!: (o: StoredObject) => void;
-  const result = new Promise<StoredObject>((res) => {
-    done = res;
-  });
-  const sink = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      chunks.push(chunk);
-      cb();
-    },
-    final(cb) {
-      const all = Buffer.concat(chunks);
-      into.set(key, all);
-      done({ key, bytes: all.length, sha256: '', parts: 0 });
-      cb();
-    },
-  });
-  return Object.assign(sink, { key, result });
-}
-
 async function writeRange(
   rowGroupBytes: number,
 ): Promise<{ objects: Map<string, Buffer>; writer: RangeWriter }> {
@@ -198,7 +175,7 @@ async function writeRange(
   const writer = new RangeWriter({
     spec,
     range: { topic: 'orders', partition: 0, start: 0n, end: 100n },
-    target: { openObjects: async (keys) => keys.map((k) => captureSink(k, objects)) },
+    target: { openObjects: async (keys) => keys.map((k) => memorySink(k, objects)) },
     parquetRowGroupBytes: rowGroupBytes,
   });
   const recs = [];
