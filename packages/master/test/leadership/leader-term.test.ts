@@ -260,18 +260,18 @@ test('the supervisor requeues ranges of a lost worker, stalled and failed ranges
   assert.match(await metrics.registry.metrics(), /^sluice_live_workers 1$/m);
 
   await ws.close();
+  // The range's node is written first, its job enqueued after (ZooKeeper is the truth): wait for both.
   const lost = await eventually(
     async () => {
       const r = await record(0n);
-      return r.attempt === 2 ? r : null;
+      return r.attempt === 2 && queue.jobs.has(`${rangeId(at(0n))}-a2`) ? r : null;
     },
     10_000,
-    'the watch to requeue the lost worker’s range',
+    'the watch to requeue the lost worker’s range and enqueue its new attempt',
   );
   assert.equal(lost.state, 'planned');
   assert.equal(lost.requeueReason, 'worker-lost');
   assert.equal(lost.worker, null);
-  assert.ok(queue.jobs.has(`${rangeId(at(0n))}-a2`), 'the new attempt is enqueued');
   assert.ok(!queue.jobs.has(`${rangeId(at(0n))}-a1`), 'the superseded job left the queue');
   assert.equal((await record(100n)).requeueReason, 'worker-lost');
 
