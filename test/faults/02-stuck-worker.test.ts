@@ -56,7 +56,7 @@ test('a SIGSTOPped worker loses its range after the stall timeout and, woken, ch
   await waitFor('three workers registered', async () => (await zk.workers()).length === 3);
   const api = apiClient(master.url, cluster.token);
 
-  const produced = makeEvents(16_000, { startMs: Date.now() - 3600_000, spanMs: 3600_000, partitions: 4 });
+  const produced = makeEvents(20_000, { startMs: Date.now() - 3600_000, spanMs: 3600_000, partitions: 4 });
   await produceAll(topic.producer, topic.name, produced.slice(0, 4_000));
   const res = await api.post('/api/v1/topics', {
     topic: topic.name,
@@ -66,24 +66,34 @@ test('a SIGSTOPped worker loses its range after the stall timeout and, woken, ch
     flushIntervalMs: 500,
   });
   assert.equal(res.status, 201, JSON.stringify(res.body));
-  const load = steadyLoad(topic.producer, topic.name, produced.slice(4_000), 800);
+  const load = steadyLoad(topic.producer, topic.name, produced.slice(4_000, 16_000), 800);
 
-  const { worker: victim, ranges } = await waitFor(
-    'a worker with a range active',
-    () => zk.busiestWorker(topic.name, byId.keys()),
-    60_000,
-    50,
-  );
-  stuck = byId.get(victim)!;
-  process.kill(stuck.child.pid!, 'SIGSTOP');
-  const stoppedAt = Date.now();
-  const held: typeof ranges = [];
-  for (const r of ranges) {
-    const now = await zk.range(topic.name, r.partition, r.start, r.end);
-    if (now && now.state === 'active' && now.worker === victim && now.attempt === r.record.attempt)
-      held.push(r);
-  }
-  assert.ok(held.length > 0, 'the stopped worker was in the middle of a range');
+  // Ranges here are small and quick: the busiest worker may finish what it held between the
+  // look and the stop. Then it is woken at once (nothing changed for it) and the look repeats.
+  const stopMidRange = async () => {
+    for (let tries = 1; ; tries++) {
+      const { worker, ranges } = await waitFor(
+        'a worker with a range active',
+        () => zk.busiestWorker(topic.name, byId.keys()),
+        60_000,
+        50,
+      );
+      const proc = byId.get(worker)!;
+      process.kill(proc.child.pid!, 'SIGSTOP');
+      const stoppedAt = Date.now();
+      const held: typeof ranges = [];
+      for (const r of ranges) {
+        const now = await zk.range(topic.name, r.partition, r.start, r.end);
+        if (now && now.state === 'active' && now.worker === worker && now.attempt === r.record.attempt)
+          held.push(r);
+      }
+      if (held.length > 0 || tries === 5) return { victim: worker, proc, held, stoppedAt, tries };
+      process.kill(proc.child.pid!, 'SIGCONT');
+    }
+  };
+  const { victim, proc, held, stoppedAt, tries } = await stopMidRange();
+  stuck = proc;
+  assert.ok(held.length > 0, `the stopped worker was in the middle of a range (${tries} tries)`);
 
   // Requeued as stalled, taken by another worker, finished; the stuck worker's node still there.
   const requeued = await Promise.all(
@@ -175,14 +185,16 @@ test('a SIGSTOPped worker loses its range after the stall timeout and, woken, ch
     assert.notEqual(commit.worker, victim, `${key} is the newer attempt's record`);
     assert.ok(commit.attempt >= 2, `${key} is the newer attempt's record`);
   }
-  // The woken worker carries on with new ranges (its session survived).
+  // The woken worker carries on with new ranges (its session survived). The steady load may
+  // have ended while it slept, so records keep arriving until it has written one.
+  await load.done;
+  const after = steadyLoad(topic.producer, topic.name, produced.slice(16_000), 400);
   await waitFor(
     'the woken worker to write a range again',
     async () => logged(stuck!, ['range written'], wokeAt).length > 0,
-    30_000,
+    60_000,
   );
-
-  await load.done;
+  await after.done;
   await verifyEnd({ api, s3, admin: topic.admin, bucket, prefix: 'stuck', topic: topic.name, produced });
   const metrics = String((await api.get('/metrics')).body);
   assert.ok(metricValue(metrics, 'sluice_requeues_total', { topic: topic.name, reason: 'stalled' }) >= 1);
