@@ -10,18 +10,13 @@ import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
-import {
-  type OutputSpec,
-  outputSpecOf,
-  SchemaRegistryClient,
-  TOPIC_DEFAULTS,
-  wireHeader,
-} from '@sluice/shared';
+import { type OutputSpec, outputSpecOf, TOPIC_DEFAULTS, wireHeader } from '@sluice/shared';
 import avro from 'avsc';
 import { KAFKA_FIELDS, kafkaFieldsOf, syncMarkerOf } from '../src/avro-container.ts';
 import { KAFKA_COLUMNS } from '../src/parquet-columns.ts';
 import type { FetchedRecord } from '../src/range-reader.ts';
 import { RangeWriter } from '../src/range-writer.ts';
+import { fakeRegistry } from './helpers/fake-registry.ts';
 import { memorySink } from './helpers/memory-sink.ts';
 
 const V1 = {
@@ -39,18 +34,7 @@ const V2 = {
 const SCHEMAS: Record<number, object> = { 11: V1, 12: V2 };
 const types = { 11: avro.Type.forSchema(V1 as avro.Schema), 12: avro.Type.forSchema(V2 as avro.Schema) };
 
-function registry(): SchemaRegistryClient {
-  return new SchemaRegistryClient({
-    url: 'http://registry',
-    get: async (path) => {
-      const id = Number(path.split('/').pop());
-      const schema = SCHEMAS[id];
-      return schema
-        ? { status: 200, body: JSON.stringify({ schema: JSON.stringify(schema) }) }
-        : { status: 404, body: '{"error_code":40403}' };
-    },
-  });
-}
+const registry = () => fakeRegistry(SCHEMAS);
 
 const T0 = Date.UTC(2026, 10, 25, 8);
 
@@ -160,7 +144,15 @@ test('each writer schema gets its own object, read back by another Avro reader w
 });
 
 test('a retry writes identical bytes; the sync marker comes from the key', async () => {
-  const rows = Array.from({ length: 3000 }, (_, i) => record(i, 11, { id: i, item: `item ${i}`.repeat(20) }));
+  // With keys and headers, so that Kafka's fields are part of what must repeat.
+  const rows = Array.from({ length: 3000 }, (_, i) => ({
+    ...record(i, 11, { id: i, item: `item ${i}`.repeat(20) }),
+    key: i % 3 === 0 ? null : Buffer.from(`k${i % 11}`),
+    headers:
+      i % 5 === 0
+        ? []
+        : ([[Buffer.from('h'), i % 2 ? null : Buffer.from(`v${i}`)]] as FetchedRecord['headers']),
+  }));
   const wide = { ...range, end: 3000n };
   const once = async () => {
     const objects = new Map<string, Buffer>();
