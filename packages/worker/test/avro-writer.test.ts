@@ -16,17 +16,10 @@ import { KAFKA_FIELDS, kafkaFieldsOf, syncMarkerOf } from '../src/avro-container
 import { KAFKA_COLUMNS } from '../src/parquet-columns.ts';
 import type { FetchedRecord } from '../src/range-reader.ts';
 import { RangeWriter } from '../src/range-writer.ts';
-import { fakeRegistry } from './helpers/fake-registry.ts';
+import { fakeRegistry, ORDER } from './helpers/fake-registry.ts';
 import { memorySink } from './helpers/memory-sink.ts';
 
-const V1 = {
-  type: 'record',
-  name: 'Order',
-  fields: [
-    { name: 'id', type: 'long' },
-    { name: 'item', type: 'string' },
-  ],
-};
+const V1 = ORDER;
 const V2 = {
   ...V1,
   fields: [...V1.fields, { name: 'qty', type: ['null', 'int'], default: null }],

@@ -13,7 +13,7 @@ import type { ObjectSink } from '../src/object-writer.ts';
 import type { FetchedRecord } from '../src/range-reader.ts';
 import { RangeWriter } from '../src/range-writer.ts';
 import { jsonRecord } from './helpers/fake-reader.ts';
-import { fakeRegistry, wireValues } from './helpers/fake-registry.ts';
+import { fakeRegistry, ORDER, wireValues } from './helpers/fake-registry.ts';
 
 const HOUR = Date.UTC(2026, 10, 25, 8);
 // The topic defaults: jsonl, gzip, one object per Kafka-time hour.
@@ -116,14 +116,6 @@ test('field folders: one object per hour and field value, missing values counted
 });
 
 test('parquet (inline schema) and avro (registry schema): the same keys and bytes on a retry whose fetches split the range differently', async () => {
-  const ORDER = {
-    type: 'record',
-    name: 'Order',
-    fields: [
-      { name: 'id', type: 'long' },
-      { name: 'item', type: 'string' },
-    ],
-  };
   const encode = wireValues(7, ORDER);
   const wide = { ...range, end: 3000n };
   // Two hours, keys and headers, so that folders and Kafka's fields are part of what repeats.

@@ -6,6 +6,16 @@
 import { SchemaRegistryClient, wireHeader } from '@sluice/shared';
 import avro from 'avsc';
 
+/** The Avro record the worker tests write: an order of an id and an item. */
+export const ORDER = {
+  type: 'record',
+  name: 'Order',
+  fields: [
+    { name: 'id', type: 'long' },
+    { name: 'item', type: 'string' },
+  ],
+};
+
 export function fakeRegistry(schemas: Record<number, object>): SchemaRegistryClient {
   return new SchemaRegistryClient({
     url: 'http://registry',
