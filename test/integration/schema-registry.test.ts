@@ -2,8 +2,9 @@
  * `format: "avro"` with `schema: { source: "registry" }` against the real stack: Avro records
  * produced in the Confluent wire format with schemas registered in the stack's Schema Registry
  * (Apicurio, its Confluent-compatible API) land as Avro container files that fastavro reads
- * back as a user would: every produced record exactly once with its values, one object per
- * writer schema when the schema evolves inside a range. A record whose schema id the registry
+ * back as a user would: every produced record exactly once with its values and Kafka's fields
+ * (partition, offset, timestamp, key, headers, event time), one object per writer schema when
+ * the schema evolves inside a range. A record whose schema id the registry
  * does not have fails its range with a clear error (no rejected-records objects yet); a
  * registry that cannot be reached makes the range retry, and it lands once the registry is back.
  */
@@ -61,14 +62,20 @@ async function readAvroObjects(
     );
     const read = runPython<ReadFile[]>(
       `
-import json, sys, fastavro
+import base64, datetime, json, sys, fastavro
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+def plain(o):
+    # timestamp-millis fields are read as datetimes, bytes as bytes: back to ms and base64.
+    if isinstance(o, datetime.datetime): return (o - EPOCH) // datetime.timedelta(milliseconds=1)
+    if isinstance(o, bytes): return base64.b64encode(o).decode()
+    raise TypeError(repr(o))
 out = []
 for path in sys.argv[1:]:
     with open(path, 'rb') as f:
         r = fastavro.reader(f)
         records = list(r)
         out.append({'codec': r.codec, 'schema': r.writer_schema, 'records': records})
-print(json.dumps(out))
+print(json.dumps(out, default=plain))
 `,
       files,
     );
@@ -106,13 +113,24 @@ describe('avro output with writer schemas from the Schema Registry', () => {
     const enc1 = wireEncoder(id1, V1);
     const enc2 = wireEncoder(id2, V2);
     const produced = new Map<string, Record<string, unknown>>();
+    // Recent: the broker deletes records older than its retention (7 days) from the log.
+    const T0 = Date.now() - 60_000;
     const messages = (version: 1 | 2, from: number, count: number) =>
       Array.from({ length: count }, (_, i) => {
         const n = from + i;
         const value: Record<string, unknown> = { seq: `r${n}`, n, page: `/p/${n % 7}` };
         if (version === 2) value.ms = n % 3 === 0 ? null : n / 4;
-        produced.set(`r${n}`, value);
-        return { key: `k${n % 5}`, value: version === 1 ? enc1(value) : enc2(value) };
+        // Kafka's fields as fastavro reads them (bytes in base64); key k3 goes without a key.
+        const key = n % 5 === 3 ? null : `k${n % 5}`;
+        const headers = n % 4 === 0 ? { trace: `t${n}` } : undefined;
+        produced.set(`r${n}`, {
+          ...value,
+          __kafka_timestamp: T0 + n,
+          __kafka_key: key === null ? null : Buffer.from(key).toString('base64'),
+          __kafka_headers: headers ? [{ key: 'trace', value: Buffer.from(`t${n}`).toString('base64') }] : [],
+          __sluice_event_time: T0 + n,
+        });
+        return { key, value: version === 1 ? enc1(value) : enc2(value), timestamp: String(T0 + n), headers };
       });
     await t.producer.send({ topic, messages: messages(1, 0, 60) });
     await t.producer.send({ topic, messages: messages(2, 60, 40) });
@@ -135,6 +153,15 @@ describe('avro output with writer schemas from the Schema Registry', () => {
 
     const files = await readAvroObjects(s3, bucket, `avro/${topic}/`);
     const seen = new Map<string, Record<string, unknown>>();
+    const offsets = new Set<string>();
+    const kafkaFields = [
+      '__kafka_partition',
+      '__kafka_offset',
+      '__kafka_timestamp',
+      '__kafka_key',
+      '__kafka_headers',
+      '__sluice_event_time',
+    ];
     const schemaIdsByPartition = new Map<string, Set<number>>();
     for (const [key, file] of files) {
       const m = /\/[^/]+-(\d+)-\d{20}-\d{20}-s(\d+)\.avro$/.exec(key);
@@ -145,16 +172,23 @@ describe('avro output with writer schemas from the Schema Registry', () => {
       assert.equal(file.schema.name, 'sluice.test.Click');
       assert.deepEqual(
         file.schema.fields.map((f) => f.name),
-        (id === id2 ? V2 : V1).fields.map((f) => f.name),
-        `${key} holds the records of its writer schema ${id}`,
+        [...(id === id2 ? V2 : V1).fields.map((f) => f.name), ...kafkaFields],
+        `${key} holds the records of its writer schema ${id}, then Kafka's fields`,
       );
       for (const r of file.records) {
+        const { __kafka_partition: partition, __kafka_offset: offset, ...rest } = r;
         assert.ok(!seen.has(r.seq as string), `${r.seq} is in one object only`);
-        seen.set(r.seq as string, r);
+        assert.equal(String(partition), m[1], `${r.seq} names the partition of its object`);
+        assert.ok(!offsets.has(`${partition}:${offset}`), `offset ${partition}:${offset} once`);
+        offsets.add(`${partition}:${offset}`);
+        seen.set(r.seq as string, rest);
       }
     }
     assert.equal(seen.size, produced.size);
     assert.deepEqual(Object.fromEntries(seen), Object.fromEntries(produced));
+    // Every offset below the high watermarks, each once.
+    const expected = [...hw].flatMap(([p, h]) => Array.from({ length: Number(h) }, (_, o) => `${p}:${o}`));
+    assert.deepEqual([...offsets].sort(), expected.sort());
     // Both partitions had records of both versions within their one range: two objects each.
     assert.deepEqual(
       [...schemaIdsByPartition.values()].map((s) => [...s].sort((a, b) => a - b)),
@@ -257,6 +291,9 @@ describe('avro output with writer schemas from the Schema Registry', () => {
     assert.equal(files.size, 1);
     const [file] = [...files.values()];
     assert.equal(file!.codec, 'null');
-    assert.deepEqual(file!.records, values);
+    assert.deepEqual(
+      file!.records.map(({ seq, n, page, __kafka_offset }) => ({ seq, n, page, __kafka_offset })),
+      values.map((v, offset) => ({ ...v, __kafka_offset: offset })),
+    );
   });
 });

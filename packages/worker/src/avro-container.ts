@@ -8,13 +8,19 @@
  *   block   record count (long), byte size (long), the records' binary data (compressed by the
  *           codec), sync — repeated
  *
- * Records arrive already in Avro binary (the Confluent wire format's payload, written with the
- * file's schema), so a record is copied, never re-encoded.
+ * Records arrive already in Avro binary (the Confluent wire format's payload), so a value is
+ * copied, never re-encoded. Kafka's own fields go beside the value's as top-level fields named
+ * like the Parquet columns (parquet-columns.ts): Avro encodes a record as its fields' encodings
+ * one after the other, so the file's schema is the writer's record schema with
+ * {@link KAFKA_FIELDS} appended, and a record is the writer's payload followed by
+ * {@link kafkaFieldsOf}'s bytes.
  */
 import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
-import type { Compression } from '@sluice/shared';
+import type { Compression, RegisteredSchema, SchemaRejection } from '@sluice/shared';
+import avro from 'avsc';
 import type { ChunkBuilder } from './chunk-builder.ts';
+import type { EncodableRecord } from './record-encoder.ts';
 
 /** A block is closed once its records hold this many bytes (uncompressed). */
 export const AVRO_BLOCK_BYTES = 256 * 1024;
@@ -41,8 +47,136 @@ export function avroLong(n: number): Buffer {
   return Buffer.from(bytes);
 }
 
+/** {@link avroLong} for Kafka offsets, which are bigints (zig-zag over 64 bits). */
+function avroBigLong(n: bigint, out: number[]): void {
+  let z = n >= 0n ? n << 1n : (-n << 1n) - 1n;
+  while (z >= 0x80n) {
+    out.push(Number(z & 0x7fn) | 0x80);
+    z >>= 7n;
+  }
+  out.push(Number(z));
+}
+
 function avroBytes(b: Buffer): Buffer {
   return Buffer.concat([avroLong(b.length), b]);
+}
+
+const TIMESTAMP_MS = { type: 'long', logicalType: 'timestamp-millis' } as const;
+const NULL_OR_BYTES = ['null', 'bytes'] as const;
+
+/**
+ * Kafka's fields, appended to every record of an Avro file, in this order (the names of the
+ * Parquet columns; no `__kafka_tombstone`: a tombstone has no value and goes to the rejected
+ * records). The header record is named in Sluice's own namespace so that it cannot take the
+ * name of one of the writer's types.
+ */
+export const KAFKA_FIELDS = [
+  { name: '__kafka_partition', type: 'int' },
+  { name: '__kafka_offset', type: 'long' },
+  { name: '__kafka_timestamp', type: TIMESTAMP_MS },
+  { name: '__kafka_key', type: NULL_OR_BYTES },
+  {
+    name: '__kafka_headers',
+    type: {
+      type: 'array',
+      items: {
+        type: 'record',
+        name: 'KafkaHeader',
+        namespace: 'io.sluice.kafka',
+        fields: [
+          { name: 'key', type: 'string' },
+          { name: 'value', type: NULL_OR_BYTES },
+        ],
+      },
+    },
+  },
+  { name: '__sluice_event_time', type: TIMESTAMP_MS },
+] as const;
+
+/**
+ * The schema of the Avro files of one writer schema: its record with {@link KAFKA_FIELDS}
+ * appended, as JSON text; or why its records cannot be written (they go to the rejected-records
+ * object): the writer schema is not a record, or already has a field of those names. Computed
+ * once per schema.
+ */
+export class AvroFileSchemas {
+  readonly #of = new WeakMap<RegisteredSchema, string | SchemaRejection>();
+
+  of(s: RegisteredSchema): string | SchemaRejection {
+    let out = this.#of.get(s);
+    if (out === undefined) {
+      out = fileSchemaOf(s);
+      this.#of.set(s, out);
+    }
+    return out;
+  }
+}
+
+function fileSchemaOf(s: RegisteredSchema): string | SchemaRejection {
+  const writer = JSON.parse(s.schema) as unknown;
+  const fields = (writer as { fields?: unknown }).fields;
+  if (
+    typeof writer !== 'object' ||
+    writer === null ||
+    (writer as { type?: unknown }).type !== 'record' ||
+    !Array.isArray(fields)
+  ) {
+    return {
+      reject: `writer schema ${s.id} is not an Avro record, and format "avro" appends Kafka's fields (__kafka_offset…) to the value's record: use format "jsonl" for this topic, or produce records`,
+    };
+  }
+  const taken = new Set(fields.map((f) => (f as { name?: unknown }).name));
+  const clash = KAFKA_FIELDS.find((f) => taken.has(f.name));
+  if (clash !== undefined) {
+    return {
+      reject: `writer schema ${s.id} has a field named ${clash.name}, a name format "avro" gives Kafka's fields: rename the field in the writer schema`,
+    };
+  }
+  const file = { ...writer, fields: [...fields, ...KAFKA_FIELDS] };
+  try {
+    // The named types of the header record must not clash with the writer's.
+    avro.Type.forSchema(file as avro.Schema);
+  } catch (err) {
+    return {
+      reject: `writer schema ${s.id} with Kafka's fields appended is not a valid Avro schema: ${(err as Error).message}`,
+    };
+  }
+  return JSON.stringify(file);
+}
+
+/** The Avro binary of {@link KAFKA_FIELDS} for one record: what follows its value's payload. */
+export function kafkaFieldsOf(rec: EncodableRecord, partition: number, eventTimeMs: number): Buffer {
+  const out: number[] = [];
+  const long = (n: number) => {
+    for (const b of avroLong(n)) out.push(b);
+  };
+  const bytes = (b: Buffer) => {
+    long(b.length);
+    for (const x of b) out.push(x);
+  };
+  long(partition);
+  avroBigLong(rec.offset, out);
+  avroBigLong(rec.timestamp, out);
+  if (rec.key === null) long(0);
+  else {
+    long(1);
+    bytes(rec.key);
+  }
+  if (rec.headers.length > 0) {
+    long(rec.headers.length);
+    for (const [k, v] of rec.headers) {
+      // An Avro string is UTF-8: a key that is not is read as Parquet's column reads it.
+      bytes(Buffer.from(k.toString('utf8'), 'utf8'));
+      if (v === null) long(0);
+      else {
+        long(1);
+        bytes(v);
+      }
+    }
+  }
+  long(0);
+  long(eventTimeMs);
+  return Buffer.from(out);
 }
 
 /** The sync marker of an object: the first 16 bytes of SHA-256 of its key. */
@@ -76,12 +210,13 @@ export class AvroContainerWriter {
     this.#put(Buffer.concat([MAGIC, ...meta, this.#sync]));
   }
 
-  /** Appends one record's Avro binary encoding (in the file's schema). */
-  append(record: Buffer): void {
-    this.#block.push(record);
-    this.#blockBytes += record.length;
+  /** Appends one record: the value's Avro binary, then its Kafka fields ({@link kafkaFieldsOf}). */
+  append(value: Buffer, kafkaFields: Buffer): void {
+    this.#block.push(value, kafkaFields);
+    const n = value.length + kafkaFields.length;
+    this.#blockBytes += n;
     this.#blockRecords++;
-    this.rawBytes += record.length;
+    this.rawBytes += n;
     if (this.#blockBytes >= AVRO_BLOCK_BYTES) this.flush();
   }
 

@@ -15,9 +15,10 @@
  *
  * `avro`: values are decoded with their writer schemas from the registry (registry-values.ts)
  * and copied into Avro container files (avro-container.ts), one object per bucket folder and
- * writer schema id; the container compresses inside, so the object's stream is not compressed
- * again. A tombstone has no value to write: it goes to the rejected-records object, like a
- * value the registry cannot give a schema for.
+ * writer schema id, each record followed by Kafka's fields; the container compresses inside, so
+ * the object's stream is not compressed again. A tombstone has no value to write: it goes to the
+ * rejected-records object, like a value the registry cannot give a schema for, and a value
+ * whose writer schema cannot take Kafka's fields (not a record, or a clashing field name).
  * `parquet`: each bucket's rows gather into row groups (parquet-object.ts) whose bytes go into
  * the same chunks, through no compressor (the codec is inside the file). A record the topic's
  * schema does not take goes to the range's rejected-records object (rejected-records.ts),
@@ -39,7 +40,7 @@ import {
   SluiceError,
   type TopicSchema,
 } from '@sluice/shared';
-import { AvroContainerWriter } from './avro-container.ts';
+import { AvroContainerWriter, AvroFileSchemas, kafkaFieldsOf } from './avro-container.ts';
 import { ChunkBuilder } from './chunk-builder.ts';
 import { createCompressor } from './compressor.ts';
 import type { ObjectSink, StoredObject } from './object-writer.ts';
@@ -148,6 +149,7 @@ export class RangeWriter {
   readonly #fields: FieldFolders;
   readonly #buckets = new Map<string, BucketObject>();
   readonly #values: RegistryValueDecoder | null;
+  readonly #avroSchemas = new AvroFileSchemas();
   #records = 0;
   #failure: unknown;
   #closed = false;
@@ -226,11 +228,18 @@ export class RangeWriter {
     for (const rec of records) {
       const ts = Number(rec.timestamp);
       let value: RegistryValue | null = null;
+      let avroSchema = '';
       if (this.#values !== null) {
         // The common case (a known schema, a whole record) costs no await per record.
         const cached = rec.value === null ? undefined : this.#values.decodeCached(rec.value);
         value = cached !== undefined && !('reject' in cached) ? cached : await this.#registryValue(rec);
         if (value === null) continue;
+        const file = this.#avroSchemas.of(value.schema);
+        if (typeof file !== 'string') {
+          this.#rejected.reject(rec, file.reject);
+          continue;
+        }
+        avroSchema = file;
       }
       const parsed = needsValue ? (value !== null ? value.value : encoder.parseValue(rec)) : undefined;
       const time = bucketer.folderOf(ts, parsed);
@@ -245,7 +254,7 @@ export class RangeWriter {
         b = new BucketObject(folder, key, id);
         if (value !== null) {
           b.avro = new AvroContainerWriter({
-            schema: value.schema.schema,
+            schema: avroSchema,
             compression: this.#opts.spec.compression,
             key,
             out: b.out,
@@ -255,7 +264,11 @@ export class RangeWriter {
         opening ??= [];
         opening.push(b);
       }
-      if (value !== null) b.avro!.append(value.payload);
+      if (value !== null)
+        b.avro!.append(
+          value.payload,
+          kafkaFieldsOf(rec, this.#opts.range.partition, bucketer.lastTimeMs ?? ts),
+        );
       else if (row !== null) {
         b.parquet ??= new ParquetObject({
           schema: this.#opts.spec.schema as TopicSchema,

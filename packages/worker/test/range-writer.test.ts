@@ -2,15 +2,18 @@
  * The range writer's one contract with its caller, {@link ObjectTarget}: it asks for the sinks
  * of new objects (one call per batch that starts objects, keys in bucket order) before any of
  * their bytes are written, and a writer that failed or was aborted while that call was in
- * flight writes nothing to the sinks it gets back. No server: sinks only hash.
+ * flight writes nothing to the sinks it gets back; and whatever the format, a retry (whose fetches
+ * split the range differently) writes the same keys and bytes. No server: sinks only hash.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { outputSpecOf, TOPIC_DEFAULTS } from '@sluice/shared';
 import { createHashingSink } from '../src/hashing-sink.ts';
 import type { ObjectSink } from '../src/object-writer.ts';
+import type { FetchedRecord } from '../src/range-reader.ts';
 import { RangeWriter } from '../src/range-writer.ts';
 import { jsonRecord } from './helpers/fake-reader.ts';
+import { fakeRegistry, ORDER, wireValues } from './helpers/fake-registry.ts';
 
 const HOUR = Date.UTC(2026, 10, 25, 8);
 // The topic defaults: jsonl, gzip, one object per Kafka-time hour.
@@ -110,4 +113,63 @@ test('field folders: one object per hour and field value, missing values counted
     again.objects.map((o) => [o.key, o.sha256]),
     first.objects.map((o) => [o.key, o.sha256]),
   );
+});
+
+test('parquet (inline schema) and avro (registry schema): the same keys and bytes on a retry whose fetches split the range differently', async () => {
+  const encode = wireValues(7, ORDER);
+  const wide = { ...range, end: 3000n };
+  // Two hours, keys and headers, so that folders and Kafka's fields are part of what repeats.
+  const json = Array.from({ length: 3000 }, (_, i) =>
+    jsonRecord(BigInt(i), HOUR + i * 2_000, { id: i, item: `item ${i % 37}` }, `k${i % 11}`),
+  );
+  const avroRecords: FetchedRecord[] = json.map((r, i) => ({
+    ...r,
+    value: encode({ id: i, item: `item ${i % 37}` }),
+  }));
+  const formats = [
+    {
+      spec: outputSpecOf({
+        ...TOPIC_DEFAULTS,
+        destination: { bucket: 'lake', prefix: 'pq' },
+        format: 'parquet',
+        compression: 'zstd',
+        schema: {
+          source: 'inline',
+          unknownFields: 'drop',
+          fields: [
+            { name: 'id', type: 'int64' },
+            { name: 'item', type: 'string' },
+          ],
+        },
+      }),
+      records: json,
+    },
+    {
+      spec: outputSpecOf({
+        ...TOPIC_DEFAULTS,
+        destination: { bucket: 'lake', prefix: 'av' },
+        format: 'avro',
+        compression: 'deflate',
+        schema: { source: 'registry' },
+      }),
+      records: avroRecords,
+    },
+  ];
+  for (const { spec: s, records } of formats) {
+    const run = async (batch: number) => {
+      const writer = new RangeWriter({
+        spec: s,
+        range: wide,
+        schemas: fakeRegistry({ 7: ORDER }),
+        // Small row groups: several per object, cut by size, not by how the records came.
+        parquetRowGroupBytes: 16 * 1024,
+        target: { openObjects: async (keys) => keys.map((k) => createHashingSink(k)) },
+      });
+      for (let i = 0; i < records.length; i += batch) await writer.write(records.slice(i, i + batch));
+      return (await writer.finish()).map((o) => [o.key, o.records, o.sha256]);
+    };
+    const first = await run(500);
+    assert.equal(first.length, 2, `${s.format}: one object per hour`);
+    assert.deepEqual(await run(37), first, `${s.format}: a retry writes the same bytes`);
+  }
 });
