@@ -3,7 +3,7 @@
  * /proc/<pid>/stat) and memory (VmRSS now, VmHWM the peak, from /proc/<pid>/status).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let ticks: number | undefined;
 
@@ -19,10 +19,28 @@ function clockTicks(): number {
   return ticks;
 }
 
-/** Fields of /proc/<pid>/stat after the command name (in parentheses, it may hold spaces). */
-function statFields(pid: number | 'self'): string[] {
+/** Fields of /proc/<pid>/stat (or of a thread's, `<pid>/task/<tid>`) after the command name (in parentheses, it may hold spaces). */
+function statFields(pid: number | string): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/**
+ * CPU seconds of a process's threads so far, summed by thread name (`MainThread`,
+ * `libuv-worker`, `V8Worker`, ...): which work left the main thread, and what V8's helpers cost.
+ */
+export function threadCpuSeconds(pid: number | 'self'): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const rest = statFields(`${pid}/task/${tid}`);
+      out.set(name, (out.get(name) ?? 0) + (Number(rest[11]) + Number(rest[12])) / clockTicks());
+    } catch {
+      // the thread ended in between
+    }
+  }
+  return out;
 }
 
 /** CPU seconds the process has used so far (user + system, all threads). */
