@@ -31,8 +31,12 @@ import { requireTopicMetadata } from '../kafka/kafka-view.ts';
 
 /** Partitions read for a sample at most; the others are like them. */
 const INFER_PARTITIONS = 64;
-/** Bytes read per partition at most (one Fetch each). */
-const INFER_PARTITION_BYTES = 1024 * 1024;
+/**
+ * Bytes a sample reads in all, shared among the partitions read (one Fetch each, at least
+ * 64 KiB): the master holds it in memory while it infers.
+ */
+const INFER_SAMPLE_BYTES = 8 * 1024 * 1024;
+const INFER_PARTITION_MIN_BYTES = 64 * 1024;
 
 /** What an inference read and left out, beside the schema (the dry run's `inferred`). */
 export interface SchemaInference {
@@ -82,7 +86,10 @@ export async function inferTopicSchema(
       const from = o.lastStable - BigInt(per);
       return { partition: o.partition, offset: from > o.earliest ? from : o.earliest };
     }),
-    { maxRecords: per, maxBytes: INFER_PARTITION_BYTES },
+    {
+      maxRecords: per,
+      maxBytes: Math.max(INFER_PARTITION_MIN_BYTES, Math.floor(INFER_SAMPLE_BYTES / filled.length)),
+    },
   );
   const values: Array<Record<string, unknown>> = [];
   const notObjects: string[] = [];
