@@ -165,6 +165,14 @@ export function isMapLike(distinctKeys: number, objects: number, mostCommonKeyCo
 
 type Decided = { type: ColumnType; fields: number } | { problem: string };
 
+/** A field's problem said of its items or values: "is null…" → "they are null…". */
+function theyText(problem: string): string {
+  return `they ${problem
+    .replace(/^is /, 'are ')
+    .replace(/^has /, 'have ')
+    .replace(/^nests /, 'nest ')}`;
+}
+
 function kindsText(shape: Shape): string {
   return [...shape.kinds].map((k) => (k === 'int' ? 'whole number' : k)).join(' and ');
 }
@@ -189,7 +197,7 @@ function decide(shape: Shape): Decided {
       const items = decide(shape.items);
       if ('problem' in items)
         return {
-          problem: `has list items that cannot be typed: they ${items.problem.replace(/^is /, 'are ')}`,
+          problem: `has list items that cannot be typed: ${theyText(items.problem)}`,
         };
       return { type: { type: 'list', items: items.type }, fields: items.fields };
     }
@@ -206,7 +214,7 @@ function decideObject(shape: Shape): Decided {
     const v = decide(values);
     if ('problem' in v)
       return {
-        problem: `is a map (its keys vary) whose values cannot be typed: they ${v.problem.replace(/^is /, 'are ')}`,
+        problem: `is a map (its keys vary) whose values cannot be typed: ${theyText(v.problem)}`,
       };
     return { type: { type: 'map', values: v.type }, fields: v.fields };
   }

@@ -144,3 +144,15 @@ test('the same sample gives the same schema (a dry run proposes what the registr
     ['b', 'a', 'c'],
   );
 });
+
+test('a list or map whose items cannot be typed says why, of the items', () => {
+  const { leftOut } = inferInlineSchema([{ l: [1, 'a'], n: [null] }]);
+  assert.deepEqual(leftOut, [
+    {
+      name: 'l',
+      reason:
+        'has list items that cannot be typed: they have values of different kinds (whole number and string)',
+    },
+    { name: 'n', reason: 'has list items that cannot be typed: they are null in every sampled record' },
+  ]);
+});

@@ -112,6 +112,13 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         const answer = await dryRunRegistration(deps, storeOf(), body);
         return reply.code(200).send({ ...answer, ...(inferred ? { inferred } : {}) });
       }
+      if (inferred) {
+        // The answer holds the columns; what got none, and why, is only said here.
+        req.log.info(
+          { topic: body.topic, sampledRecords: inferred.sampledRecords, leftOut: inferred.leftOut },
+          'schema inferred',
+        );
+      }
       return reply.code(201).send(await registerTopic(writeContext(req), body));
     },
   );
