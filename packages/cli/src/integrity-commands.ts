@@ -252,5 +252,15 @@ export function dryRunText(r: DryRunView): string {
     ...r.output.firstKeys.map((k) => `  ${k}`),
     `(${r.estimate.method}; ${r.estimate.sampledRecords} records sampled)`,
   ];
+  if (r.inferred) {
+    // The proposal is JSON to read back and edit: printed as the registration would store it.
+    lines.push(
+      `inferred schema (${r.inferred.sampledRecords} records sampled):`,
+      JSON.stringify(r.inferred.schema, null, 2),
+      ...r.inferred.leftOut.map(
+        (f) => `  no column for "${f.name}" (kept in __sluice_extra): it ${f.reason}`,
+      ),
+    );
+  }
   return lines.join('\n');
 }

@@ -21,10 +21,13 @@ export const TOPICS_HELP: Record<string, string> = {
 
   --bucket B                 destination bucket (required)
   --prefix P                 key prefix, e.g. raw/kafka (default: none)
-  --format F                 jsonl | raw | avro (default jsonl; avro needs --schema registry)
+  --format F                 jsonl | raw | avro | parquet (default jsonl; avro needs --schema
+                             registry, parquet --schema infer)
   --compression C            gzip | zstd | none (default gzip); avro: deflate | zstd | none
   --schema registry          values in the Confluent wire format, writer schemas from the
                              workers' SLUICE_SCHEMA_REGISTRY_URL
+  --schema infer             parquet: columns inferred from the topic's newest records, stored
+                             as an inline schema (--dry-run shows them; change them with the API)
   --partition-by P           none | kafka-time:hour | kafka-time:day |
                              event-time:<field>:hour | event-time:<field>:day,
                              optionally :<unit> after it, one of s, ms, us, ns,
@@ -90,11 +93,15 @@ function usage(msg: string, help: string): never {
   throw new CliError(`${msg}\n\n${help}`, EXIT.USAGE);
 }
 
-/** `--schema registry` → `{ source: "registry" }`; the only source there is for now. */
-function schemaOpt(v: string | undefined): { source: 'registry' } | undefined {
+/**
+ * `--schema registry` or `--schema infer` → `{ source: … }`. Inline columns are JSON too long for
+ * an option: they are given through the API or a topics file (`sluice apply`).
+ */
+function schemaOpt(v: string | undefined): { source: 'registry' | 'infer' } | undefined {
   if (v === undefined) return undefined;
-  if (v !== 'registry') usage(`--schema must be registry, got "${v}"`, TOPICS_HELP['topics add'] ?? '');
-  return { source: 'registry' };
+  if (v !== 'registry' && v !== 'infer')
+    usage(`--schema must be registry or infer, got "${v}"`, TOPICS_HELP['topics add'] ?? '');
+  return { source: v };
 }
 
 function intOpt(name: string, v: string | undefined): number | undefined {

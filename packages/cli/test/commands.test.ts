@@ -243,7 +243,20 @@ test('--format avro --schema registry registers Avro files of registry-schema va
   assert.deepEqual([body?.format, body?.schema], ['avro', { source: 'registry' }]);
   const bad = await sluice(['topics', 'add', 't', '--bucket', 'b', '--schema', 'inline']);
   assert.equal(bad.code, EXIT.USAGE);
-  assert.match(bad.message, /--schema must be registry, got "inline"/);
+  assert.match(bad.message, /--schema must be registry or infer, got "inline"/);
+  const infer = await sluice([
+    'topics',
+    'add',
+    't',
+    '--bucket',
+    'b',
+    '--format',
+    'parquet',
+    '--schema',
+    'infer',
+  ]);
+  assert.equal(infer.code, EXIT.OK, infer.message);
+  assert.deepEqual((seen[0]?.body as { schema?: unknown } | undefined)?.schema, { source: 'infer' });
 });
 
 test('--key-template is sent as the topic keyTemplate, on add and update', async () => {

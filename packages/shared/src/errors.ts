@@ -82,6 +82,11 @@ export const ErrorCodes = {
    */
   EVENT_TIME_UNUSABLE: 'SLUICE_ERR_EVENT_TIME_UNUSABLE',
   /**
+   * `schema: { source: "infer" }` found nothing to propose in a sample of the topic: no records,
+   * values that are not JSON objects, or no field whose type could be decided.
+   */
+  SCHEMA_INFER_UNUSABLE: 'SLUICE_ERR_SCHEMA_INFER_UNUSABLE',
+  /**
    * A registration's `startFrom` cannot be resolved against Kafka as it is now: an offset
    * outside the partition's log, a partition the topic lacks, a consumer group with no
    * committed offsets for the topic.

@@ -72,6 +72,7 @@ export {
   type ColumnField,
   type ColumnType,
   type ColumnTypeName,
+  columnChangeProblems,
   EXTRA_COLUMN,
   type InlineSchema,
   inlineSchemaProblems,
@@ -255,6 +256,15 @@ export {
   putJson,
 } from './s3/s3-requests.ts';
 export { probeDestinationWrite, type WriteProbeOptions } from './s3/write-probe.ts';
+export {
+  INFER_SAMPLE_DEFAULT,
+  INFER_SAMPLE_MAX,
+  type InferredSchema,
+  inferInlineSchema,
+  isMapLike,
+  type LeftOutField,
+  leftOutText,
+} from './schema-infer.ts';
 export {
   type RegisteredSchema,
   type RegistryGet,

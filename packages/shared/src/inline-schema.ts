@@ -66,8 +66,9 @@ export const RESERVED_COLUMN_PREFIXES = ['__kafka_', '__sluice_'] as const;
 /** The JSON text of a value's fields the inline schema does not name (`unknownFields: "json"`). */
 export const EXTRA_COLUMN = '__sluice_extra';
 
-const MAX_DEPTH = 16;
-const MAX_FIELDS = 4096;
+/** How deep a declared (or inferred) column nests, and how many fields a schema declares in all. */
+export const MAX_DEPTH = 16;
+export const MAX_FIELDS = 4096;
 
 /** The registration's checks of an inline schema, with paths under `schema.` naming the field. */
 export function inlineSchemaProblems(schema: InlineSchema): Problem[] {
@@ -172,4 +173,57 @@ export function schemaProblems(format: string | undefined, schema: TopicSchema |
   if (schema === undefined) return [];
   if (format !== 'parquet') return [{ path: 'schema', message: 'is only for format "parquet"' }];
   return schema.source === 'inline' ? inlineSchemaProblems(schema) : [];
+}
+
+/** A column's type as one text, its members included: `list<timestamp(us)>`. */
+function typeText(t: ColumnType): string {
+  switch (t.type) {
+    case 'timestamp':
+      return `timestamp(${t.unit ?? 'ms'})`;
+    case 'decimal':
+      return `decimal(${t.precision}, ${t.scale ?? 0})`;
+    case 'list':
+      return `list<${t.items ? typeText(t.items) : '?'}>`;
+    case 'map':
+      return `map<${t.values ? typeText(t.values) : '?'}>`;
+    default:
+      return t.type;
+  }
+}
+
+/**
+ * A change of a Parquet topic's inline schema that would give one column two types in the same
+ * folder: objects written before and after it could not be read as one table by engines that
+ * merge files by column name (Spark `mergeSchema`, DuckDB `union_by_name`, Trino). Adding and
+ * removing columns, and a column's `nullable`, may change; a struct is compared field by field.
+ */
+export function columnChangeProblems(from: InlineSchema, to: InlineSchema): Problem[] {
+  const out: Problem[] = [];
+  const compare = (
+    before: readonly ColumnField[],
+    after: readonly ColumnField[],
+    path: string,
+    name: string,
+  ) => {
+    after.forEach((f, i) => {
+      const old = before.find((b) => b.name === f.name);
+      if (!old) return;
+      const at = `${path}[${i}]`;
+      const dotted = name ? `${name}.${f.name}` : f.name;
+      if (old.type === 'struct' && f.type === 'struct') {
+        compare(old.fields ?? [], f.fields ?? [], `${at}.fields`, dotted);
+        return;
+      }
+      const was = typeText(old);
+      const asked = typeText(f);
+      if (was !== asked) {
+        out.push({
+          path: `${at}.type`,
+          message: `changes column "${dotted}" from ${was} to ${asked}: the objects already written hold it as ${was}, and readers that merge a folder's files by name cannot read one column with two types; keep ${was}, or add the new type as a new column under another name (and remove this one)`,
+        });
+      }
+    });
+  };
+  compare(from.fields, to.fields, 'schema.fields', '');
+  return out;
 }

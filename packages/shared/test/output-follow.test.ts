@@ -12,6 +12,7 @@ import {
   mayFollowOutput,
   newRange,
   type OutputSpec,
+  outputSpecOf,
   type RangeRecord,
   requeue,
   TOPIC_DEFAULTS,
@@ -107,4 +108,31 @@ test('following a range that may have written is refused, not written', () => {
     () => followOutput(range({ state: 'failed', keys: ['k'] }), moved),
     (err) => isSluiceError(err, ErrorCodes.RANGE_STATE) && /keeps it/.test((err as Error).message),
   );
+});
+
+test('a Parquet schema change alone is no reason to follow: a planned range keeps its columns, on retry too', () => {
+  const columns = (names: string[]) => ({
+    source: 'inline' as const,
+    unknownFields: 'json' as const,
+    fields: names.map((name) => ({ name, type: 'string' as const })),
+  });
+  const before: OutputSpec = { ...old, format: 'parquet', compression: 'zstd', schema: columns(['id']) };
+  const after: OutputSpec = { ...before, schema: columns(['id', 'country']) };
+  const planned = newRange(
+    { topic: 'clicks', topicId: 'id-1', partition: 3, output: before },
+    { start: 0n, end: 10n },
+    T,
+  );
+  assert.equal(mayFollowOutput(planned, after), false, 'planned, never started');
+  const retried = requeue({ ...planned, state: 'active', worker: 'w1' }, 'worker-lost');
+  assert.equal(mayFollowOutput(retried, after), false);
+  assert.deepEqual(
+    retried.output.schema,
+    columns(['id']),
+    'the retry writes the columns it was planned with',
+  );
+  // The snapshot is a copy: changing the topic's schema object later does not reach into it.
+  const spec = outputSpecOf(after);
+  if (after.schema?.source === 'inline') after.schema.fields.push({ name: 'late', type: 'string' });
+  assert.deepEqual(spec.schema, columns(['id', 'country']));
 });

@@ -38,6 +38,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.DESTINATION_OVERLAP]: 409,
   [ErrorCodes.LIMIT_REACHED]: 429,
   [ErrorCodes.EVENT_TIME_UNUSABLE]: 422,
+  [ErrorCodes.SCHEMA_INFER_UNUSABLE]: 422,
   // Well formed, but Kafka's offsets or the group's do not allow it now: the caller fixes it.
   [ErrorCodes.START_FROM_UNUSABLE]: 422,
   // The old consumer still runs: a conflict with the state of the cluster, solved by stopping it.

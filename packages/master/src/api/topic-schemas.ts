@@ -8,6 +8,8 @@ import {
   COLUMN_TYPES,
   COMPRESSION_LEVELS,
   EVENT_TIME_UNITS,
+  INFER_SAMPLE_DEFAULT,
+  INFER_SAMPLE_MAX,
   KEY_TEMPLATE_MAX_LENGTH,
   LIMITS,
   STORAGE_CLASSES,
@@ -105,9 +107,15 @@ const policyProperties = {
   schema: {
     type: 'object',
     description:
-      'Where record structure comes from. `{ "source": "registry" }` (format avro): values in the Confluent wire format, writer schemas from SLUICE_SCHEMA_REGISTRY_URL. `{ "source": "inline", "fields": [{ "name", "type", … }], "unknownFields": "drop" | "json" }` (format parquet): JSON values mapped onto the declared columns; types: string, int32, int64, double, boolean, timestamp (`unit` ms | us), date, decimal (`precision`, `scale`), binary (base64 text), list (`items`), struct (`fields`), map (`values`); `nullable` (default true). Names starting with `__kafka_` or `__sluice_` are refused.',
+      'Where record structure comes from. `{ "source": "registry" }` (format avro): values in the Confluent wire format, writer schemas from SLUICE_SCHEMA_REGISTRY_URL. `{ "source": "inline", "fields": [{ "name", "type", … }], "unknownFields": "drop" | "json" }` (format parquet): JSON values mapped onto the declared columns; types: string, int32, int64, double, boolean, timestamp (`unit` ms | us), date, decimal (`precision`, `scale`), binary (base64 text), list (`items`), struct (`fields`), map (`values`); `nullable` (default true). Names starting with `__kafka_` or `__sluice_` are refused. `{ "source": "infer", "sample": n }` (format parquet, at registration): the columns are inferred from the newest records (a dry run shows them in `inferred`) and stored as an `inline` schema with `unknownFields: "json"`; a PUT of a topic whose schema is inline keeps it; PATCH takes `inline` only.',
     properties: {
-      source: { type: 'string', enum: ['registry', 'inline'] },
+      source: { type: 'string', enum: ['registry', 'inline', 'infer'] },
+      sample: {
+        type: 'integer',
+        minimum: 1,
+        maximum: INFER_SAMPLE_MAX,
+        description: `\`infer\`: how many of the newest records to read (default ${INFER_SAMPLE_DEFAULT}).`,
+      },
       key: {
         type: 'boolean',
         description: '`registry`: decode keys too (not with avro, whose files hold values).',

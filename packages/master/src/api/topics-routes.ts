@@ -15,6 +15,7 @@ import { readPartitions, readTopicsPartitions } from '../stores/partition-reader
 import { rememberDeletedTopic } from '../stores/pattern-store.ts';
 import { listTopics, notRegistered, readTopic, updateTopic } from '../stores/topic-store.ts';
 import { writeConfigObject } from '../topics/config-object-writer.ts';
+import { resolveInferredSchema, resolvePutSchema } from '../topics/schema-infer-sample.ts';
 import { dryRunRegistration, dryRunSchema } from '../topics/topic-dry-run.ts';
 import { deletingTopicRecord } from '../topics/topic-request.ts';
 import { applyTopicUpsert, planTopicUpsert } from '../topics/topic-upsert.ts';
@@ -90,7 +91,7 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
         tags: ['topics'],
         summary: 'Register a topic',
         description:
-          'Validates the config, refuses a destination folder `{prefix}/{topic}/` equal to, inside or holding another topic’s or a running replay’s (409 SLUICE_ERR_DESTINATION_OVERLAP), looks the topic up in Kafka, proves the destination writable with the master’s S3 credentials (HEAD of the bucket, then a PUT and a DELETE of one object under `{prefix}/{topic}/_sluice/probe/`; 422 when the bucket does not exist or may not be written), reads a sample of the topic when it is partitioned by event time (422 when the field does not read as dates from 2000 to one day ahead in `partitionBy.unit`) and stores it in ZooKeeper; the leader starts planning its ranges. With `dryRun=true` nothing is stored: the answer (200) says what registering would do, after the same checks.',
+          'Validates the config, refuses a destination folder `{prefix}/{topic}/` equal to, inside or holding another topic’s or a running replay’s (409 SLUICE_ERR_DESTINATION_OVERLAP), looks the topic up in Kafka, proves the destination writable with the master’s S3 credentials (HEAD of the bucket, then a PUT and a DELETE of one object under `{prefix}/{topic}/_sluice/probe/`; 422 when the bucket does not exist or may not be written), reads a sample of the topic when it is partitioned by event time (422 when the field does not read as dates from 2000 to one day ahead in `partitionBy.unit`), infers the columns of `schema: { "source": "infer" }` from the newest records (422 SLUICE_ERR_SCHEMA_INFER_UNUSABLE for a topic without records, values that are not JSON objects, or no field to type) and stores it in ZooKeeper; the leader starts planning its ranges. With `dryRun=true` nothing is stored: the answer (200) says what registering would do, after the same checks.',
         security: bearerSecurity,
         querystring: dryRunQuerySchema,
         body: topicCreateBodySchema,
@@ -105,11 +106,20 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
       },
     },
     async (req, reply) => {
+      const { body, inferred } = await resolveInferredSchema(deps, req.body);
       if (req.query.dryRun === 'true') {
-        await checkRegistrationBody(deps, req.body);
-        return reply.code(200).send(await dryRunRegistration(deps, storeOf(), req.body));
+        await checkRegistrationBody(deps, body);
+        const answer = await dryRunRegistration(deps, storeOf(), body);
+        return reply.code(200).send({ ...answer, ...(inferred ? { inferred } : {}) });
       }
-      return reply.code(201).send(await registerTopic(writeContext(req), req.body));
+      if (inferred) {
+        // The answer holds the columns; what got none, and why, is only said here.
+        req.log.info(
+          { topic: body.topic, sampledRecords: inferred.sampledRecords, leftOut: inferred.leftOut },
+          'schema inferred',
+        );
+      }
+      return reply.code(201).send(await registerTopic(writeContext(req), body));
     },
   );
 
@@ -215,7 +225,8 @@ export const topicsRoutes: RoutePlugin = async (app, { deps }) => {
     async (req, reply) => {
       const { topic } = req.params;
       const stored = await readTopic(deps.zk(), topic);
-      const plan = planTopicUpsert(topic, stored?.record, req.body);
+      const body = await resolvePutSchema(deps, topic, stored?.record, req.body);
+      const plan = planTopicUpsert(topic, stored?.record, body);
       if (req.query.dryRun === 'true') {
         const now = new Date();
         let record: TopicRecord | undefined;

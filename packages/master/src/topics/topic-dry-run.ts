@@ -100,6 +100,25 @@ export const dryRunSchema = {
       },
       required: ['ranges', 'objects', 'typicalObjectBytes', 'typicalObjectRecords', 'firstKeys'],
     },
+    inferred: {
+      type: 'object',
+      description:
+        'With `schema: { "source": "infer" }`: the columns proposed from the newest records (also in `config.schema`, as a registration would store them).',
+      properties: {
+        schema: { type: 'object', additionalProperties: true },
+        sampledRecords: { type: 'integer', description: 'JSON values read (tombstones skipped).' },
+        leftOut: {
+          type: 'array',
+          description: 'Top-level fields that got no column, and why: kept as JSON text in `__sluice_extra`.',
+          items: {
+            type: 'object',
+            properties: { name: { type: 'string' }, reason: { type: 'string' } },
+            required: ['name', 'reason'],
+          },
+        },
+      },
+      required: ['schema', 'sampledRecords', 'leftOut'],
+    },
     estimate: {
       type: 'object',
       properties: {

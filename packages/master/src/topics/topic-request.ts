@@ -5,6 +5,7 @@
  * normalizes the destination.
  */
 import {
+  columnChangeProblems,
   type Destination,
   defaultCompressionOf,
   ErrorCodes,
@@ -66,10 +67,34 @@ export function refuseTinyRanges(
   if (problems.length > 0) throw new ValidationError(problems);
 }
 
+type BodySchema = TopicCreateBody['schema'];
+
+/**
+ * `infer` is resolved into the inline schema it proposes before a config is built
+ * (schema-infer-sample.ts), at a registration only: it never reaches a stored record, and a
+ * PATCH names the columns it wants. `sample` belongs to `infer`.
+ */
+function refuseUnresolvedSchema(schema: BodySchema, change: boolean): void {
+  if (schema?.source === 'infer') {
+    throw new ValidationError([
+      {
+        path: 'schema.source',
+        message: change
+          ? '"infer" is for a registration (POST, or a PUT that registers); to change the columns, PATCH { "schema": { "source": "inline", "fields": [...] } } (GET shows the current ones)'
+          : '"infer" reads a sample of one topic when it is registered (POST or PUT /api/v1/topics/{topic}, a topics file); a pattern\'s settings name the columns: { "source": "inline", "fields": [...] }',
+      },
+    ]);
+  }
+  if (schema?.sample !== undefined) {
+    throw new ValidationError([{ path: 'schema.sample', message: 'is only for schema.source "infer"' }]);
+  }
+}
+
 /** The config a registration asks for: defaults filled in, every problem reported at once. */
 export function topicConfigFromBody(body: TopicCreateBody): TopicConfig {
   // `resume` is a decision of the registration (topic-resume.ts), not part of the config.
   const { destination, partitionBy, resume: _resume, schema, ...rest } = body;
+  refuseUnresolvedSchema(schema, false);
   const format = rest.format ?? TOPIC_DEFAULTS.format;
   const cfg = check({
     ...TOPIC_DEFAULTS,
@@ -108,6 +133,7 @@ export function patchedTopicRecord(
     );
   }
   const { destination, paused, schema, ...rest } = patch;
+  refuseUnresolvedSchema(schema, true);
   const {
     topicId,
     paused: wasPaused,
@@ -133,6 +159,12 @@ export function patchedTopicRecord(
     ...(schema ? { schema: schema as SchemaSpec } : {}),
     ...(destination ? { destination: destinationOf(destination) } : {}),
   });
+  // Ranges planned before keep the columns they were planned with: one column must not get a
+  // second type in the same folder.
+  if (config.schema?.source === 'inline' && next.schema?.source === 'inline' && next.format === 'parquet') {
+    const problems = columnChangeProblems(config.schema, next.schema);
+    if (problems.length > 0) throw new ValidationError(problems, ErrorCodes.TOPIC_STATE);
+  }
   // The destination left keeps the topic's past: resume, the audit and recovery read it too.
   const pastDestinations = pastDestinationsAfter(record, next.destination, now.toISOString());
   return {

@@ -261,3 +261,71 @@ test('compressionLevel: per codec, absent for the default; a PATCH changing the 
     ['compressionLevel: must be an integer from 1 to 19 for zstd (default 3), got 20'],
   );
 });
+
+test('parquet schema changes: columns may be added or removed, a kept column may not change type; infer is for registrations', () => {
+  const base = {
+    topic: 'clicks',
+    destination: { bucket: 'lake' },
+    format: 'parquet' as const,
+    schema: {
+      source: 'inline' as const,
+      fields: [
+        { name: 'id', type: 'int64' },
+        { name: 'at', type: 'timestamp', unit: 'us' },
+        { name: 'geo', type: 'struct', fields: [{ name: 'lat', type: 'double' }] },
+      ],
+      unknownFields: 'json' as const,
+    },
+  };
+  const rec = newTopicRecord(topicConfigFromBody(base), 'id-1', NOW);
+  const added = patchedTopicRecord(
+    rec,
+    {
+      schema: {
+        ...base.schema,
+        fields: [...base.schema.fields.slice(1), { name: 'country', type: 'string' }],
+      },
+    },
+    LATER,
+  );
+  assert.deepEqual(added.schema?.source === 'inline' && added.schema.fields.map((f) => f.name), [
+    'at',
+    'geo',
+    'country',
+  ]);
+  const changed = {
+    ...base.schema,
+    fields: [
+      { name: 'id', type: 'string' },
+      { name: 'at', type: 'timestamp', unit: 'ms' },
+      {
+        name: 'geo',
+        type: 'struct',
+        fields: [
+          { name: 'lat', type: 'string' },
+          { name: 'lon', type: 'double' },
+        ],
+      },
+    ],
+  };
+  assert.throws(
+    () => patchedTopicRecord(rec, { schema: changed }, LATER),
+    (err: unknown) => isSluiceError(err) && err.code === ErrorCodes.TOPIC_STATE,
+  );
+  assert.deepEqual(
+    problemsOf(() => patchedTopicRecord(rec, { schema: changed }, LATER)).map((p) => p.split(':')[0]),
+    ['schema.fields[0].type', 'schema.fields[1].type', 'schema.fields[2].fields[0].type'],
+  );
+  assert.match(
+    problemsOf(() => patchedTopicRecord(rec, { schema: changed }, LATER))[2]!,
+    /changes column "geo\.lat" from double to string: .*add the new type as a new column under another name/,
+  );
+  assert.match(
+    problemsOf(() => patchedTopicRecord(rec, { schema: { source: 'infer' } }, LATER))[0]!,
+    /^schema\.source: "infer" is for a registration .* PATCH \{ "schema": \{ "source": "inline"/,
+  );
+  assert.deepEqual(
+    problemsOf(() => topicConfigFromBody({ ...base, schema: { ...base.schema, sample: 10 } })),
+    ['schema.sample: is only for schema.source "infer"'],
+  );
+});

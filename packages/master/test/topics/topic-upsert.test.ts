@@ -97,3 +97,15 @@ test('refusals: another topic in the body, startFrom of a registered topic, a to
     /^kmsKeyId: is only allowed with serverSideEncryption "aws:kms"/,
   );
 });
+
+test('a changed parquet schema applies to new ranges', () => {
+  const schema = { source: 'inline' as const, fields: [{ name: 'id', type: 'int64' as const }] };
+  const parquet = topicRecord('clicks', { format: 'parquet', compression: 'zstd', schema });
+  const wider = { ...schema, fields: [...schema.fields, { name: 'country', type: 'string' as const }] };
+  const plan = planTopicUpsert('clicks', parquet, { ...parquet, schema: wider } as TopicPutBody);
+  assert.equal(plan.result, 'changed');
+  assert.deepEqual(
+    plan.changes.map((c) => [c.field, c.applies]),
+    [['schema', 'new-ranges']],
+  );
+});
