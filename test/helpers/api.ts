@@ -4,6 +4,13 @@ export interface ApiAnswer<T = unknown> {
   body: T;
 }
 
+function socketClosedBeforeAnswer(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return (
+    cause?.code === 'UND_ERR_SOCKET' || cause?.code === 'ECONNRESET' || cause?.message === 'other side closed'
+  );
+}
+
 export function apiClient(baseUrl: string, token?: string) {
   async function call<T = any>(
     method: string,
@@ -14,11 +21,22 @@ export function apiClient(baseUrl: string, token?: string) {
     const h: Record<string, string> = { ...headers };
     if (token) h.authorization = `Bearer ${token}`;
     if (body !== undefined) h['content-type'] = 'application/json';
-    const res = await fetch(`${baseUrl}${path}`, {
-      method,
-      headers: h,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const send = () =>
+      fetch(`${baseUrl}${path}`, {
+        method,
+        headers: h,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    let res: Response;
+    try {
+      res = await send();
+    } catch (err) {
+      // fetch reuses an idle connection; on a loaded machine the master may close it (its
+      // keep-alive timeout) just as the request goes out, and the socket dies before any
+      // answer. The master never read that request, so it is sent once more on a new one.
+      if (!socketClosedBeforeAnswer(err)) throw err;
+      res = await send();
+    }
     const text = await res.text();
     let parsed: unknown = text;
     try {
