@@ -124,6 +124,7 @@ export {
   kafkaGroupCoordinator,
   kafkaGroupOffsets,
   kafkaListOffsets,
+  kafkaListOffsetsOfTopics,
   kafkaLogStartOffset,
   kafkaMetadata,
   kafkaOffsetCommit,
@@ -137,6 +138,8 @@ export {
   recordTimestamp,
   SLUICE_OFFSET_METADATA,
   type TopicMetadata,
+  type TopicOffsets,
+  topicOffsetsOf,
   type WireBatch,
 } from './kafka/index.ts';
 export {
