@@ -227,6 +227,36 @@ describe('KafkaAdmin (real Kafka)', () => {
     }
   });
 
+  test('topicOffsets with what was seen last: a partition whose watermark stayed keeps it, one that moved is asked afresh', async () => {
+    const topic = await newTopic(2);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic, messages: [0, 1, 2].map((i) => ({ partition: 0, value: `a${i}` })) });
+    await producer.send({ topic, messages: [0, 1].map((i) => ({ partition: 1, value: `b${i}` })) });
+    await producer.disconnect();
+    const fresh = await admin.topicOffsets?.([topic]);
+    assert.deepEqual(fresh?.get(topic)?.offsets, [
+      { partition: 0, earliest: 0n, latest: 3n, lastStable: 3n },
+      { partition: 1, earliest: 0n, latest: 2n, lastStable: 2n },
+    ]);
+    // Partition 0 as seen, with a log start offset Kafka would not give (so that keeping it
+    // shows); partition 1 seen before its last record.
+    const known = new Map([
+      [
+        topic,
+        new Map([
+          [0, { partition: 0, earliest: 2n, latest: 3n, lastStable: 3n }],
+          [1, { partition: 1, earliest: 0n, latest: 1n, lastStable: 1n }],
+        ]),
+      ],
+    ]);
+    const again = await admin.topicOffsets?.([topic], known);
+    assert.deepEqual(again?.get(topic)?.offsets, [
+      { partition: 0, earliest: 2n, latest: 3n, lastStable: 3n },
+      { partition: 1, earliest: 0n, latest: 2n, lastStable: 2n },
+    ]);
+  });
+
   test('unreachable brokers: a retryable SLUICE_ERR_KAFKA naming the brokers and the setting to fix', async () => {
     // Port 1 on loopback: nothing listens, the connection is refused at once.
     const down = createKafkaAdmin({ ...settings, kafkaBrokers: ['127.0.0.1:1'] }, { attempts: 2 });

@@ -113,6 +113,7 @@ export {
   type KafkaClient,
   KafkaErrorCodes,
   type KafkaSettings,
+  type KnownOffsets,
   kafkaAccessProblem,
   kafkaBackoffMs,
   kafkaCall,

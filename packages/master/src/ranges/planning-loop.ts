@@ -10,8 +10,9 @@
  * without a job, which the supervisor's reconcile pass requeues.
  *
  * Kafka is asked once per pass for all active topics (`topicOffsets`: one Metadata request,
- * then three ListOffsets rounds of one request per broker, so an idle pass costs the same few
- * requests whether 1 or 500 topics are registered; the metadata is asked every pass because it
+ * then ListOffsets of one request per broker: the high watermarks, and the three columns only
+ * of partitions whose watermark moved or that have something unplanned (`#known`), so an idle
+ * pass costs two requests whether 1 or 500 topics are registered; the metadata is asked every pass because it
  * is what notices a topic deleted or re-created, by its id, and new partitions within one
  * interval), and the partitions of all topics are planned together (each partition's writes
  * are its own line's; the fenced writer sends them in a few batched multis), so a pass waits
@@ -29,6 +30,7 @@ import {
   isNodeExists,
   isSluiceError,
   type KafkaAdmin,
+  type KnownOffsets,
   type Logger,
   mapLimit,
   newPartitionState,
@@ -151,6 +153,7 @@ export class PlanningLoop {
         kafka = await topicOffsetsOf(
           this.#kafka,
           active.map((t) => t.record.topic),
+          this.#known(active),
         );
       } catch (err) {
         this.#log.warn({ err }, 'kafka metadata failed; planning skipped');
@@ -189,6 +192,32 @@ export class PlanningLoop {
         w.log.warn({ err, partition: w.entry.partition }, 'planning failed');
       }
     });
+  }
+
+  /**
+   * What the last look saw of the partitions planned up to their high watermark: while that
+   * watermark stays, Kafka is asked nothing else of them (KnownOffsets, admin.ts), so an idle
+   * pass costs one ListOffsets request per broker. Their log start offset as last seen plans
+   * the same as a fresh one: it is at most the watermark, so retention cannot pass what is
+   * planned. Partitions with anything unplanned are asked in full.
+   */
+  #known(active: RegisteredTopic[]): KnownOffsets {
+    const known = new Map<string, Map<number, PartitionOffsets>>();
+    for (const t of active) {
+      const quiet = new Map<number, PartitionOffsets>();
+      for (const e of this.#cache.partitions(t.record.topic)) {
+        const s = e.seen;
+        if (!s || this.#cache.planned(e) < s.latest) continue;
+        quiet.set(e.partition, {
+          partition: e.partition,
+          earliest: s.earliest,
+          latest: s.latest,
+          lastStable: s.lastStable,
+        });
+      }
+      if (quiet.size > 0) known.set(t.record.topic, quiet);
+    }
+    return known;
   }
 
   /** A topic's partitions that may have something to plan, after its new partitions got their nodes. */

@@ -26,20 +26,8 @@ import type { RangeQueue } from '../../src/ranges/range-enqueuer.ts';
 
 const PARTITIONS = 50;
 
-async function leader() {
-  const zk = new FakeZk();
-  zk.put(LEADER_PATH, encodeJson({ v: 1 }));
-  zk.put(TOPICS_PATH);
-  zk.put(topicPath('clicks'), encodeJson(topicRecord('clicks', { maxRangeMessages: 100 })));
-  const kafka = new FakeKafka();
-  const high = Array.from({ length: PARTITIONS }, () => 0n);
-  const setKafka = () =>
-    kafka.set(
-      'clicks',
-      'id-1',
-      high.map((h, p) => [p, 0n, h]),
-    );
-  setKafka();
+/** The leader's passes on `zk` (which holds the leader node) and `kafka`; the jobs they enqueue. */
+async function passesOn(zk: FakeZk, kafka: FakeKafka) {
   const jobs: RangeJobData[] = [];
   const queue: RangeQueue = {
     add: async (_name, data) => jobs.push(data),
@@ -56,6 +44,24 @@ async function leader() {
     log: testLogger(),
     maxInFlightPerPartition: 4,
   });
+  return { passes, jobs, session: s };
+}
+
+async function leader() {
+  const zk = new FakeZk();
+  zk.put(LEADER_PATH, encodeJson({ v: 1 }));
+  zk.put(TOPICS_PATH);
+  zk.put(topicPath('clicks'), encodeJson(topicRecord('clicks', { maxRangeMessages: 100 })));
+  const kafka = new FakeKafka();
+  const high = Array.from({ length: PARTITIONS }, () => 0n);
+  const setKafka = () =>
+    kafka.set(
+      'clicks',
+      'id-1',
+      high.map((h, p) => [p, 0n, h]),
+    );
+  setKafka();
+  const { passes, jobs } = await passesOn(zk, kafka);
   /** New records on `partitions`, one full range each. */
   const produce = (partitions: number[]) => {
     for (const p of partitions) high[p] = high[p]! + 100n;
@@ -142,17 +148,7 @@ test('a pass asks Kafka once for all topics; a topic Kafka failed to answer for 
   for (const t of ['clicks', 'views'])
     zk.put(topicPath(t), encodeJson(topicRecord(t, { maxRangeMessages: 100, topicId: `id-${t}` })));
   const kafka = new BatchKafka();
-  const jobs: RangeJobData[] = [];
-  const s = zk.session();
-  const passes = new LeaderPasses({
-    zk: s,
-    epoch: (await s.get(LEADER_PATH))!.version,
-    onFenced: () => {},
-    kafka,
-    queue: { add: async (_name, data) => jobs.push(data), getJob: async () => null, remove: async () => 1 },
-    log: testLogger(),
-    maxInFlightPerPartition: 4,
-  });
+  const { passes, jobs, session: s } = await passesOn(zk, kafka);
   const produce = (high: bigint) => {
     for (const t of ['clicks', 'views']) kafka.set(t, `id-${t}`, [[0, 0n, high]]);
   };

@@ -56,6 +56,17 @@ export interface TopicOffsets {
   error: SluiceError | null;
 }
 
+/**
+ * Offsets a caller saw at its last look, by topic and partition, for {@link
+ * KafkaAdmin.topicOffsets} to ask only the high watermark of those partitions (one request
+ * per broker) and reuse the rest while it has not moved. Sound because each offset only grows
+ * and lastStable <= latest: a watermark where it was, whose last stable offset was at it,
+ * keeps its last stable offset there. The log start offset is reused as it was: the caller
+ * lists only partitions where a newer one changes nothing (the leader: partitions planned up
+ * to their watermark, which retention cannot pass).
+ */
+export type KnownOffsets = ReadonlyMap<string, ReadonlyMap<number, PartitionOffsets>>;
+
 export interface KafkaAdmin {
   /** Metadata of each topic; a topic Kafka does not have maps to null. */
   topicMetadata(topics: string[]): Promise<Map<string, TopicMetadata | null>>;
@@ -72,10 +83,12 @@ export interface KafkaAdmin {
    * three ListOffsets rounds of one request per broker, whatever the number of topics. A topic
    * whose answer carries an error code is asked again (with fresh metadata, the other topics
    * not), then reported with its `error`; rejects only when Kafka could not be asked at all.
+   * With `known`, a partition listed there whose high watermark is where it was costs only
+   * that watermark (see {@link KnownOffsets}).
    * Optional: stand-ins of tests and benchmarks may leave it out, and {@link topicOffsetsOf}
    * then asks topic by topic.
    */
-  topicOffsets?(topics: string[]): Promise<Map<string, TopicOffsets>>;
+  topicOffsets?(topics: string[], known?: KnownOffsets): Promise<Map<string, TopicOffsets>>;
   /**
    * Per partition, the first offset whose record timestamp is at or after `timestampMs`
    * (ListOffsets with a time); null where no record is that new (the caller takes the end).
@@ -201,14 +214,14 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
     });
   }
 
-  async topicOffsets(topics: string[]): Promise<Map<string, TopicOffsets>> {
+  async topicOffsets(topics: string[], known?: KnownOffsets): Promise<Map<string, TopicOffsets>> {
     const out = new Map<string, TopicOffsets>();
     let pending = [...new Set(topics)];
     let failure: unknown;
     for (let attempt = 0; attempt < this.#attempts && pending.length > 0; attempt++) {
       if (attempt > 0) await sleep(kafkaBackoffMs(attempt - 1));
       try {
-        pending = await this.#offsetsRound(pending, out, attempt === this.#attempts - 1);
+        pending = await this.#offsetsRound(pending, out, attempt === this.#attempts - 1, known);
       } catch (err) {
         if (err instanceof SluiceError) throw err;
         failure = err;
@@ -225,7 +238,12 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
    * One try of {@link topicOffsets}: fills `out` with the topics settled and returns those to
    * ask again (on the last try, none: each gets its error instead).
    */
-  async #offsetsRound(names: string[], out: Map<string, TopicOffsets>, last: boolean): Promise<string[]> {
+  async #offsetsRound(
+    names: string[],
+    out: Map<string, TopicOffsets>,
+    last: boolean,
+    known: KnownOffsets | undefined,
+  ): Promise<string[]> {
     const view = await kafkaMetadata(this.#client, names);
     const again: string[] = [];
     const failed = (name: string, metadata: TopicMetadata | null, why: string, code: number) => {
@@ -252,6 +270,37 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
       }
     }
     if (asked.size === 0) return again;
+    // With what the caller saw last: the high watermarks first, and the three columns only for
+    // the partitions whose watermark moved (or that the caller does not know as quiet).
+    const quiet = new Map<string, Map<number, PartitionOffsets>>();
+    let full: Map<string, number[]> = asked;
+    if (known && known.size > 0) {
+      const probe = await kafkaListOffsetsOfTopics(
+        this.#client,
+        view,
+        asked,
+        ListOffsetTimestamps.LATEST,
+        FetchIsolationLevels.READ_UNCOMMITTED,
+      );
+      full = new Map();
+      for (const [name, partitions] of asked) {
+        const before = known.get(name);
+        const now = new Map((probe.get(name) ?? []).map((l) => [l.partition, l]));
+        const still = new Map<number, PartitionOffsets>();
+        const moved: number[] = [];
+        for (const partition of partitions) {
+          const prev = before?.get(partition);
+          const hw = now.get(partition);
+          // lastStable <= latest, and both only grow: a watermark where it was, with the last
+          // stable offset at it then, leaves the last stable offset there too.
+          const same = hw?.errorCode === KafkaErrorCodes.NONE && hw.offset === prev?.latest;
+          if (prev && same && prev.lastStable === prev.latest) still.set(partition, { ...prev, partition });
+          else moved.push(partition);
+        }
+        quiet.set(name, still);
+        if (moved.length > 0) full.set(name, moved);
+      }
+    }
     // In this order: each value only grows, so earliest <= lastStable <= latest.
     const columns = [
       [ListOffsetTimestamps.EARLIEST, FetchIsolationLevels.READ_UNCOMMITTED],
@@ -259,17 +308,25 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
       [ListOffsetTimestamps.LATEST, FetchIsolationLevels.READ_UNCOMMITTED],
     ] as const;
     const listed: Array<Map<string, ListedOffset[]>> = [];
-    for (const [timestamp, isolation] of columns) {
-      listed.push(await kafkaListOffsetsOfTopics(this.#client, view, asked, timestamp, isolation));
+    if (full.size > 0) {
+      for (const [timestamp, isolation] of columns) {
+        listed.push(await kafkaListOffsetsOfTopics(this.#client, view, full, timestamp, isolation));
+      }
     }
     for (const [name, partitions] of asked) {
       const metadata = metas.get(name) as TopicMetadata;
-      const [earliest, lastStable, latest] = listed.map(
-        (c) => new Map((c.get(name) ?? []).map((l) => [l.partition, l])),
+      const still = quiet.get(name);
+      const [earliest, lastStable, latest] = [0, 1, 2].map(
+        (i) => new Map((listed[i]?.get(name) ?? []).map((l) => [l.partition, l])),
       ) as [Map<number, ListedOffset>, Map<number, ListedOffset>, Map<number, ListedOffset>];
       const offsets: PartitionOffsets[] = [];
       let bad: ListedOffset | undefined;
       for (const partition of partitions) {
+        const kept = still?.get(partition);
+        if (kept) {
+          offsets.push(kept);
+          continue;
+        }
         const missing = { partition, errorCode: KafkaErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, offset: -1n };
         const row = [earliest, lastStable, latest].map((c) => c.get(partition) ?? missing);
         bad = row.find((l) => l.errorCode !== KafkaErrorCodes.NONE);
@@ -391,8 +448,9 @@ export function createKafkaAdmin(cfg: KafkaSettings, options: { attempts?: numbe
 export async function topicOffsetsOf(
   kafka: KafkaAdmin,
   topics: string[],
+  known?: KnownOffsets,
 ): Promise<Map<string, TopicOffsets>> {
-  if (kafka.topicOffsets) return kafka.topicOffsets(topics);
+  if (kafka.topicOffsets) return kafka.topicOffsets(topics, known);
   const metas = await kafka.topicMetadata(topics);
   const out = new Map<string, TopicOffsets>();
   for (const [topic, metadata] of metas) {

@@ -17,6 +17,7 @@ export { checkKafkaAccess, kafkaAccessProblem } from './access-check.ts';
 export {
   createKafkaAdmin,
   type KafkaAdmin,
+  type KnownOffsets,
   type PartitionOffsets,
   type TopicMetadata,
   type TopicOffsets,
