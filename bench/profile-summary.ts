@@ -36,17 +36,27 @@ function shortUrl(url: string): string {
   return url.replace(/^file:\/\//, '').replace(/^node:/, 'node:');
 }
 
-/** Self time per function and per file of one profile. */
-export function summarise(p: Profile, top = 25): { totalMs: number; functions: HotSpot[]; files: HotSpot[] } {
+/**
+ * Self time per function and per file of one profile; with `sinceMs`, only of the samples
+ * taken that long after the profile started (an idle window without the start-up before it).
+ */
+export function summarise(
+  p: Profile,
+  top = 25,
+  sinceMs = 0,
+): { totalMs: number; functions: HotSpot[]; files: HotSpot[] } {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   const samples = p.samples ?? [];
   const deltas = p.timeDeltas ?? [];
+  let atMs = 0;
   for (let i = 0; i < samples.length; i++) {
     const id = samples[i] as number;
+    atMs += (deltas[i] ?? 0) / 1000;
+    if (atMs < sinceMs) continue;
     self.set(id, (self.get(id) ?? 0) + (deltas[i] ?? 0) / 1000);
   }
-  const totalMs = (p.endTime - p.startTime) / 1000;
+  const totalMs = Math.max(0, (p.endTime - p.startTime) / 1000 - sinceMs);
   const fn = new Map<string, number>();
   const file = new Map<string, number>();
   for (const [id, ms] of self) {

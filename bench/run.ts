@@ -8,6 +8,7 @@
  *   npm run bench -- --keep-data       keep the Kafka topics for the next run (reused when intact)
  *   npm run bench -- --profile         one worker under load with --cpu-prof, hot spots printed
  *   npm run bench -- --profile --profile-shape 3   the same on the peer comparison's data of a batch
+ *   npm run bench -- --quick --only idle --profile   the idle leader with --cpu-prof, its idle window's hot spots
  *                                      shape (0-3, lib/peer.ts PEER_SHAPES), raw/zstd 1 × 2
  *   npm run bench -- --out DIR         where results go (default bench/)
  *
@@ -219,6 +220,39 @@ async function profile(): Promise<void> {
     await deletePrefix(s3, bucket, '').catch(() => {});
     await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => {});
     if (!args['keep-data']) await deleteDataset(env, dataset.topic).catch(() => {});
+    s3.destroy();
+  }
+}
+
+/** The idle leader's profile: where an idle master's CPU goes once it has started. */
+async function profileIdle(): Promise<void> {
+  const env = benchEnv();
+  await preflight(env);
+  const dir = join(env.scratchDir, 'profiles', runId);
+  mkdirSync(dir, { recursive: true });
+  const s3 = s3Client(env);
+  await s3.send(new CreateBucketCommand({ Bucket: runId }));
+  try {
+    const c = await measureIdleCost({
+      env,
+      bucket: runId,
+      name: `${runId}-idle`,
+      topics: 10,
+      partitionsPerTopic: 100,
+      settleSeconds: 10,
+      windowSeconds: quick ? 20 : 60,
+      masterNodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+      log,
+    });
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.cpuprofile'))) {
+      const profile = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+      process.stdout.write(
+        `${join(dir, f)} (from the idle window on)\n${formatSummary(summarise(profile, 30, c.windowAfterSpawnMs))}\n`,
+      );
+    }
+  } finally {
+    await deletePrefix(s3, runId, '').catch(() => {});
+    await s3.send(new DeleteBucketCommand({ Bucket: runId })).catch(() => {});
     s3.destroy();
   }
 }
@@ -450,7 +484,7 @@ async function main(): Promise<void> {
 }
 
 try {
-  if (args.profile) await profile();
+  if (args.profile) await (args.only === 'idle' ? profileIdle() : profile());
   else await main();
 } catch (err) {
   process.stderr.write(`\nbenchmark failed: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -19,6 +19,8 @@ export interface IdleCostOptions {
   /** Wait after registration before the window, for the first passes to settle. */
   settleSeconds: number;
   windowSeconds: number;
+  /** Extra node flags for the master (`--cpu-prof` for `npm run bench -- --only idle --profile`). */
+  masterNodeFlags?: string[];
   log: (s: string) => void;
 }
 
@@ -31,6 +33,8 @@ export interface IdleCost {
   /** % of one core over the idle window. */
   leaderCpuPct: number;
   workerCpuPct: number;
+  /** Milliseconds from the master's spawn to the idle window (to cut start-up out of a profile). */
+  windowAfterSpawnMs: number;
 }
 
 export async function measureIdleCost(o: IdleCostOptions): Promise<IdleCost> {
@@ -38,12 +42,16 @@ export async function measureIdleCost(o: IdleCostOptions): Promise<IdleCost> {
   const admin = kafka.admin();
   await admin.connect();
   const topics = Array.from({ length: o.topics }, (_, i) => `${o.name}-idle-${i}`);
-  const cluster = new BenchCluster(o.env, o.name, { fromDist: true });
+  const cluster = new BenchCluster(o.env, o.name, {
+    fromDist: true,
+    ...(o.masterNodeFlags ? { masterNodeFlags: o.masterNodeFlags } : {}),
+  });
   try {
     await admin.createTopics({
       topics: topics.map((topic) => ({ topic, numPartitions: o.partitionsPerTopic, replicationFactor: 1 })),
       waitForLeaders: true,
     });
+    const spawnedAt = performance.now();
     const master = await cluster.startMaster();
     const masterStartupCpuS = cpuSeconds(master.pid);
     const worker = await cluster.startWorker();
@@ -75,6 +83,7 @@ export async function measureIdleCost(o: IdleCostOptions): Promise<IdleCost> {
       workerStartupCpuS,
       leaderCpuPct: ((cpuSeconds(master.pid) - m0) / s) * 100,
       workerCpuPct: ((cpuSeconds(worker.pid) - w0) / s) * 100,
+      windowAfterSpawnMs: t0 - spawnedAt,
     };
     o.log(
       `  start-up: master ${masterStartupCpuS.toFixed(2)} CPU s, worker ${workerStartupCpuS.toFixed(2)} CPU s; idle with ${result.partitions} partitions: leader ${result.leaderCpuPct.toFixed(2)} % of a core, worker ${result.workerCpuPct.toFixed(2)} %`,

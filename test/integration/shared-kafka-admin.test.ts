@@ -169,6 +169,94 @@ describe('KafkaAdmin (real Kafka)', () => {
     });
   });
 
+  test('topicOffsets: metadata and every offset of many topics in one answer, a topic Kafka lacks as null', async () => {
+    const a = await newTopic(3);
+    const b = await newTopic(2);
+    const missing = `t-admin-missing-${randomUUID().slice(0, 8)}`;
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic: a, messages: [0, 1, 2, 3].map((i) => ({ partition: 1, value: `a${i}` })) });
+    await producer.send({ topic: b, messages: [0, 1].map((i) => ({ partition: 0, value: `b${i}` })) });
+    await producer.disconnect();
+    await kadmin.fetchTopicMetadata({ topics: [b] });
+    await kadmin.deleteTopicRecords({ topic: b, partitions: [{ partition: 0, offset: '1' }] });
+    const tx = kafka.producer({ transactionalId: `tx-${a}`, idempotent: true, maxInFlightRequests: 1 });
+    await tx.connect();
+    try {
+      const open = await tx.transaction();
+      await open.send({ topic: a, messages: [{ partition: 2, value: 'open' }] });
+      const md = await admin.topicMetadata([a, b]);
+      assert.ok(admin.topicOffsets);
+      const answers = await admin.topicOffsets([a, missing, b]);
+      assert.deepEqual([...answers.keys()].sort(), [a, b, missing].sort());
+      assert.deepEqual(answers.get(missing), { metadata: null, offsets: null, error: null });
+      assert.deepEqual(answers.get(a), {
+        metadata: md.get(a),
+        offsets: [
+          { partition: 0, earliest: 0n, latest: 0n, lastStable: 0n },
+          { partition: 1, earliest: 0n, latest: 4n, lastStable: 4n },
+          // The open transaction's record: written, not stable.
+          { partition: 2, earliest: 0n, latest: 1n, lastStable: 0n },
+        ],
+        error: null,
+      });
+      assert.deepEqual(answers.get(b), {
+        metadata: md.get(b),
+        offsets: [
+          { partition: 0, earliest: 1n, latest: 2n, lastStable: 2n },
+          { partition: 1, earliest: 0n, latest: 0n, lastStable: 0n },
+        ],
+        error: null,
+      });
+      // The same figures as asking topic by topic.
+      assert.deepEqual(answers.get(b)?.offsets, await admin.offsets(b, [0, 1]));
+      await open.abort();
+    } finally {
+      await tx.disconnect();
+    }
+    const down = createKafkaAdmin({ ...settings, kafkaBrokers: ['127.0.0.1:1'] }, { attempts: 2 });
+    try {
+      await assert.rejects(down.topicOffsets?.([a]) ?? Promise.resolve(), (err) => {
+        assert.ok(err instanceof SluiceError);
+        assert.equal(err.code, ErrorCodes.KAFKA);
+        assert.match(err.message, /127\.0\.0\.1:1/);
+        return true;
+      });
+    } finally {
+      await down.close();
+    }
+  });
+
+  test('topicOffsets with what was seen last: a partition whose watermark stayed keeps it, one that moved is asked afresh', async () => {
+    const topic = await newTopic(2);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic, messages: [0, 1, 2].map((i) => ({ partition: 0, value: `a${i}` })) });
+    await producer.send({ topic, messages: [0, 1].map((i) => ({ partition: 1, value: `b${i}` })) });
+    await producer.disconnect();
+    const fresh = await admin.topicOffsets?.([topic]);
+    assert.deepEqual(fresh?.get(topic)?.offsets, [
+      { partition: 0, earliest: 0n, latest: 3n, lastStable: 3n },
+      { partition: 1, earliest: 0n, latest: 2n, lastStable: 2n },
+    ]);
+    // Partition 0 as seen, with a log start offset Kafka would not give (so that keeping it
+    // shows); partition 1 seen before its last record.
+    const known = new Map([
+      [
+        topic,
+        new Map([
+          [0, { partition: 0, earliest: 2n, latest: 3n, lastStable: 3n }],
+          [1, { partition: 1, earliest: 0n, latest: 1n, lastStable: 1n }],
+        ]),
+      ],
+    ]);
+    const again = await admin.topicOffsets?.([topic], known);
+    assert.deepEqual(again?.get(topic)?.offsets, [
+      { partition: 0, earliest: 2n, latest: 3n, lastStable: 3n },
+      { partition: 1, earliest: 0n, latest: 2n, lastStable: 2n },
+    ]);
+  });
+
   test('unreachable brokers: a retryable SLUICE_ERR_KAFKA naming the brokers and the setting to fix', async () => {
     // Port 1 on loopback: nothing listens, the connection is refused at once.
     const down = createKafkaAdmin({ ...settings, kafkaBrokers: ['127.0.0.1:1'] }, { attempts: 2 });

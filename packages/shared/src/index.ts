@@ -114,6 +114,7 @@ export {
   type KafkaClient,
   KafkaErrorCodes,
   type KafkaSettings,
+  type KnownOffsets,
   kafkaAccessProblem,
   kafkaBackoffMs,
   kafkaCall,
@@ -125,6 +126,7 @@ export {
   kafkaGroupCoordinator,
   kafkaGroupOffsets,
   kafkaListOffsets,
+  kafkaListOffsetsOfTopics,
   kafkaLogStartOffset,
   kafkaMetadata,
   kafkaOffsetCommit,
@@ -138,6 +140,8 @@ export {
   recordTimestamp,
   SLUICE_OFFSET_METADATA,
   type TopicMetadata,
+  type TopicOffsets,
+  topicOffsetsOf,
   type WireBatch,
 } from './kafka/index.ts';
 export {

@@ -11,6 +11,8 @@ import {
   type PartitionOffsets,
   SluiceError,
   type TopicMetadata,
+  type TopicOffsets,
+  topicOffsetsOf,
 } from '@sluice/shared';
 
 /** How long a view waits for Kafka before answering without it. */
@@ -73,7 +75,10 @@ export async function requireTopicMetadata(
   return meta;
 }
 
-/** Metadata and offsets of several topics; one metadata request, offsets per topic in parallel. */
+/**
+ * Metadata and offsets of several topics, asked together (`topicOffsets`: one Metadata
+ * request and a ListOffsets request per broker per column, whatever the number of topics).
+ */
 export async function kafkaTopicViews(
   kafka: KafkaAdmin,
   topics: string[],
@@ -81,32 +86,19 @@ export async function kafkaTopicViews(
 ): Promise<Map<string, KafkaTopicView>> {
   const out = new Map<string, KafkaTopicView>();
   if (topics.length === 0) return out;
-  let metas: Map<string, TopicMetadata | null>;
+  let answers: Map<string, TopicOffsets>;
   try {
-    metas = await withTimeout(kafka.topicMetadata(topics), timeoutMs, 'a metadata request');
+    answers = await withTimeout(topicOffsetsOf(kafka, topics), timeoutMs, 'an offsets request');
   } catch (err) {
-    const error = kafkaFailure(err, 'metadata request').message;
+    const error = kafkaFailure(err, 'offsets request').message;
     for (const t of topics) out.set(t, { metadata: null, offsets: new Map(), error });
     return out;
   }
-  await Promise.all(
-    topics.map(async (t) => {
-      const metadata = metas.get(t) ?? null;
-      if (!metadata) {
-        out.set(t, { metadata: null, offsets: new Map(), error: `Kafka has no topic "${t}"` });
-        return;
-      }
-      try {
-        const offsets = await withTimeout(
-          kafka.offsets(t, metadata.partitions),
-          timeoutMs,
-          'an offsets request',
-        );
-        out.set(t, { metadata, offsets: new Map(offsets.map((o) => [o.partition, o])), error: null });
-      } catch (err) {
-        out.set(t, { metadata, offsets: new Map(), error: kafkaFailure(err, 'offsets request').message });
-      }
-    }),
-  );
+  for (const t of topics) {
+    const a = answers.get(t);
+    const offsets = new Map((a?.offsets ?? []).map((o) => [o.partition, o]));
+    const error = a?.error ? a.error.message : a?.metadata ? null : `Kafka has no topic "${t}"`;
+    out.set(t, { metadata: a?.metadata ?? null, offsets, error });
+  }
   return out;
 }

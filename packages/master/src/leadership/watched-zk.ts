@@ -1,7 +1,7 @@
 /**
  * ZooKeeper reads of what changes rarely, answered from memory while a watch says nothing
- * changed. The leader's (LEADER_WATCHED): the topic list (`/sluice/topics`'s children), each
- * topic node, and each range node (a topic's or a replay's); the status service's
+ * changed. The leader's (LEADER_WATCHED): the topic list (`/sluice/topics`'s children), the
+ * replay list, each topic node, and each range node (a topic's or a replay's); the status service's
  * (STATUS_WATCHED) also every partition node and its range names, which it read in full for
  * each answer and throughput sample, the bulk of an idle master's cost. Without it every pass read every registered
  * topic and the first range in flight of every partition, and every supervisor sweep read
@@ -19,7 +19,7 @@
  * watches, keeping the watches themselves so that re-reading does not stack them.
  */
 import type { ZkNode, ZkOp, ZkSession, ZkWatcher } from '@sluice/shared';
-import { TOPICS_PATH } from '@sluice/shared';
+import { REPLAYS_PATH, TOPICS_PATH } from '@sluice/shared';
 
 /** Range nodes are named `{start:020}-{end:020}`; topic nodes sit right under TOPICS_PATH. */
 const RANGE_NODE = /\/\d{20}-\d{20}$/;
@@ -35,10 +35,13 @@ export interface WatchedPaths {
   children: (path: string) => boolean;
 }
 
-/** The leader's: the topic list, topic nodes and range nodes. */
+/**
+ * The leader's: the topic list, topic nodes and range nodes, and the replay list (the replay
+ * runner looks at it every plan interval, and it is empty in most installations).
+ */
 export const LEADER_WATCHED: WatchedPaths = {
   nodes: (p) => RANGE_NODE.test(p) || TOPIC_NODE.test(p),
-  children: (p) => p === TOPICS_PATH,
+  children: (p) => p === TOPICS_PATH || p === REPLAYS_PATH,
 };
 
 /**

@@ -9,12 +9,16 @@
  * and only then enqueued (invariant 2): a crash between the two leaves a planned range
  * without a job, which the supervisor's reconcile pass requeues.
  *
- * Kafka's offsets are asked for up to KAFKA_PIPELINE topics at once, and the partitions of all
- * topics are planned together (each partition's writes are its own line's; the fenced writer
- * sends them in a few batched multis), so a pass waits a few round trips for its new ranges,
- * not one per range. A
- * partition whose offsets did not move since the pass that last looked at it, with nothing
- * unplanned, is skipped without planning or metrics.
+ * Kafka is asked once per pass for all active topics (`topicOffsets`: one Metadata request,
+ * then ListOffsets of one request per broker: the high watermarks, and the three columns only
+ * of partitions whose watermark moved or that have something unplanned (`#known`), so an idle
+ * pass costs two requests whether 1 or 500 topics are registered; the metadata is asked every pass because it
+ * is what notices a topic deleted or re-created, by its id, and new partitions within one
+ * interval), and the partitions of all topics are planned together (each partition's writes
+ * are its own line's; the fenced writer sends them in a few batched multis), so a pass waits
+ * a few round trips for its new ranges, not one per range. A partition whose offsets did not
+ * move since the pass that last looked at it, with nothing unplanned, is skipped without
+ * planning or metrics.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
@@ -26,6 +30,7 @@ import {
   isNodeExists,
   isSluiceError,
   type KafkaAdmin,
+  type KnownOffsets,
   type Logger,
   mapLimit,
   newPartitionState,
@@ -37,7 +42,9 @@ import {
   SluiceError,
   TOPICS_PATH,
   type TopicMetadata,
+  type TopicOffsets,
   type TopicRecord,
+  topicOffsetsOf,
   topicPath,
   type ZkOp,
 } from '@sluice/shared';
@@ -51,8 +58,8 @@ import { createRanges } from './range-engine.ts';
 import type { RangeEnqueuer } from './range-enqueuer.ts';
 import { topicLine } from './range-line.ts';
 
-/** Topics whose offsets are asked of Kafka at once (one ListOffsets round per topic). */
-const KAFKA_PIPELINE = 16;
+/** Topics whose new partitions (or stop) are written at once. */
+const TOPICS_AT_ONCE = 16;
 /** Partitions planned at once. */
 const PLAN_AT_ONCE = 4096;
 
@@ -140,13 +147,17 @@ export class PlanningLoop {
   async pass(topics: RegisteredTopic[]): Promise<void> {
     await this.#enqueuer.retryPending();
     const active = topics.filter((t) => t.record.state === 'active' && !t.record.paused);
-    let meta = new Map<string, TopicMetadata | null>();
+    let kafka = new Map<string, TopicOffsets>();
     if (active.length > 0) {
       try {
-        meta = await this.#kafka.topicMetadata(active.map((t) => t.record.topic));
+        kafka = await topicOffsetsOf(
+          this.#kafka,
+          active.map((t) => t.record.topic),
+          this.#known(active),
+        );
       } catch (err) {
         this.#log.warn({ err }, 'kafka metadata failed; planning skipped');
-        meta = new Map();
+        kafka = new Map();
         active.length = 0;
       }
     }
@@ -161,11 +172,11 @@ export class PlanningLoop {
         log.warn({ err }, 'planning failed');
       }
     }
-    const planned = active.filter((t) => meta.has(t.record.topic));
-    await mapLimit(planned, KAFKA_PIPELINE, async (t) => {
+    const planned = active.filter((t) => kafka.has(t.record.topic));
+    await mapLimit(planned, TOPICS_AT_ONCE, async (t) => {
       const log = this.#log.child({ topic: t.record.topic });
       try {
-        work.push(...(await this.#topicWork(t, meta.get(t.record.topic) ?? null, log)));
+        work.push(...(await this.#topicWork(t, kafka.get(t.record.topic) as TopicOffsets, log)));
       } catch (err) {
         if (isSluiceError(err, ErrorCodes.NOT_LEADER)) throw err;
         log.warn({ err }, 'planning failed');
@@ -183,20 +194,45 @@ export class PlanningLoop {
     });
   }
 
+  /**
+   * What the last look saw of the partitions planned up to their high watermark: while that
+   * watermark stays, Kafka is asked nothing else of them (KnownOffsets, admin.ts), so an idle
+   * pass costs one ListOffsets request per broker. Their log start offset as last seen plans
+   * the same as a fresh one: it is at most the watermark, so retention cannot pass what is
+   * planned. Partitions with anything unplanned are asked in full.
+   */
+  #known(active: RegisteredTopic[]): KnownOffsets {
+    const known = new Map<string, Map<number, PartitionOffsets>>();
+    for (const t of active) {
+      const quiet = new Map<number, PartitionOffsets>();
+      for (const e of this.#cache.partitions(t.record.topic)) {
+        const s = e.seen;
+        if (!s || this.#cache.planned(e) < s.latest) continue;
+        quiet.set(e.partition, {
+          partition: e.partition,
+          earliest: s.earliest,
+          latest: s.latest,
+          lastStable: s.lastStable,
+        });
+      }
+      if (quiet.size > 0) known.set(t.record.topic, quiet);
+    }
+    return known;
+  }
+
   /** A topic's partitions that may have something to plan, after its new partitions got their nodes. */
-  async #topicWork(t: RegisteredTopic, meta: TopicMetadata | null, log: Logger): Promise<PartitionWork[]> {
+  async #topicWork(t: RegisteredTopic, kafka: TopicOffsets, log: Logger): Promise<PartitionWork[]> {
     const rec = t.record;
+    if (kafka.error) {
+      log.warn({ err: kafka.error }, 'kafka offsets failed');
+      return [];
+    }
+    const meta = kafka.metadata;
     if (!meta || meta.topicId !== rec.topicId) {
       await this.#stop(t, meta, log);
       return [];
     }
-    let offsets: PartitionOffsets[];
-    try {
-      offsets = await this.#kafka.offsets(rec.topic, meta.partitions);
-    } catch (err) {
-      log.warn({ err }, 'kafka offsets failed');
-      return [];
-    }
+    const offsets = kafka.offsets ?? [];
     const byPartition = new Map(offsets.map((o) => [o.partition, o]));
     await this.#ensurePartitions(rec, meta.partitions, byPartition, log);
     const out: PartitionWork[] = [];

@@ -1,18 +1,23 @@
 /**
  * The leader's planning interval at scale, counted in ZooKeeper requests: a pass costs
  * requests for the partitions that changed (a range done, new records), not for every
- * partition registered, and a pass over a partition whose offsets did not move plans nothing.
+ * partition registered, and a pass over a partition whose offsets did not move plans nothing;
+ * and Kafka is asked once per pass for all topics.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   decodeJson,
+  ErrorCodes,
   encodeJson,
   LEADER_PATH,
   type RangeJobData,
   type RangeRecord,
   rangeJobNodePath,
+  SluiceError,
   TOPICS_PATH,
+  type TopicOffsets,
+  type TopicRecord,
   topicPath,
 } from '@sluice/shared';
 import { FakeKafka, FakeZk, rangeResult, testLogger, topicRecord } from '@sluice/test-kit';
@@ -21,20 +26,8 @@ import type { RangeQueue } from '../../src/ranges/range-enqueuer.ts';
 
 const PARTITIONS = 50;
 
-async function leader() {
-  const zk = new FakeZk();
-  zk.put(LEADER_PATH, encodeJson({ v: 1 }));
-  zk.put(TOPICS_PATH);
-  zk.put(topicPath('clicks'), encodeJson(topicRecord('clicks', { maxRangeMessages: 100 })));
-  const kafka = new FakeKafka();
-  const high = Array.from({ length: PARTITIONS }, () => 0n);
-  const setKafka = () =>
-    kafka.set(
-      'clicks',
-      'id-1',
-      high.map((h, p) => [p, 0n, h]),
-    );
-  setKafka();
+/** The leader's passes on `zk` (which holds the leader node) and `kafka`; the jobs they enqueue. */
+async function passesOn(zk: FakeZk, kafka: FakeKafka) {
   const jobs: RangeJobData[] = [];
   const queue: RangeQueue = {
     add: async (_name, data) => jobs.push(data),
@@ -51,6 +44,24 @@ async function leader() {
     log: testLogger(),
     maxInFlightPerPartition: 4,
   });
+  return { passes, jobs, session: s };
+}
+
+async function leader() {
+  const zk = new FakeZk();
+  zk.put(LEADER_PATH, encodeJson({ v: 1 }));
+  zk.put(TOPICS_PATH);
+  zk.put(topicPath('clicks'), encodeJson(topicRecord('clicks', { maxRangeMessages: 100 })));
+  const kafka = new FakeKafka();
+  const high = Array.from({ length: PARTITIONS }, () => 0n);
+  const setKafka = () =>
+    kafka.set(
+      'clicks',
+      'id-1',
+      high.map((h, p) => [p, 0n, h]),
+    );
+  setKafka();
+  const { passes, jobs } = await passesOn(zk, kafka);
   /** New records on `partitions`, one full range each. */
   const produce = (partitions: number[]) => {
     for (const p of partitions) high[p] = high[p]! + 100n;
@@ -108,4 +119,58 @@ test("a pass's ZooKeeper requests grow with the partitions that changed, not wit
   assert.deepEqual(zk.counts, { get: 3, multi: 1, 'multi.ops': 7 });
   for (const p of [3, 17, 40]) assert.equal(passes.cache.get('clicks', p)?.state.committedOffset, '200');
   assert.equal(passes.cache.get('clicks', 4)?.state.committedOffset, '100');
+});
+
+/** A Kafka that answers all topics of a pass in one call, and fails for the topics in `broken`. */
+class BatchKafka extends FakeKafka {
+  readonly asked: string[][] = [];
+  readonly broken = new Set<string>();
+  async topicOffsets(topics: string[]): Promise<Map<string, TopicOffsets>> {
+    this.asked.push([...topics]);
+    const out = new Map<string, TopicOffsets>();
+    for (const [topic, metadata] of await this.topicMetadata(topics)) {
+      if (this.broken.has(topic)) {
+        const error = new SluiceError(ErrorCodes.KAFKA, `topic "${topic}" partition 0: LEADER_NOT_AVAILABLE`);
+        out.set(topic, { metadata: null, offsets: null, error });
+      } else {
+        const offsets = metadata ? await this.offsets(topic, metadata.partitions) : null;
+        out.set(topic, { metadata, offsets, error: null });
+      }
+    }
+    return out;
+  }
+}
+
+test('a pass asks Kafka once for all topics; a topic Kafka failed to answer for is neither planned nor stopped', async () => {
+  const zk = new FakeZk();
+  zk.put(LEADER_PATH, encodeJson({ v: 1 }));
+  zk.put(TOPICS_PATH);
+  for (const t of ['clicks', 'views'])
+    zk.put(topicPath(t), encodeJson(topicRecord(t, { maxRangeMessages: 100, topicId: `id-${t}` })));
+  const kafka = new BatchKafka();
+  const { passes, jobs, session: s } = await passesOn(zk, kafka);
+  const produce = (high: bigint) => {
+    for (const t of ['clicks', 'views']) kafka.set(t, `id-${t}`, [[0, 0n, high]]);
+  };
+  produce(0n);
+  await passes.tick();
+  assert.deepEqual(kafka.asked, [['clicks', 'views']], 'one call for both topics');
+
+  kafka.broken.add('views');
+  produce(100n);
+  await passes.tick();
+  assert.deepEqual(
+    jobs.map((j) => j.topic),
+    ['clicks'],
+  );
+  const views = decodeJson<TopicRecord>((await s.get(topicPath('views')))!.data, 'views');
+  assert.equal(views.state, 'active', 'a failed answer is not a topic gone from Kafka');
+
+  kafka.broken.clear();
+  await passes.tick();
+  assert.deepEqual(
+    jobs.map((j) => j.topic),
+    ['clicks', 'views'],
+  );
+  assert.equal(kafka.asked.length, 3);
 });

@@ -18,10 +18,10 @@
  * transaction, where Kafka itself has the log start above the last stable offset).
  */
 import { FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
-import { ErrorCodes, SluiceError } from '../errors.ts';
+import { ErrorCodes, errorText, isSluiceError, SluiceError } from '../errors.ts';
 import { COORDINATOR_CODES, CoordinatorError } from './coordinator.ts';
 import { healsByWaiting, KafkaErrorCodes, kafkaBackoffMs, kafkaError, kafkaErrorName } from './errors.ts';
-import { kafkaListOffsets } from './list-offsets.ts';
+import { kafkaListOffsets, kafkaListOffsetsOfTopics, type ListedOffset } from './list-offsets.ts';
 import { type ClusterView, kafkaMetadata } from './metadata.ts';
 import { type ConsumerGroupView, GroupRequestError, kafkaConsumerGroup } from './offset-fetch.ts';
 import { createKafkaClient, type KafkaClient, type KafkaSettings } from './options.ts';
@@ -44,6 +44,29 @@ export interface PartitionOffsets {
   lastStable: bigint;
 }
 
+/** A topic as {@link KafkaAdmin.topicOffsets} found it. */
+export interface TopicOffsets {
+  /**
+   * Null when Kafka does not have the topic (`error` null) or when it could not be described
+   * (`error` says why: then nothing is known of the topic, not even that it is gone).
+   */
+  metadata: TopicMetadata | null;
+  /** Every partition's offsets, partitions ascending; null when `error` is set or the topic is gone. */
+  offsets: PartitionOffsets[] | null;
+  error: SluiceError | null;
+}
+
+/**
+ * Offsets a caller saw at its last look, by topic and partition, for {@link
+ * KafkaAdmin.topicOffsets} to ask only the high watermark of those partitions (one request
+ * per broker) and reuse the rest while it has not moved. Sound because each offset only grows
+ * and lastStable <= latest: a watermark where it was, whose last stable offset was at it,
+ * keeps its last stable offset there. The log start offset is reused as it was: the caller
+ * lists only partitions where a newer one changes nothing (the leader: partitions planned up
+ * to their watermark, which retention cannot pass).
+ */
+export type KnownOffsets = ReadonlyMap<string, ReadonlyMap<number, PartitionOffsets>>;
+
 export interface KafkaAdmin {
   /** Metadata of each topic; a topic Kafka does not have maps to null. */
   topicMetadata(topics: string[]): Promise<Map<string, TopicMetadata | null>>;
@@ -55,6 +78,17 @@ export interface KafkaAdmin {
   topicNames?(): Promise<string[]>;
   /** Offsets of the given partitions of one topic. */
   offsets(topic: string, partitions: number[]): Promise<PartitionOffsets[]>;
+  /**
+   * Metadata and every partition's offsets of many topics at once: one Metadata request and
+   * three ListOffsets rounds of one request per broker, whatever the number of topics. A topic
+   * whose answer carries an error code is asked again (with fresh metadata, the other topics
+   * not), then reported with its `error`; rejects only when Kafka could not be asked at all.
+   * With `known`, a partition listed there whose high watermark is where it was costs only
+   * that watermark (see {@link KnownOffsets}).
+   * Optional: stand-ins of tests and benchmarks may leave it out, and {@link topicOffsetsOf}
+   * then asks topic by topic.
+   */
+  topicOffsets?(topics: string[], known?: KnownOffsets): Promise<Map<string, TopicOffsets>>;
   /**
    * Per partition, the first offset whose record timestamp is at or after `timestampMs`
    * (ListOffsets with a time); null where no record is that new (the caller takes the end).
@@ -117,11 +151,7 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
         if (!t || t.errorCode === KafkaErrorCodes.UNKNOWN_TOPIC_OR_PARTITION) {
           result.set(name, null);
         } else if (t.errorCode === KafkaErrorCodes.TOPIC_AUTHORIZATION_FAILED) {
-          throw new SluiceError(
-            ErrorCodes.KAFKA,
-            `Kafka at ${this.#cfg.kafkaBrokers.join(',')} refused to describe topic "${name}" (TOPIC_AUTHORIZATION_FAILED); grant the Sluice principal DESCRIBE and READ on it`,
-            { retryable: true },
-          );
+          throw this.#refused(name);
         } else if (t.errorCode !== KafkaErrorCodes.NONE) {
           throw new Transient(`topic "${name}": ${kafkaErrorName(t.errorCode)}`, t.errorCode);
         } else {
@@ -182,6 +212,144 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
         lastStable: lastStable.get(partition) as bigint,
       }));
     });
+  }
+
+  async topicOffsets(topics: string[], known?: KnownOffsets): Promise<Map<string, TopicOffsets>> {
+    const out = new Map<string, TopicOffsets>();
+    let pending = [...new Set(topics)];
+    let failure: unknown;
+    for (let attempt = 0; attempt < this.#attempts && pending.length > 0; attempt++) {
+      if (attempt > 0) await sleep(kafkaBackoffMs(attempt - 1));
+      try {
+        pending = await this.#offsetsRound(pending, out, attempt === this.#attempts - 1, known);
+      } catch (err) {
+        if (err instanceof SluiceError) throw err;
+        failure = err;
+        if (!healsByWaiting(err)) break;
+      }
+    }
+    if (pending.length > 0) {
+      throw kafkaError(failure, this.#cfg, `list offsets of topics ${pending.join(',')}`);
+    }
+    return out;
+  }
+
+  /**
+   * One try of {@link topicOffsets}: fills `out` with the topics settled and returns those to
+   * ask again (on the last try, none: each gets its error instead).
+   */
+  async #offsetsRound(
+    names: string[],
+    out: Map<string, TopicOffsets>,
+    last: boolean,
+    known: KnownOffsets | undefined,
+  ): Promise<string[]> {
+    const view = await kafkaMetadata(this.#client, names);
+    const again: string[] = [];
+    const failed = (name: string, metadata: TopicMetadata | null, why: string, code: number) => {
+      if (!last) again.push(name);
+      else {
+        const error = kafkaError(new Transient(why, code), this.#cfg, `list offsets of topic ${name}`);
+        out.set(name, { metadata, offsets: null, error });
+      }
+    };
+    const asked = new Map<string, number[]>();
+    const metas = new Map<string, TopicMetadata>();
+    for (const name of names) {
+      const t = view.topics.get(name);
+      if (!t || t.errorCode === KafkaErrorCodes.UNKNOWN_TOPIC_OR_PARTITION) {
+        out.set(name, { metadata: null, offsets: null, error: null });
+      } else if (t.errorCode === KafkaErrorCodes.TOPIC_AUTHORIZATION_FAILED) {
+        out.set(name, { metadata: null, offsets: null, error: this.#refused(name) });
+      } else if (t.errorCode !== KafkaErrorCodes.NONE) {
+        failed(name, null, `topic "${name}": ${kafkaErrorName(t.errorCode)}`, t.errorCode);
+      } else {
+        const partitions = t.partitions.filter(Boolean).map((p) => p.partition);
+        metas.set(name, { topic: name, topicId: t.topicId, partitions });
+        asked.set(name, partitions);
+      }
+    }
+    if (asked.size === 0) return again;
+    // With what the caller saw last: the high watermarks first, and the three columns only for
+    // the partitions whose watermark moved (or that the caller does not know as quiet).
+    const quiet = new Map<string, Map<number, PartitionOffsets>>();
+    let full: Map<string, number[]> = asked;
+    if (known && known.size > 0) {
+      const probe = await kafkaListOffsetsOfTopics(
+        this.#client,
+        view,
+        asked,
+        ListOffsetTimestamps.LATEST,
+        FetchIsolationLevels.READ_UNCOMMITTED,
+      );
+      full = new Map();
+      for (const [name, partitions] of asked) {
+        const before = known.get(name);
+        const now = new Map((probe.get(name) ?? []).map((l) => [l.partition, l]));
+        const still = new Map<number, PartitionOffsets>();
+        const moved: number[] = [];
+        for (const partition of partitions) {
+          const prev = before?.get(partition);
+          const hw = now.get(partition);
+          // lastStable <= latest, and both only grow: a watermark where it was, with the last
+          // stable offset at it then, leaves the last stable offset there too.
+          const same = hw?.errorCode === KafkaErrorCodes.NONE && hw.offset === prev?.latest;
+          if (prev && same && prev.lastStable === prev.latest) still.set(partition, { ...prev, partition });
+          else moved.push(partition);
+        }
+        quiet.set(name, still);
+        if (moved.length > 0) full.set(name, moved);
+      }
+    }
+    // In this order: each value only grows, so earliest <= lastStable <= latest.
+    const columns = [
+      [ListOffsetTimestamps.EARLIEST, FetchIsolationLevels.READ_UNCOMMITTED],
+      [ListOffsetTimestamps.LATEST, FetchIsolationLevels.READ_COMMITTED],
+      [ListOffsetTimestamps.LATEST, FetchIsolationLevels.READ_UNCOMMITTED],
+    ] as const;
+    const listed: Array<Map<string, ListedOffset[]>> = [];
+    if (full.size > 0) {
+      for (const [timestamp, isolation] of columns) {
+        listed.push(await kafkaListOffsetsOfTopics(this.#client, view, full, timestamp, isolation));
+      }
+    }
+    for (const [name, partitions] of asked) {
+      const metadata = metas.get(name) as TopicMetadata;
+      const still = quiet.get(name);
+      const [earliest, lastStable, latest] = [0, 1, 2].map(
+        (i) => new Map((listed[i]?.get(name) ?? []).map((l) => [l.partition, l])),
+      ) as [Map<number, ListedOffset>, Map<number, ListedOffset>, Map<number, ListedOffset>];
+      const offsets: PartitionOffsets[] = [];
+      let bad: ListedOffset | undefined;
+      for (const partition of partitions) {
+        const kept = still?.get(partition);
+        if (kept) {
+          offsets.push(kept);
+          continue;
+        }
+        const missing = { partition, errorCode: KafkaErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, offset: -1n };
+        const row = [earliest, lastStable, latest].map((c) => c.get(partition) ?? missing);
+        bad = row.find((l) => l.errorCode !== KafkaErrorCodes.NONE);
+        if (bad) break;
+        const [e, s, l] = row as [ListedOffset, ListedOffset, ListedOffset];
+        offsets.push({ partition, earliest: e.offset, latest: l.offset, lastStable: s.offset });
+      }
+      if (bad) {
+        const why = `topic "${name}" partition ${bad.partition}: ${kafkaErrorName(bad.errorCode)}`;
+        failed(name, metadata, why, bad.errorCode);
+      } else {
+        out.set(name, { metadata, offsets, error: null });
+      }
+    }
+    return again;
+  }
+
+  #refused(name: string): SluiceError {
+    return new SluiceError(
+      ErrorCodes.KAFKA,
+      `Kafka at ${this.#cfg.kafkaBrokers.join(',')} refused to describe topic "${name}" (TOPIC_AUTHORIZATION_FAILED); grant the Sluice principal DESCRIBE and READ on it`,
+      { retryable: true },
+    );
   }
 
   offsetsAtTime(
@@ -270,4 +438,41 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
  */
 export function createKafkaAdmin(cfg: KafkaSettings, options: { attempts?: number } = {}): KafkaAdmin {
   return new PlatformaticKafkaAdmin(cfg, options.attempts ?? 6);
+}
+
+/**
+ * {@link KafkaAdmin.topicOffsets} where the admin has it; otherwise (stand-ins of tests and
+ * benchmarks) the same answer asked topic by topic: one metadata request, then each topic's
+ * offsets.
+ */
+export async function topicOffsetsOf(
+  kafka: KafkaAdmin,
+  topics: string[],
+  known?: KnownOffsets,
+): Promise<Map<string, TopicOffsets>> {
+  if (kafka.topicOffsets) return kafka.topicOffsets(topics, known);
+  const metas = await kafka.topicMetadata(topics);
+  const out = new Map<string, TopicOffsets>();
+  for (const [topic, metadata] of metas) {
+    if (!metadata) {
+      out.set(topic, { metadata: null, offsets: null, error: null });
+      continue;
+    }
+    try {
+      out.set(topic, { metadata, offsets: await kafka.offsets(topic, metadata.partitions), error: null });
+    } catch (err) {
+      const error = isSluiceError(err)
+        ? err
+        : new SluiceError(
+            ErrorCodes.KAFKA,
+            `Kafka failed to list offsets of topic ${topic}: ${errorText(err)}; check SLUICE_KAFKA_BROKERS`,
+            {
+              retryable: true,
+              cause: err,
+            },
+          );
+      out.set(topic, { metadata, offsets: null, error });
+    }
+  }
+  return out;
 }

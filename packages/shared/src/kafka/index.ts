@@ -14,7 +14,15 @@
 /** The library's names for isolation levels and ListOffsets timestamps, so callers need no import of it. */
 export { FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
 export { checkKafkaAccess, kafkaAccessProblem } from './access-check.ts';
-export { createKafkaAdmin, type KafkaAdmin, type PartitionOffsets, type TopicMetadata } from './admin.ts';
+export {
+  createKafkaAdmin,
+  type KafkaAdmin,
+  type KnownOffsets,
+  type PartitionOffsets,
+  type TopicMetadata,
+  type TopicOffsets,
+  topicOffsetsOf,
+} from './admin.ts';
 export { kafkaCall } from './call.ts';
 export {
   type AbortedTransaction,
@@ -64,7 +72,12 @@ export {
   kafkaDescribeGroup,
   kafkaGroupOffsets,
 } from './group-view.ts';
-export { kafkaListOffsets, kafkaLogStartOffset, type ListedOffset } from './list-offsets.ts';
+export {
+  kafkaListOffsets,
+  kafkaListOffsetsOfTopics,
+  kafkaLogStartOffset,
+  type ListedOffset,
+} from './list-offsets.ts';
 export {
   type ClusterView,
   kafkaMetadata,
