@@ -39,21 +39,21 @@ const MiB = 1024 * 1024;
 export const WORKER_BASE_MIB = 250;
 /**
  * Parquet's row groups, in row groups: one per range in hand (its rows wait as JS values) and
- * this many more for the one being encoded (its columns, pages and their compressed copies
- * at once; encoding is synchronous, so one at a time). Fitted like the base.
+ * this many more for the one being encoded (its columns, levels, pages and their compressed
+ * copies at once; encoding is synchronous, so one at a time). Fitted like the base, with rows
+ * counted as their bytes plus parquet-object.ts ROW_MEMORY_BYTES.
  */
-export const PARQUET_ENCODING_ROW_GROUPS = 8;
+export const PARQUET_ENCODING_ROW_GROUPS = 4;
 
 /**
  * The README's formula (Configuration, after the table), in MiB: the base, plus per range in
  * hand one fetch answer and one object's parts (the one filling and those uploading), plus for
- * Parquet its row groups. A row group is never larger than the range's bytes (`rangeBytes`,
- * when known). The benchmark writes one object per range at a time (one hour folder).
+ * Parquet its row groups. The benchmark writes one object per range at a time (one hour folder).
  */
-export function memoryFormulaMiB(format: Format, s: MemorySettings, rangeBytes = Infinity): number {
+export function memoryFormulaMiB(format: Format, s: MemorySettings): number {
   const perRange = s.fetchMaxBytes + s.partSizeBytes * (s.uploadQueueSize + 1);
-  const rowGroup = Math.min(s.parquetRowGroupBytes, rangeBytes);
-  const parquet = format === 'parquet' ? (s.concurrency + PARQUET_ENCODING_ROW_GROUPS) * rowGroup : 0;
+  const parquet =
+    format === 'parquet' ? (s.concurrency + PARQUET_ENCODING_ROW_GROUPS) * s.parquetRowGroupBytes : 0;
   return WORKER_BASE_MIB + (s.concurrency * perRange + parquet) / MiB;
 }
 
@@ -156,11 +156,7 @@ export async function runMemory(o: MemoryOptions): Promise<{ dataset: Dataset; r
         const parts = readProbe(file);
         const w = r.workers[0];
         if (!w) throw new Error('the memory run had no worker');
-        const formulaMiB = memoryFormulaMiB(
-          format,
-          { ...DEFAULT_MEMORY_SETTINGS, concurrency },
-          r.bytes / r.ranges,
-        );
+        const formulaMiB = memoryFormulaMiB(format, { ...DEFAULT_MEMORY_SETTINGS, concurrency });
         const row: MemoryRow = {
           format,
           compression,

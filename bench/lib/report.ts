@@ -128,11 +128,10 @@ export function deriveRow(b: Baselines, r: E2eResult, note?: string): E2eRow {
   const cpu = r.workers.reduce((n, w) => n + w.cpuSeconds, 0) / (r.bytes / 1e9);
   const peak = Math.max(...r.workers.map((w) => w.peakRssMiB));
   const idle = Math.max(...r.workers.map((w) => w.idleRssMiB));
-  const bound = memoryFormulaMiB(
-    r.config.format,
-    { ...DEFAULT_MEMORY_SETTINGS, concurrency: r.config.concurrency },
-    r.bytes / r.ranges,
-  );
+  const bound = memoryFormulaMiB(r.config.format, {
+    ...DEFAULT_MEMORY_SETTINGS,
+    concurrency: r.config.concurrency,
+  });
   return {
     ...r,
     ...(note ? { note } : {}),
@@ -392,7 +391,7 @@ function memoryRatios(r: Results): Array<{ what: string; x: number }> {
   return out;
 }
 
-const FORMULA_TEXT = `The formula is the README's (Configuration, at the default settings): ${WORKER_BASE_MIB} MiB + concurrency × (one fetch + part size × (upload queue + 1) + for Parquet (concurrency + ${PARQUET_ENCODING_ROW_GROUPS}) × the row group size, or the range's bytes when smaller).`;
+const FORMULA_TEXT = `The formula is the README's (Configuration, at the default settings): ${WORKER_BASE_MIB} MiB + concurrency × (one fetch + part size × (upload queue + 1) + for Parquet (concurrency + ${PARQUET_ENCODING_ROW_GROUPS}) × the row group size).`;
 
 function memoryTable(r: Results): string[] {
   if (!r.memory || r.memory.length === 0) return ['Not run.'];
