@@ -4,7 +4,7 @@
  *
  *   npm run bench                      full run (about 15-25 minutes on 2 shared cores)
  *   npm run bench -- --quick           smaller datasets, fewer configurations (about 6-8 minutes)
- *   npm run bench -- --only e2e,master sections: baselines, e2e, master, leader-zk, idle, latency, peer
+ *   npm run bench -- --only e2e,master sections: baselines, e2e, memory, master, leader-zk, idle, latency, peer
  *   npm run bench -- --keep-data       keep the Kafka topics for the next run (reused when intact)
  *   npm run bench -- --profile         one worker under load with --cpu-prof, hot spots printed
  *   npm run bench -- --profile --profile-shape 3   the same on the peer comparison's data of a batch
@@ -30,6 +30,8 @@ import { measureLatency } from './lib/latency.ts';
 import type { LeaderZkInput, LeaderZkPoint } from './lib/leader-zk.ts';
 import type { MasterScalePoint } from './lib/master-scale.ts';
 import { mbps } from './lib/measurement.ts';
+import { type MemoryRow, runMemory } from './lib/memory.ts';
+import { PAYLOAD_SCHEMA } from './lib/payloads.ts';
 import { PEER_SHAPES, PEER_TOPIC_FIELDS, type PeerResults, peerDatasetSpec, runPeer } from './lib/peer.ts';
 import { loadAverage, machineInfo } from './lib/proc-stats.ts';
 import { chart, deriveRow, type E2eRow, markdown, type Results } from './lib/report.ts';
@@ -51,7 +53,7 @@ const { values: args } = parseArgs({
 
 const quick = args.quick === true;
 const sections = new Set(
-  (args.only ?? 'baselines,e2e,master,leader-zk,idle,latency,peer').split(',').map((s) => s.trim()),
+  (args.only ?? 'baselines,e2e,memory,master,leader-zk,idle,latency,peer').split(',').map((s) => s.trim()),
 );
 const runId = `bench-${Date.now().toString(36)}`;
 const t0 = Date.now();
@@ -96,6 +98,7 @@ function plans(): Plan[] {
           run(1, 4, 'jsonl', 'zstd'),
           run(1, 4, 'jsonl', 'gzip'),
           run(1, 4, 'raw', 'none'),
+          run(1, 4, 'parquet', 'zstd'),
         ]
       : [
           run(1, 1, 'jsonl', 'none'),
@@ -103,6 +106,7 @@ function plans(): Plan[] {
           run(2, 2, 'jsonl', 'none'),
           run(1, 4, 'jsonl', 'zstd'),
           run(2, 2, 'jsonl', 'zstd'),
+          run(1, 4, 'parquet', 'zstd'),
           run(1, 4, 'jsonl', 'gzip'),
           run(2, 2, 'jsonl', 'gzip'),
           run(1, 1, 'raw', 'none'),
@@ -275,6 +279,7 @@ async function main(): Promise<void> {
   let idle: Results['idle'];
   let startup: Results['startup'];
   let peer: PeerResults | null = null;
+  let memory: MemoryRow[] | null = null;
   let n = 0;
   try {
     for (const plan of plans()) {
@@ -326,6 +331,8 @@ async function main(): Promise<void> {
                 format: c.format,
                 compression: c.compression,
               },
+              // Parquet columns from the events' own schema (lib/payloads.ts).
+              ...(c.format === 'parquet' ? { topicFields: { schema: PAYLOAD_SCHEMA } } : {}),
               log,
             }),
           );
@@ -340,6 +347,12 @@ async function main(): Promise<void> {
         const median = sorted[Math.floor((sorted.length - 1) / 2)] as E2eRow;
         e2e.push({ ...median, runsMbps: rows.map((r) => r.mbps) });
       }
+    }
+    if (sections.has('memory')) {
+      log('memory: peak RSS of one worker beside the formula, three formats, two range sizes');
+      const m = await retryOnce(() => runMemory({ env, s3, bucket, runId, quick, log }));
+      memory = m.rows;
+      if (!args['keep-data']) await deleteDataset(env, m.dataset.topic).catch(() => {});
     }
     if (sections.has('master')) {
       log('master: planning and tracking at scale');
@@ -467,6 +480,7 @@ async function main(): Promise<void> {
     ...(idle ? { idle } : {}),
     ...(startup ? { startup } : {}),
     peer,
+    memory,
   };
   const out = String(args.out);
   mkdirSync(out, { recursive: true }); // --out may name a folder that does not exist yet

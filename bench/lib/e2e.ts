@@ -140,8 +140,10 @@ export interface E2eOptions {
   name: string;
   dataset: Dataset;
   config: E2eConfig;
-  /** Node flags for the workers (profiling). */
+  /** Node flags for the workers (profiling, the memory probe). */
   workerNodeFlags?: string[];
+  /** Environment of the workers beyond the cluster's (settings a run varies). */
+  workerEnv?: Record<string, string>;
   /** Working directory of the processes (where heap snapshots land). */
   workDir?: string;
   /** Called with the workers' pids once the topic is registered (profiling). */
@@ -167,7 +169,9 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     const master = await cluster.startMaster();
     const workers = [];
     for (let i = 0; i < c.workers; i++) {
-      workers.push(await cluster.startWorker({ SLUICE_WORKER_CONCURRENCY: String(c.concurrency) }));
+      workers.push(
+        await cluster.startWorker({ ...o.workerEnv, SLUICE_WORKER_CONCURRENCY: String(c.concurrency) }),
+      );
     }
     await waitWorkersSeen(master.url, c.workers);
     const idle = workers.map((w) => rssMiB(w.pid));

@@ -90,3 +90,41 @@ export function meanLineBytes(file: string): number {
   const lines = file.split('\n');
   return Buffer.byteLength(file) / lines.length - (lines.length - 1) / lines.length;
 }
+
+/**
+ * The inline schema of these events, for the Parquet runs: every field the generator writes
+ * (`tag` only in the small events, `trace` to `note` only in the large ones: nullable columns).
+ */
+export const PAYLOAD_SCHEMA = {
+  source: 'inline',
+  fields: [
+    { name: 'ts', type: 'timestamp' },
+    { name: 'level', type: 'string' },
+    { name: 'svc', type: 'string' },
+    { name: 'msg', type: 'string' },
+    { name: 'ms', type: 'int32' },
+    { name: 'tag', type: 'string' },
+    { name: 'trace', type: 'string' },
+    { name: 'span', type: 'string' },
+    {
+      name: 'user',
+      type: 'struct',
+      fields: [
+        { name: 'id', type: 'int64' },
+        { name: 'country', type: 'string' },
+        { name: 'plan', type: 'string' },
+      ],
+    },
+    {
+      name: 'http',
+      type: 'struct',
+      fields: [
+        { name: 'status', type: 'int32' },
+        { name: 'bytes', type: 'int64' },
+        { name: 'agent', type: 'string' },
+      ],
+    },
+    { name: 'tags', type: 'list', items: { type: 'string' } },
+    { name: 'note', type: 'string' },
+  ],
+} as const;

@@ -17,6 +17,13 @@ import { columnNamesOf, parquetSchemaOf } from './parquet-columns.ts';
 export const PARQUET_CREATED_BY = 'sluice';
 /** Rows in one row group at most, however small they are. */
 export const ROW_GROUP_MAX_ROWS = 1_000_000;
+/**
+ * What a row costs in memory beyond its record's bytes, counted toward the row group: its JS
+ * values while it waits, and above all its share of encoding (levels, statistics, dictionary
+ * and page buffers cost about 1.5 KB a row, measured in bench/README.md "Memory of one
+ * worker"). Without it a row group of 100 B records held 10 times its bytes while encoded.
+ */
+export const ROW_MEMORY_BYTES = 1024;
 const ZSTD_LEVEL = 3;
 const GZIP_LEVEL = 6;
 
@@ -51,7 +58,7 @@ class DrainingWriter extends ByteWriter {
 export interface ParquetObjectOptions {
   schema: InlineSchema;
   compression: Compression;
-  /** Cut a row group once its rows' values reach this many bytes (SLUICE_PARQUET_ROW_GROUP_BYTES). */
+  /** Cut a row group once its rows' bytes and their memory cost reach this (SLUICE_PARQUET_ROW_GROUP_BYTES). */
   rowGroupBytes: number;
 }
 
@@ -78,15 +85,15 @@ export class ParquetObject {
   }
 
   /**
-   * Adds a row (from parquet-columns.ts `rowOf`); `weight` is what it counts toward the row
-   * group (the record's value and key bytes). Returns true when a row group was cut: its
-   * bytes are ready to {@link take}.
+   * Adds a row (from parquet-columns.ts `rowOf`); `weight` is what its record counts toward
+   * the row group (the value and key bytes), to which {@link ROW_MEMORY_BYTES} is added.
+   * Returns true when a row group was cut: its bytes are ready to {@link take}.
    */
   add(row: Record<string, unknown>, weight: number): boolean {
     const names = this.#names;
     for (let i = 0; i < names.length; i++) this.#columns[i]!.push(row[names[i]!] ?? null);
     this.#rows++;
-    this.#bytes += weight;
+    this.#bytes += weight + ROW_MEMORY_BYTES;
     if (this.#bytes < this.#rowGroupBytes && this.#rows < ROW_GROUP_MAX_ROWS) return false;
     this.#flush();
     return true;
