@@ -592,11 +592,15 @@ function formatSchemaProblems(cfg: Partial<TopicConfig>): Problem[] {
   }
   if (cfg.format === 'parquet') {
     if (cfg.schema?.source === 'registry') {
-      out.push({
-        path: 'schema.source',
-        message:
-          'format "parquet" takes an inline schema ({"source": "inline", "fields": [...]}); values with writer schemas from the Schema Registry are written as Avro files (format "avro")',
-      });
+      // Any schema id may come: nothing to look up in the registry here; the worker rejects
+      // the records whose schema it cannot lay out.
+      if (cfg.schema.key === true) {
+        out.push({
+          path: 'schema.key',
+          message:
+            'must not be true with format "parquet" yet: keys are written as their bytes in the __kafka_key column; leave it out',
+        });
+      }
     } else out.push(...inlineSchemaProblems('parquet', cfg.schema));
     if (cfg.compression === 'deflate') {
       out.push({

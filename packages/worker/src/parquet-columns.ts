@@ -15,8 +15,32 @@
  * fields the schema does not name) when the topic keeps them.
  */
 
-import { type ColumnField, type ColumnType, EXTRA_COLUMN, type InlineSchema } from '@sluice/shared';
+import {
+  type ColumnField,
+  type ColumnType,
+  type ColumnTypeName,
+  EXTRA_COLUMN,
+  type InlineSchema,
+} from '@sluice/shared';
 import type { SchemaElement } from 'hyparquet-writer';
+
+/**
+ * A column as the file declares it: an inline schema's {@link ColumnType}, or one of the types
+ * only registry schemas have (registry-columns.ts): `float` (32-bit), `time` (of day, `unit`
+ * ms | us) and `fixed` (`size` bytes).
+ */
+export interface FileColumnType extends Omit<ColumnType, 'type' | 'items' | 'fields' | 'values'> {
+  type: ColumnTypeName | 'float' | 'time' | 'fixed';
+  /** `fixed`: its length in bytes. */
+  size?: number;
+  items?: FileColumnType;
+  fields?: FileColumnField[];
+  values?: FileColumnType;
+}
+
+export interface FileColumnField extends FileColumnType {
+  name: string;
+}
 
 /** What a record does not fit: the reason names the field and what was expected. */
 export class RecordRejection extends Error {}
@@ -38,12 +62,12 @@ export const KAFKA_COLUMNS = [
 
 const TS_MS = { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' } as const;
 
-function repetition(t: ColumnType): 'OPTIONAL' | 'REQUIRED' {
+function repetition(t: FileColumnType): 'OPTIONAL' | 'REQUIRED' {
   return t.nullable === false ? 'REQUIRED' : 'OPTIONAL';
 }
 
 /** The schema elements of one column (depth first, as Parquet's flat schema lists them). */
-function elementsOf(name: string, t: ColumnType): SchemaElement[] {
+function elementsOf(name: string, t: FileColumnType): SchemaElement[] {
   const repetition_type = repetition(t);
   switch (t.type) {
     case 'string':
@@ -56,6 +80,20 @@ function elementsOf(name: string, t: ColumnType): SchemaElement[] {
       return [{ name, repetition_type, type: 'INT64' }];
     case 'double':
       return [{ name, repetition_type, type: 'DOUBLE' }];
+    case 'float':
+      return [{ name, repetition_type, type: 'FLOAT' }];
+    case 'fixed':
+      return [{ name, repetition_type, type: 'FIXED_LEN_BYTE_ARRAY', type_length: t.size! }];
+    case 'time':
+      // TIME(MILLIS) is an INT32, TIME(MICROS) an INT64 (LogicalTypes.md).
+      return [
+        {
+          name,
+          repetition_type,
+          type: t.unit === 'us' ? 'INT64' : 'INT32',
+          logical_type: { type: 'TIME', isAdjustedToUTC: true, unit: t.unit === 'us' ? 'MICROS' : 'MILLIS' },
+        },
+      ];
     case 'boolean':
       return [{ name, repetition_type, type: 'BOOLEAN' }];
     case 'date':
@@ -99,44 +137,50 @@ function elementsOf(name: string, t: ColumnType): SchemaElement[] {
   }
 }
 
-/** The Parquet schema of a topic's files: Kafka's columns, the declared ones, the extra one. */
-export function parquetSchemaOf(schema: InlineSchema): SchemaElement[] {
-  const kafka: SchemaElement[] = [
-    { name: '__kafka_partition', repetition_type: 'REQUIRED', type: 'INT32' },
-    { name: '__kafka_offset', repetition_type: 'REQUIRED', type: 'INT64' },
-    { name: '__kafka_timestamp', repetition_type: 'REQUIRED', type: 'INT64', logical_type: TS_MS },
-    { name: '__kafka_key', repetition_type: 'OPTIONAL', type: 'BYTE_ARRAY' },
-    ...elementsOf('__kafka_headers', {
-      type: 'list',
+/** Kafka's columns ({@link KAFKA_COLUMNS}), in file order. */
+const KAFKA_ELEMENTS: SchemaElement[] = [
+  { name: '__kafka_partition', repetition_type: 'REQUIRED', type: 'INT32' },
+  { name: '__kafka_offset', repetition_type: 'REQUIRED', type: 'INT64' },
+  { name: '__kafka_timestamp', repetition_type: 'REQUIRED', type: 'INT64', logical_type: TS_MS },
+  { name: '__kafka_key', repetition_type: 'OPTIONAL', type: 'BYTE_ARRAY' },
+  ...elementsOf('__kafka_headers', {
+    type: 'list',
+    nullable: false,
+    items: {
+      type: 'struct',
       nullable: false,
-      items: {
-        type: 'struct',
-        nullable: false,
-        fields: [
-          { name: 'key', type: 'string', nullable: false },
-          { name: 'value', type: 'binary' },
-        ],
-      },
-    }),
-    { name: '__kafka_tombstone', repetition_type: 'REQUIRED', type: 'BOOLEAN' },
-    { name: '__sluice_event_time', repetition_type: 'REQUIRED', type: 'INT64', logical_type: TS_MS },
-  ];
-  const value = schema.fields.flatMap((f) => elementsOf(f.name, f));
-  const extra: SchemaElement[] =
-    schema.unknownFields === 'json'
-      ? [{ name: EXTRA_COLUMN, repetition_type: 'OPTIONAL', type: 'BYTE_ARRAY', converted_type: 'JSON' }]
-      : [];
-  const top = KAFKA_COLUMNS.length + schema.fields.length + extra.length;
-  return [{ name: 'schema', num_children: top }, ...kafka, ...value, ...extra];
+      fields: [
+        { name: 'key', type: 'string', nullable: false },
+        { name: 'value', type: 'binary' },
+      ],
+    },
+  }),
+  { name: '__kafka_tombstone', repetition_type: 'REQUIRED', type: 'BOOLEAN' },
+  { name: '__sluice_event_time', repetition_type: 'REQUIRED', type: 'INT64', logical_type: TS_MS },
+];
+
+/** What a Parquet file of a topic holds: its flat schema and its top-level column names in order. */
+export interface ParquetLayout {
+  schema: SchemaElement[];
+  names: string[];
 }
 
-/** The names of the top-level columns, in file order. */
-export function columnNamesOf(schema: InlineSchema): string[] {
-  return [
-    ...KAFKA_COLUMNS,
-    ...schema.fields.map((f) => f.name),
-    ...(schema.unknownFields === 'json' ? [EXTRA_COLUMN] : []),
-  ];
+/** The layout of a file: Kafka's columns, then the value's `fields`, then the extra column if asked. */
+export function layoutOf(fields: readonly FileColumnField[], extraColumn: boolean): ParquetLayout {
+  const value = fields.flatMap((f) => elementsOf(f.name, f));
+  const extra: SchemaElement[] = extraColumn
+    ? [{ name: EXTRA_COLUMN, repetition_type: 'OPTIONAL', type: 'BYTE_ARRAY', converted_type: 'JSON' }]
+    : [];
+  const names = [...KAFKA_COLUMNS, ...fields.map((f) => f.name), ...(extraColumn ? [EXTRA_COLUMN] : [])];
+  return {
+    schema: [{ name: 'schema', num_children: names.length }, ...KAFKA_ELEMENTS, ...value, ...extra],
+    names,
+  };
+}
+
+/** The layout of an inline schema's files: Kafka's columns, the declared ones, the extra one. */
+export function inlineLayoutOf(schema: InlineSchema): ParquetLayout {
+  return layoutOf(schema.fields, schema.unknownFields === 'json');
 }
 
 const INT64_MIN = -(2n ** 63n);
@@ -290,6 +334,19 @@ export interface RowSource {
   value: Buffer | null;
 }
 
+/** Kafka's columns of a record's row (the value's columns are added by the caller). */
+export function kafkaRowOf(rec: RowSource, eventTimeMs: number): Record<string, unknown> {
+  return {
+    __kafka_partition: rec.partition,
+    __kafka_offset: rec.offset,
+    __kafka_timestamp: rec.timestamp,
+    __kafka_key: rec.key,
+    __kafka_headers: rec.headers.map(([k, v]) => ({ key: k.toString('utf8'), value: v })),
+    __kafka_tombstone: rec.value === null,
+    __sluice_event_time: BigInt(eventTimeMs),
+  };
+}
+
 /**
  * One record's row: the top-level column values by name. `parsed` is the value's JSON (as
  * record-encoder.ts `parseJsonText` gives it: undefined when the value is not JSON text).
@@ -301,15 +358,7 @@ export function rowOf(
   parsed: unknown,
   eventTimeMs: number,
 ): Record<string, unknown> {
-  const row: Record<string, unknown> = {
-    __kafka_partition: rec.partition,
-    __kafka_offset: rec.offset,
-    __kafka_timestamp: rec.timestamp,
-    __kafka_key: rec.key,
-    __kafka_headers: rec.headers.map(([k, v]) => ({ key: k.toString('utf8'), value: v })),
-    __kafka_tombstone: rec.value === null,
-    __sluice_event_time: BigInt(eventTimeMs),
-  };
+  const row = kafkaRowOf(rec, eventTimeMs);
   const unknown = schema.unknownFields ?? 'drop';
   if (rec.value === null) {
     // A tombstone is a row too: its value columns are null, which required ones cannot be.

@@ -43,9 +43,10 @@ import { AvroContainerWriter } from './avro-container.ts';
 import { ChunkBuilder } from './chunk-builder.ts';
 import { createCompressor } from './compressor.ts';
 import type { ObjectSink, StoredObject } from './object-writer.ts';
-import { RecordRejection, rowOf } from './parquet-columns.ts';
+import { inlineLayoutOf, kafkaRowOf, type ParquetLayout, RecordRejection, rowOf } from './parquet-columns.ts';
 import { ParquetObject } from './parquet-object.ts';
 import { type EncodableRecord, RecordEncoder } from './record-encoder.ts';
+import { type RegistryColumns, registryColumnsOf } from './registry-columns.ts';
 import { type RegistryValue, RegistryValueDecoder } from './registry-values.ts';
 import { RejectedRecords } from './rejected-records.ts';
 import { TimeBucketer } from './time-bucket.ts';
@@ -148,6 +149,8 @@ export class RangeWriter {
   readonly #fields: FieldFolders;
   readonly #buckets = new Map<string, BucketObject>();
   readonly #values: RegistryValueDecoder | null;
+  /** `parquet` with an inline schema: the one layout of all its files. */
+  readonly #inlineLayout: ParquetLayout | null;
   #records = 0;
   #failure: unknown;
   #closed = false;
@@ -167,26 +170,33 @@ export class RangeWriter {
       parseValues: this.#bucketer.needsValue || !this.#fields.empty,
     });
     this.#values = null;
-    if (opts.spec.format === 'avro') {
+    const { format, schema } = opts.spec;
+    if (format === 'avro' || (format === 'parquet' && schema?.source === 'registry')) {
       if (opts.schemas === undefined) {
         throw new SluiceError(
           ErrorCodes.SCHEMA_REGISTRY,
-          `topic "${opts.range.topic}" writes Avro with writer schemas from a Schema Registry, and this worker has none: set SLUICE_SCHEMA_REGISTRY_URL on the workers`,
+          `topic "${opts.range.topic}" writes ${format === 'avro' ? 'Avro' : 'Parquet'} with writer schemas from a Schema Registry, and this worker has none: set SLUICE_SCHEMA_REGISTRY_URL on the workers`,
           { retryable: true },
         );
       }
-      this.#values = new RegistryValueDecoder(opts.schemas, { avroOnly: true });
+      this.#values = new RegistryValueDecoder(opts.schemas, { avroOnly: format });
     }
+    this.#inlineLayout = schema?.source === 'inline' ? inlineLayoutOf(schema) : null;
   }
 
   /**
-   * The registry value of an `avro` record; null for a record that goes to the range's
-   * rejected-records object instead: a tombstone (an Avro file of values has no place for it),
-   * or a value the registry cannot give a schema for. Neither blocks the partition.
+   * The registry value of an `avro` (or registry `parquet`) record; null for a record that goes
+   * to the range's rejected-records object instead: a tombstone (it has no writer schema, so no
+   * file of one schema's records has a place for it), or a value the registry cannot give a
+   * schema for. Neither blocks the partition.
    */
   async #registryValue(rec: EncodableRecord): Promise<RegistryValue | null> {
     if (rec.value === null) {
-      this.#rejected.reject(rec, 'tombstone: an Avro file holds values, and this record has none');
+      const file = this.#opts.spec.format === 'avro' ? 'an Avro file' : 'a Parquet file of a registry schema';
+      this.#rejected.reject(
+        rec,
+        `tombstone: ${file} holds values of one writer schema, and this record has none`,
+      );
       return null;
     }
     const values = this.#values!;
@@ -200,10 +210,25 @@ export class RangeWriter {
    * `parquet`: the record's row, or null when the topic's schema does not take it: the record
    * then goes to the rejected ones and into no bucket (so no object exists for it alone).
    */
-  #rowOf(rec: EncodableRecord, parsed: unknown, eventMs: number): Record<string, unknown> | null {
+  #rowOf(
+    rec: EncodableRecord,
+    value: RegistryValue | null,
+    parsed: unknown,
+    eventMs: number,
+  ): Record<string, unknown> | null {
     const { spec, range } = this.#opts;
+    const source = { ...rec, partition: range.partition };
+    if (value !== null) {
+      // A registry value: Kafka's columns, then the writer schema's (registry-columns.ts).
+      const columns = registryColumnsOf(value.schema);
+      if ('reject' in columns) {
+        this.#rejected.reject(rec, columns.reject);
+        return null;
+      }
+      return { ...kafkaRowOf(source, eventMs), ...columns.valueRow(value.value) };
+    }
     try {
-      return rowOf(spec.schema as TopicSchema, { ...rec, partition: range.partition }, parsed, eventMs);
+      return rowOf(spec.schema as TopicSchema, source, parsed, eventMs);
     } catch (err) {
       if (!(err instanceof RecordRejection)) throw err;
       this.#rejected.reject(rec, err.message);
@@ -234,16 +259,16 @@ export class RangeWriter {
       }
       const parsed = needsValue ? (value !== null ? value.value : encoder.parseValue(rec)) : undefined;
       const time = bucketer.folderOf(ts, parsed);
-      const row = parquet ? this.#rowOf(rec, parsed, bucketer.lastTimeMs ?? ts) : null;
+      const row = parquet ? this.#rowOf(rec, value, parsed, bucketer.lastTimeMs ?? ts) : null;
       if (parquet && row === null) continue;
       const folder = fields === null ? time : time + fields.folderOf(parsed);
-      // Avro: one object per folder and writer schema.
+      // Avro and registry Parquet: one object per folder and writer schema.
       const id = value === null ? folder : `${folder}\0${value.schemaId}`;
       let b: BucketObject | undefined = last !== null && last.id === id ? last : this.#buckets.get(id);
       if (b === undefined) {
         const key = dataObjectKey(this.#opts.spec, this.#opts.range, folder, value?.schemaId);
         b = new BucketObject(folder, key, id);
-        if (value !== null) {
+        if (value !== null && !parquet) {
           b.avro = new AvroContainerWriter({
             schema: value.schema.schema,
             compression: this.#opts.spec.compression,
@@ -255,10 +280,11 @@ export class RangeWriter {
         opening ??= [];
         opening.push(b);
       }
-      if (value !== null) b.avro!.append(value.payload);
+      if (b.avro !== null) b.avro.append(value!.payload);
       else if (row !== null) {
         b.parquet ??= new ParquetObject({
-          schema: this.#opts.spec.schema as TopicSchema,
+          // A row of a registry value exists only when its schema has a layout.
+          layout: this.#inlineLayout ?? (registryColumnsOf(value!.schema) as RegistryColumns).layout,
           compression: this.#opts.spec.compression,
           rowGroupBytes: this.#opts.parquetRowGroupBytes ?? DEFAULT_PARQUET_ROW_GROUP_BYTES,
         });

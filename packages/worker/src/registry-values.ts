@@ -36,12 +36,12 @@ type Decoder =
 
 export class RegistryValueDecoder {
   readonly #client: SchemaRegistryClient;
-  /** `avro`: only Avro schemas fit an Avro file. */
-  readonly #avroOnly: boolean;
+  /** `avro` and `parquet`: the format that takes Avro schemas only (named in the rejection). */
+  readonly #avroOnly: string | null;
   /** Decoders per schema, dropped with the client's cache entry. */
   readonly #decoders = new WeakMap<RegisteredSchema, Decoder>();
 
-  constructor(client: SchemaRegistryClient, opts: { avroOnly: boolean }) {
+  constructor(client: SchemaRegistryClient, opts: { avroOnly: string | null }) {
     this.#client = client;
     this.#avroOnly = opts.avroOnly;
   }
@@ -80,10 +80,10 @@ export class RegistryValueDecoder {
   }
 
   #decoderOf(s: RegisteredSchema): Decoder {
-    if (this.#avroOnly && s.schemaType !== 'AVRO') {
-      return {
-        reject: `schema id ${s.id} is a ${s.schemaType} schema; format "avro" writes Avro records only`,
-      };
+    if (this.#avroOnly !== null && s.schemaType !== 'AVRO') {
+      const what =
+        this.#avroOnly === 'avro' ? 'writes Avro records only' : 'maps Avro writer schemas only so far';
+      return { reject: `schema id ${s.id} is a ${s.schemaType} schema; format "${this.#avroOnly}" ${what}` };
     }
     if (s.references.length > 0) {
       return {
@@ -94,12 +94,44 @@ export class RegistryValueDecoder {
     if (s.schemaType === 'PROTOBUF') return protobufDecoder(s);
     let type: avro.Type;
     try {
-      type = avro.Type.forSchema(JSON.parse(s.schema) as avro.Schema);
+      type = avroTypeOf(JSON.parse(s.schema) as avro.Schema);
     } catch (err) {
       return { reject: `schema id ${s.id} is not an Avro schema avsc can read: ${(err as Error).message}` };
     }
     return (payload) => decodeAvroPayload(type, s.id, payload);
   }
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Avro longs, exactly: a JS number when it is safe, a bigint beyond 2^53 (avsc's own long type
+ * refuses those, which would reject a valid record; Parquet's int64 columns take both).
+ */
+const exactLong = avro.types.LongType.__with({
+  fromBuffer: (b: Buffer) => {
+    const n = b.readBigInt64LE(0);
+    return n >= -MAX_SAFE && n <= MAX_SAFE ? Number(n) : n;
+  },
+  toBuffer: (n: number | bigint) => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64LE(BigInt(n), 0);
+    return b;
+  },
+  fromJSON: (n: number | bigint) => n,
+  toJSON: (n: number | bigint) => Number(n),
+  isValid: (n: unknown) =>
+    typeof n === 'number'
+      ? Number.isSafeInteger(n)
+      : typeof n === 'bigint' && n >= INT64_MIN && n <= INT64_MAX,
+  compare: (a: number | bigint, b: number | bigint) => (a < b ? -1 : a > b ? 1 : 0),
+});
+
+/** The avsc type that decodes values of writer schema `schema` (and that registry-columns.ts walks). */
+export function avroTypeOf(schema: unknown): avro.Type {
+  return avro.Type.forSchema(schema as avro.Schema, { registry: { long: exactLong } });
 }
 
 function decodeAvroPayload(

@@ -186,6 +186,17 @@ test('mirrorGroup: a name like a topic name, null for none; a bad one names the 
   assert.equal(patchedTopicRecord(record, { mirrorGroup: null }, LATER).mirrorGroup, null);
 });
 
+test('parquet takes registry schemas (any schema id: nothing is looked up); decoded keys are refused', () => {
+  const base = { topic: 'clicks', destination: { bucket: 'lake' }, format: 'parquet' };
+  const cfg = topicConfigFromBody({ ...base, schema: { source: 'registry' } });
+  assert.deepEqual(cfg.schema, { source: 'registry' });
+  assert.equal(cfg.compression, 'zstd');
+  assert.match(
+    problemsOf(() => topicConfigFromBody({ ...base, schema: { source: 'registry', key: true } }))[0]!,
+    /^schema\.key: must not be true with format "parquet" yet: keys are written as their bytes/,
+  );
+});
+
 test('avro: needs schema { source: "registry" }; gzip is stored as deflate; deflate and schema belong to avro', () => {
   const base = { topic: 'clicks', destination: { bucket: 'lake' } };
   const cfg = topicConfigFromBody({ ...base, format: 'avro', schema: { source: 'registry' } });

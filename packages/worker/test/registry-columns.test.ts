@@ -1,0 +1,293 @@
+/**
+ * Registry values as Parquet: every Avro type and logical type lands in the column type
+ * parquet-avro gives it, a decoded value fills the row exactly (longs beyond 2^53, decimals,
+ * unions), and the range writer writes one Parquet object per writer schema id, read back here
+ * with hyparquet (test/integration/registry-parquet.test.ts reads with pyarrow and DuckDB).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { zstdDecompressSync } from 'node:zlib';
+import {
+  outputSpecOf,
+  type RegisteredSchema,
+  SchemaRegistryClient,
+  TOPIC_DEFAULTS,
+  wireHeader,
+} from '@sluice/shared';
+import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+import type { FetchedRecord } from '../src/range-reader.ts';
+import { RangeWriter } from '../src/range-writer.ts';
+import { registryColumnsOf, unscaledOf } from '../src/registry-columns.ts';
+import { avroTypeOf } from '../src/registry-values.ts';
+import { memorySink } from './helpers/memory-sink.ts';
+
+const MONEY = { type: 'fixed', name: 'Money', size: 8, logicalType: 'decimal', precision: 18, scale: 2 };
+const ALL = {
+  type: 'record',
+  name: 'Everything',
+  namespace: 'x',
+  fields: [
+    { name: 'b', type: 'boolean' },
+    { name: 'i', type: 'int' },
+    { name: 'l', type: 'long' },
+    { name: 'f', type: 'float' },
+    { name: 'd', type: 'double' },
+    { name: 's', type: 'string' },
+    { name: 'raw', type: 'bytes' },
+    { name: 'e', type: { type: 'enum', name: 'Color', symbols: ['RED', 'GREEN'] } },
+    { name: 'fx', type: { type: 'fixed', name: 'Four', size: 4 } },
+    { name: 'ts', type: { type: 'long', logicalType: 'timestamp-millis' } },
+    { name: 'tus', type: { type: 'long', logicalType: 'timestamp-micros' } },
+    { name: 'day', type: { type: 'int', logicalType: 'date' } },
+    { name: 'tm', type: { type: 'int', logicalType: 'time-millis' } },
+    { name: 'tmu', type: { type: 'long', logicalType: 'time-micros' } },
+    { name: 'price', type: { type: 'bytes', logicalType: 'decimal', precision: 10, scale: 2 } },
+    { name: 'money', type: MONEY },
+    { name: 'again', type: 'Money' },
+    { name: 'id', type: { type: 'string', logicalType: 'uuid' } },
+    { name: 'opt', type: ['null', 'string'] },
+    { name: 'either', type: ['null', 'int', 'string'] },
+    { name: 'tags', type: { type: 'array', items: 'string' } },
+    { name: 'attrs', type: { type: 'map', values: ['null', 'long'] } },
+    {
+      name: 'addr',
+      type: { type: 'record', name: 'Addr', fields: [{ name: 'city', type: 'string' }] },
+    },
+  ],
+};
+
+const registered = (id: number, schema: unknown, schemaType: 'AVRO' | 'JSON' = 'AVRO'): RegisteredSchema => ({
+  id,
+  schemaType,
+  schema: JSON.stringify(schema),
+  references: [],
+});
+
+test('every Avro type and logical type becomes the Parquet column parquet-avro gives it', () => {
+  const cols = registryColumnsOf(registered(1, ALL));
+  assert.ok(!('reject' in cols), JSON.stringify(cols));
+  const byName = new Map(cols.layout.schema.map((e) => [e.name, e]));
+  const is = (name: string, want: Record<string, unknown>) => {
+    const e = byName.get(name);
+    assert.ok(e, `no column ${name}`);
+    for (const [k, v] of Object.entries(want)) assert.deepEqual(e[k as keyof typeof e], v, `${name}.${k}`);
+  };
+  is('b', { type: 'BOOLEAN', repetition_type: 'REQUIRED' });
+  is('i', { type: 'INT32' });
+  is('l', { type: 'INT64' });
+  is('f', { type: 'FLOAT' });
+  is('d', { type: 'DOUBLE' });
+  is('s', { type: 'BYTE_ARRAY', converted_type: 'UTF8' });
+  is('raw', { type: 'BYTE_ARRAY', converted_type: undefined });
+  is('e', { type: 'BYTE_ARRAY', converted_type: 'UTF8' });
+  is('fx', { type: 'FIXED_LEN_BYTE_ARRAY', type_length: 4 });
+  is('ts', { type: 'INT64', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' } });
+  is('tus', { type: 'INT64', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' } });
+  is('day', { type: 'INT32', converted_type: 'DATE' });
+  is('tm', { type: 'INT32', logical_type: { type: 'TIME', isAdjustedToUTC: true, unit: 'MILLIS' } });
+  is('tmu', { type: 'INT64', logical_type: { type: 'TIME', isAdjustedToUTC: true, unit: 'MICROS' } });
+  is('price', { type: 'INT64', converted_type: 'DECIMAL', precision: 10, scale: 2 });
+  is('money', { type: 'INT64', converted_type: 'DECIMAL', precision: 18, scale: 2 });
+  is('again', { type: 'INT64', converted_type: 'DECIMAL', precision: 18, scale: 2 });
+  is('id', { type: 'BYTE_ARRAY', converted_type: 'UTF8' });
+  is('opt', { type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL' });
+  is('either', { repetition_type: 'OPTIONAL', num_children: 2 });
+  is('member0', { type: 'INT32', repetition_type: 'OPTIONAL' });
+  is('member1', { type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL' });
+  is('tags', { converted_type: 'LIST', repetition_type: 'REQUIRED' });
+  is('attrs', { converted_type: 'MAP' });
+  is('addr', { num_children: 1, repetition_type: 'REQUIRED' });
+  is('city', { type: 'BYTE_ARRAY', repetition_type: 'REQUIRED' });
+  // Kafka's columns first, then the record's fields, in order.
+  assert.deepEqual(cols.layout.names.slice(0, 2), ['__kafka_partition', '__kafka_offset']);
+  assert.deepEqual(
+    cols.layout.names.slice(7),
+    ALL.fields.map((f) => f.name),
+  );
+});
+
+test('a decoded value fills its row exactly: longs past 2^53, decimals, unions, maps', () => {
+  const type = avroTypeOf(ALL);
+  const value = {
+    b: true,
+    i: -3,
+    l: 9007199254740993n,
+    f: 1.5,
+    d: 2.25,
+    s: 'x',
+    raw: Buffer.from([1, 2]),
+    e: 'GREEN',
+    fx: Buffer.from('abcd'),
+    ts: 1_795_593_600_123,
+    tus: 1_795_593_600_123_456,
+    day: 20_000,
+    tm: 3_600_000,
+    tmu: 1_000_001,
+    price: Buffer.from([0xff, 0x85]), // -123: -1.23
+    money: Buffer.from([0, 0, 0, 0, 0, 0, 0x30, 0x39]), // 12345: 123.45
+    again: Buffer.alloc(8),
+    id: '0b5e1b3c-7d41-4c1e-9a57-2d3f9c6e1a00',
+    opt: null,
+    either: 'two',
+    tags: ['a', 'b'],
+    attrs: { k: 1, n: null },
+    addr: { city: 'Oslo' },
+  };
+  const decoded = type.fromBuffer(type.toBuffer(value));
+  const cols = registryColumnsOf(registered(2, ALL));
+  assert.ok(!('reject' in cols));
+  const row = cols.valueRow(decoded);
+  assert.equal(row.l, 9007199254740993n);
+  assert.equal(row.ts, 1_795_593_600_123n);
+  assert.equal(row.tus, 1_795_593_600_123_456n);
+  assert.equal(row.tmu, 1_000_001n);
+  assert.equal(row.price, -123n);
+  assert.equal(row.money, 12345n);
+  assert.equal(row.again, 0n);
+  assert.deepEqual(row.either, { member0: null, member1: 'two' });
+  assert.deepEqual(row.attrs, [
+    { key: 'k', value: 1n },
+    { key: 'n', value: null },
+  ]);
+  assert.deepEqual(row.addr, { city: 'Oslo' });
+  assert.equal(row.e, 'GREEN');
+  assert.equal(unscaledOf(Buffer.from([0x80])), -128n);
+  assert.equal(unscaledOf(Buffer.from([0x00, 0x80])), 128n);
+});
+
+test('schemas Parquet cannot hold are rejections naming why', () => {
+  const why = (schema: unknown, type?: 'JSON') => {
+    const c = registryColumnsOf(registered(7, schema, type));
+    assert.ok('reject' in c, 'expected a rejection');
+    return c.reject;
+  };
+  const node = {
+    type: 'record',
+    name: 'Node',
+    fields: [{ name: 'next', type: ['null', 'Node'] }],
+  };
+  assert.match(why(node), /record Node contains itself/);
+  assert.match(why({ type: 'record', name: 'E', fields: [] }), /record E has no fields/);
+  assert.match(
+    why({ type: 'record', name: 'K', fields: [{ name: '__kafka_offset', type: 'long' }] }),
+    /"__kafka_offset" starts with "__kafka_"/,
+  );
+  assert.match(
+    why({ type: 'object' }, 'JSON'),
+    /is a JSON schema; format "parquet" maps Avro writer schemas only/,
+  );
+  // A value that is no record lands in one column, `value`.
+  const plain = registryColumnsOf(registered(8, 'string'));
+  assert.ok(!('reject' in plain));
+  assert.deepEqual(plain.layout.names.at(-1), 'value');
+  assert.deepEqual(plain.valueRow('hi'), { value: 'hi' });
+});
+
+const V1 = {
+  type: 'record',
+  name: 'Order',
+  fields: [
+    { name: 'id', type: 'long' },
+    { name: 'item', type: 'string' },
+  ],
+};
+const V2 = { ...V1, fields: [...V1.fields, { name: 'qty', type: ['null', 'int'], default: null }] };
+const SCHEMAS: Record<number, object> = { 21: V1, 22: V2 };
+
+function record(offset: number, id: 21 | 22, value: Record<string, unknown> | null): FetchedRecord {
+  return {
+    offset: BigInt(offset),
+    timestamp: BigInt(Date.UTC(2026, 10, 25, 8) + offset),
+    key: Buffer.from(`k${offset}`),
+    value: value === null ? null : Buffer.concat([wireHeader(id), avroTypeOf(SCHEMAS[id]).toBuffer(value)]),
+    headers: [],
+  };
+}
+
+async function writeRange(batch: number) {
+  const objects = new Map<string, Buffer>();
+  const writer = new RangeWriter({
+    spec: outputSpecOf({
+      ...TOPIC_DEFAULTS,
+      destination: { bucket: 'lake', prefix: 'rp' },
+      format: 'parquet',
+      compression: 'zstd',
+      partitionBy: { kind: 'none' },
+      schema: { source: 'registry' },
+    }),
+    range: { topic: 'orders', partition: 1, start: 0n, end: 6n },
+    schemas: new SchemaRegistryClient({
+      url: 'http://registry',
+      get: async (path) => {
+        const schema = SCHEMAS[Number(path.split('/').pop())];
+        return schema
+          ? { status: 200, body: JSON.stringify({ schema: JSON.stringify(schema) }) }
+          : { status: 404, body: '{"error_code":40403}' };
+      },
+    }),
+    target: { openObjects: async (keys) => keys.map((k) => memorySink(k, objects)) },
+  });
+  const recs = [
+    record(0, 21, { id: 1, item: 'a' }),
+    record(1, 22, { id: 2, item: 'b', qty: 3 }),
+    record(2, 21, { id: 3, item: 'c' }),
+    record(3, 21, null),
+    { ...record(4, 21, { id: 5, item: 'e' }), value: Buffer.from('{"id":5}') },
+    record(5, 22, { id: 6, item: 'f', qty: null }),
+  ];
+  for (let i = 0; i < recs.length; i += batch) await writer.write(recs.slice(i, i + batch));
+  const entries = await writer.finish();
+  return { objects, entries, stats: writer.stats() };
+}
+
+const arrayBuffer = (file: Buffer) =>
+  file.buffer.slice(file.byteOffset, file.byteOffset + file.length) as ArrayBuffer;
+const read = async (file: Buffer) =>
+  parquetReadObjects({
+    file: arrayBuffer(file),
+    compressors: { ZSTD: (input: Uint8Array) => new Uint8Array(zstdDecompressSync(input)) },
+  });
+
+/** hyparquet reads an unannotated binary column as text or bytes, depending on its version. */
+const keyText = (k: unknown) => (typeof k === 'string' ? k : Buffer.from(k as Uint8Array).toString());
+
+test('the range writer writes one Parquet object per writer schema id, the same bytes on a retry', async () => {
+  const { objects, entries, stats } = await writeRange(6);
+  assert.deepEqual(
+    entries.map((e) => [e.key, e.records, e.firstOffset, e.lastOffset]),
+    [
+      ['rp/orders/orders-1-00000000000000000000-00000000000000000006-s21.parquet', 2, '0', '2'],
+      ['rp/orders/orders-1-00000000000000000000-00000000000000000006-s22.parquet', 2, '1', '5'],
+    ],
+  );
+  const v1 = await read(objects.get(entries[0]!.key)!);
+  assert.deepEqual(
+    v1.map((r) => [r.__kafka_offset, r.id, r.item, keyText(r.__kafka_key)]),
+    [
+      [0n, 1n, 'a', 'k0'],
+      [2n, 3n, 'c', 'k2'],
+    ],
+  );
+  const v2 = await read(objects.get(entries[1]!.key)!);
+  assert.deepEqual(
+    v2.map((r) => [r.__kafka_offset, r.id, r.qty]),
+    [
+      [1n, 2n, 3],
+      [5n, 6n, null],
+    ],
+  );
+  const meta = parquetMetadata(arrayBuffer(objects.get(entries[1]!.key)!));
+  assert.equal(meta.created_by, 'sluice');
+  // The tombstone and the value not in the wire format are rejected, with their reasons.
+  assert.equal(stats.rejected?.records, 2);
+  const reasons = objects
+    .get(stats.rejected!.key)!
+    .toString()
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { reason: string }).reason);
+  assert.match(reasons[0]!, /^tombstone: a Parquet file of a registry schema holds values/);
+  assert.match(reasons[1]!, /not in the Confluent wire format/);
+  const again = await writeRange(1);
+  for (const e of entries) assert.ok(again.objects.get(e.key)!.equals(objects.get(e.key)!), e.key);
+});
