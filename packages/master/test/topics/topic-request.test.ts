@@ -187,7 +187,7 @@ test('mirrorGroup: a name like a topic name, null for none; a bad one names the 
 });
 
 test('parquet takes registry schemas (any schema id: nothing is looked up); decoded keys are refused', () => {
-  const base = { topic: 'clicks', destination: { bucket: 'lake' }, format: 'parquet' };
+  const base = { topic: 'clicks', destination: { bucket: 'lake' }, format: 'parquet' as const };
   const cfg = topicConfigFromBody({ ...base, schema: { source: 'registry' } });
   assert.deepEqual(cfg.schema, { source: 'registry' });
   assert.equal(cfg.compression, 'zstd');
