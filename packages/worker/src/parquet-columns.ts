@@ -15,13 +15,7 @@
  * fields the schema does not name) when the topic keeps them.
  */
 
-import {
-  type ColumnField,
-  type ColumnType,
-  type ColumnTypeName,
-  EXTRA_COLUMN,
-  type InlineSchema,
-} from '@sluice/shared';
+import { type ColumnType, type ColumnTypeName, EXTRA_COLUMN, type InlineSchema } from '@sluice/shared';
 import type { SchemaElement } from 'hyparquet-writer';
 
 /**
@@ -207,7 +201,7 @@ function int64Of(v: unknown, at: string): bigint {
 }
 
 /** A decimal's unscaled value: JSON number or decimal text, at most `scale` digits after the point. */
-function decimalOf(v: unknown, t: ColumnType, at: string): bigint {
+function decimalOf(v: unknown, t: FileColumnType, at: string): bigint {
   const precision = t.precision ?? 38;
   const scale = t.scale ?? 0;
   const text = typeof v === 'number' && Number.isFinite(v) ? String(v) : typeof v === 'string' ? v : '';
@@ -228,7 +222,7 @@ function decimalOf(v: unknown, t: ColumnType, at: string): bigint {
   return m[1] === '-' ? -n : n;
 }
 
-function timestampOf(v: unknown, t: ColumnType, at: string): bigint {
+function timestampOf(v: unknown, t: FileColumnType, at: string): bigint {
   const us = t.unit === 'us';
   if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
   if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(v)) {
@@ -255,7 +249,7 @@ function dateOf(v: unknown, at: string): number {
 }
 
 /** One JSON value as the writer takes it for a column of type `t`; `at` names it in a rejection. */
-export function columnValue(t: ColumnType, v: unknown, at: string): unknown {
+export function columnValue(t: FileColumnType, v: unknown, at: string): unknown {
   if (v === null || v === undefined) {
     if (t.nullable === false)
       reject(`${at}: is required (nullable: false), got ${v === null ? 'null' : 'nothing'}`);
@@ -276,6 +270,7 @@ export function columnValue(t: ColumnType, v: unknown, at: string): unknown {
     case 'int64':
       return int64Of(v, at);
     case 'double':
+    case 'float':
       return typeof v === 'number' ? v : reject(`${at}: expected a number, got ${kind(v)}`);
     case 'timestamp':
       return timestampOf(v, t, at);
@@ -304,7 +299,7 @@ export function columnValue(t: ColumnType, v: unknown, at: string): unknown {
 
 /** A struct's (or the value's) declared fields, and the JSON text of the ones not declared. */
 function structOf(
-  fields: readonly ColumnField[],
+  fields: readonly FileColumnField[],
   v: Record<string, unknown>,
   at: string,
   unknown: 'drop' | 'json',
@@ -366,6 +361,21 @@ export function rowOf(
     if (unknown === 'json') row[EXTRA_COLUMN] = null;
     return row;
   }
+  const { row: fields, extra } = valueColumnsOf(schema.fields, parsed, unknown);
+  Object.assign(row, fields);
+  if (unknown === 'json') row[EXTRA_COLUMN] = extra;
+  return row;
+}
+
+/**
+ * The value columns of a JSON object's row (`fields` as declared; the others dropped or kept
+ * as JSON). Throws {@link RecordRejection} when it is no JSON object or a field does not fit.
+ */
+export function valueColumnsOf(
+  fields: readonly FileColumnField[],
+  parsed: unknown,
+  unknown: 'drop' | 'json' = 'drop',
+): { row: Record<string, unknown>; extra: Record<string, unknown> | null } {
   if (parsed === undefined || parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     reject(
       parsed === undefined
@@ -373,8 +383,5 @@ export function rowOf(
         : `the value is ${kind(parsed)}, not a JSON object: an inline schema maps the fields of a JSON object`,
     );
   }
-  const { row: fields, extra } = structOf(schema.fields, parsed as Record<string, unknown>, '', unknown);
-  Object.assign(row, fields);
-  if (unknown === 'json') row[EXTRA_COLUMN] = extra;
-  return row;
+  return structOf(fields, parsed as Record<string, unknown>, '', unknown);
 }

@@ -65,7 +65,11 @@ export class ParquetObject {
   #rows = 0;
   #bytes = 0;
 
+  /** The file's columns. */
+  readonly layout: ParquetLayout;
+
   constructor(opts: ParquetObjectOptions) {
+    this.layout = opts.layout;
     this.#names = opts.layout.names;
     this.#columns = this.#names.map(() => []);
     this.#rowGroupBytes = opts.rowGroupBytes;

@@ -46,7 +46,7 @@ import type { ObjectSink, StoredObject } from './object-writer.ts';
 import { inlineLayoutOf, kafkaRowOf, type ParquetLayout, RecordRejection, rowOf } from './parquet-columns.ts';
 import { ParquetObject } from './parquet-object.ts';
 import { type EncodableRecord, RecordEncoder } from './record-encoder.ts';
-import { type RegistryColumns, registryColumnsOf } from './registry-columns.ts';
+import { registryColumnsOf } from './registry-columns.ts';
 import { type RegistryValue, RegistryValueDecoder } from './registry-values.ts';
 import { RejectedRecords } from './rejected-records.ts';
 import { TimeBucketer } from './time-bucket.ts';
@@ -179,7 +179,8 @@ export class RangeWriter {
           { retryable: true },
         );
       }
-      this.#values = new RegistryValueDecoder(opts.schemas, { avroOnly: format });
+      // Parquet lays out Avro, JSON Schema and Protobuf values alike (registry-columns.ts).
+      this.#values = new RegistryValueDecoder(opts.schemas, { avroOnly: format === 'avro' ? 'avro' : null });
     }
     this.#inlineLayout = schema?.source === 'inline' ? inlineLayoutOf(schema) : null;
   }
@@ -207,28 +208,34 @@ export class RangeWriter {
   }
 
   /**
-   * `parquet`: the record's row, or null when the topic's schema does not take it: the record
-   * then goes to the rejected ones and into no bucket (so no object exists for it alone).
+   * `parquet`: the record's row and the layout of the file it goes in, or null when the topic's
+   * schema does not take it: the record then goes to the rejected ones and into no bucket (so
+   * no object exists for it alone).
    */
   #rowOf(
     rec: EncodableRecord,
     value: RegistryValue | null,
     parsed: unknown,
     eventMs: number,
-  ): Record<string, unknown> | null {
+  ): { row: Record<string, unknown>; layout: ParquetLayout } | null {
     const { spec, range } = this.#opts;
     const source = { ...rec, partition: range.partition };
-    if (value !== null) {
+    try {
+      if (value === null)
+        return {
+          row: rowOf(spec.schema as TopicSchema, source, parsed, eventMs),
+          layout: this.#inlineLayout!,
+        };
       // A registry value: Kafka's columns, then the writer schema's (registry-columns.ts).
-      const columns = registryColumnsOf(value.schema);
+      const columns = registryColumnsOf(value.schema, value.message);
       if ('reject' in columns) {
         this.#rejected.reject(rec, columns.reject);
         return null;
       }
-      return { ...kafkaRowOf(source, eventMs), ...columns.valueRow(value.value) };
-    }
-    try {
-      return rowOf(spec.schema as TopicSchema, source, parsed, eventMs);
+      return {
+        row: { ...kafkaRowOf(source, eventMs), ...columns.valueRow(value.value) },
+        layout: columns.layout,
+      };
     } catch (err) {
       if (!(err instanceof RecordRejection)) throw err;
       this.#rejected.reject(rec, err.message);
@@ -259,12 +266,20 @@ export class RangeWriter {
       }
       const parsed = needsValue ? (value !== null ? value.value : encoder.parseValue(rec)) : undefined;
       const time = bucketer.folderOf(ts, parsed);
-      const row = parquet ? this.#rowOf(rec, value, parsed, bucketer.lastTimeMs ?? ts) : null;
-      if (parquet && row === null) continue;
+      const pq = parquet ? this.#rowOf(rec, value, parsed, bucketer.lastTimeMs ?? ts) : null;
+      if (parquet && pq === null) continue;
       const folder = fields === null ? time : time + fields.folderOf(parsed);
       // Avro and registry Parquet: one object per folder and writer schema.
       const id = value === null ? folder : `${folder}\0${value.schemaId}`;
       let b: BucketObject | undefined = last !== null && last.id === id ? last : this.#buckets.get(id);
+      if (b?.parquet && pq !== null && b.parquet.layout !== pq.layout) {
+        // Protobuf: a schema id's file holds one message type; its key has no room for another.
+        this.#rejected.reject(
+          rec,
+          `schema id ${value!.schemaId}: this range's file ${b.key} holds another message type of the schema; a range writes one message type per schema id`,
+        );
+        continue;
+      }
       if (b === undefined) {
         const key = dataObjectKey(this.#opts.spec, this.#opts.range, folder, value?.schemaId);
         b = new BucketObject(folder, key, id);
@@ -281,15 +296,14 @@ export class RangeWriter {
         opening.push(b);
       }
       if (b.avro !== null) b.avro.append(value!.payload);
-      else if (row !== null) {
+      else if (pq !== null) {
         b.parquet ??= new ParquetObject({
-          // A row of a registry value exists only when its schema has a layout.
-          layout: this.#inlineLayout ?? (registryColumnsOf(value!.schema) as RegistryColumns).layout,
+          layout: pq.layout,
           compression: this.#opts.spec.compression,
           rowGroupBytes: this.#opts.parquetRowGroupBytes ?? DEFAULT_PARQUET_ROW_GROUP_BYTES,
         });
         // A row group's worth: its bytes join the object's chunks.
-        if (b.parquet.add(row, (rec.value?.length ?? 0) + (rec.key?.length ?? 0) + 64))
+        if (b.parquet.add(pq.row, (rec.value?.length ?? 0) + (rec.key?.length ?? 0) + 64))
           b.out.bytes(b.parquet.take());
       } else encoder.encodeInto(rec, b.out);
       b.noteRecord(rec.offset, ts);

@@ -1,9 +1,11 @@
 /**
- * Pure: an Avro writer schema from the Schema Registry → the Parquet columns of its files, and a
- * value decoded with it (registry-values.ts, avsc) → the value columns of its row. Exists so
- * that `format: "parquet"` with `schema: { source: "registry" }` lays out columns the way
+ * Pure: a writer schema from the Schema Registry → the Parquet columns of its files, and a
+ * value decoded with it (registry-values.ts) → the value columns of its row. Exists so that
+ * `format: "parquet"` with `schema: { source: "registry" }` lays out columns the way
  * parquet-avro (and so Kafka Connect's S3 sink) does, on the same column machinery as inline
  * schemas (parquet-columns.ts). No I/O, no clocks: one value gives one row on every retry.
+ * JSON Schema and Protobuf schemas map as Kafka Connect's converters do (see jsonColumnsOf,
+ * protoFieldsOf below). Avro:
  *
  *   record            struct (group); the top-level record's fields are the file's columns
  *   [null, T]         T, optional; a field of any other type is required
@@ -23,11 +25,14 @@
  */
 import { RESERVED_COLUMN_PREFIXES, type RegisteredSchema, type SchemaRejection } from '@sluice/shared';
 import type avro from 'avsc';
+import protobuf from 'protobufjs';
 import {
+  columnValue,
   type FileColumnField,
   type FileColumnType,
   layoutOf,
   type ParquetLayout,
+  valueColumnsOf,
 } from './parquet-columns.ts';
 import { avroTypeOf } from './registry-values.ts';
 
@@ -67,22 +72,32 @@ export function unscaledOf(bytes: Uint8Array): bigint {
 const cache = new WeakMap<RegisteredSchema, RegistryColumns | SchemaRejection>();
 
 /** The columns of the files of writer schema `s` (an Avro schema), or why there are none. */
-export function registryColumnsOf(s: RegisteredSchema): RegistryColumns | SchemaRejection {
-  let out = cache.get(s);
-  if (out === undefined) {
-    out = layOut(s);
-    cache.set(s, out);
-  }
+/** Protobuf: the layout of each message type a schema's records were written as. */
+const messageCache = new WeakMap<protobuf.Type, RegistryColumns | SchemaRejection>();
+
+/**
+ * The columns of the files of writer schema `s`, or why there are none. A Protobuf schema's
+ * columns are those of `message`, the type the record's message indexes named.
+ */
+export function registryColumnsOf(
+  s: RegisteredSchema,
+  message?: protobuf.Type,
+): RegistryColumns | SchemaRejection {
+  const known = message === undefined ? cache.get(s) : messageCache.get(message);
+  if (known !== undefined) return known;
+  const out = layOut(s, message);
+  if (message === undefined) cache.set(s, out);
+  else messageCache.set(message, out);
   return out;
 }
 
-function layOut(s: RegisteredSchema): RegistryColumns | SchemaRejection {
-  if (s.schemaType !== 'AVRO') {
-    return {
-      reject: `schema id ${s.id} is a ${s.schemaType} schema; format "parquet" maps Avro writer schemas only so far (write it as jsonl, or use Avro)`,
-    };
-  }
+function layOut(s: RegisteredSchema, message: protobuf.Type | undefined): RegistryColumns | SchemaRejection {
   try {
+    if (s.schemaType === 'JSON') return jsonColumnsOf(JSON.parse(s.schema) as JsonNode);
+    if (s.schemaType === 'PROTOBUF') {
+      if (message === undefined) throw new LayoutError('the record names no message type');
+      return topColumns(protoFieldsOf(message, new Set()), (fields) => (v) => valueColumnsOf(fields, v).row);
+    }
     const json = JSON.parse(s.schema) as AvroJson;
     return avroColumnsOf(json, avroTypeOf(json));
   } catch (err) {
@@ -98,24 +113,176 @@ function layOut(s: RegisteredSchema): RegistryColumns | SchemaRejection {
 export function avroColumnsOf(json: AvroJson, type: avro.Type): RegistryColumns {
   const walk = new Walk();
   const top = walk.node(json, type, '');
-  if (top.column.type === 'struct' && isRecord(type)) {
-    const fields = top.column.fields!;
-    for (const f of fields) {
-      const reserved = RESERVED_COLUMN_PREFIXES.find((p) => f.name.startsWith(p));
-      if (reserved)
-        throw new LayoutError(
-          `field "${f.name}" starts with "${reserved}", which Sluice keeps for Kafka's columns; rename it in a new schema version`,
-        );
-    }
-    return {
-      layout: layoutOf(fields, false),
-      valueRow: top.convert as (v: unknown) => Record<string, unknown>,
-    };
-  }
+  if (top.column.type === 'struct' && isRecord(type))
+    return topColumns(top.column.fields!, () => top.convert as (v: unknown) => Record<string, unknown>);
   return {
     layout: layoutOf([{ name: VALUE_COLUMN, ...top.column }], false),
     valueRow: (v) => ({ [VALUE_COLUMN]: top.convert(v) }),
   };
+}
+
+/** A record's (object's, message's) fields as the file's top-level columns, after Kafka's. */
+function topColumns(
+  fields: FileColumnField[],
+  rowOf: (fields: FileColumnField[]) => (v: unknown) => Record<string, unknown>,
+): RegistryColumns {
+  for (const f of fields) {
+    const reserved = RESERVED_COLUMN_PREFIXES.find((p) => f.name.startsWith(p));
+    if (reserved)
+      throw new LayoutError(
+        `field "${f.name}" starts with "${reserved}", which Sluice keeps for Kafka's columns; rename it in a new schema version`,
+      );
+  }
+  return { layout: layoutOf(fields, false), valueRow: rowOf(fields) };
+}
+
+type JsonNode = { [k: string]: unknown };
+
+/**
+ * A JSON Schema → columns, as Kafka Connect's JSON Schema converter maps it: an object's
+ * properties → struct fields (required ones non-null), string, integer (int64), number
+ * (double), boolean, array → LIST, an object of `additionalProperties` only → MAP, a type
+ * `[T, "null"]` or `oneOf`/`anyOf` of T and null → optional T; local `$ref`s are followed.
+ * Values are JSON, so the inline schema's checks take them (parquet-columns.ts columnValue):
+ * a value of the wrong type is a rejection naming the field.
+ */
+function jsonColumnsOf(doc: JsonNode): RegistryColumns {
+  const open = new Set<string>();
+  const deref = (n: JsonNode, at: string): JsonNode => {
+    const ref = n.$ref;
+    if (typeof ref !== 'string') return n;
+    if (!ref.startsWith('#'))
+      throw new LayoutError(`${at} refers to ${ref}, outside the schema (not resolved)`);
+    let target: unknown = doc;
+    for (const part of ref.slice(1).split('/').filter(Boolean))
+      target = (target as JsonNode | undefined)?.[part.replaceAll('~1', '/').replaceAll('~0', '~')];
+    if (target === null || typeof target !== 'object')
+      throw new LayoutError(`${at}: ${ref} is not in the schema`);
+    if (open.has(ref)) throw new LayoutError(`${at}: ${ref} contains itself: Parquet has no recursive types`);
+    return target as JsonNode;
+  };
+  const node = (raw: JsonNode, at: string): FileColumnType => {
+    const n = deref(raw, at);
+    const ref = typeof raw.$ref === 'string' ? raw.$ref : null;
+    if (ref !== null) open.add(ref);
+    try {
+      return typeOf(n, at);
+    } finally {
+      if (ref !== null) open.delete(ref);
+    }
+  };
+  const typeOf = (n: JsonNode, at: string): FileColumnType => {
+    const union = (n.oneOf ?? n.anyOf) as JsonNode[] | undefined;
+    if (Array.isArray(union)) {
+      const other = union.filter((b) => b.type !== 'null');
+      if (other.length !== 1)
+        throw new LayoutError(`${at} is one of ${other.length} types: only T or null maps to a column`);
+      return { ...node(other[0]!, at), nullable: other.length < union.length };
+    }
+    let t = n.type;
+    let nullable = false;
+    if (Array.isArray(t)) {
+      const other = t.filter((x) => x !== 'null');
+      if (other.length !== 1)
+        throw new LayoutError(`${at} has the types ${JSON.stringify(t)}: only T or null maps to a column`);
+      nullable = other.length < t.length;
+      t = other[0];
+    }
+    if (t === undefined)
+      t = n.properties ? 'object' : n.enum || typeof n.const === 'string' ? 'string' : undefined;
+    switch (t) {
+      case 'string':
+        return { type: 'string', nullable };
+      case 'integer':
+        return { type: 'int64', nullable };
+      case 'number':
+        return { type: 'double', nullable };
+      case 'boolean':
+        return { type: 'boolean', nullable };
+      case 'array':
+        if (n.items === null || typeof n.items !== 'object' || Array.isArray(n.items))
+          throw new LayoutError(`${at} is an array without one "items" schema`);
+        return { type: 'list', nullable, items: node(n.items as JsonNode, `${at}[]`) };
+      case 'object': {
+        const props = n.properties as Record<string, JsonNode> | undefined;
+        if (props && Object.keys(props).length > 0) {
+          const required = new Set(Array.isArray(n.required) ? (n.required as string[]) : []);
+          const fields = Object.entries(props).map(([name, p]) => {
+            const c = node(p, at ? `${at}.${name}` : name);
+            return { name, ...c, nullable: c.nullable !== false || !required.has(name) };
+          });
+          return { type: 'struct', nullable, fields };
+        }
+        const extra = n.additionalProperties;
+        if (extra !== null && typeof extra === 'object')
+          return { type: 'map', nullable, values: node(extra as JsonNode, `${at}{}`) };
+        throw new LayoutError(
+          `${at || 'the value'} is an object with neither properties nor additionalProperties schema`,
+        );
+      }
+      default:
+        throw new LayoutError(
+          `${at || 'the value'} has the type ${JSON.stringify(t)}, which maps to no column`,
+        );
+    }
+  };
+  const top = node(doc, '');
+  if (top.type === 'struct') return topColumns(top.fields!, (fields) => (v) => valueColumnsOf(fields, v).row);
+  return {
+    layout: layoutOf([{ name: VALUE_COLUMN, ...top }], false),
+    valueRow: (v) => ({ [VALUE_COLUMN]: columnValue(top, v, VALUE_COLUMN) }),
+  };
+}
+
+/** Protobuf scalar types → columns (values as protobufjs' toObject gives them: 64-bit as text). */
+const PROTO_SCALARS: Record<string, FileColumnType['type']> = {
+  double: 'double',
+  float: 'float',
+  int32: 'int32',
+  sint32: 'int32',
+  sfixed32: 'int32',
+  uint32: 'int64',
+  fixed32: 'int64',
+  int64: 'int64',
+  sint64: 'int64',
+  sfixed64: 'int64',
+  uint64: 'int64',
+  fixed64: 'int64',
+  bool: 'boolean',
+  string: 'string',
+  bytes: 'binary',
+};
+
+/**
+ * A Protobuf message → columns, as Kafka Connect's Protobuf converter maps it: message →
+ * struct, repeated → LIST, map → MAP, enum → string; every field optional (proto3 gives unset
+ * scalars their defaults, so they are never null in practice).
+ */
+function protoFieldsOf(type: protobuf.Type, open: Set<string>): FileColumnField[] {
+  if (open.has(type.fullName))
+    throw new LayoutError(`message ${type.fullName} contains itself: Parquet has no recursive types`);
+  if (type.fieldsArray.length === 0)
+    throw new LayoutError(`message ${type.fullName} has no fields: Parquet has no empty groups`);
+  open.add(type.fullName);
+  const fields = type.fieldsArray.map((f): FileColumnField => {
+    f.resolve();
+    const at = `${type.fullName}.${f.name}`;
+    let base: FileColumnType;
+    if (f.resolvedType instanceof protobuf.Type)
+      base = { type: 'struct', fields: protoFieldsOf(f.resolvedType, open) };
+    else if (f.resolvedType instanceof protobuf.Enum) base = { type: 'string' };
+    else {
+      const scalar = PROTO_SCALARS[f.type];
+      if (scalar === undefined) throw new LayoutError(`${at} has the type ${f.type}, which is not resolved`);
+      base = { type: scalar };
+    }
+    if (f instanceof protobuf.MapField) return { name: f.name, type: 'map', nullable: false, values: base };
+    if (f.repeated)
+      return { name: f.name, type: 'list', nullable: false, items: { ...base, nullable: false } };
+    return { name: f.name, ...base };
+  });
+  open.delete(type.fullName);
+  return fields;
 }
 
 function isRecord(t: avro.Type): t is avro.types.RecordType {

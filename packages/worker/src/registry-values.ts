@@ -28,15 +28,17 @@ export interface RegistryValue {
   payload: Buffer;
   /** The decoded value: what event-time bucketing reads. */
   value: unknown;
+  /** Protobuf: the message type the record's indexes named (its Parquet columns). */
+  message?: protobuf.Type;
 }
 
 type Decoder =
-  | ((payload: Buffer) => { value: unknown; payload?: Buffer } | SchemaRejection)
+  | ((payload: Buffer) => { value: unknown; payload?: Buffer; message?: protobuf.Type } | SchemaRejection)
   | SchemaRejection;
 
 export class RegistryValueDecoder {
   readonly #client: SchemaRegistryClient;
-  /** `avro` and `parquet`: the format that takes Avro schemas only (named in the rejection). */
+  /** `avro`: the format that takes Avro schemas only (named in the rejection). */
   readonly #avroOnly: string | null;
   /** Decoders per schema, dropped with the client's cache entry. */
   readonly #decoders = new WeakMap<RegisteredSchema, Decoder>();
@@ -76,14 +78,20 @@ export class RegistryValueDecoder {
     if (typeof decoder !== 'function') return decoder;
     const out = decoder(payload);
     if ('reject' in out) return out;
-    return { schemaId: schema.id, schema, payload: out.payload ?? payload, value: out.value };
+    return {
+      schemaId: schema.id,
+      schema,
+      payload: out.payload ?? payload,
+      value: out.value,
+      ...(out.message ? { message: out.message } : {}),
+    };
   }
 
   #decoderOf(s: RegisteredSchema): Decoder {
     if (this.#avroOnly !== null && s.schemaType !== 'AVRO') {
-      const what =
-        this.#avroOnly === 'avro' ? 'writes Avro records only' : 'maps Avro writer schemas only so far';
-      return { reject: `schema id ${s.id} is a ${s.schemaType} schema; format "${this.#avroOnly}" ${what}` };
+      return {
+        reject: `schema id ${s.id} is a ${s.schemaType} schema; format "${this.#avroOnly}" writes Avro records only`,
+      };
     }
     if (s.references.length > 0) {
       return {
@@ -189,7 +197,7 @@ function protobufDecoder(s: RegisteredSchema): Decoder {
     try {
       const message = type!.decode(payload);
       const value = type!.toObject(message, { longs: String, enums: String, bytes: String, defaults: true });
-      return { value, payload };
+      return { value, payload, message: type! };
     } catch (err) {
       return {
         reject: `the Protobuf payload does not decode as ${type!.fullName} of schema ${s.id}: ${(err as Error).message}`,

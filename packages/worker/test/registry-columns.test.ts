@@ -15,9 +15,10 @@ import {
   wireHeader,
 } from '@sluice/shared';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+import protobuf from 'protobufjs';
 import type { FetchedRecord } from '../src/range-reader.ts';
 import { RangeWriter } from '../src/range-writer.ts';
-import { registryColumnsOf, unscaledOf } from '../src/registry-columns.ts';
+import { type RegistryColumns, registryColumnsOf, unscaledOf } from '../src/registry-columns.ts';
 import { avroTypeOf } from '../src/registry-values.ts';
 import { memorySink } from './helpers/memory-sink.ts';
 
@@ -56,11 +57,114 @@ const ALL = {
   ],
 };
 
-const registered = (id: number, schema: unknown, schemaType: 'AVRO' | 'JSON' = 'AVRO'): RegisteredSchema => ({
+const registered = (
+  id: number,
+  schema: unknown,
+  schemaType: 'AVRO' | 'JSON' | 'PROTOBUF' = 'AVRO',
+): RegisteredSchema => ({
   id,
   schemaType,
-  schema: JSON.stringify(schema),
+  schema: typeof schema === 'string' && schemaType === 'PROTOBUF' ? schema : JSON.stringify(schema),
   references: [],
+});
+
+const types = (cols: RegistryColumns) =>
+  Object.fromEntries(
+    cols.layout.schema.map((e) => [e.name, [e.type ?? e.converted_type ?? 'group', e.repetition_type]]),
+  );
+
+test('JSON Schema: properties → columns as Kafka Connect maps them; required is non-null; wrong types are rejections', () => {
+  const schema = {
+    type: 'object',
+    required: ['id'],
+    properties: {
+      id: { type: 'integer' },
+      name: { type: ['string', 'null'] },
+      price: { type: 'number' },
+      ok: { type: 'boolean' },
+      tags: { type: 'array', items: { type: 'string' } },
+      attrs: { type: 'object', additionalProperties: { type: 'integer' } },
+      addr: { $ref: '#/definitions/Addr' },
+      kind: { enum: ['a', 'b'] },
+    },
+    definitions: { Addr: { type: 'object', properties: { city: { type: 'string' } } } },
+  };
+  const cols = registryColumnsOf(registered(31, schema, 'JSON'));
+  assert.ok(!('reject' in cols), JSON.stringify(cols));
+  const t = types(cols);
+  assert.deepEqual(t.id, ['INT64', 'REQUIRED']);
+  assert.deepEqual(t.name, ['BYTE_ARRAY', 'OPTIONAL']);
+  assert.deepEqual(t.price, ['DOUBLE', 'OPTIONAL']);
+  assert.deepEqual(t.ok, ['BOOLEAN', 'OPTIONAL']);
+  assert.deepEqual(t.tags, ['LIST', 'OPTIONAL']);
+  assert.deepEqual(t.attrs, ['MAP', 'OPTIONAL']);
+  assert.deepEqual(t.addr, ['group', 'OPTIONAL']);
+  assert.deepEqual(t.city, ['BYTE_ARRAY', 'OPTIONAL']);
+  assert.deepEqual(t.kind, ['BYTE_ARRAY', 'OPTIONAL']);
+  const row = cols.valueRow({
+    id: 7,
+    name: null,
+    tags: ['x'],
+    attrs: { a: 1 },
+    addr: { city: 'Oslo' },
+    more: 1,
+  });
+  assert.deepEqual(row, {
+    id: 7n,
+    name: null,
+    price: null,
+    ok: null,
+    tags: ['x'],
+    attrs: [{ key: 'a', value: 1n }],
+    addr: { city: 'Oslo' },
+    kind: null,
+  });
+  assert.throws(() => cols.valueRow({ id: 'seven' }), /id: expected an int64/);
+  assert.throws(() => cols.valueRow({ name: 'no id' }), /id: is required/);
+});
+
+test('Protobuf: the message named by the record → struct columns; repeated → LIST, map → MAP, enum → string', () => {
+  const proto = `syntax = "proto3";
+package shop;
+enum Color { RED = 0; GREEN = 1; }
+message Order { int64 id = 1; string item = 2; repeated string tags = 3; map<string, int32> counts = 4;
+  Line first = 5; Color color = 6; float ratio = 7; uint32 small = 8; bytes raw = 9; bool ok = 10;
+  message Line { string sku = 1; int32 qty = 2; } }`;
+  const Order = protobuf.parse(proto, { keepCase: true }).root.lookupType('shop.Order');
+  const cols = registryColumnsOf(registered(41, proto, 'PROTOBUF'), Order);
+  assert.ok(!('reject' in cols), JSON.stringify(cols));
+  const t = types(cols);
+  assert.deepEqual(t.id, ['INT64', 'OPTIONAL']);
+  assert.deepEqual(t.item, ['BYTE_ARRAY', 'OPTIONAL']);
+  assert.deepEqual(t.tags, ['LIST', 'REQUIRED']);
+  assert.deepEqual(t.counts, ['MAP', 'REQUIRED']);
+  assert.deepEqual(t.first, ['group', 'OPTIONAL']);
+  assert.deepEqual(t.color, ['BYTE_ARRAY', 'OPTIONAL']);
+  assert.deepEqual(t.ratio, ['FLOAT', 'OPTIONAL']);
+  assert.deepEqual(t.small, ['INT64', 'OPTIONAL']);
+  assert.deepEqual(t.raw, ['BYTE_ARRAY', 'OPTIONAL']);
+  const msg = Order.decode(
+    Order.encode({
+      id: '9007199254740993',
+      item: 'pen',
+      tags: ['a'],
+      counts: { x: 2 },
+      first: { sku: 's', qty: 1 },
+      color: 1,
+      ratio: 0.5,
+      small: 4_000_000_000,
+      raw: Buffer.from([1, 2]),
+      ok: true,
+    }).finish(),
+  );
+  const value = Order.toObject(msg, { longs: String, enums: String, bytes: String, defaults: true });
+  const row = cols.valueRow(value);
+  assert.equal(row.id, 9007199254740993n);
+  assert.deepEqual(row.counts, [{ key: 'x', value: 2 }]);
+  assert.deepEqual(row.first, { sku: 's', qty: 1 });
+  assert.equal(row.color, 'GREEN');
+  assert.equal(row.small, 4_000_000_000n);
+  assert.deepEqual([...(row.raw as Buffer)], [1, 2]);
 });
 
 test('every Avro type and logical type becomes the Parquet column parquet-avro gives it', () => {
@@ -172,9 +276,10 @@ test('schemas Parquet cannot hold are rejections naming why', () => {
     why({ type: 'record', name: 'K', fields: [{ name: '__kafka_offset', type: 'long' }] }),
     /"__kafka_offset" starts with "__kafka_"/,
   );
+  assert.match(why({ type: 'object' }, 'JSON'), /an object with neither properties nor additionalProperties/);
   assert.match(
-    why({ type: 'object' }, 'JSON'),
-    /is a JSON schema; format "parquet" maps Avro writer schemas only/,
+    why({ type: 'object', properties: { a: { type: ['string', 'integer'] } } }, 'JSON'),
+    /a has the types \["string","integer"\]: only T or null maps to a column/,
   );
   // A value that is no record lands in one column, `value`.
   const plain = registryColumnsOf(registered(8, 'string'));
@@ -192,19 +297,43 @@ const V1 = {
   ],
 };
 const V2 = { ...V1, fields: [...V1.fields, { name: 'qty', type: ['null', 'int'], default: null }] };
-const SCHEMAS: Record<number, object> = { 21: V1, 22: V2 };
 
 function record(offset: number, id: 21 | 22, value: Record<string, unknown> | null): FetchedRecord {
   return {
     offset: BigInt(offset),
     timestamp: BigInt(Date.UTC(2026, 10, 25, 8) + offset),
     key: Buffer.from(`k${offset}`),
-    value: value === null ? null : Buffer.concat([wireHeader(id), avroTypeOf(SCHEMAS[id]).toBuffer(value)]),
+    value:
+      value === null
+        ? null
+        : Buffer.concat([wireHeader(id), avroTypeOf(id === 21 ? V1 : V2).toBuffer(value)]),
     headers: [],
   };
 }
 
-async function writeRange(batch: number) {
+const PROTO = `syntax = "proto3";
+message Order { int64 id = 1; string item = 2; }
+message Refund { string order = 1; }`;
+const protoRoot = protobuf.parse(PROTO, { keepCase: true }).root;
+const JSON_ORDER = { type: 'object', required: ['id'], properties: { id: { type: 'integer' } } };
+/** What the registry answers per id: the Avro versions above, a JSON Schema, a .proto. */
+const ANSWERS: Record<number, { schema: string; schemaType?: string }> = {
+  21: { schema: JSON.stringify(V1) },
+  22: { schema: JSON.stringify(V2) },
+  23: { schemaType: 'JSON', schema: JSON.stringify(JSON_ORDER) },
+  24: { schemaType: 'PROTOBUF', schema: PROTO },
+};
+
+const V1_RECORDS = [
+  record(0, 21, { id: 1, item: 'a' }),
+  record(1, 22, { id: 2, item: 'b', qty: 3 }),
+  record(2, 21, { id: 3, item: 'c' }),
+  record(3, 21, null),
+  { ...record(4, 21, { id: 5, item: 'e' }), value: Buffer.from('{"id":5}') },
+  record(5, 22, { id: 6, item: 'f', qty: null }),
+];
+
+async function writeRange(batch: number, recs: FetchedRecord[] = V1_RECORDS) {
   const objects = new Map<string, Buffer>();
   const writer = new RangeWriter({
     spec: outputSpecOf({
@@ -219,22 +348,14 @@ async function writeRange(batch: number) {
     schemas: new SchemaRegistryClient({
       url: 'http://registry',
       get: async (path) => {
-        const schema = SCHEMAS[Number(path.split('/').pop())];
-        return schema
-          ? { status: 200, body: JSON.stringify({ schema: JSON.stringify(schema) }) }
+        const answer = ANSWERS[Number(path.split('/').pop())];
+        return answer
+          ? { status: 200, body: JSON.stringify(answer) }
           : { status: 404, body: '{"error_code":40403}' };
       },
     }),
     target: { openObjects: async (keys) => keys.map((k) => memorySink(k, objects)) },
   });
-  const recs = [
-    record(0, 21, { id: 1, item: 'a' }),
-    record(1, 22, { id: 2, item: 'b', qty: 3 }),
-    record(2, 21, { id: 3, item: 'c' }),
-    record(3, 21, null),
-    { ...record(4, 21, { id: 5, item: 'e' }), value: Buffer.from('{"id":5}') },
-    record(5, 22, { id: 6, item: 'f', qty: null }),
-  ];
   for (let i = 0; i < recs.length; i += batch) await writer.write(recs.slice(i, i + batch));
   const entries = await writer.finish();
   return { objects, entries, stats: writer.stats() };
@@ -290,4 +411,51 @@ test('the range writer writes one Parquet object per writer schema id, the same 
   assert.match(reasons[1]!, /not in the Confluent wire format/);
   const again = await writeRange(1);
   for (const e of entries) assert.ok(again.objects.get(e.key)!.equals(objects.get(e.key)!), e.key);
+});
+
+test('JSON Schema and Protobuf values land as Parquet too; a second message type of one schema id is rejected', async () => {
+  const at = (offset: number, value: Buffer): FetchedRecord => ({ ...record(offset, 21, null), value });
+  const Order = protoRoot.lookupType('Order');
+  const Refund = protoRoot.lookupType('Refund');
+  const proto = (indexes: number[], bytes: Uint8Array) =>
+    Buffer.concat([wireHeader(24), Buffer.from(indexes), bytes]);
+  const { objects, entries, stats } = await writeRange(2, [
+    at(0, Buffer.concat([wireHeader(23), Buffer.from('{"id":10,"extra":true}')])),
+    at(1, proto([0], Order.encode({ id: '9007199254740993', item: 'pen' }).finish())),
+    at(2, Buffer.concat([wireHeader(23), Buffer.from('{"id":"ten"}')])),
+    at(3, proto([2, 2], Refund.encode({ order: 'o-1' }).finish())),
+    at(4, Buffer.concat([wireHeader(23), Buffer.from('{"id":11}')])),
+  ]);
+  assert.deepEqual(
+    entries.map((e) => [e.key.replace(/^.*-00000000000000000006/, ''), e.records]),
+    [
+      ['-s23.parquet', 2],
+      ['-s24.parquet', 1],
+    ],
+  );
+  const json = await read(objects.get(entries[0]!.key)!);
+  assert.deepEqual(
+    json.map((r) => [r.__kafka_offset, r.id]),
+    [
+      [0n, 10n],
+      [4n, 11n],
+    ],
+  );
+  const pb = await read(objects.get(entries[1]!.key)!);
+  assert.deepEqual(
+    pb.map((r) => [r.id, r.item]),
+    [[9007199254740993n, 'pen']],
+  );
+  const reasons = objects
+    .get(stats.rejected!.key)!
+    .toString()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { offset: number; reason: string });
+  assert.deepEqual(
+    reasons.map((r) => r.offset),
+    [2, 3],
+  );
+  assert.match(reasons[0]!.reason, /^id: expected an int64/);
+  assert.match(reasons[1]!.reason, /holds another message type of the schema/);
 });
