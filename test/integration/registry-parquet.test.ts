@@ -7,18 +7,20 @@
  * as one table: every offset exactly once, values and types as produced (nulls, a nested
  * record, an array, a map, an enum, a decimal, a timestamp-millis, a union of two types). A
  * record not in the wire format and a tombstone go to the rejected-records object, and the
- * audit finds no gap.
+ * audit finds no gap. JSON Schema and Protobuf values of one topic land the same way.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { wireHeader } from '@sluice/shared';
+import protobuf from 'protobufjs';
 import { waitCommitted } from '../helpers/end-check.ts';
 import { highWatermarks } from '../helpers/kafka.ts';
 import { runPython } from '../helpers/python-readers.ts';
 import { downloadFolder, getBytes, listAll } from '../helpers/s3.ts';
-import { registerAvroSchema, registryUrl, wireEncoder } from '../helpers/schema-registry.ts';
+import { registerAvroSchema, registerSchema, registryUrl, wireEncoder } from '../helpers/schema-registry.ts';
 import { topicStack } from '../helpers/topic-stack.ts';
 
 const { s3, bucket, api, newTopic } = topicStack('registry-parquet');
@@ -277,4 +279,113 @@ test('Avro records of two schema versions land as Parquet, one object per schema
   assert.equal(audit.body.ok, true, JSON.stringify(audit.body.findings));
   assert.equal(audit.body.partitions[0].rejectedRecords, 2);
   assert.equal(audit.body.partitions[0].unknownGapOffsets, '0');
+});
+
+const JSON_ORDER = {
+  type: 'object',
+  required: ['id'],
+  properties: {
+    id: { type: 'integer' },
+    item: { type: 'string' },
+    tags: { type: 'array', items: { type: 'string' } },
+  },
+};
+const PROTO_ORDER = `syntax = "proto3";
+package shop;
+message Order { int64 id = 1; string item = 2; map<string, int32> counts = 3; }`;
+
+// The folder of two schema types as one table: pyarrow concatenated, DuckDB by name.
+const READ_TWO = `
+import sys, json, glob
+import pyarrow as pa, pyarrow.parquet as pq, duckdb
+folder = sys.argv[1]
+files = sorted(glob.glob(f'{folder}/**/*.parquet', recursive=True))
+keep = ['__kafka_offset', 'id', 'item', 'tags', 'counts']
+def row(r):
+  c = r['counts']
+  return {k: (None if c is None else sorted([list(kv) for kv in (c.items() if isinstance(c, dict) else c)])) if k == 'counts' else r[k] for k in keep}
+t = pa.concat_tables([pq.read_table(f) for f in files], promote_options='default')
+rel = duckdb.sql(f"select {', '.join(keep)} from read_parquet('{folder}/**/*.parquet', union_by_name = true)")
+print(json.dumps({
+  'arrow': [row(r) for r in t.to_pylist()],
+  'duck': [row(dict(zip(keep, r))) for r in rel.fetchall()],
+  'types': {f.name: str(f.type) for f in t.schema if f.name in keep},
+}))
+`;
+
+test('JSON Schema and Protobuf values land as Parquet that pyarrow and DuckDB read back', async () => {
+  const url = registryUrl();
+  const t = await newTopic('mixed', 1);
+  const topic = t.name;
+  const jsonId = await registerSchema(url, `${topic}-json-value`, 'JSON', JSON.stringify(JSON_ORDER));
+  const protoId = await registerSchema(url, `${topic}-proto-value`, 'PROTOBUF', PROTO_ORDER);
+  const Order = protobuf.parse(PROTO_ORDER, { keepCase: true }).root.lookupType('shop.Order');
+  const messages: Array<{ value: Buffer }> = [];
+  const expected: Row[] = [];
+  for (let n = 0; n < 20; n++) {
+    if (n % 2 === 0) {
+      const value = { id: n, item: `j${n}`, tags: n % 4 === 0 ? [] : [`t${n}`] };
+      messages.push({ value: Buffer.concat([wireHeader(jsonId), Buffer.from(JSON.stringify(value))]) });
+      expected.push({ __kafka_offset: messages.length - 1, ...value, counts: null });
+    } else {
+      const value = { id: String(2 ** 53 + n), item: `p${n}`, counts: { a: n } };
+      const bytes = Order.encode(value).finish();
+      // The message indexes: the count 0 alone names the first message.
+      messages.push({ value: Buffer.concat([wireHeader(protoId), Buffer.from([0]), bytes]) });
+      expected.push({
+        __kafka_offset: messages.length - 1,
+        id: 2 ** 53 + n,
+        item: `p${n}`,
+        tags: null,
+        counts: [['a', n]],
+      });
+    }
+  }
+  messages.push({ value: Buffer.concat([wireHeader(jsonId), Buffer.from('{"id":"twenty"}')]) });
+  await t.producer.send({ topic, messages });
+  const hw = await highWatermarks(t.admin, topic);
+  const res = await api.post('/api/v1/topics', {
+    topic,
+    destination: { bucket, prefix },
+    format: 'parquet',
+    schema: { source: 'registry' },
+    partitionBy: { kind: 'none' },
+    flushIntervalMs: 500,
+  });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  await waitCommitted(api, topic, hw);
+
+  const root = `${prefix}/${topic}/`;
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-regpq-'));
+  try {
+    const keys = await downloadFolder(s3, bucket, root, dir, (k) => k.endsWith('.parquet'));
+    assert.deepEqual(
+      keys.map((k) => /-s(\d+)\.parquet$/.exec(k)?.[1]).sort(),
+      [String(jsonId), String(protoId)].sort(),
+    );
+    const read = runPython<{ arrow: Row[]; duck: Row[]; types: Record<string, string> }>(READ_TWO, [dir]);
+    // Python's JSON prints the int64s exactly; JSON.parse here rounds past 2^53 as the expectation does.
+    for (const [engine, rows] of [
+      ['pyarrow', read.arrow],
+      ['DuckDB', read.duck],
+    ] as const) {
+      const got = [...rows].sort((a, b) => (a.__kafka_offset as number) - (b.__kafka_offset as number));
+      assert.deepEqual(got, expected, `${engine}: every offset once, values as produced`);
+    }
+    assert.deepEqual(read.types, {
+      __kafka_offset: 'int64',
+      id: 'int64',
+      item: 'string',
+      tags: 'list<element: string not null>',
+      counts: "map<string, int32 ('counts')>",
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const rejected = (await listAll(s3, bucket, root)).filter((o) => o.key.includes('/_sluice/rejected/'));
+  assert.equal(rejected.length, 1);
+  const [line] = (await getBytes(s3, bucket, rejected[0]!.key)).toString('utf8').trim().split('\n');
+  assert.match(JSON.parse(line!).reason, /^id: expected an int64/);
+  const audit = await api.get(`/api/v1/topics/${topic}/audit`);
+  assert.equal(audit.body.ok, true, JSON.stringify(audit.body.findings));
 });
