@@ -107,6 +107,53 @@ print(json.dumps({
 
 type Row = Record<string, unknown>;
 
+/**
+ * Produces `messages` to the one-partition topic `t`, registers it as Parquet with registry
+ * schemas and waits until every offset is committed; returns the topic's folder.
+ */
+async function landAsParquet(
+  t: Awaited<ReturnType<typeof newTopic>>,
+  messages: Array<{ key?: string | null; value: Buffer | null }>,
+  partitionBy: Record<string, string>,
+): Promise<string> {
+  await t.producer.send({ topic: t.name, messages });
+  const hw = await highWatermarks(t.admin, t.name);
+  const res = await api.post('/api/v1/topics', {
+    topic: t.name,
+    destination: { bucket, prefix },
+    format: 'parquet',
+    schema: { source: 'registry' },
+    partitionBy,
+    maxRangeMessages: 10_000,
+    flushIntervalMs: 500,
+  });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  assert.equal(res.body.compression, 'zstd');
+  assert.deepEqual(res.body.schema, { source: 'registry' });
+  await waitCommitted(api, t.name, hw);
+  return `${prefix}/${t.name}/`;
+}
+
+/** The lines of the topic's one rejected-records object, once the audit found them and no gap. */
+async function rejectedAndAudited(
+  topic: string,
+  root: string,
+): Promise<Array<{ offset: number; reason: string; key: string }>> {
+  const rejected = (await listAll(s3, bucket, root)).filter((o) => o.key.includes('/_sluice/rejected/'));
+  assert.equal(rejected.length, 1, JSON.stringify(rejected));
+  const lines = (await getBytes(s3, bucket, rejected[0]!.key))
+    .toString('utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { offset: number; reason: string; key: string });
+  const audit = await api.get(`/api/v1/topics/${topic}/audit`);
+  assert.equal(audit.status, 200, JSON.stringify(audit.body));
+  assert.equal(audit.body.ok, true, JSON.stringify(audit.body.findings));
+  assert.equal(audit.body.partitions[0].rejectedRecords, lines.length);
+  assert.equal(audit.body.partitions[0].unknownGapOffsets, '0');
+  return lines;
+}
+
 test('Avro records of two schema versions land as Parquet, one object per schema id, read by pyarrow and DuckDB as one table', async () => {
   const url = registryUrl();
   const t = await newTopic('orders', 1);
@@ -168,24 +215,7 @@ test('Avro records of two schema versions land as Parquet, one object per schema
   for (let n = 30; n < 55; n++) add(2, n);
   messages.push({ key: 'bad', value: Buffer.from('{"id":"not wire format"}') });
   for (let n = 55; n < 65; n++) add(1, n);
-  await t.producer.send({ topic, messages });
-  const hw = await highWatermarks(t.admin, topic);
-
-  const res = await api.post('/api/v1/topics', {
-    topic,
-    destination: { bucket, prefix },
-    format: 'parquet',
-    schema: { source: 'registry' },
-    partitionBy: { kind: 'kafka-time', granularity: 'hour' },
-    maxRangeMessages: 10_000,
-    flushIntervalMs: 500,
-  });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  assert.equal(res.body.compression, 'zstd');
-  assert.deepEqual(res.body.schema, { source: 'registry' });
-  await waitCommitted(api, topic, hw);
-
-  const root = `${prefix}/${topic}/`;
+  const root = await landAsParquet(t, messages, { kind: 'kafka-time', granularity: 'hour' });
   const dir = mkdtempSync(join(tmpdir(), 'sluice-regpq-'));
   try {
     const keys = await downloadFolder(s3, bucket, root, dir, (k) => k.endsWith('.parquet'));
@@ -257,13 +287,7 @@ test('Avro records of two schema versions land as Parquet, one object per schema
   }
 
   // The tombstone and the record not in the wire format: rejected, with their reasons.
-  const rejected = (await listAll(s3, bucket, root)).filter((o) => o.key.includes('/_sluice/rejected/'));
-  assert.equal(rejected.length, 1, JSON.stringify(rejected));
-  const lines = (await getBytes(s3, bucket, rejected[0]!.key))
-    .toString('utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { offset: number; reason: string; key: string });
+  const lines = await rejectedAndAudited(topic, root);
   assert.deepEqual(
     lines.map((l) => [l.offset, Buffer.from(l.key, 'base64').toString()]),
     [
@@ -273,12 +297,6 @@ test('Avro records of two schema versions land as Parquet, one object per schema
   );
   assert.match(lines[0]!.reason, /^tombstone: a Parquet file of a registry schema holds values/);
   assert.match(lines[1]!.reason, /not in the Confluent wire format/);
-
-  const audit = await api.get(`/api/v1/topics/${topic}/audit`);
-  assert.equal(audit.status, 200, JSON.stringify(audit.body));
-  assert.equal(audit.body.ok, true, JSON.stringify(audit.body.findings));
-  assert.equal(audit.body.partitions[0].rejectedRecords, 2);
-  assert.equal(audit.body.partitions[0].unknownGapOffsets, '0');
 });
 
 const JSON_ORDER = {
@@ -342,20 +360,7 @@ test('JSON Schema and Protobuf values land as Parquet that pyarrow and DuckDB re
     }
   }
   messages.push({ value: Buffer.concat([wireHeader(jsonId), Buffer.from('{"id":"twenty"}')]) });
-  await t.producer.send({ topic, messages });
-  const hw = await highWatermarks(t.admin, topic);
-  const res = await api.post('/api/v1/topics', {
-    topic,
-    destination: { bucket, prefix },
-    format: 'parquet',
-    schema: { source: 'registry' },
-    partitionBy: { kind: 'none' },
-    flushIntervalMs: 500,
-  });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  await waitCommitted(api, topic, hw);
-
-  const root = `${prefix}/${topic}/`;
+  const root = await landAsParquet(t, messages, { kind: 'none' });
   const dir = mkdtempSync(join(tmpdir(), 'sluice-regpq-'));
   try {
     const keys = await downloadFolder(s3, bucket, root, dir, (k) => k.endsWith('.parquet'));
@@ -382,10 +387,6 @@ test('JSON Schema and Protobuf values land as Parquet that pyarrow and DuckDB re
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const rejected = (await listAll(s3, bucket, root)).filter((o) => o.key.includes('/_sluice/rejected/'));
-  assert.equal(rejected.length, 1);
-  const [line] = (await getBytes(s3, bucket, rejected[0]!.key)).toString('utf8').trim().split('\n');
-  assert.match(JSON.parse(line!).reason, /^id: expected an int64/);
-  const audit = await api.get(`/api/v1/topics/${topic}/audit`);
-  assert.equal(audit.body.ok, true, JSON.stringify(audit.body.findings));
+  const [line] = await rejectedAndAudited(topic, root);
+  assert.match(line!.reason, /^id: expected an int64/);
 });
