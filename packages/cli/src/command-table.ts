@@ -113,7 +113,7 @@ export const GROUPS: ReadonlySet<string> = new Set(
 
 /** Values an option takes from a fixed set, for completion (not --partition-by: bash splits its words at the colons). */
 export const OPTION_VALUES: Partial<Record<OptionName, readonly string[]>> = {
-  format: ['jsonl', 'raw', 'avro'],
+  format: ['jsonl', 'raw', 'avro', 'parquet'],
   compression: ['gzip', 'zstd', 'none', 'deflate'],
   schema: ['registry'],
   'start-from': ['earliest', 'latest'],

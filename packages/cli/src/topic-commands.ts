@@ -21,8 +21,10 @@ export const TOPICS_HELP: Record<string, string> = {
 
   --bucket B                 destination bucket (required)
   --prefix P                 key prefix, e.g. raw/kafka (default: none)
-  --format F                 jsonl | raw | avro (default jsonl; avro needs --schema registry)
-  --compression C            gzip | zstd | none (default gzip); avro: deflate | zstd | none
+  --format F                 jsonl | raw | avro | parquet (default jsonl; avro and parquet
+                             need --schema registry)
+  --compression C            gzip | zstd | none (default gzip); avro: deflate | zstd | none;
+                             parquet (inside the file): zstd (default) | snappy | gzip | none
   --schema registry          values in the Confluent wire format, writer schemas from the
                              workers' SLUICE_SCHEMA_REGISTRY_URL
   --partition-by P           none | kafka-time:hour | kafka-time:day |
