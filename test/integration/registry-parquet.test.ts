@@ -113,8 +113,9 @@ type Row = Record<string, unknown>;
  */
 async function landAsParquet(
   t: Awaited<ReturnType<typeof newTopic>>,
-  messages: Array<{ key?: string | null; value: Buffer | null }>,
+  messages: Array<{ key?: string | Buffer | null; value: Buffer | null }>,
   partitionBy: Record<string, string>,
+  schema: { source: 'registry'; key?: boolean } = { source: 'registry' },
 ): Promise<string> {
   await t.producer.send({ topic: t.name, messages });
   const hw = await highWatermarks(t.admin, t.name);
@@ -122,14 +123,14 @@ async function landAsParquet(
     topic: t.name,
     destination: { bucket, prefix },
     format: 'parquet',
-    schema: { source: 'registry' },
+    schema,
     partitionBy,
     maxRangeMessages: 10_000,
     flushIntervalMs: 500,
   });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   assert.equal(res.body.compression, 'zstd');
-  assert.deepEqual(res.body.schema, { source: 'registry' });
+  assert.deepEqual(res.body.schema, schema);
   await waitCommitted(api, t.name, hw);
   return `${prefix}/${t.name}/`;
 }
@@ -389,4 +390,65 @@ test('JSON Schema and Protobuf values land as Parquet that pyarrow and DuckDB re
   }
   const [line] = await rejectedAndAudited(topic, root);
   assert.match(line!.reason, /^id: expected an int64/);
+});
+
+test('keys decoded by the registry (schema.key: true) land as a typed __kafka_key column', async () => {
+  const url = registryUrl();
+  const t = await newTopic('keyed', 1);
+  const keyId = await registerAvroSchema(url, `${t.name}-key`, {
+    type: 'record',
+    name: 'K',
+    fields: [{ name: 'user', type: 'string' }],
+  });
+  const valueId = await registerAvroSchema(url, `${t.name}-value`, V2);
+  const key = wireEncoder(keyId, { type: 'record', name: 'K', fields: [{ name: 'user', type: 'string' }] });
+  const value = wireEncoder(valueId, V2);
+  const messages = Array.from({ length: 10 }, (_, n) => ({
+    key: key({ user: `u${n}` }),
+    value: value({
+      id: n,
+      name: `n${n}`,
+      price: decimalBytes(n),
+      at: Date.now() - 1000,
+      color: 'RED',
+      addr: { city: 'c', zip: null },
+      tags: [],
+      attrs: {},
+      either: null,
+      qty: n,
+    }),
+  }));
+  messages.push({ key: Buffer.from('not wire'), value: messages[0]!.value });
+  const root = await landAsParquet(t, messages, { kind: 'none' }, { source: 'registry', key: true });
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-regpq-'));
+  try {
+    const keys = await downloadFolder(s3, bucket, root, dir, (k) => k.endsWith('.parquet'));
+    assert.deepEqual(
+      keys.map((k) => /-s\d+-k\d+\.parquet$/.exec(k)?.[0]),
+      [`-s${valueId}-k${keyId}.parquet`],
+    );
+    const read = runPython<{ arrow: Row[]; duck: Row[]; type: string }>(
+      `
+import sys, json, glob
+import pyarrow.parquet as pq, duckdb
+files = sorted(glob.glob(f'{sys.argv[1]}/**/*.parquet', recursive=True))
+t = pq.read_table(files[0])
+rel = duckdb.sql(f"select __kafka_offset, __kafka_key, qty from read_parquet('{sys.argv[1]}/**/*.parquet', union_by_name = true) order by 1")
+print(json.dumps({'arrow': t.select(['__kafka_offset', '__kafka_key', 'qty']).to_pylist(), 'duck': [dict(zip(['__kafka_offset', '__kafka_key', 'qty'], r)) for r in rel.fetchall()], 'type': str(t.schema.field('__kafka_key').type)}))
+`,
+      [dir],
+    );
+    const expected = Array.from({ length: 10 }, (_, n) => ({
+      __kafka_offset: n,
+      __kafka_key: { user: `u${n}` },
+      qty: n,
+    }));
+    assert.deepEqual(read.arrow, expected);
+    assert.deepEqual(read.duck, expected);
+    assert.equal(read.type, 'struct<user: string not null>');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const [line] = await rejectedAndAudited(t.name, root);
+  assert.match(line!.reason, /^the key: not in the Confluent wire format/);
 });

@@ -591,17 +591,9 @@ function formatSchemaProblems(cfg: Partial<TopicConfig>): Problem[] {
     });
   }
   if (cfg.format === 'parquet') {
-    if (cfg.schema?.source === 'registry') {
-      // Any schema id may come: nothing to look up in the registry here; the worker rejects
-      // the records whose schema it cannot lay out.
-      if (cfg.schema.key === true) {
-        out.push({
-          path: 'schema.key',
-          message:
-            'must not be true with format "parquet" yet: keys are written as their bytes in the __kafka_key column; leave it out',
-        });
-      }
-    } else out.push(...inlineSchemaProblems('parquet', cfg.schema));
+    // Registry schemas: any schema id may come, so nothing is looked up in the registry here;
+    // the worker rejects the records whose schema it cannot lay out.
+    if (cfg.schema?.source !== 'registry') out.push(...inlineSchemaProblems('parquet', cfg.schema));
     if (cfg.compression === 'deflate') {
       out.push({
         path: 'compression',

@@ -159,15 +159,28 @@ export interface ParquetLayout {
   names: string[];
 }
 
-/** The layout of a file: Kafka's columns, then the value's `fields`, then the extra column if asked. */
-export function layoutOf(fields: readonly FileColumnField[], extraColumn: boolean): ParquetLayout {
+/**
+ * The layout of a file: Kafka's columns, then the value's `fields`, then the extra column if
+ * asked. `key`: the type of `__kafka_key` when keys are decoded by the registry (else binary).
+ */
+export function layoutOf(
+  fields: readonly FileColumnField[],
+  extraColumn: boolean,
+  key?: FileColumnType,
+): ParquetLayout {
+  const kafka =
+    key === undefined
+      ? KAFKA_ELEMENTS
+      : KAFKA_ELEMENTS.flatMap((e) =>
+          e.name === '__kafka_key' ? elementsOf('__kafka_key', { ...key, nullable: true }) : [e],
+        );
   const value = fields.flatMap((f) => elementsOf(f.name, f));
   const extra: SchemaElement[] = extraColumn
     ? [{ name: EXTRA_COLUMN, repetition_type: 'OPTIONAL', type: 'BYTE_ARRAY', converted_type: 'JSON' }]
     : [];
   const names = [...KAFKA_COLUMNS, ...fields.map((f) => f.name), ...(extraColumn ? [EXTRA_COLUMN] : [])];
   return {
-    schema: [{ name: 'schema', num_children: names.length }, ...KAFKA_ELEMENTS, ...value, ...extra],
+    schema: [{ name: 'schema', num_children: names.length }, ...kafka, ...value, ...extra],
     names,
   };
 }

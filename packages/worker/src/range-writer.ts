@@ -46,7 +46,7 @@ import type { ObjectSink, StoredObject } from './object-writer.ts';
 import { inlineLayoutOf, kafkaRowOf, type ParquetLayout, RecordRejection, rowOf } from './parquet-columns.ts';
 import { ParquetObject } from './parquet-object.ts';
 import { type EncodableRecord, RecordEncoder } from './record-encoder.ts';
-import { registryColumnsOf } from './registry-columns.ts';
+import { keyedLayoutOf, registryColumnsOf } from './registry-columns.ts';
 import { type RegistryValue, RegistryValueDecoder } from './registry-values.ts';
 import { RejectedRecords } from './rejected-records.ts';
 import { TimeBucketer } from './time-bucket.ts';
@@ -151,6 +151,8 @@ export class RangeWriter {
   readonly #values: RegistryValueDecoder | null;
   /** `parquet` with an inline schema: the one layout of all its files. */
   readonly #inlineLayout: ParquetLayout | null;
+  /** `parquet` with `schema: { source: "registry", key: true }`: keys are decoded by the registry too. */
+  readonly #decodeKeys: boolean;
   #records = 0;
   #failure: unknown;
   #closed = false;
@@ -183,6 +185,7 @@ export class RangeWriter {
       this.#values = new RegistryValueDecoder(opts.schemas, { avroOnly: format === 'avro' ? 'avro' : null });
     }
     this.#inlineLayout = schema?.source === 'inline' ? inlineLayoutOf(schema) : null;
+    this.#decodeKeys = format === 'parquet' && schema?.source === 'registry' && schema.key === true;
   }
 
   /**
@@ -208,6 +211,25 @@ export class RangeWriter {
   }
 
   /**
+   * The decoded key of a record of a topic whose keys the registry decodes; null for a record
+   * that goes to the rejected ones instead (no key, or a key that does not decode).
+   */
+  async #registryKey(rec: EncodableRecord): Promise<RegistryValue | null> {
+    if (rec.key === null) {
+      this.#rejected.reject(
+        rec,
+        'no key: the topic decodes keys with the Schema Registry (schema.key: true), and this record has none',
+      );
+      return null;
+    }
+    const values = this.#values!;
+    const out = values.decodeCached(rec.key) ?? (await values.decode(rec.key));
+    if (!('reject' in out)) return out;
+    this.#rejected.reject(rec, `the key: ${out.reject}`);
+    return null;
+  }
+
+  /**
    * `parquet`: the record's row and the layout of the file it goes in, or null when the topic's
    * schema does not take it: the record then goes to the rejected ones and into no bucket (so
    * no object exists for it alone).
@@ -217,6 +239,7 @@ export class RangeWriter {
     value: RegistryValue | null,
     parsed: unknown,
     eventMs: number,
+    key: RegistryValue | null,
   ): { row: Record<string, unknown>; layout: ParquetLayout } | null {
     const { spec, range } = this.#opts;
     const source = { ...rec, partition: range.partition };
@@ -232,10 +255,16 @@ export class RangeWriter {
         this.#rejected.reject(rec, columns.reject);
         return null;
       }
-      return {
-        row: { ...kafkaRowOf(source, eventMs), ...columns.valueRow(value.value) },
-        layout: columns.layout,
-      };
+      const row = { ...kafkaRowOf(source, eventMs), ...columns.valueRow(value.value) };
+      if (key === null) return { row, layout: columns.layout };
+      // A decoded key: `__kafka_key` typed by the key's schema, one file per key schema.
+      const keyColumns = registryColumnsOf(key.schema, key.message);
+      if ('reject' in keyColumns) {
+        this.#rejected.reject(rec, `the key: ${keyColumns.reject}`);
+        return null;
+      }
+      row.__kafka_key = keyColumns.columnValue(key.value);
+      return { row, layout: keyedLayoutOf(columns, keyColumns) };
     } catch (err) {
       if (!(err instanceof RecordRejection)) throw err;
       this.#rejected.reject(rec, err.message);
@@ -264,13 +293,19 @@ export class RangeWriter {
         value = cached !== undefined && !('reject' in cached) ? cached : await this.#registryValue(rec);
         if (value === null) continue;
       }
+      let key: RegistryValue | null = null;
+      if (this.#decodeKeys) {
+        const cached = rec.key === null ? undefined : this.#values!.decodeCached(rec.key);
+        key = cached !== undefined && !('reject' in cached) ? cached : await this.#registryKey(rec);
+        if (key === null) continue;
+      }
       const parsed = needsValue ? (value !== null ? value.value : encoder.parseValue(rec)) : undefined;
       const time = bucketer.folderOf(ts, parsed);
-      const pq = parquet ? this.#rowOf(rec, value, parsed, bucketer.lastTimeMs ?? ts) : null;
+      const pq = parquet ? this.#rowOf(rec, value, parsed, bucketer.lastTimeMs ?? ts, key) : null;
       if (parquet && pq === null) continue;
       const folder = fields === null ? time : time + fields.folderOf(parsed);
       // Avro and registry Parquet: one object per folder and writer schema.
-      const id = value === null ? folder : `${folder}\0${value.schemaId}`;
+      const id = value === null ? folder : `${folder}\0${value.schemaId}\0${key?.schemaId ?? ''}`;
       let b: BucketObject | undefined = last !== null && last.id === id ? last : this.#buckets.get(id);
       if (b?.parquet && pq !== null && b.parquet.layout !== pq.layout) {
         // Protobuf: a schema id's file holds one message type; its key has no room for another.
@@ -281,13 +316,19 @@ export class RangeWriter {
         continue;
       }
       if (b === undefined) {
-        const key = dataObjectKey(this.#opts.spec, this.#opts.range, folder, value?.schemaId);
-        b = new BucketObject(folder, key, id);
+        const objectKey = dataObjectKey(
+          this.#opts.spec,
+          this.#opts.range,
+          folder,
+          value?.schemaId,
+          key?.schemaId,
+        );
+        b = new BucketObject(folder, objectKey, id);
         if (value !== null && !parquet) {
           b.avro = new AvroContainerWriter({
             schema: value.schema.schema,
             compression: this.#opts.spec.compression,
-            key,
+            key: objectKey,
             out: b.out,
           });
         }

@@ -39,8 +39,14 @@ import { avroTypeOf } from './registry-values.ts';
 /** The columns of one registry schema's files, and how a decoded value fills them. */
 export interface RegistryColumns {
   layout: ParquetLayout;
+  /** The value's top-level columns (after Kafka's). */
+  fields: FileColumnField[];
   /** The value's top-level columns of a row, from the value as avsc decoded it. */
   valueRow(value: unknown): Record<string, unknown>;
+  /** The schema as one column (a struct of a record's fields): `__kafka_key` of decoded keys. */
+  column: FileColumnType;
+  /** A decoded value as the value of {@link column}. */
+  columnValue(value: unknown): unknown;
 }
 
 /** The column a non-record value is written to (a schema of `"string"`, an array, …). */
@@ -115,9 +121,18 @@ export function avroColumnsOf(json: AvroJson, type: avro.Type): RegistryColumns 
   const top = walk.node(json, type, '');
   if (top.column.type === 'struct' && isRecord(type))
     return topColumns(top.column.fields!, () => top.convert as (v: unknown) => Record<string, unknown>);
+  return valueColumn(top.column, top.convert);
+}
+
+/** A value that is no record: one column, `value`. */
+function valueColumn(column: FileColumnType, convert: (v: unknown) => unknown): RegistryColumns {
+  const fields = [{ name: VALUE_COLUMN, ...column }];
   return {
-    layout: layoutOf([{ name: VALUE_COLUMN, ...top.column }], false),
-    valueRow: (v) => ({ [VALUE_COLUMN]: top.convert(v) }),
+    layout: layoutOf(fields, false),
+    fields,
+    valueRow: (v) => ({ [VALUE_COLUMN]: convert(v) }),
+    column,
+    columnValue: convert,
   };
 }
 
@@ -133,7 +148,32 @@ function topColumns(
         `field "${f.name}" starts with "${reserved}", which Sluice keeps for Kafka's columns; rename it in a new schema version`,
       );
   }
-  return { layout: layoutOf(fields, false), valueRow: rowOf(fields) };
+  const valueRow = rowOf(fields);
+  return {
+    layout: layoutOf(fields, false),
+    fields,
+    valueRow,
+    column: { type: 'struct', fields },
+    columnValue: valueRow,
+  };
+}
+
+/** Layouts of files whose `__kafka_key` is typed by a key schema, per value and key columns. */
+const keyedLayouts = new WeakMap<RegistryColumns, WeakMap<RegistryColumns, ParquetLayout>>();
+
+/** The layout of files of `value`'s columns whose keys are decoded with `key`'s (one object each). */
+export function keyedLayoutOf(value: RegistryColumns, key: RegistryColumns): ParquetLayout {
+  let byKey = keyedLayouts.get(value);
+  if (byKey === undefined) {
+    byKey = new WeakMap();
+    keyedLayouts.set(value, byKey);
+  }
+  let layout = byKey.get(key);
+  if (layout === undefined) {
+    layout = layoutOf(value.fields, false, key.column);
+    byKey.set(key, layout);
+  }
+  return layout;
 }
 
 type JsonNode = { [k: string]: unknown };
@@ -228,10 +268,7 @@ function jsonColumnsOf(doc: JsonNode): RegistryColumns {
   };
   const top = node(doc, '');
   if (top.type === 'struct') return topColumns(top.fields!, (fields) => (v) => valueColumnsOf(fields, v).row);
-  return {
-    layout: layoutOf([{ name: VALUE_COLUMN, ...top }], false),
-    valueRow: (v) => ({ [VALUE_COLUMN]: columnValue(top, v, VALUE_COLUMN) }),
-  };
+  return valueColumn(top, (v) => columnValue(top, v, VALUE_COLUMN));
 }
 
 /** Protobuf scalar types → columns (values as protobufjs' toObject gives them: 64-bit as text). */

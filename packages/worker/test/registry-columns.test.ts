@@ -317,11 +317,14 @@ message Refund { string order = 1; }`;
 const protoRoot = protobuf.parse(PROTO, { keepCase: true }).root;
 const JSON_ORDER = { type: 'object', required: ['id'], properties: { id: { type: 'integer' } } };
 /** What the registry answers per id: the Avro versions above, a JSON Schema, a .proto. */
+const KEY_RECORD = { type: 'record', name: 'Key', fields: [{ name: 'user', type: 'string' }] };
 const ANSWERS: Record<number, { schema: string; schemaType?: string }> = {
   21: { schema: JSON.stringify(V1) },
   22: { schema: JSON.stringify(V2) },
   23: { schemaType: 'JSON', schema: JSON.stringify(JSON_ORDER) },
   24: { schemaType: 'PROTOBUF', schema: PROTO },
+  25: { schema: JSON.stringify('string') },
+  26: { schema: JSON.stringify(KEY_RECORD) },
 };
 
 const V1_RECORDS = [
@@ -333,7 +336,7 @@ const V1_RECORDS = [
   record(5, 22, { id: 6, item: 'f', qty: null }),
 ];
 
-async function writeRange(batch: number, recs: FetchedRecord[] = V1_RECORDS) {
+async function writeRange(batch: number, recs: FetchedRecord[] = V1_RECORDS, key = false) {
   const objects = new Map<string, Buffer>();
   const writer = new RangeWriter({
     spec: outputSpecOf({
@@ -342,7 +345,7 @@ async function writeRange(batch: number, recs: FetchedRecord[] = V1_RECORDS) {
       format: 'parquet',
       compression: 'zstd',
       partitionBy: { kind: 'none' },
-      schema: { source: 'registry' },
+      schema: { source: 'registry', ...(key ? { key } : {}) },
     }),
     range: { topic: 'orders', partition: 1, start: 0n, end: 6n },
     schemas: new SchemaRegistryClient({
@@ -458,4 +461,52 @@ test('JSON Schema and Protobuf values land as Parquet too; a second message type
   );
   assert.match(reasons[0]!.reason, /^id: expected an int64/);
   assert.match(reasons[1]!.reason, /holds another message type of the schema/);
+});
+
+test('keys decoded by the registry (schema.key: true): __kafka_key typed by the key schema, one object per key schema', async () => {
+  const wired = (id: number, schema: unknown, v: unknown) =>
+    Buffer.concat([wireHeader(id), avroTypeOf(schema).toBuffer(v)]);
+  const keyed = (offset: number, key: Buffer | null): FetchedRecord => ({
+    ...record(offset, 21, { id: offset, item: 'x' }),
+    key,
+  });
+  const { objects, entries, stats } = await writeRange(
+    3,
+    [
+      keyed(0, wired(25, 'string', 'u0')),
+      keyed(1, wired(26, KEY_RECORD, { user: 'u1' })),
+      keyed(2, null),
+      keyed(3, Buffer.from('plain')),
+      keyed(4, wired(25, 'string', 'u4')),
+    ],
+    true,
+  );
+  assert.deepEqual(
+    entries.map((e) => [e.key.replace(/^.*-00000000000000000006/, ''), e.records]),
+    [
+      ['-s21-k25.parquet', 2],
+      ['-s21-k26.parquet', 1],
+    ],
+  );
+  const byString = await read(objects.get(entries[0]!.key)!);
+  assert.deepEqual(
+    byString.map((r) => [r.__kafka_offset, r.__kafka_key, r.id]),
+    [
+      [0n, 'u0', 0n],
+      [4n, 'u4', 4n],
+    ],
+  );
+  const byRecord = await read(objects.get(entries[1]!.key)!);
+  assert.deepEqual(
+    byRecord.map((r) => r.__kafka_key),
+    [{ user: 'u1' }],
+  );
+  const reasons = objects
+    .get(stats.rejected!.key)!
+    .toString()
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { reason: string }).reason);
+  assert.match(reasons[0]!, /^no key: the topic decodes keys with the Schema Registry/);
+  assert.match(reasons[1]!, /^the key: not in the Confluent wire format/);
 });
