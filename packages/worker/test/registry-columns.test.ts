@@ -8,9 +8,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { zstdDecompressSync } from 'node:zlib';
 import {
+  ErrorCodes,
   outputSpecOf,
   type RegisteredSchema,
   SchemaRegistryClient,
+  type SluiceError,
   TOPIC_DEFAULTS,
   wireHeader,
 } from '@sluice/shared';
@@ -509,4 +511,31 @@ test('keys decoded by the registry (schema.key: true): __kafka_key typed by the 
     .map((l) => (JSON.parse(l) as { reason: string }).reason);
   assert.match(reasons[0]!, /^no key: the topic decodes keys with the Schema Registry/);
   assert.match(reasons[1]!, /^the key: not in the Confluent wire format/);
+});
+
+test('a registry that cannot be reached fails the Parquet range as retryable, not as a rejection', async () => {
+  const writer = new RangeWriter({
+    spec: outputSpecOf({
+      ...TOPIC_DEFAULTS,
+      destination: { bucket: 'lake', prefix: 'rp' },
+      format: 'parquet',
+      partitionBy: { kind: 'none' },
+      schema: { source: 'registry' },
+    }),
+    range: { topic: 'orders', partition: 1, start: 0n, end: 1n },
+    schemas: new SchemaRegistryClient({
+      url: 'http://registry',
+      get: async () => {
+        throw new Error('connect ECONNREFUSED');
+      },
+    }),
+    target: { openObjects: async () => assert.fail('no object is opened') },
+  });
+  await assert.rejects(writer.write([record(0, 21, { id: 1, item: 'a' })]), (err: SluiceError) => {
+    assert.equal(err.code, ErrorCodes.SCHEMA_REGISTRY);
+    assert.equal(err.retryable, true);
+    assert.match(err.message, /cannot reach the Schema Registry/);
+    return true;
+  });
+  assert.equal(writer.stats().records, 0);
 });
