@@ -1,4 +1,6 @@
 /** S3 helpers for tests: buckets that clean themselves up, reading objects back. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import {
   CreateBucketCommand,
@@ -47,6 +49,26 @@ export async function listAll(s3: S3Client, bucket: string, prefix = ''): Promis
 export async function getBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
   const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return Buffer.from(await res.Body!.transformToByteArray());
+}
+
+/**
+ * Copies the objects under `prefix` that `keep` selects into `dir`, at their keys below the
+ * prefix (time folders and all), so that pyarrow and DuckDB read them as a user's local copy.
+ */
+export async function downloadFolder(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  dir: string,
+  keep: (key: string) => boolean = () => true,
+): Promise<string[]> {
+  const keys = (await listAll(s3, bucket, prefix)).map((o) => o.key).filter(keep);
+  for (const key of keys) {
+    const file = join(dir, key.slice(prefix.length));
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, await getBytes(s3, bucket, key));
+  }
+  return keys;
 }
 
 /** The object's bytes, decompressed by its extension (`.gz`, `.zst`). */

@@ -19,11 +19,21 @@ export function registryUrl(): string {
 }
 
 /** Registers `schema` (Avro) under `subject` and returns its id. */
-export async function registerAvroSchema(url: string, subject: string, schema: object): Promise<number> {
+export function registerAvroSchema(url: string, subject: string, schema: object): Promise<number> {
+  return registerSchema(url, subject, 'AVRO', JSON.stringify(schema));
+}
+
+/** Registers the text of a schema of `schemaType` (a JSON Schema, a .proto file) under `subject`. */
+export async function registerSchema(
+  url: string,
+  subject: string,
+  schemaType: 'AVRO' | 'JSON' | 'PROTOBUF',
+  schema: string,
+): Promise<number> {
   const res = await fetch(`${url}/subjects/${encodeURIComponent(subject)}/versions`, {
     method: 'POST',
     headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-    body: JSON.stringify({ schemaType: 'AVRO', schema: JSON.stringify(schema) }),
+    body: JSON.stringify({ schemaType, schema }),
   });
   const body = (await res.json()) as { id?: number };
   if (res.status !== 200 || typeof body.id !== 'number') {

@@ -10,16 +10,16 @@
  * an unknown type or a `__kafka_` column, naming the field.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { waitCommitted } from '../helpers/end-check.ts';
 import { highWatermarks } from '../helpers/kafka.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { metricValue, scrape } from '../helpers/prometheus.ts';
 import { runPython } from '../helpers/python-readers.ts';
-import { getBytes, listAll } from '../helpers/s3.ts';
+import { downloadFolder, getBytes, listAll } from '../helpers/s3.ts';
 import { topicStack } from '../helpers/topic-stack.ts';
 
 const { s3, bucket, api, master, newTopic } = topicStack('parquet-output');
@@ -201,11 +201,7 @@ test('JSON records land as Parquet that pyarrow and DuckDB read back exactly; mi
   );
   const dir = mkdtempSync(join(tmpdir(), 'sluice-parquet-'));
   try {
-    for (const o of data) {
-      const file = join(dir, o.key.slice(`${prefix}/${t.name}/`.length));
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, await getBytes(s3, bucket, o.key));
-    }
+    await downloadFolder(s3, bucket, `${prefix}/${t.name}/`, dir, (k) => !k.includes('/_sluice/'));
     const read = runPython<{
       arrow: ReadRow[];
       duck: ReadRow[];

@@ -22,8 +22,9 @@ export const TOPICS_HELP: Record<string, string> = {
   --bucket B                 destination bucket (required)
   --prefix P                 key prefix, e.g. raw/kafka (default: none)
   --format F                 jsonl | raw | avro | parquet (default jsonl; avro needs --schema
-                             registry, parquet --schema infer)
-  --compression C            gzip | zstd | none (default gzip); avro: deflate | zstd | none
+                             registry, parquet --schema registry or infer)
+  --compression C            gzip | zstd | none (default gzip); avro: deflate | zstd | none;
+                             parquet (inside the file): zstd (default) | snappy | gzip | none
   --schema registry          values in the Confluent wire format, writer schemas from the
                              workers' SLUICE_SCHEMA_REGISTRY_URL
   --schema infer             parquet: columns inferred from the topic's newest records, stored

@@ -241,6 +241,20 @@ test('--format avro --schema registry registers Avro files of registry-schema va
   assert.equal(r.code, EXIT.OK, r.message);
   const body = seen[0]?.body as { format?: unknown; schema?: unknown } | undefined;
   assert.deepEqual([body?.format, body?.schema], ['avro', { source: 'registry' }]);
+  const pq = await sluice([
+    'topics',
+    'add',
+    't',
+    '--bucket',
+    'b',
+    '--format',
+    'parquet',
+    '--schema',
+    'registry',
+  ]);
+  assert.equal(pq.code, EXIT.OK, pq.message);
+  const pqBody = seen.at(-1)?.body as { format?: unknown; schema?: unknown } | undefined;
+  assert.deepEqual([pqBody?.format, pqBody?.schema], ['parquet', { source: 'registry' }]);
   const bad = await sluice(['topics', 'add', 't', '--bucket', 'b', '--schema', 'inline']);
   assert.equal(bad.code, EXIT.USAGE);
   assert.match(bad.message, /--schema must be registry or infer, got "inline"/);

@@ -290,10 +290,18 @@ export function dataFileName(layout: KeyLayout, range: KeyParts): string {
  * (from {@link bucketFolder}) followed by its field folders ({@link FieldFolders}).
  * `schemaId`: Avro files hold records of one writer schema each; a range whose records change
  * schema writes one object per schema id, its file name followed by `-s{schemaId}.avro`.
+ * `keySchemaId`: Parquet files of keys decoded by the registry hold one key schema each too
+ * (their `__kafka_key` column is typed by it): `-s{schemaId}-k{keySchemaId}.parquet`.
  */
-export function dataObjectKey(spec: OutputSpec, range: KeyParts, folder: string, schemaId?: number): string {
+export function dataObjectKey(
+  spec: OutputSpec,
+  range: KeyParts,
+  folder: string,
+  schemaId?: number,
+  keySchemaId?: number,
+): string {
   const ext = fileExtension(spec.format, spec.compression);
-  const schema = schemaId === undefined ? '' : `-s${schemaId}`;
+  const schema = `${schemaId === undefined ? '' : `-s${schemaId}`}${keySchemaId === undefined ? '' : `-k${keySchemaId}`}`;
   return `${topicRoot(spec.destination.prefix, range.topic)}${folder}${dataFileName(keyLayoutOf(spec), range)}${schema}.${ext}`;
 }
 

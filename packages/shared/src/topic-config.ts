@@ -591,13 +591,9 @@ function formatSchemaProblems(cfg: Partial<TopicConfig>): Problem[] {
     });
   }
   if (cfg.format === 'parquet') {
-    if (cfg.schema?.source === 'registry') {
-      out.push({
-        path: 'schema.source',
-        message:
-          'format "parquet" takes an inline schema ({"source": "inline", "fields": [...]}); values with writer schemas from the Schema Registry are written as Avro files (format "avro")',
-      });
-    } else out.push(...inlineSchemaProblems('parquet', cfg.schema));
+    // Registry schemas: any schema id may come, so nothing is looked up in the registry here;
+    // the worker rejects the records whose schema it cannot lay out.
+    if (cfg.schema?.source !== 'registry') out.push(...inlineSchemaProblems('parquet', cfg.schema));
     if (cfg.compression === 'deflate') {
       out.push({
         path: 'compression',

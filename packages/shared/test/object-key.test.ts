@@ -128,6 +128,10 @@ test('a Parquet data key ends in .parquet whatever the codec inside, and parses 
     assert.ok(key.endsWith(`-${'0'.repeat(17)}100-${'0'.repeat(16)}2000.parquet`), key);
     assert.deepEqual(parseFileExtension(key), { format: 'parquet', compression: 'none' });
     assert.equal(parseDataObjectName(key)?.end, RANGES[0]!.end);
+    // Registry schemas: the value's and the decoded key's schema ids follow the range.
+    const keyed = dataObjectKey(spec, RANGES[0]!, 'dt=2026-11-25/', 21, 7);
+    assert.ok(keyed.endsWith(`-${'0'.repeat(16)}2000-s21-k7.parquet`), keyed);
+    assert.equal(parseDataObjectName(keyed)?.end, RANGES[0]!.end);
   }
 });
 

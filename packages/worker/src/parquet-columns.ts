@@ -15,8 +15,26 @@
  * fields the schema does not name) when the topic keeps them.
  */
 
-import { type ColumnField, type ColumnType, EXTRA_COLUMN, type InlineSchema } from '@sluice/shared';
+import { type ColumnType, type ColumnTypeName, EXTRA_COLUMN, type InlineSchema } from '@sluice/shared';
 import type { SchemaElement } from 'hyparquet-writer';
+
+/**
+ * A column as the file declares it: an inline schema's {@link ColumnType}, or one of the types
+ * only registry schemas have (registry-columns.ts): `float` (32-bit), `time` (of day, `unit`
+ * ms | us) and `fixed` (`size` bytes).
+ */
+export interface FileColumnType extends Omit<ColumnType, 'type' | 'items' | 'fields' | 'values'> {
+  type: ColumnTypeName | 'float' | 'time' | 'fixed';
+  /** `fixed`: its length in bytes. */
+  size?: number;
+  items?: FileColumnType;
+  fields?: FileColumnField[];
+  values?: FileColumnType;
+}
+
+export interface FileColumnField extends FileColumnType {
+  name: string;
+}
 
 /** What a record does not fit: the reason names the field and what was expected. */
 export class RecordRejection extends Error {}
@@ -38,12 +56,12 @@ export const KAFKA_COLUMNS = [
 
 const TS_MS = { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' } as const;
 
-function repetition(t: ColumnType): 'OPTIONAL' | 'REQUIRED' {
+function repetition(t: FileColumnType): 'OPTIONAL' | 'REQUIRED' {
   return t.nullable === false ? 'REQUIRED' : 'OPTIONAL';
 }
 
 /** The schema elements of one column (depth first, as Parquet's flat schema lists them). */
-function elementsOf(name: string, t: ColumnType): SchemaElement[] {
+function elementsOf(name: string, t: FileColumnType): SchemaElement[] {
   const repetition_type = repetition(t);
   switch (t.type) {
     case 'string':
@@ -56,6 +74,20 @@ function elementsOf(name: string, t: ColumnType): SchemaElement[] {
       return [{ name, repetition_type, type: 'INT64' }];
     case 'double':
       return [{ name, repetition_type, type: 'DOUBLE' }];
+    case 'float':
+      return [{ name, repetition_type, type: 'FLOAT' }];
+    case 'fixed':
+      return [{ name, repetition_type, type: 'FIXED_LEN_BYTE_ARRAY', type_length: t.size! }];
+    case 'time':
+      // TIME(MILLIS) is an INT32, TIME(MICROS) an INT64 (LogicalTypes.md).
+      return [
+        {
+          name,
+          repetition_type,
+          type: t.unit === 'us' ? 'INT64' : 'INT32',
+          logical_type: { type: 'TIME', isAdjustedToUTC: true, unit: t.unit === 'us' ? 'MICROS' : 'MILLIS' },
+        },
+      ];
     case 'boolean':
       return [{ name, repetition_type, type: 'BOOLEAN' }];
     case 'date':
@@ -99,44 +131,63 @@ function elementsOf(name: string, t: ColumnType): SchemaElement[] {
   }
 }
 
-/** The Parquet schema of a topic's files: Kafka's columns, the declared ones, the extra one. */
-export function parquetSchemaOf(schema: InlineSchema): SchemaElement[] {
-  const kafka: SchemaElement[] = [
-    { name: '__kafka_partition', repetition_type: 'REQUIRED', type: 'INT32' },
-    { name: '__kafka_offset', repetition_type: 'REQUIRED', type: 'INT64' },
-    { name: '__kafka_timestamp', repetition_type: 'REQUIRED', type: 'INT64', logical_type: TS_MS },
-    { name: '__kafka_key', repetition_type: 'OPTIONAL', type: 'BYTE_ARRAY' },
-    ...elementsOf('__kafka_headers', {
-      type: 'list',
+/** Kafka's columns ({@link KAFKA_COLUMNS}), in file order. */
+const KAFKA_ELEMENTS: SchemaElement[] = [
+  { name: '__kafka_partition', repetition_type: 'REQUIRED', type: 'INT32' },
+  { name: '__kafka_offset', repetition_type: 'REQUIRED', type: 'INT64' },
+  { name: '__kafka_timestamp', repetition_type: 'REQUIRED', type: 'INT64', logical_type: TS_MS },
+  { name: '__kafka_key', repetition_type: 'OPTIONAL', type: 'BYTE_ARRAY' },
+  ...elementsOf('__kafka_headers', {
+    type: 'list',
+    nullable: false,
+    items: {
+      type: 'struct',
       nullable: false,
-      items: {
-        type: 'struct',
-        nullable: false,
-        fields: [
-          { name: 'key', type: 'string', nullable: false },
-          { name: 'value', type: 'binary' },
-        ],
-      },
-    }),
-    { name: '__kafka_tombstone', repetition_type: 'REQUIRED', type: 'BOOLEAN' },
-    { name: '__sluice_event_time', repetition_type: 'REQUIRED', type: 'INT64', logical_type: TS_MS },
-  ];
-  const value = schema.fields.flatMap((f) => elementsOf(f.name, f));
-  const extra: SchemaElement[] =
-    schema.unknownFields === 'json'
-      ? [{ name: EXTRA_COLUMN, repetition_type: 'OPTIONAL', type: 'BYTE_ARRAY', converted_type: 'JSON' }]
-      : [];
-  const top = KAFKA_COLUMNS.length + schema.fields.length + extra.length;
-  return [{ name: 'schema', num_children: top }, ...kafka, ...value, ...extra];
+      fields: [
+        { name: 'key', type: 'string', nullable: false },
+        { name: 'value', type: 'binary' },
+      ],
+    },
+  }),
+  { name: '__kafka_tombstone', repetition_type: 'REQUIRED', type: 'BOOLEAN' },
+  { name: '__sluice_event_time', repetition_type: 'REQUIRED', type: 'INT64', logical_type: TS_MS },
+];
+
+/** What a Parquet file of a topic holds: its flat schema and its top-level column names in order. */
+export interface ParquetLayout {
+  schema: SchemaElement[];
+  names: string[];
 }
 
-/** The names of the top-level columns, in file order. */
-export function columnNamesOf(schema: InlineSchema): string[] {
-  return [
-    ...KAFKA_COLUMNS,
-    ...schema.fields.map((f) => f.name),
-    ...(schema.unknownFields === 'json' ? [EXTRA_COLUMN] : []),
-  ];
+/**
+ * The layout of a file: Kafka's columns, then the value's `fields`, then the extra column if
+ * asked. `key`: the type of `__kafka_key` when keys are decoded by the registry (else binary).
+ */
+export function layoutOf(
+  fields: readonly FileColumnField[],
+  extraColumn: boolean,
+  key?: FileColumnType,
+): ParquetLayout {
+  const kafka =
+    key === undefined
+      ? KAFKA_ELEMENTS
+      : KAFKA_ELEMENTS.flatMap((e) =>
+          e.name === '__kafka_key' ? elementsOf('__kafka_key', { ...key, nullable: true }) : [e],
+        );
+  const value = fields.flatMap((f) => elementsOf(f.name, f));
+  const extra: SchemaElement[] = extraColumn
+    ? [{ name: EXTRA_COLUMN, repetition_type: 'OPTIONAL', type: 'BYTE_ARRAY', converted_type: 'JSON' }]
+    : [];
+  const names = [...KAFKA_COLUMNS, ...fields.map((f) => f.name), ...(extraColumn ? [EXTRA_COLUMN] : [])];
+  return {
+    schema: [{ name: 'schema', num_children: names.length }, ...kafka, ...value, ...extra],
+    names,
+  };
+}
+
+/** The layout of an inline schema's files: Kafka's columns, the declared ones, the extra one. */
+export function inlineLayoutOf(schema: InlineSchema): ParquetLayout {
+  return layoutOf(schema.fields, schema.unknownFields === 'json');
 }
 
 const INT64_MIN = -(2n ** 63n);
@@ -163,7 +214,7 @@ function int64Of(v: unknown, at: string): bigint {
 }
 
 /** A decimal's unscaled value: JSON number or decimal text, at most `scale` digits after the point. */
-function decimalOf(v: unknown, t: ColumnType, at: string): bigint {
+function decimalOf(v: unknown, t: FileColumnType, at: string): bigint {
   const precision = t.precision ?? 38;
   const scale = t.scale ?? 0;
   const text = typeof v === 'number' && Number.isFinite(v) ? String(v) : typeof v === 'string' ? v : '';
@@ -184,7 +235,7 @@ function decimalOf(v: unknown, t: ColumnType, at: string): bigint {
   return m[1] === '-' ? -n : n;
 }
 
-function timestampOf(v: unknown, t: ColumnType, at: string): bigint {
+function timestampOf(v: unknown, t: FileColumnType, at: string): bigint {
   const us = t.unit === 'us';
   if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
   if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(v)) {
@@ -211,7 +262,7 @@ function dateOf(v: unknown, at: string): number {
 }
 
 /** One JSON value as the writer takes it for a column of type `t`; `at` names it in a rejection. */
-export function columnValue(t: ColumnType, v: unknown, at: string): unknown {
+export function columnValue(t: FileColumnType, v: unknown, at: string): unknown {
   if (v === null || v === undefined) {
     if (t.nullable === false)
       reject(`${at}: is required (nullable: false), got ${v === null ? 'null' : 'nothing'}`);
@@ -232,6 +283,7 @@ export function columnValue(t: ColumnType, v: unknown, at: string): unknown {
     case 'int64':
       return int64Of(v, at);
     case 'double':
+    case 'float':
       return typeof v === 'number' ? v : reject(`${at}: expected a number, got ${kind(v)}`);
     case 'timestamp':
       return timestampOf(v, t, at);
@@ -260,7 +312,7 @@ export function columnValue(t: ColumnType, v: unknown, at: string): unknown {
 
 /** A struct's (or the value's) declared fields, and the JSON text of the ones not declared. */
 function structOf(
-  fields: readonly ColumnField[],
+  fields: readonly FileColumnField[],
   v: Record<string, unknown>,
   at: string,
   unknown: 'drop' | 'json',
@@ -290,6 +342,19 @@ export interface RowSource {
   value: Buffer | null;
 }
 
+/** Kafka's columns of a record's row (the value's columns are added by the caller). */
+export function kafkaRowOf(rec: RowSource, eventTimeMs: number): Record<string, unknown> {
+  return {
+    __kafka_partition: rec.partition,
+    __kafka_offset: rec.offset,
+    __kafka_timestamp: rec.timestamp,
+    __kafka_key: rec.key,
+    __kafka_headers: rec.headers.map(([k, v]) => ({ key: k.toString('utf8'), value: v })),
+    __kafka_tombstone: rec.value === null,
+    __sluice_event_time: BigInt(eventTimeMs),
+  };
+}
+
 /**
  * One record's row: the top-level column values by name. `parsed` is the value's JSON (as
  * record-encoder.ts `parseJsonText` gives it: undefined when the value is not JSON text).
@@ -301,15 +366,7 @@ export function rowOf(
   parsed: unknown,
   eventTimeMs: number,
 ): Record<string, unknown> {
-  const row: Record<string, unknown> = {
-    __kafka_partition: rec.partition,
-    __kafka_offset: rec.offset,
-    __kafka_timestamp: rec.timestamp,
-    __kafka_key: rec.key,
-    __kafka_headers: rec.headers.map(([k, v]) => ({ key: k.toString('utf8'), value: v })),
-    __kafka_tombstone: rec.value === null,
-    __sluice_event_time: BigInt(eventTimeMs),
-  };
+  const row = kafkaRowOf(rec, eventTimeMs);
   const unknown = schema.unknownFields ?? 'drop';
   if (rec.value === null) {
     // A tombstone is a row too: its value columns are null, which required ones cannot be.
@@ -317,6 +374,21 @@ export function rowOf(
     if (unknown === 'json') row[EXTRA_COLUMN] = null;
     return row;
   }
+  const { row: fields, extra } = valueColumnsOf(schema.fields, parsed, unknown);
+  Object.assign(row, fields);
+  if (unknown === 'json') row[EXTRA_COLUMN] = extra;
+  return row;
+}
+
+/**
+ * The value columns of a JSON object's row (`fields` as declared; the others dropped or kept
+ * as JSON). Throws {@link RecordRejection} when it is no JSON object or a field does not fit.
+ */
+export function valueColumnsOf(
+  fields: readonly FileColumnField[],
+  parsed: unknown,
+  unknown: 'drop' | 'json' = 'drop',
+): { row: Record<string, unknown>; extra: Record<string, unknown> | null } {
   if (parsed === undefined || parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     reject(
       parsed === undefined
@@ -324,8 +396,5 @@ export function rowOf(
         : `the value is ${kind(parsed)}, not a JSON object: an inline schema maps the fields of a JSON object`,
     );
   }
-  const { row: fields, extra } = structOf(schema.fields, parsed as Record<string, unknown>, '', unknown);
-  Object.assign(row, fields);
-  if (unknown === 'json') row[EXTRA_COLUMN] = extra;
-  return row;
+  return structOf(fields, parsed as Record<string, unknown>, '', unknown);
 }

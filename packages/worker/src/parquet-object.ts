@@ -9,9 +9,9 @@
  * and gzip come from node:zlib (single-threaded, fixed levels), snappy is its own.
  */
 import zlib from 'node:zlib';
-import type { Compression, InlineSchema } from '@sluice/shared';
+import type { Compression } from '@sluice/shared';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
-import { columnNamesOf, parquetSchemaOf } from './parquet-columns.ts';
+import type { ParquetLayout } from './parquet-columns.ts';
 
 /** Written into every file's footer; the version is left out so that an upgrade writes the same bytes. */
 export const PARQUET_CREATED_BY = 'sluice';
@@ -56,7 +56,8 @@ class DrainingWriter extends ByteWriter {
 }
 
 export interface ParquetObjectOptions {
-  schema: InlineSchema;
+  /** The file's columns (parquet-columns.ts `inlineLayoutOf`, registry-columns.ts for registry schemas). */
+  layout: ParquetLayout;
   compression: Compression;
   /** Cut a row group once its rows' bytes and their memory cost reach this (SLUICE_PARQUET_ROW_GROUP_BYTES). */
   rowGroupBytes: number;
@@ -71,13 +72,17 @@ export class ParquetObject {
   #rows = 0;
   #bytes = 0;
 
+  /** The file's columns. */
+  readonly layout: ParquetLayout;
+
   constructor(opts: ParquetObjectOptions) {
-    this.#names = columnNamesOf(opts.schema);
+    this.layout = opts.layout;
+    this.#names = opts.layout.names;
     this.#columns = this.#names.map(() => []);
     this.#rowGroupBytes = opts.rowGroupBytes;
     this.#pq = new ParquetWriter({
       writer: this.#writer,
-      schema: parquetSchemaOf(opts.schema),
+      schema: opts.layout.schema,
       codec: codecOf(opts.compression),
       compressors: COMPRESSORS,
       createdBy: PARQUET_CREATED_BY,

@@ -44,9 +44,10 @@ import { AvroContainerWriter, AvroFileSchemas, kafkaFieldsOf } from './avro-cont
 import { ChunkBuilder } from './chunk-builder.ts';
 import { createCompressor } from './compressor.ts';
 import type { ObjectSink, StoredObject } from './object-writer.ts';
-import { RecordRejection, rowOf } from './parquet-columns.ts';
+import { inlineLayoutOf, kafkaRowOf, type ParquetLayout, RecordRejection, rowOf } from './parquet-columns.ts';
 import { ParquetObject } from './parquet-object.ts';
 import { type EncodableRecord, RecordEncoder } from './record-encoder.ts';
+import { keyedLayoutOf, registryColumnsOf } from './registry-columns.ts';
 import { type RegistryValue, RegistryValueDecoder } from './registry-values.ts';
 import { RejectedRecords } from './rejected-records.ts';
 import { TimeBucketer } from './time-bucket.ts';
@@ -150,6 +151,10 @@ export class RangeWriter {
   readonly #buckets = new Map<string, BucketObject>();
   readonly #values: RegistryValueDecoder | null;
   readonly #avroSchemas = new AvroFileSchemas();
+  /** `parquet` with an inline schema: the one layout of all its files. */
+  readonly #inlineLayout: ParquetLayout | null;
+  /** `parquet` with `schema: { source: "registry", key: true }`: keys are decoded by the registry too. */
+  readonly #decodeKeys: boolean;
   #records = 0;
   #failure: unknown;
   #closed = false;
@@ -169,26 +174,35 @@ export class RangeWriter {
       parseValues: this.#bucketer.needsValue || !this.#fields.empty,
     });
     this.#values = null;
-    if (opts.spec.format === 'avro') {
+    const { format, schema } = opts.spec;
+    if (format === 'avro' || (format === 'parquet' && schema?.source === 'registry')) {
       if (opts.schemas === undefined) {
         throw new SluiceError(
           ErrorCodes.SCHEMA_REGISTRY,
-          `topic "${opts.range.topic}" writes Avro with writer schemas from a Schema Registry, and this worker has none: set SLUICE_SCHEMA_REGISTRY_URL on the workers`,
+          `topic "${opts.range.topic}" writes ${format === 'avro' ? 'Avro' : 'Parquet'} with writer schemas from a Schema Registry, and this worker has none: set SLUICE_SCHEMA_REGISTRY_URL on the workers`,
           { retryable: true },
         );
       }
-      this.#values = new RegistryValueDecoder(opts.schemas, { avroOnly: true });
+      // Parquet lays out Avro, JSON Schema and Protobuf values alike (registry-columns.ts).
+      this.#values = new RegistryValueDecoder(opts.schemas, { avroOnly: format === 'avro' ? 'avro' : null });
     }
+    this.#inlineLayout = schema?.source === 'inline' ? inlineLayoutOf(schema) : null;
+    this.#decodeKeys = format === 'parquet' && schema?.source === 'registry' && schema.key === true;
   }
 
   /**
-   * The registry value of an `avro` record; null for a record that goes to the range's
-   * rejected-records object instead: a tombstone (an Avro file of values has no place for it),
-   * or a value the registry cannot give a schema for. Neither blocks the partition.
+   * The registry value of an `avro` (or registry `parquet`) record; null for a record that goes
+   * to the range's rejected-records object instead: a tombstone (it has no writer schema, so no
+   * file of one schema's records has a place for it), or a value the registry cannot give a
+   * schema for. Neither blocks the partition.
    */
   async #registryValue(rec: EncodableRecord): Promise<RegistryValue | null> {
     if (rec.value === null) {
-      this.#rejected.reject(rec, 'tombstone: an Avro file holds values, and this record has none');
+      const file = this.#opts.spec.format === 'avro' ? 'an Avro file' : 'a Parquet file of a registry schema';
+      this.#rejected.reject(
+        rec,
+        `tombstone: ${file} holds values of one writer schema, and this record has none`,
+      );
       return null;
     }
     const values = this.#values!;
@@ -199,13 +213,60 @@ export class RangeWriter {
   }
 
   /**
-   * `parquet`: the record's row, or null when the topic's schema does not take it: the record
-   * then goes to the rejected ones and into no bucket (so no object exists for it alone).
+   * The decoded key of a record of a topic whose keys the registry decodes; null for a record
+   * that goes to the rejected ones instead (no key, or a key that does not decode).
    */
-  #rowOf(rec: EncodableRecord, parsed: unknown, eventMs: number): Record<string, unknown> | null {
+  async #registryKey(rec: EncodableRecord): Promise<RegistryValue | null> {
+    if (rec.key === null) {
+      this.#rejected.reject(
+        rec,
+        'no key: the topic decodes keys with the Schema Registry (schema.key: true), and this record has none',
+      );
+      return null;
+    }
+    const values = this.#values!;
+    const out = values.decodeCached(rec.key) ?? (await values.decode(rec.key));
+    if (!('reject' in out)) return out;
+    this.#rejected.reject(rec, `the key: ${out.reject}`);
+    return null;
+  }
+
+  /**
+   * `parquet`: the record's row and the layout of the file it goes in, or null when the topic's
+   * schema does not take it: the record then goes to the rejected ones and into no bucket (so
+   * no object exists for it alone).
+   */
+  #rowOf(
+    rec: EncodableRecord,
+    value: RegistryValue | null,
+    parsed: unknown,
+    eventMs: number,
+    key: RegistryValue | null,
+  ): { row: Record<string, unknown>; layout: ParquetLayout } | null {
     const { spec, range } = this.#opts;
+    const source = { ...rec, partition: range.partition };
     try {
-      return rowOf(spec.schema as TopicSchema, { ...rec, partition: range.partition }, parsed, eventMs);
+      if (value === null)
+        return {
+          row: rowOf(spec.schema as TopicSchema, source, parsed, eventMs),
+          layout: this.#inlineLayout!,
+        };
+      // A registry value: Kafka's columns, then the writer schema's (registry-columns.ts).
+      const columns = registryColumnsOf(value.schema, value.message);
+      if ('reject' in columns) {
+        this.#rejected.reject(rec, columns.reject);
+        return null;
+      }
+      const row = { ...kafkaRowOf(source, eventMs), ...columns.valueRow(value.value) };
+      if (key === null) return { row, layout: columns.layout };
+      // A decoded key: `__kafka_key` typed by the key's schema, one file per key schema.
+      const keyColumns = registryColumnsOf(key.schema, key.message);
+      if ('reject' in keyColumns) {
+        this.#rejected.reject(rec, `the key: ${keyColumns.reject}`);
+        return null;
+      }
+      row.__kafka_key = keyColumns.columnValue(key.value);
+      return { row, layout: keyedLayoutOf(columns, keyColumns) };
     } catch (err) {
       if (!(err instanceof RecordRejection)) throw err;
       this.#rejected.reject(rec, err.message);
@@ -234,29 +295,52 @@ export class RangeWriter {
         const cached = rec.value === null ? undefined : this.#values.decodeCached(rec.value);
         value = cached !== undefined && !('reject' in cached) ? cached : await this.#registryValue(rec);
         if (value === null) continue;
-        const file = this.#avroSchemas.of(value.schema);
-        if (typeof file !== 'string') {
-          this.#rejected.reject(rec, file.reject);
-          continue;
+        if (!parquet) {
+          // Avro files append Kafka's fields to the writer's record: not every schema can take them.
+          const file = this.#avroSchemas.of(value.schema);
+          if (typeof file !== 'string') {
+            this.#rejected.reject(rec, file.reject);
+            continue;
+          }
+          avroSchema = file;
         }
-        avroSchema = file;
+      }
+      let key: RegistryValue | null = null;
+      if (this.#decodeKeys) {
+        const cached = rec.key === null ? undefined : this.#values!.decodeCached(rec.key);
+        key = cached !== undefined && !('reject' in cached) ? cached : await this.#registryKey(rec);
+        if (key === null) continue;
       }
       const parsed = needsValue ? (value !== null ? value.value : encoder.parseValue(rec)) : undefined;
       const time = bucketer.folderOf(ts, parsed);
-      const row = parquet ? this.#rowOf(rec, parsed, bucketer.lastTimeMs ?? ts) : null;
-      if (parquet && row === null) continue;
+      const pq = parquet ? this.#rowOf(rec, value, parsed, bucketer.lastTimeMs ?? ts, key) : null;
+      if (parquet && pq === null) continue;
       const folder = fields === null ? time : time + fields.folderOf(parsed);
-      // Avro: one object per folder and writer schema.
-      const id = value === null ? folder : `${folder}\0${value.schemaId}`;
+      // Avro and registry Parquet: one object per folder and writer schema.
+      const id = value === null ? folder : `${folder}\0${value.schemaId}\0${key?.schemaId ?? ''}`;
       let b: BucketObject | undefined = last !== null && last.id === id ? last : this.#buckets.get(id);
+      if (b?.parquet && pq !== null && b.parquet.layout !== pq.layout) {
+        // Protobuf: a schema id's file holds one message type; its key has no room for another.
+        this.#rejected.reject(
+          rec,
+          `schema id ${value!.schemaId}: this range's file ${b.key} holds another message type of the schema; a range writes one message type per schema id`,
+        );
+        continue;
+      }
       if (b === undefined) {
-        const key = dataObjectKey(this.#opts.spec, this.#opts.range, folder, value?.schemaId);
-        b = new BucketObject(folder, key, id);
-        if (value !== null) {
+        const objectKey = dataObjectKey(
+          this.#opts.spec,
+          this.#opts.range,
+          folder,
+          value?.schemaId,
+          key?.schemaId,
+        );
+        b = new BucketObject(folder, objectKey, id);
+        if (value !== null && !parquet) {
           b.avro = new AvroContainerWriter({
             schema: avroSchema,
             compression: this.#opts.spec.compression,
-            key,
+            key: objectKey,
             out: b.out,
           });
         }
@@ -264,19 +348,19 @@ export class RangeWriter {
         opening ??= [];
         opening.push(b);
       }
-      if (value !== null)
-        b.avro!.append(
-          value.payload,
+      if (b.avro !== null)
+        b.avro.append(
+          value!.payload,
           kafkaFieldsOf(rec, this.#opts.range.partition, bucketer.lastTimeMs ?? ts),
         );
-      else if (row !== null) {
+      else if (pq !== null) {
         b.parquet ??= new ParquetObject({
-          schema: this.#opts.spec.schema as TopicSchema,
+          layout: pq.layout,
           compression: this.#opts.spec.compression,
           rowGroupBytes: this.#opts.parquetRowGroupBytes ?? DEFAULT_PARQUET_ROW_GROUP_BYTES,
         });
         // A row group's worth: its bytes join the object's chunks.
-        if (b.parquet.add(row, (rec.value?.length ?? 0) + (rec.key?.length ?? 0) + 64))
+        if (b.parquet.add(pq.row, (rec.value?.length ?? 0) + (rec.key?.length ?? 0) + 64))
           b.out.bytes(b.parquet.take());
       } else encoder.encodeInto(rec, b.out);
       b.noteRecord(rec.offset, ts);

@@ -28,20 +28,22 @@ export interface RegistryValue {
   payload: Buffer;
   /** The decoded value: what event-time bucketing reads. */
   value: unknown;
+  /** Protobuf: the message type the record's indexes named (its Parquet columns). */
+  message?: protobuf.Type;
 }
 
 type Decoder =
-  | ((payload: Buffer) => { value: unknown; payload?: Buffer } | SchemaRejection)
+  | ((payload: Buffer) => { value: unknown; payload?: Buffer; message?: protobuf.Type } | SchemaRejection)
   | SchemaRejection;
 
 export class RegistryValueDecoder {
   readonly #client: SchemaRegistryClient;
-  /** `avro`: only Avro schemas fit an Avro file. */
-  readonly #avroOnly: boolean;
+  /** `avro`: the format that takes Avro schemas only (named in the rejection). */
+  readonly #avroOnly: string | null;
   /** Decoders per schema, dropped with the client's cache entry. */
   readonly #decoders = new WeakMap<RegisteredSchema, Decoder>();
 
-  constructor(client: SchemaRegistryClient, opts: { avroOnly: boolean }) {
+  constructor(client: SchemaRegistryClient, opts: { avroOnly: string | null }) {
     this.#client = client;
     this.#avroOnly = opts.avroOnly;
   }
@@ -76,13 +78,19 @@ export class RegistryValueDecoder {
     if (typeof decoder !== 'function') return decoder;
     const out = decoder(payload);
     if ('reject' in out) return out;
-    return { schemaId: schema.id, schema, payload: out.payload ?? payload, value: out.value };
+    return {
+      schemaId: schema.id,
+      schema,
+      payload: out.payload ?? payload,
+      value: out.value,
+      ...(out.message ? { message: out.message } : {}),
+    };
   }
 
   #decoderOf(s: RegisteredSchema): Decoder {
-    if (this.#avroOnly && s.schemaType !== 'AVRO') {
+    if (this.#avroOnly !== null && s.schemaType !== 'AVRO') {
       return {
-        reject: `schema id ${s.id} is a ${s.schemaType} schema; format "avro" writes Avro records only`,
+        reject: `schema id ${s.id} is a ${s.schemaType} schema; format "${this.#avroOnly}" writes Avro records only`,
       };
     }
     if (s.references.length > 0) {
@@ -94,12 +102,44 @@ export class RegistryValueDecoder {
     if (s.schemaType === 'PROTOBUF') return protobufDecoder(s);
     let type: avro.Type;
     try {
-      type = avro.Type.forSchema(JSON.parse(s.schema) as avro.Schema);
+      type = avroTypeOf(JSON.parse(s.schema) as avro.Schema);
     } catch (err) {
       return { reject: `schema id ${s.id} is not an Avro schema avsc can read: ${(err as Error).message}` };
     }
     return (payload) => decodeAvroPayload(type, s.id, payload);
   }
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Avro longs, exactly: a JS number when it is safe, a bigint beyond 2^53 (avsc's own long type
+ * refuses those, which would reject a valid record; Parquet's int64 columns take both).
+ */
+const exactLong = avro.types.LongType.__with({
+  fromBuffer: (b: Buffer) => {
+    const n = b.readBigInt64LE(0);
+    return n >= -MAX_SAFE && n <= MAX_SAFE ? Number(n) : n;
+  },
+  toBuffer: (n: number | bigint) => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64LE(BigInt(n), 0);
+    return b;
+  },
+  fromJSON: (n: number | bigint) => n,
+  toJSON: (n: number | bigint) => Number(n),
+  isValid: (n: unknown) =>
+    typeof n === 'number'
+      ? Number.isSafeInteger(n)
+      : typeof n === 'bigint' && n >= INT64_MIN && n <= INT64_MAX,
+  compare: (a: number | bigint, b: number | bigint) => (a < b ? -1 : a > b ? 1 : 0),
+});
+
+/** The avsc type that decodes values of writer schema `schema` (and that registry-columns.ts walks). */
+export function avroTypeOf(schema: unknown): avro.Type {
+  return avro.Type.forSchema(schema as avro.Schema, { registry: { long: exactLong } });
 }
 
 function decodeAvroPayload(
@@ -157,7 +197,7 @@ function protobufDecoder(s: RegisteredSchema): Decoder {
     try {
       const message = type!.decode(payload);
       const value = type!.toObject(message, { longs: String, enums: String, bytes: String, defaults: true });
-      return { value, payload };
+      return { value, payload, message: type! };
     } catch (err) {
       return {
         reject: `the Protobuf payload does not decode as ${type!.fullName} of schema ${s.id}: ${(err as Error).message}`,

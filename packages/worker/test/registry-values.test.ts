@@ -23,7 +23,7 @@ const ANSWERS: Record<number, object> = {
   3: { schemaType: 'PROTOBUF', schema: PROTO },
 };
 
-function decoder(avroOnly: boolean): RegistryValueDecoder {
+function decoder(avroOnly: string | null): RegistryValueDecoder {
   const client = new SchemaRegistryClient({
     url: 'http://r',
     get: async (path) => {
@@ -37,7 +37,7 @@ function decoder(avroOnly: boolean): RegistryValueDecoder {
 const wire = (id: number, ...parts: Uint8Array[]) => Buffer.concat([wireHeader(id), ...parts]);
 
 test('Avro, JSON Schema and Protobuf values decode to what was produced', async () => {
-  const d = decoder(false);
+  const d = decoder(null);
   const a = await d.decode(wire(1, avro.Type.forSchema(AVRO as avro.Schema).toBuffer({ n: 5 })));
   assert.ok(!('reject' in a));
   assert.deepEqual({ ...(a.value as object) }, { n: 5 });
@@ -67,7 +67,7 @@ test('Avro, JSON Schema and Protobuf values decode to what was produced', async 
 });
 
 test('what does not decode, or is not Avro for an Avro file, is rejected with the reason', async () => {
-  const d = decoder(true);
+  const d = decoder('avro');
   const cut = await d.decode(wire(1, Buffer.from([0x80])));
   assert.ok('reject' in cut && /does not decode with writer schema 1: it is cut short/.test(cut.reject));
   const extra = await d.decode(wire(1, Buffer.from([2, 7])));
@@ -77,7 +77,7 @@ test('what does not decode, or is not Avro for an Avro file, is rejected with th
     'reject' in json &&
       /schema id 2 is a JSON schema; format "avro" writes Avro records only/.test(json.reject),
   );
-  const notJson = await decoder(false).decode(wire(2, Buffer.from('{nope')));
+  const notJson = await decoder(null).decode(wire(2, Buffer.from('{nope')));
   assert.ok('reject' in notJson && /not JSON text/.test(notJson.reject));
   // Cached after the first lookup: answered without waiting.
   assert.ok(d.decodeCached(wire(1, Buffer.from([2]))) !== undefined);

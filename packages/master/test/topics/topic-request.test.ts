@@ -186,6 +186,15 @@ test('mirrorGroup: a name like a topic name, null for none; a bad one names the 
   assert.equal(patchedTopicRecord(record, { mirrorGroup: null }, LATER).mirrorGroup, null);
 });
 
+test('parquet takes registry schemas (any schema id: nothing is looked up), with keys decoded too', () => {
+  const base = { topic: 'clicks', destination: { bucket: 'lake' }, format: 'parquet' as const };
+  const cfg = topicConfigFromBody({ ...base, schema: { source: 'registry' } });
+  assert.deepEqual(cfg.schema, { source: 'registry' });
+  assert.equal(cfg.compression, 'zstd');
+  const keyed = topicConfigFromBody({ ...base, schema: { source: 'registry', key: true } });
+  assert.deepEqual(keyed.schema, { source: 'registry', key: true });
+});
+
 test('avro: needs schema { source: "registry" }; gzip is stored as deflate; deflate and schema belong to avro', () => {
   const base = { topic: 'clicks', destination: { bucket: 'lake' } };
   const cfg = topicConfigFromBody({ ...base, format: 'avro', schema: { source: 'registry' } });
