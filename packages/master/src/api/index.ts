@@ -35,6 +35,7 @@ import { errorAnswer } from './error-answer.ts';
 import { healthRoutes } from './health-routes.ts';
 import { hostAllowList } from './host-allow-list.ts';
 import { BODY_LIMIT_BYTES, documentBodyLimit, parseJsonBody, tooLargeMessage } from './json-body.ts';
+import { lazyCompilers } from './lazy-compilers.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 import { patternsRoutes } from './patterns-routes.ts';
 import { rangesRoutes } from './ranges-routes.ts';
@@ -55,6 +56,14 @@ export { httpStatusOf } from './http-status.ts';
 
 const MAX_PARAM_LENGTH = 512;
 
+/** Per API built: what compiles the route schemas still pending (lazy-compilers.ts). */
+const schemaCompilers = new WeakMap<FastifyInstance, () => number>();
+
+/** Compiles every route schema of `app` not compiled yet (tests: a broken schema fails there). */
+export function compileRouteSchemas(app: FastifyInstance): number {
+  return schemaCompilers.get(app)?.() ?? 0;
+}
+
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const log = deps.log.child(
     { component: 'api' },
@@ -65,8 +74,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       },
     },
   );
+  const compilers = lazyCompilers();
   const app = Fastify({
     ...serverOptions(deps.config),
+    // Route schemas compiled at first use rather than all at start (lazy-compilers.ts).
+    schemaController: { compilersFactory: compilers.compilersFactory },
     loggerInstance: log,
     // request-log.ts writes one line per request instead (refusals at debug, queries redacted).
     logController: new LogController({ disableRequestLogging: true }),
@@ -90,6 +102,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
     schemaErrorFormatter,
   }) as unknown as FastifyInstance;
+  schemaCompilers.set(app, compilers.compileAll);
   capConnections(app.server, deps.config);
   // Fragments the routes refer to by `$ref` (OpenAPI components); before the routes that use them.
   for (const schema of sharedSchemas) app.addSchema(schema);
