@@ -4,7 +4,8 @@
  * machine (the idle bench takes one start of each). Uses the stack's settings
  * (.sluice/stack.env); each start gets its own ZooKeeper chroot and queue prefix.
  *
- *   node bench/startup-cpu.ts [--runs 5] [--only master|worker] [--node-flag=--cpu-prof ...]
+ *   node bench/startup-cpu.ts [--runs 5] [--only master|worker] [--repo <checkout> ...]
+ *     [--node-flag=--cpu-prof ...] [--cwd <dir for the profiles>]
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -31,9 +32,10 @@ async function startOnce(
   n: number,
   flags: string[],
   cwd: string,
+  repo: string,
 ): Promise<number> {
   const port = await freePort();
-  const tag = `startup-cpu-${process.pid}-${kind}-${n}`;
+  const tag = `startup-cpu-${process.pid}-${kind}-${n}-${repo.length}`;
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
@@ -55,7 +57,7 @@ async function startOnce(
   };
   const child = spawn(
     process.execPath,
-    ['--no-warnings', ...flags, join(REPO, 'packages', kind, 'dist', 'main.js')],
+    ['--no-warnings', ...flags, join(repo, 'packages', kind, 'dist', 'main.js')],
     {
       env,
       cwd,
@@ -85,16 +87,26 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'node-flag': { type: 'string', multiple: true, default: [] },
     cwd: { type: 'string', default: process.cwd() },
+    // Another checkout's build (e.g. the commit before a change), to compare in the same run.
+    repo: { type: 'string', multiple: true, default: [REPO] },
   },
 });
 const kinds = (values.only ? [values.only] : ['master', 'worker']) as Array<'master' | 'worker'>;
-const seen: Record<'master' | 'worker', number[]> = { master: [], worker: [] };
+const seen = new Map<string, number[]>();
 for (let i = 0; i < Number(values.runs); i++) {
-  for (const kind of kinds) seen[kind].push(await startOnce(kind, i, values['node-flag'], values.cwd));
+  for (const repo of values.repo) {
+    for (const kind of kinds) {
+      const key = `${kind} ${repo}`;
+      seen.set(key, [
+        ...(seen.get(key) ?? []),
+        await startOnce(kind, i, values['node-flag'], values.cwd, repo),
+      ]);
+    }
+  }
 }
-for (const kind of kinds) {
-  const s = [...seen[kind]].sort((a, b) => a - b);
+for (const [key, runs] of seen) {
+  const s = [...runs].sort((a, b) => a - b);
   console.log(
-    `${kind}: median ${(s[Math.floor(s.length / 2)] ?? 0).toFixed(2)} CPU s (runs ${seen[kind].map((x) => x.toFixed(2)).join(' ')})`,
+    `${key}: median ${(s[Math.floor(s.length / 2)] ?? 0).toFixed(2)} CPU s (runs ${runs.map((x) => x.toFixed(2)).join(' ')})`,
   );
 }
