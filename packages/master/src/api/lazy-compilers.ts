@@ -45,9 +45,13 @@ export function lazyCompilers(): LazyCompilers {
   const validators = ajvCompiler();
   const serializers = serializerCompiler();
   const buildValidator: BuildValidator = (externalSchemas: unknown, options: unknown) => {
-    const compile = validators(externalSchemas as never, options as never);
+    // The Ajv instance too (with every shared schema added): ~0.2 CPU s on its own.
+    let compile: ReturnType<typeof validators> | undefined;
     return (route: unknown) => {
-      const real = later(() => compile(route as never) as unknown as Validate);
+      const real = later(() => {
+        compile ??= validators(externalSchemas as never, options as never);
+        return compile(route as never) as unknown as Validate;
+      });
       const lazy: Validate = (data, ctx) => real()(data, ctx);
       // Fastify reads `errors` after a failed call, and passes the parent (for Ajv's root
       // mutations) when the function has a `schemaEnv`: both answered by the real function.
