@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { assertStartsFromCompileCache } from '@sluice/test-kit';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'main.ts');
 
@@ -35,25 +34,5 @@ test('invalid settings: every problem is printed and the exit code is 2; unknown
 });
 
 test("the modules compiled at a start are kept in Node's compile cache, and a start from that cache answers the same", () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-worker-cache-'));
-  try {
-    const start = () =>
-      spawnSync(process.execPath, ['--conditions=source', MAIN], {
-        // No NODE_COMPILE_CACHE (that alone would turn the cache on): main.ts does, in the temp dir.
-        env: { PATH: process.env.PATH, TMPDIR: dir, SLUICE_REDIS_URL: 'http://x' },
-        encoding: 'utf8',
-        timeout: 20_000,
-      });
-    const cold = start();
-    assert.equal(cold.status, 2, cold.stderr);
-    assert.ok(
-      readdirSync(join(dir, 'node-compile-cache'), { recursive: true }).length > 100,
-      'the cache holds the modules loaded',
-    );
-    const warm = start();
-    assert.equal(warm.status, 2, warm.stderr);
-    assert.equal(warm.stderr, cold.stderr);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  assertStartsFromCompileCache(MAIN);
 });
