@@ -4,6 +4,7 @@
  * out.
  */
 export { partitionState, rangeResult, topicRecord, workerRegistration } from './builders.ts';
+export { assertStartsFromCompileCache } from './entry-starts.ts';
 export { FakeKafka } from './fake-kafka.ts';
 export { FakeZk, FakeZkSession } from './fake-zk.ts';
 export {

@@ -17,10 +17,11 @@
  * holds in the result even while producers write (except after a DeleteRecords past an open
  * transaction, where Kafka itself has the log start above the last stable offset).
  */
-import { FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
+
 import { ErrorCodes, errorText, isSluiceError, SluiceError } from '../errors.ts';
 import { COORDINATOR_CODES, CoordinatorError } from './coordinator.ts';
 import { healsByWaiting, KafkaErrorCodes, kafkaBackoffMs, kafkaError, kafkaErrorName } from './errors.ts';
+import { FetchIsolationLevels, ListOffsetTimestamps } from './library.ts';
 import { kafkaListOffsets, kafkaListOffsetsOfTopics, type ListedOffset } from './list-offsets.ts';
 import { type ClusterView, kafkaMetadata } from './metadata.ts';
 import { type ConsumerGroupView, GroupRequestError, kafkaConsumerGroup } from './offset-fetch.ts';

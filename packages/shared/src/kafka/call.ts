@@ -4,13 +4,8 @@
  * the call rejects only when there is no response, so that retries and error texts stay the
  * callers' (errors.ts), not the library's.
  */
-import {
-  type API,
-  type Broker,
-  type Connection,
-  kGetApi,
-  kGetBootstrapConnection,
-} from '@platformatic/kafka';
+import type { API, Broker, Connection } from '@platformatic/kafka';
+import { kGetApi, kGetBootstrapConnection } from './library.ts';
 import type { KafkaClient } from './options.ts';
 
 /** The negotiated API `apiName` of `client` (the highest version both sides speak). */

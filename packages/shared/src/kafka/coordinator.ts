@@ -4,9 +4,10 @@
  * broker; any other answers NOT_COORDINATOR. Kept in a file of its own because more than one
  * group request starts from it.
  */
-import { type Broker, FindCoordinatorKeyTypes, type findCoordinatorV6 } from '@platformatic/kafka';
+import type { Broker, findCoordinatorV6 } from '@platformatic/kafka';
 import { kafkaCall } from './call.ts';
 import { KafkaErrorCodes, kafkaErrorName } from './errors.ts';
+import { FindCoordinatorKeyTypes } from './library.ts';
 import type { KafkaClient } from './options.ts';
 
 /** The broker a group's requests go to. */

@@ -4,8 +4,9 @@
  * retryable SluiceError naming the brokers and the setting to check). Kept apart so that the
  * admin, the range reader and the samplers retry and report alike.
  */
-import { findErrorBy, protocolErrorsCodesById } from '@platformatic/kafka';
+
 import { ErrorCodes, SluiceError } from '../errors.ts';
+import { findErrorBy, protocolErrorsCodesById } from './library.ts';
 import type { KafkaSettings } from './options.ts';
 
 /** Kafka protocol error codes Sluice acts on (the full list: `protocolErrorsCodesById`). */

@@ -28,8 +28,9 @@
  * VARLONG, offset_delta VARINT, key VARBYTES, value VARBYTES, headers VARINT count of
  * (key VARBYTES, value VARBYTES). A batch cut off at the end of the answer is left out.
  */
-import { compressionsAlgorithmsByBitmask } from '@platformatic/kafka';
+
 import type { FetchedRecord, LazyBatch, WireBatch } from './committed-records.ts';
+import { compressionsAlgorithmsByBitmask } from './library.ts';
 
 export const FETCH_FLEXIBLE_MIN = 12;
 export const FETCH_FLEXIBLE_MAX = 17;

@@ -10,18 +10,7 @@
  * deleted and re-created under the same name answers UNKNOWN_TOPIC_ID instead of the new
  * topic's records.
  */
-import {
-  type API,
-  type Broker,
-  createAPI,
-  fetchV12,
-  fetchV13,
-  fetchV14,
-  fetchV15,
-  fetchV16,
-  fetchV17,
-  type Reader,
-} from '@platformatic/kafka';
+import type { API, Broker, Reader } from '@platformatic/kafka';
 import { brokerConnection, negotiatedApi, sendRequest } from './call.ts';
 import type { WireBatch } from './committed-records.ts';
 import { KafkaErrorCodes, kafkaErrorName } from './errors.ts';
@@ -31,6 +20,7 @@ import {
   type FetchedPartition,
   parseFetchAnswer,
 } from './fetch-response.ts';
+import { createAPI, fetchV12, fetchV13, fetchV14, fetchV15, fetchV16, fetchV17 } from './library.ts';
 import type { KafkaClient } from './options.ts';
 
 /** A batch of an answer: left encoded by our parser (v12 to v17), decoded by the library's (older). */

@@ -12,7 +12,7 @@
  * access-check is the one request both programs make at start to catch bad TLS or SASL settings.
  */
 /** The library's names for isolation levels and ListOffsets timestamps, so callers need no import of it. */
-export { FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
+
 export { checkKafkaAccess, kafkaAccessProblem } from './access-check.ts';
 export {
   createKafkaAdmin,
@@ -72,6 +72,7 @@ export {
   kafkaDescribeGroup,
   kafkaGroupOffsets,
 } from './group-view.ts';
+export { FetchIsolationLevels, ListOffsetTimestamps } from './library.ts';
 export {
   kafkaListOffsets,
   kafkaListOffsetsOfTopics,

@@ -4,9 +4,10 @@
  * high watermark), the range reader the log start offset after OFFSET_OUT_OF_RANGE
  * ({@link kafkaLogStartOffset}).
  */
-import { FetchIsolationLevels, ListOffsetTimestamps, type listOffsetsV9 } from '@platformatic/kafka';
+import type { listOffsetsV9 } from '@platformatic/kafka';
 import { kafkaCall } from './call.ts';
 import { KafkaErrorCodes } from './errors.ts';
+import { FetchIsolationLevels, ListOffsetTimestamps } from './library.ts';
 import { type ClusterView, kafkaMetadata, type LeaderRoute, partitionLeader } from './metadata.ts';
 import type { KafkaClient } from './options.ts';
 

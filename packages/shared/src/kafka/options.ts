@@ -8,9 +8,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { Base, type BaseOptions } from '@platformatic/kafka';
+import type { Base as BaseClient, BaseOptions } from '@platformatic/kafka';
 import type { CommonConfig } from '../config.ts';
 import { ErrorCodes, SluiceError } from '../errors.ts';
+import { Base } from './library.ts';
 
 /**
  * The settings every Kafka client of Sluice is made from. The PEM files are optional here so
@@ -20,7 +21,7 @@ export type KafkaSettings = Pick<CommonConfig, 'kafkaBrokers' | 'kafkaClientId' 
   Partial<Pick<CommonConfig, 'kafkaSslFiles'>>;
 
 /** A bare client: a connection pool that negotiates API versions and authenticates. */
-export type KafkaClient = Base;
+export type KafkaClient = BaseClient;
 
 const SASL_MECHANISMS = {
   plain: 'PLAIN',
