@@ -128,3 +128,55 @@ export const PAYLOAD_SCHEMA = {
     { name: 'note', type: 'string' },
   ],
 } as const;
+
+/** A field that the small or the large events may leave out: Avro's nullable union. */
+const optional = (name: string, type: unknown) => ({ name, type: ['null', type], default: null });
+
+/**
+ * The same events as an Avro record schema, field for field like PAYLOAD_SCHEMA, for the
+ * topic whose values are Avro in the Confluent wire format (avro/zstd and parquet from the
+ * registry run on the same records as jsonl/zstd).
+ */
+export const PAYLOAD_AVRO_SCHEMA = {
+  type: 'record',
+  name: 'BenchEvent',
+  namespace: 'sluice.bench',
+  fields: [
+    { name: 'ts', type: { type: 'long', logicalType: 'timestamp-millis' } },
+    { name: 'level', type: 'string' },
+    { name: 'svc', type: 'string' },
+    { name: 'msg', type: 'string' },
+    { name: 'ms', type: 'int' },
+    optional('tag', 'string'),
+    optional('trace', 'string'),
+    optional('span', 'string'),
+    optional('user', {
+      type: 'record',
+      name: 'User',
+      fields: [
+        { name: 'id', type: 'long' },
+        { name: 'country', type: 'string' },
+        { name: 'plan', type: 'string' },
+      ],
+    }),
+    optional('http', {
+      type: 'record',
+      name: 'Http',
+      fields: [
+        { name: 'status', type: 'int' },
+        { name: 'bytes', type: 'long' },
+        { name: 'agent', type: 'string' },
+      ],
+    }),
+    optional('tags', { type: 'array', items: 'string' }),
+    optional('note', 'string'),
+  ],
+} as const;
+
+/** One JSON event as the Avro record: fields it lacks are null (avsc wants them present). */
+export function avroRecordOf(line: string): Record<string, unknown> {
+  const e = JSON.parse(line) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const f of PAYLOAD_AVRO_SCHEMA.fields) out[f.name] = e[f.name] ?? null;
+  return out;
+}
