@@ -132,6 +132,13 @@ export const PAYLOAD_SCHEMA = {
 /** A field that the small or the large events may leave out: Avro's nullable union. */
 const optional = (name: string, type: unknown) => ({ name, type: ['null', type], default: null });
 
+/** A nested Avro record of required fields, `{ name: type }` in field order. */
+const nested = (name: string, fields: Record<string, string>) => ({
+  type: 'record',
+  name,
+  fields: Object.entries(fields).map(([n, type]) => ({ name: n, type })),
+});
+
 /**
  * The same events as an Avro record schema, field for field like PAYLOAD_SCHEMA, for the
  * topic whose values are Avro in the Confluent wire format (avro/zstd and parquet from the
@@ -150,24 +157,8 @@ export const PAYLOAD_AVRO_SCHEMA = {
     optional('tag', 'string'),
     optional('trace', 'string'),
     optional('span', 'string'),
-    optional('user', {
-      type: 'record',
-      name: 'User',
-      fields: [
-        { name: 'id', type: 'long' },
-        { name: 'country', type: 'string' },
-        { name: 'plan', type: 'string' },
-      ],
-    }),
-    optional('http', {
-      type: 'record',
-      name: 'Http',
-      fields: [
-        { name: 'status', type: 'int' },
-        { name: 'bytes', type: 'long' },
-        { name: 'agent', type: 'string' },
-      ],
-    }),
+    optional('user', nested('User', { id: 'long', country: 'string', plan: 'string' })),
+    optional('http', nested('Http', { status: 'int', bytes: 'long', agent: 'string' })),
     optional('tags', { type: 'array', items: 'string' }),
     optional('note', 'string'),
   ],
