@@ -63,6 +63,8 @@ const log = (s: string) =>
 interface Plan {
   spec: DatasetSpec;
   matrix: Array<E2eConfig & { note?: string; rangeMessages?: number }>;
+  /** The Avro and Parquet runs' `schema`. @defaultValue PAYLOAD_SCHEMA (inline columns) */
+  schema?: Record<string, unknown>;
 }
 
 const run = (workers: number, concurrency: number, format: Format, compression: Compression) => ({
@@ -135,7 +137,19 @@ function plans(): Plan[] {
           run(1, 4, 'raw', 'none'),
         ],
   };
-  return [oneKiB, hundred];
+  // The 1 KiB events again as Avro values of a registered schema (issue 13): Avro and Parquet
+  // whose columns come from the registry, beside jsonl/zstd and parquet/inline above.
+  const avro: Plan = {
+    spec: {
+      ...oneKiB.spec,
+      label: '1KiB Avro',
+      topic: `bench-data-1kib-avro-${quick ? 'q' : 'f'}`,
+      encoding: 'avro',
+    },
+    schema: { source: 'registry' },
+    matrix: [run(1, 4, 'avro', 'zstd'), run(1, 4, 'parquet', 'zstd')],
+  };
+  return [oneKiB, hundred, avro];
 }
 
 /**
@@ -331,8 +345,10 @@ async function main(): Promise<void> {
                 format: c.format,
                 compression: c.compression,
               },
-              // Parquet columns from the events' own schema (lib/payloads.ts).
-              ...(c.format === 'parquet' ? { topicFields: { schema: PAYLOAD_SCHEMA } } : {}),
+              // Parquet columns from the events' own schema (lib/payloads.ts) or the registry's.
+              ...(c.format === 'parquet' || c.format === 'avro'
+                ? { topicFields: { schema: plan.schema ?? PAYLOAD_SCHEMA } }
+                : {}),
               log,
             }),
           );

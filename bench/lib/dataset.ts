@@ -8,7 +8,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createKafkaAdmin, type KafkaAdmin } from '@sluice/shared';
 import { Kafka, logLevel } from 'kafkajs';
-import { meanLineBytes, payloadFile } from './payloads.ts';
+import { registerAvroSchema, wireEncoder } from '../../test/helpers/schema-registry.ts';
+import { avroRecordOf, meanLineBytes, PAYLOAD_AVRO_SCHEMA, payloadFile } from './payloads.ts';
 import type { BenchEnv } from './stack.ts';
 
 export interface DatasetSpec {
@@ -27,6 +28,13 @@ export interface DatasetSpec {
    * @defaultValue ProducerPerformance, 512 KiB
    */
   producer?: { tool: 'perf' | 'kafkajs'; batchBytes: number };
+  /**
+   * `avro`: the same events as Avro values in the Confluent wire format, their schema
+   * (PAYLOAD_AVRO_SCHEMA) registered in the stack's Schema Registry under `<topic>-value`;
+   * produced with kafkajs (ProducerPerformance sends text lines only).
+   * @defaultValue the JSON lines themselves
+   */
+  encoding?: 'avro';
 }
 
 export interface PartitionEnd {
@@ -102,7 +110,10 @@ export async function ensureDataset(
   log: (s: string) => void,
 ): Promise<Dataset> {
   const file = payloadFile(spec.payloadBytes, 20_000);
-  const meanValueBytes = meanLineBytes(file);
+  const values = spec.encoding === 'avro' ? await avroValues(env, spec.topic, file) : null;
+  const meanValueBytes = values
+    ? values.reduce((n, v) => n + v.length, 0) / values.length
+    : meanLineBytes(file);
   const existing = await describe(env, spec.topic);
   const total = (ends: PartitionEnd[]) => ends.reduce((n, e) => n + Number(e.end), 0);
   let produceSeconds: number | null = null;
@@ -128,7 +139,7 @@ export async function ensureDataset(
     mkdirSync(dir, { recursive: true });
     const path = join(dir, `${spec.label}.txt`);
     writeFileSync(path, file);
-    const producer = spec.producer ?? { tool: 'perf', batchBytes: 524_288 };
+    const producer = spec.producer ?? { tool: values ? 'kafkajs' : 'perf', batchBytes: 524_288 };
     log(
       `producing ${spec.records} records of ~${spec.payloadBytes} B into ${spec.topic} (${producedWith(producer)})`,
     );
@@ -137,7 +148,7 @@ export async function ensureDataset(
       await produceWithKafkajs(
         env,
         spec,
-        file,
+        values ?? file.split('\n').filter((l) => l.length > 0),
         Math.max(1, Math.round(producer.batchBytes / meanValueBytes)),
       );
     } else {
@@ -184,7 +195,7 @@ export async function ensureDataset(
     meanValueBytes,
     // Estimated here from the payload mix; replaced by the raw read's exact count.
     bytes: Math.round(meanValueBytes * spec.records),
-    producedWith: `${producedWith(spec.producer ?? { tool: 'perf', batchBytes: 524_288 })}, acks=1, no producer compression`,
+    producedWith: `${producedWith(spec.producer ?? { tool: values ? 'kafkajs' : 'perf', batchBytes: 524_288 })}, acks=1, no producer compression${values ? ', Avro values in the Confluent wire format' : ''}`,
     produceSeconds,
   };
 }
@@ -204,10 +215,9 @@ function producedWith(p: NonNullable<DatasetSpec['producer']>): string {
 async function produceWithKafkajs(
   env: BenchEnv,
   spec: DatasetSpec,
-  file: string,
+  lines: ReadonlyArray<string | Buffer>,
   perBatch: number,
 ): Promise<void> {
-  const lines = file.split('\n').filter((l) => l.length > 0);
   const producer = kafkaClient(env).producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
@@ -219,7 +229,7 @@ async function produceWithKafkajs(
         next = Math.min(spec.records, from + perBatch);
         const messages = [];
         for (let i = from; i < next; i++)
-          messages.push({ value: lines[i % lines.length] as string, partition });
+          messages.push({ value: lines[i % lines.length] as string | Buffer, partition });
         await producer.send({ topic: spec.topic, acks: 1, messages });
       }
     };
@@ -227,6 +237,22 @@ async function produceWithKafkajs(
   } finally {
     await producer.disconnect();
   }
+}
+
+/**
+ * The payload file's events as wire-format Avro values, under the schema id the stack's
+ * registry gives PAYLOAD_AVRO_SCHEMA (registering it again returns the same id).
+ */
+async function avroValues(env: BenchEnv, topic: string, file: string): Promise<Buffer[]> {
+  const url = env.stack.SLUICE_SCHEMA_REGISTRY_URL;
+  if (!url) {
+    throw new Error(
+      'the stack names no SLUICE_SCHEMA_REGISTRY_URL: the Avro runs need its Schema Registry; run npm run stack:up',
+    );
+  }
+  const id = await registerAvroSchema(url, `${topic}-value`, PAYLOAD_AVRO_SCHEMA);
+  const encode = wireEncoder(id, PAYLOAD_AVRO_SCHEMA);
+  return file.split('\n').map((line) => encode(avroRecordOf(line)));
 }
 
 export async function deleteDataset(env: BenchEnv, topic: string): Promise<void> {

@@ -128,3 +128,46 @@ export const PAYLOAD_SCHEMA = {
     { name: 'note', type: 'string' },
   ],
 } as const;
+
+/** A field that the small or the large events may leave out: Avro's nullable union. */
+const optional = (name: string, type: unknown) => ({ name, type: ['null', type], default: null });
+
+/** A nested Avro record of required fields, `{ name: type }` in field order. */
+const nested = (name: string, fields: Record<string, string>) => ({
+  type: 'record',
+  name,
+  fields: Object.entries(fields).map(([n, type]) => ({ name: n, type })),
+});
+
+/**
+ * The same events as an Avro record schema, field for field like PAYLOAD_SCHEMA, for the
+ * topic whose values are Avro in the Confluent wire format (avro/zstd and parquet from the
+ * registry run on the same records as jsonl/zstd).
+ */
+export const PAYLOAD_AVRO_SCHEMA = {
+  type: 'record',
+  name: 'BenchEvent',
+  namespace: 'sluice.bench',
+  fields: [
+    { name: 'ts', type: { type: 'long', logicalType: 'timestamp-millis' } },
+    { name: 'level', type: 'string' },
+    { name: 'svc', type: 'string' },
+    { name: 'msg', type: 'string' },
+    { name: 'ms', type: 'int' },
+    optional('tag', 'string'),
+    optional('trace', 'string'),
+    optional('span', 'string'),
+    optional('user', nested('User', { id: 'long', country: 'string', plan: 'string' })),
+    optional('http', nested('Http', { status: 'int', bytes: 'long', agent: 'string' })),
+    optional('tags', { type: 'array', items: 'string' }),
+    optional('note', 'string'),
+  ],
+} as const;
+
+/** One JSON event as the Avro record: fields it lacks are null (avsc wants them present). */
+export function avroRecordOf(line: string): Record<string, unknown> {
+  const e = JSON.parse(line) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const f of PAYLOAD_AVRO_SCHEMA.fields) out[f.name] = e[f.name] ?? null;
+  return out;
+}
