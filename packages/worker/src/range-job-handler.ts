@@ -101,7 +101,10 @@ export function createRangeJobHandler(deps: RangeJobHandlerDeps) {
     } catch (err) {
       if (signal?.aborted) {
         metrics?.ranges.inc({ topic: data.topic, outcome: 'aborted' });
-        log.warn({ jobId: job.id, reason: errorText(signal.reason) }, 'range aborted');
+        log.warn(
+          { jobId: job.id, range: rangeLabel(data), reason: errorText(signal.reason) },
+          'range aborted',
+        );
         throw err;
       }
       const kind = isSluiceError(err) ? err.code : 'other';
