@@ -1,0 +1,231 @@
+/**
+ * Registry schemas with references, decoded and laid out as a producer meant them: an Avro
+ * record using a named type of another subject, a .proto importing another subject's file and
+ * google/protobuf's Timestamp and wrappers (which no registry stores), a JSON Schema `$ref` to
+ * another subject. What cannot be resolved rejects the records, saying what is missing. No
+ * server: the registry is a function (test/integration/registry-references.test.ts runs the
+ * same against the stack's registry, read back with pyarrow, DuckDB and fastavro).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SchemaRegistryClient, wireHeader } from '@sluice/shared';
+import avro from 'avsc';
+import protobuf from 'protobufjs';
+import { type RegistryColumns, registryColumnsOf } from '../src/registry-columns.ts';
+import { avroSchemaOf, type RegistryValue, RegistryValueDecoder } from '../src/registry-values.ts';
+
+const ADDR = {
+  type: 'record',
+  name: 'Addr',
+  namespace: 'common',
+  fields: [
+    { name: 'city', type: 'string' },
+    { name: 'since', type: { type: 'long', logicalType: 'timestamp-millis' } },
+  ],
+};
+const ORDER = {
+  type: 'record',
+  name: 'Order',
+  namespace: 'shop',
+  fields: [
+    { name: 'id', type: 'long' },
+    { name: 'ship', type: 'common.Addr' },
+    { name: 'bill', type: ['null', 'common.Addr'], default: null },
+  ],
+};
+const COMMON_PROTO = `syntax = "proto3";
+package shop.common;
+message Money { string currency = 1; int64 units = 2; }`;
+const ORDER_PROTO = `syntax = "proto3";
+package shop;
+import "common.proto";
+import "google/protobuf/timestamp.proto";
+import "google/protobuf/wrappers.proto";
+message Order {
+  int64 id = 1;
+  shop.common.Money total = 2;
+  google.protobuf.Timestamp at = 3;
+  google.protobuf.StringValue note = 4;
+  google.protobuf.Int64Value qty = 5;
+  repeated google.protobuf.Timestamp seen = 6;
+}`;
+const JSON_ADDR = {
+  type: 'object',
+  required: ['city'],
+  properties: { city: { type: 'string' } },
+  definitions: { Zip: { type: 'integer' } },
+};
+const JSON_ORDER = {
+  type: 'object',
+  required: ['id'],
+  properties: {
+    id: { type: 'integer' },
+    addr: { $ref: 'addr.json' },
+    zip: { $ref: 'https://example.com/schemas/addr.json#/definitions/Zip' },
+  },
+};
+
+const ref = (name: string, subject: string) => ({ name, subject, version: 1 });
+const ANSWERS: Record<string, object> = {
+  '/subjects/addr/versions/1': { schema: JSON.stringify(ADDR) },
+  '/schemas/ids/1': { schema: JSON.stringify(ORDER), references: [ref('common.Addr', 'addr')] },
+  '/subjects/common/versions/1': { schemaType: 'PROTOBUF', schema: COMMON_PROTO },
+  '/schemas/ids/2': {
+    schemaType: 'PROTOBUF',
+    schema: ORDER_PROTO,
+    references: [ref('common.proto', 'common')],
+  },
+  '/subjects/jaddr/versions/1': { schemaType: 'JSON', schema: JSON.stringify(JSON_ADDR) },
+  '/schemas/ids/3': {
+    schemaType: 'JSON',
+    schema: JSON.stringify(JSON_ORDER),
+    references: [ref('addr.json', 'jaddr')],
+  },
+  // Imports a file it names no reference for.
+  '/schemas/ids/4': { schemaType: 'PROTOBUF', schema: ORDER_PROTO },
+  // A $ref to a document that is none of its references.
+  '/schemas/ids/5': {
+    schemaType: 'JSON',
+    schema: JSON.stringify({ type: 'object', properties: { a: { $ref: 'other.json' } } }),
+    references: [ref('addr.json', 'jaddr')],
+  },
+  // An Avro schema whose reference is a JSON Schema.
+  '/schemas/ids/6': { schema: JSON.stringify(ORDER), references: [ref('common.Addr', 'jaddr')] },
+};
+
+function decoder(): RegistryValueDecoder {
+  const client = new SchemaRegistryClient({
+    url: 'http://r',
+    get: async (path) => {
+      const answer = ANSWERS[path];
+      return answer ? { status: 200, body: JSON.stringify(answer) } : { status: 404, body: '' };
+    },
+  });
+  return new RegistryValueDecoder(client, { avroOnly: null });
+}
+
+const wire = (id: number, ...parts: Uint8Array[]) => Buffer.concat([wireHeader(id), ...parts]);
+
+/** Column name → [physical or converted type, repetition], for the columns named in `want`. */
+function columnsOf(cols: RegistryColumns, names: string[]): Record<string, unknown> {
+  const got = new Map(
+    cols.layout.schema.map((e) => [
+      e.name,
+      [e.type ?? 'group', e.repetition_type, e.logical_type?.type ?? e.converted_type ?? null],
+    ]),
+  );
+  return Object.fromEntries(names.map((n) => [n, got.get(n)]));
+}
+
+function decoded(v: RegistryValue | { reject: string }): RegistryValue {
+  assert.ok(!('reject' in v), JSON.stringify(v));
+  return v;
+}
+
+test('an Avro record using a named type of another subject decodes, lays out, and is one self-contained schema', async () => {
+  const d = decoder();
+  const reg: Record<string, avro.Type> = {};
+  avro.Type.forSchema(ADDR as avro.Schema, { registry: reg });
+  const Order = avro.Type.forSchema(ORDER as avro.Schema, { registry: reg });
+  const value = { id: 7, ship: { city: 'Oslo', since: 1000 }, bill: { city: 'Bergen', since: 2000 } };
+  const v = decoded(await d.decode(wire(1, Order.toBuffer(value))));
+  assert.deepEqual(JSON.parse(JSON.stringify(v.value)), value);
+  // The file header's schema needs no registry: the referenced type is inlined where first used.
+  const whole = avroSchemaOf(v.schema) as typeof ORDER;
+  assert.deepEqual(whole.fields[1]!.type, {
+    type: 'record',
+    name: 'common.Addr',
+    fields: ADDR.fields,
+  });
+  assert.deepEqual(whole.fields[2]!.type, ['null', 'common.Addr']);
+  assert.ok(avro.Type.forSchema(whole as avro.Schema).equals(Order));
+  const cols = registryColumnsOf(v.schema);
+  assert.ok(!('reject' in cols));
+  assert.deepEqual(columnsOf(cols, ['ship', 'city', 'since', 'bill']), {
+    ship: ['group', 'REQUIRED', null],
+    city: ['BYTE_ARRAY', 'REQUIRED', 'UTF8'],
+    since: ['INT64', 'REQUIRED', 'TIMESTAMP'],
+    bill: ['group', 'OPTIONAL', null],
+  });
+  assert.deepEqual(cols.valueRow(v.value), {
+    id: 7n,
+    ship: { city: 'Oslo', since: 1000n },
+    bill: { city: 'Bergen', since: 2000n },
+  });
+  const wrongKind = await d.decode(wire(6, Order.toBuffer(value)));
+  assert.ok('reject' in wrongKind);
+  assert.match(wrongKind.reject, /reference "common.Addr" \(subject jaddr version 1\) is a JSON schema/);
+});
+
+test('a .proto importing another subject and google/protobuf types: Timestamp → epoch ms, wrappers → nullable scalars', async () => {
+  const d = decoder();
+  const root = new protobuf.Root();
+  protobuf.parse(COMMON_PROTO, root, { keepCase: true });
+  for (const f of ['google/protobuf/timestamp.proto', 'google/protobuf/wrappers.proto'])
+    root.addJSON(protobuf.common.get(f)!.nested!);
+  protobuf.parse(ORDER_PROTO.replace(/import .*\n/g, ''), root, { keepCase: true });
+  const Order = root.lookupType('shop.Order');
+  const full = Order.encode(
+    Order.fromObject({
+      id: '12',
+      total: { currency: 'EUR', units: '1500' },
+      at: { seconds: '1700000000', nanos: 123_456_789 },
+      note: { value: 'gift' },
+      qty: { value: '0' },
+      seen: [{ seconds: '1', nanos: 0 }],
+    }),
+  ).finish();
+  const v = decoded(await d.decode(wire(2, Buffer.from([0]), full)));
+  assert.deepEqual(v.value, {
+    id: '12',
+    total: { currency: 'EUR', units: '1500' },
+    at: 1_700_000_000_123,
+    note: 'gift',
+    qty: '0',
+    seen: [1000],
+  });
+  const empty = decoded(await d.decode(wire(2, Buffer.from([0]), Order.encode({ id: '1' }).finish())));
+  assert.deepEqual(empty.value, { id: '1', total: null, at: null, note: null, qty: null, seen: [] });
+  const cols = registryColumnsOf(v.schema, v.message);
+  assert.ok(!('reject' in cols));
+  assert.deepEqual(columnsOf(cols, ['total', 'units', 'at', 'note', 'qty']), {
+    total: ['group', 'OPTIONAL', null],
+    units: ['INT64', 'OPTIONAL', null],
+    at: ['INT64', 'OPTIONAL', 'TIMESTAMP'],
+    note: ['BYTE_ARRAY', 'OPTIONAL', 'UTF8'],
+    qty: ['INT64', 'OPTIONAL', null],
+  });
+  assert.deepEqual(cols.valueRow(v.value), {
+    id: 12n,
+    total: { currency: 'EUR', units: 1500n },
+    at: 1_700_000_000_123n,
+    note: 'gift',
+    qty: 0n,
+    seen: [1000n],
+  });
+  // Without a reference for common.proto the import cannot be had: the record is rejected.
+  const missing = await d.decode(wire(4, Buffer.from([0]), full));
+  assert.ok('reject' in missing);
+  assert.match(
+    missing.reject,
+    /schema id 4 .*imports "common.proto", neither among its references nor a google\/protobuf well-known type/,
+  );
+});
+
+test('a JSON Schema $ref to another subject, by its reference name or a URL ending in it, lays out its columns', async () => {
+  const d = decoder();
+  const v = decoded(await d.decode(wire(3, Buffer.from('{"id":1,"addr":{"city":"Rome"},"zip":100}'))));
+  const cols = registryColumnsOf(v.schema);
+  assert.ok(!('reject' in cols));
+  assert.deepEqual(columnsOf(cols, ['id', 'addr', 'city', 'zip']), {
+    id: ['INT64', 'REQUIRED', null],
+    addr: ['group', 'OPTIONAL', null],
+    city: ['BYTE_ARRAY', 'REQUIRED', 'UTF8'],
+    zip: ['INT64', 'OPTIONAL', null],
+  });
+  assert.deepEqual(cols.valueRow(v.value), { id: 1n, addr: { city: 'Rome' }, zip: 100n });
+  const other = decoded(await d.decode(wire(5, Buffer.from('{"a":1}'))));
+  const none = registryColumnsOf(other.schema);
+  assert.ok('reject' in none);
+  assert.match(none.reject, /a refers to other.json, which is none of the schema's references \(addr.json\)/);
+});
