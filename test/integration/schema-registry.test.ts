@@ -245,6 +245,75 @@ describe('avro output with writer schemas from the Schema Registry', () => {
     );
   });
 
+  test('a record using a named type of another subject (references) lands in an Avro file that needs no registry to read', async () => {
+    const t = await stack.newTopic('avro-refs', 1);
+    const topic = t.name;
+    const ADDR = {
+      type: 'record',
+      name: 'Addr',
+      namespace: 'common',
+      fields: [
+        { name: 'city', type: 'string' },
+        { name: 'since', type: { type: 'long', logicalType: 'timestamp-millis' } },
+      ],
+    };
+    const USER = {
+      type: 'record',
+      name: 'User',
+      namespace: 'sluice.test',
+      fields: [
+        { name: 'seq', type: 'string' },
+        { name: 'home', type: 'common.Addr' },
+        { name: 'work', type: ['null', 'common.Addr'], default: null },
+      ],
+    };
+    await registerAvroSchema(url, `${topic}-addr`, ADDR);
+    const id = await registerAvroSchema(url, `${topic}-value`, USER, [
+      { name: 'common.Addr', subject: `${topic}-addr`, version: 1 },
+    ]);
+    const enc = wireEncoder(id, USER, [ADDR]);
+    const T0 = Date.now() - 60_000;
+    const values = Array.from({ length: 12 }, (_, n) => ({
+      seq: `u${n}`,
+      home: { city: `h${n}`, since: T0 + n },
+      work: n % 3 === 0 ? null : { city: `w${n}`, since: T0 - n },
+    }));
+    await t.producer.send({ topic, messages: values.map((v) => ({ value: enc(v) })) });
+    const res = await api.post('/api/v1/topics', {
+      topic,
+      destination: { bucket, prefix: 'avro' },
+      format: 'avro',
+      schema: { source: 'registry' },
+      flushIntervalMs: 500,
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    await waitCommitted(api, topic, await highWatermarks(t.admin, topic));
+    const files = [...(await readAvroObjects(s3, bucket, `avro/${topic}/`)).values()];
+    assert.equal(files.length, 1);
+    // The referenced record is written out in the file's schema where it is first used.
+    const fields = files[0]!.schema.fields as Array<{ name: string; type: unknown }>;
+    assert.deepEqual(fields[1], {
+      name: 'home',
+      type: {
+        type: 'record',
+        name: 'common.Addr',
+        fields: [
+          { name: 'city', type: 'string' },
+          { name: 'since', type: { type: 'long', logicalType: 'timestamp-millis' } },
+        ],
+      },
+    });
+    assert.deepEqual(
+      files[0]!.records.map(({ seq, home, work }) => ({ seq, home, work })),
+      values,
+    );
+    assert.equal(
+      (await listAll(s3, bucket, `avro/${topic}/`)).filter((o) => o.key.includes('/_sluice/rejected/'))
+        .length,
+      0,
+    );
+  });
+
   test('an unreachable registry makes the range retry; it lands once the registry answers again', async () => {
     const target = new URL(url);
     const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port) });
