@@ -7,7 +7,9 @@
  * as one table: every offset exactly once, values and types as produced (nulls, a nested
  * record, an array, a map, an enum, a decimal, a timestamp-millis, a union of two types). A
  * record not in the wire format and a tombstone go to the rejected-records object, and the
- * audit finds no gap. JSON Schema and Protobuf values of one topic land the same way.
+ * audit finds no gap. JSON Schema and Protobuf values of one topic land the same way, and so
+ * do schemas with references to other subjects (an Avro named type, .proto imports and
+ * google/protobuf's Timestamp and StringValue, a JSON Schema `$ref`).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +17,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { wireHeader } from '@sluice/shared';
+import {
+  AVRO_ADDR,
+  AVRO_ORDER,
+  JSON_ADDR,
+  JSON_ORDER as JSON_REF_ORDER,
+  PROTO_MONEY,
+  PROTO_ORDER as PROTO_REF_ORDER,
+  protoProducerRoot,
+} from '@sluice/test-kit';
 import protobuf from 'protobufjs';
 import { waitCommitted } from '../helpers/end-check.ts';
 import { highWatermarks } from '../helpers/kafka.ts';
@@ -455,55 +466,6 @@ print(json.dumps({'arrow': t.select(['__kafka_offset', '__kafka_key', 'qty']).to
 
 // Schemas that use others registered under their own subjects (`references`), as Confluent
 // producers register them; google/protobuf's well-known types are imported with no reference.
-const REF_ADDR = {
-  type: 'record',
-  name: 'Addr',
-  namespace: 'common',
-  fields: [
-    { name: 'city', type: 'string' },
-    { name: 'kind', type: { type: 'enum', name: 'Kind', symbols: ['HOME', 'WORK'] } },
-  ],
-};
-const REF_ORDER = {
-  type: 'record',
-  name: 'Order',
-  namespace: 'shop',
-  fields: [
-    { name: 'id', type: 'long' },
-    { name: 'ship', type: 'common.Addr' },
-    { name: 'bill', type: ['null', 'common.Addr'], default: null },
-  ],
-};
-const REF_MONEY_PROTO = `syntax = "proto3";
-package shop.common;
-message Money { string currency = 1; int64 units = 2; }`;
-const REF_ORDER_PROTO = `syntax = "proto3";
-package shop;
-import "money.proto";
-import "google/protobuf/timestamp.proto";
-import "google/protobuf/wrappers.proto";
-message Order {
-  int64 id = 1;
-  shop.common.Money total = 2;
-  google.protobuf.Timestamp at = 3;
-  google.protobuf.StringValue note = 4;
-}`;
-const REF_JSON_ADDR = {
-  type: 'object',
-  required: ['city'],
-  properties: { city: { type: 'string' } },
-  definitions: { Zip: { type: 'integer' } },
-};
-const REF_JSON_ORDER = {
-  type: 'object',
-  required: ['id'],
-  properties: {
-    id: { type: 'integer' },
-    addr: { $ref: 'addr.json' },
-    zip: { $ref: 'addr.json#/definitions/Zip' },
-  },
-};
-
 // Each file on its own (one per writer schema): its rows and column types, by pyarrow and DuckDB.
 const READ_EACH = `
 import sys, json, glob, datetime
@@ -533,26 +495,20 @@ test('schemas with references (an Avro named type, .proto imports incl. google/p
   const url = registryUrl();
   const t = await newTopic('refs', 1);
   const s = (name: string) => `${t.name}-${name}`;
-  await registerAvroSchema(url, s('addr'), REF_ADDR);
-  const avroId = await registerAvroSchema(url, s('avro-value'), REF_ORDER, [
+  await registerAvroSchema(url, s('addr'), AVRO_ADDR);
+  const avroId = await registerAvroSchema(url, s('avro-value'), AVRO_ORDER, [
     { name: 'common.Addr', subject: s('addr'), version: 1 },
   ]);
-  await registerSchema(url, s('money'), 'PROTOBUF', REF_MONEY_PROTO);
-  const protoId = await registerSchema(url, s('proto-value'), 'PROTOBUF', REF_ORDER_PROTO, [
+  await registerSchema(url, s('money'), 'PROTOBUF', PROTO_MONEY);
+  const protoId = await registerSchema(url, s('proto-value'), 'PROTOBUF', PROTO_REF_ORDER, [
     { name: 'money.proto', subject: s('money'), version: 1 },
   ]);
-  await registerSchema(url, s('jaddr'), 'JSON', JSON.stringify(REF_JSON_ADDR));
-  const jsonId = await registerSchema(url, s('json-value'), 'JSON', JSON.stringify(REF_JSON_ORDER), [
+  await registerSchema(url, s('jaddr'), 'JSON', JSON.stringify(JSON_ADDR));
+  const jsonId = await registerSchema(url, s('json-value'), 'JSON', JSON.stringify(JSON_REF_ORDER), [
     { name: 'addr.json', subject: s('jaddr'), version: 1 },
   ]);
-  const avroOrder = wireEncoder(avroId, REF_ORDER, [REF_ADDR]);
-  // The producer's view of the .proto: its import and the well-known types in one root.
-  const root = new protobuf.Root();
-  protobuf.parse(REF_MONEY_PROTO, root, { keepCase: true });
-  for (const f of ['google/protobuf/timestamp.proto', 'google/protobuf/wrappers.proto'])
-    root.addJSON(protobuf.common.get(f)!.nested!);
-  protobuf.parse(REF_ORDER_PROTO.replace(/^import .*$/gm, ''), root, { keepCase: true });
-  const ProtoOrder = root.lookupType('shop.Order');
+  const avroOrder = wireEncoder(avroId, AVRO_ORDER, [AVRO_ADDR]);
+  const ProtoOrder = protoProducerRoot(PROTO_MONEY, PROTO_REF_ORDER).lookupType('shop.Order');
   const at = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
   const messages: Array<{ value: Buffer }> = [];
   const expected: Record<string, Row[]> = { [avroId]: [], [protoId]: [], [jsonId]: [] };
@@ -568,7 +524,7 @@ test('schemas with references (an Avro named type, .proto imports incl. google/p
         id: String(n),
         total: { currency: 'EUR', units: String(n * 100) },
         at: { seconds: String(Math.floor((at + n) / 1000)), nanos: ((at + n) % 1000) * 1e6 + 999 },
-        ...(n % 2 ? { note: { value: `note ${n}` } } : {}),
+        ...(n % 2 ? { note: { value: `note ${n}` } } : { qty: { value: String(n) } }),
       };
       const bytes = ProtoOrder.encode(ProtoOrder.fromObject(value)).finish();
       messages.push({ value: Buffer.concat([wireHeader(protoId), Buffer.from([0]), bytes]) });
@@ -578,6 +534,7 @@ test('schemas with references (an Avro named type, .proto imports incl. google/p
         total: { currency: 'EUR', units: n * 100 },
         at: at + n,
         note: n % 2 ? `note ${n}` : null,
+        qty: n % 2 ? null : n,
       });
     } else {
       const value = { id: n, addr: { city: `j${n}` }, zip: 1000 + n };
@@ -614,6 +571,7 @@ test('schemas with references (an Avro named type, .proto imports incl. google/p
       total: 'struct<currency: string, units: int64>',
       at: 'timestamp[ms, tz=UTC]',
       note: 'string',
+      qty: 'int64',
     });
     assert.deepEqual(read[jsonId]!.types, {
       __kafka_offset: 'int64',

@@ -9,71 +9,46 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SchemaRegistryClient, wireHeader } from '@sluice/shared';
+import {
+  AVRO_ADDR,
+  AVRO_ORDER,
+  JSON_ADDR,
+  JSON_ORDER,
+  PROTO_MONEY,
+  PROTO_ORDER,
+  protoProducerRoot,
+} from '@sluice/test-kit';
 import avro from 'avsc';
 import protobuf from 'protobufjs';
 import { type RegistryColumns, registryColumnsOf } from '../src/registry-columns.ts';
 import { avroSchemaOf, type RegistryValue, RegistryValueDecoder } from '../src/registry-values.ts';
 
-const ADDR = {
-  type: 'record',
-  name: 'Addr',
-  namespace: 'common',
-  fields: [
-    { name: 'city', type: 'string' },
-    { name: 'since', type: { type: 'long', logicalType: 'timestamp-millis' } },
-  ],
-};
-const ORDER = {
-  type: 'record',
-  name: 'Order',
-  namespace: 'shop',
-  fields: [
-    { name: 'id', type: 'long' },
-    { name: 'ship', type: 'common.Addr' },
-    { name: 'bill', type: ['null', 'common.Addr'], default: null },
-  ],
-};
-const COMMON_PROTO = `syntax = "proto3";
-package shop.common;
-message Money { string currency = 1; int64 units = 2; }`;
-const ORDER_PROTO = `syntax = "proto3";
-package shop;
-import "common.proto";
+const JOB_PROTO = `syntax = "proto3";
+import "google/protobuf/duration.proto";
+import "google/protobuf/any.proto";
+import "google/protobuf/field_mask.proto";
+import "google/protobuf/struct.proto";
+import "google/protobuf/empty.proto";
 import "google/protobuf/timestamp.proto";
-import "google/protobuf/wrappers.proto";
-message Order {
-  int64 id = 1;
-  shop.common.Money total = 2;
-  google.protobuf.Timestamp at = 3;
-  google.protobuf.StringValue note = 4;
-  google.protobuf.Int64Value qty = 5;
-  repeated google.protobuf.Timestamp seen = 6;
-}`;
-const JSON_ADDR = {
-  type: 'object',
-  required: ['city'],
-  properties: { city: { type: 'string' } },
-  definitions: { Zip: { type: 'integer' } },
-};
-const JSON_ORDER = {
-  type: 'object',
-  required: ['id'],
-  properties: {
-    id: { type: 'integer' },
-    addr: { $ref: 'addr.json' },
-    zip: { $ref: 'https://example.com/schemas/addr.json#/definitions/Zip' },
-  },
-};
+message Job {
+  google.protobuf.Duration took = 1;
+  google.protobuf.Any detail = 2;
+  google.protobuf.FieldMask mask = 3;
+  repeated google.protobuf.Timestamp seen = 4;
+  map<string, google.protobuf.Timestamp> last = 5;
+}
+message Loose { google.protobuf.Struct attrs = 1; }
+message Nothing { google.protobuf.Empty none = 1; }`;
 
 const ref = (name: string, subject: string) => ({ name, subject, version: 1 });
 const ANSWERS: Record<string, object> = {
-  '/subjects/addr/versions/1': { schema: JSON.stringify(ADDR) },
-  '/schemas/ids/1': { schema: JSON.stringify(ORDER), references: [ref('common.Addr', 'addr')] },
-  '/subjects/common/versions/1': { schemaType: 'PROTOBUF', schema: COMMON_PROTO },
+  '/subjects/addr/versions/1': { schema: JSON.stringify(AVRO_ADDR) },
+  '/schemas/ids/1': { schema: JSON.stringify(AVRO_ORDER), references: [ref('common.Addr', 'addr')] },
+  '/subjects/common/versions/1': { schemaType: 'PROTOBUF', schema: PROTO_MONEY },
   '/schemas/ids/2': {
     schemaType: 'PROTOBUF',
-    schema: ORDER_PROTO,
-    references: [ref('common.proto', 'common')],
+    schema: PROTO_ORDER,
+    references: [ref('money.proto', 'common')],
   },
   '/subjects/jaddr/versions/1': { schemaType: 'JSON', schema: JSON.stringify(JSON_ADDR) },
   '/schemas/ids/3': {
@@ -82,15 +57,16 @@ const ANSWERS: Record<string, object> = {
     references: [ref('addr.json', 'jaddr')],
   },
   // Imports a file it names no reference for.
-  '/schemas/ids/4': { schemaType: 'PROTOBUF', schema: ORDER_PROTO },
+  '/schemas/ids/4': { schemaType: 'PROTOBUF', schema: PROTO_ORDER },
   // A $ref to a document that is none of its references.
   '/schemas/ids/5': {
     schemaType: 'JSON',
     schema: JSON.stringify({ type: 'object', properties: { a: { $ref: 'other.json' } } }),
     references: [ref('addr.json', 'jaddr')],
   },
+  '/schemas/ids/7': { schemaType: 'PROTOBUF', schema: JOB_PROTO },
   // An Avro schema whose reference is a JSON Schema.
-  '/schemas/ids/6': { schema: JSON.stringify(ORDER), references: [ref('common.Addr', 'jaddr')] },
+  '/schemas/ids/6': { schema: JSON.stringify(AVRO_ORDER), references: [ref('common.Addr', 'jaddr')] },
 };
 
 function decoder(): RegistryValueDecoder {
@@ -125,33 +101,29 @@ function decoded(v: RegistryValue | { reject: string }): RegistryValue {
 test('an Avro record using a named type of another subject decodes, lays out, and is one self-contained schema', async () => {
   const d = decoder();
   const reg: Record<string, avro.Type> = {};
-  avro.Type.forSchema(ADDR as avro.Schema, { registry: reg });
-  const Order = avro.Type.forSchema(ORDER as avro.Schema, { registry: reg });
-  const value = { id: 7, ship: { city: 'Oslo', since: 1000 }, bill: { city: 'Bergen', since: 2000 } };
+  avro.Type.forSchema(AVRO_ADDR as avro.Schema, { registry: reg });
+  const Order = avro.Type.forSchema(AVRO_ORDER as avro.Schema, { registry: reg });
+  const value = { id: 7, ship: { city: 'Oslo', kind: 'HOME' }, bill: { city: 'Bergen', kind: 'WORK' } };
   const v = decoded(await d.decode(wire(1, Order.toBuffer(value))));
   assert.deepEqual(JSON.parse(JSON.stringify(v.value)), value);
   // The file header's schema needs no registry: the referenced type is inlined where first used.
-  const whole = avroSchemaOf(v.schema) as typeof ORDER;
+  const whole = avroSchemaOf(v.schema) as typeof AVRO_ORDER;
   assert.deepEqual(whole.fields[1]!.type, {
     type: 'record',
     name: 'common.Addr',
-    fields: ADDR.fields,
+    fields: AVRO_ADDR.fields,
   });
   assert.deepEqual(whole.fields[2]!.type, ['null', 'common.Addr']);
   assert.ok(avro.Type.forSchema(whole as avro.Schema).equals(Order));
   const cols = registryColumnsOf(v.schema);
   assert.ok(!('reject' in cols));
-  assert.deepEqual(columnsOf(cols, ['ship', 'city', 'since', 'bill']), {
+  assert.deepEqual(columnsOf(cols, ['ship', 'city', 'kind', 'bill']), {
     ship: ['group', 'REQUIRED', null],
     city: ['BYTE_ARRAY', 'REQUIRED', 'UTF8'],
-    since: ['INT64', 'REQUIRED', 'TIMESTAMP'],
+    kind: ['BYTE_ARRAY', 'REQUIRED', 'UTF8'],
     bill: ['group', 'OPTIONAL', null],
   });
-  assert.deepEqual(cols.valueRow(v.value), {
-    id: 7n,
-    ship: { city: 'Oslo', since: 1000n },
-    bill: { city: 'Bergen', since: 2000n },
-  });
+  assert.deepEqual(cols.valueRow(v.value), { id: 7n, ship: value.ship, bill: value.bill });
   const wrongKind = await d.decode(wire(6, Order.toBuffer(value)));
   assert.ok('reject' in wrongKind);
   assert.match(wrongKind.reject, /reference "common.Addr" \(subject jaddr version 1\) is a JSON schema/);
@@ -159,12 +131,7 @@ test('an Avro record using a named type of another subject decodes, lays out, an
 
 test('a .proto importing another subject and google/protobuf types: Timestamp â†’ epoch ms, wrappers â†’ nullable scalars', async () => {
   const d = decoder();
-  const root = new protobuf.Root();
-  protobuf.parse(COMMON_PROTO, root, { keepCase: true });
-  for (const f of ['google/protobuf/timestamp.proto', 'google/protobuf/wrappers.proto'])
-    root.addJSON(protobuf.common.get(f)!.nested!);
-  protobuf.parse(ORDER_PROTO.replace(/import .*\n/g, ''), root, { keepCase: true });
-  const Order = root.lookupType('shop.Order');
+  const Order = protoProducerRoot(PROTO_MONEY, PROTO_ORDER).lookupType('shop.Order');
   const full = Order.encode(
     Order.fromObject({
       id: '12',
@@ -172,7 +139,6 @@ test('a .proto importing another subject and google/protobuf types: Timestamp â†
       at: { seconds: '1700000000', nanos: 123_456_789 },
       note: { value: 'gift' },
       qty: { value: '0' },
-      seen: [{ seconds: '1', nanos: 0 }],
     }),
   ).finish();
   const v = decoded(await d.decode(wire(2, Buffer.from([0]), full)));
@@ -182,10 +148,9 @@ test('a .proto importing another subject and google/protobuf types: Timestamp â†
     at: 1_700_000_000_123,
     note: 'gift',
     qty: '0',
-    seen: [1000],
   });
   const empty = decoded(await d.decode(wire(2, Buffer.from([0]), Order.encode({ id: '1' }).finish())));
-  assert.deepEqual(empty.value, { id: '1', total: null, at: null, note: null, qty: null, seen: [] });
+  assert.deepEqual(empty.value, { id: '1', total: null, at: null, note: null, qty: null });
   const cols = registryColumnsOf(v.schema, v.message);
   assert.ok(!('reject' in cols));
   assert.deepEqual(columnsOf(cols, ['total', 'units', 'at', 'note', 'qty']), {
@@ -201,14 +166,13 @@ test('a .proto importing another subject and google/protobuf types: Timestamp â†
     at: 1_700_000_000_123n,
     note: 'gift',
     qty: 0n,
-    seen: [1000n],
   });
-  // Without a reference for common.proto the import cannot be had: the record is rejected.
+  // Without a reference for money.proto the import cannot be had: the record is rejected.
   const missing = await d.decode(wire(4, Buffer.from([0]), full));
   assert.ok('reject' in missing);
   assert.match(
     missing.reject,
-    /schema id 4 .*imports "common.proto", neither among its references nor a google\/protobuf well-known type/,
+    /schema id 4 .*imports "money.proto", neither among its references nor a google\/protobuf well-known type/,
   );
 });
 
@@ -228,4 +192,37 @@ test('a JSON Schema $ref to another subject, by its reference name or a URL endi
   const none = registryColumnsOf(other.schema);
   assert.ok('reject' in none);
   assert.match(none.reject, /a refers to other.json, which is none of the schema's references \(addr.json\)/);
+});
+
+test('other well-known types: Duration, Any and FieldMask are structs, Timestamps in lists and maps instants; Struct (recursive) and Empty (no fields) are refused', async () => {
+  const d = decoder();
+  const Job = protoProducerRoot(JOB_PROTO).lookupType('Job');
+  const job = Job.encode(
+    Job.fromObject({
+      took: { seconds: '90', nanos: 5 },
+      detail: { type_url: 'type.googleapis.com/x.Y', value: Buffer.from('hi') },
+      mask: { paths: ['a.b'] },
+      seen: [{ seconds: '1', nanos: 2_000_000 }],
+      last: { x: { seconds: '-1', nanos: 0 } },
+    }),
+  ).finish();
+  const v = decoded(await d.decode(wire(7, Buffer.from([0]), job)));
+  const cols = registryColumnsOf(v.schema, v.message);
+  assert.ok(!('reject' in cols));
+  assert.deepEqual(cols.valueRow(v.value), {
+    took: { seconds: 90n, nanos: 5 },
+    detail: { type_url: 'type.googleapis.com/x.Y', value: Buffer.from('hi') },
+    mask: { paths: ['a.b'] },
+    seen: [1002n],
+    last: [{ key: 'x', value: -1000n }],
+  });
+  for (const [index, why] of [
+    [1, /message .google.protobuf.Struct contains itself/],
+    [2, /message .google.protobuf.Empty has no fields/],
+  ] as const) {
+    const other = decoded(await d.decode(wire(7, Buffer.from([2, index * 2]), Buffer.alloc(0))));
+    const refused = registryColumnsOf(other.schema, other.message);
+    assert.ok('reject' in refused);
+    assert.match(refused.reject, why);
+  }
 });
