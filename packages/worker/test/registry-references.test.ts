@@ -19,7 +19,6 @@ import {
   protoProducerRoot,
 } from '@sluice/test-kit';
 import avro from 'avsc';
-import protobuf from 'protobufjs';
 import { type RegistryColumns, registryColumnsOf } from '../src/registry-columns.ts';
 import { avroSchemaOf, type RegistryValue, RegistryValueDecoder } from '../src/registry-values.ts';
 
