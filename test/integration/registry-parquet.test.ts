@@ -491,7 +491,7 @@ for f in sorted(glob.glob(f'{sys.argv[1]}/**/*.parquet', recursive=True)):
 print(json.dumps(out))
 `;
 
-test('schemas with references (an Avro named type, .proto imports incl. google/protobuf Timestamp and wrappers, a JSON Schema $ref) land as Parquet read back as produced', async () => {
+test('schemas with references (an Avro named type, .proto imports incl. google/protobuf Timestamp and wrappers, a JSON Schema $ref) and a JSON Schema union of two types land as Parquet read back as produced', async () => {
   const url = registryUrl();
   const t = await newTopic('refs', 1);
   const s = (name: string) => `${t.name}-${name}`;
@@ -537,9 +537,13 @@ test('schemas with references (an Avro named type, .proto imports incl. google/p
         qty: n % 2 ? null : n,
       });
     } else {
-      const value = { id: n, addr: { city: `j${n}` }, zip: 1000 + n };
+      // `code` is a string or an integer: the member of its type is set.
+      const code = n % 4 === 2 ? `x${n}` : n;
+      const value = { id: n, addr: { city: `j${n}` }, zip: 1000 + n, code };
       messages.push({ value: Buffer.concat([wireHeader(jsonId), Buffer.from(JSON.stringify(value))]) });
-      expected[jsonId]!.push({ __kafka_offset, ...value });
+      const member =
+        typeof code === 'string' ? { member0: code, member1: null } : { member0: null, member1: code };
+      expected[jsonId]!.push({ __kafka_offset, ...value, code: member });
     }
   }
   const folder = await landAsParquet(t, messages, { kind: 'none' });
@@ -578,6 +582,7 @@ test('schemas with references (an Avro named type, .proto imports incl. google/p
       id: 'int64',
       addr: 'struct<city: string not null>',
       zip: 'int64',
+      code: 'struct<member0: string, member1: int64>',
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -57,7 +57,7 @@ export const JSON_ADDR = {
   definitions: { Zip: { type: 'integer' } },
 };
 
-/** One `$ref` by the reference's name, one by a URL ending in it, into its definitions. */
+/** One `$ref` by the reference's name, one by a URL ending in it into its definitions, and a union. */
 export const JSON_ORDER = {
   type: 'object',
   required: ['id'],
@@ -65,6 +65,8 @@ export const JSON_ORDER = {
     id: { type: 'integer' },
     addr: { $ref: 'addr.json' },
     zip: { $ref: 'https://example.com/schemas/addr.json#/definitions/Zip' },
+    // Several types: a struct of one optional member per type (as Kafka Connect's OneOf).
+    code: { type: ['string', 'integer', 'null'] },
   },
 };
 

@@ -37,6 +37,7 @@ import {
   type FileColumnType,
   layoutOf,
   type ParquetLayout,
+  RecordRejection,
   valueColumnsOf,
 } from './parquet-columns.ts';
 import { avroSchemaOf, avroTypeOf, PROTO_TIMESTAMP, PROTO_WRAPPERS } from './registry-values.ts';
@@ -187,7 +188,10 @@ type JsonNode = { [k: string]: unknown };
  * A JSON Schema → columns, as Kafka Connect's JSON Schema converter maps it: an object's
  * properties → struct fields (required ones non-null), string, integer (int64), number
  * (double), boolean, array → LIST, an object of `additionalProperties` only → MAP, a type
- * `[T, "null"]` or `oneOf`/`anyOf` of T and null → optional T; `$ref`s are followed, inside the
+ * `[T, "null"]` or `oneOf`/`anyOf` of T and null → optional T, several types (`["string",
+ * "integer"]`, a `oneOf`/`anyOf` of several) → a struct of optional `member0`, `member1`…, one
+ * per branch, the one the value's JSON type picks set (Connect's OneOf struct, with the member
+ * names Sluice gives Avro unions); `$ref`s are followed, inside the
  * schema (`#/…`) and to the schemas of its references (`address.json`, `address.json#/…`: the
  * reference's name, or its last path segment when the `$ref` is a URL).
  * Values are JSON, so the inline schema's checks take them (parquet-columns.ts columnValue):
@@ -245,21 +249,53 @@ function jsonColumnsOf(doc: JsonNode, refs: readonly ResolvedReference[]): Regis
       if (d.key !== null) open.delete(d.key);
     }
   };
+  /** Struct columns that stand for a union of several types (one optional member per branch). */
+  const unions = new WeakSet<FileColumnType>();
+  const unionOf = (members: FileColumnType[], nullable: boolean, at: string): FileColumnType => {
+    const kinds = members.map((m) => jsonKindOf(m, unions, at));
+    const twice = kinds.find((k, i) => kinds.indexOf(k) !== i);
+    if (twice !== undefined)
+      throw new LayoutError(
+        `${at || 'the value'} is one of several schemas of JSON type ${twice}: a value could not say which it is; only branches of distinct types map to columns`,
+      );
+    const column: FileColumnType = {
+      type: 'struct',
+      nullable,
+      fields: members.map((m, i) => ({ name: `member${i}`, ...m, nullable: true })),
+    };
+    unions.add(column);
+    return column;
+  };
+  const memberAt = (at: string, i: number) => (at ? `${at}.member${i}` : `member${i}`);
   const typeOf = (n: JsonNode, at: string, base: JsonNode): FileColumnType => {
     const union = (n.oneOf ?? n.anyOf) as JsonNode[] | undefined;
     if (Array.isArray(union)) {
       const other = union.filter((b) => b.type !== 'null');
-      if (other.length !== 1)
-        throw new LayoutError(`${at} is one of ${other.length} types: only T or null maps to a column`);
-      return { ...node(other[0]!, at, base), nullable: other.length < union.length };
+      if (other.length === 0) throw new LayoutError(`${at || 'the value'} is of type null alone`);
+      const nullable = other.length < union.length;
+      if (other.length === 1) {
+        const only = node(other[0]!, at, base);
+        const column = { ...only, nullable };
+        if (unions.has(only)) unions.add(column);
+        return column;
+      }
+      return unionOf(
+        other.map((b, i) => node(b, memberAt(at, i), base)),
+        nullable,
+        at,
+      );
     }
     let t = n.type;
     let nullable = false;
     if (Array.isArray(t)) {
       const other = t.filter((x) => x !== 'null');
-      if (other.length !== 1)
-        throw new LayoutError(`${at} has the types ${JSON.stringify(t)}: only T or null maps to a column`);
       nullable = other.length < t.length;
+      if (other.length > 1)
+        return unionOf(
+          other.map((x, i) => typeOf({ ...n, type: x }, memberAt(at, i), base)),
+          nullable,
+          at,
+        );
       t = other[0];
     }
     if (t === undefined)
@@ -283,7 +319,9 @@ function jsonColumnsOf(doc: JsonNode, refs: readonly ResolvedReference[]): Regis
           const required = new Set(Array.isArray(n.required) ? (n.required as string[]) : []);
           const fields = Object.entries(props).map(([name, p]) => {
             const c = node(p, at ? `${at}.${name}` : name, base);
-            return { name, ...c, nullable: c.nullable !== false || !required.has(name) };
+            const field = { name, ...c, nullable: c.nullable !== false || !required.has(name) };
+            if (unions.has(c)) unions.add(field);
+            return field;
           });
           return { type: 'struct', nullable, fields };
         }
@@ -301,8 +339,107 @@ function jsonColumnsOf(doc: JsonNode, refs: readonly ResolvedReference[]): Regis
     }
   };
   const top = node(doc, '', doc);
-  if (top.type === 'struct') return topColumns(top.fields!, (fields) => (v) => valueColumnsOf(fields, v).row);
-  return valueColumn(top, (v) => columnValue(top, v, VALUE_COLUMN));
+  // Values of unions are JSON of one branch: moved into that branch's member first.
+  const fix = unionValuesOf(top, unions, '') ?? ((v: unknown) => v);
+  if (top.type === 'struct')
+    return topColumns(top.fields!, (fields) => (v) => valueColumnsOf(fields, fix(v)).row);
+  return valueColumn(top, (v) => columnValue(top, fix(v), VALUE_COLUMN));
+}
+
+type JsonKind = 'string' | 'integer' | 'number' | 'boolean' | 'object' | 'array';
+
+/** The JSON type a union member's column takes. */
+function jsonKindOf(c: FileColumnType, unions: WeakSet<FileColumnType>, at: string): JsonKind {
+  if (unions.has(c)) throw new LayoutError(`${at || 'the value'} is a union inside a union`);
+  switch (c.type) {
+    case 'string':
+      return 'string';
+    case 'int64':
+      return 'integer';
+    case 'double':
+      return 'number';
+    case 'boolean':
+      return 'boolean';
+    case 'list':
+      return 'array';
+    default:
+      return 'object';
+  }
+}
+
+function fitsKind(kind: JsonKind, v: unknown): boolean {
+  switch (kind) {
+    case 'string':
+    case 'boolean':
+      return typeof v === kind;
+    case 'integer':
+      return typeof v === 'number' && Number.isInteger(v);
+    case 'number':
+      return typeof v === 'number';
+    case 'array':
+      return Array.isArray(v);
+    default:
+      return typeof v === 'object' && v !== null && !Array.isArray(v);
+  }
+}
+
+/**
+ * What moves the JSON values of `c`'s unions into their members (the first branch whose type
+ * the value has, as Kafka Connect's JSON Schema converter picks the first branch that
+ * validates), or null when `c` holds no union. A value of none of the types is a rejection.
+ */
+function unionValuesOf(
+  c: FileColumnType,
+  unions: WeakSet<FileColumnType>,
+  at: string,
+): ((v: unknown) => unknown) | null {
+  const where = at || 'the value';
+  if (unions.has(c)) {
+    const members = c.fields!.map((f) => ({
+      name: f.name,
+      kind: jsonKindOf(f, unions, at),
+      inner: unionValuesOf(f, unions, at ? `${at}.${f.name}` : f.name),
+    }));
+    return (v) => {
+      if (v === null || v === undefined) return v;
+      const i = members.findIndex((m) => fitsKind(m.kind, v));
+      if (i < 0)
+        throw new RecordRejection(
+          `${where}: expected one of ${members.map((m) => m.kind).join(', ')}, got ${Array.isArray(v) ? 'an array' : typeof v}`,
+        );
+      const out: Record<string, unknown> = {};
+      members.forEach((m, j) => {
+        out[m.name] = j !== i ? null : m.inner === null ? v : m.inner(v);
+      });
+      return out;
+    };
+  }
+  if (c.type === 'struct') {
+    const fixes = c
+      .fields!.map((f) => [f.name, unionValuesOf(f, unions, at ? `${at}.${f.name}` : f.name)] as const)
+      .filter((e): e is readonly [string, (v: unknown) => unknown] => e[1] !== null);
+    if (fixes.length === 0) return null;
+    return (v) => {
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+      const out = { ...(v as Record<string, unknown>) };
+      for (const [name, fix] of fixes) if (out[name] !== undefined) out[name] = fix(out[name]);
+      return out;
+    };
+  }
+  if (c.type === 'list') {
+    const fix = unionValuesOf(c.items!, unions, `${at}[]`);
+    return fix === null ? null : (v) => (Array.isArray(v) ? v.map(fix) : v);
+  }
+  if (c.type === 'map') {
+    const fix = unionValuesOf(c.values!, unions, `${at}{}`);
+    return fix === null
+      ? null
+      : (v) =>
+          v === null || typeof v !== 'object' || Array.isArray(v)
+            ? v
+            : Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, fix(x)]));
+  }
+  return null;
 }
 
 /** Protobuf scalar types → columns (values as protobufjs' toObject gives them: 64-bit as text). */
