@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SchemaRegistryClient, wireHeader } from '@sluice/shared';
+import { outputSpecOf, SchemaRegistryClient, TOPIC_DEFAULTS, wireHeader } from '@sluice/shared';
 import {
   AVRO_ADDR,
   AVRO_ORDER,
@@ -19,8 +19,10 @@ import {
   protoProducerRoot,
 } from '@sluice/test-kit';
 import avro from 'avsc';
+import { RangeWriter } from '../src/range-writer.ts';
 import { type RegistryColumns, registryColumnsOf } from '../src/registry-columns.ts';
 import { avroSchemaOf, type RegistryValue, RegistryValueDecoder } from '../src/registry-values.ts';
+import { memorySink } from './helpers/memory-sink.ts';
 
 const JOB_PROTO = `syntax = "proto3";
 import "google/protobuf/duration.proto";
@@ -64,19 +66,23 @@ const ANSWERS: Record<string, object> = {
     references: [ref('addr.json', 'jaddr')],
   },
   '/schemas/ids/7': { schemaType: 'PROTOBUF', schema: JOB_PROTO },
+  // A reference to a subject version the registry does not have (deleted, or another registry's).
+  '/schemas/ids/9': { schema: JSON.stringify(AVRO_ORDER), references: [ref('common.Addr', 'gone')] },
   // An Avro schema whose reference is a JSON Schema.
   '/schemas/ids/6': { schema: JSON.stringify(AVRO_ORDER), references: [ref('common.Addr', 'jaddr')] },
 };
 
-function decoder(): RegistryValueDecoder {
-  const client = new SchemaRegistryClient({
+const registry = () =>
+  new SchemaRegistryClient({
     url: 'http://r',
     get: async (path) => {
       const answer = ANSWERS[path];
       return answer ? { status: 200, body: JSON.stringify(answer) } : { status: 404, body: '' };
     },
   });
-  return new RegistryValueDecoder(client, { avroOnly: null });
+
+function decoder(): RegistryValueDecoder {
+  return new RegistryValueDecoder(registry(), { avroOnly: null });
 }
 
 const wire = (id: number, ...parts: Uint8Array[]) => Buffer.concat([wireHeader(id), ...parts]);
@@ -224,4 +230,50 @@ test('other well-known types: Duration, Any and FieldMask are structs, Timestamp
     assert.ok('reject' in refused);
     assert.match(refused.reject, why);
   }
+});
+
+test('an Avro file of a schema with references: the same bytes on a retry; a record whose reference is gone is rejected with the reason', async () => {
+  const reg: Record<string, avro.Type> = {};
+  avro.Type.forSchema(AVRO_ADDR as avro.Schema, { registry: reg });
+  const Order = avro.Type.forSchema(AVRO_ORDER as avro.Schema, { registry: reg });
+  const records = [1, 9, 1].map((id, offset) => ({
+    offset: BigInt(offset),
+    timestamp: BigInt(Date.UTC(2026, 10, 25) + offset),
+    key: null,
+    value: wire(id, Order.toBuffer({ id: offset, ship: { city: 'c', kind: 'HOME' }, bill: null })),
+    headers: [],
+  }));
+  const writeRange = async () => {
+    const objects = new Map<string, Buffer>();
+    const writer = new RangeWriter({
+      spec: outputSpecOf({
+        ...TOPIC_DEFAULTS,
+        destination: { bucket: 'lake', prefix: 'rf' },
+        format: 'avro',
+        partitionBy: { kind: 'none' },
+        schema: { source: 'registry' },
+      }),
+      range: { topic: 'orders', partition: 0, start: 0n, end: 3n },
+      schemas: registry(),
+      target: { openObjects: async (keys) => keys.map((k) => memorySink(k, objects)) },
+    });
+    await writer.write(records);
+    const entries = await writer.finish();
+    return { objects, entries, rejected: writer.stats().rejected };
+  };
+  const first = await writeRange();
+  assert.deepEqual(
+    first.entries.map((e) => [e.key, e.records]),
+    [['rf/orders/orders-0-00000000000000000000-00000000000000000003-s1.avro', 2]],
+  );
+  assert.equal(first.rejected?.records, 1);
+  const [line] = first.objects.get(first.rejected!.key)!.toString().trim().split('\n');
+  const { offset, reason } = JSON.parse(line!) as { offset: number | string; reason: string };
+  assert.equal(String(offset), '1');
+  assert.match(
+    reason,
+    /^schema id 9 refers to "common.Addr" \(subject gone version 1\), which the Schema Registry at http:\/\/r does not have \(404/,
+  );
+  const again = await writeRange();
+  for (const [key, bytes] of first.objects) assert.ok(again.objects.get(key)?.equals(bytes), key);
 });
