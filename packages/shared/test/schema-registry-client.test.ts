@@ -170,12 +170,13 @@ test('references are fetched with the schema, transitively, dependencies first, 
   ]);
 });
 
-test('a reference the registry does not have, or a cycle of references, rejects the schema; it is asked again later', async () => {
+test('a reference the registry does not have, a cycle of references or a reference to "latest" rejects the schema; it is asked again later', async () => {
   const fake = registryOf({
     '/schemas/ids/1': { schema: 's', schemaType: 'JSON', references: [ref('gone.json', 'gone', 3)] },
     '/schemas/ids/2': { schema: 's', schemaType: 'JSON', references: [ref('x.json', 'x')] },
     '/subjects/x/versions/1': { schema: 'x', schemaType: 'JSON', references: [ref('y.json', 'y')] },
     '/subjects/y/versions/1': { schema: 'y', schemaType: 'JSON', references: [ref('x.json', 'x')] },
+    '/schemas/ids/3': { schema: 's', schemaType: 'JSON', references: [ref('x.json', 'x', -1)] },
   });
   const client = new SchemaRegistryClient({ url: 'http://r', get: fake.get });
   const missing = await client.schemaById(1);
@@ -189,6 +190,12 @@ test('a reference the registry does not have, or a cycle of references, rejects 
   assert.equal(
     cycle.reject,
     'schema id 2 has references that form a cycle: "x.json" (subject x version 1) → "y.json" (subject y version 1) → "x.json" (subject x version 1); a schema cannot contain itself',
+  );
+  const latest = await client.schemaById(3);
+  assert.ok('reject' in latest);
+  assert.match(
+    latest.reject,
+    /^schema id 3 refers to "x.json" \(subject x\) by version -1, not a concrete version/,
   );
   assert.equal(client.cached(1), undefined);
   await client.schemaById(1);

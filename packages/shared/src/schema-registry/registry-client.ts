@@ -105,7 +105,7 @@ class Lru<K, V> {
   }
 }
 
-/** References deeper than this are taken for a runaway chain (a cycle through "latest" versions). */
+/** References deeper than this are taken for a runaway chain. */
 const MAX_REFERENCE_DEPTH = 32;
 
 export class SchemaRegistryClient {
@@ -176,6 +176,9 @@ export class SchemaRegistryClient {
     for (const ref of refs) {
       if (typeof ref?.name !== 'string' || typeof ref.subject !== 'string' || !Number.isInteger(ref.version))
         return `names a reference without a name, subject and version: ${JSON.stringify(ref)}`;
+      // "latest" (-1) could name another schema on a retry: a range's output must not change.
+      if (ref.version < 1)
+        return `refers to "${ref.name}" (subject ${ref.subject}) by version ${ref.version}, not a concrete version: a retry could resolve another schema; register the schema with references to concrete versions`;
       const key = `${ref.subject}\0${ref.version}`;
       const via = [...chain, { key, label: `"${ref.name}" (subject ${ref.subject} version ${ref.version})` }];
       const path = via.map((c) => c.label).join(' → ');
@@ -189,8 +192,7 @@ export class SchemaRegistryClient {
         if (answer.status === 404)
           return `refers to ${path}, which the Schema Registry at ${this.url} does not have (404: ${answer.body.slice(0, 200)}): register that subject version again, or produce with a schema whose references exist`;
         got = { ...ref, ...this.#parsed(at, answer.body) };
-        // "latest" (-1) names whatever is newest: not kept, as a concrete version is.
-        if (ref.version > 0) this.#versions.set(key, got);
+        this.#versions.set(key, got);
       }
       const deeper = await this.#resolve(got.references, via, into);
       if (deeper !== undefined) return deeper;
