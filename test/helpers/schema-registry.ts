@@ -18,9 +18,21 @@ export function registryUrl(): string {
   return url;
 }
 
+/** A schema's reference to another subject's version, under the name the schema uses for it. */
+export interface Reference {
+  name: string;
+  subject: string;
+  version: number;
+}
+
 /** Registers `schema` (Avro) under `subject` and returns its id. */
-export function registerAvroSchema(url: string, subject: string, schema: object): Promise<number> {
-  return registerSchema(url, subject, 'AVRO', JSON.stringify(schema));
+export function registerAvroSchema(
+  url: string,
+  subject: string,
+  schema: object,
+  references: Reference[] = [],
+): Promise<number> {
+  return registerSchema(url, subject, 'AVRO', JSON.stringify(schema), references);
 }
 
 /** Registers the text of a schema of `schemaType` (a JSON Schema, a .proto file) under `subject`. */
@@ -29,11 +41,12 @@ export async function registerSchema(
   subject: string,
   schemaType: 'AVRO' | 'JSON' | 'PROTOBUF',
   schema: string,
+  references: Reference[] = [],
 ): Promise<number> {
   const res = await fetch(`${url}/subjects/${encodeURIComponent(subject)}/versions`, {
     method: 'POST',
     headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-    body: JSON.stringify({ schemaType, schema }),
+    body: JSON.stringify({ schemaType, schema, ...(references.length ? { references } : {}) }),
   });
   const body = (await res.json()) as { id?: number };
   if (res.status !== 200 || typeof body.id !== 'number') {
@@ -42,9 +55,14 @@ export async function registerSchema(
   return body.id;
 }
 
-/** An encoder of values of `schema` in the Confluent wire format under schema id `id`. */
-export function wireEncoder(id: number, schema: object): (value: unknown) => Buffer {
-  const type = avro.Type.forSchema(schema as avro.Schema);
+/**
+ * An encoder of values of `schema` in the Confluent wire format under schema id `id`; `named`
+ * are the Avro schemas whose named types it uses by reference (dependencies first).
+ */
+export function wireEncoder(id: number, schema: object, named: object[] = []): (value: unknown) => Buffer {
+  const registry: Record<string, avro.Type> = {};
+  for (const n of named) avro.Type.forSchema(n as avro.Schema, { registry });
+  const type = avro.Type.forSchema(schema as avro.Schema, { registry });
   const header = Buffer.alloc(5);
   header.writeInt32BE(id, 1);
   return (value) => Buffer.concat([header, type.toBuffer(value)]);

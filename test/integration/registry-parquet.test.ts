@@ -7,7 +7,9 @@
  * as one table: every offset exactly once, values and types as produced (nulls, a nested
  * record, an array, a map, an enum, a decimal, a timestamp-millis, a union of two types). A
  * record not in the wire format and a tombstone go to the rejected-records object, and the
- * audit finds no gap. JSON Schema and Protobuf values of one topic land the same way.
+ * audit finds no gap. JSON Schema and Protobuf values of one topic land the same way, and so
+ * do schemas with references to other subjects (an Avro named type, .proto imports and
+ * google/protobuf's Timestamp and StringValue, a JSON Schema `$ref`).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +17,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { wireHeader } from '@sluice/shared';
+import {
+  AVRO_ADDR,
+  AVRO_ORDER,
+  JSON_ADDR,
+  JSON_ORDER as JSON_REF_ORDER,
+  PROTO_MONEY,
+  PROTO_ORDER as PROTO_REF_ORDER,
+  protoProducerRoot,
+} from '@sluice/test-kit';
 import protobuf from 'protobufjs';
 import { waitCommitted } from '../helpers/end-check.ts';
 import { highWatermarks } from '../helpers/kafka.ts';
@@ -451,4 +462,131 @@ print(json.dumps({'arrow': t.select(['__kafka_offset', '__kafka_key', 'qty']).to
   }
   const [line] = await rejectedAndAudited(t.name, root);
   assert.match(line!.reason, /^the key: not in the Confluent wire format/);
+});
+
+// Schemas that use others registered under their own subjects (`references`), as Confluent
+// producers register them; google/protobuf's well-known types are imported with no reference.
+// Each file on its own (one per writer schema): its rows and column types, by pyarrow and DuckDB.
+const READ_EACH = `
+import sys, json, glob, datetime
+import pyarrow as pa, pyarrow.parquet as pq, duckdb
+def j(v):
+  if isinstance(v, datetime.datetime):
+    return int((v if v.tzinfo else v.replace(tzinfo=datetime.timezone.utc)).timestamp() * 1000)
+  if isinstance(v, dict): return {k: j(x) for k, x in v.items()}
+  if isinstance(v, (list, tuple)): return [j(x) for x in v]
+  return v
+out = {}
+for f in sorted(glob.glob(f'{sys.argv[1]}/**/*.parquet', recursive=True)):
+  t = pq.read_table(f)
+  cols = ['__kafka_offset'] + [c for c in t.column_names if not c.startswith('__')]
+  # DuckDB's zoned timestamps come over as epoch ms (its client needs pytz for datetimes).
+  sel = ', '.join(f'epoch_ms("{c}") as "{c}"' if pa.types.is_timestamp(t.schema.field(c).type) else f'"{c}"' for c in cols)
+  duck = duckdb.sql(f"select {sel} from read_parquet('{f}') order by 1").fetchall()
+  out[f.rsplit('-s', 1)[1].split('.')[0]] = {
+    'arrow': [j({c: r[c] for c in cols}) for r in t.to_pylist()],
+    'duck': [j(dict(zip(cols, r))) for r in duck],
+    'types': {c: str(t.schema.field(c).type) for c in cols},
+  }
+print(json.dumps(out))
+`;
+
+test('schemas with references (an Avro named type, .proto imports incl. google/protobuf Timestamp and wrappers, a JSON Schema $ref) and a JSON Schema union of two types land as Parquet read back as produced', async () => {
+  const url = registryUrl();
+  const t = await newTopic('refs', 1);
+  const s = (name: string) => `${t.name}-${name}`;
+  await registerAvroSchema(url, s('addr'), AVRO_ADDR);
+  const avroId = await registerAvroSchema(url, s('avro-value'), AVRO_ORDER, [
+    { name: 'common.Addr', subject: s('addr'), version: 1 },
+  ]);
+  await registerSchema(url, s('money'), 'PROTOBUF', PROTO_MONEY);
+  const protoId = await registerSchema(url, s('proto-value'), 'PROTOBUF', PROTO_REF_ORDER, [
+    { name: 'money.proto', subject: s('money'), version: 1 },
+  ]);
+  await registerSchema(url, s('jaddr'), 'JSON', JSON.stringify(JSON_ADDR));
+  const jsonId = await registerSchema(url, s('json-value'), 'JSON', JSON.stringify(JSON_REF_ORDER), [
+    { name: 'addr.json', subject: s('jaddr'), version: 1 },
+  ]);
+  const avroOrder = wireEncoder(avroId, AVRO_ORDER, [AVRO_ADDR]);
+  const ProtoOrder = protoProducerRoot(PROTO_MONEY, PROTO_REF_ORDER).lookupType('shop.Order');
+  const at = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+  const messages: Array<{ value: Buffer }> = [];
+  const expected: Record<string, Row[]> = { [avroId]: [], [protoId]: [], [jsonId]: [] };
+  for (let n = 0; n < 18; n++) {
+    const __kafka_offset = messages.length;
+    if (n % 3 === 0) {
+      const ship = { city: `c${n}`, kind: n % 2 ? 'WORK' : 'HOME' };
+      const bill = n % 2 ? null : { city: `b${n}`, kind: 'HOME' };
+      messages.push({ value: avroOrder({ id: n, ship, bill }) });
+      expected[avroId]!.push({ __kafka_offset, id: n, ship, bill });
+    } else if (n % 3 === 1) {
+      const value = {
+        id: String(n),
+        total: { currency: 'EUR', units: String(n * 100) },
+        at: { seconds: String(Math.floor((at + n) / 1000)), nanos: ((at + n) % 1000) * 1e6 + 999 },
+        ...(n % 2 ? { note: { value: `note ${n}` } } : { qty: { value: String(n) } }),
+      };
+      const bytes = ProtoOrder.encode(ProtoOrder.fromObject(value)).finish();
+      messages.push({ value: Buffer.concat([wireHeader(protoId), Buffer.from([0]), bytes]) });
+      expected[protoId]!.push({
+        __kafka_offset,
+        id: n,
+        total: { currency: 'EUR', units: n * 100 },
+        at: at + n,
+        note: n % 2 ? `note ${n}` : null,
+        qty: n % 2 ? null : n,
+      });
+    } else {
+      // `code` is a string or an integer: the member of its type is set.
+      const code = n % 4 === 2 ? `x${n}` : n;
+      const value = { id: n, addr: { city: `j${n}` }, zip: 1000 + n, code };
+      messages.push({ value: Buffer.concat([wireHeader(jsonId), Buffer.from(JSON.stringify(value))]) });
+      const member =
+        typeof code === 'string' ? { member0: code, member1: null } : { member0: null, member1: code };
+      expected[jsonId]!.push({ __kafka_offset, ...value, code: member });
+    }
+  }
+  const folder = await landAsParquet(t, messages, { kind: 'none' });
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-regpq-'));
+  try {
+    await downloadFolder(s3, bucket, folder, dir, (k) => k.endsWith('.parquet'));
+    const read = runPython<Record<string, { arrow: Row[]; duck: Row[]; types: Record<string, string> }>>(
+      READ_EACH,
+      [dir],
+    );
+    assert.deepEqual(
+      Object.keys(read).sort(),
+      Object.keys(expected).sort(),
+      'one object per writer schema id',
+    );
+    for (const [id, rows] of Object.entries(expected)) {
+      assert.deepEqual(read[id]!.arrow, rows, `schema ${id}, pyarrow: every offset once, values as produced`);
+      assert.deepEqual(read[id]!.duck, rows, `schema ${id}, DuckDB: every offset once, values as produced`);
+    }
+    assert.deepEqual(read[avroId]!.types, {
+      __kafka_offset: 'int64',
+      id: 'int64',
+      ship: 'struct<city: string not null, kind: string not null>',
+      bill: 'struct<city: string not null, kind: string not null>',
+    });
+    assert.deepEqual(read[protoId]!.types, {
+      __kafka_offset: 'int64',
+      id: 'int64',
+      total: 'struct<currency: string, units: int64>',
+      at: 'timestamp[ms, tz=UTC]',
+      note: 'string',
+      qty: 'int64',
+    });
+    assert.deepEqual(read[jsonId]!.types, {
+      __kafka_offset: 'int64',
+      id: 'int64',
+      addr: 'struct<city: string not null>',
+      zip: 'int64',
+      code: 'struct<member0: string, member1: int64>',
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const rejected = (await listAll(s3, bucket, folder)).filter((o) => o.key.includes('/_sluice/rejected/'));
+  assert.deepEqual(rejected, [], 'no record rejected');
 });

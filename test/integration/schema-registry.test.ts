@@ -4,7 +4,8 @@
  * (Apicurio, its Confluent-compatible API) land as Avro container files that fastavro reads
  * back as a user would: every produced record exactly once with its values and Kafka's fields
  * (partition, offset, timestamp, key, headers, event time), one object per writer schema when
- * the schema evolves inside a range. A record whose schema id the registry
+ * the schema evolves inside a range, and a writer schema's named types of other subjects
+ * (references) inlined in the file's schema. A record whose schema id the registry
  * does not have fails its range with a clear error (no rejected-records objects yet); a
  * registry that cannot be reached makes the range retry, and it lands once the registry is back.
  */
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { uniqueName } from '@sluice/test-kit';
+import { AVRO_ADDR, AVRO_ORDER, uniqueName } from '@sluice/test-kit';
 import { apiClient } from '../helpers/api.ts';
 import { type Api, waitCommitted } from '../helpers/end-check.ts';
 import { createTopic, highWatermarks } from '../helpers/kafka.ts';
@@ -103,6 +104,19 @@ describe('avro output with writer schemas from the Schema Registry', () => {
   const stack = topicStack('schema-registry');
   const { s3, bucket, api } = stack;
   const url = registryUrl();
+
+  /** Registers `t` as an Avro topic under prefix `avro/` and waits until all it holds is committed. */
+  async function landAsAvro(t: Awaited<ReturnType<typeof stack.newTopic>>): Promise<void> {
+    const res = await api.post('/api/v1/topics', {
+      topic: t.name,
+      destination: { bucket, prefix: 'avro' },
+      format: 'avro',
+      schema: { source: 'registry' },
+      flushIntervalMs: 500,
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    await waitCommitted(api, t.name, await highWatermarks(t.admin, t.name));
+  }
 
   test('two schema versions inside a range: one object per schema, every record once as produced', async () => {
     const t = await stack.newTopic('avro-clicks', 2);
@@ -214,15 +228,7 @@ describe('avro output with writer schemas from the Schema Registry', () => {
         { value: good({ seq: 'c', n: 3, page: '/' }) },
       ],
     });
-    const res = await api.post('/api/v1/topics', {
-      topic,
-      destination: { bucket, prefix: 'avro' },
-      format: 'avro',
-      schema: { source: 'registry' },
-      flushIntervalMs: 500,
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    await waitCommitted(api, topic, await highWatermarks(t.admin, topic));
+    await landAsAvro(t);
     const listed = await listAll(s3, bucket, `avro/${topic}/`);
     const rejectedKeys = listed.filter((o) => o.key.includes('/_sluice/rejected/')).map((o) => o.key);
     assert.equal(rejectedKeys.length, 1, JSON.stringify(rejectedKeys));
@@ -242,6 +248,47 @@ describe('avro output with writer schemas from the Schema Registry', () => {
     assert.deepEqual(
       [...files.values()].flatMap((f) => f.records.map((r) => (r as { seq: string }).seq)),
       ['a', 'c'],
+    );
+  });
+
+  test('a record using a named type of another subject (references) lands in an Avro file that needs no registry to read', async () => {
+    const t = await stack.newTopic('avro-refs', 1);
+    const topic = t.name;
+    await registerAvroSchema(url, `${topic}-addr`, AVRO_ADDR);
+    const id = await registerAvroSchema(url, `${topic}-value`, AVRO_ORDER, [
+      { name: 'common.Addr', subject: `${topic}-addr`, version: 1 },
+    ]);
+    const enc = wireEncoder(id, AVRO_ORDER, [AVRO_ADDR]);
+    const values = Array.from({ length: 12 }, (_, n) => ({
+      id: n,
+      ship: { city: `h${n}`, kind: 'HOME' },
+      bill: n % 3 === 0 ? null : { city: `w${n}`, kind: 'WORK' },
+    }));
+    await t.producer.send({ topic, messages: values.map((v) => ({ value: enc(v) })) });
+    await landAsAvro(t);
+    const files = [...(await readAvroObjects(s3, bucket, `avro/${topic}/`)).values()];
+    assert.equal(files.length, 1);
+    // The referenced record is written out in the file's schema where it is first used.
+    const fields = files[0]!.schema.fields as Array<{ name: string; type: unknown }>;
+    assert.deepEqual(fields[1], {
+      name: 'ship',
+      type: {
+        type: 'record',
+        name: 'common.Addr',
+        fields: [
+          { name: 'city', type: 'string' },
+          { name: 'kind', type: { type: 'enum', name: 'common.Kind', symbols: ['HOME', 'WORK'] } },
+        ],
+      },
+    });
+    assert.deepEqual(
+      files[0]!.records.map(({ id, ship, bill }) => ({ id, ship, bill })),
+      values,
+    );
+    assert.equal(
+      (await listAll(s3, bucket, `avro/${topic}/`)).filter((o) => o.key.includes('/_sluice/rejected/'))
+        .length,
+      0,
     );
   });
 

@@ -269,9 +269,11 @@ export {
   type LeftOutField,
   leftOutText,
 } from './schema-infer.ts';
+export { AvroReferenceError, inlineAvroReferences } from './schema-registry/avro-references.ts';
 export {
   type RegisteredSchema,
   type RegistryGet,
+  type ResolvedReference,
   type SchemaReference,
   SchemaRegistryClient,
   type SchemaRegistryClientOptions,

@@ -8,6 +8,15 @@ export { assertStartsFromCompileCache } from './entry-starts.ts';
 export { FakeKafka } from './fake-kafka.ts';
 export { FakeZk, FakeZkSession } from './fake-zk.ts';
 export {
+  AVRO_ADDR,
+  AVRO_ORDER,
+  JSON_ADDR,
+  JSON_ORDER,
+  PROTO_MONEY,
+  PROTO_ORDER,
+  protoProducerRoot,
+} from './referenced-schemas.ts';
+export {
   loadStackEnv,
   loadStackSecurity,
   parseEnvFile,

@@ -21,6 +21,7 @@ import type { Compression, RegisteredSchema, SchemaRejection } from '@sluice/sha
 import avro from 'avsc';
 import type { ChunkBuilder } from './chunk-builder.ts';
 import type { EncodableRecord } from './record-encoder.ts';
+import { avroSchemaOf } from './registry-values.ts';
 
 /** A block is closed once its records hold this many bytes (uncompressed). */
 export const AVRO_BLOCK_BYTES = 256 * 1024;
@@ -113,7 +114,8 @@ export class AvroFileSchemas {
 }
 
 function fileSchemaOf(s: RegisteredSchema): string | SchemaRejection {
-  const writer = JSON.parse(s.schema) as unknown;
+  // Referenced named types inlined: a reader of the file has no registry.
+  const writer = avroSchemaOf(s);
   const fields = (writer as { fields?: unknown }).fields;
   if (
     typeof writer !== 'object' ||

@@ -23,7 +23,12 @@
  * A schema that cannot be laid out (recursive records, an empty record, a field named like
  * Sluice's own columns) is a rejection of the records written with it, never a range failure.
  */
-import { RESERVED_COLUMN_PREFIXES, type RegisteredSchema, type SchemaRejection } from '@sluice/shared';
+import {
+  RESERVED_COLUMN_PREFIXES,
+  type RegisteredSchema,
+  type ResolvedReference,
+  type SchemaRejection,
+} from '@sluice/shared';
 import type avro from 'avsc';
 import protobuf from 'protobufjs';
 import {
@@ -32,9 +37,10 @@ import {
   type FileColumnType,
   layoutOf,
   type ParquetLayout,
+  RecordRejection,
   valueColumnsOf,
 } from './parquet-columns.ts';
-import { avroTypeOf } from './registry-values.ts';
+import { avroSchemaOf, avroTypeOf, PROTO_TIMESTAMP, PROTO_WRAPPERS } from './registry-values.ts';
 
 /** The columns of one registry schema's files, and how a decoded value fills them. */
 export interface RegistryColumns {
@@ -99,12 +105,12 @@ export function registryColumnsOf(
 
 function layOut(s: RegisteredSchema, message: protobuf.Type | undefined): RegistryColumns | SchemaRejection {
   try {
-    if (s.schemaType === 'JSON') return jsonColumnsOf(JSON.parse(s.schema) as JsonNode);
+    if (s.schemaType === 'JSON') return jsonColumnsOf(JSON.parse(s.schema) as JsonNode, s.resolved ?? []);
     if (s.schemaType === 'PROTOBUF') {
       if (message === undefined) throw new LayoutError('the record names no message type');
       return topColumns(protoFieldsOf(message, new Set()), (fields) => (v) => valueColumnsOf(fields, v).row);
     }
-    const json = JSON.parse(s.schema) as AvroJson;
+    const json = avroSchemaOf(s) as AvroJson;
     return avroColumnsOf(json, avroTypeOf(json));
   } catch (err) {
     const why = err instanceof LayoutError ? err.message : `it does not parse: ${(err as Error).message}`;
@@ -182,50 +188,114 @@ type JsonNode = { [k: string]: unknown };
  * A JSON Schema → columns, as Kafka Connect's JSON Schema converter maps it: an object's
  * properties → struct fields (required ones non-null), string, integer (int64), number
  * (double), boolean, array → LIST, an object of `additionalProperties` only → MAP, a type
- * `[T, "null"]` or `oneOf`/`anyOf` of T and null → optional T; local `$ref`s are followed.
+ * `[T, "null"]` or `oneOf`/`anyOf` of T and null → optional T, several types (`["string",
+ * "integer"]`, a `oneOf`/`anyOf` of several) → a struct of optional `member0`, `member1`…, one
+ * per branch, the one the value's JSON type picks set (Connect's OneOf struct, with the member
+ * names Sluice gives Avro unions); `$ref`s are followed, inside the
+ * schema (`#/…`) and to the schemas of its references (`address.json`, `address.json#/…`: the
+ * reference's name, or its last path segment when the `$ref` is a URL).
  * Values are JSON, so the inline schema's checks take them (parquet-columns.ts columnValue):
  * a value of the wrong type is a rejection naming the field.
  */
-function jsonColumnsOf(doc: JsonNode): RegistryColumns {
+function jsonColumnsOf(doc: JsonNode, refs: readonly ResolvedReference[]): RegistryColumns {
   const open = new Set<string>();
-  const deref = (n: JsonNode, at: string): JsonNode => {
-    const ref = n.$ref;
-    if (typeof ref !== 'string') return n;
-    if (!ref.startsWith('#'))
-      throw new LayoutError(`${at} refers to ${ref}, outside the schema (not resolved)`);
-    let target: unknown = doc;
-    for (const part of ref.slice(1).split('/').filter(Boolean))
-      target = (target as JsonNode | undefined)?.[part.replaceAll('~1', '/').replaceAll('~0', '~')];
-    if (target === null || typeof target !== 'object')
-      throw new LayoutError(`${at}: ${ref} is not in the schema`);
-    if (open.has(ref)) throw new LayoutError(`${at}: ${ref} contains itself: Parquet has no recursive types`);
-    return target as JsonNode;
+  const docs = new Map<string, JsonNode>();
+  const lastSegment = (name: string) => name.slice(name.lastIndexOf('/') + 1);
+  /** The document a `$ref` names before its `#`: a reference's schema. */
+  const docOf = (file: string, at: string): JsonNode => {
+    const ref =
+      refs.find((r) => r.name === file) ?? refs.find((r) => lastSegment(r.name) === lastSegment(file));
+    if (ref === undefined)
+      throw new LayoutError(
+        `${at || 'the value'} refers to ${file}, which is none of the schema's references (${refs.map((r) => r.name).join(', ') || 'it has none'})`,
+      );
+    if (ref.schemaType !== 'JSON')
+      throw new LayoutError(
+        `${at || 'the value'} refers to ${file}, a ${ref.schemaType} schema (subject ${ref.subject}), not a JSON Schema`,
+      );
+    let out = docs.get(ref.name);
+    if (out === undefined) {
+      out = JSON.parse(ref.schema) as JsonNode;
+      docs.set(ref.name, out);
+    }
+    return out;
   };
-  const node = (raw: JsonNode, at: string): FileColumnType => {
-    const n = deref(raw, at);
-    const ref = typeof raw.$ref === 'string' ? raw.$ref : null;
-    if (ref !== null) open.add(ref);
+  /** The node a `$ref` names and the document it is in (its own `#/…` refs are resolved there). */
+  const deref = (
+    n: JsonNode,
+    at: string,
+    base: JsonNode,
+  ): { n: JsonNode; base: JsonNode; key: string | null } => {
+    const ref = n.$ref;
+    if (typeof ref !== 'string') return { n, base, key: null };
+    const hash = ref.indexOf('#');
+    const file = hash < 0 ? ref : ref.slice(0, hash);
+    const target = file === '' ? base : docOf(file, at);
+    let node: unknown = target;
+    for (const part of (hash < 0 ? '' : ref.slice(hash + 1)).split('/').filter(Boolean))
+      node = (node as JsonNode | undefined)?.[part.replaceAll('~1', '/').replaceAll('~0', '~')];
+    if (node === null || typeof node !== 'object')
+      throw new LayoutError(`${at}: ${ref} is not in the schema`);
+    const key = `${file === '' && base === doc ? '' : file}#${hash < 0 ? '' : ref.slice(hash + 1)}`;
+    if (open.has(key)) throw new LayoutError(`${at}: ${ref} contains itself: Parquet has no recursive types`);
+    return { n: node as JsonNode, base: target, key };
+  };
+  const node = (raw: JsonNode, at: string, base: JsonNode): FileColumnType => {
+    const d = deref(raw, at, base);
+    if (d.key !== null) open.add(d.key);
     try {
-      return typeOf(n, at);
+      return typeOf(d.n, at, d.base);
     } finally {
-      if (ref !== null) open.delete(ref);
+      if (d.key !== null) open.delete(d.key);
     }
   };
-  const typeOf = (n: JsonNode, at: string): FileColumnType => {
+  /** Struct columns that stand for a union of several types (one optional member per branch). */
+  const unions = new WeakSet<FileColumnType>();
+  const unionOf = (members: FileColumnType[], nullable: boolean, at: string): FileColumnType => {
+    const kinds = members.map((m) => jsonKindOf(m, unions, at));
+    const twice = kinds.find((k, i) => kinds.indexOf(k) !== i);
+    if (twice !== undefined)
+      throw new LayoutError(
+        `${at || 'the value'} is one of several schemas of JSON type ${twice}: a value could not say which it is; only branches of distinct types map to columns`,
+      );
+    const column: FileColumnType = {
+      type: 'struct',
+      nullable,
+      fields: members.map((m, i) => ({ name: `member${i}`, ...m, nullable: true })),
+    };
+    unions.add(column);
+    return column;
+  };
+  const memberAt = (at: string, i: number) => (at ? `${at}.member${i}` : `member${i}`);
+  const typeOf = (n: JsonNode, at: string, base: JsonNode): FileColumnType => {
     const union = (n.oneOf ?? n.anyOf) as JsonNode[] | undefined;
     if (Array.isArray(union)) {
       const other = union.filter((b) => b.type !== 'null');
-      if (other.length !== 1)
-        throw new LayoutError(`${at} is one of ${other.length} types: only T or null maps to a column`);
-      return { ...node(other[0]!, at), nullable: other.length < union.length };
+      if (other.length === 0) throw new LayoutError(`${at || 'the value'} is of type null alone`);
+      const nullable = other.length < union.length;
+      if (other.length === 1) {
+        const only = node(other[0]!, at, base);
+        const column = { ...only, nullable };
+        if (unions.has(only)) unions.add(column);
+        return column;
+      }
+      return unionOf(
+        other.map((b, i) => node(b, memberAt(at, i), base)),
+        nullable,
+        at,
+      );
     }
     let t = n.type;
     let nullable = false;
     if (Array.isArray(t)) {
       const other = t.filter((x) => x !== 'null');
-      if (other.length !== 1)
-        throw new LayoutError(`${at} has the types ${JSON.stringify(t)}: only T or null maps to a column`);
       nullable = other.length < t.length;
+      if (other.length > 1)
+        return unionOf(
+          other.map((x, i) => typeOf({ ...n, type: x }, memberAt(at, i), base)),
+          nullable,
+          at,
+        );
       t = other[0];
     }
     if (t === undefined)
@@ -242,20 +312,22 @@ function jsonColumnsOf(doc: JsonNode): RegistryColumns {
       case 'array':
         if (n.items === null || typeof n.items !== 'object' || Array.isArray(n.items))
           throw new LayoutError(`${at} is an array without one "items" schema`);
-        return { type: 'list', nullable, items: node(n.items as JsonNode, `${at}[]`) };
+        return { type: 'list', nullable, items: node(n.items as JsonNode, `${at}[]`, base) };
       case 'object': {
         const props = n.properties as Record<string, JsonNode> | undefined;
         if (props && Object.keys(props).length > 0) {
           const required = new Set(Array.isArray(n.required) ? (n.required as string[]) : []);
           const fields = Object.entries(props).map(([name, p]) => {
-            const c = node(p, at ? `${at}.${name}` : name);
-            return { name, ...c, nullable: c.nullable !== false || !required.has(name) };
+            const c = node(p, at ? `${at}.${name}` : name, base);
+            const field = { name, ...c, nullable: c.nullable !== false || !required.has(name) };
+            if (unions.has(c)) unions.add(field);
+            return field;
           });
           return { type: 'struct', nullable, fields };
         }
         const extra = n.additionalProperties;
         if (extra !== null && typeof extra === 'object')
-          return { type: 'map', nullable, values: node(extra as JsonNode, `${at}{}`) };
+          return { type: 'map', nullable, values: node(extra as JsonNode, `${at}{}`, base) };
         throw new LayoutError(
           `${at || 'the value'} is an object with neither properties nor additionalProperties schema`,
         );
@@ -266,9 +338,108 @@ function jsonColumnsOf(doc: JsonNode): RegistryColumns {
         );
     }
   };
-  const top = node(doc, '');
-  if (top.type === 'struct') return topColumns(top.fields!, (fields) => (v) => valueColumnsOf(fields, v).row);
-  return valueColumn(top, (v) => columnValue(top, v, VALUE_COLUMN));
+  const top = node(doc, '', doc);
+  // Values of unions are JSON of one branch: moved into that branch's member first.
+  const fix = unionValuesOf(top, unions, '') ?? ((v: unknown) => v);
+  if (top.type === 'struct')
+    return topColumns(top.fields!, (fields) => (v) => valueColumnsOf(fields, fix(v)).row);
+  return valueColumn(top, (v) => columnValue(top, fix(v), VALUE_COLUMN));
+}
+
+type JsonKind = 'string' | 'integer' | 'number' | 'boolean' | 'object' | 'array';
+
+/** The JSON type a union member's column takes. */
+function jsonKindOf(c: FileColumnType, unions: WeakSet<FileColumnType>, at: string): JsonKind {
+  if (unions.has(c)) throw new LayoutError(`${at || 'the value'} is a union inside a union`);
+  switch (c.type) {
+    case 'string':
+      return 'string';
+    case 'int64':
+      return 'integer';
+    case 'double':
+      return 'number';
+    case 'boolean':
+      return 'boolean';
+    case 'list':
+      return 'array';
+    default:
+      return 'object';
+  }
+}
+
+function fitsKind(kind: JsonKind, v: unknown): boolean {
+  switch (kind) {
+    case 'string':
+    case 'boolean':
+      return typeof v === kind;
+    case 'integer':
+      return typeof v === 'number' && Number.isInteger(v);
+    case 'number':
+      return typeof v === 'number';
+    case 'array':
+      return Array.isArray(v);
+    default:
+      return typeof v === 'object' && v !== null && !Array.isArray(v);
+  }
+}
+
+/**
+ * What moves the JSON values of `c`'s unions into their members (the first branch whose type
+ * the value has, as Kafka Connect's JSON Schema converter picks the first branch that
+ * validates), or null when `c` holds no union. A value of none of the types is a rejection.
+ */
+function unionValuesOf(
+  c: FileColumnType,
+  unions: WeakSet<FileColumnType>,
+  at: string,
+): ((v: unknown) => unknown) | null {
+  const where = at || 'the value';
+  if (unions.has(c)) {
+    const members = c.fields!.map((f) => ({
+      name: f.name,
+      kind: jsonKindOf(f, unions, at),
+      inner: unionValuesOf(f, unions, at ? `${at}.${f.name}` : f.name),
+    }));
+    return (v) => {
+      if (v === null || v === undefined) return v;
+      const i = members.findIndex((m) => fitsKind(m.kind, v));
+      if (i < 0)
+        throw new RecordRejection(
+          `${where}: expected one of ${members.map((m) => m.kind).join(', ')}, got ${Array.isArray(v) ? 'an array' : typeof v}`,
+        );
+      const out: Record<string, unknown> = {};
+      members.forEach((m, j) => {
+        out[m.name] = j !== i ? null : m.inner === null ? v : m.inner(v);
+      });
+      return out;
+    };
+  }
+  if (c.type === 'struct') {
+    const fixes = c
+      .fields!.map((f) => [f.name, unionValuesOf(f, unions, at ? `${at}.${f.name}` : f.name)] as const)
+      .filter((e): e is readonly [string, (v: unknown) => unknown] => e[1] !== null);
+    if (fixes.length === 0) return null;
+    return (v) => {
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+      const out = { ...(v as Record<string, unknown>) };
+      for (const [name, fix] of fixes) if (out[name] !== undefined) out[name] = fix(out[name]);
+      return out;
+    };
+  }
+  if (c.type === 'list') {
+    const fix = unionValuesOf(c.items!, unions, `${at}[]`);
+    return fix === null ? null : (v) => (Array.isArray(v) ? v.map(fix) : v);
+  }
+  if (c.type === 'map') {
+    const fix = unionValuesOf(c.values!, unions, `${at}{}`);
+    return fix === null
+      ? null
+      : (v) =>
+          v === null || typeof v !== 'object' || Array.isArray(v)
+            ? v
+            : Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, fix(x)]));
+  }
+  return null;
 }
 
 /** Protobuf scalar types → columns (values as protobufjs' toObject gives them: 64-bit as text). */
@@ -292,8 +463,10 @@ const PROTO_SCALARS: Record<string, FileColumnType['type']> = {
 
 /**
  * A Protobuf message → columns, as Kafka Connect's Protobuf converter maps it: message →
- * struct, repeated → LIST, map → MAP, enum → string; every field optional (proto3 gives unset
- * scalars their defaults, so they are never null in practice).
+ * struct, repeated → LIST, map → MAP, enum → string, google.protobuf.Timestamp → TIMESTAMP
+ * (MILLIS, UTC), a wrapper (StringValue…) → its scalar, null when unset; every field optional
+ * (proto3 gives unset scalars their defaults, so they are never null in practice). The values
+ * come rewritten to match by registry-values.ts (wellKnownOf).
  */
 function protoFieldsOf(type: protobuf.Type, open: Set<string>): FileColumnField[] {
   if (open.has(type.fullName))
@@ -305,7 +478,10 @@ function protoFieldsOf(type: protobuf.Type, open: Set<string>): FileColumnField[
     f.resolve();
     const at = `${type.fullName}.${f.name}`;
     let base: FileColumnType;
-    if (f.resolvedType instanceof protobuf.Type)
+    const wrapper = f.resolvedType ? PROTO_WRAPPERS[f.resolvedType.fullName] : undefined;
+    if (f.resolvedType?.fullName === PROTO_TIMESTAMP) base = { type: 'timestamp', unit: 'ms' };
+    else if (wrapper !== undefined) base = { type: PROTO_SCALARS[wrapper]! };
+    else if (f.resolvedType instanceof protobuf.Type)
       base = { type: 'struct', fields: protoFieldsOf(f.resolvedType, open) };
     else if (f.resolvedType instanceof protobuf.Enum) base = { type: 'string' };
     else {

@@ -3,14 +3,20 @@
  * payload, and the decoded value. Avro payloads are decoded with the writer schema from the
  * registry (avsc), which also proves that the bytes are whole; JSON Schema payloads are JSON
  * text; Protobuf payloads follow their message indexes and are decoded with the message type
- * those name in the registered .proto (protobufjs; imports of other files are not resolved:
- * a record of a type that needs one is rejected, saying so).
+ * those name in the registered .proto (protobufjs). A schema's references (fetched with it by
+ * the registry client) are resolved here: Avro named types are inlined into one schema
+ * (inlineAvroReferences), the .proto files a Protobuf schema imports are parsed into its root
+ * by their reference names, and google/protobuf's well-known types, which registries do not
+ * store, come from protobufjs' own definitions. A Timestamp decodes to epoch milliseconds and a
+ * wrapper (StringValue…) to its value or null, as Kafka Connect's Protobuf converter reads
+ * them; JSON Schema `$ref`s are followed where the columns are laid out (registry-columns.ts).
  *
  * A value that cannot be decoded is a rejection of that record ({ reject }), never an error of
  * its range; a registry that cannot be reached is (a retryable SLUICE_ERR_SCHEMA_REGISTRY
  * from the client).
  */
 import {
+  inlineAvroReferences,
   type RegisteredSchema,
   readMessageIndexes,
   readWireHeader,
@@ -93,16 +99,11 @@ export class RegistryValueDecoder {
         reject: `schema id ${s.id} is a ${s.schemaType} schema; format "${this.#avroOnly}" writes Avro records only`,
       };
     }
-    if (s.references.length > 0) {
-      return {
-        reject: `schema id ${s.id} refers to other schemas (${s.references.map((r) => r.subject).join(', ')}), which Sluice does not resolve yet`,
-      };
-    }
     if (s.schemaType === 'JSON') return decodeJsonPayload;
     if (s.schemaType === 'PROTOBUF') return protobufDecoder(s);
     let type: avro.Type;
     try {
-      type = avroTypeOf(JSON.parse(s.schema) as avro.Schema);
+      type = avroTypeOf(avroSchemaOf(s));
     } catch (err) {
       return { reject: `schema id ${s.id} is not an Avro schema avsc can read: ${(err as Error).message}` };
     }
@@ -137,6 +138,24 @@ const exactLong = avro.types.LongType.__with({
   compare: (a: number | bigint, b: number | bigint) => (a < b ? -1 : a > b ? 1 : 0),
 });
 
+/** Self-contained Avro schemas (references inlined) per registry entry. */
+const avroSchemas = new WeakMap<RegisteredSchema, unknown>();
+
+/**
+ * The Avro JSON of writer schema `s`, with the named types of its references inlined: what
+ * avsc decodes with, what Parquet columns are laid out from and what an Avro file's header
+ * holds. Throws when the text or a reference is not Avro JSON.
+ */
+export function avroSchemaOf(s: RegisteredSchema): unknown {
+  let out = avroSchemas.get(s);
+  if (out === undefined) {
+    const json = JSON.parse(s.schema) as unknown;
+    out = s.resolved?.length ? inlineAvroReferences(json, s.resolved) : json;
+    avroSchemas.set(s, out);
+  }
+  return out;
+}
+
 /** The avsc type that decodes values of writer schema `schema` (and that registry-columns.ts walks). */
 export function avroTypeOf(schema: unknown): avro.Type {
   return avro.Type.forSchema(schema as avro.Schema, { registry: { long: exactLong } });
@@ -170,13 +189,51 @@ function decodeJsonPayload(payload: Buffer): { value: unknown } | SchemaRejectio
   }
 }
 
+/**
+ * The root of a Protobuf schema's types: its own file, the files of its references (each
+ * imported by its reference name) and the well-known types it imports; and the messages of its
+ * own file in declaration order (what message indexes count). Throws naming what is missing.
+ */
+function protoRootOf(s: RegisteredSchema): protobuf.Type[] {
+  const root = new protobuf.Root();
+  const own = protobuf.parse(s.schema, root, { keepCase: true });
+  // Taken before other files join the root: they may share the package.
+  const top = messageTypes(own.package ? root.lookup(own.package) : root);
+  const imports = new Set([...(own.imports ?? []), ...(own.weakImports ?? [])]);
+  const given = new Set<string>();
+  for (const ref of s.resolved ?? []) {
+    if (ref.schemaType !== 'PROTOBUF')
+      throw new Error(
+        `reference "${ref.name}" (subject ${ref.subject} version ${ref.version}) is a ${ref.schemaType} schema, not a .proto file`,
+      );
+    const file = protobuf.parse(ref.schema, root, { keepCase: true });
+    given.add(ref.name);
+    for (const i of [...(file.imports ?? []), ...(file.weakImports ?? [])]) imports.add(i);
+  }
+  const missing: string[] = [];
+  for (const file of imports) {
+    if (given.has(file)) continue;
+    // Registries do not store google/protobuf/*.proto: producers and readers know them.
+    const known = protobuf.common.get(file) as { nested?: Record<string, protobuf.AnyNestedObject> } | null;
+    if (known?.nested) root.addJSON(known.nested);
+    else missing.push(file);
+  }
+  try {
+    root.resolveAll();
+  } catch (err) {
+    const why = missing.length
+      ? `it imports ${missing.map((m) => `"${m}"`).join(', ')}, neither among its references nor a google/protobuf well-known type`
+      : (err as Error).message;
+    throw new Error(why);
+  }
+  return top;
+}
+
 /** Protobuf: the message indexes pick the type (top-level, then nested, in declaration order). */
 function protobufDecoder(s: RegisteredSchema): Decoder {
   let top: protobuf.Type[];
   try {
-    const parsed = protobuf.parse(s.schema, { keepCase: true });
-    const ns = parsed.package ? parsed.root.lookup(parsed.package) : parsed.root;
-    top = messageTypes(ns);
+    top = protoRootOf(s);
   } catch (err) {
     return {
       reject: `schema id ${s.id} is not a .proto file protobufjs can read: ${(err as Error).message}`,
@@ -196,14 +253,92 @@ function protobufDecoder(s: RegisteredSchema): Decoder {
     const payload = bytes.subarray(at.payloadOffset);
     try {
       const message = type!.decode(payload);
-      const value = type!.toObject(message, { longs: String, enums: String, bytes: String, defaults: true });
-      return { value, payload, message: type! };
+      const plain = type!.toObject(message, { longs: String, enums: String, bytes: String, defaults: true });
+      const wkt = wellKnownOf(type!);
+      return { value: wkt === null ? plain : wkt(plain), payload, message: type! };
     } catch (err) {
       return {
         reject: `the Protobuf payload does not decode as ${type!.fullName} of schema ${s.id}: ${(err as Error).message}`,
       };
     }
   };
+}
+
+/**
+ * google/protobuf's wrappers → the scalar each holds: a field of one is that scalar or null
+ * (Kafka Connect's Protobuf converter with wrapper.for.nullables).
+ */
+export const PROTO_WRAPPERS: Readonly<Record<string, string>> = {
+  '.google.protobuf.DoubleValue': 'double',
+  '.google.protobuf.FloatValue': 'float',
+  '.google.protobuf.Int64Value': 'int64',
+  '.google.protobuf.UInt64Value': 'uint64',
+  '.google.protobuf.Int32Value': 'int32',
+  '.google.protobuf.UInt32Value': 'uint32',
+  '.google.protobuf.BoolValue': 'bool',
+  '.google.protobuf.StringValue': 'string',
+  '.google.protobuf.BytesValue': 'bytes',
+};
+
+/** google.protobuf.Timestamp: a Parquet TIMESTAMP(MILLIS, UTC), as Kafka Connect's Timestamp. */
+export const PROTO_TIMESTAMP = '.google.protobuf.Timestamp';
+
+type Rewrite = (v: unknown) => unknown;
+const wellKnown = new WeakMap<protobuf.Type, Rewrite | null>();
+
+/** Epoch milliseconds of a Timestamp as toObject gives it ({ seconds: "…", nanos }). */
+const timestampMs: Rewrite = (v) => {
+  if (v === null || v === undefined) return null;
+  const t = v as { seconds?: string | number; nanos?: number };
+  return Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+};
+const wrapped: Rewrite = (v) => (v === null || v === undefined ? null : (v as { value: unknown }).value);
+
+/**
+ * What turns a decoded `type` into the values its columns take (Timestamps to epoch ms,
+ * wrappers to their value), or null when it holds neither (the value stays as decoded).
+ */
+function wellKnownOf(type: protobuf.Type, open = new Set<protobuf.Type>()): Rewrite | null {
+  const known = wellKnown.get(type);
+  if (known !== undefined) return known;
+  // A recursive message has no columns (registry-columns.ts rejects it): nothing to rewrite.
+  if (open.has(type)) return null;
+  open.add(type);
+  const rewrites: Array<[string, Rewrite]> = [];
+  for (const f of type.fieldsArray) {
+    f.resolve();
+    const t = f.resolvedType;
+    if (!(t instanceof protobuf.Type)) continue;
+    const one =
+      t.fullName === PROTO_TIMESTAMP
+        ? timestampMs
+        : PROTO_WRAPPERS[t.fullName]
+          ? wrapped
+          : wellKnownOf(t, open);
+    if (one === null) continue;
+    const each: Rewrite =
+      f instanceof protobuf.MapField
+        ? (v) =>
+            v === null || v === undefined
+              ? v
+              : Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, one(x)]))
+        : f.repeated
+          ? (v) => (Array.isArray(v) ? v.map(one) : v)
+          : one;
+    rewrites.push([f.name, each]);
+  }
+  open.delete(type);
+  const out: Rewrite | null =
+    rewrites.length === 0
+      ? null
+      : (v) => {
+          if (v === null || v === undefined) return v;
+          const o = { ...(v as Record<string, unknown>) };
+          for (const [name, each] of rewrites) o[name] = each(o[name]);
+          return o;
+        };
+  wellKnown.set(type, out);
+  return out;
 }
 
 function messageTypes(ns: protobuf.ReflectionObject | null): protobuf.Type[] {
