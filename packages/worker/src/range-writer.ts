@@ -45,7 +45,7 @@ import { ChunkBuilder } from './chunk-builder.ts';
 import { createCompressor } from './compressor.ts';
 import type { ObjectSink, StoredObject } from './object-writer.ts';
 import { inlineLayoutOf, kafkaRowOf, type ParquetLayout, RecordRejection, rowOf } from './parquet-columns.ts';
-import { ParquetObject } from './parquet-object.ts';
+import { ParquetObject, parquetRevisionOf } from './parquet-object.ts';
 import { type EncodableRecord, RecordEncoder } from './record-encoder.ts';
 import { keyedLayoutOf, registryColumnsOf } from './registry-columns.ts';
 import { type RegistryValue, RegistryValueDecoder } from './registry-values.ts';
@@ -155,6 +155,8 @@ export class RangeWriter {
   readonly #inlineLayout: ParquetLayout | null;
   /** `parquet` with `schema: { source: "registry", key: true }`: keys are decoded by the registry too. */
   readonly #decodeKeys: boolean;
+  /** `parquet`: the encoding revision of the range's snapshot (parquet-object.ts). */
+  readonly #parquetRevision: number;
   #records = 0;
   #failure: unknown;
   #closed = false;
@@ -188,6 +190,7 @@ export class RangeWriter {
     }
     this.#inlineLayout = schema?.source === 'inline' ? inlineLayoutOf(schema) : null;
     this.#decodeKeys = format === 'parquet' && schema?.source === 'registry' && schema.key === true;
+    this.#parquetRevision = format === 'parquet' ? parquetRevisionOf(opts.spec.parquetEncoding) : 1;
   }
 
   /**
@@ -358,6 +361,7 @@ export class RangeWriter {
           layout: pq.layout,
           compression: this.#opts.spec.compression,
           rowGroupBytes: this.#opts.parquetRowGroupBytes ?? DEFAULT_PARQUET_ROW_GROUP_BYTES,
+          encoding: this.#parquetRevision,
         });
         // A row group's worth: its bytes join the object's chunks.
         if (b.parquet.add(pq.row, (rec.value?.length ?? 0) + (rec.key?.length ?? 0) + 64))
