@@ -6,7 +6,7 @@
  * no S3, no master: a change to the encoding shows in a minute, and its CPU per GB and stored
  * bytes are measured in the same run as jsonl/zstd's, which is what issue 13's aims compare.
  *
- *   node --conditions=source bench/parquet-path.ts [--records 100000] [--range 10000] [--runs 3]
+ *   node --conditions=source bench/parquet-path.ts [--records 100000] [--range 10000] [--runs 3] [--concurrency 1]
  *     [--formats jsonl,parquet,registry,parquet@1,registry@1] [--dump /tmp/one.parquet] [--cpu-prof-dir DIR]
  *
  * `registry`: the same events as Avro values in the Confluent wire format, read through a
@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     records: { type: 'string', default: '100000' },
     range: { type: 'string', default: '10000' },
     runs: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '1' },
     formats: { type: 'string', default: 'jsonl,parquet,registry' },
     dump: { type: 'string' },
   },
@@ -43,6 +44,7 @@ const { values: args } = parseArgs({
 const RECORDS = Number(args.records);
 const RANGE = Number(args.range);
 const RUNS = Number(args.runs);
+const CONCURRENCY = Number(args.concurrency);
 const SCHEMA_ID = 7;
 const T0 = BigInt(Date.UTC(2026, 10, 25, 8));
 
@@ -97,28 +99,37 @@ async function pass(kind: Kind, keep: Map<string, Buffer>) {
   let stored = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let start = 0; start < RECORDS; start += RANGE) {
-    const end = Math.min(RECORDS, start + RANGE);
-    const store = new Map<string, Buffer>();
-    const writer = new RangeWriter({
-      spec,
-      range: { topic: 'bench', partition: 0, start: BigInt(start), end: BigInt(end) },
-      target: { openObjects: async (keys) => keys.map((k): ObjectSink => memorySink(k, store)) },
-      schemas: registry,
-    });
-    for (let b = start; b < end; b += 500) {
-      const batch: EncodableRecord[] = [];
-      for (let i = b; i < Math.min(end, b + 500); i++) {
-        const value = values[order[i]!]!;
-        bytesIn += value.length;
-        batch.push({ offset: BigInt(i), timestamp: T0 + BigInt(i), key: null, value, headers: [] });
-      }
-      await writer.write(batch);
+  // `--concurrency` ranges at once, their batches taken in turn, as a worker's ranges in hand.
+  for (let first = 0; first < RECORDS; first += RANGE * CONCURRENCY) {
+    const ranges: Array<{ start: number; end: number; writer: RangeWriter; store: Map<string, Buffer> }> = [];
+    for (let start = first; start < Math.min(RECORDS, first + RANGE * CONCURRENCY); start += RANGE) {
+      const end = Math.min(RECORDS, start + RANGE);
+      const store = new Map<string, Buffer>();
+      const writer = new RangeWriter({
+        spec,
+        range: { topic: 'bench', partition: 0, start: BigInt(start), end: BigInt(end) },
+        target: { openObjects: async (keys) => keys.map((k): ObjectSink => memorySink(k, store)) },
+        schemas: registry,
+      });
+      ranges.push({ start, end, writer, store });
     }
-    await writer.finish();
-    for (const [k, v] of store) {
-      stored += v.length;
-      if (keep.size === 0 && k.endsWith('.parquet')) keep.set(k, v);
+    for (let b = 0; b < RANGE; b += 500) {
+      for (const { start, end, writer } of ranges) {
+        const batch: EncodableRecord[] = [];
+        for (let i = start + b; i < Math.min(end, start + b + 500); i++) {
+          const value = values[order[i]!]!;
+          bytesIn += value.length;
+          batch.push({ offset: BigInt(i), timestamp: T0 + BigInt(i), key: null, value, headers: [] });
+        }
+        if (batch.length > 0) await writer.write(batch);
+      }
+    }
+    for (const { writer, store } of ranges) {
+      await writer.finish();
+      for (const [k, v] of store) {
+        stored += v.length;
+        if (keep.size === 0 && k.endsWith('.parquet')) keep.set(k, v);
+      }
     }
   }
   const cpu = process.cpuUsage(cpu0);

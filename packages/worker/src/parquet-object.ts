@@ -158,13 +158,15 @@ export class ParquetObject {
   }
 
   /**
-   * Adds a row (from parquet-columns.ts `rowOf`); `weight` is what its record counts toward
-   * the row group (the value and key bytes), to which {@link ROW_MEMORY_BYTES} is added.
-   * Returns true when a row group was cut: its bytes are ready to {@link take}.
+   * Adds a row: its column values in layout order (parquet-columns.ts `kafkaValuesInto` and
+   * the value's columns after them), copied out at once, so the caller may reuse the array.
+   * `weight` is what its record counts toward the row group (the value and key bytes), to
+   * which {@link ROW_MEMORY_BYTES} is added. Returns true when a row group was cut: its bytes
+   * are ready to {@link take}.
    */
-  add(row: Record<string, unknown>, weight: number): boolean {
-    const names = this.#names;
-    for (let i = 0; i < names.length; i++) this.#columns[i]!.push(row[names[i]!] ?? null);
+  add(row: readonly unknown[], weight: number): boolean {
+    const columns = this.#columns;
+    for (let i = 0; i < columns.length; i++) columns[i]!.push(row[i] ?? null);
     this.#rows++;
     this.#bytes += weight + ROW_MEMORY_BYTES;
     if (this.#bytes < this.#rowGroupBytes && this.#rows < ROW_GROUP_MAX_ROWS) return false;
