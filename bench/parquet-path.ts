@@ -14,7 +14,7 @@
  * columns from the registry schema (registry-columns.ts). `--dump` writes the first Parquet
  * object of the last run to a file, for a per-column look with pyarrow.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   outputSpecOf,
@@ -29,7 +29,8 @@ import type { ObjectSink } from '../packages/worker/src/object-writer.ts';
 import { RangeWriter } from '../packages/worker/src/range-writer.ts';
 import type { EncodableRecord } from '../packages/worker/src/record-encoder.ts';
 import { memorySink } from '../packages/worker/test/helpers/memory-sink.ts';
-import { avroRecordOf, PAYLOAD_AVRO_SCHEMA, PAYLOAD_SCHEMA, payloadFile } from './lib/payloads.ts';
+import { avroRecordOf, PAYLOAD_AVRO_SCHEMA, PAYLOAD_SCHEMA, payloadFile, rng } from './lib/payloads.ts';
+import { threadCpuSeconds } from './lib/proc-stats.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -47,18 +48,6 @@ const RUNS = Number(args.runs);
 const CONCURRENCY = Number(args.concurrency);
 const SCHEMA_ID = 7;
 const T0 = BigInt(Date.UTC(2026, 10, 25, 8));
-
-/** The same seeded generator as payloads.ts, for the order in which lines are picked. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const lines = payloadFile(1024, 20_000).split('\n');
 const pick = rng(42);
@@ -98,6 +87,7 @@ async function pass(kind: Kind, keep: Map<string, Buffer>) {
   let bytesIn = 0;
   let stored = 0;
   const cpu0 = process.cpuUsage();
+  const main0 = threadCpuSeconds('self').get(MAIN) ?? 0;
   const t0 = performance.now();
   // `--concurrency` ranges at once, their batches taken in turn, as a worker's ranges in hand.
   for (let first = 0; first < RECORDS; first += RANGE * CONCURRENCY) {
@@ -133,25 +123,34 @@ async function pass(kind: Kind, keep: Map<string, Buffer>) {
     }
   }
   const cpu = process.cpuUsage(cpu0);
+  const mainS = (threadCpuSeconds('self').get(MAIN) ?? 0) - main0;
   return {
     cpuS: (cpu.user + cpu.system) / 1e6,
+    mainS,
     wallS: (performance.now() - t0) / 1e3,
     bytesIn,
     stored,
   };
 }
 
+/** The main JS thread's name: jsonl's zstd runs on libuv's pool, Parquet's on this thread. */
+const MAIN = readFileSync('/proc/self/comm', 'utf8').trim();
+
 const kinds = args.formats.split(',') as Kind[];
 const keep = new Map<string, Buffer>();
-const rows: Record<string, { cpuPerGB: number[]; mbps: number[]; stored: number; bytesIn: number }> = {};
+const rows: Record<
+  string,
+  { cpuPerGB: number[]; mainPerGB: number[]; mbps: number[]; stored: number; bytesIn: number }
+> = {};
 for (let run = 0; run <= RUNS; run++) {
   for (const kind of kinds) {
     const r = await pass(kind, kind === 'jsonl' ? new Map() : keep);
     // Run 0 warms the code up (compiling), as a worker's first ranges do; it is not counted.
     if (run === 0) continue;
-    rows[kind] ??= { cpuPerGB: [], mbps: [], stored: r.stored, bytesIn: r.bytesIn };
+    rows[kind] ??= { cpuPerGB: [], mainPerGB: [], mbps: [], stored: r.stored, bytesIn: r.bytesIn };
     const row = rows[kind];
     row.cpuPerGB.push(r.cpuS / (r.bytesIn / 1e9));
+    row.mainPerGB.push(r.mainS / (r.bytesIn / 1e9));
     row.mbps.push(r.bytesIn / 1e6 / r.wallS);
   }
 }
@@ -162,6 +161,7 @@ for (const [kind, r] of Object.entries(rows)) {
   const cpu = median(r.cpuPerGB);
   console.log(
     `${kind.padEnd(9)} ${cpu.toFixed(2)} CPU s/GB [${Math.min(...r.cpuPerGB).toFixed(2)}-${Math.max(...r.cpuPerGB).toFixed(2)}]` +
+      ` (main thread ${median(r.mainPerGB).toFixed(2)})` +
       `  ${median(r.mbps).toFixed(0)} MB/s  stored ${(r.stored / 1e6).toFixed(2)} MB of ${(r.bytesIn / 1e6).toFixed(1)}` +
       (base && kind !== 'jsonl'
         ? `  (${(median(base.cpuPerGB) / cpu).toFixed(2)}× jsonl/zstd's speed per CPU, stored ${(r.stored / base.stored).toFixed(2)}×)`

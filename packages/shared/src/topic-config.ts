@@ -395,8 +395,10 @@ export const COMPRESSION_LEVELS = {
  * statistics, page size); the worker writes a range by the revision in its snapshot.
  *  1: what the first Parquet release wrote: PLAIN or hyparquet-writer's own dictionary choice,
  *     statistics on every column, 1 MiB pages.
- *  2: DELTA_BINARY_PACKED for Kafka's offset and time columns and the values' integers,
- *     statistics on no string or binary column (bench/README.md "Parquet's speed").
+ *  2: DELTA_BINARY_PACKED for every top-level whole-number column (Kafka's partition, offset
+ *     and times, the value's int32/int64/timestamp/date columns), no statistics on a column
+ *     whose leaves are all text or binary (worker parquet-object.ts; bench/README.md
+ *     "Parquet's speed and size").
  */
 export const PARQUET_ENCODING = 2;
 

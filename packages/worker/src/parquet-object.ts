@@ -33,17 +33,17 @@ function codecOf(c: Compression): Codec {
   return c === 'zstd' ? 'ZSTD' : c === 'gzip' ? 'GZIP' : c === 'snappy' ? 'SNAPPY' : 'UNCOMPRESSED';
 }
 
+/** The options of every page's zstd call, made once (a Buffer is the Uint8Array the writer takes). */
+const ZSTD_OPTIONS = {
+  params: {
+    [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL,
+    [zlib.constants.ZSTD_c_nbWorkers]: 0,
+  },
+};
+
 const COMPRESSORS = {
-  ZSTD: (b: Uint8Array) =>
-    new Uint8Array(
-      zlib.zstdCompressSync(b, {
-        params: {
-          [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL,
-          [zlib.constants.ZSTD_c_nbWorkers]: 0,
-        },
-      }),
-    ),
-  GZIP: (b: Uint8Array) => new Uint8Array(zlib.gzipSync(b, { level: GZIP_LEVEL })),
+  ZSTD: (b: Uint8Array) => zlib.zstdCompressSync(b, ZSTD_OPTIONS),
+  GZIP: (b: Uint8Array) => zlib.gzipSync(b, { level: GZIP_LEVEL }),
 };
 
 /** What a revision sets per top-level column beyond its values. */
