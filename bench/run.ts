@@ -5,6 +5,7 @@
  *   npm run bench                      full run (about 15-25 minutes on 2 shared cores)
  *   npm run bench -- --quick           smaller datasets, fewer configurations (about 6-8 minutes)
  *   npm run bench -- --only e2e,master sections: baselines, e2e, memory, master, leader-zk, idle, latency, peer
+ *   npm run bench -- --quick --only e2e --rows "1KiB jsonl/zstd,parquet"   only the e2e rows named so
  *   npm run bench -- --keep-data       keep the Kafka topics for the next run (reused when intact)
  *   npm run bench -- --profile         one worker under load with --cpu-prof, hot spots printed
  *   npm run bench -- --profile --profile-shape 3   the same on the peer comparison's data of a batch
@@ -47,6 +48,7 @@ const { values: args } = parseArgs({
     'keep-data': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     'profile-shape': { type: 'string' },
+    rows: { type: 'string' },
     out: { type: 'string', default: join(REPO, 'bench') },
   },
 });
@@ -55,6 +57,14 @@ const quick = args.quick === true;
 const sections = new Set(
   (args.only ?? 'baselines,e2e,memory,master,leader-zk,idle,latency,peer').split(',').map((s) => s.trim()),
 );
+/**
+ * `--rows "1KiB parquet,1KiB jsonl/zstd"`: only the end-to-end rows whose name
+ * (`<dataset> <format>/<compression> <workers>x<concurrency>`) contains one of these, and only
+ * their datasets: a change to one format is measured against its reference in minutes.
+ */
+const rowFilter = args.rows?.split(',').map((s) => s.trim());
+const rowName = (label: string, c: E2eConfig) =>
+  `${label} ${c.format}/${c.compression} ${c.workers}x${c.concurrency}`;
 const runId = `bench-${Date.now().toString(36)}`;
 const t0 = Date.now();
 const log = (s: string) =>
@@ -82,6 +92,16 @@ const run = (workers: number, concurrency: number, format: Format, compression: 
  * on 2 cores it would take hours and say little more.
  */
 function plans(): Plan[] {
+  if (rowFilter === undefined) return allPlans();
+  return allPlans()
+    .map((p) => ({
+      ...p,
+      matrix: p.matrix.filter((c) => rowFilter.some((f) => rowName(p.spec.label, c).includes(f))),
+    }))
+    .filter((p) => p.matrix.length > 0);
+}
+
+function allPlans(): Plan[] {
   const k = quick ? 0.25 : 1;
   const oneKiB: Plan = {
     spec: {
@@ -190,7 +210,7 @@ async function profile(): Promise<void> {
   const shape = args['profile-shape'] === undefined ? undefined : PEER_SHAPES[Number(args['profile-shape'])];
   if (args['profile-shape'] !== undefined && !shape)
     throw new Error(`--profile-shape takes 0 to ${PEER_SHAPES.length - 1} (lib/peer.ts PEER_SHAPES)`);
-  const spec = shape ? peerDatasetSpec(shape, quick ? 60_000 : 200_000) : (plans()[1] as Plan).spec;
+  const spec = shape ? peerDatasetSpec(shape, quick ? 60_000 : 200_000) : (allPlans()[1] as Plan).spec;
   const config = shape ? run(1, 2, 'raw', 'zstd') : run(1, 4, 'jsonl', 'none');
   const dataset = await ensureDataset(env, spec, log);
   const dir = join(env.scratchDir, 'profiles', runId);

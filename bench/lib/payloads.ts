@@ -5,7 +5,7 @@
  */
 
 /** A small deterministic PRNG (mulberry32): the same seed gives the same events. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

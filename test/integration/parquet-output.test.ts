@@ -69,9 +69,10 @@ interface ReadRow {
   dt: string;
 }
 
-// pyarrow and DuckDB each print the rows in one shape, plus the column types they see.
+// pyarrow and DuckDB each print the rows in one shape, plus the column types they see, and
+// pyarrow the encodings each column's chunks were written with (all files of the folder).
 const READ = `
-import sys, json, base64, datetime, decimal
+import sys, json, base64, datetime, decimal, glob
 import pyarrow.parquet as pq, duckdb
 folder = sys.argv[1]
 b64 = lambda b: None if b is None else base64.b64encode(b).decode()
@@ -98,7 +99,15 @@ duck_types = {c: str(ty) for c, ty in zip(rel.columns, rel.types)}
 rel = rel.select('* replace (epoch_ms(__kafka_timestamp) as __kafka_timestamp, epoch_ms("at") as "at", epoch_ms(__sluice_event_time) as __sluice_event_time)')
 cols = rel.columns
 duck_rows = [row(dict(zip(cols, r))) for r in rel.fetchall()]
-print(json.dumps({'arrow': arrow_rows, 'arrowTypes': arrow_types, 'duck': duck_rows, 'duckTypes': duck_types}))
+encodings = {}
+for f in sorted(glob.glob(f'{folder}/**/*.parquet', recursive=True)):
+  md = pq.ParquetFile(f).metadata
+  for g in range(md.num_row_groups):
+    for c in range(md.num_columns):
+      col = md.row_group(g).column(c)
+      encodings.setdefault(col.path_in_schema, set()).update(col.encodings)
+encodings = {k: sorted(v) for k, v in encodings.items()}
+print(json.dumps({'arrow': arrow_rows, 'arrowTypes': arrow_types, 'duck': duck_rows, 'duckTypes': duck_types, 'encodings': encodings}))
 `;
 
 test('JSON records land as Parquet that pyarrow and DuckDB read back exactly; misfits go to rejected records', async () => {
@@ -207,6 +216,7 @@ test('JSON records land as Parquet that pyarrow and DuckDB read back exactly; mi
       duck: ReadRow[];
       arrowTypes: Record<string, string>;
       duckTypes: Record<string, string>;
+      encodings: Record<string, string[]>;
     }>(READ, [dir]);
 
     const fits = produced
@@ -279,6 +289,10 @@ test('JSON records land as Parquet that pyarrow and DuckDB read back exactly; mi
     assert.equal(read.duckTypes.price, 'DECIMAL(10,2)');
     assert.equal(read.duckTypes.at, 'TIMESTAMP WITH TIME ZONE');
     assert.equal(read.duckTypes.__kafka_offset, 'BIGINT');
+    // Ranges are planned with the current Parquet encoding revision (2): whole-number columns
+    // delta-packed, which both engines read back exactly (the rows above).
+    for (const c of ['__kafka_offset', '__kafka_timestamp', '__sluice_event_time', 'id', 'at'])
+      assert.deepEqual(read.encodings[c], ['DELTA_BINARY_PACKED'], `${c}: ${JSON.stringify(read.encodings)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -311,6 +311,7 @@ export {
   normalizeStartFrom,
   type OutputSpec,
   outputSpecOf,
+  PARQUET_ENCODING,
   type PartitionBy,
   type PartitionStart,
   type PastDestination,

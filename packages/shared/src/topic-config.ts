@@ -92,6 +92,13 @@ export interface OutputSpec {
    * ranges planned before the setting existed. Never with `compression: "none"`.
    */
   compressionLevel?: number;
+  /**
+   * `parquet`: the encoding revision the range was planned with ({@link PARQUET_ENCODING});
+   * stored in range snapshots only, never in a topic's configuration. Absent: revision 1, the
+   * encoding of ranges planned before revisions existed, so that their retries write the same
+   * bytes (invariant 3).
+   */
+  parquetEncoding?: number;
   partitionBy: PartitionBy;
   serverSideEncryption: ServerSideEncryption;
   /** Only with `serverSideEncryption: "aws:kms"`; empty for the account's default key. */
@@ -382,6 +389,19 @@ export const COMPRESSION_LEVELS = {
   zstd: { min: 1, max: 19, default: 3 },
 } as const;
 
+/**
+ * The Parquet encoding revision that new ranges are planned with. A revision fixes every
+ * choice that changes a file's bytes without changing what it holds (column encodings,
+ * statistics, page size); the worker writes a range by the revision in its snapshot.
+ *  1: what the first Parquet release wrote: PLAIN or hyparquet-writer's own dictionary choice,
+ *     statistics on every column, 1 MiB pages.
+ *  2: DELTA_BINARY_PACKED for every top-level whole-number column (Kafka's partition, offset
+ *     and times, the value's int32/int64/timestamp/date columns), no statistics on a column
+ *     whose leaves are all text or binary (worker parquet-object.ts; bench/README.md
+ *     "Parquet's speed and size").
+ */
+export const PARQUET_ENCODING = 2;
+
 /** The level a range's objects are compressed at: the spec's, else the codec's default; null for none. */
 export function compressionLevelOf(
   spec: Pick<OutputSpec, 'compression' | 'compressionLevel'>,
@@ -652,6 +672,8 @@ export function outputSpecOf(cfg: OutputSpec): OutputSpec {
     format: cfg.format,
     compression: cfg.compression,
     ...(cfg.compressionLevel !== undefined ? { compressionLevel: cfg.compressionLevel } : {}),
+    // A new snapshot is planned now: it gets this release's encoding, whatever the topic holds.
+    ...(cfg.format === 'parquet' ? { parquetEncoding: PARQUET_ENCODING } : {}),
     partitionBy: { ...cfg.partitionBy },
     serverSideEncryption: cfg.serverSideEncryption,
     kmsKeyId: cfg.kmsKeyId,

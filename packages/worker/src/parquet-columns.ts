@@ -319,7 +319,14 @@ function structOf(
 ): { row: Record<string, unknown>; extra: Record<string, unknown> | null } {
   const row: Record<string, unknown> = {};
   for (const f of fields) row[f.name] = columnValue(f, v[f.name], at ? `${at}.${f.name}` : f.name);
-  if (unknown === 'drop') return { row, extra: null };
+  return { row, extra: unknown === 'drop' ? null : extraOf(fields, v) };
+}
+
+/** The fields of `v` that `fields` does not name, or null when there are none. */
+function extraOf(
+  fields: readonly FileColumnField[],
+  v: Record<string, unknown>,
+): Record<string, unknown> | null {
   const rest: Record<string, unknown> = {};
   let any = false;
   for (const k of Object.keys(v)) {
@@ -328,7 +335,7 @@ function structOf(
     any = true;
   }
   // The writer stores it as JSON text (the column's JSON type), in the value's key order.
-  return { row, extra: any ? rest : null };
+  return any ? rest : null;
 }
 
 /** A Kafka record as the row builder needs it (structurally the worker's fetched record). */
@@ -342,22 +349,66 @@ export interface RowSource {
   value: Buffer | null;
 }
 
-/** Kafka's columns of a record's row (the value's columns are added by the caller). */
-export function kafkaRowOf(rec: RowSource, eventTimeMs: number): Record<string, unknown> {
-  return {
-    __kafka_partition: rec.partition,
-    __kafka_offset: rec.offset,
-    __kafka_timestamp: rec.timestamp,
-    __kafka_key: rec.key,
-    __kafka_headers: rec.headers.map(([k, v]) => ({ key: k.toString('utf8'), value: v })),
-    __kafka_tombstone: rec.value === null,
-    __sluice_event_time: BigInt(eventTimeMs),
-  };
+/** How many of Kafka's columns open every row ({@link KAFKA_COLUMNS}). */
+export const KAFKA_COLUMN_COUNT = KAFKA_COLUMNS.length;
+/** Where `__kafka_key` is in a row. */
+export const KEY_COLUMN = KAFKA_COLUMNS.indexOf('__kafka_key');
+
+/** The headers of a record without any: one array for all of them (the writer only reads it). */
+const NO_HEADERS: readonly never[] = Object.freeze([]);
+
+/**
+ * Kafka's columns of a record, into `out[0]` to `out[6]` in {@link KAFKA_COLUMNS} order. A row
+ * is an array in the layout's column order, filled in place: no object per row that the
+ * writer would have to take apart again by name.
+ */
+export function kafkaValuesInto(
+  out: unknown[],
+  rec: Omit<RowSource, 'partition'>,
+  partition: number,
+  eventTimeMs: number,
+): void {
+  out[0] = partition;
+  out[1] = rec.offset;
+  out[2] = rec.timestamp;
+  out[3] = rec.key;
+  out[4] =
+    rec.headers.length === 0
+      ? NO_HEADERS
+      : rec.headers.map(([k, v]) => ({ key: k.toString('utf8'), value: v }));
+  out[5] = rec.value === null;
+  out[6] = BigInt(eventTimeMs);
 }
 
 /**
- * One record's row: the top-level column values by name. `parsed` is the value's JSON (as
- * record-encoder.ts `parseJsonText` gives it: undefined when the value is not JSON text).
+ * The value columns of an inline schema's row, into `out` after Kafka's (layout order: the
+ * declared fields, then the extra column when the topic keeps unnamed fields). `parsed` is the
+ * value's JSON (as record-encoder.ts `parseJsonText` gives it: undefined when the value is not
+ * JSON text). Throws {@link RecordRejection} when the value does not fit; `out` is then
+ * half-filled and must not be used.
+ */
+export function inlineValuesInto(
+  out: unknown[],
+  schema: InlineSchema,
+  value: Buffer | null,
+  parsed: unknown,
+): void {
+  const unknown = schema.unknownFields ?? 'drop';
+  let i = KAFKA_COLUMN_COUNT;
+  if (value === null) {
+    // A tombstone is a row too: its value columns are null, which required ones cannot be.
+    for (const f of schema.fields) out[i++] = columnValue(f, null, f.name);
+    if (unknown === 'json') out[i] = null;
+    return;
+  }
+  const v = jsonObjectOf(parsed);
+  for (const f of schema.fields) out[i++] = columnValue(f, v[f.name], f.name);
+  if (unknown === 'json') out[i] = extraOf(schema.fields, v);
+}
+
+/**
+ * One record's row by column name (Kafka's, the declared ones, the extra one): the same
+ * values {@link kafkaValuesInto} and {@link inlineValuesInto} write, for a reader of one row.
  * Throws {@link RecordRejection} when the value does not fit.
  */
 export function rowOf(
@@ -366,18 +417,22 @@ export function rowOf(
   parsed: unknown,
   eventTimeMs: number,
 ): Record<string, unknown> {
-  const row = kafkaRowOf(rec, eventTimeMs);
-  const unknown = schema.unknownFields ?? 'drop';
-  if (rec.value === null) {
-    // A tombstone is a row too: its value columns are null, which required ones cannot be.
-    for (const f of schema.fields) row[f.name] = columnValue(f, null, f.name);
-    if (unknown === 'json') row[EXTRA_COLUMN] = null;
-    return row;
+  const values: unknown[] = [];
+  kafkaValuesInto(values, rec, rec.partition, eventTimeMs);
+  inlineValuesInto(values, schema, rec.value, parsed);
+  return Object.fromEntries(inlineLayoutOf(schema).names.map((n, i) => [n, values[i] ?? null]));
+}
+
+/** The value as a JSON object, or the rejection that says what it is instead. */
+function jsonObjectOf(parsed: unknown): Record<string, unknown> {
+  if (parsed === undefined || parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    reject(
+      parsed === undefined
+        ? 'the value is not JSON text (UTF-8 JSON): an inline schema maps the fields of a JSON object'
+        : `the value is ${kind(parsed)}, not a JSON object: an inline schema maps the fields of a JSON object`,
+    );
   }
-  const { row: fields, extra } = valueColumnsOf(schema.fields, parsed, unknown);
-  Object.assign(row, fields);
-  if (unknown === 'json') row[EXTRA_COLUMN] = extra;
-  return row;
+  return parsed as Record<string, unknown>;
 }
 
 /**
@@ -389,12 +444,5 @@ export function valueColumnsOf(
   parsed: unknown,
   unknown: 'drop' | 'json' = 'drop',
 ): { row: Record<string, unknown>; extra: Record<string, unknown> | null } {
-  if (parsed === undefined || parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    reject(
-      parsed === undefined
-        ? 'the value is not JSON text (UTF-8 JSON): an inline schema maps the fields of a JSON object'
-        : `the value is ${kind(parsed)}, not a JSON object: an inline schema maps the fields of a JSON object`,
-    );
-  }
-  return structOf(fields, parsed as Record<string, unknown>, '', unknown);
+  return structOf(fields, jsonObjectOf(parsed), '', unknown);
 }

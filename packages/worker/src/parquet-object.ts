@@ -9,8 +9,8 @@
  * and gzip come from node:zlib (single-threaded, fixed levels), snappy is its own.
  */
 import zlib from 'node:zlib';
-import type { Compression } from '@sluice/shared';
-import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import { type Compression, ErrorCodes, PARQUET_ENCODING, SluiceError } from '@sluice/shared';
+import { ByteWriter, type ColumnSource, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
 import type { ParquetLayout } from './parquet-columns.ts';
 
 /** Written into every file's footer; the version is left out so that an upgrade writes the same bytes. */
@@ -33,18 +33,82 @@ function codecOf(c: Compression): Codec {
   return c === 'zstd' ? 'ZSTD' : c === 'gzip' ? 'GZIP' : c === 'snappy' ? 'SNAPPY' : 'UNCOMPRESSED';
 }
 
-const COMPRESSORS = {
-  ZSTD: (b: Uint8Array) =>
-    new Uint8Array(
-      zlib.zstdCompressSync(b, {
-        params: {
-          [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL,
-          [zlib.constants.ZSTD_c_nbWorkers]: 0,
-        },
-      }),
-    ),
-  GZIP: (b: Uint8Array) => new Uint8Array(zlib.gzipSync(b, { level: GZIP_LEVEL })),
+/** The options of every page's zstd call, made once (a Buffer is the Uint8Array the writer takes). */
+const ZSTD_OPTIONS = {
+  params: {
+    [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL,
+    [zlib.constants.ZSTD_c_nbWorkers]: 0,
+  },
 };
+
+const COMPRESSORS = {
+  ZSTD: (b: Uint8Array) => zlib.zstdCompressSync(b, ZSTD_OPTIONS),
+  GZIP: (b: Uint8Array) => zlib.gzipSync(b, { level: GZIP_LEVEL }),
+};
+
+/** What a revision sets per top-level column beyond its values. */
+type ColumnChoice = Pick<ColumnSource, 'encoding' | 'statistics'>;
+
+/**
+ * Each top-level column's flat schema elements (its own, then its leaves'), in file order.
+ * The layout's schema lists the root first, then every column depth first.
+ */
+function columnElements(schema: readonly SchemaElement[]): SchemaElement[][] {
+  const out: SchemaElement[][] = [];
+  let i = 1;
+  const skip = (): void => {
+    const e = schema[i++]!;
+    for (let c = 0; c < (e.num_children ?? 0); c++) skip();
+  };
+  while (i < schema.length) {
+    const from = i;
+    skip();
+    out.push(schema.slice(from, i));
+  }
+  return out;
+}
+
+/**
+ * The choices of encoding revision 2 (shared/topic-config.ts PARQUET_ENCODING) for one
+ * top-level column. A whole number column (INT32 or INT64, no children: offsets, times,
+ * counters) is DELTA_BINARY_PACKED: Kafka's offsets and times grow by small steps, which delta
+ * packs into a few bits where PLAIN spends 8 bytes and zstd then has to find the pattern.
+ * A column whose leaves are all byte arrays (text, binary, JSON, lists of them) keeps no
+ * statistics: comparing every value in UTF-8 order costs more than the rest of its encoding,
+ * and the min/max of rows in offset order prune nothing for an engine.
+ */
+function choiceOf(elements: readonly SchemaElement[]): ColumnChoice {
+  const [top] = elements;
+  if (elements.length === 1 && (top!.type === 'INT32' || top!.type === 'INT64'))
+    return { encoding: 'DELTA_BINARY_PACKED' };
+  const leaves = elements.filter((e) => e.type !== undefined);
+  if (leaves.every((e) => e.type === 'BYTE_ARRAY' || e.type === 'FIXED_LEN_BYTE_ARRAY'))
+    return { statistics: false };
+  return {};
+}
+
+/**
+ * The encoding revision a range's Parquet files are written with: its snapshot's, 1 when the
+ * snapshot predates revisions. A revision this worker does not know is refused before any byte.
+ */
+export function parquetRevisionOf(revision: number | undefined): number {
+  if (revision === undefined) return 1;
+  if (!Number.isSafeInteger(revision) || revision < 1 || revision > PARQUET_ENCODING) {
+    throw new SluiceError(
+      ErrorCodes.NEWER_LAYOUT,
+      `the range was planned for Parquet encoding revision ${revision}, and this worker writes revisions 1 to ${PARQUET_ENCODING}: upgrade the workers before the masters (README, "Upgrading")`,
+      { retryable: true },
+    );
+  }
+  return revision;
+}
+
+/** Per top-level column, in layout order: what the range's encoding revision sets. */
+function choicesOf(layout: ParquetLayout, revision: number): ColumnChoice[] {
+  const columns = columnElements(layout.schema);
+  // Revision 1: hyparquet-writer's defaults everywhere (what the first Parquet release wrote).
+  return columns.map((elements) => (revision >= 2 ? choiceOf(elements) : {}));
+}
 
 /** A ByteWriter whose written bytes can be taken out as they come; `offset` keeps counting the file. */
 class DrainingWriter extends ByteWriter {
@@ -61,12 +125,15 @@ export interface ParquetObjectOptions {
   compression: Compression;
   /** Cut a row group once its rows' bytes and their memory cost reach this (SLUICE_PARQUET_ROW_GROUP_BYTES). */
   rowGroupBytes: number;
+  /** The range's encoding revision ({@link parquetRevisionOf}). */
+  encoding: number;
 }
 
 export class ParquetObject {
   readonly #writer = new DrainingWriter();
   readonly #pq: ParquetWriter;
   readonly #names: string[];
+  readonly #choices: ColumnChoice[];
   readonly #rowGroupBytes: number;
   #columns: unknown[][];
   #rows = 0;
@@ -79,6 +146,7 @@ export class ParquetObject {
     this.layout = opts.layout;
     this.#names = opts.layout.names;
     this.#columns = this.#names.map(() => []);
+    this.#choices = choicesOf(opts.layout, opts.encoding);
     this.#rowGroupBytes = opts.rowGroupBytes;
     this.#pq = new ParquetWriter({
       writer: this.#writer,
@@ -90,13 +158,15 @@ export class ParquetObject {
   }
 
   /**
-   * Adds a row (from parquet-columns.ts `rowOf`); `weight` is what its record counts toward
-   * the row group (the value and key bytes), to which {@link ROW_MEMORY_BYTES} is added.
-   * Returns true when a row group was cut: its bytes are ready to {@link take}.
+   * Adds a row: its column values in layout order (parquet-columns.ts `kafkaValuesInto` and
+   * the value's columns after them), copied out at once, so the caller may reuse the array.
+   * `weight` is what its record counts toward the row group (the value and key bytes), to
+   * which {@link ROW_MEMORY_BYTES} is added. Returns true when a row group was cut: its bytes
+   * are ready to {@link take}.
    */
-  add(row: Record<string, unknown>, weight: number): boolean {
-    const names = this.#names;
-    for (let i = 0; i < names.length; i++) this.#columns[i]!.push(row[names[i]!] ?? null);
+  add(row: readonly unknown[], weight: number): boolean {
+    const columns = this.#columns;
+    for (let i = 0; i < columns.length; i++) columns[i]!.push(row[i] ?? null);
     this.#rows++;
     this.#bytes += weight + ROW_MEMORY_BYTES;
     if (this.#bytes < this.#rowGroupBytes && this.#rows < ROW_GROUP_MAX_ROWS) return false;
@@ -106,7 +176,7 @@ export class ParquetObject {
 
   #flush(): void {
     if (this.#rows === 0) return;
-    const columnData = this.#names.map((name, i) => ({ name, data: this.#columns[i]! }));
+    const columnData = this.#names.map((name, i) => ({ name, data: this.#columns[i]!, ...this.#choices[i] }));
     // One call, one row group: the writer cuts by rowGroupSize rows, which is all of them.
     this.#pq.write({ columnData, rowGroupSize: this.#rows });
     this.#columns = this.#names.map(() => []);

@@ -44,8 +44,16 @@ import { AvroContainerWriter, AvroFileSchemas, kafkaFieldsOf } from './avro-cont
 import { ChunkBuilder } from './chunk-builder.ts';
 import { createCompressor } from './compressor.ts';
 import type { ObjectSink, StoredObject } from './object-writer.ts';
-import { inlineLayoutOf, kafkaRowOf, type ParquetLayout, RecordRejection, rowOf } from './parquet-columns.ts';
-import { ParquetObject } from './parquet-object.ts';
+import {
+  inlineLayoutOf,
+  inlineValuesInto,
+  KAFKA_COLUMN_COUNT,
+  KEY_COLUMN,
+  kafkaValuesInto,
+  type ParquetLayout,
+  RecordRejection,
+} from './parquet-columns.ts';
+import { ParquetObject, parquetRevisionOf } from './parquet-object.ts';
 import { type EncodableRecord, RecordEncoder } from './record-encoder.ts';
 import { keyedLayoutOf, registryColumnsOf } from './registry-columns.ts';
 import { type RegistryValue, RegistryValueDecoder } from './registry-values.ts';
@@ -155,6 +163,10 @@ export class RangeWriter {
   readonly #inlineLayout: ParquetLayout | null;
   /** `parquet` with `schema: { source: "registry", key: true }`: keys are decoded by the registry too. */
   readonly #decodeKeys: boolean;
+  /** `parquet`: the encoding revision of the range's snapshot (parquet-object.ts). */
+  readonly #parquetRevision: number;
+  /** `parquet`: the row of the record at hand, in its layout's column order (reused). */
+  readonly #row: unknown[] = [];
   #records = 0;
   #failure: unknown;
   #closed = false;
@@ -188,6 +200,7 @@ export class RangeWriter {
     }
     this.#inlineLayout = schema?.source === 'inline' ? inlineLayoutOf(schema) : null;
     this.#decodeKeys = format === 'parquet' && schema?.source === 'registry' && schema.key === true;
+    this.#parquetRevision = format === 'parquet' ? parquetRevisionOf(opts.spec.parquetEncoding) : 1;
   }
 
   /**
@@ -232,9 +245,10 @@ export class RangeWriter {
   }
 
   /**
-   * `parquet`: the record's row and the layout of the file it goes in, or null when the topic's
-   * schema does not take it: the record then goes to the rejected ones and into no bucket (so
-   * no object exists for it alone).
+   * `parquet`: the layout of the file the record goes in, its row written into {@link #row}
+   * (column values in layout order, read by the file before the next record), or null when
+   * the topic's schema does not take it: the record then goes to the rejected ones and into
+   * no bucket (so no object exists for it alone).
    */
   #rowOf(
     rec: EncodableRecord,
@@ -242,31 +256,33 @@ export class RangeWriter {
     parsed: unknown,
     eventMs: number,
     key: RegistryValue | null,
-  ): { row: Record<string, unknown>; layout: ParquetLayout } | null {
+  ): ParquetLayout | null {
     const { spec, range } = this.#opts;
-    const source = { ...rec, partition: range.partition };
+    const out = this.#row;
     try {
-      if (value === null)
-        return {
-          row: rowOf(spec.schema as TopicSchema, source, parsed, eventMs),
-          layout: this.#inlineLayout!,
-        };
+      kafkaValuesInto(out, rec, range.partition, eventMs);
+      if (value === null) {
+        inlineValuesInto(out, spec.schema as TopicSchema, rec.value, parsed);
+        return this.#inlineLayout!;
+      }
       // A registry value: Kafka's columns, then the writer schema's (registry-columns.ts).
       const columns = registryColumnsOf(value.schema, value.message);
       if ('reject' in columns) {
         this.#rejected.reject(rec, columns.reject);
         return null;
       }
-      const row = { ...kafkaRowOf(source, eventMs), ...columns.valueRow(value.value) };
-      if (key === null) return { row, layout: columns.layout };
+      const row = columns.valueRow(value.value);
+      const names = columns.layout.names;
+      for (let i = KAFKA_COLUMN_COUNT; i < names.length; i++) out[i] = row[names[i]!];
+      if (key === null) return columns.layout;
       // A decoded key: `__kafka_key` typed by the key's schema, one file per key schema.
       const keyColumns = registryColumnsOf(key.schema, key.message);
       if ('reject' in keyColumns) {
         this.#rejected.reject(rec, `the key: ${keyColumns.reject}`);
         return null;
       }
-      row.__kafka_key = keyColumns.columnValue(key.value);
-      return { row, layout: keyedLayoutOf(columns, keyColumns) };
+      out[KEY_COLUMN] = keyColumns.columnValue(key.value);
+      return keyedLayoutOf(columns, keyColumns);
     } catch (err) {
       if (!(err instanceof RecordRejection)) throw err;
       this.#rejected.reject(rec, err.message);
@@ -319,7 +335,7 @@ export class RangeWriter {
       // Avro and registry Parquet: one object per folder and writer schema.
       const id = value === null ? folder : `${folder}\0${value.schemaId}\0${key?.schemaId ?? ''}`;
       let b: BucketObject | undefined = last !== null && last.id === id ? last : this.#buckets.get(id);
-      if (b?.parquet && pq !== null && b.parquet.layout !== pq.layout) {
+      if (b?.parquet && pq !== null && b.parquet.layout !== pq) {
         // Protobuf: a schema id's file holds one message type; its key has no room for another.
         this.#rejected.reject(
           rec,
@@ -355,12 +371,13 @@ export class RangeWriter {
         );
       else if (pq !== null) {
         b.parquet ??= new ParquetObject({
-          layout: pq.layout,
+          layout: pq,
           compression: this.#opts.spec.compression,
           rowGroupBytes: this.#opts.parquetRowGroupBytes ?? DEFAULT_PARQUET_ROW_GROUP_BYTES,
+          encoding: this.#parquetRevision,
         });
         // A row group's worth: its bytes join the object's chunks.
-        if (b.parquet.add(pq.row, (rec.value?.length ?? 0) + (rec.key?.length ?? 0) + 64))
+        if (b.parquet.add(this.#row, (rec.value?.length ?? 0) + (rec.key?.length ?? 0) + 64))
           b.out.bytes(b.parquet.take());
       } else encoder.encodeInto(rec, b.out);
       b.noteRecord(rec.offset, ts);
