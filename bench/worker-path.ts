@@ -7,7 +7,12 @@
  * the master, BullMQ and start-up, so a change to the data path shows in minutes.
  *
  *   node --conditions=source bench/worker-path.ts [--shape 1] [--records 200000]
- *     [--compression zstd] [--format raw] [--concurrency 2] [--range 10000] [--runs 3] [--fetch bytes]
+ *     [--compression zstd] [--level 3] [--format raw] [--concurrency 2] [--range 10000] [--runs 3]
+ *     [--fetch bytes]
+ *
+ * Each line also gives the process's peak RSS so far (VmHWM): V8 flags such as
+ * `--max-semi-space-size` trade memory for garbage collection, and the README's memory formula
+ * must still hold.
  *
  * Node's own flags go before the script (`node --conditions=source --single-threaded-gc
  * bench/worker-path.ts …`): that is how the garbage collector's threads were compared. The
@@ -25,7 +30,7 @@ import { RangeWriter } from '../packages/worker/src/range-writer.ts';
 import { ensureDataset, rangesOf } from './lib/dataset.ts';
 import { deletePrefix } from './lib/e2e.ts';
 import { PEER_SHAPES, peerDatasetSpec } from './lib/peer.ts';
-import { threadCpuSeconds } from './lib/proc-stats.ts';
+import { peakRssMiB, threadCpuSeconds } from './lib/proc-stats.ts';
 import { benchEnv, preflight, s3Client } from './lib/stack.ts';
 
 const { values: args } = parseArgs({
@@ -38,6 +43,7 @@ const { values: args } = parseArgs({
     range: { type: 'string', default: '10000' },
     runs: { type: 'string', default: '3' },
     fetch: { type: 'string', default: String(8 * 1024 * 1024) },
+    level: { type: 'string' },
   },
 });
 
@@ -62,6 +68,7 @@ const spec: OutputSpec = {
   serverSideEncryption: 'none',
   kmsKeyId: '',
   storageClass: 'STANDARD',
+  ...(args.level !== undefined ? { compressionLevel: Number(args.level) } : {}),
 };
 const store = new S3ObjectStore(s3, {
   partSizeBytes: 8 * 1024 * 1024,
@@ -116,7 +123,8 @@ try {
       .map(([n, c]) => `${n} ${(c / gb).toFixed(1)}`);
     log(
       `${shape.label} ${spec.format}/${spec.compression} ×${args.concurrency}: ${(dataset.bytes / 1e6 / r.seconds).toFixed(0)} MB/s, ` +
-        `${(r.cpu / gb).toFixed(1)} CPU s/GB (by thread: ${threads.join(', ')}), ratio ${(dataset.bytes / r.stored).toFixed(2)}`,
+        `${(r.cpu / gb).toFixed(1)} CPU s/GB (by thread: ${threads.join(', ')}), ratio ${(dataset.bytes / r.stored).toFixed(2)}, ` +
+        `peak RSS ${peakRssMiB(process.pid).toFixed(0)} MiB`,
     );
     await deletePrefix(s3, bucket, '');
   }

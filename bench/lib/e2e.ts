@@ -153,13 +153,19 @@ export interface E2eOptions {
   topicFields?: Record<string, unknown>;
   /** Count the lines of every data object in S3 before cleaning up (the peer comparison). */
   countLines?: boolean;
+  /**
+   * Run the built programs as the images do (cluster.ts `fromDist`) at the master's own plan
+   * interval, not the source at 250 ms: for the peer comparison's CPU figures, where type
+   * stripping and four passes a second are costs no deployment pays. No ZooKeeper counts.
+   */
+  asDeployed?: boolean;
   log: (s: string) => void;
 }
 
 export async function runE2e(o: E2eOptions): Promise<E2eResult> {
   const { env, s3, bucket, dataset: d, config: c } = o;
   const cluster = new BenchCluster(env, o.name, {
-    env: { SLUICE_PLAN_INTERVAL_MS: '250' },
+    ...(o.asDeployed ? { fromDist: true } : { env: { SLUICE_PLAN_INTERVAL_MS: '250' } }),
     ...(o.workerNodeFlags ? { workerNodeFlags: o.workerNodeFlags } : {}),
     ...(o.workDir ? { workDir: o.workDir } : {}),
   });
