@@ -2,7 +2,11 @@
  * Summarises a V8 CPU profile (`node --cpu-prof` writes `*.cpuprofile`): self time by
  * function and by file, heaviest first, so that hot spots can be read without DevTools.
  *
- *   node bench/profile-summary.ts <file.cpuprofile> [--top 25]
+ *   node bench/profile-summary.ts <file.cpuprofile> [--top 25] [--packages]
+ *
+ * `--packages` adds the time spent inside each npm package and each of Sluice's source
+ * folders, counting what they call (a start-up's `require` of a dependency is counted to the
+ * package that asks for it and to the one loaded): which modules a start pays for.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -77,6 +81,44 @@ export function summarise(
   return { totalMs, functions: rank(fn), files: rank(file) };
 }
 
+/** The npm package, or the Sluice package and folder, a script URL belongs to. */
+function packageOf(url: string): string | undefined {
+  const nm = url.lastIndexOf('node_modules/');
+  if (nm >= 0) {
+    const parts = url.slice(nm + 'node_modules/'.length).split('/');
+    return (parts[0] ?? '').startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+  }
+  const m = /\/packages\/([^/]+)\/(?:dist|src)\/(?:([^/]+)\/)?/.exec(url);
+  if (m) return `sluice ${m[1]}${m[2] ? `/${m[2]}` : ''}`;
+  return undefined;
+}
+
+/**
+ * Time per package including its callees: each sample counts once for every package on its
+ * stack, so shares add up to more than 100 %.
+ */
+export function packageTimes(p: Profile, top = 25): HotSpot[] {
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const totalMs = (p.endTime - p.startTime) / 1000;
+  const times = new Map<string, number>();
+  const samples = p.samples ?? [];
+  for (let i = 0; i < samples.length; i++) {
+    const ms = (p.timeDeltas?.[i] ?? 0) / 1000;
+    const seen = new Set<string>();
+    for (let id: number | undefined = samples[i]; id !== undefined; id = parent.get(id)) {
+      const key = packageOf(byId.get(id)?.callFrame.url ?? '');
+      if (key) seen.add(key);
+    }
+    for (const key of seen) times.set(key, (times.get(key) ?? 0) + ms);
+  }
+  return [...times.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([name, ms]) => ({ name, ms, share: ms / totalMs }));
+}
+
 export function formatSummary(s: ReturnType<typeof summarise>): string {
   const line = (h: HotSpot) =>
     `${(h.share * 100).toFixed(1).padStart(5)} %  ${h.ms.toFixed(0).padStart(7)} ms  ${h.name}`;
@@ -92,14 +134,21 @@ export function formatSummary(s: ReturnType<typeof summarise>): string {
 if (import.meta.main) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { top: { type: 'string', default: '25' } },
+    options: { top: { type: 'string', default: '25' }, packages: { type: 'boolean', default: false } },
   });
   const file = positionals[0];
   if (!file) {
-    process.stderr.write('usage: node bench/profile-summary.ts <file.cpuprofile> [--top 25]\n');
+    process.stderr.write('usage: node bench/profile-summary.ts <file.cpuprofile> [--top 25] [--packages]\n');
     process.exit(2);
   }
-  process.stdout.write(
-    `${formatSummary(summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile, Number(values.top)))}\n`,
-  );
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  process.stdout.write(`${formatSummary(summarise(profile, Number(values.top)))}\n`);
+  if (values.packages) {
+    process.stdout.write('time by package, with what it calls:\n');
+    for (const h of packageTimes(profile, Number(values.top))) {
+      process.stdout.write(
+        `${(h.share * 100).toFixed(1).padStart(5)} %  ${h.ms.toFixed(0).padStart(7)} ms  ${h.name}\n`,
+      );
+    }
+  }
 }

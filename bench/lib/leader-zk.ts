@@ -26,6 +26,7 @@ import {
   topicPath,
   ZkSession,
 } from '@sluice/shared';
+import { offsetsTopicByTopic } from '@sluice/test-kit';
 import { LeaderPasses } from '../../packages/master/src/leadership/leader-passes.ts';
 import type { RangeQueue } from '../../packages/master/src/ranges/range-enqueuer.ts';
 import { topicRecord } from './master-scale.ts';
@@ -143,6 +144,9 @@ async function point(input: LeaderZkInput, total: number): Promise<LeaderZkPoint
         latest: ls[partition]!,
         lastStable: ls[partition]!,
       }));
+    },
+    topicOffsets(names: string[]) {
+      return offsetsTopicByTopic(this, names);
     },
     offsetsAtTime: () => Promise.reject(new Error('not used by the benchmark')),
     consumerGroup: () => Promise.reject(new Error('not used by the benchmark')),

@@ -20,7 +20,7 @@ import {
   type TopicRecord,
   topicPath,
 } from '@sluice/shared';
-import { FakeZk } from '@sluice/test-kit';
+import { FakeZk, offsetsTopicByTopic } from '@sluice/test-kit';
 import { FencedWriter } from '../../packages/master/src/leadership/fenced-writer.ts';
 import { PartitionCache } from '../../packages/master/src/ranges/partition-cache.ts';
 import { PlanningLoop, readTopics } from '../../packages/master/src/ranges/planning-loop.ts';
@@ -154,6 +154,9 @@ async function point(
     },
     async offsets(_topic: string, partitions: number[]): Promise<PartitionOffsets[]> {
       return partitions.map((partition) => ({ partition, earliest: 0n, latest: lastStable, lastStable }));
+    },
+    topicOffsets(names: string[]) {
+      return offsetsTopicByTopic(this, names);
     },
     // Registration-time reads (startFrom's object forms): the benchmark registers no topic.
     offsetsAtTime: () => Promise.reject(new Error('not used by the benchmark')),

@@ -13,6 +13,8 @@ import { startMaster } from '../../packages/master/src/index.ts';
 const kafka: KafkaAdmin = {
   topicMetadata: async (topics) => new Map(topics.map((t) => [t, null])),
   offsets: async () => [],
+  topicOffsets: async (topics) =>
+    new Map(topics.map((t) => [t, { metadata: null, offsets: null, error: null }])),
   offsetsAtTime: async () => new Map(),
   consumerGroup: () => Promise.reject(new Error('this test registers no topic from a consumer group')),
   close: async () => {},

@@ -1123,6 +1123,9 @@ function common(r: Reader): CommonConfig {
   if (endpoint && !/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) {
     r.problem(S.s3Endpoint, `must be http(s)://host[:port] or empty for AWS; got "${endpoint}"`);
   }
+  // The S3 client is made at its first request (s3-client.ts): what it would refuse, refused here.
+  if (r.get(S.s3Region) === '')
+    r.problem(S.s3Region, "must not be empty; set the bucket's region, e.g. us-east-1");
   const saslMech = r.get(S.kafkaSaslMechanism);
   const sasl =
     saslMech === 'none'

@@ -141,7 +141,6 @@ export {
   SLUICE_OFFSET_METADATA,
   type TopicMetadata,
   type TopicOffsets,
-  topicOffsetsOf,
   type WireBatch,
 } from './kafka/index.ts';
 export {

@@ -4,7 +4,30 @@
  * wherever the code under test only asks Kafka about topics and offsets (the leader's
  * planning, the API), so that those tests need no broker.
  */
-import type { ConsumerGroupView, KafkaAdmin, PartitionOffsets, TopicMetadata } from '@sluice/shared';
+import type {
+  ConsumerGroupView,
+  KafkaAdmin,
+  PartitionOffsets,
+  TopicMetadata,
+  TopicOffsets,
+} from '@sluice/shared';
+
+/**
+ * `KafkaAdmin.topicOffsets` of a stand-in made from its own `topicMetadata` and `offsets`:
+ * every topic answered, none failing (a test that needs a failure overrides it); `known`
+ * changes nothing, the offsets being at hand.
+ */
+export async function offsetsTopicByTopic(
+  kafka: Pick<KafkaAdmin, 'topicMetadata' | 'offsets'>,
+  topics: string[],
+): Promise<Map<string, TopicOffsets>> {
+  const out = new Map<string, TopicOffsets>();
+  for (const [topic, metadata] of await kafka.topicMetadata(topics)) {
+    const offsets = metadata ? await kafka.offsets(topic, metadata.partitions) : null;
+    out.set(topic, { metadata, offsets, error: null });
+  }
+  return out;
+}
 
 export class FakeKafka implements KafkaAdmin {
   readonly topics = new Map<string, { topicId: string; offsets: PartitionOffsets[] }>();
@@ -43,6 +66,10 @@ export class FakeKafka implements KafkaAdmin {
 
   async offsets(topic: string, partitions: number[]): Promise<PartitionOffsets[]> {
     return (this.topics.get(topic)?.offsets ?? []).filter((o) => partitions.includes(o.partition));
+  }
+
+  topicOffsets(topics: string[]): Promise<Map<string, TopicOffsets>> {
+    return offsetsTopicByTopic(this, topics);
   }
 
   async offsetsAtTime(

@@ -5,7 +5,7 @@
  */
 export { partitionState, rangeResult, topicRecord, workerRegistration } from './builders.ts';
 export { assertStartsFromCompileCache } from './entry-starts.ts';
-export { FakeKafka } from './fake-kafka.ts';
+export { FakeKafka, offsetsTopicByTopic } from './fake-kafka.ts';
 export { FakeZk, FakeZkSession } from './fake-zk.ts';
 export {
   AVRO_ADDR,

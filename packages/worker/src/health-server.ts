@@ -2,11 +2,12 @@
  * The worker's small HTTP surface: `GET /healthz` (the process is up), `GET /readyz` (it can
  * work: ZooKeeper session alive, Redis ready, BullMQ worker running and not stopped by a failure
  * of its own, own-fault-gate.ts; 503 with the reasons otherwise) and `GET /metrics` (Prometheus
- * text).
+ * text). On node:http, not Fastify: three fixed answers need no router, and loading Fastify
+ * (with avvio, find-my-way and its serializers) was about 0.07-0.1 CPU s of every worker's
+ * start (issue 14).
  */
-
-import { ErrorCodes, type Logger, SluiceError } from '@sluice/shared';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { errorText, type Logger } from '@sluice/shared';
 import type { WorkerMetrics } from './worker-metrics.ts';
 
 export interface Readiness {
@@ -21,48 +22,64 @@ export interface HealthServerOptions {
   log: Logger;
 }
 
-const statusSchema = {
-  type: 'object',
-  properties: {
-    status: { type: 'string' },
-    reasons: { type: 'array', items: { type: 'string' } },
-  },
-  required: ['status'],
-} as const;
-
-function noValidator(): never {
-  throw new SluiceError(
-    ErrorCodes.INTERNAL,
-    'the worker health server validates no request: a route given a request schema needs a validator compiler in health-server.ts',
-  );
+export interface HealthServer {
+  readonly server: Server;
+  listen(at: { host: string; port: number }): Promise<void>;
+  /** Stops listening and ends its connections (probes keep theirs alive). */
+  close(): Promise<void>;
 }
 
-export function createHealthServer(opts: HealthServerOptions): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: opts.log.child({ component: 'http' }) as FastifyBaseLogger,
-    // Probes hit these every few seconds; logging each would drown the worker's own lines.
-    logController: new LogController({ disableRequestLogging: true }),
-    // No route here validates a request: without a validator factory of ours, Fastify would
-    // load its Ajv compiler (and Ajv's formats) for nothing, ~0.1 CPU s of the start.
-    schemaController: { compilersFactory: { buildValidator: noValidator } },
-  });
+function send(res: ServerResponse, status: number, type: string, body: string, head: boolean): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  res.end(head ? undefined : body);
+}
 
-  app.get('/healthz', { schema: { response: { 200: statusSchema } } }, async () => ({ status: 'ok' }));
+const JSON_TYPE = 'application/json; charset=utf-8';
 
-  app.get(
-    '/readyz',
-    { schema: { response: { 200: statusSchema, 503: statusSchema } } },
-    async (_req, reply) => {
+export function createHealthServer(opts: HealthServerOptions): HealthServer {
+  const log = opts.log.child({ component: 'http' });
+  // Probes hit these every few seconds: none is logged, only a failure to answer.
+  const answer = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0];
+    const head = req.method === 'HEAD';
+    const known = path === '/healthz' || path === '/readyz' || path === '/metrics';
+    if (!known || (req.method !== 'GET' && !head)) {
+      const message = `no route ${req.method} ${path}; the worker serves GET /healthz, /readyz and /metrics`;
+      send(res, 404, JSON_TYPE, JSON.stringify({ statusCode: 404, error: 'Not Found', message }), head);
+    } else if (path === '/healthz') {
+      send(res, 200, JSON_TYPE, JSON.stringify({ status: 'ok' }), head);
+    } else if (path === '/readyz') {
       const r = opts.readiness();
-      if (r.ready) return { status: 'ready', reasons: [] };
-      return reply.code(503).send({ status: 'not ready', reasons: r.reasons });
-    },
-  );
-
-  app.get('/metrics', async (_req, reply) => {
-    const text = await opts.metrics.registry.metrics();
-    return reply.type(opts.metrics.registry.contentType).send(text);
+      const body = r.ready ? { status: 'ready', reasons: [] } : { status: 'not ready', reasons: r.reasons };
+      send(res, r.ready ? 200 : 503, JSON_TYPE, JSON.stringify(body), head);
+    } else {
+      const text = await opts.metrics.registry.metrics();
+      send(res, 200, opts.metrics.registry.contentType, text, head);
+    }
+  };
+  const server = createServer((req, res) => {
+    answer(req, res).catch((err) => {
+      log.error({ err: errorText(err) }, 'health request failed');
+      if (!res.headersSent)
+        send(res, 500, JSON_TYPE, JSON.stringify({ statusCode: 500, error: 'Internal Server Error' }), false);
+      else res.destroy();
+    });
   });
-
-  return app;
+  return {
+    server,
+    listen: ({ host, port }) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }

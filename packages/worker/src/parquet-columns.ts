@@ -15,7 +15,15 @@
  * fields the schema does not name) when the topic keeps them.
  */
 
-import { type ColumnType, type ColumnTypeName, EXTRA_COLUMN, type InlineSchema } from '@sluice/shared';
+import {
+  type ColumnType,
+  type ColumnTypeName,
+  ErrorCodes,
+  EXTRA_COLUMN,
+  type InlineSchema,
+  PARQUET_ENCODING,
+  SluiceError,
+} from '@sluice/shared';
 import type { SchemaElement } from 'hyparquet-writer';
 
 /**
@@ -445,4 +453,20 @@ export function valueColumnsOf(
   unknown: 'drop' | 'json' = 'drop',
 ): { row: Record<string, unknown>; extra: Record<string, unknown> | null } {
   return structOf(fields, jsonObjectOf(parsed), '', unknown);
+}
+
+/**
+ * The encoding revision a range's Parquet files are written with: its snapshot's, 1 when the
+ * snapshot predates revisions. A revision this worker does not know is refused before any byte.
+ */
+export function parquetRevisionOf(revision: number | undefined): number {
+  if (revision === undefined) return 1;
+  if (!Number.isSafeInteger(revision) || revision < 1 || revision > PARQUET_ENCODING) {
+    throw new SluiceError(
+      ErrorCodes.NEWER_LAYOUT,
+      `the range was planned for Parquet encoding revision ${revision}, and this worker writes revisions 1 to ${PARQUET_ENCODING}: upgrade the workers before the masters (README, "Upgrading")`,
+      { retryable: true },
+    );
+  }
+  return revision;
 }

@@ -9,7 +9,7 @@
  * and gzip come from node:zlib (single-threaded, fixed levels), snappy is its own.
  */
 import zlib from 'node:zlib';
-import { type Compression, ErrorCodes, PARQUET_ENCODING, SluiceError } from '@sluice/shared';
+import type { Compression } from '@sluice/shared';
 import { ByteWriter, type ColumnSource, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
 import type { ParquetLayout } from './parquet-columns.ts';
 
@@ -85,22 +85,6 @@ function choiceOf(elements: readonly SchemaElement[]): ColumnChoice {
   if (leaves.every((e) => e.type === 'BYTE_ARRAY' || e.type === 'FIXED_LEN_BYTE_ARRAY'))
     return { statistics: false };
   return {};
-}
-
-/**
- * The encoding revision a range's Parquet files are written with: its snapshot's, 1 when the
- * snapshot predates revisions. A revision this worker does not know is refused before any byte.
- */
-export function parquetRevisionOf(revision: number | undefined): number {
-  if (revision === undefined) return 1;
-  if (!Number.isSafeInteger(revision) || revision < 1 || revision > PARQUET_ENCODING) {
-    throw new SluiceError(
-      ErrorCodes.NEWER_LAYOUT,
-      `the range was planned for Parquet encoding revision ${revision}, and this worker writes revisions 1 to ${PARQUET_ENCODING}: upgrade the workers before the masters (README, "Upgrading")`,
-      { retryable: true },
-    );
-  }
-  return revision;
 }
 
 /** Per top-level column, in layout order: what the range's encoding revision sets. */

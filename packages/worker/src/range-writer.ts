@@ -40,9 +40,10 @@ import {
   SluiceError,
   type TopicSchema,
 } from '@sluice/shared';
-import { AvroContainerWriter, AvroFileSchemas, kafkaFieldsOf } from './avro-container.ts';
+import type { AvroContainerWriter, AvroFileSchemas } from './avro-container.ts';
 import { ChunkBuilder } from './chunk-builder.ts';
 import { createCompressor } from './compressor.ts';
+import { type FormatLibraries, formatLibraries } from './format-libraries.ts';
 import type { ObjectSink, StoredObject } from './object-writer.ts';
 import {
   inlineLayoutOf,
@@ -51,12 +52,12 @@ import {
   KEY_COLUMN,
   kafkaValuesInto,
   type ParquetLayout,
+  parquetRevisionOf,
   RecordRejection,
 } from './parquet-columns.ts';
-import { ParquetObject, parquetRevisionOf } from './parquet-object.ts';
+import type { ParquetObject } from './parquet-object.ts';
 import { type EncodableRecord, RecordEncoder } from './record-encoder.ts';
-import { keyedLayoutOf, registryColumnsOf } from './registry-columns.ts';
-import { type RegistryValue, RegistryValueDecoder } from './registry-values.ts';
+import type { RegistryValue, RegistryValueDecoder } from './registry-values.ts';
 import { RejectedRecords } from './rejected-records.ts';
 import { TimeBucketer } from './time-bucket.ts';
 
@@ -157,8 +158,11 @@ export class RangeWriter {
   readonly #bucketer: TimeBucketer;
   readonly #fields: FieldFolders;
   readonly #buckets = new Map<string, BucketObject>();
-  readonly #values: RegistryValueDecoder | null;
-  readonly #avroSchemas = new AvroFileSchemas();
+  /** `avro` and `parquet`: their modules, loaded at the first write (format-libraries.ts). */
+  #libraries: FormatLibraries | null = null;
+  /** Values (and keys) decoded with the registry's schemas: made with {@link #libraries}. */
+  #values: RegistryValueDecoder | null = null;
+  #avroSchemas: AvroFileSchemas | null = null;
   /** `parquet` with an inline schema: the one layout of all its files. */
   readonly #inlineLayout: ParquetLayout | null;
   /** `parquet` with `schema: { source: "registry", key: true }`: keys are decoded by the registry too. */
@@ -185,7 +189,6 @@ export class RangeWriter {
       partition: opts.range.partition,
       parseValues: this.#bucketer.needsValue || !this.#fields.empty,
     });
-    this.#values = null;
     const { format, schema } = opts.spec;
     if (format === 'avro' || (format === 'parquet' && schema?.source === 'registry')) {
       if (opts.schemas === undefined) {
@@ -195,8 +198,6 @@ export class RangeWriter {
           { retryable: true },
         );
       }
-      // Parquet lays out Avro, JSON Schema and Protobuf values alike (registry-columns.ts).
-      this.#values = new RegistryValueDecoder(opts.schemas, { avroOnly: format === 'avro' ? 'avro' : null });
     }
     this.#inlineLayout = schema?.source === 'inline' ? inlineLayoutOf(schema) : null;
     this.#decodeKeys = format === 'parquet' && schema?.source === 'registry' && schema.key === true;
@@ -251,6 +252,7 @@ export class RangeWriter {
    * no bucket (so no object exists for it alone).
    */
   #rowOf(
+    { columns: registry }: FormatLibraries,
     rec: EncodableRecord,
     value: RegistryValue | null,
     parsed: unknown,
@@ -266,7 +268,7 @@ export class RangeWriter {
         return this.#inlineLayout!;
       }
       // A registry value: Kafka's columns, then the writer schema's (registry-columns.ts).
-      const columns = registryColumnsOf(value.schema, value.message);
+      const columns = registry.registryColumnsOf(value.schema, value.message);
       if ('reject' in columns) {
         this.#rejected.reject(rec, columns.reject);
         return null;
@@ -276,13 +278,13 @@ export class RangeWriter {
       for (let i = KAFKA_COLUMN_COUNT; i < names.length; i++) out[i] = row[names[i]!];
       if (key === null) return columns.layout;
       // A decoded key: `__kafka_key` typed by the key's schema, one file per key schema.
-      const keyColumns = registryColumnsOf(key.schema, key.message);
+      const keyColumns = registry.registryColumnsOf(key.schema, key.message);
       if ('reject' in keyColumns) {
         this.#rejected.reject(rec, `the key: ${keyColumns.reject}`);
         return null;
       }
       out[KEY_COLUMN] = keyColumns.columnValue(key.value);
-      return keyedLayoutOf(columns, keyColumns);
+      return registry.keyedLayoutOf(columns, keyColumns);
     } catch (err) {
       if (!(err instanceof RecordRejection)) throw err;
       this.#rejected.reject(rec, err.message);
@@ -290,10 +292,28 @@ export class RangeWriter {
     }
   }
 
+  /** `avro` and `parquet`: their modules and the registry's decoder, at the first write. */
+  async #loadLibraries(): Promise<FormatLibraries> {
+    const libraries = await formatLibraries();
+    const { format, schema } = this.#opts.spec;
+    if (this.#opts.schemas !== undefined && (format === 'avro' || schema?.source === 'registry')) {
+      // Parquet lays out Avro, JSON Schema and Protobuf values alike (registry-columns.ts).
+      this.#values = new libraries.values.RegistryValueDecoder(this.#opts.schemas, {
+        avroOnly: format === 'avro' ? 'avro' : null,
+      });
+      this.#avroSchemas = new libraries.avro.AvroFileSchemas();
+    }
+    this.#libraries = libraries;
+    return libraries;
+  }
+
   /** Encodes and routes a batch of records (in offset order), then writes what is ready. */
   async write(records: readonly EncodableRecord[]): Promise<void> {
     this.#check();
     if (records.length === 0) return;
+    const format = this.#opts.spec.format;
+    const libraries =
+      format === 'avro' || format === 'parquet' ? (this.#libraries ?? (await this.#loadLibraries())) : null;
     const encoder = this.#encoder;
     const bucketer = this.#bucketer;
     let opening: BucketObject[] | null = null;
@@ -313,7 +333,7 @@ export class RangeWriter {
         if (value === null) continue;
         if (!parquet) {
           // Avro files append Kafka's fields to the writer's record: not every schema can take them.
-          const file = this.#avroSchemas.of(value.schema);
+          const file = this.#avroSchemas!.of(value.schema);
           if (typeof file !== 'string') {
             this.#rejected.reject(rec, file.reject);
             continue;
@@ -329,7 +349,7 @@ export class RangeWriter {
       }
       const parsed = needsValue ? (value !== null ? value.value : encoder.parseValue(rec)) : undefined;
       const time = bucketer.folderOf(ts, parsed);
-      const pq = parquet ? this.#rowOf(rec, value, parsed, bucketer.lastTimeMs ?? ts, key) : null;
+      const pq = parquet ? this.#rowOf(libraries!, rec, value, parsed, bucketer.lastTimeMs ?? ts, key) : null;
       if (parquet && pq === null) continue;
       const folder = fields === null ? time : time + fields.folderOf(parsed);
       // Avro and registry Parquet: one object per folder and writer schema.
@@ -353,7 +373,7 @@ export class RangeWriter {
         );
         b = new BucketObject(folder, objectKey, id);
         if (value !== null && !parquet) {
-          b.avro = new AvroContainerWriter({
+          b.avro = new libraries!.avro.AvroContainerWriter({
             schema: avroSchema,
             compression: this.#opts.spec.compression,
             key: objectKey,
@@ -367,10 +387,10 @@ export class RangeWriter {
       if (b.avro !== null)
         b.avro.append(
           value!.payload,
-          kafkaFieldsOf(rec, this.#opts.range.partition, bucketer.lastTimeMs ?? ts),
+          libraries!.avro.kafkaFieldsOf(rec, this.#opts.range.partition, bucketer.lastTimeMs ?? ts),
         );
       else if (pq !== null) {
-        b.parquet ??= new ParquetObject({
+        b.parquet ??= new libraries!.parquet.ParquetObject({
           layout: pq,
           compression: this.#opts.spec.compression,
           rowGroupBytes: this.#opts.parquetRowGroupBytes ?? DEFAULT_PARQUET_ROW_GROUP_BYTES,

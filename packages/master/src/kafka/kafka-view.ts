@@ -12,7 +12,6 @@ import {
   SluiceError,
   type TopicMetadata,
   type TopicOffsets,
-  topicOffsetsOf,
 } from '@sluice/shared';
 
 /** How long a view waits for Kafka before answering without it. */
@@ -88,7 +87,7 @@ export async function kafkaTopicViews(
   if (topics.length === 0) return out;
   let answers: Map<string, TopicOffsets>;
   try {
-    answers = await withTimeout(topicOffsetsOf(kafka, topics), timeoutMs, 'an offsets request');
+    answers = await withTimeout(kafka.topicOffsets(topics), timeoutMs, 'an offsets request');
   } catch (err) {
     const error = kafkaFailure(err, 'offsets request').message;
     for (const t of topics) out.set(t, { metadata: null, offsets: new Map(), error });

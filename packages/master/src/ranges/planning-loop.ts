@@ -44,7 +44,6 @@ import {
   type TopicMetadata,
   type TopicOffsets,
   type TopicRecord,
-  topicOffsetsOf,
   topicPath,
   type ZkOp,
 } from '@sluice/shared';
@@ -150,8 +149,7 @@ export class PlanningLoop {
     let kafka = new Map<string, TopicOffsets>();
     if (active.length > 0) {
       try {
-        kafka = await topicOffsetsOf(
-          this.#kafka,
+        kafka = await this.#kafka.topicOffsets(
           active.map((t) => t.record.topic),
           this.#known(active),
         );

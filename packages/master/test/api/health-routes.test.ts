@@ -83,8 +83,27 @@ test('the OpenAPI document lists every route, its schemas and the bearer scheme'
   // Shared fragments are components (common-schemas.ts): the offset is described once, there.
   assert.equal(partition.properties.highWatermark.$ref, '#/components/schemas/NullableOffset');
   assert.match(doc.components.schemas.NullableOffset.description, /decimal string/);
-  const ui = await f.call('GET', '/docs', undefined, null);
-  assert.ok([200, 302].includes(ui.statusCode), `swagger UI answers, got ${ui.statusCode}`);
+  const yaml = await f.call('GET', '/docs/yaml', undefined, null);
+  assert.equal(yaml.statusCode, 200);
+  assert.match(yaml.body, /^openapi: 3\./m);
+});
+
+test("Swagger UI at /docs: its page and assets (built at the first request), and this API's 404 for what it lacks", async () => {
+  const page = await f.call('GET', '/docs', undefined, null);
+  assert.equal(page.statusCode, 200);
+  assert.match(String(page.headers['content-type']), /^text\/html/);
+  const css = /href="([^"]*swagger-ui\.css)"/.exec(page.body)?.[1];
+  assert.ok(css, `the page links Swagger UI's stylesheet: ${page.body.slice(0, 300)}`);
+  const asset = await f.call('GET', new URL(css, 'http://x/docs').pathname, undefined, null);
+  assert.equal(asset.statusCode, 200);
+  assert.match(String(asset.headers['content-type']), /^text\/css/);
+  assert.ok(asset.body.length > 10_000);
+  const script = await f.call('GET', '/docs/static/swagger-initializer.js', undefined, null);
+  assert.equal(script.statusCode, 200);
+  assert.match(script.body, /json/);
+  const missing = await f.call('GET', '/docs/static/none.js', undefined, null);
+  assert.equal(missing.statusCode, 404);
+  assert.match(json(missing).message, /no route GET \/docs\/static\/none\.js; .* documented at \/docs/);
 });
 
 test('an unknown route is a JSON 404 pointing at the docs', async () => {

@@ -125,17 +125,13 @@ test("a pass's ZooKeeper requests grow with the partitions that changed, not wit
 class BatchKafka extends FakeKafka {
   readonly asked: string[][] = [];
   readonly broken = new Set<string>();
-  async topicOffsets(topics: string[]): Promise<Map<string, TopicOffsets>> {
+  override async topicOffsets(topics: string[]): Promise<Map<string, TopicOffsets>> {
     this.asked.push([...topics]);
-    const out = new Map<string, TopicOffsets>();
-    for (const [topic, metadata] of await this.topicMetadata(topics)) {
-      if (this.broken.has(topic)) {
-        const error = new SluiceError(ErrorCodes.KAFKA, `topic "${topic}" partition 0: LEADER_NOT_AVAILABLE`);
-        out.set(topic, { metadata: null, offsets: null, error });
-      } else {
-        const offsets = metadata ? await this.offsets(topic, metadata.partitions) : null;
-        out.set(topic, { metadata, offsets, error: null });
-      }
+    const out = await super.topicOffsets(topics);
+    for (const topic of this.broken) {
+      if (!out.has(topic)) continue;
+      const error = new SluiceError(ErrorCodes.KAFKA, `topic "${topic}" partition 0: LEADER_NOT_AVAILABLE`);
+      out.set(topic, { metadata: null, offsets: null, error });
     }
     return out;
   }

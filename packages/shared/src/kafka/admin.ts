@@ -18,7 +18,7 @@
  * transaction, where Kafka itself has the log start above the last stable offset).
  */
 
-import { ErrorCodes, errorText, isSluiceError, SluiceError } from '../errors.ts';
+import { ErrorCodes, SluiceError } from '../errors.ts';
 import { COORDINATOR_CODES, CoordinatorError } from './coordinator.ts';
 import { healsByWaiting, KafkaErrorCodes, kafkaBackoffMs, kafkaError, kafkaErrorName } from './errors.ts';
 import { FetchIsolationLevels, ListOffsetTimestamps } from './library.ts';
@@ -86,10 +86,8 @@ export interface KafkaAdmin {
    * not), then reported with its `error`; rejects only when Kafka could not be asked at all.
    * With `known`, a partition listed there whose high watermark is where it was costs only
    * that watermark (see {@link KnownOffsets}).
-   * Optional: stand-ins of tests and benchmarks may leave it out, and {@link topicOffsetsOf}
-   * then asks topic by topic.
    */
-  topicOffsets?(topics: string[], known?: KnownOffsets): Promise<Map<string, TopicOffsets>>;
+  topicOffsets(topics: string[], known?: KnownOffsets): Promise<Map<string, TopicOffsets>>;
   /**
    * Per partition, the first offset whose record timestamp is at or after `timestampMs`
    * (ListOffsets with a time); null where no record is that new (the caller takes the end).
@@ -439,41 +437,4 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
  */
 export function createKafkaAdmin(cfg: KafkaSettings, options: { attempts?: number } = {}): KafkaAdmin {
   return new PlatformaticKafkaAdmin(cfg, options.attempts ?? 6);
-}
-
-/**
- * {@link KafkaAdmin.topicOffsets} where the admin has it; otherwise (stand-ins of tests and
- * benchmarks) the same answer asked topic by topic: one metadata request, then each topic's
- * offsets.
- */
-export async function topicOffsetsOf(
-  kafka: KafkaAdmin,
-  topics: string[],
-  known?: KnownOffsets,
-): Promise<Map<string, TopicOffsets>> {
-  if (kafka.topicOffsets) return kafka.topicOffsets(topics, known);
-  const metas = await kafka.topicMetadata(topics);
-  const out = new Map<string, TopicOffsets>();
-  for (const [topic, metadata] of metas) {
-    if (!metadata) {
-      out.set(topic, { metadata: null, offsets: null, error: null });
-      continue;
-    }
-    try {
-      out.set(topic, { metadata, offsets: await kafka.offsets(topic, metadata.partitions), error: null });
-    } catch (err) {
-      const error = isSluiceError(err)
-        ? err
-        : new SluiceError(
-            ErrorCodes.KAFKA,
-            `Kafka failed to list offsets of topic ${topic}: ${errorText(err)}; check SLUICE_KAFKA_BROKERS`,
-            {
-              retryable: true,
-              cause: err,
-            },
-          );
-      out.set(topic, { metadata, offsets: null, error });
-    }
-  }
-  return out;
 }

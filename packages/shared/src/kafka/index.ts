@@ -21,7 +21,6 @@ export {
   type PartitionOffsets,
   type TopicMetadata,
   type TopicOffsets,
-  topicOffsetsOf,
 } from './admin.ts';
 export { kafkaCall } from './call.ts';
 export {

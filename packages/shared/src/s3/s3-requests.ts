@@ -8,19 +8,11 @@
  * A caller's `signal` cancels the request; the caller then gets its abort reason back.
  */
 import type { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  type ListMultipartUploadsCommandOutput,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  PutObjectCommand,
-  type S3Client,
-  type ServerSideEncryption,
+import type {
+  ListMultipartUploadsCommandOutput,
+  ListObjectsV2CommandOutput,
+  S3Client,
+  ServerSideEncryption,
 } from '@aws-sdk/client-s3';
 import { mapLimit } from '../map-limit.ts';
 import type { OutputSpec } from '../topic-config.ts';
@@ -30,6 +22,12 @@ export interface ListedKey {
   key: string;
   size: number;
 }
+
+/**
+ * The SDK's commands, loaded at the first request like the client (s3-client.ts): a master
+ * that never asks S3 anything does not pay for loading the SDK.
+ */
+const sdk = () => import('@aws-sdk/client-s3');
 
 function sendOptions(signal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
   return signal ? { abortSignal: signal } : {};
@@ -51,7 +49,7 @@ async function eachListPage(
     let page: ListObjectsV2CommandOutput;
     try {
       page = await s3.send(
-        new ListObjectsV2Command({
+        new (await sdk()).ListObjectsV2Command({
           Bucket: bucket,
           Prefix: prefix,
           ContinuationToken: token,
@@ -110,7 +108,7 @@ export async function listFolders(s3: S3Client, bucket: string, prefix: string):
  */
 export async function headBucket(s3: S3Client, bucket: string, signal?: AbortSignal): Promise<void> {
   try {
-    await s3.send(new HeadBucketCommand({ Bucket: bucket }), sendOptions(signal));
+    await s3.send(new (await sdk()).HeadBucketCommand({ Bucket: bucket }), sendOptions(signal));
   } catch (err) {
     const status = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
     const missing =
@@ -124,7 +122,7 @@ export async function headBucket(s3: S3Client, bucket: string, signal?: AbortSig
 /** The object's size (HeadObject), or null when it does not exist. */
 export async function objectSize(s3: S3Client, bucket: string, key: string): Promise<number | null> {
   try {
-    const out = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    const out = await s3.send(new (await sdk()).HeadObjectCommand({ Bucket: bucket, Key: key }));
     return out.ContentLength ?? 0;
   } catch (err) {
     if (isNotFound(err)) return null;
@@ -140,7 +138,10 @@ export async function objectText(
   opts: { signal?: AbortSignal; op?: string } = {},
 ): Promise<string | null> {
   try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), sendOptions(opts.signal));
+    const out = await s3.send(
+      new (await sdk()).GetObjectCommand({ Bucket: bucket, Key: key }),
+      sendOptions(opts.signal),
+    );
     return (await out.Body?.transformToString('utf-8')) ?? '';
   } catch (err) {
     if (isNotFound(err)) return null;
@@ -151,7 +152,7 @@ export async function objectText(
 /** The object's bytes as a stream (GetObject), for objects too large to hold; undefined when S3 sent no body. */
 export async function objectStream(s3: S3Client, bucket: string, key: string): Promise<Readable | undefined> {
   try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const out = await s3.send(new (await sdk()).GetObjectCommand({ Bucket: bucket, Key: key }));
     return out.Body as Readable | undefined;
   } catch (err) {
     throw s3Failure(err, 'GetObject', bucket, key);
@@ -207,7 +208,7 @@ export async function putJson(
   }
   try {
     await s3.send(
-      new PutObjectCommand({
+      new (await sdk()).PutObjectCommand({
         Bucket: bucket,
         Key: key,
         Body: body,
@@ -238,7 +239,10 @@ export async function deleteKeys(
 ): Promise<void> {
   await mapLimit([...new Set(keys)], opts.concurrency ?? 4, async (key) => {
     try {
-      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), sendOptions(opts.signal));
+      await s3.send(
+        new (await sdk()).DeleteObjectCommand({ Bucket: bucket, Key: key }),
+        sendOptions(opts.signal),
+      );
     } catch (err) {
       if (isNotFound(err)) return;
       throw s3Failure(err, 'DeleteObject', bucket, key, opts.signal);
@@ -264,7 +268,7 @@ export async function* listOpenUploads(
     let page: ListMultipartUploadsCommandOutput;
     try {
       page = await s3.send(
-        new ListMultipartUploadsCommand({
+        new (await sdk()).ListMultipartUploadsCommand({
           Bucket: bucket,
           Prefix: prefix,
           KeyMarker: keyMarker,
@@ -295,7 +299,9 @@ export async function abortUpload(
   uploadId: string,
 ): Promise<void> {
   try {
-    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+    await s3.send(
+      new (await sdk()).AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }),
+    );
   } catch (err) {
     throw s3Failure(err, 'AbortMultipartUpload', bucket, key);
   }
