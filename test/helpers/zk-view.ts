@@ -81,12 +81,14 @@ export class ZkView {
 
   /**
    * The worker among `candidates` with the most ranges of `topics` active on it now, and those
-   * ranges; among those whose ranges `accept` takes, when given. Null when none has one.
+   * ranges; among those whose ranges `accept` takes, when given, and of those the ones whose
+   * ranges `prefer` likes first. Null when none has one.
    */
   async busiestWorker(
     topics: string | readonly string[],
     candidates: Iterable<string>,
     accept: (ranges: RangeNodeView[]) => boolean = () => true,
+    prefer: (ranges: RangeNodeView[]) => boolean = () => false,
   ): Promise<{ worker: string; ranges: RangeNodeView[] } | null> {
     const wanted = new Set(candidates);
     const byWorker = new Map<string, RangeNodeView[]>();
@@ -100,7 +102,7 @@ export class ZkView {
     }
     const best = [...byWorker]
       .filter(([, ranges]) => accept(ranges))
-      .sort((a, b) => b[1].length - a[1].length)[0];
+      .sort((a, b) => Number(prefer(b[1])) - Number(prefer(a[1])) || b[1].length - a[1].length)[0];
     return best ? { worker: best[0], ranges: best[1] } : null;
   }
 
