@@ -17,7 +17,7 @@ import { changedObjects, snapshotObjects, verifyEnd } from '../helpers/end-check
 import { FaultRun } from '../helpers/fault-run.ts';
 import type { TestTopic } from '../helpers/kafka.ts';
 import { produceAll, steadyLoad } from '../helpers/load.ts';
-import { EVENTS_AS_PARQUET } from '../helpers/parquet-events.ts';
+import { parquetEvents, registerBeside } from '../helpers/parquet-events.ts';
 import { logged } from '../helpers/process-log.ts';
 import { type SluiceProcess, waitFor } from '../helpers/processes.ts';
 import { metricValue } from '../helpers/prometheus.ts';
@@ -62,13 +62,7 @@ test('a SIGSTOPped worker loses its range after the stall timeout and, woken, ch
   const api = apiClient(master.url, cluster.token);
 
   const produced = makeEvents(20_000, { startMs: Date.now() - 3600_000, spanMs: 3600_000, partitions: 4 });
-  const producedPq = makeEvents(5_000, {
-    startMs: Date.now() - 3600_000,
-    spanMs: 3600_000,
-    partitions: 2,
-    tombstoneEvery: 67,
-    prefix: 'pq',
-  });
+  const producedPq = parquetEvents(5_000, 2, 67);
   await produceAll(topic.producer, topic.name, produced.slice(0, 4_000));
   await produceAll(parquet.producer, parquet.name, producedPq.slice(0, 500));
   const common = {
@@ -78,13 +72,7 @@ test('a SIGSTOPped worker loses its range after the stall timeout and, woken, ch
     flushIntervalMs: 500,
   };
   // The Parquet topic's ranges are cut by size rather than by the flush interval: few jobs more.
-  for (const body of [
-    { topic: topic.name },
-    { topic: parquet.name, ...EVENTS_AS_PARQUET, flushIntervalMs: 2_000 },
-  ]) {
-    const res = await api.post('/api/v1/topics', { ...common, ...body });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-  }
+  await registerBeside(api, common, topic.name, parquet.name, { flushIntervalMs: 2_000 });
   const load = steadyLoad(topic.producer, topic.name, produced.slice(4_000, 16_000), 800);
   const loadPq = steadyLoad(parquet.producer, parquet.name, producedPq.slice(500), 250);
   const holds = (name: string) => (rs: Array<{ topic: string }>) => rs.some((r) => r.topic === name);

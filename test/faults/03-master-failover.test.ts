@@ -17,7 +17,7 @@ import { commitSpans, verifyEnd } from '../helpers/end-check.ts';
 import { FaultRun } from '../helpers/fault-run.ts';
 import type { TestTopic } from '../helpers/kafka.ts';
 import { produceAll, steadyLoad } from '../helpers/load.ts';
-import { EVENTS_AS_PARQUET } from '../helpers/parquet-events.ts';
+import { parquetEvents, registerBeside } from '../helpers/parquet-events.ts';
 import { type LogLine, logLines } from '../helpers/process-log.ts';
 import { type SluiceProcess, waitFor } from '../helpers/processes.ts';
 import { makeEvents } from '../helpers/records.ts';
@@ -88,13 +88,7 @@ test('leader SIGKILLed, then the next leader SIGSTOPped: the standby takes over 
   const api = apiClient(masters[1]!.url, cluster.token);
 
   const produced = makeEvents(24_000, { startMs: Date.now() - 3600_000, spanMs: 3600_000, partitions: 4 });
-  const producedPq = makeEvents(8_000, {
-    startMs: Date.now() - 3600_000,
-    spanMs: 3600_000,
-    partitions: 4,
-    tombstoneEvery: 61,
-    prefix: 'pq',
-  });
+  const producedPq = parquetEvents(8_000, 4, 61);
   await produceAll(topic.producer, topic.name, produced.slice(0, 2_000));
   await produceAll(parquet.producer, parquet.name, producedPq.slice(0, 1_000));
   const common = {
@@ -103,10 +97,7 @@ test('leader SIGKILLed, then the next leader SIGSTOPped: the standby takes over 
     maxRangeMessages: 250,
     flushIntervalMs: 500,
   };
-  for (const body of [{ topic: topic.name }, { topic: parquet.name, ...EVENTS_AS_PARQUET }]) {
-    const res = await api.post('/api/v1/topics', { ...common, ...body });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-  }
+  await registerBeside(api, common, topic.name, parquet.name);
   const load = steadyLoad(topic.producer, topic.name, produced.slice(2_000), 1_000);
   const loadPq = steadyLoad(parquet.producer, parquet.name, producedPq.slice(1_000), 300);
   for (const t0 of [topic, parquet])

@@ -17,7 +17,7 @@ import { verifyEnd } from '../helpers/end-check.ts';
 import { FaultRun } from '../helpers/fault-run.ts';
 import type { TestTopic } from '../helpers/kafka.ts';
 import { produceAll, steadyLoad } from '../helpers/load.ts';
-import { EVENTS_AS_PARQUET } from '../helpers/parquet-events.ts';
+import { parquetEvents, registerBeside } from '../helpers/parquet-events.ts';
 import { logged } from '../helpers/process-log.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { makeEvents } from '../helpers/records.ts';
@@ -77,13 +77,7 @@ test('a worker, then the leader, cut off from ZooKeeper past the session timeout
 
   const api = apiClient(standby.url, cluster.token);
   const produced = makeEvents(20_000, { startMs: Date.now() - 3600_000, spanMs: 3600_000, partitions: 4 });
-  const producedPq = makeEvents(6_000, {
-    startMs: Date.now() - 3600_000,
-    spanMs: 3600_000,
-    partitions: 2,
-    tombstoneEvery: 71,
-    prefix: 'pq',
-  });
+  const producedPq = parquetEvents(6_000, 2, 71);
   await produceAll(topic.producer, topic.name, produced.slice(0, 2_000));
   await produceAll(parquet.producer, parquet.name, producedPq.slice(0, 500));
   const common = {
@@ -94,13 +88,7 @@ test('a worker, then the leader, cut off from ZooKeeper past the session timeout
   };
   // The Parquet topic's ranges are cut by size rather than by the flush interval, so that its
   // jobs add few to the queue the jsonl ranges' reassignment is timed through.
-  for (const body of [
-    { topic: topic.name },
-    { topic: parquet.name, ...EVENTS_AS_PARQUET, flushIntervalMs: 2_000 },
-  ]) {
-    const res = await api.post('/api/v1/topics', { ...common, ...body });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-  }
+  await registerBeside(api, common, topic.name, parquet.name, { flushIntervalMs: 2_000 });
   const load = steadyLoad(topic.producer, topic.name, produced.slice(2_000), 1_000);
   const loadPq = steadyLoad(parquet.producer, parquet.name, producedPq.slice(500), 300);
 

@@ -14,7 +14,7 @@ import { commitSpans, verifyEnd } from '../helpers/end-check.ts';
 import { FaultRun } from '../helpers/fault-run.ts';
 import type { TestTopic } from '../helpers/kafka.ts';
 import { produceAll, steadyLoad } from '../helpers/load.ts';
-import { EVENTS_AS_PARQUET } from '../helpers/parquet-events.ts';
+import { parquetEvents, registerBeside } from '../helpers/parquet-events.ts';
 import { logged } from '../helpers/process-log.ts';
 import { type SluiceProcess, waitFor } from '../helpers/processes.ts';
 import { makeEvents } from '../helpers/records.ts';
@@ -63,13 +63,7 @@ test('SIGTERM to workers and to the leader under load loses and duplicates nothi
     partitions: 4,
     tombstoneEvery: 53,
   });
-  const producedPq = makeEvents(10_000, {
-    startMs: Date.now() - 3600_000,
-    spanMs: 3600_000,
-    partitions: 4,
-    tombstoneEvery: 53,
-    prefix: 'pq',
-  });
+  const producedPq = parquetEvents(10_000, 4, 53);
   await produceAll(topic.producer, topic.name, produced.slice(0, 2_000));
   await produceAll(parquet.producer, parquet.name, producedPq.slice(0, 1_000));
   const common = {
@@ -78,10 +72,7 @@ test('SIGTERM to workers and to the leader under load loses and duplicates nothi
     maxRangeMessages: 250,
     flushIntervalMs: 500,
   };
-  for (const body of [{ topic: topic.name }, { topic: parquet.name, ...EVENTS_AS_PARQUET }]) {
-    const res = await api.post('/api/v1/topics', { ...common, ...body });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-  }
+  await registerBeside(api, common, topic.name, parquet.name);
   const load = steadyLoad(topic.producer, topic.name, produced.slice(2_000), 1_000);
   const loadPq = steadyLoad(parquet.producer, parquet.name, producedPq.slice(1_000), 500);
 

@@ -11,9 +11,15 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { Api } from './end-check.ts';
 import { runPython } from './python-readers.ts';
-import { committedObjects, hourFolder, type ProducedRecord } from './records.ts';
+import {
+  committedObjects,
+  hourFolder,
+  makeEvents,
+  type ProducedRecord,
+  type VerifyOptions,
+} from './records.ts';
 import { getBytes } from './s3.ts';
 
 /**
@@ -41,6 +47,37 @@ export const EVENTS_AS_PARQUET = {
     ],
   },
 } as const;
+
+/** `count` makeEvents records over the last hour, their ids and keys marked `pq`. */
+export function parquetEvents(count: number, partitions: number, tombstoneEvery: number): ProducedRecord[] {
+  return makeEvents(count, {
+    startMs: Date.now() - 3600_000,
+    spanMs: 3600_000,
+    partitions,
+    tombstoneEvery,
+    prefix: 'pq',
+  });
+}
+
+/**
+ * Registers the jsonl topic `jsonl` and beside it the Parquet topic `parquet` (EVENTS_AS_PARQUET,
+ * then `parquetFields`), both with the fields of `common`; each must answer 201.
+ */
+export async function registerBeside(
+  api: Api,
+  common: Record<string, unknown>,
+  jsonl: string,
+  parquet: string,
+  parquetFields: Record<string, unknown> = {},
+): Promise<void> {
+  for (const body of [
+    { ...common, topic: jsonl },
+    { ...common, ...EVENTS_AS_PARQUET, ...parquetFields, topic: parquet },
+  ]) {
+    const res = await api.post('/api/v1/topics', body);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+  }
+}
 
 /** The columns of every file: Kafka's and Sluice's first, then the schema's. */
 const COLUMNS = [
@@ -97,16 +134,11 @@ for path in sorted(glob.glob(os.path.join(root, '**', '*.parquet'), recursive=Tr
 print(json.dumps({'rows': rows, 'columns': columns}))
 `;
 
-export interface ParquetVerifyOptions {
-  s3: S3Client;
-  bucket: string;
-  prefix: string;
-  topic: string;
-  /** makeEvents records (tombstones allowed), as produced. */
-  produced: ProducedRecord[];
-  /** High watermark of each partition: every offset below it must be read once. */
-  highWatermarks: Map<number, bigint>;
-}
+/** `produced` holds makeEvents records (tombstones allowed); every offset below a high watermark is read once. */
+export type ParquetVerifyOptions = Pick<
+  VerifyOptions,
+  's3' | 'bucket' | 'prefix' | 'topic' | 'produced' | 'highWatermarks'
+>;
 
 /** What a produced makeEvents value must read back as. */
 function expectedValue(p: ProducedRecord): Pick<ParquetRow, 'id' | 'event' | 'bytes' | 'msg'> {
