@@ -78,7 +78,7 @@ test('500s, 503s, resets and slow answers: retried with backoff, shown in the st
   const api = apiClient(master.url, cluster.token);
 
   const produced = makeEvents(24_000, { startMs: Date.now() - 3600_000, spanMs: 3600_000, partitions: 4 });
-  const producedPq = parquetEvents(6_000, 2, 89);
+  const producedPq = parquetEvents(3_000, 2, 89);
   await produceAll(topic.producer, topic.name, produced.slice(0, 2_000));
   await produceAll(parquet.producer, parquet.name, producedPq.slice(0, 500));
   proxy.rule = () => ({ kind: 'pass', delayMs: 50 });
@@ -92,7 +92,7 @@ test('500s, 503s, resets and slow answers: retried with backoff, shown in the st
   // for two workers to catch up on once S3 is well.
   await registerBeside(api, common, topic.name, parquet.name, { flushIntervalMs: 2_000 });
   const load = steadyLoad(topic.producer, topic.name, produced.slice(2_000), 700);
-  const loadPq = steadyLoad(parquet.producer, parquet.name, producedPq.slice(500), 200);
+  const loadPq = steadyLoad(parquet.producer, parquet.name, producedPq.slice(500), 100);
   const committed = async () => {
     const body = (await api.get(`/api/v1/topics/${topic.name}`)).body as {
       partitions: Array<{ committedOffset: string }>;
