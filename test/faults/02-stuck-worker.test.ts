@@ -5,7 +5,10 @@
  * the middle of a range under load; its range is requeued as `stalled` and finished by another
  * worker; then the stuck worker is SIGCONTed. It must not commit its stale result over the
  * newer one, nor rewrite the completed range's objects, nor write any object under another
- * name: the objects' bytes are unchanged after it wakes and nothing extra appears.
+ * name: the objects' bytes are unchanged after it wakes and nothing extra appears. A Parquet
+ * topic (inline schema, zstd) runs beside the jsonl one under its own steady load; the worker
+ * stopped is one in the middle of a range of each if one turns up, and every record of both
+ * lands exactly once (the Parquet topic as pyarrow reads it).
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
@@ -14,6 +17,7 @@ import { changedObjects, snapshotObjects, verifyEnd } from '../helpers/end-check
 import { FaultRun } from '../helpers/fault-run.ts';
 import type { TestTopic } from '../helpers/kafka.ts';
 import { produceAll, steadyLoad } from '../helpers/load.ts';
+import { parquetEvents, registerBeside } from '../helpers/parquet-events.ts';
 import { logged } from '../helpers/process-log.ts';
 import { type SluiceProcess, waitFor } from '../helpers/processes.ts';
 import { metricValue } from '../helpers/prometheus.ts';
@@ -32,12 +36,13 @@ const { s3, cluster, bucket } = run;
 let proxy: S3FaultProxy;
 let zk: ZkView;
 let topic: TestTopic;
+let parquet: TestTopic;
 let stuck: SluiceProcess | undefined;
 
 before(async () => {
   proxy = await run.s3Proxy(250);
   zk = await run.zkView();
-  topic = await run.topic('stuck-worker', 4);
+  [topic, parquet] = await Promise.all([run.topic('stuck-worker', 4), run.topic('stuck-worker-pq', 2)]);
 });
 run.defer(() => {
   if (stuck && stuck.child.exitCode === null) stuck.child.kill('SIGCONT');
@@ -57,51 +62,64 @@ test('a SIGSTOPped worker loses its range after the stall timeout and, woken, ch
   const api = apiClient(master.url, cluster.token);
 
   const produced = makeEvents(20_000, { startMs: Date.now() - 3600_000, spanMs: 3600_000, partitions: 4 });
+  const producedPq = parquetEvents(5_000, 2, 67);
   await produceAll(topic.producer, topic.name, produced.slice(0, 4_000));
-  const res = await api.post('/api/v1/topics', {
-    topic: topic.name,
+  await produceAll(parquet.producer, parquet.name, producedPq.slice(0, 500));
+  const common = {
     destination: { bucket, prefix: 'stuck' },
     partitionBy: { kind: 'kafka-time', granularity: 'hour' },
     maxRangeMessages: 250,
     flushIntervalMs: 500,
-  });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
+  };
+  // The Parquet topic's ranges are cut by size rather than by the flush interval: few jobs more.
+  await registerBeside(api, common, topic.name, parquet.name, { flushIntervalMs: 2_000 });
   const load = steadyLoad(topic.producer, topic.name, produced.slice(4_000, 16_000), 800);
+  const loadPq = steadyLoad(parquet.producer, parquet.name, producedPq.slice(500), 250);
+  const holds = (name: string) => (rs: Array<{ topic: string }>) => rs.some((r) => r.topic === name);
 
   // Ranges here are small and quick: the busiest worker may finish what it held between the
   // look and the stop. Then it is woken at once (nothing changed for it) and the look repeats.
   const stopMidRange = async () => {
     for (let tries = 1; ; tries++) {
-      const { worker, ranges } = await waitFor(
-        'a worker with a range active',
-        () => zk.busiestWorker(topic.name, byId.keys()),
-        60_000,
-        50,
-      );
+      // One in the middle of a range of each topic if one turns up within 10 s, else of the jsonl one.
+      const busiest = (both: boolean) =>
+        waitFor(
+          both ? 'a worker with a jsonl and a Parquet range active' : 'a worker with a range active',
+          () =>
+            zk.busiestWorker(
+              [topic.name, parquet.name],
+              byId.keys(),
+              (rs) => holds(topic.name)(rs) && (!both || holds(parquet.name)(rs)),
+            ),
+          both ? 10_000 : 60_000,
+          50,
+        );
+      const { worker, ranges } = await busiest(true).catch(() => busiest(false));
       const proc = byId.get(worker)!;
       process.kill(proc.child.pid!, 'SIGSTOP');
       const stoppedAt = Date.now();
       const held: typeof ranges = [];
       for (const r of ranges) {
-        const now = await zk.range(topic.name, r.partition, r.start, r.end);
+        const now = await zk.range(r.topic, r.partition, r.start, r.end);
         if (now && now.state === 'active' && now.worker === worker && now.attempt === r.record.attempt)
           held.push(r);
       }
-      if (held.length > 0 || tries === 5) return { victim: worker, proc, held, stoppedAt, tries };
+      if (holds(topic.name)(held) || tries === 5) return { victim: worker, proc, held, stoppedAt, tries };
       process.kill(proc.child.pid!, 'SIGCONT');
     }
   };
   const { victim, proc, held, stoppedAt, tries } = await stopMidRange();
   stuck = proc;
-  assert.ok(held.length > 0, `the stopped worker was in the middle of a range (${tries} tries)`);
+  assert.ok(holds(topic.name)(held), `the stopped worker was in the middle of a range (${tries} tries)`);
+  const heldPq = held.filter((r) => r.topic === parquet.name).length;
 
   // Requeued as stalled, taken by another worker, finished; the stuck worker's node still there.
   const requeued = await Promise.all(
     held.map((r) =>
       waitFor(
-        `range ${r.partition}/${r.start}-${r.end} requeued and done elsewhere`,
+        `range ${r.topic}/${r.partition}/${r.start}-${r.end} requeued and done elsewhere`,
         async () => {
-          const now = await zk.range(topic.name, r.partition, r.start, r.end);
+          const now = await zk.range(r.topic, r.partition, r.start, r.end);
           if (now === null) return { ms: Date.now() - stoppedAt, how: 'committed' };
           if (now.attempt === r.record.attempt) return false;
           assert.equal(now.requeueReason, 'stalled', 'requeued by the stall timeout');
@@ -119,7 +137,7 @@ test('a SIGSTOPped worker loses its range after the stall timeout and, woken, ch
   );
   assert.ok((await zk.workers()).includes(victim), 'the stuck worker still holds its ZooKeeper session');
   t.diagnostic(
-    `SIGSTOP: ${held.length} range(s) requeued as stalled and finished elsewhere after ${requeued.map((x) => `${x.ms} ms (${x.how})`).join(', ')} (stall timeout ${STALL_MS} ms)`,
+    `SIGSTOP: ${held.length} range(s) (${heldPq} Parquet) requeued as stalled and finished elsewhere after ${requeued.map((x) => `${x.ms} ms (${x.how})`).join(', ')} (stall timeout ${STALL_MS} ms)`,
   );
   assert.ok(
     requeued.every((x) => x.ms > STALL_MS - 1_500),
@@ -127,17 +145,17 @@ test('a SIGSTOPped worker loses its range after the stall timeout and, woken, ch
   );
 
   // What the stuck worker could touch: the held ranges' objects and commit records.
-  const names = held.map(
-    (r) => `-${r.partition}-${String(r.start).padStart(20, '0')}-${String(r.end).padStart(20, '0')}`,
-  );
-  const commitNames = held.map(
-    (r) =>
-      `partition=${r.partition}/${String(r.start).padStart(20, '0')}-${String(r.end).padStart(20, '0')}.json`,
-  );
+  const span = (r: (typeof held)[number]) =>
+    `${String(r.start).padStart(20, '0')}-${String(r.end).padStart(20, '0')}`;
   const isHeld = (key: string) =>
-    names.some((n) => key.includes(n)) || commitNames.some((n) => key.endsWith(n));
+    held.some(
+      (r) =>
+        key.startsWith(`stuck/${r.topic}/`) &&
+        (key.includes(`-${r.partition}-${span(r)}`) ||
+          key.endsWith(`partition=${r.partition}/${span(r)}.json`)),
+    );
   const snapshot = async () => {
-    const all = await snapshotObjects(s3, bucket, `stuck/${topic.name}/`);
+    const all = await snapshotObjects(s3, bucket, 'stuck/');
     return new Map([...all].filter(([key]) => isHeld(key)));
   };
   const before = await snapshot();
@@ -163,13 +181,13 @@ test('a SIGSTOPped worker loses its range after the stall timeout and, woken, ch
     'the woken worker to give up its stale attempts',
     async () => {
       const lines = logged(stuck!, givingUp, wokeAt - 1_000);
-      const ids = held.map((r) => `${topic.name}-${r.partition}-${r.start}-${r.end}`);
+      const ids = held.map((r) => `${r.topic}-${r.partition}-${r.start}-${r.end}`);
       return ids.every((id) => lines.some((l) => l.range === id)) ? lines : false;
     },
     30_000,
     250,
   );
-  const ids = new Set(held.map((r) => `${topic.name}-${r.partition}-${r.start}-${r.end}`));
+  const ids = new Set(held.map((r) => `${r.topic}-${r.partition}-${r.start}-${r.end}`));
   const told = logged(stuck, ['another commit record stands', ...givingUp], wokeAt - 1_000);
   t.diagnostic(
     `woken worker: ${told
@@ -193,7 +211,7 @@ test('a SIGSTOPped worker loses its range after the stall timeout and, woken, ch
   }
   // The woken worker carries on with new ranges (its session survived). The steady load may
   // have ended while it slept, so records keep arriving until it has written one.
-  await load.done;
+  await Promise.all([load.done, loadPq.done]);
   const after = steadyLoad(topic.producer, topic.name, produced.slice(16_000), 400);
   await waitFor(
     'the woken worker to write a range again',
@@ -202,6 +220,19 @@ test('a SIGSTOPped worker loses its range after the stall timeout and, woken, ch
   );
   await after.done;
   await verifyEnd({ api, s3, admin: topic.admin, bucket, prefix: 'stuck', topic: topic.name, produced });
+  const endPq = await verifyEnd({
+    api,
+    s3,
+    admin: parquet.admin,
+    bucket,
+    prefix: 'stuck',
+    topic: parquet.name,
+    produced: producedPq,
+    format: 'parquet',
+  });
+  t.diagnostic(
+    `Parquet: ${endPq.commitRecords} ranges, ${producedPq.length} records exactly once as pyarrow reads them`,
+  );
   const metrics = String((await api.get('/metrics')).body);
   assert.ok(metricValue(metrics, 'sluice_requeues_total', { topic: topic.name, reason: 'stalled' }) >= 1);
 });

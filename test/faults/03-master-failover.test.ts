@@ -4,8 +4,10 @@
  * next leader is SIGSTOPped for longer than its session and woken after the standby took
  * over. The test times each takeover (kill or stop → the standby's epoch in `/sluice/leader`),
  * checks that ranges and commit records never overlap, that no master planned after another
- * was elected, and that the woken old leader stepped down without planning. Every record
- * still lands exactly once.
+ * was elected, and that the woken old leader stepped down without planning. A Parquet topic
+ * (inline schema, zstd) runs beside the jsonl one under its own steady load through both
+ * takeovers. Every record of both still lands exactly once (the Parquet topic as pyarrow reads
+ * it), and neither topic's ranges overlap.
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
@@ -15,6 +17,7 @@ import { commitSpans, verifyEnd } from '../helpers/end-check.ts';
 import { FaultRun } from '../helpers/fault-run.ts';
 import type { TestTopic } from '../helpers/kafka.ts';
 import { produceAll, steadyLoad } from '../helpers/load.ts';
+import { parquetEvents, registerBeside } from '../helpers/parquet-events.ts';
 import { type LogLine, logLines } from '../helpers/process-log.ts';
 import { type SluiceProcess, waitFor } from '../helpers/processes.ts';
 import { makeEvents } from '../helpers/records.ts';
@@ -32,12 +35,13 @@ const prefix = 'failover';
 let proxy: S3FaultProxy;
 let zk: ZkView;
 let topic: TestTopic;
+let parquet: TestTopic;
 const masters: SluiceProcess[] = [];
 
 before(async () => {
   proxy = await run.s3Proxy(150);
   zk = await run.zkView();
-  topic = await run.topic('failover', 4);
+  [topic, parquet] = await Promise.all([run.topic('failover', 4), run.topic('failover-pq', 4)]);
 });
 run.defer(() => {
   for (const m of masters)
@@ -46,10 +50,10 @@ run.defer(() => {
 
 const idOf = (m: SluiceProcess) => `${cluster.name}-${m.name}`;
 
-/** Range nodes in flight and commit records of each partition never overlap. */
-async function checkNoOverlap(): Promise<number> {
-  const commits = await commitSpans(s3, bucket, prefix, topic.name);
-  const nodes = await zk.ranges(topic.name);
+/** Range nodes in flight and commit records of each partition of `t` never overlap. */
+async function checkNoOverlap(t: TestTopic): Promise<number> {
+  const commits = await commitSpans(s3, bucket, prefix, t.name);
+  const nodes = await zk.ranges(t.name);
   let spans = 0;
   for (const p of new Set([...commits.keys(), ...nodes.map((n) => n.partition)])) {
     const all = new Map<string, { start: bigint; end: bigint }>();
@@ -84,20 +88,23 @@ test('leader SIGKILLed, then the next leader SIGSTOPped: the standby takes over 
   const api = apiClient(masters[1]!.url, cluster.token);
 
   const produced = makeEvents(24_000, { startMs: Date.now() - 3600_000, spanMs: 3600_000, partitions: 4 });
+  const producedPq = parquetEvents(8_000, 4, 61);
   await produceAll(topic.producer, topic.name, produced.slice(0, 2_000));
-  const res = await api.post('/api/v1/topics', {
-    topic: topic.name,
+  await produceAll(parquet.producer, parquet.name, producedPq.slice(0, 1_000));
+  const common = {
     destination: { bucket, prefix },
     partitionBy: { kind: 'kafka-time', granularity: 'hour' },
     maxRangeMessages: 250,
     flushIntervalMs: 500,
-  });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
+  };
+  await registerBeside(api, common, topic.name, parquet.name);
   const load = steadyLoad(topic.producer, topic.name, produced.slice(2_000), 1_000);
-  await waitFor(
-    'ranges committed',
-    async () => (await commitSpans(s3, bucket, prefix, topic.name)).size === 4,
-  );
+  const loadPq = steadyLoad(parquet.producer, parquet.name, producedPq.slice(1_000), 300);
+  for (const t0 of [topic, parquet])
+    await waitFor(
+      `ranges of ${t0.name} committed`,
+      async () => (await commitSpans(s3, bucket, prefix, t0.name)).size === 4,
+    );
 
   // 1. SIGKILL the leader.
   const [m1, m2] = masters as [SluiceProcess, SluiceProcess];
@@ -116,7 +123,10 @@ test('leader SIGKILLed, then the next leader SIGSTOPped: the standby takes over 
       `first range planned after ${Date.parse(firstPlan.time) - killedAt} ms (session timeout ${SESSION_MS} ms)`,
   );
   assert.ok(killTakeover < SESSION_MS + 3_000, `takeover took ${killTakeover} ms`);
-  t.diagnostic(`no overlap after the first failover: ${await checkNoOverlap()} ranges and commit records`);
+  t.diagnostic(
+    `no overlap after the first failover: ${await checkNoOverlap(topic)} ranges and commit records, ` +
+      `Parquet ${await checkNoOverlap(parquet)}`,
+  );
 
   // 2. A new standby; then SIGSTOP the leader for longer than its session, wake it after the takeover.
   const m3 = await cluster.startMaster();
@@ -173,7 +183,7 @@ test('leader SIGKILLed, then the next leader SIGSTOPped: the standby takes over 
   assert.equal(view.master.leader, false);
   assert.equal(view.leader.id, idOf(m3));
 
-  await load.done;
+  await Promise.all([load.done, loadPq.done]);
   await verifyEnd({
     api: apiClient(m3.url, cluster.token),
     s3,
@@ -183,6 +193,19 @@ test('leader SIGKILLed, then the next leader SIGSTOPped: the standby takes over 
     topic: topic.name,
     produced,
   });
+  const endPq = await verifyEnd({
+    api: apiClient(m3.url, cluster.token),
+    s3,
+    admin: parquet.admin,
+    bucket,
+    prefix,
+    topic: parquet.name,
+    produced: producedPq,
+    format: 'parquet',
+  });
+  t.diagnostic(
+    `Parquet: ${endPq.commitRecords} ranges, ${producedPq.length} records exactly once as pyarrow reads them`,
+  );
 
   // No master planned after another master was elected (two never planned at the same time).
   // A 'planned' line is written once ZooKeeper has answered the fenced write. The woken master
@@ -192,7 +215,14 @@ test('leader SIGKILLed, then the next leader SIGSTOPped: the standby takes over 
   // refuses whatever it sends, until it is elected again), and it may not overlap a range the
   // new leader planned.
   const elected: Array<{ who: string; at: number }> = [];
-  const planned: Array<{ who: string; at: number; partition: number; start: bigint; end: bigint }> = [];
+  const planned: Array<{
+    who: string;
+    at: number;
+    topic: string;
+    partition: number;
+    start: bigint;
+    end: bigint;
+  }> = [];
   for (const m of masters) {
     for (const l of logLines(m) as LogLine[]) {
       if (l.msg === 'elected leader') elected.push({ who: m.name, at: Date.parse(l.time) });
@@ -200,6 +230,7 @@ test('leader SIGKILLed, then the next leader SIGSTOPped: the standby takes over 
         planned.push({
           who: m.name,
           at: Date.parse(l.time),
+          topic: String(l.topic),
           partition: Number(l.partition),
           start: BigInt(String(l.start)),
           end: BigInt(String(l.end)),
@@ -213,12 +244,17 @@ test('leader SIGKILLed, then the next leader SIGSTOPped: the standby takes over 
     const other = elected.find((e) => e.who !== p.who && e.at > since && e.at < p.at);
     if (other && p.who === m2.name && p.at >= wokeAt) {
       const overlapping = planned.find(
-        (q) => q.who !== p.who && q.partition === p.partition && q.start < p.end && p.start < q.end,
+        (q) =>
+          q.who !== p.who &&
+          q.topic === p.topic &&
+          q.partition === p.partition &&
+          q.start < p.end &&
+          p.start < q.end,
       );
       assert.equal(
         overlapping,
         undefined,
-        `${p.who}'s range ${p.partition}/${p.start}-${p.end}, logged on waking, overlaps one ${overlapping?.who} planned`,
+        `${p.who}'s range ${p.topic}/${p.partition}/${p.start}-${p.end}, logged on waking, overlaps one ${overlapping?.who} planned`,
       );
       stampedAfterWaking++;
       continue;

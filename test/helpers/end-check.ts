@@ -2,8 +2,9 @@
  * The check every fault test ends with, as a user would make it: the API says each partition
  * is committed to its high watermark with nothing in flight and nothing failed; the commit
  * records of each partition tile its offset line with no gap and no overlap; every produced
- * record is in S3 exactly once and every offset exactly once (records.ts); nothing in S3 that
- * no commit record lists; no multipart upload left open.
+ * record is in S3 exactly once and every offset exactly once (records.ts; Parquet topics as
+ * pyarrow reads them, parquet-events.ts); nothing in S3 that no commit record lists; no
+ * multipart upload left open.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -12,6 +13,7 @@ import { checkTiling } from '@sluice/shared';
 import type { Admin } from 'kafkajs';
 import type { apiClient } from './api.ts';
 import { highWatermarks } from './kafka.ts';
+import { verifyParquetExactlyOnce } from './parquet-events.ts';
 import { waitFor } from './processes.ts';
 import { type OutputLine, type ProducedRecord, verifyExactlyOnce } from './records.ts';
 import { getBytes, getText, listAll } from './s3.ts';
@@ -146,8 +148,13 @@ export interface EndCheckOptions {
   /** First offset each partition must have in S3 (retention gaps); 0 by default. */
   logStartOffsets?: Map<number, bigint>;
   timeoutMs?: number;
-  /** Extra per-line checks (records.ts). */
+  /** Extra per-line checks (records.ts; jsonl only). */
   folderOf?: (line: OutputLine, produced: ProducedRecord) => string | null;
+  /**
+   * `parquet`: a topic registered with EVENTS_AS_PARQUET, read back by pyarrow
+   * (parquet-events.ts) instead of as JSON lines. `jsonl` by default.
+   */
+  format?: 'jsonl' | 'parquet';
 }
 
 export interface EndCheckResult {
@@ -218,16 +225,21 @@ export async function verifyEnd(o: EndCheckOptions): Promise<EndCheckResult> {
   }
   for (const p of spans.keys()) assert.ok(hw.has(p), `commit records of a partition the topic lacks: ${p}`);
 
-  await verifyExactlyOnce({
-    s3: o.s3,
-    bucket: o.bucket,
-    prefix: o.prefix,
-    topic: o.topic,
-    produced: o.produced,
-    highWatermarks: hw,
-    ...(o.logStartOffsets ? { logStartOffsets: o.logStartOffsets } : {}),
-    ...(o.folderOf ? { folderOf: o.folderOf } : {}),
-  });
+  if (o.format === 'parquet') {
+    assert.ok(!o.logStartOffsets && !o.folderOf, 'the Parquet check reads whole topics by event hour');
+    await verifyParquetExactlyOnce({ ...o, highWatermarks: hw });
+  } else {
+    await verifyExactlyOnce({
+      s3: o.s3,
+      bucket: o.bucket,
+      prefix: o.prefix,
+      topic: o.topic,
+      produced: o.produced,
+      highWatermarks: hw,
+      ...(o.logStartOffsets ? { logStartOffsets: o.logStartOffsets } : {}),
+      ...(o.folderOf ? { folderOf: o.folderOf } : {}),
+    });
+  }
 
   // Each commit record's object list matches what is in S3 (verifyExactlyOnce), and its counts add up.
   let records = 0;

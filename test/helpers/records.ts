@@ -6,7 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { getText, listAll } from './s3.ts';
+import type { ObjectEntry, RangeResult } from '@sluice/shared';
+import { getText, type ListedObject, listAll } from './s3.ts';
+
+/** A commit record as S3 holds it. */
+export type CommitRecordBody = Pick<RangeResult, 'records' | 'objects' | 'attempt' | 'rejected'>;
 
 export interface ProducedRecord {
   key: string;
@@ -94,10 +98,17 @@ export interface VerifyOptions {
   checkLineText?: (lineText: string, produced: ProducedRecord) => void;
 }
 
-/** Reads every object back and checks exactly-once. Returns the lines by key. */
-export async function verifyExactlyOnce(o: VerifyOptions): Promise<Map<string, OutputLine>> {
-  const root = o.prefix ? `${o.prefix}/${o.topic}/` : `${o.topic}/`;
-  const all = await listAll(o.s3, o.bucket, root);
+/**
+ * The topic's data objects (every key under `root` with no `_` segment) and the commit records'
+ * entries of them, checking that the two lists name the same objects: nothing in S3 that no
+ * commit record lists, and nothing listed that is not in S3.
+ */
+export async function committedObjects(
+  s3: S3Client,
+  bucket: string,
+  root: string,
+): Promise<{ data: ListedObject[]; listed: Map<string, ObjectEntry>; commits: CommitRecordBody[] }> {
+  const all = await listAll(s3, bucket, root);
   const data = all.filter(
     (x) =>
       !x.key
@@ -105,21 +116,27 @@ export async function verifyExactlyOnce(o: VerifyOptions): Promise<Map<string, O
         .split('/')
         .some((s) => s.startsWith('_')),
   );
-  const commits = all.filter((x) => x.key.startsWith(`${root}_sluice/commits/`));
-  const listed = new Set<string>();
-  for (const c of commits) {
-    const rec = JSON.parse(await getText(o.s3, o.bucket, c.key)) as {
-      objects: Array<{ key: string; records: number }>;
-    };
-    for (const obj of rec.objects) listed.add(obj.key);
+  const listed = new Map<string, ObjectEntry>();
+  const commits: CommitRecordBody[] = [];
+  for (const c of all.filter((x) => x.key.startsWith(`${root}_sluice/commits/`))) {
+    const rec = JSON.parse(await getText(s3, bucket, c.key)) as CommitRecordBody;
+    commits.push(rec);
+    for (const obj of rec.objects) listed.set(obj.key, obj);
   }
   for (const d of data)
     assert.ok(listed.has(d.key), `object ${d.key} is in S3 but no commit record lists it`);
-  for (const k of listed)
+  for (const k of listed.keys())
     assert.ok(
       data.some((d) => d.key === k),
       `commit record lists ${k} but it is not in S3`,
     );
+  return { data, listed, commits };
+}
+
+/** Reads every object back and checks exactly-once. Returns the lines by key. */
+export async function verifyExactlyOnce(o: VerifyOptions): Promise<Map<string, OutputLine>> {
+  const root = o.prefix ? `${o.prefix}/${o.topic}/` : `${o.topic}/`;
+  const { data } = await committedObjects(o.s3, o.bucket, root);
 
   const byKey = new Map<string, OutputLine>();
   const offsets = new Map<number, Set<number>>();

@@ -17,6 +17,7 @@ import {
 } from '@sluice/shared';
 
 export interface RangeNodeView {
+  topic: string;
   partition: number;
   start: bigint;
   end: bigint;
@@ -59,6 +60,7 @@ export class ZkView {
         if (!node || node.data.length === 0) return;
         const { start, end } = parseRangeNodeName(names[i]!);
         out.push({
+          topic,
           partition,
           start,
           end,
@@ -77,19 +79,30 @@ export class ZkView {
     return node && node.data.length > 0 ? decodeJson<RangeRecord>(node.data, name) : null;
   }
 
-  /** The worker among `candidates` with the most ranges active on it now, and those ranges; null when none has one. */
+  /**
+   * The worker among `candidates` with the most ranges of `topics` active on it now, and those
+   * ranges; among those whose ranges `accept` takes, when given, and of those the ones whose
+   * ranges `prefer` likes first. Null when none has one.
+   */
   async busiestWorker(
-    topic: string,
+    topics: string | readonly string[],
     candidates: Iterable<string>,
+    accept: (ranges: RangeNodeView[]) => boolean = () => true,
+    prefer: (ranges: RangeNodeView[]) => boolean = () => false,
   ): Promise<{ worker: string; ranges: RangeNodeView[] } | null> {
     const wanted = new Set(candidates);
     const byWorker = new Map<string, RangeNodeView[]>();
-    for (const r of await this.ranges(topic)) {
+    const all = await Promise.all(
+      (typeof topics === 'string' ? [topics] : topics).map((t) => this.ranges(t)),
+    );
+    for (const r of all.flat()) {
       const w = r.record.worker;
       if (r.record.state !== 'active' || !w || !wanted.has(w)) continue;
       byWorker.set(w, [...(byWorker.get(w) ?? []), r]);
     }
-    const best = [...byWorker].sort((a, b) => b[1].length - a[1].length)[0];
+    const best = [...byWorker]
+      .filter(([, ranges]) => accept(ranges))
+      .sort((a, b) => Number(prefer(b[1])) - Number(prefer(a[1])) || b[1].length - a[1].length)[0];
     return best ? { worker: best[0], ranges: best[1] } : null;
   }
 
