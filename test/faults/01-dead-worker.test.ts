@@ -54,8 +54,8 @@ test('SIGKILLed workers: their ranges run elsewhere within the session timeout +
     const proxy = await run.s3Proxy(250);
     const w = await cluster.startWorker({
       SLUICE_S3_ENDPOINT: proxy.endpoint,
-      // Three slots: a requeued range takes the queue's fair-share priority like any other, so
-      // with the two topics' ranges waiting for slots it would time the queue, not the reassignment.
+      // Three slots: a requeued range goes before every waiting new range, but it still needs a
+      // free slot; with every slot busy on the two topics' ranges it would time those ranges.
       SLUICE_WORKER_CONCURRENCY: '3',
     });
     workers.set(`${cluster.name}-${w.name}`, w);
@@ -131,8 +131,8 @@ test('SIGKILLed workers: their ranges run elsewhere within the session timeout +
   );
   latencies.push(elsewhere4.ms);
   await addWorker();
-  // The Parquet topic's load starts now: a backlog of both topics' first ranges would have the
-  // requeued range of kill 0 wait for a slot (a requeue takes the fair-share priority of any job).
+  // The Parquet topic's load starts now: both topics' first ranges in every slot would have the
+  // requeued range of kill 0 wait for a slot to free (it goes first, but only into a free slot).
   const loadPq = steadyLoad(parquet.producer, parquet.name, producedPq, 200);
 
   let parquetHeld = 0;

@@ -92,7 +92,7 @@ export class RangeEnqueuer {
   }
 
   #priority(data: RangeJobData): number {
-    return linePriority({ replay: data.replay ?? null }, this.#inFlight(data.topic));
+    return linePriority({ replay: data.replay ?? null }, this.#inFlight(data.topic), data.attempt);
   }
 
   /** Drops pending adds of ranges no longer current (requeued or pruned). */

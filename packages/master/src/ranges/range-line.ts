@@ -11,7 +11,8 @@
  *   range node    {state node}/{s20}-{e20}           {state node}/{s20}-{e20}
  *   job id        {t}-{p}-{s}-{e}-a{n}               {id}-{t}-{p}-{s}-{e}-a{n}
  *   job payload   no `replay` field                  `replay: id`
- *   priority      fair share by ranges in flight     below every topic range
+ *   priority      a retried attempt first, then      below every topic range, a
+ *                 fair share by ranges in flight     retried attempt first
  *   end           open                               fixed
  *
  * The paths, ids and payloads are those of zk-layout.ts and range-job.ts, byte for byte: a
@@ -84,14 +85,30 @@ export const MAX_PRIORITY = 2_000_000;
 export const REPLAY_PRIORITY = Math.floor(MAX_PRIORITY / 2);
 
 /**
+ * A topic range's attempt after the first (its worker died or stalled, its upload failed, or
+ * an operator retried it) runs before every new range: it has waited once already, and the
+ * time to reassign a dead worker's range must not depend on another topic's backlog.
+ */
+export const RETRY_PRIORITY = 1;
+
+/**
  * Fair share: a lower number runs first, so a topic with few ranges in flight is not starved
- * by another topic's backlog.
+ * by another topic's backlog. Starts above {@link RETRY_PRIORITY}.
  */
 export function fairPriority(topicRangesInFlight: number): number {
-  return Math.min(MAX_PRIORITY, 1 + Math.max(0, topicRangesInFlight));
+  return Math.min(MAX_PRIORITY, RETRY_PRIORITY + 1 + Math.max(0, topicRangesInFlight));
 }
 
-/** The queue priority of the line's jobs; `topicRangesInFlight` counts for a topic's own line only. */
-export function linePriority(line: Pick<RangeLine, 'replay'>, topicRangesInFlight: number): number {
-  return line.replay === null ? fairPriority(topicRangesInFlight) : REPLAY_PRIORITY;
+/**
+ * The queue priority of an attempt on the line; `topicRangesInFlight` counts for a topic's own
+ * line only. Retried attempts go first within their kind: topics' before every new topic range,
+ * replays' before the other replay ranges (and still after every topic range).
+ */
+export function linePriority(
+  line: Pick<RangeLine, 'replay'>,
+  topicRangesInFlight: number,
+  attempt = 1,
+): number {
+  if (line.replay !== null) return attempt > 1 ? REPLAY_PRIORITY - 1 : REPLAY_PRIORITY;
+  return attempt > 1 ? RETRY_PRIORITY : fairPriority(topicRangesInFlight);
 }

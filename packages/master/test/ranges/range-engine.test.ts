@@ -21,8 +21,10 @@ import { topicRecord, workerRegistration } from '@sluice/test-kit';
 import { jobOptionsOf } from '../../src/ranges/range-enqueuer.ts';
 import {
   lineJobData,
+  linePriority,
   lineRangePath,
   REPLAY_PRIORITY,
+  RETRY_PRIORITY,
   replayLine,
   topicLine,
 } from '../../src/ranges/range-line.ts';
@@ -53,6 +55,22 @@ test('a line describes the nodes, job ids, payloads and priorities a running ins
   assert.equal('replay' in lineJobData(topic, rec), false, 'a topic job payload has no replay field');
   assert.equal(lineJobData(replay, rec).replay, 'r-x-1');
   assert.ok(REPLAY_PRIORITY > 1_000, 'replays run after the topics');
+});
+
+test('a retried attempt runs before every new range of its kind; replays stay behind the topics', () => {
+  const topic = topicLine('clicks', 3);
+  const replay = replayLine('r-x-1', 'clicks', 3, 500n);
+  const retried = linePriority(topic, 50, 2);
+  for (const inFlight of [0, 1, 50, 100_000])
+    assert.ok(retried < linePriority(topic, inFlight, 1), `${inFlight}`);
+  assert.ok(
+    linePriority(topic, 100_000, 1) < linePriority(replay, 0, 2),
+    'a retried replay range after new topic ranges',
+  );
+  assert.ok(
+    linePriority(replay, 0, 2) < linePriority(replay, 0, 1),
+    'a retried replay range before new replay ranges',
+  );
 });
 
 test('supervision requeues a replay range exactly like a topic range when its worker registered again or left holding its job', async (t) => {
@@ -144,8 +162,9 @@ test('supervision requeues a replay range exactly like a topic range when its wo
     const job = queue.jobs.get(jobOptionsOf(data, 1).jobId);
     assert.ok(job, `${p}: attempt 2 is enqueued`);
     assert.deepEqual(job.data, data);
-    if (line.replay) assert.equal(job.opts.priority, REPLAY_PRIORITY);
-    else assert.ok(job.opts.priority < REPLAY_PRIORITY);
+    // A retried attempt goes first within its kind: before new topic ranges, or new replay ranges.
+    if (line.replay) assert.equal(job.opts.priority, REPLAY_PRIORITY - 1);
+    else assert.equal(job.opts.priority, RETRY_PRIORITY);
   }
   await w1.close();
 });
