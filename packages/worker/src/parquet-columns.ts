@@ -232,6 +232,15 @@ function decimalOf(v: unknown, t: FileColumnType, at: string): bigint {
       `${at}: expected a decimal(${precision}, ${scale}) as a number or decimal text, got ${kind(v)}`,
     );
   const frac = (m[3] ?? '').replace(/0+$/, '');
+  // A JSON number reached us as a double: past 2^53, or past 15 significant digits, its text
+  // is not the producer's any more, so storing it would change the value without a word.
+  if (typeof v === 'number' && !Number.isSafeInteger(v)) {
+    const significant = `${m[2]}${frac}`.replace(/^0+/, '').length;
+    if (Math.abs(v) >= 2 ** 53 || significant > 15)
+      return reject(
+        `${at}: ${text} has more digits than a JSON number keeps exactly (a double: 15 significant digits, integers below 2^53); send the decimal as text, e.g. "12345678901234567890.12"`,
+      );
+  }
   if (frac.length > scale)
     return reject(
       `${at}: ${text} has more than ${scale} digits after the point (decimal(${precision}, ${scale}))`,

@@ -59,6 +59,19 @@ test('scalar columns take their JSON values exactly and refuse others naming the
     rejection(() => columnValue({ type: 'decimal', precision: 4, scale: 2 }, '123.4', 'p')),
     /more than 4 digits/,
   );
+  // A JSON number past what a double keeps exactly is refused, not stored changed; as text it fits.
+  const d38 = { type: 'decimal', precision: 38, scale: 2 } as const;
+  assert.match(
+    rejection(() => columnValue(d38, JSON.parse('12345678901234567890'), 'p')),
+    /send the decimal as text/,
+  );
+  assert.match(
+    rejection(() => columnValue(d38, 0.1234567890123456, 'p')),
+    /send the decimal as text/,
+  );
+  assert.equal(columnValue(d38, '12345678901234567890.12', 'p'), 1234567890123456789012n);
+  assert.equal(columnValue(d38, 9007199254740991, 'p'), 900719925474099100n);
+  assert.equal(columnValue(d38, 1234567.89, 'p'), 123456789n);
   assert.match(
     rejection(() => columnValue({ type: 'string', nullable: false }, null, 'id')),
     /^id: is required/,
