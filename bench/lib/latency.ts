@@ -47,7 +47,13 @@ export async function measureLatency(o: LatencyOptions): Promise<LatencyResult> 
   const { env, s3, bucket } = o;
   const topic = `${o.name}-topic`;
   const prefix = o.name;
-  const kafka = new Kafka({ clientId: 'sluice-bench', brokers: env.brokers, logLevel: logLevel.NOTHING });
+  // Retries past kafkajs's default 5: a just-created topic can take seconds to be hosted on a loaded box.
+  const kafka = new Kafka({
+    clientId: 'sluice-bench',
+    brokers: env.brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 10 },
+  });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
