@@ -145,7 +145,7 @@ function rng(seed: number): () => number {
 }
 
 /** Values of every kind the encoders tell apart; some over 1 KiB so lines cross chunks. */
-function valueOf(i: number, r: () => number): Buffer | null {
+function valueAt(i: number, r: () => number): Buffer | null {
   switch (i % 13) {
     case 0:
       return null;
@@ -172,13 +172,13 @@ function valueOf(i: number, r: () => number): Buffer | null {
   }
 }
 
-function keyOf(i: number): Buffer | null {
+function keyAt(i: number): Buffer | null {
   if (i % 5 === 0) return null;
   if (i % 7 === 0) return Buffer.from([0x80, 0x81, i & 255]);
   return text(`key-${i}"\\\u0001`);
 }
 
-function headersOf(i: number): Array<[Buffer, Buffer | null]> | undefined {
+function headersAt(i: number): Array<[Buffer, Buffer | null]> | undefined {
   if (i % 4 === 0) return undefined;
   if (i % 4 === 1) return [[text('trace'), text(`t-${i}`)]];
   if (i % 4 === 2)
@@ -199,9 +199,9 @@ function recs(from: number, n: number, step: number, ts0: number, seed: number, 
       delta: k * step,
       // Mostly increasing, some equal, one going back: timestamps are the producer's to set.
       ts: ts0 + (k % 9 === 8 ? -5_000 : k * tsStep + (k % 3 === 0 ? 0 : 17)),
-      key: keyOf(i),
-      value: valueOf(i, r),
-      headers: headersOf(i),
+      key: keyAt(i),
+      value: valueAt(i, r),
+      headers: headersAt(i),
     };
   });
 }
