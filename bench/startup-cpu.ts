@@ -57,7 +57,9 @@ async function startOnce(
   };
   const child = spawn(
     process.execPath,
-    ['--no-warnings', ...flags, join(repo, 'packages', kind, 'dist', 'main.js')],
+    // The bin, as installed: whatever the checkout's bin runs (its bundle, or dist/main.js
+    // before the bundle).
+    ['--no-warnings', ...flags, join(repo, 'packages', kind, 'bin', `sluice-${kind}.js`)],
     {
       env,
       cwd,
