@@ -8,9 +8,10 @@
  * folders, counting what they call (a start-up's `require` of a dependency is counted to the
  * package that asks for it and to the one loaded): which modules a start pays for.
  *
- * A function in a bundle (a script with a `.map` beside it: the programs' `dist/bundle/`) is
- * named by its place in the original file, through the source map, so that files and packages
- * read the same as in a profile of the unbundled build.
+ * A function in a script with a source map beside it (`<file>.map`: the programs' bundles in
+ * `dist/bundle/`, and the packages that ship theirs, such as ajv) is named by its place in the
+ * original file, so that files and packages read the same as in a profile of the unbundled
+ * build.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
