@@ -22,12 +22,15 @@
  *   folder;
  * - @fastify/swagger-ui serves the Swagger UI files from its own folder (and loads them only
  *   at the first request under /docs anyway);
- * - @fastify/swagger reads its own package.json (`lib/util/read-package-json.js`);
  * - ioredis reads its own package.json (the library version it sends with CLIENT SETINFO);
  * - protobufjs finds optional modules with an eval'd `require` (`@protobufjs/inquire`),
  *   which a bundle breaks; it is loaded at a range's first registry write, never at start.
- * BullMQ 6 carries its Lua scripts as JavaScript (`dist/cjs/scripts/*.js`) and reads no file
- * of its own at run time, so it is bundled; it imports ioredis and msgpackr, the external ones.
+ * @fastify/swagger reads its own package.json (`lib/util/read-package-json.js`), only for an
+ * OpenAPI document's default title and version, which the API sets (api-docs.ts): it is
+ * bundled, or it would load `yaml` a second time, from node_modules, at every start (no
+ * difference measurable in start-up CPU at load average 9-11). BullMQ 6 carries its Lua
+ * scripts as JavaScript (`dist/cjs/scripts/*.js`) and reads no file of its own at run time, so
+ * it is bundled; it imports ioredis and msgpackr, the external ones.
  * The build fails when a package is both bundled and a dependency of an external one (two
  * copies at run time: the dynamic-buffer case), unless it is listed in TWO_COPIES_ALLOWED.
  *
@@ -47,7 +50,6 @@ export const EXTERNAL = [
   '@platformatic/dynamic-buffer',
   'msgpackr',
   '@fastify/swagger-ui',
-  '@fastify/swagger',
   'ioredis',
   'protobufjs',
 ];
@@ -65,6 +67,7 @@ const TWO_COPIES_ALLOWED: Record<string, string> = {
   reusify: 'an object pool each user makes its own of',
   ms: 'a duration parser',
   debug: 'reads DEBUG once per copy; Sluice logs with pino',
+  'fastify-plugin': 'marks a plugin function with symbols from Symbol.for, the same in every copy',
 };
 
 /** The package a module path belongs to (`node_modules/@a/b/x.js` -> `@a/b`), else undefined. */
