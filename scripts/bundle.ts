@@ -220,6 +220,21 @@ export async function bundleProgram(program: 'master' | 'worker', outdir: string
         .join(', ')}; make it external too, or list it in TWO_COPIES_ALLOWED with why that is harmless`,
     );
   }
+  // A chunk made of a CommonJS package and reached by import() exports only `default`, where
+  // Node would have found the package's names: `(await import('pkg')).name` is then undefined.
+  const cjsBehindImport = Object.entries(result.metafile.outputs)
+    .filter(([, o]) => o.entryPoint?.includes('node_modules/') && o.exports.join() === 'default')
+    .filter(([path]) =>
+      Object.values(result.metafile.outputs).some((o) =>
+        o.imports.some((i) => i.kind === 'dynamic-import' && i.path === path),
+      ),
+    )
+    .map(([, o]) => o.entryPoint);
+  if (cjsBehindImport.length > 0) {
+    throw new Error(
+      `scripts/bundle.ts: ${program}: import() of a CommonJS package, whose chunk exports only its default: ${cjsBehindImport.join(', ')}; import an ES module of Sluice's that re-exports the names you need instead (as shared/src/s3/s3-sdk.ts)`,
+    );
+  }
   const files = Object.keys(result.metafile.outputs).map((f) => join(ROOT, f));
   for (const file of files.filter((f) => f.endsWith('.js'))) {
     const code = eagerModuleWrappers(readFileSync(file, 'utf8'), file);
