@@ -7,13 +7,20 @@
  * `--packages` adds the time spent inside each npm package and each of Sluice's source
  * folders, counting what they call (a start-up's `require` of a dependency is counted to the
  * package that asks for it and to the one loaded): which modules a start pays for.
+ *
+ * A function in a script with a source map beside it (`<file>.map`: the programs' bundles in
+ * `dist/bundle/`, and the packages that ship theirs, such as ajv) is named by its place in the
+ * original file, so that files and packages read the same as in a profile of the unbundled
+ * build.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number };
   hitCount?: number;
   children?: number[];
 }
@@ -131,6 +138,35 @@ export function formatSummary(s: ReturnType<typeof summarise>): string {
   ].join('\n');
 }
 
+/** Rewrites, in place, the frames of bundled scripts to their original files and lines. */
+export function unbundle(p: Profile): Profile {
+  const maps = new Map<string, SourceMap | null>();
+  const mapOf = (url: string): SourceMap | null => {
+    if (!maps.has(url)) {
+      let map: SourceMap | null = null;
+      try {
+        const path = `${fileURLToPath(url)}.map`;
+        if (existsSync(path)) map = new SourceMap(JSON.parse(readFileSync(path, 'utf8')));
+      } catch {
+        // not a file URL, or no readable map: the frame stays as it is
+      }
+      maps.set(url, map);
+    }
+    return maps.get(url) ?? null;
+  };
+  for (const n of p.nodes) {
+    const f = n.callFrame;
+    if (!f.url.startsWith('file:') || f.lineNumber < 0) continue;
+    const map = mapOf(f.url);
+    const at = map?.findEntry(f.lineNumber, f.columnNumber ?? 0);
+    if (!at || !('originalSource' in at) || !at.originalSource) continue;
+    f.url = new URL(at.originalSource, f.url).href;
+    f.lineNumber = at.originalLine;
+    f.columnNumber = at.originalColumn;
+  }
+  return p;
+}
+
 if (import.meta.main) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -141,7 +177,7 @@ if (import.meta.main) {
     process.stderr.write('usage: node bench/profile-summary.ts <file.cpuprofile> [--top 25] [--packages]\n');
     process.exit(2);
   }
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const profile = unbundle(JSON.parse(readFileSync(file, 'utf8')) as Profile);
   process.stdout.write(`${formatSummary(summarise(profile, Number(values.top)))}\n`);
   if (values.packages) {
     process.stdout.write('time by package, with what it calls:\n');

@@ -13,7 +13,7 @@ cd "$ROOT"
 . scripts/ensure-node.sh
 
 [ -d node_modules/@platformatic/kafka ] || npm ci --no-audit --no-fund
-if [ ! -f packages/master/dist/main.js ] || [ ! -f packages/worker/dist/main.js ]; then npm run build; fi
+if [ ! -f packages/master/dist/bundle/main.js ] || [ ! -f packages/worker/dist/bundle/main.js ]; then npm run build; fi
 npm run --silent stack:up
 
 set -a

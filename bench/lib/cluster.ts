@@ -45,7 +45,7 @@ export interface ClusterOptions {
   /** Working directory of the processes. @defaultValue the log folder */
   workDir?: string;
   /**
-   * Run the built programs (each package's `dist/main.js`, as installed) without the ZooKeeper
+   * Run the built programs (each package's bin, which runs its bundle, as installed) without the ZooKeeper
    * counter, instead of the source: for start-up and idle CPU, which the source's type
    * stripping and the counter would add to. Needs `npm run build`.
    */
@@ -107,7 +107,7 @@ export class BenchCluster {
       ...((kind === 'worker' ? this.#opts.workerNodeFlags : this.#opts.masterNodeFlags) ?? []),
     ];
     const main = dist
-      ? join(REPO, 'packages', kind, 'dist', 'main.js')
+      ? join(REPO, 'packages', kind, 'bin', `sluice-${kind}.js`)
       : join(REPO, 'packages', kind, 'src', 'main.ts');
     if (dist && !existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
     const child = spawn(process.execPath, [...flags, main], {

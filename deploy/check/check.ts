@@ -384,8 +384,19 @@ for (const df of dockerfiles) {
   if (!entry) problems.push('ENTRYPOINT is not ["node", "/app/<bin>"]');
   else if (!existsSync(join(root, entry)))
     problems.push(`ENTRYPOINT runs ${entry}, which is not in the repository`);
+  else if (!/^import '\.\.\/dist\/bundle\/main\.js';$/m.test(read(entry)))
+    problems.push(`ENTRYPOINT runs ${entry}, which does not run its bundle (../dist/bundle/main.js)`);
+  else {
+    // The bundle the bin runs is the one the build stage made: scripts/bundle.ts, then copied.
+    const pkg = entry.replace(/\/bin\/[^/]+$/, '');
+    const flat = text.replace(/\\\n\s*/g, ' ');
+    if (!new RegExp(`^RUN .*node scripts/bundle\\.ts ${basename(pkg)}\\b`, 'm').test(flat))
+      problems.push(`no RUN of node scripts/bundle.ts ${basename(pkg)} in the build`);
+    if (!new RegExp(`^COPY --from=build /src/${pkg}/dist/bundle ${pkg}/dist/bundle$`, 'm').test(flat))
+      problems.push(`the runtime stage does not COPY --from=build /src/${pkg}/dist/bundle`);
+  }
   check(
-    `${dockerDir}/${df}: copies what exists and is not ignored, sets only known settings, runs as non-root, checks /healthz`,
+    `${dockerDir}/${df}: copies what exists and is not ignored, sets only known settings, runs as non-root, runs the bundle it builds, checks /healthz`,
     problems,
   );
 }

@@ -37,7 +37,7 @@ if [ ! -f .sluice/stack.env ]; then
   echo "the local stack is not running: npm run stack:up" >&2
   exit 1
 fi
-[ -f packages/master/dist/main.js ] || npx tsc -b
+[ -f packages/master/dist/bundle/main.js ] || npm run build
 
 NAME="fuzz-$(date +%s)-$RANDOM"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

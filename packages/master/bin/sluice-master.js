@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-import '../dist/main.js';
+// The sluice-master program: its esbuild bundle, which `npm run build` makes (scripts/bundle.ts).
+import '../dist/bundle/main.js';

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { assertStartsFromCompileCache } from '@sluice/test-kit';
+import { assertBundleStartsFromCompileCache } from '@sluice/test-kit';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'main.ts');
 
@@ -32,6 +32,6 @@ test('an unknown SLUICE_ name is a warning with the closest setting, printed als
   assert.match(res.stderr, /SLUICE_REDIS_URL must start with redis:\/\//);
 });
 
-test("the modules compiled at a start are kept in Node's compile cache, and a start from that cache answers the same", () => {
-  assertStartsFromCompileCache(MAIN);
+test("the bundle's files compiled at a start are kept in Node's compile cache, and a start from that cache answers the same", async () => {
+  await assertBundleStartsFromCompileCache('master', 'master');
 });

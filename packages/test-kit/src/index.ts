@@ -4,7 +4,7 @@
  * out.
  */
 export { partitionState, rangeResult, topicRecord, workerRegistration } from './builders.ts';
-export { assertStartsFromCompileCache } from './entry-starts.ts';
+export { assertBundleStartsFromCompileCache } from './entry-starts.ts';
 export { FakeKafka, offsetsTopicByTopic } from './fake-kafka.ts';
 export { FakeZk, FakeZkSession } from './fake-zk.ts';
 export {

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// The sluice-worker program; `npm run build` makes ../dist.
-import '../dist/main.js';
+// The sluice-worker program: its esbuild bundle, which `npm run build` makes (scripts/bundle.ts).
+import '../dist/bundle/main.js';

@@ -3,14 +3,16 @@
  * worker, and stop it cleanly on SIGTERM or SIGINT (exit 0). A second signal exits at once.
  * An unknown `SLUICE_*` name is a warning printed first, never a reason to stop.
  */
-import { enableCompileCache, flushCompileCache } from 'node:module';
+import { flushCompileCache } from 'node:module';
 import type { WorkerConfig } from '@sluice/shared';
+import { startCompileCache } from '@sluice/shared/compile-cache';
 
-// Node's compile cache (in the OS temp dir, or NODE_COMPILE_CACHE) saves compiling the ~1,500
-// modules again at the next start. It must be on before they load: hence the imports below are
-// dynamic, not static (those would be evaluated first). Where the cache cannot be written, Node
-// goes on without it.
-enableCompileCache();
+// Node's compile cache (in the OS temp dir, or NODE_COMPILE_CACHE) saves compiling the bundle's
+// files again at the next start; an image's cache made at its build (compile-cache/ beside the
+// bundle) seeds it. It must be on before they load: hence the imports below are dynamic, not
+// static (those would be evaluated first). Where the cache cannot be written, Node goes on
+// without it.
+startCompileCache(new URL('./compile-cache/', import.meta.url));
 const {
   closedNodesMessage,
   closeOpenZookeeperNodes,

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { assertStartsFromCompileCache } from '@sluice/test-kit';
+import { assertBundleStartsFromCompileCache } from '@sluice/test-kit';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'main.ts');
 
@@ -33,6 +33,6 @@ test('invalid settings: every problem is printed and the exit code is 2; unknown
   assert.doesNotMatch(res.stderr, /SLUICE_STACK_KAFKA_PORT|SLUICE_PLAN_INTERVAL_MS/);
 });
 
-test("the modules compiled at a start are kept in Node's compile cache, and a start from that cache answers the same", () => {
-  assertStartsFromCompileCache(MAIN);
+test("the bundle's files compiled at a start are kept in Node's compile cache, and a start from that cache answers the same", async () => {
+  await assertBundleStartsFromCompileCache('worker', 'start-worker');
 });

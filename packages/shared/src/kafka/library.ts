@@ -10,6 +10,9 @@
  *
  * A file the library moves or renames fails every start and every test at once (the import
  * throws), never quietly.
+ *
+ * Each file is named by a literal `load('./…')`: scripts/bundle.ts turns those into imports
+ * the program's bundle includes.
  */
 import type * as Kafka from '@platformatic/kafka';
 
@@ -24,7 +27,12 @@ const [base, enumerations, definitions, errors, protocolErrors, compression, ...
     load('./errors.js'),
     load('./protocol/errors.js'),
     load('./protocol/compression.js'),
-    ...[12, 13, 14, 15, 16, 17].map((v) => load(`./apis/consumer/fetch-v${v}.js`)),
+    load('./apis/consumer/fetch-v12.js'),
+    load('./apis/consumer/fetch-v13.js'),
+    load('./apis/consumer/fetch-v14.js'),
+    load('./apis/consumer/fetch-v15.js'),
+    load('./apis/consumer/fetch-v16.js'),
+    load('./apis/consumer/fetch-v17.js'),
   ],
 )) as [
   Pick<typeof Kafka, 'Base' | 'kGetApi' | 'kGetBootstrapConnection'>,

@@ -24,7 +24,7 @@ class FirstUseS3Client {
   }
 
   send(...args: Parameters<S3Client['send']>): Promise<unknown> {
-    this.#client ??= import('@aws-sdk/client-s3').then(({ S3Client }) => {
+    this.#client ??= import('./s3-sdk.ts').then(({ S3Client }) => {
       this.#made = new S3Client(this.#config);
       if (this.#destroyed) this.#made.destroy();
       return this.#made;

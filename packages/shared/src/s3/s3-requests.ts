@@ -27,7 +27,7 @@ export interface ListedKey {
  * The SDK's commands, loaded at the first request like the client (s3-client.ts): a master
  * that never asks S3 anything does not pay for loading the SDK.
  */
-const sdk = () => import('@aws-sdk/client-s3');
+const sdk = () => import('./s3-sdk.ts');
 
 function sendOptions(signal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
   return signal ? { abortSignal: signal } : {};
