@@ -14,6 +14,13 @@
  *
  * A crash between 4 and 5 repeats 2-4 from the old cursor: markers exist (kept), late data is
  * named in the marker (not counted twice). Hive or Glue partition registration is not done.
+ *
+ * Step 2 costs S3 requests only for what changed: a partition whose committed offset and
+ * cursor are what they were after a pass that listed it to the end and saved its state is not
+ * listed again (no record below the committed offset can appear behind the cursor, see
+ * committedCommitKeys), and a topic no record was ever counted for is listed once at its
+ * commits folder rather than once per partition. An idle topic of 100 partitions cost 100
+ * ListObjectsV2 a minute (bench/README.md, idle master).
  */
 import {
   commitsFolder,
@@ -29,6 +36,7 @@ import {
   isSluiceError,
   type KafkaAdmin,
   keyLayoutOf,
+  type ListedKey,
   type Logger,
   type PartitionState,
   partitionPath,
@@ -78,9 +86,21 @@ export interface FinalizeResult {
   lateRecords: number;
 }
 
+/**
+ * What the last saved pass knew of a topic's partitions, for one topic registration, folder and
+ * granularity (`identity`): per partition, the committed offset its listing reached the end at
+ * and the cursor it saved.
+ */
+interface Listed {
+  identity: string;
+  partitions: Map<number, { committed: string; cursor: string | undefined }>;
+}
+
 export class FinalizerLoop {
   readonly #o: FinalizerLoopOptions;
   readonly #now: () => number;
+  /** By topic; in memory for one leadership term (a new leader lists every partition once). */
+  readonly #listed = new Map<string, Listed>();
 
   constructor(opts: FinalizerLoopOptions) {
     this.#o = opts;
@@ -148,13 +168,22 @@ export class FinalizerLoop {
     const cursor = { ...state.cursor };
     const commits: CommitObjects[] = [];
     let caughtUp = true;
-    for (const p of [...states.keys()].sort((a, b) => a - b)) {
-      const after = cursor[String(p)];
-      const listed = await this.#o.store.list(bucket, commitsFolder(prefix, t.topic, p), {
-        ...(after ? { startAfter: after } : {}),
-        limit: COMMITS_PER_PASS,
+    const identity = `${t.createdAt}|${root}|${g}`;
+    const before = this.#listed.get(t.topic);
+    const remembered: Listed['partitions'] = before?.identity === identity ? before.partitions : new Map();
+    const toList = [...states.keys()]
+      .sort((a, b) => a - b)
+      .filter((p) => {
+        const r = remembered.get(p);
+        return !(r && r.committed === states.get(p)!.committedOffset && r.cursor === cursor[String(p)]);
       });
+    const listings = await this.#listings(bucket, prefix, t.topic, toList, cursor);
+    /** Partitions listed to their end in this pass: committed offset and cursor, once saved. */
+    const complete = new Map<number, string>();
+    for (const p of toList) {
+      const listed = listings.get(p) ?? [];
       if (listed.length === COMMITS_PER_PASS) caughtUp = false;
+      else complete.set(p, states.get(p)!.committedOffset);
       // Only records below the committed offset read at step 1 (see committedCommitKeys).
       const keys = committedCommitKeys(
         listed.map((k) => k.key),
@@ -230,11 +259,58 @@ export class FinalizerLoop {
       if (isNoNode(err) || isNodeExists(err) || isBadVersion(err)) return null;
       throw err;
     }
+    // Saved: what was listed to its end need not be listed again while it stays as it is.
+    const partitions = new Map(remembered);
+    for (const p of toList) {
+      const committed = complete.get(p);
+      if (committed === undefined) partitions.delete(p);
+      else partitions.set(p, { committed, cursor: cursor[String(p)] });
+    }
+    this.#listed.set(t.topic, { identity, partitions });
     if (lateRecords > 0) this.#o.metrics?.lateRecords.inc({ topic: t.topic }, lateRecords);
     if (state.newestFinalized !== null) {
       this.#o.metrics?.finalizedUntil.set({ topic: t.topic }, (state.newestFinalized + unitMs(g)) / 1000);
     }
     if (failure) throw failure;
     return { state, finalized: finalized.map((u) => timeFolder(g, u, style)), lateRecords };
+  }
+
+  /**
+   * The commit records after each partition's cursor, at most COMMITS_PER_PASS each, in key
+   * order. When none of the topic's partitions has a cursor yet (its first pass), one listing
+   * of the commits folder serves them all if it ends within COMMITS_PER_PASS keys (a new
+   * topic's is empty); else, and always once cursors exist, one listing per partition.
+   */
+  async #listings(
+    bucket: string,
+    prefix: string,
+    topic: string,
+    partitions: readonly number[],
+    cursor: Readonly<Record<string, string>>,
+  ): Promise<Map<number, ListedKey[]>> {
+    const out = new Map<number, ListedKey[]>();
+    if (partitions.length > 1 && Object.keys(cursor).length === 0) {
+      const all = await this.#o.store.list(bucket, commitsFolder(prefix, topic), { limit: COMMITS_PER_PASS });
+      if (all.length < COMMITS_PER_PASS) {
+        for (const p of partitions) out.set(p, []);
+        const folders = new Map(partitions.map((p) => [commitsFolder(prefix, topic, p), p]));
+        for (const k of all) {
+          const p = folders.get(k.key.slice(0, k.key.lastIndexOf('/') + 1));
+          if (p !== undefined) out.get(p)!.push(k);
+        }
+        return out;
+      }
+    }
+    for (const p of partitions) {
+      const after = cursor[String(p)];
+      out.set(
+        p,
+        await this.#o.store.list(bucket, commitsFolder(prefix, topic, p), {
+          ...(after ? { startAfter: after } : {}),
+          limit: COMMITS_PER_PASS,
+        }),
+      );
+    }
+    return out;
   }
 }
