@@ -8,6 +8,7 @@ import {
   errorText,
   isSluiceError,
   type KafkaAdmin,
+  type KnownOffsets,
   type PartitionOffsets,
   SluiceError,
   type TopicMetadata,
@@ -76,18 +77,20 @@ export async function requireTopicMetadata(
 
 /**
  * Metadata and offsets of several topics, asked together (`topicOffsets`: one Metadata
- * request and a ListOffsets request per broker per column, whatever the number of topics).
+ * request and a ListOffsets request per broker per column, whatever the number of topics;
+ * with `known`, partitions whose watermark did not move cost only that watermark).
  */
 export async function kafkaTopicViews(
   kafka: KafkaAdmin,
   topics: string[],
   timeoutMs = KAFKA_VIEW_TIMEOUT_MS,
+  known?: KnownOffsets,
 ): Promise<Map<string, KafkaTopicView>> {
   const out = new Map<string, KafkaTopicView>();
   if (topics.length === 0) return out;
   let answers: Map<string, TopicOffsets>;
   try {
-    answers = await withTimeout(kafka.topicOffsets(topics), timeoutMs, 'an offsets request');
+    answers = await withTimeout(kafka.topicOffsets(topics, known), timeoutMs, 'an offsets request');
   } catch (err) {
     const error = kafkaFailure(err, 'offsets request').message;
     for (const t of topics) out.set(t, { metadata: null, offsets: new Map(), error });
