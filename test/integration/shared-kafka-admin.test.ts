@@ -256,6 +256,39 @@ describe('KafkaAdmin (real Kafka)', () => {
     ]);
   });
 
+  test('topicOffsets with metadataMaxAgeMs: nothing moved answers from the last Metadata; its age or a moved watermark asks it afresh', async () => {
+    const topic = await newTopic(1);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      await producer.send({ topic, messages: [{ partition: 0, value: 'a' }] });
+      const fresh = await admin.topicOffsets([topic]);
+      const seen = (answer: typeof fresh) =>
+        new Map([[topic, new Map((answer.get(topic)?.offsets ?? []).map((o) => [o.partition, o]))]]);
+      await kadmin.createPartitions({ topicPartitions: [{ topic, count: 2 }] });
+      await eventually('the new partition in the metadata', async () =>
+        (await admin.topicMetadata([topic])).get(topic)?.partitions.length === 2 ? true : undefined,
+      );
+      const quiet = await admin.topicOffsets([topic], seen(fresh), { metadataMaxAgeMs: 600_000 });
+      assert.deepEqual(
+        quiet.get(topic)?.metadata?.partitions,
+        [0],
+        'the Metadata of the last round answered',
+      );
+      assert.deepEqual(quiet.get(topic)?.offsets, fresh.get(topic)?.offsets);
+      const aged = await admin.topicOffsets([topic], seen(fresh), { metadataMaxAgeMs: 0 });
+      assert.deepEqual(aged.get(topic)?.metadata?.partitions, [0, 1], 'too old: asked afresh');
+      await producer.send({ topic, messages: [{ partition: 0, value: 'b' }] });
+      const moved = await admin.topicOffsets([topic], seen(aged), { metadataMaxAgeMs: 600_000 });
+      assert.deepEqual(moved.get(topic)?.offsets, [
+        { partition: 0, earliest: 0n, latest: 2n, lastStable: 2n },
+        { partition: 1, earliest: 0n, latest: 0n, lastStable: 0n },
+      ]);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
   test('unreachable brokers: a retryable SLUICE_ERR_KAFKA naming the brokers and the setting to fix', async () => {
     // Port 1 on loopback: nothing listens, the connection is refused at once.
     const down = createKafkaAdmin({ ...settings, kafkaBrokers: ['127.0.0.1:1'] }, { attempts: 2 });

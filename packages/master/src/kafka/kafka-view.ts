@@ -13,6 +13,7 @@ import {
   SluiceError,
   type TopicMetadata,
   type TopicOffsets,
+  type TopicOffsetsOptions,
 } from '@sluice/shared';
 
 /** How long a view waits for Kafka before answering without it. */
@@ -85,12 +86,13 @@ export async function kafkaTopicViews(
   topics: string[],
   timeoutMs = KAFKA_VIEW_TIMEOUT_MS,
   known?: KnownOffsets,
+  options?: TopicOffsetsOptions,
 ): Promise<Map<string, KafkaTopicView>> {
   const out = new Map<string, KafkaTopicView>();
   if (topics.length === 0) return out;
   let answers: Map<string, TopicOffsets>;
   try {
-    answers = await withTimeout(kafka.topicOffsets(topics, known), timeoutMs, 'an offsets request');
+    answers = await withTimeout(kafka.topicOffsets(topics, known, options), timeoutMs, 'an offsets request');
   } catch (err) {
     const error = kafkaFailure(err, 'offsets request').message;
     for (const t of topics) out.set(t, { metadata: null, offsets: new Map(), error });

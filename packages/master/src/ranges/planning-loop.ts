@@ -12,9 +12,10 @@
  * Kafka is asked once per pass for all active topics (`topicOffsets`: one Metadata request,
  * then ListOffsets of one request per broker: the high watermarks, and the three columns only
  * of partitions whose watermark moved or that have something unplanned (`#known`), so an idle
- * pass costs two requests whether 1 or 500 topics are registered; the metadata is asked every pass because it
- * is what notices a topic deleted or re-created, by its id, and new partitions within one
- * interval), and the partitions of all topics are planned together (each partition's writes
+ * pass costs two requests whether 1 or 500 topics are registered; the metadata is what notices a
+ * topic deleted or re-created, by its id, and new partitions: asked in every pass where a
+ * watermark moved, and at least every QUIET_METADATA_MAX_AGE_MS while none does, when a pass
+ * costs one request per broker), and the partitions of all topics are planned together (each partition's writes
  * are its own line's; the fenced writer sends them in a few batched multis), so a pass waits
  * a few round trips for its new ranges, not one per range. A partition whose offsets did not
  * move since the pass that last looked at it, with nothing unplanned, is skipped without
@@ -56,6 +57,15 @@ import { noteArrival, planRanges } from './planner.ts';
 import { createRanges } from './range-engine.ts';
 import type { RangeEnqueuer } from './range-enqueuer.ts';
 import { topicLine } from './range-line.ts';
+
+/**
+ * How old the Metadata answer behind a pass where nothing moved may be (`metadataMaxAgeMs`,
+ * admin.ts): such a pass asks Kafka one ListOffsets request per broker and nothing else. A
+ * pass where a watermark moved asks the Metadata afresh before planning, so a topic deleted or
+ * re-created is still stopped before anything of it is planned; only new partitions of a
+ * quiet topic wait up to this long to be seen.
+ */
+export const QUIET_METADATA_MAX_AGE_MS = 10_000;
 
 /** Topics whose new partitions (or stop) are written at once. */
 const TOPICS_AT_ONCE = 16;
@@ -152,6 +162,9 @@ export class PlanningLoop {
         kafka = await this.#kafka.topicOffsets(
           active.map((t) => t.record.topic),
           this.#known(active),
+          {
+            metadataMaxAgeMs: QUIET_METADATA_MAX_AGE_MS,
+          },
         );
       } catch (err) {
         this.#log.warn({ err }, 'kafka metadata failed; planning skipped');

@@ -28,6 +28,7 @@ import { QUEUE_STATES } from '../api/status-schema.ts';
 import { KAFKA_VIEW_TIMEOUT_MS, kafkaTopicViews } from '../kafka/kafka-view.ts';
 import { RecordTimes } from '../kafka/record-times.ts';
 import { STATUS_WATCHED, WatchedZk } from '../leadership/watched-zk.ts';
+import { QUIET_METADATA_MAX_AGE_MS } from '../ranges/planning-loop.ts';
 import { readTopicsPartitions } from '../stores/partition-reader.ts';
 import { listTopics } from '../stores/topic-store.ts';
 import { readWorkers } from '../stores/worker-registrations.ts';
@@ -204,7 +205,9 @@ export class StatusService {
     const names = topics.map((t) => t.topic);
     const [flights, kafka] = await Promise.all([
       readTopicsPartitions(zk, names, { withRanges: false }),
-      kafkaTopicViews(this.#deps.kafka, names, KAFKA_VIEW_TIMEOUT_MS, this.#caughtUp),
+      kafkaTopicViews(this.#deps.kafka, names, KAFKA_VIEW_TIMEOUT_MS, this.#caughtUp, {
+        metadataMaxAgeMs: QUIET_METADATA_MAX_AGE_MS,
+      }),
     ]);
     this.#throughput.sample(Date.now(), committedTotals(flights));
     await this.#times.lookup(timeQueries(topics, flights, kafka));

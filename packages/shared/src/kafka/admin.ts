@@ -68,6 +68,19 @@ export interface TopicOffsets {
  */
 export type KnownOffsets = ReadonlyMap<string, ReadonlyMap<number, PartitionOffsets>>;
 
+/** How {@link KafkaAdmin.topicOffsets} may answer. */
+export interface TopicOffsetsOptions {
+  /**
+   * When every partition of every topic asked is in `known` and its high watermark has not
+   * moved, answer from the Metadata of an earlier call if it is younger than this, without
+   * asking it again: nothing moved, so nothing can be planned whatever the metadata would
+   * say. Any move, error or unknown partition asks the Metadata afresh, as does its age, which
+   * bounds how long new partitions (or a topic re-created with the same watermarks) go unseen.
+   * Absent: Metadata every call.
+   */
+  metadataMaxAgeMs?: number;
+}
+
 export interface KafkaAdmin {
   /** Metadata of each topic; a topic Kafka does not have maps to null. */
   topicMetadata(topics: string[]): Promise<Map<string, TopicMetadata | null>>;
@@ -87,7 +100,11 @@ export interface KafkaAdmin {
    * With `known`, a partition listed there whose high watermark is where it was costs only
    * that watermark (see {@link KnownOffsets}).
    */
-  topicOffsets(topics: string[], known?: KnownOffsets): Promise<Map<string, TopicOffsets>>;
+  topicOffsets(
+    topics: string[],
+    known?: KnownOffsets,
+    options?: TopicOffsetsOptions,
+  ): Promise<Map<string, TopicOffsets>>;
   /**
    * Per partition, the first offset whose record timestamp is at or after `timestampMs`
    * (ListOffsets with a time); null where no record is that new (the caller takes the end).
@@ -117,6 +134,8 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
   readonly #cfg: KafkaSettings;
   readonly #client: KafkaClient;
   readonly #attempts: number;
+  /** The Metadata answer of the last {@link topicOffsets} round, for `metadataMaxAgeMs`. */
+  #view: { view: ClusterView; atMs: number } | null = null;
 
   constructor(cfg: KafkaSettings, attempts: number) {
     this.#cfg = cfg;
@@ -213,7 +232,16 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
     });
   }
 
-  async topicOffsets(topics: string[], known?: KnownOffsets): Promise<Map<string, TopicOffsets>> {
+  async topicOffsets(
+    topics: string[],
+    known?: KnownOffsets,
+    options: TopicOffsetsOptions = {},
+  ): Promise<Map<string, TopicOffsets>> {
+    if (known && options.metadataMaxAgeMs !== undefined) {
+      // Any failure here (a leader moved, a broker gone) is the full round's to handle.
+      const still = await this.#stillRound(topics, known, options.metadataMaxAgeMs).catch(() => null);
+      if (still) return still;
+    }
     const out = new Map<string, TopicOffsets>();
     let pending = [...new Set(topics)];
     let failure: unknown;
@@ -234,6 +262,55 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
   }
 
   /**
+   * {@link topicOffsets} when nothing moved: every partition of every topic is known, with its
+   * last stable offset at its watermark, in the cached Metadata of the last round (younger
+   * than `maxAgeMs`), and one ListOffsets request per broker finds every watermark where it
+   * was. Null otherwise (the caller asks in full).
+   */
+  async #stillRound(
+    topics: string[],
+    known: KnownOffsets,
+    maxAgeMs: number,
+  ): Promise<Map<string, TopicOffsets> | null> {
+    const cached = this.#view;
+    if (!cached || Date.now() - cached.atMs >= maxAgeMs) return null;
+    const asked = new Map<string, number[]>();
+    for (const name of new Set(topics)) {
+      const t = cached.view.topics.get(name);
+      const before = known.get(name);
+      if (!t || t.errorCode !== KafkaErrorCodes.NONE || !before) return null;
+      const partitions = t.partitions.filter(Boolean).map((p) => p.partition);
+      for (const p of partitions) {
+        const prev = before.get(p);
+        if (!prev || prev.lastStable !== prev.latest) return null;
+      }
+      asked.set(name, partitions);
+    }
+    const probe = await kafkaListOffsetsOfTopics(
+      this.#client,
+      cached.view,
+      asked,
+      ListOffsetTimestamps.LATEST,
+      FetchIsolationLevels.READ_UNCOMMITTED,
+    );
+    const out = new Map<string, TopicOffsets>();
+    for (const [name, partitions] of asked) {
+      const before = known.get(name)!;
+      const now = new Map((probe.get(name) ?? []).map((l) => [l.partition, l]));
+      const offsets: PartitionOffsets[] = [];
+      for (const partition of partitions) {
+        const prev = before.get(partition)!;
+        const hw = now.get(partition);
+        if (hw?.errorCode !== KafkaErrorCodes.NONE || hw.offset !== prev.latest) return null;
+        offsets.push({ ...prev, partition });
+      }
+      const topicId = cached.view.topics.get(name)!.topicId;
+      out.set(name, { metadata: { topic: name, topicId, partitions }, offsets, error: null });
+    }
+    return out;
+  }
+
+  /**
    * One try of {@link topicOffsets}: fills `out` with the topics settled and returns those to
    * ask again (on the last try, none: each gets its error instead).
    */
@@ -244,6 +321,7 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
     known: KnownOffsets | undefined,
   ): Promise<string[]> {
     const view = await kafkaMetadata(this.#client, names);
+    this.#view = { view, atMs: Date.now() };
     const again: string[] = [];
     const failed = (name: string, metadata: TopicMetadata | null, why: string, code: number) => {
       if (!last) again.push(name);
