@@ -49,11 +49,20 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     'profile-shape': { type: 'string' },
     rows: { type: 'string' },
+    'idle-topics': { type: 'string', default: '10' },
+    'idle-moving': { type: 'string', default: '500' },
     out: { type: 'string', default: join(REPO, 'bench') },
   },
 });
 
 const quick = args.quick === true;
+/** The idle section: topics of 100 partitions, and records a second into 10 partitions of one of them afterwards (0: none). */
+const idleTopics = Number(args['idle-topics']);
+const idleMoving = Number(args['idle-moving']);
+const idleMovingOpts =
+  idleMoving > 0
+    ? { moving: { recordsPerSecond: idleMoving, partitions: 10, seconds: quick ? 20 : 60 } }
+    : {};
 const sections = new Set(
   (args.only ?? 'baselines,e2e,memory,master,leader-zk,idle,latency,peer').split(',').map((s) => s.trim()),
 );
@@ -275,18 +284,24 @@ async function profileIdle(): Promise<void> {
       env,
       bucket: runId,
       name: `${runId}-idle`,
-      topics: 10,
+      topics: idleTopics,
       partitionsPerTopic: 100,
       settleSeconds: 10,
       windowSeconds: quick ? 20 : 60,
       masterNodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+      ...idleMovingOpts,
       log,
     });
     for (const f of readdirSync(dir).filter((n) => n.endsWith('.cpuprofile'))) {
       const profile = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+      const idleEnd = c.windowAfterSpawnMs + c.windowSeconds * 1000;
       process.stdout.write(
-        `${join(dir, f)} (from the idle window on)\n${formatSummary(summarise(profile, 30, c.windowAfterSpawnMs))}\n`,
+        `${join(dir, f)} (the idle window)\n${formatSummary(summarise(profile, 30, c.windowAfterSpawnMs, idleEnd))}\n`,
       );
+      if (c.moving)
+        process.stdout.write(
+          `${join(dir, f)} (the window with data moving)\n${formatSummary(summarise(profile, 30, c.moving.windowAfterSpawnMs))}\n`,
+        );
     }
   } finally {
     await deletePrefix(s3, runId, '').catch(() => {});
@@ -443,10 +458,11 @@ async function main(): Promise<void> {
         env,
         bucket,
         name: `${runId}-idle`,
-        topics: 10,
+        topics: idleTopics,
         partitionsPerTopic: 100,
         settleSeconds: 10,
         windowSeconds: quick ? 20 : 60,
+        ...idleMovingOpts,
         log,
       });
       idle = {
@@ -454,6 +470,7 @@ async function main(): Promise<void> {
         windowSeconds: c.windowSeconds,
         leaderCpuPct: c.leaderCpuPct,
         workerCpuPct: c.workerCpuPct,
+        ...(c.moving ? { moving: c.moving } : {}),
       };
       startup = { masterCpuS: c.masterStartupCpuS, workerCpuS: c.workerStartupCpuS };
     }
