@@ -9,13 +9,13 @@
  * and only then enqueued (invariant 2): a crash between the two leaves a planned range
  * without a job, which the supervisor's reconcile pass requeues.
  *
- * Kafka is asked once per pass for all active topics (`topicOffsets`: one Metadata request,
- * then ListOffsets of one request per broker: the high watermarks, and the three columns only
+ * Kafka is asked once per pass for all active topics (`topicOffsets`: a Metadata request,
+ * ListOffsets of one request per broker: the high watermarks, and the three columns only
  * of partitions whose watermark moved or that have something unplanned (`#known`), so an idle
- * pass costs two requests whether 1 or 500 topics are registered; the metadata is what notices a
- * topic deleted or re-created, by its id, and new partitions: asked in every pass where a
- * watermark moved, and at least every QUIET_METADATA_MAX_AGE_MS while none does, when a pass
- * costs one request per broker), and the partitions of all topics are planned together (each partition's writes
+ * pass costs one request per broker whether 1 or 500 topics are registered; the metadata is
+ * what notices a topic deleted or re-created, by its id, and new partitions: asked of the topics
+ * where a watermark moved, and of the others at least every QUIET_METADATA_MAX_AGE_MS), and the
+ * partitions of all topics are planned together (each partition's writes
  * are its own line's; the fenced writer sends them in a few batched multis), so a pass waits
  * a few round trips for its new ranges, not one per range. A partition whose offsets did not
  * move since the pass that last looked at it, with nothing unplanned, is skipped without
@@ -59,11 +59,11 @@ import type { RangeEnqueuer } from './range-enqueuer.ts';
 import { topicLine } from './range-line.ts';
 
 /**
- * How old the Metadata answer behind a pass where nothing moved may be (`metadataMaxAgeMs`,
- * admin.ts): such a pass asks Kafka one ListOffsets request per broker and nothing else. A
- * pass where a watermark moved asks the Metadata afresh before planning, so a topic deleted or
- * re-created is still stopped before anything of it is planned; only new partitions of a
- * quiet topic wait up to this long to be seen.
+ * How old the Metadata behind a topic where nothing moved may be (`metadataMaxAgeMs`,
+ * admin.ts): such topics cost one ListOffsets request per broker for all of them and nothing
+ * else. A topic where a watermark moved has its Metadata asked afresh before it is planned, so
+ * a topic deleted or re-created is still stopped before anything of it is planned; only new
+ * partitions of a quiet topic wait up to this long to be seen.
  */
 export const QUIET_METADATA_MAX_AGE_MS = 10_000;
 
