@@ -7,6 +7,7 @@
  */
 import {
   decodeJson,
+  type PartitionOffsets,
   type PartitionState,
   parseRangeNodeName,
   partitionPath,
@@ -30,8 +31,11 @@ export interface PartitionEntry {
   ranges: Span[];
   /** When unplanned offsets became visible (planner.ts). Not persisted. */
   arrivals: Arrival[];
-  /** Kafka's offsets and the committed offset when planning last looked (planning-loop.ts). */
-  seen?: { earliest: bigint; latest: bigint; lastStable: bigint; committed: string };
+  /**
+   * Kafka's offsets and the committed offset when planning last looked (planning-loop.ts);
+   * kept as it is while they stay, so a quiet pass allocates nothing per partition.
+   */
+  seen?: PartitionOffsets & { committed: string };
 }
 
 interface TopicEntry {

@@ -219,12 +219,7 @@ export class PlanningLoop {
       for (const e of this.#cache.partitions(t.record.topic)) {
         const s = e.seen;
         if (!s || this.#cache.planned(e) < s.latest) continue;
-        quiet.set(e.partition, {
-          partition: e.partition,
-          earliest: s.earliest,
-          latest: s.latest,
-          lastStable: s.lastStable,
-        });
+        quiet.set(e.partition, s);
       }
       if (quiet.size > 0) known.set(t.record.topic, quiet);
     }
@@ -262,15 +257,22 @@ export class PlanningLoop {
   #unchanged(entry: PartitionEntry, o: PartitionOffsets): boolean {
     const seen = entry.seen;
     const committed = entry.state.committedOffset;
-    entry.seen = { earliest: o.earliest, latest: o.latest, lastStable: o.lastStable, committed };
-    return (
+    const same =
       seen !== undefined &&
       seen.earliest === o.earliest &&
       seen.latest === o.latest &&
       seen.lastStable === o.lastStable &&
-      seen.committed === committed &&
-      this.#cache.planned(entry) >= o.lastStable
-    );
+      seen.committed === committed;
+    if (!same) {
+      entry.seen = {
+        partition: entry.partition,
+        earliest: o.earliest,
+        latest: o.latest,
+        lastStable: o.lastStable,
+        committed,
+      };
+    }
+    return same && this.#cache.planned(entry) >= o.lastStable;
   }
 
   /** Topic gone from Kafka or re-created: stopped with a message that says what to do. */

@@ -403,7 +403,8 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
           // lastStable <= latest, and both only grow: a watermark where it was, with the last
           // stable offset at it then, leaves the last stable offset there too.
           const same = hw?.errorCode === KafkaErrorCodes.NONE && hw.offset === prev?.latest;
-          if (prev && same && prev.lastStable === prev.latest) still.set(partition, { ...prev, partition });
+          if (prev && same && prev.lastStable === prev.latest)
+            still.set(partition, prev.partition === partition ? prev : { ...prev, partition });
           else moved.push(partition);
         }
         quiet.set(name, still);
