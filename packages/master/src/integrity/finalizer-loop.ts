@@ -3,7 +3,8 @@
  * time-partitioned topic once the folder is complete, exactly once, never before
  * (finalizer.ts has the rules and the late-data policy). Every `finalizeIntervalMs`, per topic:
  *
- *  1. its state (`/sluice/topics/{t}/finalizer`), the partition states, then Kafka's offsets:
+ *  1. its state (`/sluice/topics/{t}/finalizer`), the partition states (the leader's own copy,
+ *     else ZooKeeper's), then Kafka's offsets:
  *     in this order, so that every range committed when the watermark is computed has its
  *     commit record in S3 by the time they are listed (a worker writes the record first);
  *  2. the commit records written since the cursor, counted into open folders or as late data;
@@ -76,6 +77,8 @@ export interface FinalizerLoopOptions {
   log: Logger;
   metrics?: IntegrityMetrics;
   now?: () => number;
+  /** The partition states the leader holds (integrity-passes.ts); absent or null: read from ZooKeeper. */
+  partitionStates?: (topic: string) => Map<number, PartitionState> | null;
 }
 
 export interface FinalizeResult {
@@ -139,13 +142,8 @@ export class FinalizerLoop {
     const node = await zk.get(path);
     let state = node && node.data.length > 0 ? decodeJson<FinalizerState>(node.data, path) : null;
     if (!state || state.root !== root || state.granularity !== g) state = emptyState(root, g, nowIso);
-    const states = new Map<number, PartitionState>();
-    for (const name of await zk.children(partitionsPath(t.topic))) {
-      if (!/^\d{1,10}$/.test(name)) continue;
-      const n = await zk.get(partitionPath(t.topic, Number(name)));
-      if (n && n.data.length > 0)
-        states.set(Number(name), decodeJson<PartitionState>(n.data, partitionPath(t.topic, Number(name))));
-    }
+    // The leader's own copy when it has one: 100 partitions were 100 ZooKeeper reads a minute.
+    const states = this.#o.partitionStates?.(t.topic) ?? (await readPartitionStates(zk, t.topic));
     const meta = (await this.#o.kafka.topicMetadata([t.topic])).get(t.topic);
     if (!meta || meta.topicId !== t.topicId) return null;
     const offsets = await this.#o.kafka.offsets(t.topic, meta.partitions);
@@ -313,4 +311,19 @@ export class FinalizerLoop {
     }
     return out;
   }
+}
+
+/** A topic's partition states as ZooKeeper has them. */
+async function readPartitionStates(
+  zk: FencedWriter['zk'],
+  topic: string,
+): Promise<Map<number, PartitionState>> {
+  const states = new Map<number, PartitionState>();
+  for (const name of await zk.children(partitionsPath(topic))) {
+    if (!/^\d{1,10}$/.test(name)) continue;
+    const n = await zk.get(partitionPath(topic, Number(name)));
+    if (n && n.data.length > 0)
+      states.set(Number(name), decodeJson<PartitionState>(n.data, partitionPath(topic, Number(name))));
+  }
+  return states;
 }

@@ -80,7 +80,7 @@ async function setup(t: TestContext, name: string, partitions: number) {
   const loop = () =>
     new FinalizerLoop({ writer, store: store as unknown as OutputStore, kafka, log, now: () => NOW });
   const topic = topicRecord(TOPIC, { createdAt: new Date(NOW - HOUR).toISOString() });
-  return { s, kafka, store, loop, topic };
+  return { s, kafka, store, loop, topic, writer };
 }
 
 /** A range [start, end) of `partition` committed: its commit record (one object in the current hour) and the partition's state. */
@@ -168,4 +168,25 @@ test('a record the first listing of the commits folder holds is counted into its
   assert.equal(await pending(s), 45);
   const state = decodeJson<FinalizerState>((await s.get(finalizerPath(TOPIC)))!.data, 'finalizer');
   assert.deepEqual(Object.keys(state.cursor).sort(), ['0', '2'], 'each partition has its own cursor');
+});
+
+test('the finalizer takes the partition states the leader holds when it has them', async (t) => {
+  const { s, kafka, store, topic, writer } = await setup(t, 'finalizer-leader-states', 2);
+  await commit(s, store, kafka, 1, 0, 30);
+  // ZooKeeper back at 0 for partition 1: only the leader's copy says 30 is committed.
+  await s.set(partitionPath(TOPIC, 1), encodeJson(partitionState({ committedOffset: '0' })), -1);
+  const finalizer = new FinalizerLoop({
+    writer,
+    store: store as unknown as OutputStore,
+    kafka,
+    log,
+    now: () => NOW,
+    partitionStates: () =>
+      new Map([
+        [0, partitionState({ committedOffset: '0' })],
+        [1, partitionState({ committedOffset: '30' })],
+      ]),
+  });
+  await finalizer.finalizeTopic(topic);
+  assert.equal(await pending(s), 30);
 });
