@@ -323,10 +323,9 @@ export class PlanningLoop {
     offsets: Map<number, PartitionOffsets>,
     log: Logger,
   ): Promise<void> {
-    const known = new Set(this.#cache.partitions(rec.topic).map((p) => p.partition));
-    const missing = partitions.filter((p) => !known.has(p) && offsets.has(p));
+    const missing = partitions.filter((p) => !this.#cache.get(rec.topic, p) && offsets.has(p));
     if (missing.length === 0) return;
-    const atRegistration = known.size === 0;
+    const atRegistration = this.#cache.partitions(rec.topic).length === 0;
     const now = new Date().toISOString();
     const ops: ZkOp[] = [];
     if (!this.#cache.hasPartitionsNode(rec.topic)) {
