@@ -10,6 +10,7 @@
  *   npm run bench -- --profile         one worker under load with --cpu-prof, hot spots printed
  *   npm run bench -- --profile --profile-shape 3   the same on the peer comparison's data of a batch
  *   npm run bench -- --quick --only idle --profile   the idle leader with --cpu-prof, its idle window's hot spots
+ *   npm run bench -- --only idle --idle-topics 20 --idle-moving 500   2,000 idle partitions, then one topic moving
  *                                      shape (0-3, lib/peer.ts PEER_SHAPES), raw/zstd 1 × 2
  *   npm run bench -- --out DIR         where results go (default bench/)
  *
