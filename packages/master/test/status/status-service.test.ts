@@ -13,8 +13,10 @@ import { eventually, FakeKafka, partitionState, testLogger, topicRecord, zkFixtu
 import type { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
 import type { ApiDeps } from '../../src/api/api-deps.ts';
+import { STATUS_WATCHED, WatchedZk } from '../../src/leadership/watched-zk.ts';
 import { MasterMetrics } from '../../src/status/metrics.ts';
 import { StatusService } from '../../src/status/status-service.ts';
+import { readPartitions } from '../../src/stores/partition-reader.ts';
 
 /** A Kafka that records what each `topicOffsets` call was told it knows. */
 class CountingKafka extends FakeKafka {
@@ -87,4 +89,22 @@ test("the leader's time-lag gauges are refreshed without a full status answer, a
   // An answer still counts the queue: the check above can fail.
   await status.get();
   assert.equal(queueCounts, 1);
+});
+
+test('partition states read through the watched session are decoded again only when their node changed', async (t) => {
+  const zk = await zkFixture(t, 'status-decoded');
+  const s = await zk.session();
+  await s.mkdirp(partitionsPath('clicks'));
+  await s.create(partitionPath('clicks', 0), encodeJson(partitionState({ committedOffset: '5' })));
+  const watched = new WatchedZk(s, STATUS_WATCHED);
+  const read = async () => (await readPartitions(watched, 'clicks', { withRanges: false }))[0]?.state;
+  const first = await read();
+  assert.equal(first?.committedOffset, '5');
+  assert.equal(await read(), first, 'an unchanged node: the same decoded state');
+  await s.set(partitionPath('clicks', 0), encodeJson(partitionState({ committedOffset: '9' })), -1);
+  const changed = await eventually(async () => {
+    const state = await read();
+    return state?.committedOffset === '9' ? state : null;
+  });
+  assert.notEqual(changed, first);
 });
