@@ -55,6 +55,7 @@ export function summarise(
   p: Profile,
   top = 25,
   sinceMs = 0,
+  untilMs = Number.POSITIVE_INFINITY,
 ): { totalMs: number; functions: HotSpot[]; files: HotSpot[] } {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
@@ -64,10 +65,10 @@ export function summarise(
   for (let i = 0; i < samples.length; i++) {
     const id = samples[i] as number;
     atMs += (deltas[i] ?? 0) / 1000;
-    if (atMs < sinceMs) continue;
+    if (atMs < sinceMs || atMs > untilMs) continue;
     self.set(id, (self.get(id) ?? 0) + (deltas[i] ?? 0) / 1000);
   }
-  const totalMs = Math.max(0, (p.endTime - p.startTime) / 1000 - sinceMs);
+  const totalMs = Math.max(0, Math.min((p.endTime - p.startTime) / 1000, untilMs) - sinceMs);
   const fn = new Map<string, number>();
   const file = new Map<string, number>();
   for (const [id, ms] of self) {

@@ -10,6 +10,7 @@
  *   npm run bench -- --profile         one worker under load with --cpu-prof, hot spots printed
  *   npm run bench -- --profile --profile-shape 3   the same on the peer comparison's data of a batch
  *   npm run bench -- --quick --only idle --profile   the idle leader with --cpu-prof, its idle window's hot spots
+ *   npm run bench -- --only idle --idle-topics 20 --idle-moving 500   2,000 idle partitions, then one topic moving
  *                                      shape (0-3, lib/peer.ts PEER_SHAPES), raw/zstd 1 × 2
  *   npm run bench -- --out DIR         where results go (default bench/)
  *
@@ -49,11 +50,20 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     'profile-shape': { type: 'string' },
     rows: { type: 'string' },
+    'idle-topics': { type: 'string', default: '10' },
+    'idle-moving': { type: 'string', default: '500' },
     out: { type: 'string', default: join(REPO, 'bench') },
   },
 });
 
 const quick = args.quick === true;
+/** The idle section: topics of 100 partitions, and records a second into 10 partitions of one of them afterwards (0: none). */
+const idleTopics = Number(args['idle-topics']);
+const idleMoving = Number(args['idle-moving']);
+const idleMovingOpts =
+  idleMoving > 0
+    ? { moving: { recordsPerSecond: idleMoving, partitions: 10, seconds: quick ? 20 : 60 } }
+    : {};
 const sections = new Set(
   (args.only ?? 'baselines,e2e,memory,master,leader-zk,idle,latency,peer').split(',').map((s) => s.trim()),
 );
@@ -275,18 +285,24 @@ async function profileIdle(): Promise<void> {
       env,
       bucket: runId,
       name: `${runId}-idle`,
-      topics: 10,
+      topics: idleTopics,
       partitionsPerTopic: 100,
       settleSeconds: 10,
       windowSeconds: quick ? 20 : 60,
       masterNodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+      ...idleMovingOpts,
       log,
     });
     for (const f of readdirSync(dir).filter((n) => n.endsWith('.cpuprofile'))) {
       const profile = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+      const idleEnd = c.windowAfterSpawnMs + c.windowSeconds * 1000;
       process.stdout.write(
-        `${join(dir, f)} (from the idle window on)\n${formatSummary(summarise(profile, 30, c.windowAfterSpawnMs))}\n`,
+        `${join(dir, f)} (the idle window)\n${formatSummary(summarise(profile, 30, c.windowAfterSpawnMs, idleEnd))}\n`,
       );
+      if (c.moving)
+        process.stdout.write(
+          `${join(dir, f)} (the window with data moving)\n${formatSummary(summarise(profile, 30, c.moving.windowAfterSpawnMs))}\n`,
+        );
     }
   } finally {
     await deletePrefix(s3, runId, '').catch(() => {});
@@ -444,10 +460,11 @@ async function main(): Promise<void> {
         env,
         bucket,
         name: `${runId}-idle`,
-        topics: 10,
+        topics: idleTopics,
         partitionsPerTopic: 100,
         settleSeconds: 10,
         windowSeconds: quick ? 20 : 60,
+        ...idleMovingOpts,
         log,
       });
       idle = {
@@ -455,6 +472,7 @@ async function main(): Promise<void> {
         windowSeconds: c.windowSeconds,
         leaderCpuPct: c.leaderCpuPct,
         workerCpuPct: c.workerCpuPct,
+        ...(c.moving ? { moving: c.moving } : {}),
       };
       startup = { masterCpuS: c.masterStartupCpuS, workerCpuS: c.workerStartupCpuS };
     }

@@ -3,7 +3,9 @@
  * (from spawn to ready, `/proc/<pid>/stat`), then the share of a core each uses over a window
  * while idle, the master leading with 1,000 partitions registered (10 topics × 100, no
  * records) and the worker polling for jobs. Both run from the built `dist` as installed, with
- * default settings.
+ * default settings. With `moving`, a second window follows in which one topic's first
+ * partitions receive a steady stream (that topic registered with a 5 s flush interval): the
+ * leader's CPU while data moves beside the idle partitions.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { BenchCluster } from './cluster.ts';
@@ -21,7 +23,22 @@ export interface IdleCostOptions {
   windowSeconds: number;
   /** Extra node flags for the master (`--cpu-prof` for `npm run bench -- --only idle --profile`). */
   masterNodeFlags?: string[];
+  /** A window with data moving after the idle one: records a second into `partitions` partitions of the first topic. */
+  moving?: { recordsPerSecond: number; partitions: number; seconds: number };
   log: (s: string) => void;
+}
+
+export interface MovingCost {
+  recordsPerSecond: number;
+  partitions: number;
+  windowSeconds: number;
+  /** Records committed in the window (the leader's work: ranges planned and committed). */
+  committedRecords: number;
+  /** % of one core over the window. */
+  leaderCpuPct: number;
+  workerCpuPct: number;
+  /** Milliseconds from the master's spawn to the window. */
+  windowAfterSpawnMs: number;
 }
 
 export interface IdleCost {
@@ -35,6 +52,7 @@ export interface IdleCost {
   workerCpuPct: number;
   /** Milliseconds from the master's spawn to the idle window (to cut start-up out of a profile). */
   windowAfterSpawnMs: number;
+  moving?: MovingCost;
 }
 
 export async function measureIdleCost(o: IdleCostOptions): Promise<IdleCost> {
@@ -62,7 +80,11 @@ export async function measureIdleCost(o: IdleCostOptions): Promise<IdleCost> {
         const res = await fetch(`${master.url}/api/v1/topics`, {
           method: 'POST',
           headers: { authorization: `Bearer ${cluster.token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ topic, destination: { bucket: o.bucket, prefix: o.name } }),
+          body: JSON.stringify({
+            topic,
+            destination: { bucket: o.bucket, prefix: o.name },
+            ...(o.moving && topic === topics[0] ? { flushIntervalMs: 5_000 } : {}),
+          }),
         });
         if (res.status === 201) break;
         if (res.status !== 503 || attempt === 10)
@@ -88,11 +110,81 @@ export async function measureIdleCost(o: IdleCostOptions): Promise<IdleCost> {
     o.log(
       `  start-up: master ${masterStartupCpuS.toFixed(2)} CPU s, worker ${workerStartupCpuS.toFixed(2)} CPU s; idle with ${result.partitions} partitions: leader ${result.leaderCpuPct.toFixed(2)} % of a core, worker ${result.workerCpuPct.toFixed(2)} %`,
     );
+    if (o.moving) {
+      result.moving = await moveData(o, kafka, topics[0]!, master, worker, cluster.token, spawnedAt);
+      const m = result.moving;
+      o.log(
+        `  ${m.recordsPerSecond} records/s into ${m.partitions} partitions of one topic: leader ${m.leaderCpuPct.toFixed(2)} % of a core, worker ${m.workerCpuPct.toFixed(2)} %, ${m.committedRecords} records committed in ${m.windowSeconds.toFixed(0)} s`,
+      );
+    }
     return result;
   } finally {
     await cluster.stop().catch(() => {});
     await cluster.clean().catch(() => {});
     await admin.deleteTopics({ topics }).catch(() => {});
     await admin.disconnect();
+  }
+}
+
+/** Committed records of `topic` as the master's status shows them. */
+async function committedRecords(url: string, token: string, topic: string): Promise<number> {
+  const res = await fetch(`${url}/api/v1/status`, { headers: { authorization: `Bearer ${token}` } });
+  const status = (await res.json()) as { topics: Array<{ topic: string; committedRecords: number }> };
+  return status.topics.find((t) => t.topic === topic)?.committedRecords ?? 0;
+}
+
+/**
+ * The moving window: a producer sends every 100 ms, round the first partitions, while CPU is
+ * counted (after one flush interval of data, so that ranges are planned and committed in it).
+ */
+async function moveData(
+  o: IdleCostOptions,
+  kafka: Kafka,
+  topic: string,
+  master: { pid: number; url: string },
+  worker: { pid: number },
+  token: string,
+  spawnedAt: number,
+): Promise<MovingCost> {
+  const m = o.moving!;
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    const perTick = Math.max(1, Math.round(m.recordsPerSecond / 10));
+    let seq = 0;
+    const sendFor = async (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until) {
+        const t = performance.now();
+        await producer.send({
+          topic,
+          messages: Array.from({ length: perTick }, () => ({
+            partition: seq % m.partitions,
+            value: JSON.stringify({ seq: seq++, at: new Date().toISOString(), msg: 'x'.repeat(200) }),
+          })),
+        });
+        await new Promise((r) => setTimeout(r, Math.max(0, 100 - (performance.now() - t))));
+      }
+    };
+    await sendFor(6_000);
+    const c0 = await committedRecords(master.url, token, topic);
+    const m0 = cpuSeconds(master.pid);
+    const w0 = cpuSeconds(worker.pid);
+    const t0 = performance.now();
+    await sendFor(m.seconds * 1000);
+    const s = (performance.now() - t0) / 1000;
+    const leaderCpuPct = ((cpuSeconds(master.pid) - m0) / s) * 100;
+    const workerCpuPct = ((cpuSeconds(worker.pid) - w0) / s) * 100;
+    return {
+      recordsPerSecond: m.recordsPerSecond,
+      partitions: m.partitions,
+      windowSeconds: s,
+      committedRecords: (await committedRecords(master.url, token, topic)) - c0,
+      leaderCpuPct,
+      workerCpuPct,
+      windowAfterSpawnMs: t0 - spawnedAt,
+    };
+  } finally {
+    await producer.disconnect().catch(() => {});
   }
 }

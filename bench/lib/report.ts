@@ -60,7 +60,7 @@ export interface Results {
   /** The leader's passes against the real ZooKeeper (`--only leader-zk`); absent: not run. */
   leaderZk?: { planIntervalMs: number; changedShare: number; points: LeaderZkPoint[] };
   /** Idle master (leading `partitions`) and worker, % of a core (`--only idle`). */
-  idle?: Pick<IdleCost, 'partitions' | 'windowSeconds' | 'leaderCpuPct' | 'workerCpuPct'>;
+  idle?: Pick<IdleCost, 'partitions' | 'windowSeconds' | 'leaderCpuPct' | 'workerCpuPct' | 'moving'>;
   /** CPU seconds from spawn to ready of the built programs (`--only idle`). */
   startup?: { masterCpuS: number; workerCpuS: number };
   /** Benthos beside Sluice (lib/peer.ts); absent in runs before it existed. */
@@ -99,6 +99,12 @@ function idleTable(r: Results): string[] {
     '|---|---:|---:|',
     `| master (leader) | ${f2(r.startup.masterCpuS)} | ${f2(r.idle.leaderCpuPct)} |`,
     `| worker | ${f2(r.startup.workerCpuS)} | ${f2(r.idle.workerCpuPct)} |`,
+    ...(r.idle.moving
+      ? [
+          '',
+          `Then, over ${f0(r.idle.moving.windowSeconds)} s, ${f0(r.idle.moving.recordsPerSecond)} records a second into ${f0(r.idle.moving.partitions)} partitions of one of those topics (flush interval 5 s; ${f0(r.idle.moving.committedRecords)} records committed in the window): the leader ${f2(r.idle.moving.leaderCpuPct)} % of a core, the worker ${f2(r.idle.moving.workerCpuPct)} %.`,
+        ]
+      : []),
   ];
 }
 

@@ -256,6 +256,45 @@ describe('KafkaAdmin (real Kafka)', () => {
     ]);
   });
 
+  test('topicOffsets with metadataMaxAgeMs: a topic where nothing moved is answered from its last Metadata; its age or a moved watermark asks it afresh', async () => {
+    const quietTopic = await newTopic(1);
+    const movingTopic = await newTopic(1);
+    const both = [quietTopic, movingTopic];
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      for (const topic of both) await producer.send({ topic, messages: [{ partition: 0, value: 'a' }] });
+      const fresh = await admin.topicOffsets(both);
+      const seen = (answer: typeof fresh) =>
+        new Map(both.map((t) => [t, new Map((answer.get(t)?.offsets ?? []).map((o) => [o.partition, o]))]));
+      const partitions = (answer: typeof fresh, t: string) => answer.get(t)?.metadata?.partitions;
+      await kadmin.createPartitions({ topicPartitions: both.map((topic) => ({ topic, count: 2 })) });
+      await eventually('the new partitions in the metadata', async () =>
+        [...(await admin.topicMetadata(both)).values()].every((m) => m?.partitions.length === 2)
+          ? true
+          : undefined,
+      );
+      const quiet = await admin.topicOffsets(both, seen(fresh), { metadataMaxAgeMs: 600_000 });
+      assert.deepEqual(partitions(quiet, quietTopic), [0], 'nothing moved: the last Metadata answered');
+      assert.deepEqual(partitions(quiet, movingTopic), [0]);
+      assert.deepEqual(quiet.get(quietTopic)?.offsets, fresh.get(quietTopic)?.offsets);
+
+      await producer.send({ topic: movingTopic, messages: [{ partition: 0, value: 'b' }] });
+      const moved = await admin.topicOffsets(both, seen(fresh), { metadataMaxAgeMs: 600_000 });
+      assert.deepEqual(partitions(moved, quietTopic), [0], 'the quiet topic still from its last Metadata');
+      assert.deepEqual(partitions(moved, movingTopic), [0, 1], 'the topic that moved asked afresh');
+      assert.deepEqual(moved.get(movingTopic)?.offsets, [
+        { partition: 0, earliest: 0n, latest: 2n, lastStable: 2n },
+        { partition: 1, earliest: 0n, latest: 0n, lastStable: 0n },
+      ]);
+
+      const aged = await admin.topicOffsets(both, seen(fresh), { metadataMaxAgeMs: 0 });
+      assert.deepEqual(partitions(aged, quietTopic), [0, 1], 'too old: asked afresh');
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
   test('unreachable brokers: a retryable SLUICE_ERR_KAFKA naming the brokers and the setting to fix', async () => {
     // Port 1 on loopback: nothing listens, the connection is refused at once.
     const down = createKafkaAdmin({ ...settings, kafkaBrokers: ['127.0.0.1:1'] }, { attempts: 2 });

@@ -141,6 +141,7 @@ export {
   SLUICE_OFFSET_METADATA,
   type TopicMetadata,
   type TopicOffsets,
+  type TopicOffsetsOptions,
   type WireBatch,
 } from './kafka/index.ts';
 export {

@@ -3,7 +3,8 @@
  * time-partitioned topic once the folder is complete, exactly once, never before
  * (finalizer.ts has the rules and the late-data policy). Every `finalizeIntervalMs`, per topic:
  *
- *  1. its state (`/sluice/topics/{t}/finalizer`), the partition states, then Kafka's offsets:
+ *  1. its state (`/sluice/topics/{t}/finalizer`), the partition states (the leader's own copy,
+ *     else ZooKeeper's), then Kafka's offsets:
  *     in this order, so that every range committed when the watermark is computed has its
  *     commit record in S3 by the time they are listed (a worker writes the record first);
  *  2. the commit records written since the cursor, counted into open folders or as late data;
@@ -14,6 +15,13 @@
  *
  * A crash between 4 and 5 repeats 2-4 from the old cursor: markers exist (kept), late data is
  * named in the marker (not counted twice). Hive or Glue partition registration is not done.
+ *
+ * Step 2 costs S3 requests only for what changed: a partition whose committed offset and
+ * cursor are what they were after a pass that listed it to the end and saved its state is not
+ * listed again (no record below the committed offset can appear behind the cursor, see
+ * committedCommitKeys), and a topic no record was ever counted for is listed once at its
+ * commits folder rather than once per partition. An idle topic of 100 partitions cost 100
+ * ListObjectsV2 a minute (bench/README.md, idle master).
  */
 import {
   commitsFolder,
@@ -29,6 +37,7 @@ import {
   isSluiceError,
   type KafkaAdmin,
   keyLayoutOf,
+  type ListedKey,
   type Logger,
   type PartitionState,
   partitionPath,
@@ -68,6 +77,8 @@ export interface FinalizerLoopOptions {
   log: Logger;
   metrics?: IntegrityMetrics;
   now?: () => number;
+  /** The partition states the leader holds (integrity-passes.ts); absent or null: read from ZooKeeper. */
+  partitionStates?: (topic: string) => Map<number, PartitionState> | null;
 }
 
 export interface FinalizeResult {
@@ -78,9 +89,21 @@ export interface FinalizeResult {
   lateRecords: number;
 }
 
+/**
+ * What the last saved pass knew of a topic's partitions, for one topic registration, folder and
+ * granularity (`identity`): per partition, the committed offset its listing reached the end at
+ * and the cursor it saved.
+ */
+interface Listed {
+  identity: string;
+  partitions: Map<number, { committed: string; cursor: string | undefined }>;
+}
+
 export class FinalizerLoop {
   readonly #o: FinalizerLoopOptions;
   readonly #now: () => number;
+  /** By topic; in memory for one leadership term (a new leader lists every partition once). */
+  readonly #listed = new Map<string, Listed>();
 
   constructor(opts: FinalizerLoopOptions) {
     this.#o = opts;
@@ -119,13 +142,8 @@ export class FinalizerLoop {
     const node = await zk.get(path);
     let state = node && node.data.length > 0 ? decodeJson<FinalizerState>(node.data, path) : null;
     if (!state || state.root !== root || state.granularity !== g) state = emptyState(root, g, nowIso);
-    const states = new Map<number, PartitionState>();
-    for (const name of await zk.children(partitionsPath(t.topic))) {
-      if (!/^\d{1,10}$/.test(name)) continue;
-      const n = await zk.get(partitionPath(t.topic, Number(name)));
-      if (n && n.data.length > 0)
-        states.set(Number(name), decodeJson<PartitionState>(n.data, partitionPath(t.topic, Number(name))));
-    }
+    // The leader's own copy when it has one: 100 partitions were 100 ZooKeeper reads a minute.
+    const states = this.#o.partitionStates?.(t.topic) ?? (await readPartitionStates(zk, t.topic));
     const meta = (await this.#o.kafka.topicMetadata([t.topic])).get(t.topic);
     if (!meta || meta.topicId !== t.topicId) return null;
     const offsets = await this.#o.kafka.offsets(t.topic, meta.partitions);
@@ -148,13 +166,22 @@ export class FinalizerLoop {
     const cursor = { ...state.cursor };
     const commits: CommitObjects[] = [];
     let caughtUp = true;
-    for (const p of [...states.keys()].sort((a, b) => a - b)) {
-      const after = cursor[String(p)];
-      const listed = await this.#o.store.list(bucket, commitsFolder(prefix, t.topic, p), {
-        ...(after ? { startAfter: after } : {}),
-        limit: COMMITS_PER_PASS,
+    const identity = `${t.createdAt}|${root}|${g}`;
+    const before = this.#listed.get(t.topic);
+    const remembered: Listed['partitions'] = before?.identity === identity ? before.partitions : new Map();
+    const toList = [...states.keys()]
+      .sort((a, b) => a - b)
+      .filter((p) => {
+        const r = remembered.get(p);
+        return !(r && r.committed === states.get(p)!.committedOffset && r.cursor === cursor[String(p)]);
       });
+    const listings = await this.#listings(bucket, prefix, t.topic, toList, cursor);
+    /** Partitions listed to their end in this pass: committed offset and cursor, once saved. */
+    const complete = new Map<number, string>();
+    for (const p of toList) {
+      const listed = listings.get(p) ?? [];
       if (listed.length === COMMITS_PER_PASS) caughtUp = false;
+      else complete.set(p, states.get(p)!.committedOffset);
       // Only records below the committed offset read at step 1 (see committedCommitKeys).
       const keys = committedCommitKeys(
         listed.map((k) => k.key),
@@ -230,6 +257,14 @@ export class FinalizerLoop {
       if (isNoNode(err) || isNodeExists(err) || isBadVersion(err)) return null;
       throw err;
     }
+    // Saved: what was listed to its end need not be listed again while it stays as it is.
+    const partitions = new Map(remembered);
+    for (const p of toList) {
+      const committed = complete.get(p);
+      if (committed === undefined) partitions.delete(p);
+      else partitions.set(p, { committed, cursor: cursor[String(p)] });
+    }
+    this.#listed.set(t.topic, { identity, partitions });
     if (lateRecords > 0) this.#o.metrics?.lateRecords.inc({ topic: t.topic }, lateRecords);
     if (state.newestFinalized !== null) {
       this.#o.metrics?.finalizedUntil.set({ topic: t.topic }, (state.newestFinalized + unitMs(g)) / 1000);
@@ -237,4 +272,58 @@ export class FinalizerLoop {
     if (failure) throw failure;
     return { state, finalized: finalized.map((u) => timeFolder(g, u, style)), lateRecords };
   }
+
+  /**
+   * The commit records after each partition's cursor, at most COMMITS_PER_PASS each, in key
+   * order. When none of the topic's partitions has a cursor yet (its first pass), one listing
+   * of the commits folder serves them all if it ends within COMMITS_PER_PASS keys (a new
+   * topic's is empty); else, and always once cursors exist, one listing per partition.
+   */
+  async #listings(
+    bucket: string,
+    prefix: string,
+    topic: string,
+    partitions: readonly number[],
+    cursor: Readonly<Record<string, string>>,
+  ): Promise<Map<number, ListedKey[]>> {
+    const out = new Map<number, ListedKey[]>();
+    if (partitions.length > 1 && Object.keys(cursor).length === 0) {
+      const all = await this.#o.store.list(bucket, commitsFolder(prefix, topic), { limit: COMMITS_PER_PASS });
+      if (all.length < COMMITS_PER_PASS) {
+        for (const p of partitions) out.set(p, []);
+        const folders = new Map(partitions.map((p) => [commitsFolder(prefix, topic, p), p]));
+        for (const k of all) {
+          const p = folders.get(k.key.slice(0, k.key.lastIndexOf('/') + 1));
+          if (p !== undefined) out.get(p)!.push(k);
+        }
+        return out;
+      }
+    }
+    for (const p of partitions) {
+      const after = cursor[String(p)];
+      out.set(
+        p,
+        await this.#o.store.list(bucket, commitsFolder(prefix, topic, p), {
+          ...(after ? { startAfter: after } : {}),
+          limit: COMMITS_PER_PASS,
+        }),
+      );
+    }
+    return out;
+  }
+}
+
+/** A topic's partition states as ZooKeeper has them. */
+async function readPartitionStates(
+  zk: FencedWriter['zk'],
+  topic: string,
+): Promise<Map<number, PartitionState>> {
+  const states = new Map<number, PartitionState>();
+  for (const name of await zk.children(partitionsPath(topic))) {
+    if (!/^\d{1,10}$/.test(name)) continue;
+    const n = await zk.get(partitionPath(topic, Number(name)));
+    if (n && n.data.length > 0)
+      states.set(Number(name), decodeJson<PartitionState>(n.data, partitionPath(topic, Number(name))));
+  }
+  return states;
 }

@@ -18,6 +18,7 @@ import {
   type KafkaAdmin,
   type Logger,
   type MasterConfig,
+  type PartitionState,
   type TopicRecord,
 } from '@sluice/shared';
 import type { Registry } from 'prom-client';
@@ -57,6 +58,12 @@ export interface IntegrityPassesOptions {
   config: IntegrityConfig;
   /** The registered topics as the leader last read them. */
   topics: () => TopicRecord[];
+  /**
+   * A topic's partition states as the leader holds them (its partition cache: only the leader
+   * writes them, and only after ZooKeeper took the write), or null when it holds none yet;
+   * the finalizer then reads them from ZooKeeper.
+   */
+  partitionStates?: (topic: string) => Map<number, PartitionState> | null;
 }
 
 export class IntegrityPasses {
@@ -88,7 +95,14 @@ export class IntegrityPasses {
       ? new OutputStore(opts.s3, { conditionalWrites: opts.config.s3.conditionalWrites })
       : null;
     this.#finalizer = store
-      ? new FinalizerLoop({ writer: opts.writer, store, kafka: opts.kafka, log, ...metrics })
+      ? new FinalizerLoop({
+          writer: opts.writer,
+          store,
+          kafka: opts.kafka,
+          log,
+          ...metrics,
+          ...(opts.partitionStates ? { partitionStates: opts.partitionStates } : {}),
+        })
       : null;
     this.#audit = store ? new AuditLoop({ writer: opts.writer, store, log, ...metrics }) : null;
   }

@@ -8,10 +8,12 @@ import {
   errorText,
   isSluiceError,
   type KafkaAdmin,
+  type KnownOffsets,
   type PartitionOffsets,
   SluiceError,
   type TopicMetadata,
   type TopicOffsets,
+  type TopicOffsetsOptions,
 } from '@sluice/shared';
 
 /** How long a view waits for Kafka before answering without it. */
@@ -76,18 +78,21 @@ export async function requireTopicMetadata(
 
 /**
  * Metadata and offsets of several topics, asked together (`topicOffsets`: one Metadata
- * request and a ListOffsets request per broker per column, whatever the number of topics).
+ * request and a ListOffsets request per broker per column, whatever the number of topics;
+ * with `known`, partitions whose watermark did not move cost only that watermark).
  */
 export async function kafkaTopicViews(
   kafka: KafkaAdmin,
   topics: string[],
   timeoutMs = KAFKA_VIEW_TIMEOUT_MS,
+  known?: KnownOffsets,
+  options?: TopicOffsetsOptions,
 ): Promise<Map<string, KafkaTopicView>> {
   const out = new Map<string, KafkaTopicView>();
   if (topics.length === 0) return out;
   let answers: Map<string, TopicOffsets>;
   try {
-    answers = await withTimeout(kafka.topicOffsets(topics), timeoutMs, 'an offsets request');
+    answers = await withTimeout(kafka.topicOffsets(topics, known, options), timeoutMs, 'an offsets request');
   } catch (err) {
     const error = kafkaFailure(err, 'offsets request').message;
     for (const t of topics) out.set(t, { metadata: null, offsets: new Map(), error });

@@ -154,6 +154,10 @@ export class LeaderTerm {
       ...(opts.metrics ? { registry: opts.metrics.registry } : {}),
       config: opts.config,
       topics: () => this.#passes.topics.map((t) => t.record),
+      partitionStates: (topic) => {
+        const cache = this.#passes.cache;
+        return cache.has(topic) ? new Map(cache.partitions(topic).map((e) => [e.partition, e.state])) : null;
+      },
     });
   }
 

@@ -7,6 +7,7 @@
  */
 import {
   decodeJson,
+  type PartitionOffsets,
   type PartitionState,
   parseRangeNodeName,
   partitionPath,
@@ -30,8 +31,11 @@ export interface PartitionEntry {
   ranges: Span[];
   /** When unplanned offsets became visible (planner.ts). Not persisted. */
   arrivals: Arrival[];
-  /** Kafka's offsets and the committed offset when planning last looked (planning-loop.ts). */
-  seen?: { earliest: bigint; latest: bigint; lastStable: bigint; committed: string };
+  /**
+   * Kafka's offsets and the committed offset when planning last looked (planning-loop.ts);
+   * kept as it is while they stay, so a quiet pass allocates nothing per partition.
+   */
+  seen?: PartitionOffsets & { committed: string };
 }
 
 interface TopicEntry {
@@ -43,6 +47,8 @@ interface TopicEntry {
    * time made a pass quadratic in a topic's partitions (bench/README.md).
    */
   inFlight: number;
+  /** `partitions` by number, made on first use after a change (a pass asks it several times). */
+  sorted: PartitionEntry[] | null;
 }
 
 const byStart = (a: Span, b: Span) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0);
@@ -89,7 +95,7 @@ export class PartitionCache {
         inFlight += ranges.length;
       }
     }
-    this.#topics.set(topic, { partitionsNode, partitions, inFlight });
+    this.#topics.set(topic, { partitionsNode, partitions, inFlight, sorted: null });
   }
 
   /** Loads the topic unless it is cached already. */
@@ -105,9 +111,12 @@ export class PartitionCache {
     return this.#topics.get(topic)?.partitionsNode ?? false;
   }
 
-  partitions(topic: string): PartitionEntry[] {
+  /** A topic's partitions by number (the same array until partitions are added: do not change it). */
+  partitions(topic: string): readonly PartitionEntry[] {
     const t = this.#topics.get(topic);
-    return t ? [...t.partitions.values()].sort((a, b) => a.partition - b.partition) : [];
+    if (!t) return [];
+    t.sorted ??= [...t.partitions.values()].sort((a, b) => a.partition - b.partition);
+    return t.sorted;
   }
 
   all(): PartitionEntry[] {
@@ -125,10 +134,11 @@ export class PartitionCache {
   ) {
     let t = this.#topics.get(topic);
     if (!t) {
-      t = { partitionsNode: true, partitions: new Map(), inFlight: 0 };
+      t = { partitionsNode: true, partitions: new Map(), inFlight: 0, sorted: null };
       this.#topics.set(topic, t);
     }
     t.partitionsNode = true;
+    t.sorted = null;
     for (const e of entries) {
       t.inFlight -= t.partitions.get(e.partition)?.ranges.length ?? 0;
       t.partitions.set(e.partition, { topic, ...e, ranges: [], arrivals: [] });

@@ -9,12 +9,13 @@
  * and only then enqueued (invariant 2): a crash between the two leaves a planned range
  * without a job, which the supervisor's reconcile pass requeues.
  *
- * Kafka is asked once per pass for all active topics (`topicOffsets`: one Metadata request,
- * then ListOffsets of one request per broker: the high watermarks, and the three columns only
+ * Kafka is asked once per pass for all active topics (`topicOffsets`: a Metadata request,
+ * ListOffsets of one request per broker: the high watermarks, and the three columns only
  * of partitions whose watermark moved or that have something unplanned (`#known`), so an idle
- * pass costs two requests whether 1 or 500 topics are registered; the metadata is asked every pass because it
- * is what notices a topic deleted or re-created, by its id, and new partitions within one
- * interval), and the partitions of all topics are planned together (each partition's writes
+ * pass costs one request per broker whether 1 or 500 topics are registered; the metadata is
+ * what notices a topic deleted or re-created, by its id, and new partitions: asked of the topics
+ * where a watermark moved, and of the others at least every QUIET_METADATA_MAX_AGE_MS), and the
+ * partitions of all topics are planned together (each partition's writes
  * are its own line's; the fenced writer sends them in a few batched multis), so a pass waits
  * a few round trips for its new ranges, not one per range. A partition whose offsets did not
  * move since the pass that last looked at it, with nothing unplanned, is skipped without
@@ -56,6 +57,15 @@ import { noteArrival, planRanges } from './planner.ts';
 import { createRanges } from './range-engine.ts';
 import type { RangeEnqueuer } from './range-enqueuer.ts';
 import { topicLine } from './range-line.ts';
+
+/**
+ * How old the Metadata behind a topic where nothing moved may be (`metadataMaxAgeMs`,
+ * admin.ts): such topics cost one ListOffsets request per broker for all of them and nothing
+ * else. A topic where a watermark moved has its Metadata asked afresh before it is planned, so
+ * a topic deleted or re-created is still stopped before anything of it is planned; only new
+ * partitions of a quiet topic wait up to this long to be seen.
+ */
+export const QUIET_METADATA_MAX_AGE_MS = 10_000;
 
 /** Topics whose new partitions (or stop) are written at once. */
 const TOPICS_AT_ONCE = 16;
@@ -152,6 +162,9 @@ export class PlanningLoop {
         kafka = await this.#kafka.topicOffsets(
           active.map((t) => t.record.topic),
           this.#known(active),
+          {
+            metadataMaxAgeMs: QUIET_METADATA_MAX_AGE_MS,
+          },
         );
       } catch (err) {
         this.#log.warn({ err }, 'kafka metadata failed; planning skipped');
@@ -206,12 +219,7 @@ export class PlanningLoop {
       for (const e of this.#cache.partitions(t.record.topic)) {
         const s = e.seen;
         if (!s || this.#cache.planned(e) < s.latest) continue;
-        quiet.set(e.partition, {
-          partition: e.partition,
-          earliest: s.earliest,
-          latest: s.latest,
-          lastStable: s.lastStable,
-        });
+        quiet.set(e.partition, s);
       }
       if (quiet.size > 0) known.set(t.record.topic, quiet);
     }
@@ -249,15 +257,22 @@ export class PlanningLoop {
   #unchanged(entry: PartitionEntry, o: PartitionOffsets): boolean {
     const seen = entry.seen;
     const committed = entry.state.committedOffset;
-    entry.seen = { earliest: o.earliest, latest: o.latest, lastStable: o.lastStable, committed };
-    return (
+    const same =
       seen !== undefined &&
       seen.earliest === o.earliest &&
       seen.latest === o.latest &&
       seen.lastStable === o.lastStable &&
-      seen.committed === committed &&
-      this.#cache.planned(entry) >= o.lastStable
-    );
+      seen.committed === committed;
+    if (!same) {
+      entry.seen = {
+        partition: entry.partition,
+        earliest: o.earliest,
+        latest: o.latest,
+        lastStable: o.lastStable,
+        committed,
+      };
+    }
+    return same && this.#cache.planned(entry) >= o.lastStable;
   }
 
   /** Topic gone from Kafka or re-created: stopped with a message that says what to do. */
@@ -308,10 +323,9 @@ export class PlanningLoop {
     offsets: Map<number, PartitionOffsets>,
     log: Logger,
   ): Promise<void> {
-    const known = new Set(this.#cache.partitions(rec.topic).map((p) => p.partition));
-    const missing = partitions.filter((p) => !known.has(p) && offsets.has(p));
+    const missing = partitions.filter((p) => !this.#cache.get(rec.topic, p) && offsets.has(p));
     if (missing.length === 0) return;
-    const atRegistration = known.size === 0;
+    const atRegistration = this.#cache.partitions(rec.topic).length === 0;
     const now = new Date().toISOString();
     const ops: ZkOp[] = [];
     if (!this.#cache.hasPartitionsNode(rec.topic)) {

@@ -11,25 +11,38 @@
  *    Standbys sample too, so any master can answer.
  *  - Time lag comes from the Kafka timestamp of the record at each committed offset
  *    (record-times.ts, cached by offset).
- *  - On the leader, an answer is made at least every `leaderRefreshMs` to keep the time-lag
- *    gauges of /metrics current.
+ *  - On the leader, the time-lag gauges of /metrics are refreshed at least every
+ *    `leaderRefreshMs`: by an answer when one was made lately, else by a look at only what they
+ *    need (partition states, Kafka's watermarks, record times), which an idle installation
+ *    answers from the watched session and one ListOffsets request per broker. The full answer
+ *    (every range, the workers, the queue, integrity, the secret scrub) was the largest part
+ *    of an idle leader's cost (bench/README.md, idle master).
  *  - ZooKeeper is read through a watched session (leadership/watched-zk.ts, STATUS_WATCHED):
  *    partition nodes and range names that did not change since the last answer cost no
  *    request, so an idle installation's answers and samples cost next to nothing.
  */
-import { errorText, type ZkSession } from '@sluice/shared';
+import { errorText, type KnownOffsets, type ZkSession } from '@sluice/shared';
 import type { ApiDeps } from '../api/api-deps.ts';
 import { configuredSecrets, scrubSecrets } from '../api/secret-scrubber.ts';
 import { QUEUE_STATES } from '../api/status-schema.ts';
-import { kafkaTopicViews } from '../kafka/kafka-view.ts';
+import { KAFKA_VIEW_TIMEOUT_MS, kafkaTopicViews } from '../kafka/kafka-view.ts';
 import { RecordTimes } from '../kafka/record-times.ts';
 import { STATUS_WATCHED, WatchedZk } from '../leadership/watched-zk.ts';
+import { QUIET_METADATA_MAX_AGE_MS } from '../ranges/planning-loop.ts';
 import { readTopicsPartitions } from '../stores/partition-reader.ts';
 import { listTopics } from '../stores/topic-store.ts';
 import { readWorkers } from '../stores/worker-registrations.ts';
 import { readIntegrity, withIntegrity } from './integrity-status.ts';
 import { withMirror } from './mirror-status.ts';
-import { buildStatus, committedTotals, type QueueCounts, type Status, timeQueries } from './status-view.ts';
+import {
+  buildStatus,
+  caughtUpOffsets,
+  committedTotals,
+  partitionTimeLags,
+  type QueueCounts,
+  type Status,
+  timeQueries,
+} from './status-view.ts';
 import { ThroughputTracker } from './throughput.ts';
 import { topicsFileStatus } from './topics-file-status.ts';
 
@@ -40,7 +53,7 @@ export interface StatusServiceOptions {
   ttlMs?: number;
   /** How often committed totals are sampled for throughput. @defaultValue 5000 */
   sampleEveryMs?: number;
-  /** The leader makes an answer at least this often (time-lag gauges). @defaultValue 15000 */
+  /** The leader refreshes its time-lag gauges at least this often. @defaultValue 15000 */
   leaderRefreshMs?: number;
 }
 
@@ -58,6 +71,10 @@ export class StatusService {
   #timer: NodeJS.Timeout | null = null;
   #ticking = false;
   #watched: WatchedZk | null = null;
+  /** When the time-lag gauges were last set (by an answer or a refresh of their own). */
+  #lagsAtMs = 0;
+  /** Caught-up partitions' offsets at the last refresh of the gauges (caughtUpOffsets). */
+  #caughtUp: KnownOffsets = new Map();
 
   constructor(deps: ApiDeps, opts: StatusServiceOptions = {}) {
     this.#deps = deps;
@@ -120,9 +137,8 @@ export class StatusService {
     try {
       const now = Date.now();
       const leader = this.#deps.election.isLeader();
-      const lastAnswer = this.#answer?.atMs ?? 0;
-      if (leader && this.#deps.masterMetrics && now - lastAnswer >= this.#leaderRefreshMs) {
-        await this.get();
+      if (leader && this.#deps.masterMetrics && now - this.#lagsAtMs >= this.#leaderRefreshMs) {
+        await this.#refreshLags(this.#deps.masterMetrics);
       } else if (now - this.#throughput.lastSampleMs >= this.#sampleEveryMs - 1_000) {
         const zk = this.#zk();
         const names = (await listTopics(zk)).map((t) => t.record.topic);
@@ -172,9 +188,41 @@ export class StatusService {
           deps.masterMetrics.partitionTimeLag(t.topic, p.partition, p.lagMs === null ? null : p.lagMs / 1000);
         }
       }
+      this.#lagsAtMs = Date.now();
     }
     const mirrored = withMirror(status, topics, deps.mirrorReports, deps.config, isLeader);
     return scrubSecrets({ ...withIntegrity(mirrored, integrity), topicsFile }, this.#secrets);
+  }
+
+  /**
+   * The leader's time-lag gauges (and a throughput sample) from only what they need: partition
+   * states through the watched session, Kafka's offsets (only the watermark of partitions that
+   * were caught up and still are), the record times of partitions behind.
+   */
+  async #refreshLags(metrics: NonNullable<ApiDeps['masterMetrics']>): Promise<void> {
+    const zk = this.#zk();
+    const topics = (await listTopics(zk)).map((t) => t.record);
+    const names = topics.map((t) => t.topic);
+    const [flights, kafka] = await Promise.all([
+      readTopicsPartitions(zk, names, { withRanges: false }),
+      kafkaTopicViews(this.#deps.kafka, names, KAFKA_VIEW_TIMEOUT_MS, this.#caughtUp, {
+        metadataMaxAgeMs: QUIET_METADATA_MAX_AGE_MS,
+      }),
+    ]);
+    this.#throughput.sample(Date.now(), committedTotals(flights));
+    await this.#times.lookup(timeQueries(topics, flights, kafka));
+    if (!this.#deps.election.isLeader()) return;
+    const lags = partitionTimeLags({
+      nowMs: Date.now(),
+      topics,
+      flights,
+      kafka,
+      recordTime: (t, p) => this.#times.get(t, p),
+    });
+    for (const l of lags)
+      metrics.partitionTimeLag(l.topic, l.partition, l.lagMs === null ? null : l.lagMs / 1000);
+    this.#lagsAtMs = Date.now();
+    this.#caughtUp = caughtUpOffsets(flights, kafka);
   }
 
   async #queueCounts(): Promise<{ queue: QueueCounts; queueError: string | null }> {

@@ -6,6 +6,7 @@
 import {
   fixedStartOf,
   type LeaderRecord,
+  type PartitionOffsets,
   type RangeRecord,
   type RangeState,
   type TopicRecord,
@@ -112,6 +113,50 @@ function lagMsOf(lag: number | null, recordTimeMs: number | null, nowMs: number)
   if (lag === null) return null;
   if (lag <= 0) return 0;
   return recordTimeMs === null ? null : Math.max(0, nowMs - recordTimeMs);
+}
+
+/**
+ * Per partition, the time lag an answer shows (`lagMs`, as {@link buildStatus} computes it),
+ * without the rest of the answer: the leader's /metrics gauges between answers.
+ */
+export function partitionTimeLags(
+  input: Pick<StatusInput, 'nowMs' | 'topics' | 'flights' | 'kafka' | 'recordTime'>,
+): Array<{ topic: string; partition: number; lagMs: number | null }> {
+  const out: Array<{ topic: string; partition: number; lagMs: number | null }> = [];
+  for (const t of input.topics) {
+    for (const p of progressOf(t, input.flights.get(t.topic) ?? [], input.kafka.get(t.topic))) {
+      const lag = lagOf(p.highWatermark, p.committed);
+      out.push({
+        topic: t.topic,
+        partition: p.partition,
+        lagMs: lagMsOf(lag, input.recordTime(t.topic, p.partition), input.nowMs),
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * The offsets of partitions that were caught up (committed at or past the high watermark), for
+ * the next look to ask only their watermark (`KnownOffsets`): while it stays, such a partition
+ * stays caught up (the committed offset only grows), and its log start offset, which only a
+ * partition behind needs, does not matter.
+ */
+export function caughtUpOffsets(
+  flights: ReadonlyMap<string, readonly PartitionFlight[]>,
+  kafka: ReadonlyMap<string, KafkaTopicView>,
+): Map<string, Map<number, PartitionOffsets>> {
+  const out = new Map<string, Map<number, PartitionOffsets>>();
+  for (const [topic, view] of kafka) {
+    const quiet = new Map<number, PartitionOffsets>();
+    for (const f of flights.get(topic) ?? []) {
+      const o = view.offsets.get(f.partition);
+      if (o && f.state && BigInt(f.state.committedOffset) >= o.latest && o.lastStable === o.latest)
+        quiet.set(f.partition, o);
+    }
+    if (quiet.size > 0) out.set(topic, quiet);
+  }
+  return out;
 }
 
 function maxKnown(values: Array<number | null>): number | null {

@@ -10,8 +10,28 @@ import {
   partitionPath,
   partitionsPath,
   type RangeRecord,
+  type ZkNode,
   type ZkSession,
 } from '@sluice/shared';
+
+/**
+ * Partition states by the node answer they were decoded from. The status service reads through
+ * a watched session (leadership/watched-zk.ts), which answers a node that did not change with
+ * the same object: its samples and time-lag refreshes (every 5 and 15 s) then decode only the
+ * partitions that changed, not all of them (bench/README.md, idle master). Shared between
+ * answers, so never changed by a reader.
+ */
+const decoded = new WeakMap<ZkNode, PartitionState>();
+
+function stateOf(node: ZkNode, topic: string, partition: number): PartitionState | null {
+  if (node.data.length === 0) return null;
+  let state = decoded.get(node);
+  if (!state) {
+    state = decodeJson<PartitionState>(node.data, `partition node ${topic}/${partition}`);
+    decoded.set(node, state);
+  }
+  return state;
+}
 
 export interface PartitionFlight {
   partition: number;
@@ -53,10 +73,7 @@ async function readPartition(
   const names = children.filter(isRangeName).sort();
   return {
     partition,
-    state:
-      node.data.length > 0
-        ? decodeJson<PartitionState>(node.data, `partition node ${topic}/${partition}`)
-        : null,
+    state: stateOf(node, topic, partition),
     ranges: withRanges ? await readRanges(zk, path, names) : [],
     rangeCount: names.length,
   };

@@ -2,7 +2,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { newRange, type RangeRecord, TOPIC_DEFAULTS, type TopicRecord } from '@sluice/shared';
-import { buildStatus, committedTotals, timeQueries } from '../../src/status/status-view.ts';
+import {
+  buildStatus,
+  caughtUpOffsets,
+  committedTotals,
+  partitionTimeLags,
+  timeQueries,
+} from '../../src/status/status-view.ts';
 import { ThroughputTracker } from '../../src/status/throughput.ts';
 
 const NOW = Date.parse('2026-11-25T10:00:00Z');
@@ -107,6 +113,33 @@ test('partitions behind are asked for the time of the record at their committed 
     // Not started: starts at the log start offset (startFrom earliest).
     { topic: 'weblogs', partition: 2, offset: 7n },
   ]);
+});
+
+test("the leader's time-lag gauges between answers are the answers' lagMs", () => {
+  const recordTime = (_t: string, p: number) => (p === 0 ? NOW - 30_000 : null);
+  const answer = buildStatus({
+    nowMs: NOW,
+    master: { id: 'm1', leader: true },
+    leader: null,
+    topics: [topic],
+    flights,
+    kafka,
+    workers: [],
+    queue: { queue: null, queueError: null },
+    recordTime,
+    throughput: new ThroughputTracker(),
+  });
+  const lags = partitionTimeLags({ nowMs: NOW, topics: [topic], flights, kafka, recordTime });
+  assert.deepEqual(
+    lags,
+    answer.topics[0]!.partitions.map((p) => ({ topic: 'weblogs', partition: p.partition, lagMs: p.lagMs })),
+  );
+  assert.deepEqual(
+    lags.map((l) => l.lagMs),
+    [30_000, 0, null],
+  );
+  // Only partition 1 is caught up (committed 50 at its watermark): the next look may ask its watermark alone.
+  assert.deepEqual([...(caughtUpOffsets(flights, kafka).get('weblogs')?.keys() ?? [])], [1]);
 });
 
 test('lag in records and time, where each partition is stuck, failures, gaps and workers', () => {

@@ -68,6 +68,20 @@ export interface TopicOffsets {
  */
 export type KnownOffsets = ReadonlyMap<string, ReadonlyMap<number, PartitionOffsets>>;
 
+/** How {@link KafkaAdmin.topicOffsets} may answer. */
+export interface TopicOffsetsOptions {
+  /**
+   * A topic every partition of which is in `known` and whose high watermarks have not moved is
+   * answered from the Metadata an earlier call got for it, if younger than this, without
+   * asking it again: nothing of it moved, so nothing can be planned whatever the metadata would
+   * say. The watermarks of all such topics are asked in one ListOffsets request per broker;
+   * only the other topics (something moved, failed or is unknown) are asked their Metadata,
+   * afresh. Its age bounds how long new partitions of a quiet topic, or a topic re-created
+   * with the same watermarks, go unseen. Absent: Metadata of every topic every call.
+   */
+  metadataMaxAgeMs?: number;
+}
+
 export interface KafkaAdmin {
   /** Metadata of each topic; a topic Kafka does not have maps to null. */
   topicMetadata(topics: string[]): Promise<Map<string, TopicMetadata | null>>;
@@ -87,7 +101,11 @@ export interface KafkaAdmin {
    * With `known`, a partition listed there whose high watermark is where it was costs only
    * that watermark (see {@link KnownOffsets}).
    */
-  topicOffsets(topics: string[], known?: KnownOffsets): Promise<Map<string, TopicOffsets>>;
+  topicOffsets(
+    topics: string[],
+    known?: KnownOffsets,
+    options?: TopicOffsetsOptions,
+  ): Promise<Map<string, TopicOffsets>>;
   /**
    * Per partition, the first offset whose record timestamp is at or after `timestampMs`
    * (ListOffsets with a time); null where no record is that new (the caller takes the end).
@@ -117,6 +135,12 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
   readonly #cfg: KafkaSettings;
   readonly #client: KafkaClient;
   readonly #attempts: number;
+  /**
+   * Each topic's Metadata as the last {@link topicOffsets} round that asked it found it, with
+   * the brokers of the latest answer (`metadataMaxAgeMs`).
+   */
+  readonly #metadata: ClusterView = { brokers: new Map(), topics: new Map() };
+  readonly #metadataAt = new Map<string, number>();
 
   constructor(cfg: KafkaSettings, attempts: number) {
     this.#cfg = cfg;
@@ -213,14 +237,29 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
     });
   }
 
-  async topicOffsets(topics: string[], known?: KnownOffsets): Promise<Map<string, TopicOffsets>> {
+  async topicOffsets(
+    topics: string[],
+    known?: KnownOffsets,
+    options: TopicOffsetsOptions = {},
+  ): Promise<Map<string, TopicOffsets>> {
     const out = new Map<string, TopicOffsets>();
     let pending = [...new Set(topics)];
+    let probed: Map<string, ListedOffset[]> | undefined;
+    if (known && options.metadataMaxAgeMs !== undefined) {
+      // A failure here (a broker gone) leaves every topic to the full round.
+      const still = await this.#stillTopics(pending, known, options.metadataMaxAgeMs, out).catch(() => null);
+      if (still) {
+        pending = still.pending;
+        probed = still.probe;
+      }
+    }
     let failure: unknown;
     for (let attempt = 0; attempt < this.#attempts && pending.length > 0; attempt++) {
       if (attempt > 0) await sleep(kafkaBackoffMs(attempt - 1));
       try {
-        pending = await this.#offsetsRound(pending, out, attempt === this.#attempts - 1, known);
+        // The watermarks asked just now serve the first round, not a retry.
+        const first = attempt === 0 ? probed : undefined;
+        pending = await this.#offsetsRound(pending, out, attempt === this.#attempts - 1, known, first);
       } catch (err) {
         if (err instanceof SluiceError) throw err;
         failure = err;
@@ -234,6 +273,64 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
   }
 
   /**
+   * The quiet part of {@link topicOffsets}: the topics whose cached Metadata is younger than
+   * `maxAgeMs` and whose every partition is in `known` with its last stable offset at its
+   * watermark have their watermarks asked, one ListOffsets request per broker for all of them;
+   * those where every watermark is where it was are answered into `out` from the cache. The
+   * rest are returned to be asked in full, with the watermarks just asked (`probe`).
+   */
+  async #stillTopics(
+    names: string[],
+    known: KnownOffsets,
+    maxAgeMs: number,
+    out: Map<string, TopicOffsets>,
+  ): Promise<{ pending: string[]; probe: Map<string, ListedOffset[]> }> {
+    const now = Date.now();
+    const asked = new Map<string, number[]>();
+    for (const name of names) {
+      const t = this.#metadata.topics.get(name);
+      const before = known.get(name);
+      const at = this.#metadataAt.get(name);
+      if (!t || !before || at === undefined || now - at >= maxAgeMs) continue;
+      if (t.errorCode !== KafkaErrorCodes.NONE) continue;
+      const partitions = t.partitions.filter(Boolean).map((p) => p.partition);
+      const quiet = partitions.every((p) => {
+        const prev = before.get(p);
+        return prev !== undefined && prev.lastStable === prev.latest;
+      });
+      if (quiet) asked.set(name, partitions);
+    }
+    if (asked.size === 0) return { pending: names, probe: new Map() };
+    const probe = await kafkaListOffsetsOfTopics(
+      this.#client,
+      this.#metadata,
+      asked,
+      ListOffsetTimestamps.LATEST,
+      FetchIsolationLevels.READ_UNCOMMITTED,
+    );
+    const pending: string[] = [];
+    for (const name of names) {
+      const partitions = asked.get(name);
+      const before = known.get(name);
+      const listed = new Map((probe.get(name) ?? []).map((l) => [l.partition, l]));
+      const offsets: PartitionOffsets[] = [];
+      for (const partition of partitions ?? []) {
+        const prev = before?.get(partition);
+        const hw = listed.get(partition);
+        if (!prev || hw?.errorCode !== KafkaErrorCodes.NONE || hw.offset !== prev.latest) break;
+        offsets.push(prev.partition === partition ? prev : { ...prev, partition });
+      }
+      if (!partitions || offsets.length < partitions.length) {
+        pending.push(name);
+        continue;
+      }
+      const topicId = this.#metadata.topics.get(name)!.topicId;
+      out.set(name, { metadata: { topic: name, topicId, partitions }, offsets, error: null });
+    }
+    return { pending, probe };
+  }
+
+  /**
    * One try of {@link topicOffsets}: fills `out` with the topics settled and returns those to
    * ask again (on the last try, none: each gets its error instead).
    */
@@ -242,8 +339,15 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
     out: Map<string, TopicOffsets>,
     last: boolean,
     known: KnownOffsets | undefined,
+    probed?: ReadonlyMap<string, ListedOffset[]>,
   ): Promise<string[]> {
     const view = await kafkaMetadata(this.#client, names);
+    const at = Date.now();
+    this.#metadata.brokers = view.brokers;
+    for (const [name, t] of view.topics) {
+      this.#metadata.topics.set(name, t);
+      this.#metadataAt.set(name, at);
+    }
     const again: string[] = [];
     const failed = (name: string, metadata: TopicMetadata | null, why: string, code: number) => {
       if (!last) again.push(name);
@@ -274,17 +378,23 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
     const quiet = new Map<string, Map<number, PartitionOffsets>>();
     let full: Map<string, number[]> = asked;
     if (known && known.size > 0) {
-      const probe = await kafkaListOffsetsOfTopics(
-        this.#client,
-        view,
-        asked,
-        ListOffsetTimestamps.LATEST,
-        FetchIsolationLevels.READ_UNCOMMITTED,
-      );
+      // Topics whose watermarks were just asked (#stillTopics) are not asked them again.
+      const unprobed = new Map([...asked].filter(([name]) => !probed?.has(name)));
+      const probe =
+        unprobed.size === 0
+          ? new Map<string, ListedOffset[]>()
+          : await kafkaListOffsetsOfTopics(
+              this.#client,
+              view,
+              unprobed,
+              ListOffsetTimestamps.LATEST,
+              FetchIsolationLevels.READ_UNCOMMITTED,
+            );
       full = new Map();
       for (const [name, partitions] of asked) {
         const before = known.get(name);
-        const now = new Map((probe.get(name) ?? []).map((l) => [l.partition, l]));
+        const rows = probed?.get(name) ?? probe.get(name) ?? [];
+        const now = new Map(rows.map((l) => [l.partition, l]));
         const still = new Map<number, PartitionOffsets>();
         const moved: number[] = [];
         for (const partition of partitions) {
@@ -293,7 +403,8 @@ class PlatformaticKafkaAdmin implements KafkaAdmin {
           // lastStable <= latest, and both only grow: a watermark where it was, with the last
           // stable offset at it then, leaves the last stable offset there too.
           const same = hw?.errorCode === KafkaErrorCodes.NONE && hw.offset === prev?.latest;
-          if (prev && same && prev.lastStable === prev.latest) still.set(partition, { ...prev, partition });
+          if (prev && same && prev.lastStable === prev.latest)
+            still.set(partition, prev.partition === partition ? prev : { ...prev, partition });
           else moved.push(partition);
         }
         quiet.set(name, still);

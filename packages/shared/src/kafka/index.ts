@@ -21,6 +21,7 @@ export {
   type PartitionOffsets,
   type TopicMetadata,
   type TopicOffsets,
+  type TopicOffsetsOptions,
 } from './admin.ts';
 export { kafkaCall } from './call.ts';
 export {
