@@ -56,11 +56,8 @@ export function replayRecord(id: string): ReplayRecord {
   };
 }
 
-export async function leaderTerm(
-  t: TestContext,
-  name: string,
-  opts: { s3?: S3Client; abandonedUploadAgeMs?: number } = {},
-) {
+/** A ZooKeeper fixture whose session has won the leader election (epoch set). */
+export async function electedLeader(t: TestContext, name: string) {
   const zk = await zkFixture(t, name);
   const s = await zk.session();
   const e = new LeaderElection({
@@ -69,6 +66,15 @@ export async function leaderTerm(
     log,
   });
   await e.start();
+  return { zk, s, e };
+}
+
+export async function leaderTerm(
+  t: TestContext,
+  name: string,
+  opts: { s3?: S3Client; abandonedUploadAgeMs?: number } = {},
+) {
+  const { zk, s, e } = await electedLeader(t, name);
   const kafka = new FakeKafka();
   const queue = new FakeQueue();
   const metrics = new MasterMetrics({ defaultMetrics: false });

@@ -12,12 +12,12 @@ import {
   topicRoot,
   type ZkSession,
 } from '@sluice/shared';
-import { FakeKafka, partitionState, testLogger, topicRecord, zkFixture } from '@sluice/test-kit';
+import { FakeKafka, partitionState, testLogger, topicRecord } from '@sluice/test-kit';
 import type { FinalizerState } from '../../src/integrity/finalizer.ts';
 import { FinalizerLoop } from '../../src/integrity/finalizer-loop.ts';
 import { FencedWriter } from '../../src/leadership/fenced-writer.ts';
-import { LeaderElection } from '../../src/leadership/leader-election.ts';
 import type { OutputStore } from '../../src/stores/output-store.ts';
+import { electedLeader } from '../helpers/leader-fixture.ts';
 
 const log = testLogger();
 const TOPIC = 'clicks';
@@ -58,14 +58,7 @@ class MemoryStore {
 }
 
 async function setup(t: TestContext, name: string, partitions: number) {
-  const zk = await zkFixture(t, name);
-  const s = await zk.session();
-  const e = new LeaderElection({
-    session: s,
-    identity: { id: 'm', host: 'h', httpAddress: 'http://m' },
-    log,
-  });
-  await e.start();
+  const { s, e } = await electedLeader(t, name);
   await s.mkdirp(partitionsPath(TOPIC));
   for (let p = 0; p < partitions; p++)
     await s.create(partitionPath(TOPIC, p), encodeJson(partitionState({ committedOffset: '0' })));

@@ -15,11 +15,11 @@ import {
   TOPIC_DEFAULTS,
   type ZkSession,
 } from '@sluice/shared';
-import { partitionState, rangeResult as result, testLogger, zkFixture } from '@sluice/test-kit';
+import { partitionState, rangeResult as result, testLogger } from '@sluice/test-kit';
 import { FencedWriter } from '../../src/leadership/fenced-writer.ts';
-import { LeaderElection } from '../../src/leadership/leader-election.ts';
 import { PartitionCache } from '../../src/ranges/partition-cache.ts';
 import { commitState, Tracker } from '../../src/ranges/tracker.ts';
+import { electedLeader } from '../helpers/leader-fixture.ts';
 
 const log = testLogger();
 const TOPIC = 'orders';
@@ -54,14 +54,7 @@ async function setup(
   committed: bigint,
   ranges: RangeRecord[],
 ) {
-  const zk = await zkFixture(t, name);
-  const s = await zk.session();
-  const e = new LeaderElection({
-    session: s,
-    identity: { id: 'm', host: 'h', httpAddress: 'http://m' },
-    log,
-  });
-  await e.start();
+  const { zk, s, e } = await electedLeader(t, name);
   await s.mkdirp(partitionsPath(TOPIC));
   await s.create(
     partitionPath(TOPIC, 0),
