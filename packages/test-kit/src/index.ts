@@ -6,6 +6,7 @@
 export { partitionState, rangeResult, topicRecord, workerRegistration } from './builders.ts';
 export { assertBundleStartsFromCompileCache } from './entry-starts.ts';
 export { FakeKafka, offsetsTopicByTopic } from './fake-kafka.ts';
+export { type FetchAnswerOptions, fetchV17Answer } from './fetch-answer.ts';
 export { FakeZk, FakeZkSession } from './fake-zk.ts';
 export {
   AVRO_ADDR,

@@ -21,6 +21,7 @@ import {
   parseFetchAnswer,
   TOPIC_DEFAULTS,
 } from '@sluice/shared';
+import { fetchV17Answer } from '@sluice/test-kit';
 import { createHashingSink } from '../src/hashing-sink.ts';
 import { RangeWriter } from '../src/range-writer.ts';
 
@@ -110,26 +111,8 @@ function marker(base: bigint, producerId: bigint, type: 0 | 1, ts: number): Buff
 }
 
 /** A Fetch v17 answer body of one partition. */
-function answer(batches: Buffer[], aborted: Array<[bigint, bigint]> = []): Buffer {
-  const i16 = (n: number) => Buffer.from([(n >> 8) & 255, n & 255]);
-  const i32 = (n: number) => {
-    const b = Buffer.alloc(4);
-    b.writeInt32BE(n);
-    return b;
-  };
-  const i64 = (n: bigint) => {
-    const b = Buffer.alloc(8);
-    b.writeBigInt64BE(n);
-    return b;
-  };
-  const records = Buffer.concat(batches);
-  const parts: Buffer[] = [i32(0), i16(0), i32(0), Buffer.from(uvarint(2)), Buffer.alloc(16, 1)];
-  parts.push(Buffer.from(uvarint(2)), i32(0), i16(0), i64(1n << 60n), i64(1n << 60n), i64(0n));
-  parts.push(Buffer.from(uvarint(aborted.length + 1)));
-  for (const [p, o] of aborted) parts.push(i64(p), i64(o), Buffer.from([0]));
-  parts.push(i32(-1), Buffer.from(uvarint(records.length + 1)), records, Buffer.from([0, 0, 0]));
-  return Buffer.concat(parts);
-}
+const answer = (batches: Buffer[], aborted: Array<[bigint, bigint]> = []) =>
+  fetchV17Answer(Buffer.concat(batches), { aborted });
 
 // ---- the data ----
 

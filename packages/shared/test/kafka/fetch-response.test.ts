@@ -6,19 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRecordsBatch, fetchV17, Reader } from '@platformatic/kafka';
+import { fetchV17Answer } from '@sluice/test-kit';
 import type { FetchedRecord } from '../../src/kafka/committed-records.ts';
 import { EncodedBatch, type FetchAnswer, parseFetchAnswer } from '../../src/kafka/fetch-response.ts';
-
-function uvarint(n: number): Buffer {
-  const out: number[] = [];
-  let v = n;
-  while (v >= 0x80) {
-    out.push((v & 0x7f) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-  return Buffer.from(out);
-}
 
 /** One record batch starting at `base`. */
 function batch(
@@ -40,37 +30,9 @@ function batch(
   return b;
 }
 
-/** A Fetch v17 answer body of one topic and one partition. */
-function answer(records: Buffer | null, aborted: Array<[bigint, bigint]> | null = null): Buffer {
-  const parts: Buffer[] = [];
-  const i32 = (n: number) => {
-    const b = Buffer.alloc(4);
-    b.writeInt32BE(n);
-    return b;
-  };
-  const i64 = (n: bigint) => {
-    const b = Buffer.alloc(8);
-    b.writeBigInt64BE(n);
-    return b;
-  };
-  const i16 = (n: number) => {
-    const b = Buffer.alloc(2);
-    b.writeInt16BE(n);
-    return b;
-  };
-  parts.push(i32(0), i16(0), i32(0), uvarint(2), Buffer.alloc(16, 1), uvarint(2));
-  parts.push(i32(3), i16(0), i64(100n), i64(90n), i64(0n));
-  if (aborted === null) parts.push(uvarint(0));
-  else {
-    parts.push(uvarint(aborted.length + 1));
-    for (const [p, o] of aborted) parts.push(i64(p), i64(o), uvarint(0));
-  }
-  parts.push(i32(-1));
-  if (records === null) parts.push(uvarint(0));
-  else parts.push(uvarint(records.length + 1), records);
-  parts.push(uvarint(0), uvarint(0), uvarint(0));
-  return Buffer.concat(parts);
-}
+/** A Fetch v17 answer body of partition 3 (high watermark 100, last stable 90). */
+const answer = (records: Buffer | null, aborted: Array<[bigint, bigint]> | null = null) =>
+  fetchV17Answer(records, { partition: 3, highWatermark: 100n, lastStableOffset: 90n, aborted });
 
 function all(a: FetchAnswer, from = 0n, end = 1n << 62n): FetchedRecord[] {
   const out: FetchedRecord[] = [];
