@@ -6,8 +6,8 @@
 export { partitionState, rangeResult, topicRecord, workerRegistration } from './builders.ts';
 export { assertBundleStartsFromCompileCache } from './entry-starts.ts';
 export { FakeKafka, offsetsTopicByTopic } from './fake-kafka.ts';
-export { type FetchAnswerOptions, fetchV17Answer } from './fetch-answer.ts';
 export { FakeZk, FakeZkSession } from './fake-zk.ts';
+export { type FetchAnswerOptions, fetchV17Answer } from './fetch-answer.ts';
 export {
   AVRO_ADDR,
   AVRO_ORDER,
