@@ -43,7 +43,7 @@ SLUICE_HTTP_PORT="$PORT" SLUICE_MASTER_ID=demo-master node packages/master/bin/s
 pids+=($!)
 for i in 1 2; do
   SLUICE_HTTP_PORT=$((PORT + i)) SLUICE_WORKER_ID="demo-worker-$i" SLUICE_WORKER_CONCURRENCY=2 \
-    node packages/worker/bin/sluice-worker.js >"$DEMO_DIR/worker-$i.log" 2>&1 &
+    packages/worker/bin/sluice-worker.js >"$DEMO_DIR/worker-$i.log" 2>&1 &
   pids+=($!)
 done
 echo "demo: master on http://127.0.0.1:$PORT (log $DEMO_DIR/master.log), workers on ports $((PORT + 1)) and $((PORT + 2))"

@@ -10,6 +10,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ZkSession } from '@sluice/shared';
+import { programNodeFlags } from '@sluice/test-kit';
 import { Redis } from 'ioredis';
 import { type BenchEnv, REPO } from './stack.ts';
 
@@ -104,6 +105,8 @@ export class BenchCluster {
     const flags = [
       ...(dist ? [] : ['--conditions=source', '--import', join(REPO, 'bench', 'lib', 'zk-counter.ts')]),
       '--no-warnings',
+      // As deployed: the flags of the program's bin (the image's ENTRYPOINT passes the same).
+      ...programNodeFlags(kind),
       ...((kind === 'worker' ? this.#opts.workerNodeFlags : this.#opts.masterNodeFlags) ?? []),
     ];
     const main = dist

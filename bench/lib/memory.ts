@@ -33,31 +33,45 @@ const MiB = 1024 * 1024;
 
 /**
  * The fixed part of the README's formula: a worker process under load before its settings'
- * buffers (its code, V8's heap at working size, and freed Buffers that V8 has not collected
- * yet). Fitted to the memory section's peaks at concurrency 1, 2 and 4 (bench/README.md).
+ * buffers (its code, V8's heap at working size with the young generation the bin caps at 3 × 8
+ * MiB, and freed Buffers that V8 has not collected yet). Fitted with the other constants to the
+ * memory section's peaks at concurrency 1 and 4, 1 KiB and 100 B records (bench/README.md).
  */
-export const WORKER_BASE_MIB = 250;
+export const WORKER_BASE_MIB = 240;
 /**
- * Parquet's row groups, in row groups: one per range in hand (its rows wait as JS values) and
- * this many more for the one being encoded (its columns, levels, pages and their compressed
- * copies at once; encoding is synchronous, so one at a time). Fitted like the base, with rows
- * counted as their bytes plus parquet-object.ts ROW_MEMORY_BYTES.
+ * Parquet's row groups, in row groups: the one being encoded (its columns, levels, pages and
+ * their compressed copies at once; encoding is synchronous, so one at a time), whatever the
+ * concurrency. Fitted like the base, with rows counted as their bytes plus parquet-object.ts
+ * ROW_MEMORY_BYTES.
  */
-export const PARQUET_ENCODING_ROW_GROUPS = 4;
+export const PARQUET_ENCODING_ROW_GROUPS = 2;
+
+/**
+ * What one record of a fetch answer holds while its range is in hand, beyond its bytes: the
+ * decoded record (its object, offset and timestamp, key and value views) and its share of
+ * what encoding it leaves for the collector. Fitted to the memory section's 100 B runs, where
+ * a fetch answer of 8 MiB is ~80,000 records (bench/README.md).
+ */
+export const RECORD_HELD_BYTES = 256;
 
 /**
  * The README's formula (Configuration, after the table), in MiB: the base, plus per range in
- * hand one fetch answer and one object's parts (the one filling and those uploading), plus for
- * Parquet its row groups. The benchmark writes one object per range at a time (one hour folder).
+ * hand one fetch answer (its bytes, and its records at {@link RECORD_HELD_BYTES} each) and one
+ * object's parts (the one filling and those uploading), plus for Parquet its row groups. The
+ * benchmark writes one object per range at a time (one hour folder).
  */
-export function memoryFormulaMiB(format: Format, s: MemorySettings): number {
-  const perRange = s.fetchMaxBytes + s.partSizeBytes * (s.uploadQueueSize + 1);
-  const parquet =
-    format === 'parquet' ? (s.concurrency + PARQUET_ENCODING_ROW_GROUPS) * s.parquetRowGroupBytes : 0;
+export function memoryFormulaMiB(format: Format, s: MemorySettings, recordBytes: number): number {
+  const records = s.fetchMaxBytes / Math.max(1, recordBytes);
+  const perRange = s.fetchMaxBytes + records * RECORD_HELD_BYTES + s.partSizeBytes * (s.uploadQueueSize + 1);
+  const parquet = format === 'parquet' ? PARQUET_ENCODING_ROW_GROUPS * s.parquetRowGroupBytes : 0;
   return WORKER_BASE_MIB + (s.concurrency * perRange + parquet) / MiB;
 }
 
 export interface MemoryRow {
+  /** The dataset's label (`1KiB`, `100B`). */
+  dataset: string;
+  /** Mean Kafka bytes (key + value) of its records. */
+  recordBytes: number;
   format: Format;
   compression: Compression;
   concurrency: number;
@@ -112,70 +126,105 @@ export interface MemoryOptions {
   log: (s: string) => void;
 }
 
-export function memoryDatasetSpec(quick: boolean): DatasetSpec {
+/** The memory section's topics: 1 KiB events (every format, two range sizes) and 100 B events (more records per fetch). */
+export function memoryDatasetSpecs(quick: boolean): DatasetSpec[] {
   const perPartition = quick ? 50_000 : 100_000;
-  return {
-    label: '1KiB',
-    topic: `bench-memory-1kib-${quick ? 'q' : 'f'}`,
-    partitions: 4,
-    records: 4 * perPartition,
-    payloadBytes: 1024,
-    rangeMessages: perPartition,
-  };
+  const small = quick ? 250_000 : 500_000;
+  return [
+    {
+      label: '1KiB',
+      topic: `bench-memory-1kib-${quick ? 'q' : 'f'}`,
+      partitions: 4,
+      records: 4 * perPartition,
+      payloadBytes: 1024,
+      rangeMessages: perPartition,
+    },
+    {
+      label: '100B',
+      topic: `bench-memory-100b-${quick ? 'q' : 'f'}`,
+      partitions: 4,
+      records: 4 * small,
+      payloadBytes: 100,
+      rangeMessages: small / 2,
+    },
+  ];
 }
 
-export async function runMemory(o: MemoryOptions): Promise<{ dataset: Dataset; rows: MemoryRow[] }> {
-  const d = await ensureDataset(o.env, memoryDatasetSpec(o.quick), o.log);
+export async function runMemory(o: MemoryOptions): Promise<{ datasets: Dataset[]; rows: MemoryRow[] }> {
+  const datasets: Dataset[] = [];
+  for (const spec of memoryDatasetSpecs(o.quick)) datasets.push(await ensureDataset(o.env, spec, o.log));
   const probe = join(import.meta.dirname, 'memory-probe.ts');
-  const formats: Array<[Format, Compression]> = [
-    ['jsonl', 'zstd'],
-    ['raw', 'none'],
-    ['parquet', 'zstd'],
-  ];
-  const sizes = [10_000, d.rangeMessages];
   const rows: MemoryRow[] = [];
   let n = 0;
-  // The formula's base and slope come from more than one concurrency.
-  for (const concurrency of o.quick ? [1, 4] : [1, 2, 4])
-    for (const [format, compression] of formats) {
-      for (const rangeMessages of sizes) {
-        const file = join(o.env.scratchDir, `${o.runId}-memory-${++n}.json`);
-        o.log(`memory ${format}/${compression}, ranges of ${rangeMessages} records, 1 × ${concurrency}`);
-        const r = await runE2e({
-          env: o.env,
-          s3: o.s3,
-          bucket: o.bucket,
-          name: `${o.runId}-mem-${n}`,
-          dataset: { ...d, rangeMessages },
-          config: { workers: 1, concurrency, format, compression },
-          workerNodeFlags: ['--import', probe],
-          workerEnv: { SLUICE_BENCH_MEMORY_FILE: file },
-          ...(format === 'parquet' ? { topicFields: { schema: PAYLOAD_SCHEMA } } : {}),
-          log: o.log,
-        });
-        const parts = readProbe(file);
-        const w = r.workers[0];
-        if (!w) throw new Error('the memory run had no worker');
-        const formulaMiB = memoryFormulaMiB(format, { ...DEFAULT_MEMORY_SETTINGS, concurrency });
-        const row: MemoryRow = {
-          format,
-          compression,
-          concurrency,
-          rangeMessages,
-          rangeMB: r.bytes / r.ranges / 1e6,
-          mbps: r.bytes / 1e6 / r.seconds,
-          cpuSecondsPerGB: w.cpuSeconds / (r.bytes / 1e9),
-          idleRssMiB: w.idleRssMiB,
-          peakRssMiB: w.peakRssMiB,
-          formulaMiB,
-          xFormula: w.peakRssMiB / formulaMiB,
-          parts,
-        };
-        o.log(
-          `  peak ${row.peakRssMiB.toFixed(0)} MiB (idle ${row.idleRssMiB.toFixed(0)}), formula ${formulaMiB.toFixed(0)} MiB: ${row.xFormula.toFixed(2)}×; ${parts ? `at the peak: heap ${parts.atPeakRss.heapTotal.toFixed(0)} (used ${parts.atPeakRss.heapUsed.toFixed(0)}), external ${parts.atPeakRss.external.toFixed(0)} (array buffers ${parts.atPeakRss.arrayBuffers.toFixed(0)}); ` : ''}${row.mbps.toFixed(0)} MB/s`,
-        );
-        rows.push(row);
+  for (const d of datasets) {
+    const kib = d.payloadBytes >= 1024;
+    // 1 KiB: every format, ranges of two sizes; 100 B: the two formats without row groups, one size.
+    const formats: Array<[Format, Compression]> = kib
+      ? [
+          ['jsonl', 'zstd'],
+          ['raw', 'none'],
+          ['parquet', 'zstd'],
+        ]
+      : [
+          ['jsonl', 'zstd'],
+          ['raw', 'none'],
+        ];
+    const sizes = kib ? [10_000, d.rangeMessages] : [d.rangeMessages];
+    const recordBytes = d.bytes / d.records;
+    // The formula's base and slope come from more than one concurrency.
+    for (const concurrency of o.quick ? [1, 4] : [1, 2, 4])
+      for (const [format, compression] of formats) {
+        for (const rangeMessages of sizes) {
+          const file = join(o.env.scratchDir, `${o.runId}-memory-${++n}.json`);
+          o.log(
+            `memory ${d.label} ${format}/${compression}, ranges of ${rangeMessages} records, 1 × ${concurrency}`,
+          );
+          const r = await runE2e({
+            env: o.env,
+            s3: o.s3,
+            bucket: o.bucket,
+            name: `${o.runId}-mem-${n}`,
+            dataset: { ...d, rangeMessages },
+            config: { workers: 1, concurrency, format, compression },
+            workerNodeFlags: [
+              '--import',
+              probe,
+              ...(process.env.XMEM_FLAGS ? process.env.XMEM_FLAGS.split(' ') : []),
+            ],
+            workerEnv: { SLUICE_BENCH_MEMORY_FILE: file },
+            ...(format === 'parquet' ? { topicFields: { schema: PAYLOAD_SCHEMA } } : {}),
+            log: o.log,
+          });
+          const parts = readProbe(file);
+          const w = r.workers[0];
+          if (!w) throw new Error('the memory run had no worker');
+          const formulaMiB = memoryFormulaMiB(
+            format,
+            { ...DEFAULT_MEMORY_SETTINGS, concurrency },
+            recordBytes,
+          );
+          const row: MemoryRow = {
+            dataset: d.label,
+            recordBytes,
+            format,
+            compression,
+            concurrency,
+            rangeMessages,
+            rangeMB: r.bytes / r.ranges / 1e6,
+            mbps: r.bytes / 1e6 / r.seconds,
+            cpuSecondsPerGB: w.cpuSeconds / (r.bytes / 1e9),
+            idleRssMiB: w.idleRssMiB,
+            peakRssMiB: w.peakRssMiB,
+            formulaMiB,
+            xFormula: w.peakRssMiB / formulaMiB,
+            parts,
+          };
+          o.log(
+            `  peak ${row.peakRssMiB.toFixed(0)} MiB (idle ${row.idleRssMiB.toFixed(0)}), formula ${formulaMiB.toFixed(0)} MiB: ${row.xFormula.toFixed(2)}×; ${parts ? `at the peak: heap ${parts.atPeakRss.heapTotal.toFixed(0)} (used ${parts.atPeakRss.heapUsed.toFixed(0)}), external ${parts.atPeakRss.external.toFixed(0)} (array buffers ${parts.atPeakRss.arrayBuffers.toFixed(0)}); ` : ''}${row.mbps.toFixed(0)} MB/s`,
+          );
+          rows.push(row);
+        }
       }
-    }
-  return { dataset: d, rows };
+  }
+  return { datasets, rows };
 }

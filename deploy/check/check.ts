@@ -21,6 +21,7 @@ import {
   configTableRows,
   findConfigTable,
 } from '../../packages/shared/src/config-table.ts';
+import { binNodeFlags } from '../../packages/test-kit/src/bin-flags.ts';
 import { chartFindings, loadChartInputs, type YamlModule } from './helm-consistency.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML and JSON of any shape, checked field by field
@@ -380,13 +381,21 @@ for (const df of dockerfiles) {
     problems.push(`USER ${uid} differs from the Kubernetes runAsUser ${[...k8sUsers].join(', ')}`);
   if (!/^HEALTHCHECK\s.*healthz|^HEALTHCHECK\s.*healthcheck\.mjs/m.test(text.replace(/\\\n\s*/g, ' ')))
     problems.push('no HEALTHCHECK asking /healthz');
-  const entry = /^ENTRYPOINT\s+\["node",\s*"\/app\/([^"]+)"\]/m.exec(text)?.[1];
-  if (!entry) problems.push('ENTRYPOINT is not ["node", "/app/<bin>"]');
+  const entryMatch = /^ENTRYPOINT\s+\["node",((?:\s*"--[^"]+",)*)\s*"\/app\/([^"]+)"\]/m.exec(text);
+  const entry = entryMatch?.[2];
+  if (!entry) problems.push('ENTRYPOINT is not ["node", <node flags>, "/app/<bin>"]');
   else if (!existsSync(join(root, entry)))
     problems.push(`ENTRYPOINT runs ${entry}, which is not in the repository`);
   else if (!/^import '\.\.\/dist\/bundle\/main\.js';$/m.test(read(entry)))
     problems.push(`ENTRYPOINT runs ${entry}, which does not run its bundle (../dist/bundle/main.js)`);
   else {
+    // `node <bin>` skips the bin's first line, so the image must pass its Node flags itself.
+    const flags = [...(entryMatch?.[1] ?? '').matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
+    const shebang = binNodeFlags(read(entry));
+    if (flags.join(' ') !== shebang.join(' '))
+      problems.push(
+        `ENTRYPOINT passes node ${flags.join(' ') || '(no flags)'} but ${entry} asks for ${shebang.join(' ') || '(no flags)'} on its first line: give the ENTRYPOINT the same flags`,
+      );
     // The bundle the bin runs is the one the build stage made: scripts/bundle.ts, then copied.
     const pkg = entry.replace(/\/bin\/[^/]+$/, '');
     const flat = text.replace(/\\\n\s*/g, ' ');

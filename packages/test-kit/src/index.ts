@@ -3,6 +3,8 @@
  * the benchmark and the scripts import it; runtime code never does, and the images leave it
  * out.
  */
+
+export { binNodeFlags, programNodeFlags } from './bin-flags.ts';
 export { partitionState, rangeResult, topicRecord, workerRegistration } from './builders.ts';
 export { assertBundleStartsFromCompileCache } from './entry-starts.ts';
 export { FakeKafka, offsetsTopicByTopic } from './fake-kafka.ts';
