@@ -36,7 +36,15 @@ import { type MemoryRow, runMemory } from './lib/memory.ts';
 import { PAYLOAD_SCHEMA } from './lib/payloads.ts';
 import { PEER_SHAPES, PEER_TOPIC_FIELDS, type PeerResults, peerDatasetSpec, runPeer } from './lib/peer.ts';
 import { loadAverage, machineInfo } from './lib/proc-stats.ts';
-import { chart, deriveRow, type E2eRow, markdown, type Results } from './lib/report.ts';
+import {
+  chart,
+  deriveRow,
+  type E2eRow,
+  markdown,
+  type Results,
+  readmeSection,
+  spliceReadme,
+} from './lib/report.ts';
 import { runChild } from './lib/spawn-child.ts';
 import { benchEnv, preflight, REPO, s3Client } from './lib/stack.ts';
 import { zkRoundTrip } from './lib/zk-round-trip.ts';
@@ -564,6 +572,12 @@ async function main(): Promise<void> {
   writeFileSync(join(out, 'results.md'), markdown(results));
   if (e2e.length > 0) writeFileSync(join(out, 'throughput.svg'), chart(results));
   log(`wrote ${join(out, 'results.md')}, results.json${e2e.length > 0 ? ', throughput.svg' : ''}`);
+  // A whole run into bench/ also rewrites the README's summary (bench/readme.ts does it alone).
+  if (!failure && args.only === undefined && rowFilter === undefined && out === join(REPO, 'bench')) {
+    const readme = join(REPO, 'README.md');
+    writeFileSync(readme, spliceReadme(readFileSync(readme, 'utf8'), readmeSection(results)));
+    log(`wrote the benchmark summary of ${readme}`);
+  }
   for (const d of datasets) {
     const b = baselines[d.label];
     if (b) log(`${d.label}: Java consumer ${mbps(b.java).toFixed(0)} MB/s`);

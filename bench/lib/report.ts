@@ -712,3 +712,78 @@ export function chart(r: Results): string {
 }
 
 export type { StagesOutput };
+
+/** Where the README's generated benchmark summary starts and ends. */
+export const README_BEGIN =
+  '<!-- bench:begin: written by `npm run bench` from bench/results.json (bench/lib/report.ts readmeSection); edit the generator, not this -->';
+export const README_END = '<!-- bench:end -->';
+
+/**
+ * The README's benchmark summary, from a run's results: when and where, end to end, beside
+ * Benthos, the aims of issue 14 and the sizing at Pinterest's scale. `npm run bench` writes it
+ * between {@link README_BEGIN} and {@link README_END} when it writes bench/results.md.
+ */
+export function readmeSection(r: Results): string {
+  const m = r.machine;
+  const zk = zkPerRange(r.e2e.filter((e) => e.ranges > 0));
+  const out = [
+    `**Latest run**: \`${r.command}\` on ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC (${f1(r.minutes)} min), ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, Kafka, ZooKeeper, Redis and the S3 server on the same cores; 1-minute load average ${f1(m.loadStart)} at the start, ${f1(m.loadEnd ?? Number.NaN)} at the end. ${r.quick ? 'A quick run: smaller datasets, one run per configuration.' : 'Medians of 3 runs per configuration.'} All tables: [\`bench/results.md\`](bench/results.md).`,
+    '',
+    'End to end, from `POST /api/v1/topics` (backlog already in Kafka) to every partition committed; MB are 10^6 bytes of Kafka keys and values, CPU every thread of the worker processes per GB of them:',
+    '',
+    '| records | format / compression | workers × concurrency | MB/s | vs reader alone | vs slowest stage alone | CPU s per GB | peak RSS per worker |',
+    '|---|---|---|---:|---:|---:|---:|---:|',
+    ...r.e2e.map(
+      (e) =>
+        `| ${e.dataset} | ${e.config.format} / ${e.config.compression}${e.note ? ` (${e.note})` : ''} | ${lanesText(e.config.workers, e.config.concurrency)} | ${f0(e.mbps)} | ${Number.isFinite(e.xRaw) ? `${f2(e.xRaw)}×` : '–'} | ${e.stage ? x(e.stage.x, e.stage.name) : '–'} | ${f1(e.cpuSecondsPerGB)} | ${f0(e.peakRssMiB)} MiB (${f2(e.xMemoryBound)}× the formula) |`,
+    ),
+    '',
+    '![end-to-end throughput by workers × concurrency and record size](bench/throughput.svg)',
+    '',
+  ];
+  const zstd = peerRatios(r.peer, 'zstd');
+  const gzip = peerRatios(r.peer, 'gzip');
+  if (r.peer && (zstd || gzip)) {
+    const cpu = (shape: string, system: string, codec: string, level?: number) =>
+      r.peer?.rows.find(
+        (p) =>
+          p.shape === shape &&
+          p.system === system &&
+          p.compression === codec &&
+          (level === undefined || p.level === level),
+      );
+    out.push(
+      `Beside Benthos ${r.peer.benthosVersion} (${f0(r.peer.records)} records of ~1 KiB per batch shape; CPU s per GB of every process of each system, start-up included; Sluice's gzip at the cheapest level storing Benthos's ratio):`,
+      '',
+      '| batch shape | zstd: Sluice / Benthos | × | gzip: Sluice / Benthos | × |',
+      '|---|---:|---:|---:|---:|',
+      ...[...new Set(r.peer.rows.map((p) => p.shape))].map((shape) => {
+        const z = zstd?.find((p) => p.shape === shape);
+        const g = gzip?.find((p) => p.shape === shape);
+        const zs = cpu(shape, 'sluice', 'zstd', z?.level);
+        const zb = cpu(shape, 'benthos', 'zstd');
+        const gs = cpu(shape, 'sluice', 'gzip', g?.level);
+        const gb = cpu(shape, 'benthos', 'gzip');
+        return `| ${shape} | ${zs && zb ? `${f1(zs.cpuSecondsPerGB)} / ${f1(zb.cpuSecondsPerGB)}` : '–'} | ${z ? `${f2(z.x)}×` : '–'} | ${gs && gb ? `${f1(gs.cpuSecondsPerGB)} (gzip ${gs.level}) / ${f1(gb.cpuSecondsPerGB)}` : '–'} | ${g ? `${f2(g.x)}×` : '–'} |`;
+      }),
+      '',
+    );
+  }
+  out.push(
+    "Issue 14's aims, each computed from this run:",
+    '',
+    ...issue14Aims(r),
+    '',
+    "**At Pinterest's scale, on paper.**",
+    ...pinterest(r, zk),
+  );
+  return out.join('\n');
+}
+
+/** `readme` with its generated benchmark summary replaced by `section`; throws when the markers are missing. */
+export function spliceReadme(readme: string, section: string): string {
+  const a = readme.indexOf(README_BEGIN);
+  const b = readme.indexOf(README_END);
+  if (a < 0 || b < a) throw new Error(`README.md lacks the ${README_BEGIN} … ${README_END} markers`);
+  return `${readme.slice(0, a + README_BEGIN.length)}\n\n${section}\n\n${readme.slice(b)}`;
+}
