@@ -4,7 +4,8 @@
  * as they are, aborted transactions listed or absent, no records at all.
  */
 
-function uvarint(n: number): Buffer {
+/** Kafka's unsigned varint (protobuf style: 7 bits a byte, low first) of `n`, as bytes. */
+export function uvarintBytes(n: number): number[] {
   const out: number[] = [];
   let v = n;
   while (v >= 0x80) {
@@ -12,8 +13,10 @@ function uvarint(n: number): Buffer {
     v = Math.floor(v / 128);
   }
   out.push(v);
-  return Buffer.from(out);
+  return out;
 }
+
+const uvarint = (n: number) => Buffer.from(uvarintBytes(n));
 
 const i16 = (n: number) => {
   const b = Buffer.alloc(2);

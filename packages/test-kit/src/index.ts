@@ -9,7 +9,7 @@ export { partitionState, rangeResult, topicRecord, workerRegistration } from './
 export { assertBundleStartsFromCompileCache } from './entry-starts.ts';
 export { FakeKafka, offsetsTopicByTopic } from './fake-kafka.ts';
 export { FakeZk, FakeZkSession } from './fake-zk.ts';
-export { type FetchAnswerOptions, fetchV17Answer } from './fetch-answer.ts';
+export { type FetchAnswerOptions, fetchV17Answer, uvarintBytes } from './fetch-answer.ts';
 export {
   AVRO_ADDR,
   AVRO_ORDER,

@@ -21,23 +21,13 @@ import {
   parseFetchAnswer,
   TOPIC_DEFAULTS,
 } from '@sluice/shared';
-import { fetchV17Answer } from '@sluice/test-kit';
+import { fetchV17Answer, uvarintBytes } from '@sluice/test-kit';
 import { createHashingSink } from '../src/hashing-sink.ts';
 import { RangeWriter } from '../src/range-writer.ts';
 
 // ---- Kafka's wire format, written by hand so that offsets may have holes ----
 
-function uvarint(n: number): number[] {
-  const out: number[] = [];
-  let v = n;
-  while (v >= 0x80) {
-    out.push((v % 128) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-  return out;
-}
-const zigzag = (n: number): number[] => uvarint(n >= 0 ? n * 2 : -n * 2 - 1);
+const zigzag = (n: number): number[] => uvarintBytes(n >= 0 ? n * 2 : -n * 2 - 1);
 function varbytes(b: Buffer | null): number[] {
   if (b === null) return zigzag(-1);
   return [...zigzag(b.length), ...b];
