@@ -398,7 +398,15 @@ function peerTable(p: PeerResults): string[] {
 export function peerRatios(
   p: PeerResults | null | undefined,
   codec: 'gzip' | 'zstd',
-): Array<{ shape: string; x: number; level: number; sluiceRatio: number; benthosRatio: number }> | null {
+): Array<{
+  shape: string;
+  x: number;
+  level: number;
+  sluiceRatio: number;
+  benthosRatio: number;
+  sluiceCpu: number;
+  benthosCpu: number;
+}> | null {
   const rows = p?.rows.filter((x) => x.compression === codec) ?? [];
   const out = [];
   for (const shape of new Set(rows.map((x) => x.shape))) {
@@ -414,6 +422,8 @@ export function peerRatios(
         level: s.level,
         sluiceRatio: s.compressionRatio,
         benthosRatio: b.compressionRatio,
+        sluiceCpu: s.cpuSecondsPerGB,
+        benthosCpu: b.cpuSecondsPerGB,
       });
   }
   return out.length > 0 ? out : null;
@@ -744,14 +754,6 @@ export function readmeSection(r: Results): string {
   const zstd = peerRatios(r.peer, 'zstd');
   const gzip = peerRatios(r.peer, 'gzip');
   if (r.peer && (zstd || gzip)) {
-    const cpu = (shape: string, system: string, codec: string, level?: number) =>
-      r.peer?.rows.find(
-        (p) =>
-          p.shape === shape &&
-          p.system === system &&
-          p.compression === codec &&
-          (level === undefined || p.level === level),
-      );
     out.push(
       `Beside Benthos ${r.peer.benthosVersion} (${f0(r.peer.records)} records of ~1 KiB per batch shape; CPU s per GB of every process of each system, start-up included; Sluice's gzip at the cheapest level storing Benthos's ratio):`,
       '',
@@ -760,11 +762,7 @@ export function readmeSection(r: Results): string {
       ...[...new Set(r.peer.rows.map((p) => p.shape))].map((shape) => {
         const z = zstd?.find((p) => p.shape === shape);
         const g = gzip?.find((p) => p.shape === shape);
-        const zs = cpu(shape, 'sluice', 'zstd', z?.level);
-        const zb = cpu(shape, 'benthos', 'zstd');
-        const gs = cpu(shape, 'sluice', 'gzip', g?.level);
-        const gb = cpu(shape, 'benthos', 'gzip');
-        return `| ${shape} | ${zs && zb ? `${f1(zs.cpuSecondsPerGB)} / ${f1(zb.cpuSecondsPerGB)}` : '–'} | ${z ? `${f2(z.x)}×` : '–'} | ${gs && gb ? `${f1(gs.cpuSecondsPerGB)} (gzip ${gs.level}) / ${f1(gb.cpuSecondsPerGB)}` : '–'} | ${g ? `${f2(g.x)}×` : '–'} |`;
+        return `| ${shape} | ${z ? `${f1(z.sluiceCpu)} / ${f1(z.benthosCpu)}` : '–'} | ${z ? `${f2(z.x)}×` : '–'} | ${g ? `${f1(g.sluiceCpu)} (gzip ${g.level}) / ${f1(g.benthosCpu)}` : '–'} | ${g ? `${f2(g.x)}×` : '–'} |`;
       }),
       '',
     );
