@@ -12,6 +12,7 @@
  *   npm run bench -- --quick --only idle --profile   the idle leader with --cpu-prof, its idle window's hot spots
  *   npm run bench -- --only idle --idle-topics 20 --idle-moving 500   2,000 idle partitions, then one topic moving
  *                                      shape (0-3, lib/peer.ts PEER_SHAPES), raw/zstd 1 × 2
+ *   npm run bench -- --only peer --codecs zstd   the peer comparison with one compression
  *   npm run bench -- --out DIR         where results go (default bench/)
  *
  * Writes results.md, results.json and throughput.svg. Fails, naming the service, when the
@@ -58,6 +59,7 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     'profile-shape': { type: 'string' },
     rows: { type: 'string' },
+    codecs: { type: 'string' },
     'idle-topics': { type: 'string', default: '10' },
     'idle-moving': { type: 'string', default: '500' },
     out: { type: 'string', default: join(REPO, 'bench') },
@@ -81,6 +83,13 @@ const sections = new Set(
  * their datasets: a change to one format is measured against its reference in minutes.
  */
 const rowFilter = args.rows?.split(',').map((s) => s.trim());
+/** `--codecs zstd`: the peer comparison with only these compressions (zstd, gzip). */
+const peerCodecs = args.codecs?.split(',').map((s) => {
+  const c = s.trim();
+  if (c !== 'zstd' && c !== 'gzip')
+    throw new Error(`--codecs: ${c} is not zstd or gzip (the peer comparison's two)`);
+  return c;
+});
 const rowName = (label: string, c: E2eConfig) =>
   `${label} ${c.format}/${c.compression} ${c.workers}x${c.concurrency}`;
 const runId = `bench-${Date.now().toString(36)}`;
@@ -511,7 +520,16 @@ async function main(): Promise<void> {
     if (sections.has('peer')) {
       log(`peer: Benthos and Sluice on the same data, four producer batch shapes`);
       peer = await retryOnce(() =>
-        runPeer({ env, s3, bucket, runId, quick, keepData: args['keep-data'] === true, log }),
+        runPeer({
+          env,
+          s3,
+          bucket,
+          runId,
+          quick,
+          keepData: args['keep-data'] === true,
+          ...(peerCodecs ? { codecs: peerCodecs } : {}),
+          log,
+        }),
       );
     }
   } catch (err) {
@@ -573,7 +591,13 @@ async function main(): Promise<void> {
   if (e2e.length > 0) writeFileSync(join(out, 'throughput.svg'), chart(results));
   log(`wrote ${join(out, 'results.md')}, results.json${e2e.length > 0 ? ', throughput.svg' : ''}`);
   // A whole run into bench/ also rewrites the README's summary (bench/readme.ts does it alone).
-  if (!failure && args.only === undefined && rowFilter === undefined && out === join(REPO, 'bench')) {
+  if (
+    !failure &&
+    args.only === undefined &&
+    rowFilter === undefined &&
+    peerCodecs === undefined &&
+    out === join(REPO, 'bench')
+  ) {
     const readme = join(REPO, 'README.md');
     writeFileSync(readme, spliceReadme(readFileSync(readme, 'utf8'), readmeSection(results)));
     log(`wrote the benchmark summary of ${readme}`);

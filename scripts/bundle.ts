@@ -168,6 +168,43 @@ const ajvDeferred: esbuild.Plugin = {
 };
 
 /**
+ * Node builtins whose ES-module namespace is costly to make: importing `node:http` as an ES
+ * module runs every getter among its exports, and its `WebSocket`, `CloseEvent` and
+ * `MessageEvent` load Node's copy of undici (0.06-0.07 CPU s of every start; `tls` reads its
+ * root certificates the same way, ~0.01 s). `require` and `process.getBuiltinModule` run no
+ * getter. In the bundle these imports become a module that takes the builtin from
+ * `process.getBuiltinModule` and exports its plain values (every export but those getters,
+ * listed from the Node that builds, which is the Node that runs the bundle).
+ */
+const LAZY_BUILTINS = ['http', 'tls'];
+
+const builtinsWithoutGetters: esbuild.Plugin = {
+  name: 'sluice-builtins-without-getters',
+  setup(build) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    build.onResolve({ filter }, (args) =>
+      args.kind === 'import-statement' || args.kind === 'dynamic-import'
+        ? { path: args.path.replace(/^node:/, ''), namespace: 'sluice-builtin' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'sluice-builtin' }, (args) => {
+      const builtin = process.getBuiltinModule(`node:${args.path}`) as Record<string, unknown>;
+      const names = Object.keys(builtin).filter(
+        (k) => Object.getOwnPropertyDescriptor(builtin, k)?.get === undefined && /^[A-Za-z_$][\w$]*$/.test(k),
+      );
+      return {
+        contents: [
+          `const builtin = process.getBuiltinModule('node:${args.path}');`,
+          'export default builtin;',
+          `export const { ${names.join(', ')} } = builtin;`,
+        ].join('\n'),
+        loader: 'js',
+      };
+    });
+  },
+};
+
+/**
  * The module wrappers of a bundle, compiled with their file and kept in the compile cache.
  * esbuild wraps each CommonJS module (and each ES module it must initialise lazily) in a
  * function, `var require_x = __commonJS({ "node_modules/x/index.js"(exports, module) { … } });`,
@@ -227,7 +264,7 @@ export async function bundleProgram(program: 'master' | 'worker', outdir: string
     sourcemap: 'linked',
     sourcesContent: false,
     legalComments: 'linked',
-    plugins: [kafkaFiles, ajvDeferred],
+    plugins: [kafkaFiles, ajvDeferred, builtinsWithoutGetters],
     metafile: true,
     logLevel: 'warning',
   });
