@@ -117,7 +117,12 @@ export async function ensureDataset(
   const existing = await describe(env, spec.topic);
   const total = (ends: PartitionEnd[]) => ends.reduce((n, e) => n + Number(e.end), 0);
   let produceSeconds: number | null = null;
-  if (existing && existing.ends.length === spec.partitions && total(existing.ends) === spec.records) {
+  const intact =
+    existing !== null &&
+    existing.ends.length === spec.partitions &&
+    total(existing.ends) === spec.records &&
+    (values === null || (await sameSchemaId(env, spec.topic, values[0] as Buffer, log)));
+  if (intact) {
     log(`reusing topic ${spec.topic} (${spec.records} records)`);
   } else {
     const kafka = kafkaClient(env);
@@ -253,6 +258,44 @@ async function avroValues(env: BenchEnv, topic: string, file: string): Promise<B
   const id = await registerAvroSchema(url, `${topic}-value`, PAYLOAD_AVRO_SCHEMA);
   const encode = wireEncoder(id, PAYLOAD_AVRO_SCHEMA);
   return file.split('\n').map((line) => encode(avroRecordOf(line)));
+}
+
+/**
+ * Whether a kept Avro topic's records name the schema id the registry gives now. The stack's
+ * registry keeps its schemas in memory: after a restart it numbers them anew, and a topic
+ * produced before would be read as records of an unknown schema (every one rejected).
+ */
+async function sameSchemaId(
+  env: BenchEnv,
+  topic: string,
+  now: Buffer,
+  log: (s: string) => void,
+): Promise<boolean> {
+  const consumer = kafkaClient(env).consumer({ groupId: `sluice-bench-peek-${process.pid}-${Date.now()}` });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const first = await new Promise<Buffer | null>((resolve, reject) => {
+      const timer = setTimeout(() => resolve(null), 30_000);
+      consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            clearTimeout(timer);
+            resolve(message.value);
+          },
+        })
+        .catch(reject);
+    });
+    const same = first?.subarray(0, 5).equals(now.subarray(0, 5)) === true;
+    if (!same) {
+      log(
+        `  ${topic}: its records name schema id ${first?.readInt32BE(1) ?? '(none read)'}, the registry's is now ${now.readInt32BE(1)} (its schemas are in memory: restarted?); producing it again`,
+      );
+    }
+    return same;
+  } finally {
+    await consumer.disconnect();
+  }
 }
 
 export async function deleteDataset(env: BenchEnv, topic: string): Promise<void> {
