@@ -144,8 +144,8 @@ const kafkaFiles: esbuild.Plugin = {
  * @platformatic/kafka's `ajv/dist/2020.js` becomes shared/src/kafka/ajv-deferred.ts over the
  * real Ajv: the library makes its Ajv instance and compiles its option validators when it
  * loads, and validates only for `strict: true` clients, which Sluice never makes. Deferred, Ajv
- * loads and compiles at the first validation, so never in a start (0.1-0.15 CPU s saved in each
- * program's, bench/README.md). The real Ajv is still bundled, behind a lazy `require`; only
+ * loads and compiles at the first validation, so never in a start (0.25-0.35 CPU s saved in each
+ * program's, bench/README.md item 11). The real Ajv is still bundled, behind a lazy `require`; only
  * the library's own import is redirected (the shim's `require` resolves as usual).
  */
 const ajvDeferred: esbuild.Plugin = {

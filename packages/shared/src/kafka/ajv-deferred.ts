@@ -3,8 +3,8 @@
  * builds its Ajv instance and compiles its option schemas when its modules load, and calls
  * the validators only for clients made with `strict: true`, which Sluice never sets (options.ts).
  * Loading Ajv and compiling those schemas (with Ajv's draft 2020-12 meta-schema, to check them)
- * cost 0.1-0.15 CPU s of every master's and worker's start, and generated code Node's compile
- * cache cannot keep (issue 14). In the programs' bundles (scripts/bundle.ts, plugin
+ * cost 0.25-0.35 CPU s of every master's and worker's start (bench/README.md item 11), and generated
+ * code Node's compile cache cannot keep (issue 14). In the programs' bundles (scripts/bundle.ts, plugin
  * `sluice-ajv-deferred`), the library's `ajv/dist/2020.js` is this class over the real one:
  * the same keywords, options and schemas, the same answers and errors, once anything asks.
  */
@@ -19,7 +19,7 @@ export interface AjvLike {
 export interface ValidateLike {
   (data: unknown, context?: unknown): boolean;
   errors?: unknown;
-  /** The compiled validator's source once it exists (Ajv sets it with `code.source`). */
+  /** The schema it validates against, as Ajv's validate functions carry it. */
   schema?: unknown;
 }
 
