@@ -4,11 +4,16 @@
  * in, so a line's bytes are copied once, never concatenated, and the compressor still sees
  * the fixed chunking that keeps its output identical on every retry (range-writer.ts).
  *
- * A chunk once taken is never written again: the compressor may still hold it.
+ * A chunk once taken is never written again: the compressor may still hold it. Chunks are
+ * allocated at their first byte, not ahead: a builder that is never written (the rejected
+ * records of a clean range) costs no memory, and V8 counts no external bytes for it.
  */
+const EMPTY = Buffer.alloc(0);
+
 export class ChunkBuilder {
   readonly chunkBytes: number;
-  #buf: Buffer;
+  /** The chunk being filled; {@link EMPTY} until the first byte after a take. */
+  #buf: Buffer = EMPTY;
   #pos = 0;
   #full: Buffer[] = [];
   /** Bytes appended so far. */
@@ -17,7 +22,6 @@ export class ChunkBuilder {
   constructor(chunkBytes: number) {
     if (!(chunkBytes >= 16)) throw new RangeError(`chunkBytes must be at least 16, got ${chunkBytes}`);
     this.chunkBytes = chunkBytes;
-    this.#buf = Buffer.allocUnsafe(chunkBytes);
   }
 
   /** Bytes appended since the builder was made. */
@@ -37,15 +41,18 @@ export class ChunkBuilder {
     return n;
   }
 
+  /** The chunk being filled is full (or none is open): a new one. */
   #rotate(): void {
-    this.#full.push(this.#buf);
-    this.#total += this.#buf.length;
+    if (this.#buf.length > 0) {
+      this.#full.push(this.#buf);
+      this.#total += this.#buf.length;
+    }
     this.#buf = Buffer.allocUnsafe(this.chunkBytes);
     this.#pos = 0;
   }
 
   byte(b: number): void {
-    if (this.#pos === this.chunkBytes) this.#rotate();
+    if (this.#pos === this.#buf.length) this.#rotate();
     this.#buf[this.#pos++] = b;
   }
 
@@ -53,8 +60,8 @@ export class ChunkBuilder {
   bytes(src: Uint8Array, start = 0, end = src.length): void {
     let at = start;
     while (at < end) {
-      if (this.#pos === this.chunkBytes) this.#rotate();
-      const n = Math.min(end - at, this.chunkBytes - this.#pos);
+      if (this.#pos === this.#buf.length) this.#rotate();
+      const n = Math.min(end - at, this.#buf.length - this.#pos);
       if (n < 32) {
         // A short copy costs less as a loop than as a call into native code.
         const buf = this.#buf;
@@ -71,7 +78,7 @@ export class ChunkBuilder {
   /** Appends a string whose characters are all ASCII (digits, field names). */
   ascii(s: string): void {
     const n = s.length;
-    if (this.chunkBytes - this.#pos >= n) {
+    if (this.#buf.length - this.#pos >= n) {
       const buf = this.#buf;
       let pos = this.#pos;
       for (let i = 0; i < n; i++) buf[pos++] = s.charCodeAt(i);
@@ -94,7 +101,7 @@ export class ChunkBuilder {
     if (all && this.#pos > 0) {
       out.push(this.#buf.subarray(0, this.#pos));
       this.#total += this.#pos;
-      this.#buf = Buffer.allocUnsafe(this.chunkBytes);
+      this.#buf = EMPTY;
       this.#pos = 0;
     }
     return out;

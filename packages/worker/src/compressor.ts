@@ -18,8 +18,8 @@ import { PassThrough, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { COMPRESSION_LEVELS, type Compression } from '@sluice/shared';
 
-/** Output buffer of a compression stream: larger than one 128 KiB write's output at any level. */
-export const COMPRESSED_CHUNK_BYTES = 256 * 1024;
+/** Output buffer of a compression stream: room for several 1 MiB writes' output at the usual levels. */
+export const COMPRESSED_CHUNK_BYTES = 1024 * 1024;
 
 export function createCompressor(compression: Compression, compressionLevel?: number): Transform {
   switch (compression) {

@@ -116,3 +116,22 @@ test("the bytes are zlib's with its default 16 KiB output buffers: objects begun
     }
   }
 });
+
+test('writes of 1 MiB give the bytes of writes of 128 KiB: objects begun in 128 KiB chunks finish the same', async () => {
+  // Long enough to pass zstd 3's 2 MiB window several times over, with repeats far apart.
+  const long = Buffer.concat(
+    Array.from({ length: 6 }, (_, i) => Buffer.concat([input, Buffer.from(`${i}\n`)])),
+  );
+  for (const [compression, level] of [
+    ['gzip', 6],
+    ['gzip', 5],
+    ['zstd', 3],
+    ['zstd', 1],
+  ] as const) {
+    const small = await compress(compression, long, 128 * 1024, level);
+    assert.ok(
+      small.equals(await compress(compression, long, 1024 * 1024, level)),
+      `${compression} ${level}: 1 MiB writes differ from 128 KiB writes`,
+    );
+  }
+});
