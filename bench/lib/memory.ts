@@ -35,9 +35,10 @@ const MiB = 1024 * 1024;
  * The fixed part of the README's formula: a worker process under load before its settings'
  * buffers (its code, V8's heap at working size with the young generation the bin caps at 3 × 8
  * MiB, and freed Buffers that V8 has not collected yet). Fitted with the other constants to the
- * memory section's peaks at concurrency 1 and 4, 1 KiB and 100 B records (bench/README.md).
+ * peaks of the memory and end-to-end sections of two whole runs (88 worker runs, concurrency 1
+ * to 4, 1 KiB and 100 B records; bench/README.md, "Memory formula, refitted").
  */
-export const WORKER_BASE_MIB = 240;
+export const WORKER_BASE_MIB = 265;
 /**
  * Parquet's row groups, in row groups: the one being encoded (its columns, levels, pages and
  * their compressed copies at once; encoding is synchronous, so one at a time), whatever the
@@ -52,17 +53,18 @@ export const PARQUET_ENCODING_ROW_GROUPS = 2;
  * what encoding it leaves for the collector. Fitted to the memory section's 100 B runs, where
  * a fetch answer of 8 MiB is ~80,000 records (bench/README.md).
  */
-export const RECORD_HELD_BYTES = 256;
+export const RECORD_HELD_BYTES = 320;
 
 /**
  * The README's formula (Configuration, after the table), in MiB: the base, plus per range in
  * hand one fetch answer (its bytes, and its records at {@link RECORD_HELD_BYTES} each) and one
- * object's parts (the one filling and those uploading), plus for Parquet its row groups. The
- * benchmark writes one object per range at a time (one hour folder).
+ * object's parts, part size × upload queue size (the one filling and those uploading, which
+ * the peaks show are not all full at once), plus for Parquet its row groups. The benchmark
+ * writes one object per range at a time (one hour folder).
  */
 export function memoryFormulaMiB(format: Format, s: MemorySettings, recordBytes: number): number {
   const records = s.fetchMaxBytes / Math.max(1, recordBytes);
-  const perRange = s.fetchMaxBytes + records * RECORD_HELD_BYTES + s.partSizeBytes * (s.uploadQueueSize + 1);
+  const perRange = s.fetchMaxBytes + records * RECORD_HELD_BYTES + s.partSizeBytes * s.uploadQueueSize;
   const parquet = format === 'parquet' ? PARQUET_ENCODING_ROW_GROUPS * s.parquetRowGroupBytes : 0;
   return WORKER_BASE_MIB + (s.concurrency * perRange + parquet) / MiB;
 }

@@ -443,7 +443,7 @@ function memoryRatios(r: Results): Array<{ what: string; x: number }> {
   return out;
 }
 
-const FORMULA_TEXT = `The formula is the README's (Configuration, at the default settings): ${WORKER_BASE_MIB} MiB + concurrency × (one fetch + its records × ${RECORD_HELD_BYTES} B + part size × (upload queue + 1)) + for Parquet ${PARQUET_ENCODING_ROW_GROUPS} × the row group size, where a fetch's records are the fetch size over the mean record size.`;
+const FORMULA_TEXT = `The formula is the README's (Configuration, at the default settings): ${WORKER_BASE_MIB} MiB + concurrency × (one fetch + its records × ${RECORD_HELD_BYTES} B + part size × upload queue size) + for Parquet ${PARQUET_ENCODING_ROW_GROUPS} × the row group size, where a fetch's records are the fetch size over the mean record size.`;
 
 function memoryTable(r: Results): string[] {
   if (!r.memory || r.memory.length === 0) return ['Not run.'];
