@@ -2,7 +2,7 @@
  * `node --conditions=source bench/compression-levels.ts [MB]`: the measurement behind
  * `compressionLevel`'s defaults. The benchmark's 1 KiB JSON events as `raw` lines (in the
  * order ProducerPerformance would pick them: uniformly from the payload file), through the
- * worker's own compressor in its 128 KiB chunks, at each level worth a default: CPU seconds
+ * worker's own compressor in its chunks (CHUNK_BYTES), at each level worth a default: CPU seconds
  * per GB of input (the whole process: zlib runs on libuv's threadpool) and the ratio.
  * No service needed; prints a Markdown table (bench/README.md, "Compression levels").
  */

@@ -1,7 +1,7 @@
 /**
  * Baselines of the worker's CPU-side stages on the dataset's own records, without Kafka or
- * S3: the compressors alone (gzip and zstd at the levels Sluice uses, fed in the same
- * 128 KiB chunks), and the range writer alone (encode, bucket, compress, hash) into a sink
+ * S3: the compressors alone (gzip and zstd at the levels Sluice uses, fed in the worker's
+ * chunks, CHUNK_BYTES), and the range writer alone (encode, bucket, compress, hash) into a sink
  * that only hashes.
  */
 import { createHash } from 'node:crypto';

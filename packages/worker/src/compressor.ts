@@ -8,11 +8,10 @@
  * even chunking can differ.
  *
  * Each stream hands out its output in buffers of {@link COMPRESSED_CHUNK_BYTES}, not zlib's
- * 16 KiB: a 16 KiB buffer fills twice per 128 KiB written, and every buffer filled is another
- * round trip to the threadpool and another callback. The bytes are the same whatever the
- * buffer's size (compressor.test.ts holds them to zlib's default), so objects a previous
- * version began are finished with the same bytes; the CPU is not: zstd 3 spends 25 % less,
- * gzip 5 about 8 % less (bench/README.md).
+ * 16 KiB: a 16 KiB buffer fills several times per 1 MiB written, and every buffer filled is
+ * another round trip to the threadpool and another callback. The bytes are the same whatever
+ * the buffer's size (compressor.test.ts holds them to zlib's default), so objects a previous
+ * version began are finished with the same bytes; the CPU is not (bench/README.md, item 11).
  */
 import { PassThrough, type Transform } from 'node:stream';
 import zlib from 'node:zlib';

@@ -45,3 +45,15 @@ test('a chunk taken is never written again', () => {
   b.ascii('abcdefghij');
   assert.equal(first?.toString(), '0123456789');
 });
+
+test('nothing is allocated before the first byte, nor after a take until the next', () => {
+  const b = new ChunkBuilder(1024 * 1024);
+  assert.deepEqual(b.take(true), []);
+  assert.equal(b.pending, 0);
+  b.byte(0x41);
+  assert.equal(Buffer.concat(b.take(true)).toString(), 'A');
+  assert.deepEqual(b.take(true), []);
+  b.ascii('BC');
+  assert.equal(Buffer.concat(b.take(true)).toString(), 'BC');
+  assert.equal(b.total, 3);
+});
