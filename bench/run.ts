@@ -612,6 +612,12 @@ async function main(): Promise<void> {
 try {
   if (args.profile) await (args.only === 'idle' ? profileIdle() : profile());
   else await main();
+  // Done: results are written. A client library that leaves a socket open (the whole run of
+  // 2026-12-07 22:07 kept one Kafka connection and never exited) must not hold the shell.
+  setTimeout(() => {
+    log('done; a connection still held the process open, so it exits');
+    process.exit(0);
+  }, 10_000).unref();
 } catch (err) {
   process.stderr.write(`\nbenchmark failed: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
