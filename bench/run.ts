@@ -615,7 +615,7 @@ try {
   // Done: results are written. A client library that leaves a socket open (the whole run of
   // 2026-12-07 22:07 kept one Kafka connection and never exited) must not hold the shell.
   setTimeout(() => {
-    log('done; a connection still held the process open, so it exits');
+    log(`done; still open: ${process.getActiveResourcesInfo().join(', ')}; exiting`);
     process.exit(0);
   }, 10_000).unref();
 } catch (err) {
