@@ -44,11 +44,13 @@ function assertRefusedAsMilliseconds(
 
 test('epoch seconds: unit "s" lands in the day of the events; "ms" and no unit are refused; fallbacks are counted', async () => {
   const t = await newTopic('seconds');
-  const nowSec = Math.floor(Date.now() / 1000);
+  // Noon (UTC) of today: the 120 event times, two minutes of them, stay inside one day even when
+  // the test runs just after midnight, and are at most half a day ahead (a day is plausible).
+  const noonSec = Math.floor(Date.now() / 86_400_000) * 86_400 + 43_200;
   const messages = Array.from({ length: 120 }, (_, i) => ({
     partition: i % 2,
     key: `k${i}`,
-    value: JSON.stringify({ event: { ts: nowSec - i }, n: i }),
+    value: JSON.stringify({ event: { ts: noonSec - i }, n: i }),
   }));
   // Three records without a usable event time, among the good ones: counted, not refused.
   messages.splice(30, 0, { partition: 0, key: 'no-ts', value: JSON.stringify({ event: {} }) });
@@ -67,7 +69,7 @@ test('epoch seconds: unit "s" lands in the day of the events; "ms" and no unit a
     'a refused registration stores nothing',
   );
 
-  const day = timeFolder('day', nowSec * 1000);
+  const day = timeFolder('day', noonSec * 1000);
   const dry = await api.post('/api/v1/topics?dryRun=true', body(t, 's'));
   assert.equal(dry.status, 200, JSON.stringify(dry.body));
   for (const k of dry.body.output.firstKeys as string[]) assert.ok(k.includes(`/${day}`), k);
