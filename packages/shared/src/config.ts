@@ -687,7 +687,7 @@ const S = {
     parser: integer(64 * 1024, 1024 * MiB),
     default: 16 * MiB,
     meaning:
-      'Parquet topics: a row group is cut once its records reach this many bytes (values and keys, plus 1 KiB a row for what it costs in memory); each open Parquet object holds one, and encoding one holds about 4 times this at once (see the memory formula below)',
+      'Parquet topics: a row group is cut once its records reach this many bytes (values and keys, plus 1 KiB a row for what it costs in memory); each open Parquet object holds one, and encoding one holds about 3 times this at once (see the memory formula below)',
   }),
   uploadQueueSize: setting({
     name: 'SLUICE_WORKER_UPLOAD_QUEUE_SIZE',
