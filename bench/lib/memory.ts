@@ -43,7 +43,8 @@ export const WORKER_BASE_MIB = 265;
  * Parquet's row groups, in row groups: the one being encoded (its columns, levels, pages and
  * their compressed copies at once; encoding is synchronous, so one at a time), whatever the
  * concurrency. Fitted to the Parquet rows of four whole runs (2026-12-07 and 08; the first fit
- * stopped its search at 2 and found its best there), with rows counted as their bytes plus
+ * stopped its search at 2 and found its best there); a fifth put short ranges at concurrency 4
+ * at 0.78×: a constant cannot follow the range's length, and 3 errs toward headroom, with rows counted as their bytes plus
  * parquet-object.ts ROW_MEMORY_BYTES (bench/README.md, "Parquet's term, refitted").
  */
 export const PARQUET_ENCODING_ROW_GROUPS = 3;
