@@ -419,6 +419,7 @@ async function main(): Promise<void> {
       }
     }
     if (sections.has('memory')) {
+      logOpen('memory');
       log(
         'memory: peak RSS of one worker beside the formula, three formats, two range sizes, two record sizes',
       );
@@ -427,6 +428,7 @@ async function main(): Promise<void> {
       if (!args['keep-data']) for (const d of m.datasets) await deleteDataset(env, d.topic).catch(() => {});
     }
     if (sections.has('master')) {
+      logOpen('master');
       log('master: planning and tracking at scale');
       const many = await runChild<MasterScalePoint[]>(
         env.scratchDir,
@@ -454,6 +456,7 @@ async function main(): Promise<void> {
       log(`  ZooKeeper round trip: get ${zkRtt.getMs.toFixed(2)} ms, multi ${zkRtt.multiMs.toFixed(2)} ms`);
     }
     if (sections.has('leader-zk')) {
+      logOpen('leader-zk');
       log('leader: passes against the real ZooKeeper');
       const input: LeaderZkInput = {
         zookeeper: env.zookeeper,
@@ -475,6 +478,7 @@ async function main(): Promise<void> {
         );
     }
     if (sections.has('idle')) {
+      logOpen('idle');
       log('idle: start-up and idle CPU of the built master and worker');
       const c = await measureIdleCost({
         env,
@@ -497,6 +501,7 @@ async function main(): Promise<void> {
       startup = { masterCpuS: c.masterStartupCpuS, workerCpuS: c.workerStartupCpuS };
     }
     if (sections.has('latency')) {
+      logOpen('latency');
       log('latency: produce to object visible, flushIntervalMs 5000');
       // A fresh topic per attempt: a broker slow to host a just-created topic fails the
       // producer's first sends (seen under load), and one retry must not meet the last one's data.
@@ -518,6 +523,7 @@ async function main(): Promise<void> {
       );
     }
     if (sections.has('peer')) {
+      logOpen('peer');
       log(`peer: Benthos and Sluice on the same data, four producer batch shapes`);
       peer = await retryOnce(() =>
         runPeer({
@@ -543,6 +549,7 @@ async function main(): Promise<void> {
     if (!args['keep-data']) for (const d of datasets) await deleteDataset(env, d.topic).catch(() => {});
     s3.destroy();
   }
+  logOpen('the end of the sections');
 
   machine.loadEnd = loadAverage();
   const one = masterPoints.find((p) => p.topics === 1);
@@ -607,6 +614,18 @@ async function main(): Promise<void> {
     if (b) log(`${d.label}: Java consumer ${mbps(b.java).toFixed(0)} MB/s`);
   }
   if (failure) throw new Error(failure);
+}
+
+/**
+ * What is open before a section (handles and requests that keep Node running), in the log: a
+ * whole run has ended with a Kafka socket and two timers open that no section run alone
+ * leaves, and the section before the count grows is the one to look at.
+ */
+function logOpen(before: string): void {
+  const counts = new Map<string, number>();
+  for (const r of process.getActiveResourcesInfo()) counts.set(r, (counts.get(r) ?? 0) + 1);
+  const open = [...counts].map(([r, n]) => `${r} × ${n}`).join(', ');
+  log(`  open before ${before}: ${open || 'nothing'}`);
 }
 
 try {

@@ -35,17 +35,17 @@ const MiB = 1024 * 1024;
  * The fixed part of the README's formula: a worker process under load before its settings'
  * buffers (its code, V8's heap at working size with the young generation the bin caps at 3 × 8
  * MiB, and freed Buffers that V8 has not collected yet). Fitted with the other constants to the
- * peaks of the memory and end-to-end sections of two whole runs (88 worker runs, concurrency 1
- * to 4, 1 KiB and 100 B records; bench/README.md, "Memory formula, refitted").
+ * peaks of the memory and end-to-end sections of five whole runs (220 worker runs, concurrency
+ * 1 to 4, 1 KiB and 100 B records, ranges of 10 to 68 MB; `node bench/memory-fit.ts`,
+ * bench/README.md "Memory formula: a range fills no more than itself").
  */
-export const WORKER_BASE_MIB = 265;
+export const WORKER_BASE_MIB = 275;
 /**
  * Parquet's row groups, in row groups: the one being encoded (its columns, levels, pages and
  * their compressed copies at once; encoding is synchronous, so one at a time), whatever the
- * concurrency. Fitted to the Parquet rows of four whole runs (2026-12-07 and 08; the first fit
- * stopped its search at 2 and found its best there); a fifth put short ranges at concurrency 4
- * at 0.78×: a constant cannot follow the range's length, and 3 errs toward headroom, with rows counted as their bytes plus
- * parquet-object.ts ROW_MEMORY_BYTES (bench/README.md, "Parquet's term, refitted").
+ * concurrency. A row group is never larger than its range, so a range shorter than
+ * SLUICE_PARQUET_ROW_GROUP_BYTES counts its own bytes instead (rows are counted as their
+ * bytes plus parquet-object.ts ROW_MEMORY_BYTES).
  */
 export const PARQUET_ENCODING_ROW_GROUPS = 3;
 
@@ -57,18 +57,41 @@ export const PARQUET_ENCODING_ROW_GROUPS = 3;
  */
 export const RECORD_HELD_BYTES = 320;
 
+/** The formula's fitted constants, which `bench/memory-fit.ts` varies. */
+export interface FormulaConstants {
+  baseMiB: number;
+  recordHeldBytes: number;
+  parquetRowGroups: number;
+}
+
+export const FORMULA_CONSTANTS: FormulaConstants = {
+  baseMiB: WORKER_BASE_MIB,
+  recordHeldBytes: RECORD_HELD_BYTES,
+  parquetRowGroups: PARQUET_ENCODING_ROW_GROUPS,
+};
+
 /**
  * The README's formula (Configuration, after the table), in MiB: the base, plus per range in
  * hand one fetch answer (its bytes, and its records at {@link RECORD_HELD_BYTES} each) and one
  * object's parts, part size × upload queue size (the one filling and those uploading, which
- * the peaks show are not all full at once), plus for Parquet its row groups. The benchmark
- * writes one object per range at a time (one hour folder).
+ * the peaks show are not all full at once) or the range's bytes when the range is smaller (an
+ * object holds no more parts than its range fills), plus for Parquet its row groups, each no
+ * larger than the range. The benchmark writes one object per range at a time (one hour
+ * folder). `rangeBytes` is a range's Kafka bytes (keys and values), its mean in a run.
  */
-export function memoryFormulaMiB(format: Format, s: MemorySettings, recordBytes: number): number {
+export function memoryFormulaMiB(
+  format: Format,
+  s: MemorySettings,
+  recordBytes: number,
+  rangeBytes: number,
+  k: FormulaConstants = FORMULA_CONSTANTS,
+): number {
   const records = s.fetchMaxBytes / Math.max(1, recordBytes);
-  const perRange = s.fetchMaxBytes + records * RECORD_HELD_BYTES + s.partSizeBytes * s.uploadQueueSize;
-  const parquet = format === 'parquet' ? PARQUET_ENCODING_ROW_GROUPS * s.parquetRowGroupBytes : 0;
-  return WORKER_BASE_MIB + (s.concurrency * perRange + parquet) / MiB;
+  const parts = Math.min(s.partSizeBytes * s.uploadQueueSize, rangeBytes);
+  const perRange = s.fetchMaxBytes + records * k.recordHeldBytes + parts;
+  const parquet =
+    format === 'parquet' ? k.parquetRowGroups * Math.min(s.parquetRowGroupBytes, rangeBytes) : 0;
+  return k.baseMiB + (s.concurrency * perRange + parquet) / MiB;
 }
 
 export interface MemoryRow {
@@ -206,6 +229,7 @@ export async function runMemory(o: MemoryOptions): Promise<{ datasets: Dataset[]
             format,
             { ...DEFAULT_MEMORY_SETTINGS, concurrency },
             recordBytes,
+            r.bytes / r.ranges,
           );
           const row: MemoryRow = {
             dataset: d.label,

@@ -149,6 +149,7 @@ export function deriveRow(b: Baselines, r: E2eResult, note?: string): E2eRow {
     r.config.format,
     { ...DEFAULT_MEMORY_SETTINGS, concurrency: r.config.concurrency },
     r.bytes / r.records,
+    r.bytes / r.ranges,
   );
   return {
     ...r,
@@ -443,7 +444,7 @@ function memoryRatios(r: Results): Array<{ what: string; x: number }> {
   return out;
 }
 
-const FORMULA_TEXT = `The formula is the README's (Configuration, at the default settings): ${WORKER_BASE_MIB} MiB + concurrency × (one fetch + its records × ${RECORD_HELD_BYTES} B + part size × upload queue size) + for Parquet ${PARQUET_ENCODING_ROW_GROUPS} × the row group size, where a fetch's records are the fetch size over the mean record size.`;
+const FORMULA_TEXT = `The formula is the README's (Configuration, at the default settings): ${WORKER_BASE_MIB} MiB + concurrency × (one fetch + its records × ${RECORD_HELD_BYTES} B + the smaller of part size × upload queue size and the range's bytes) + for Parquet ${PARQUET_ENCODING_ROW_GROUPS} × the smaller of the row group size and the range's bytes, where a fetch's records are the fetch size over the mean record size and a range's bytes are the run's mean.`;
 
 function memoryTable(r: Results): string[] {
   if (!r.memory || r.memory.length === 0) return ['Not run.'];
