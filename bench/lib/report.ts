@@ -378,15 +378,26 @@ function pinterest(r: Results, zk: ZkPerRange): string[] {
   ];
 }
 
+/** How many runs each row of the peer table stands for (runs before repeats existed: one). */
+function runsText(p: PeerResults): string {
+  const n = Math.max(1, ...p.rows.map((x) => x.runsCpuSecondsPerGB?.length ?? 1));
+  return n > 1
+    ? ` Each row is the median of ${n} runs by CPU per GB (Benthos and Sluice alternating, so that the machine's load drifts over both), with the ${n} runs' range in brackets; a run that landed other than every record once would stand for its row instead.`
+    : '';
+}
+
+const cpuRange = (runs: number[] | undefined): string =>
+  runs && runs.length > 1 ? ` (${f1(Math.min(...runs))}–${f1(Math.max(...runs))})` : '';
+
 function peerTable(p: PeerResults): string[] {
   return [
-    `${p.records.toLocaleString('en-US')} records of ~1 KiB JSON in ${p.partitions} partitions per shape, values written as lines, one object per 10,000 records or 5 s. Benthos ${p.benthosVersion}: kafka_franz → aws_s3 with batching (count 10,000, period 5 s, archive lines, compress), timed from its start. Sluice: ${p.sluice}, timed from the registration. CPU is utime + stime of every process of the system (/proc); "after start-up" leaves out what they used before data moved (Benthos: until /ready answered). Ratio: Kafka bytes / stored bytes. Records are counted line by line in the objects in S3.${p.build ? ` The Go build of Benthos took ${f0(p.build.seconds)} s (${f0(p.build.cpuSeconds)} CPU s) in this run.` : ''}`,
+    `${p.records.toLocaleString('en-US')} records of ~1 KiB JSON in ${p.partitions} partitions per shape, values written as lines, one object per 10,000 records or 5 s. Benthos ${p.benthosVersion}: kafka_franz → aws_s3 with batching (count 10,000, period 5 s, archive lines, compress), timed from its start. Sluice: ${p.sluice}, timed from the registration. CPU is utime + stime of every process of the system (/proc); "after start-up" leaves out what they used before data moved (Benthos: until /ready answered). Ratio: Kafka bytes / stored bytes. Records are counted line by line in the objects in S3.${runsText(p)}${p.build ? ` The Go build of Benthos took ${f0(p.build.seconds)} s (${f0(p.build.cpuSeconds)} CPU s) in this run.` : ''}`,
     '',
     '| batch shape | system | codec | MB/s | CPU s per GB | after start-up | ratio | lines in S3 / records | objects | peak RSS MiB |',
     '|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
     ...p.rows.map(
       (x) =>
-        `| ${x.shape} | ${x.system === 'sluice' ? 'Sluice' : 'Benthos'} | ${x.compression} ${x.level} | ${f0(x.mbps)} | ${f1(x.cpuSecondsPerGB)} | ${f1(x.cpuSecondsPerGBAfterStartup)} | ${f2(x.compressionRatio)} | ${f0(x.linesInS3)} / ${f0(x.records)} | ${f0(x.objects)} | ${f0(x.peakRssMiB)} |`,
+        `| ${x.shape} | ${x.system === 'sluice' ? 'Sluice' : 'Benthos'} | ${x.compression} ${x.level} | ${f0(x.mbps)} | ${f1(x.cpuSecondsPerGB)}${cpuRange(x.runsCpuSecondsPerGB)} | ${f1(x.cpuSecondsPerGBAfterStartup)} | ${f2(x.compressionRatio)} | ${f0(x.linesInS3)} / ${f0(x.records)} | ${f0(x.objects)} | ${f0(x.peakRssMiB)} |`,
     ),
   ];
 }
