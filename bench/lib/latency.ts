@@ -9,7 +9,7 @@
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { decodeJson, type PartitionState, partitionPath, ZkSession } from '@sluice/shared';
-import { Kafka, logLevel } from 'kafkajs';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { BenchCluster } from './cluster.ts';
 import { deletePrefix } from './e2e.ts';
 import type { BenchEnv } from './stack.ts';
@@ -43,6 +43,20 @@ export interface LatencyOptions {
   log: (s: string) => void;
 }
 
+/** Waits (up to 30 s) until ListOffsets answers for every partition of `topic`. */
+async function untilHosted(admin: Admin, topic: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await admin.fetchTopicOffsets(topic);
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
 export async function measureLatency(o: LatencyOptions): Promise<LatencyResult> {
   const { env, s3, bucket } = o;
   const topic = `${o.name}-topic`;
@@ -60,6 +74,12 @@ export async function measureLatency(o: LatencyOptions): Promise<LatencyResult> 
     topics: [{ topic, numPartitions: 2, replicationFactor: 1 }],
     waitForLeaders: true,
   });
+  // createTopics waits for leaders in the controller's view; the broker may still answer "does
+  // not host this topic-partition" for a moment. A first send that met it failed the attempt,
+  // and kafkajs's producer then left a socket and two timers open for the rest of the whole
+  // run (2026-12-08: `logOpen` named this section). Listing the offsets succeeds only once the
+  // leader hosts every partition.
+  await untilHosted(admin, topic);
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   const cluster = new BenchCluster(env, o.name);
