@@ -168,7 +168,8 @@ export async function runPeer(o: {
         asDeployed: true,
         log,
       });
-      const running = s.master.cpuSeconds + s.workers.reduce((x, w) => x + w.cpuSeconds, 0);
+      const workerCpuSeconds = s.workers.reduce((x, w) => x + w.cpuSeconds, 0);
+      const running = s.master.cpuSeconds + workerCpuSeconds;
       return {
         shape: shape.label,
         system: 'sluice',
@@ -184,7 +185,7 @@ export async function runPeer(o: {
         cpuSecondsPerGBAfterStartup: perGB(running, d.bytes),
         startupCpuSeconds: s.startupCpuSeconds,
         masterCpuSeconds: s.master.cpuSeconds,
-        workerCpuSeconds: s.workers.reduce((x, w) => x + w.cpuSeconds, 0),
+        workerCpuSeconds,
         peakRssMiB: Math.max(...s.workers.map((w) => w.peakRssMiB)),
       };
     };
